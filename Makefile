@@ -1,0 +1,154 @@
+# bouncer - one non-recursive Makefile.
+#
+#   make                 build bin/bouncerd and bin/bouncerctl
+#   make run             embedded default: local PostgreSQL under ./var + bouncerd
+#   make test            unit, integration and replay tests; ends "N passed, N failed"
+#   make psql            psql on the embedded database
+#   make fuzz            libFuzzer targets (clang), FUZZ_SECONDS each
+#   make corpus          score the parser on ../shared/corpus when it exists
+#   make SANITIZE=address,undefined test
+#   make install PREFIX=/usr/local
+
+PREFIX   ?= /usr/local
+PKGS     := glib-2.0 gio-2.0 gmime-3.0 libpq libzmq libpcre2-8 json-glib-1.0 libcurl
+CC       ?= cc
+OPT      ?= -O2
+
+WARN     := -Wall -Wextra -Wformat=2 -Wmissing-prototypes -Wno-unused-parameter \
+            -Wno-missing-field-initializers
+ifdef CI
+WARN     += -Werror
+endif
+
+ifdef SANITIZE
+BUILD    ?= build/san
+BINDIR   ?= $(BUILD)/bin
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+BUILD    ?= build/default
+BINDIR   ?= bin
+SANFLAGS :=
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CPPFLAGS += -I. -D_GNU_SOURCE -DGLIB_VERSION_MIN_REQUIRED=GLIB_VERSION_2_74
+CFLAGS   += -std=gnu11 $(OPT) -g $(WARN) $(SANFLAGS) $(PKG_CFLAGS) -MMD -MP
+LDFLAGS  += $(SANFLAGS)
+LDLIBS   += $(PKG_LIBS) -lm
+
+# --- sources -------------------------------------------------------------
+COMMON_SRC    := $(wildcard common/*.c)
+BOUNCER_SRC   := $(wildcard bouncer/*.c)
+AUTOREPLY_SRC := $(wildcard autoreply/*.c)
+CTL_SRC       := $(wildcard cmd/ctl_*.c)
+UNIT_SRC      := $(wildcard tests/unit/test_*.c)
+FUZZ_SRC      := $(wildcard tests/fuzz/fuzz_*.c)
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+LIBCOMMON    := $(BUILD)/libcommon.a
+LIBBOUNCER   := $(BUILD)/libbouncer.a
+LIBAUTOREPLY := $(BUILD)/libautoreply.a
+# Link order: the mailbox libraries use libcommon, never each other.
+LIBS         := $(LIBAUTOREPLY) $(LIBBOUNCER) $(LIBCOMMON)
+
+PROGRAMS     := $(BINDIR)/bouncerd $(BINDIR)/bouncerctl
+UNIT_BINS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+REPLAY_BINS  := $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/tests/replay_%,$(FUZZ_SRC))
+
+.PHONY: all deps run test test-unit psql clean install fuzz corpus bench bench-parse
+.DEFAULT_GOAL := all
+
+all: $(PROGRAMS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIBCOMMON): $(call obj,$(COMMON_SRC))
+$(LIBBOUNCER): $(call obj,$(BOUNCER_SRC))
+$(LIBAUTOREPLY): $(call obj,$(AUTOREPLY_SRC))
+$(BUILD)/%.a:
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BINDIR)/bouncerd: $(call obj,cmd/bouncerd.c) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BINDIR)/bouncerctl: $(call obj,cmd/bouncerctl.c $(CTL_SRC)) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(call obj,tests/unit/testutil.c) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Every fuzz target is also linked with a replay main() so the saved corpus
+# runs in every test run without clang's libFuzzer.
+$(BUILD)/tests/replay_%: $(call obj,tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# --- set-up and running ---------------------------------------------------
+deps:
+	@sh scripts/deps.sh
+
+# Build only after deps, so a fresh machine needs nothing beforehand.
+build-all: deps
+	@$(MAKE) --no-print-directory all tests-build
+
+tests-build: $(PROGRAMS) $(UNIT_BINS) $(REPLAY_BINS)
+
+run: build-all
+	@sh scripts/run.sh
+
+psql: deps
+	@sh scripts/embedded-pg.sh psql
+
+test: build-all
+	@sh tests/run.sh "$(BUILD)" "$(BINDIR)"
+
+corpus: build-all
+	@sh tests/corpus.sh "$(BINDIR)/bouncerctl"
+
+# --- fuzzing (clang's libFuzzer) -----------------------------------------
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   := build/fuzz
+FUZZ_CFLAGS  := -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined -I. -D_GNU_SOURCE \
+                $(PKG_CFLAGS)
+fuzz: deps
+	@for src in $(COMMON_SRC) $(BOUNCER_SRC) $(AUTOREPLY_SRC); do \
+	    mkdir -p $(FUZZ_BUILD)/$$(dirname $$src); \
+	    clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $(FUZZ_BUILD)/$${src%.c}.o $$src || exit 1; \
+	done
+	@for t in $(FUZZ_SRC); do \
+	    name=$$(basename $$t .c); \
+	    clang $(FUZZ_CFLAGS) -o $(FUZZ_BUILD)/$$name $$t \
+	        $$(ls $(FUZZ_BUILD)/autoreply/*.o $(FUZZ_BUILD)/bouncer/*.o 2>/dev/null) \
+	        $(FUZZ_BUILD)/common/*.o $(PKG_LIBS) -lm || exit 1; \
+	    corpus=tests/fuzz/corpus/$${name#fuzz_}; mkdir -p $$corpus; \
+	    dict=tests/fuzz/$${name#fuzz_}.dict; \
+	    echo "fuzz: $$name for $(FUZZ_SECONDS)s"; \
+	    $(FUZZ_BUILD)/$$name -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	        $$( [ -f $$dict ] && echo -dict=$$dict ) $$corpus || exit 1; \
+	done
+
+# --- install and clean ---------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/bouncer/sql
+	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 sql/*.sql $(DESTDIR)$(PREFIX)/share/bouncer/sql/
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)
+
+# --- benchmarks (never part of make test) ---------------------------------
+bench-parse: build-all
+	@sh scripts/deps.sh --bench
+	@sh scripts/bench-parse.sh "$(BINDIR)/bouncerctl"

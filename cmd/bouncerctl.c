@@ -1,0 +1,43 @@
+/* bouncerctl.c - the command-line tool for operators, support staff and the
+ * app: one subcommand per file (cmd/ctl_*.c), dispatched from this table. */
+#include <glib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/ctl.h"
+
+typedef struct {
+    const char *name;
+    int (*main)(int argc, char **argv);
+    const char *summary;
+} CtlCommand;
+
+static const CtlCommand ctl_commands[] = {
+    { "parse",   ctl_parse_main,   "parse FILE...|DIR|-   read bounces, print JSON lines (no database)" },
+    { "token",   ctl_token_main,   "token encode|decode   mint or check a VERP token" },
+    { "migrate", ctl_migrate_main, "migrate [-c FILE]     apply the database migrations" },
+};
+
+static void
+ctl_usage(FILE *out)
+{
+    fprintf(out, "usage: bouncerctl COMMAND [ARGS]   (bouncerctl COMMAND --help for more)\n\n");
+    for (gsize i = 0; i < G_N_ELEMENTS(ctl_commands); i++)
+        fprintf(out, "  %s\n", ctl_commands[i].summary);
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        ctl_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (gsize i = 0; i < G_N_ELEMENTS(ctl_commands); i++) {
+        if (strcmp(argv[1], ctl_commands[i].name) == 0)
+            return ctl_commands[i].main(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "bouncerctl: unknown command '%s'\n", argv[1]);
+    ctl_usage(stderr);
+    return 2;
+}

@@ -1,0 +1,2 @@
+/* bouncerd.c - placeholder. */
+int main(void) { return 0; }

@@ -1,0 +1,12 @@
+/* ctl.h - the subcommands of bouncerctl, one file each (cmd/ctl_NAME.c).
+ *
+ * Each takes the arguments after its own name (argv[0] is the subcommand)
+ * and returns the process exit status: 0 ok, 1 failure, 2 usage error. */
+#ifndef BOUNCER_CTL_H
+#define BOUNCER_CTL_H
+
+int ctl_parse_main(int argc, char **argv);     /* cmd/ctl_parse.c */
+int ctl_token_main(int argc, char **argv);     /* cmd/ctl_token.c */
+int ctl_migrate_main(int argc, char **argv);   /* cmd/ctl_migrate.c */
+
+#endif

@@ -1,0 +1,17 @@
+/* testutil.h - small helpers shared by the test programs. */
+#ifndef BOUNCER_TESTUTIL_H
+#define BOUNCER_TESTUTIL_H
+
+#include <glib.h>
+
+/* testutil_source_dir - the project's top directory (BOUNCER_SRCDIR, else "."). */
+const char *testutil_source_dir(void);
+
+/* testutil_read_file - whole file under the source dir, or abort the test. (transfer full) */
+GBytes *testutil_read_file(const char *relative_path);
+
+/* testutil_pg_conninfo - conninfo of the test PostgreSQL started by tests/run.sh,
+ * or NULL when there is none (tests that need it then skip). (transfer none) */
+const char *testutil_pg_conninfo(void);
+
+#endif
