@@ -32,6 +32,9 @@ typedef struct {
     char    *bounce_subtype;  /* General, NoEmail, MailboxFull, ... */
     char    *feedbacktype;    /* ARF Feedback-Type (abuse, fraud, ...), else NULL */
     char    *rule;            /* id of the field or rule that decided the reason */
+    char    *diagnostic_type; /* "SMTP", "X-UNIX", ... from Diagnostic-Code, else NULL */
+    char    *last_attempt_date;  /* RFC 3464 fields as written, else NULL */
+    char    *will_retry_until;
 } BounceRecipient;
 
 typedef struct {
@@ -49,6 +52,11 @@ typedef struct {
     char           *error;          /* why, when kind is UNPARSEABLE */
     char           *reporting_mta;
     char           *arrival_date;
+    /* ARF (RFC 5965 §3.1) per-report fields, NULL when absent. */
+    char           *feedback_type;
+    char           *original_mail_from;
+    char           *source_ip;
+    char           *user_agent;
     GPtrArray      *recipients;     /* BounceRecipient* (transfer full) */
     BounceOriginal  original;       /* the returned original message, fields may be NULL */
     /* Headers of the message itself, for the auto-reply decision and token lookup. */

@@ -1,10 +1,150 @@
-/* ctl_parse.c - placeholder until the subcommand lands. */
+/* ctl_parse.c - `bouncerctl parse FILE...|DIR|-`: read bounces, print one
+ * JSON object per message (no database, no configuration). */
+#include <glib.h>
 #include <stdio.h>
+#include <string.h>
+
+#include "bouncer/bounce_report.h"
 #include "cmd/ctl.h"
+
+static void
+ctl_parse_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: bouncerctl parse [--pretty] FILE...|DIR|-\n"
+            "  Parse each file (a directory: its files, sorted; -: standard input)\n"
+            "  and print one JSON object per message, one per line. An mbox file\n"
+            "  gives one object per message, all with the same \"file\".\n");
+}
+
+/* parse_print - every message in one buffer. */
+static void
+parse_print(const char *name, const char *data, gsize len, gboolean pretty)
+{
+    g_autoptr(GPtrArray) messages = bounce_split_mbox(data, len);
+
+    for (guint i = 0; i < messages->len; i++) {
+        gsize mlen = 0;
+        const char *mdata = g_bytes_get_data(g_ptr_array_index(messages, i), &mlen);
+        g_autoptr(BounceReport) report = bounce_report_parse(mdata, mlen);
+        g_autofree char *json = bounce_report_to_json(report, name, pretty);
+
+        fputs(json, stdout);
+        fputc('\n', stdout);
+    }
+}
+
+/* parse_file - read and print one file; FALSE when it cannot be read. */
+static gboolean
+parse_file(const char *path, gboolean pretty)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *data = NULL;
+    gsize len = 0;
+
+    if (!g_file_get_contents(path, &data, &len, &error)) {
+        fprintf(stderr, "bouncerctl parse: %s\n", error->message);
+        return FALSE;
+    }
+    parse_print(path, data, len, pretty);
+    return TRUE;
+}
+
+/* parse_stdin - all of standard input as one buffer. */
+static gboolean
+parse_stdin(gboolean pretty)
+{
+    g_autoptr(GByteArray) buf = g_byte_array_new();
+    guint8 chunk[65536];
+    size_t n;
+
+    while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
+        g_byte_array_append(buf, chunk, n);
+    if (ferror(stdin)) {
+        fprintf(stderr, "bouncerctl parse: cannot read standard input\n");
+        return FALSE;
+    }
+    parse_print("-", (const char *)buf->data, buf->len, pretty);
+    return TRUE;
+}
+
+static int
+compare_names(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* parse_dir - the regular files of a directory, in name order (not
+ * recursive: a corpus directory is flat). */
+static gboolean
+parse_dir(const char *path, gboolean pretty)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GDir) dir = g_dir_open(path, 0, &error);
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    const char *name;
+    gboolean ok = TRUE;
+
+    if (dir == NULL) {
+        fprintf(stderr, "bouncerctl parse: %s\n", error->message);
+        return FALSE;
+    }
+    while ((name = g_dir_read_name(dir)) != NULL) {
+        if (name[0] != '.')
+            g_ptr_array_add(names, g_strdup(name));
+    }
+    g_ptr_array_sort(names, compare_names);
+    for (guint i = 0; i < names->len; i++) {
+        g_autofree char *child = g_build_filename(path, g_ptr_array_index(names, i), NULL);
+
+        if (g_file_test(child, G_FILE_TEST_IS_REGULAR) && !parse_file(child, pretty))
+            ok = FALSE;
+    }
+    return ok;
+}
 
 int
 ctl_parse_main(int argc, char **argv)
 {
-    fprintf(stderr, "bouncerctl: parse is not built yet\n");
-    return 1;
+    gboolean pretty = FALSE, ok = TRUE;
+    int first = 1, paths = 0;
+
+    for (; first < argc; first++) {
+        if (strcmp(argv[first], "--pretty") == 0) {
+            pretty = TRUE;
+        } else if (strcmp(argv[first], "--help") == 0 || strcmp(argv[first], "-h") == 0) {
+            ctl_parse_usage(stdout);
+            return 0;
+        } else if (strcmp(argv[first], "--") == 0) {
+            first++;
+            break;
+        } else if (argv[first][0] == '-' && argv[first][1] != '\0') {
+            fprintf(stderr, "bouncerctl parse: unknown option '%s'\n", argv[first]);
+            ctl_parse_usage(stderr);
+            return 2;
+        } else {
+            break;
+        }
+    }
+    for (int i = first; i < argc; i++) {
+        const char *path = argv[i];
+
+        if (strcmp(path, "--pretty") == 0) {
+            pretty = TRUE;
+            continue;
+        }
+        paths++;
+        if (strcmp(path, "-") == 0)
+            ok = parse_stdin(pretty) && ok;
+        else if (g_file_test(path, G_FILE_TEST_IS_DIR))
+            ok = parse_dir(path, pretty) && ok;
+        else
+            ok = parse_file(path, pretty) && ok;
+    }
+    if (paths == 0) {
+        ctl_parse_usage(stderr);
+        return 2;
+    }
+    fflush(stdout);
+    return ok ? 0 : 1;
 }

@@ -1,0 +1,78 @@
+/* bounce_arf.c - feedback reports (RFC 5965 §3.1, §3.2) into one recipient
+ * per complained-about address. */
+#include <string.h>
+
+#include "bouncer/bounce_private.h"
+
+/* arf_add - one complaint recipient; addr may be "" when the report does
+ * not say who complained (redacted reports). */
+static void
+arf_add(BounceReport *report, const char *addr, const char *feedback_type)
+{
+    BounceRecipient *r = bounce_recipient_new();
+
+    bounce_recipient_set(&r->addr, addr);
+    r->feedbacktype = g_strdup(feedback_type);
+    g_ptr_array_add(report->recipients, r);
+}
+
+/* arf_add_list - every address of a header value such as To. */
+static guint
+arf_add_list(BounceReport *report, const char *value, const char *feedback_type)
+{
+    g_auto(GStrv) items = NULL;
+    guint added = 0;
+
+    if (value == NULL)
+        return 0;
+    items = g_strsplit(value, ",", 64);
+    for (guint i = 0; items[i] != NULL; i++) {
+        g_autofree char *addr = bounce_addr_clean(items[i]);
+
+        if (addr != NULL) {
+            arf_add(report, addr, feedback_type);
+            added++;
+        }
+    }
+    return added;
+}
+
+void
+bounce_arf_read(BounceReport *report, const BounceParts *parts)
+{
+    g_autoptr(BounceFields) fields = bounce_fields_new();
+    const char *text = parts->report->str;
+    gsize len = parts->report->len, pos = 0;
+    const char *type;
+    g_autofree char *ftype = NULL;
+    guint added = 0;
+
+    while (pos < len) {
+        gsize used = bounce_fields_parse(fields, text + pos, len - pos, TRUE);
+
+        pos += used + 1;
+    }
+    type = bounce_fields_get(fields, "Feedback-Type");
+    ftype = g_ascii_strdown(type != NULL && *type != '\0' ? type : "abuse", -1);
+    g_strstrip(ftype);
+    report->feedback_type = g_strdup(ftype);
+    report->original_mail_from = bounce_addr_clean(bounce_fields_get(fields, "Original-Mail-From"));
+    report->source_ip = g_strdup(bounce_fields_get(fields, "Source-IP"));
+    report->user_agent = g_strdup(bounce_fields_get(fields, "User-Agent"));
+    if (report->arrival_date == NULL)
+        report->arrival_date = g_strdup(bounce_fields_get(fields, "Arrival-Date"));
+
+    for (guint i = 0; i < fields->fields->len && report->recipients->len < BOUNCE_MAX_RECIPIENTS; i++) {
+        const BounceField *f = &g_array_index(fields->fields, BounceField, i);
+
+        if (g_ascii_strcasecmp(f->name, "Original-Rcpt-To") == 0
+            || g_ascii_strcasecmp(f->name, "Removal-Recipient") == 0)
+            added += arf_add_list(report, f->value, ftype);
+    }
+    /* Reports that omit Original-Rcpt-To: the complainer is whom the
+     * returned original was addressed to. */
+    if (added == 0 && parts->original != NULL)
+        added = arf_add_list(report, bounce_fields_get(parts->original, "To"), ftype);
+    if (added == 0)
+        arf_add(report, "", ftype);
+}

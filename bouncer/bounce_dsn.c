@@ -1,0 +1,188 @@
+/* bounce_dsn.c - delivery-status fields (RFC 3464 §2.2/§2.3, RFC 6533) into
+ * recipients; also used for DSN fields pasted into plain text. */
+#include <string.h>
+
+#include "bouncer/bounce_private.h"
+
+/* strip_type - "dns; mx.example.com" -> "mx.example.com" (the type names the
+ * syntax of what follows, RFC 3464 §2.1.2). (transfer none, into value) */
+static const char *
+strip_type(const char *value)
+{
+    const char *semi = strchr(value, ';');
+
+    if (semi == NULL)
+        return value;
+    for (const char *p = value; p < semi; p++) {
+        if (!g_ascii_isalnum(*p) && *p != '-' && *p != '_' && *p != ' ')
+            return value;
+    }
+    semi++;
+    while (*semi == ' ')
+        semi++;
+    return semi;
+}
+
+/* dsn_action - the action-value (RFC 3464 §2.3.3) in its plain form; some
+ * MTAs write "failure" or add a comment. */
+static char *
+dsn_action(const char *value)
+{
+    static const struct { const char *prefix, *action; } map[] = {
+        { "fail", "failed" }, { "delay", "delayed" }, { "deliver", "delivered" },
+        { "relay", "relayed" }, { "expand", "expanded" }, { "expire", "failed" },
+        { "bounce", "failed" }, { "reject", "failed" },
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(map); i++) {
+        if (g_ascii_strncasecmp(value, map[i].prefix, strlen(map[i].prefix)) == 0)
+            return g_strdup(map[i].action);
+    }
+    return g_ascii_strdown(value, -1);
+}
+
+/* dsn_status - the first "n.n.n" in a Status value. */
+static char *
+dsn_status(const char *value)
+{
+    const char *p = value;
+
+    while (*p != '\0') {
+        if ((*p == '2' || *p == '4' || *p == '5') && p[1] == '.' && g_ascii_isdigit(p[2])) {
+            const char *q = p + 2;
+
+            while (g_ascii_isdigit(*q))
+                q++;
+            if (*q == '.' && g_ascii_isdigit(q[1])) {
+                q++;
+                while (g_ascii_isdigit(*q))
+                    q++;
+                if (q - p <= 11)
+                    return g_strndup(p, q - p);
+            }
+        }
+        p++;
+    }
+    return g_strdup("");
+}
+
+/* dsn_recipient_done - keep a recipient that names an address. */
+static void
+dsn_recipient_done(BounceReport *report, BounceRecipient **rcpt, char **original)
+{
+    BounceRecipient *r = *rcpt;
+
+    if (r != NULL && r->addr[0] == '\0' && *original != NULL)
+        bounce_recipient_set(&r->addr, *original);
+    if (r != NULL && r->addr[0] != '\0' && report->recipients->len < BOUNCE_MAX_RECIPIENTS)
+        g_ptr_array_add(report->recipients, r);
+    else
+        bounce_recipient_free(r);
+    *rcpt = NULL;
+    g_clear_pointer(original, g_free);
+}
+
+/* bounce_dsn_read_text - read DSN fields from text: blank lines separate
+ * the per-message block from the per-recipient blocks, but broken reports
+ * omit them, so a new recipient starts at each Final-Recipient (or at an
+ * Original-Recipient that comes before one). */
+void
+bounce_dsn_read_text(BounceReport *report, const char *text, gsize len)
+{
+    g_autoptr(BounceFields) fields = bounce_fields_new();
+    BounceRecipient *rcpt = NULL;
+    char *original = NULL;
+    gboolean have_final = FALSE;
+    gsize pos = 0;
+
+    while (pos < len) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        gsize line_end = nl != NULL ? (gsize)(nl - text) : len;
+        gsize k = pos;
+        gsize used;
+
+        while (k < line_end && (text[k] == ' ' || text[k] == '\t'))
+            k++;
+        if (k == line_end) {        /* blank line between blocks */
+            pos = line_end + 1;
+            continue;
+        }
+        used = bounce_fields_parse(fields, text + pos, len - pos, TRUE);
+        pos = used == 0 ? line_end + 1 : pos + used;
+    }
+
+    for (guint i = 0; i < fields->fields->len; i++) {
+        const BounceField *f = &g_array_index(fields->fields, BounceField, i);
+        const char *v = f->value;
+
+        if (g_ascii_strcasecmp(f->name, "Final-Recipient") == 0
+            || g_ascii_strcasecmp(f->name, "X-Actual-Recipient") == 0) {
+            g_autofree char *addr = bounce_addr_clean(strip_type(v));
+            gboolean actual = g_ascii_strcasecmp(f->name, "X-Actual-Recipient") == 0;
+
+            if (actual) {
+                /* Postfix adds the address after alias expansion; the
+                 * Final-Recipient stays the one that was sent to. */
+                if (rcpt != NULL && rcpt->addr[0] == '\0' && addr != NULL)
+                    bounce_recipient_set(&rcpt->addr, addr);
+                continue;
+            }
+            if (rcpt != NULL && have_final)
+                dsn_recipient_done(report, &rcpt, &original);
+            if (rcpt == NULL)
+                rcpt = bounce_recipient_new();
+            have_final = TRUE;
+            if (addr != NULL)
+                bounce_recipient_set(&rcpt->addr, addr);
+        } else if (g_ascii_strcasecmp(f->name, "Original-Recipient") == 0) {
+            g_autofree char *addr = bounce_addr_clean(strip_type(v));
+
+            if (rcpt != NULL && (have_final || original != NULL)) {
+                dsn_recipient_done(report, &rcpt, &original);
+                have_final = FALSE;
+            }
+            if (rcpt == NULL) {
+                rcpt = bounce_recipient_new();
+                have_final = FALSE;
+            }
+            g_free(original);
+            original = g_steal_pointer(&addr);
+        } else if (g_ascii_strcasecmp(f->name, "Reporting-MTA") == 0) {
+            if (report->reporting_mta == NULL)
+                report->reporting_mta = g_strdup(strip_type(v));
+        } else if (g_ascii_strcasecmp(f->name, "Arrival-Date") == 0) {
+            if (report->arrival_date == NULL)
+                report->arrival_date = g_strdup(v);
+        } else if (rcpt == NULL) {
+            continue;       /* a per-message field we do not keep */
+        } else if (g_ascii_strcasecmp(f->name, "Action") == 0) {
+            g_free(rcpt->action);
+            rcpt->action = dsn_action(v);
+        } else if (g_ascii_strcasecmp(f->name, "Status") == 0) {
+            g_free(rcpt->status);
+            rcpt->status = dsn_status(v);
+        } else if (g_ascii_strcasecmp(f->name, "Diagnostic-Code") == 0) {
+            const char *semi = strchr(v, ';');
+
+            if (semi != NULL && semi - v < 20) {
+                g_free(rcpt->diagnostic_type);
+                rcpt->diagnostic_type = g_ascii_strup(v, semi - v);
+                g_strstrip(rcpt->diagnostic_type);
+            }
+            bounce_recipient_set(&rcpt->diagnostic, strip_type(v));
+        } else if (g_ascii_strcasecmp(f->name, "Remote-MTA") == 0) {
+            bounce_recipient_set(&rcpt->remote_mta, strip_type(v));
+        } else if (g_ascii_strcasecmp(f->name, "Last-Attempt-Date") == 0) {
+            bounce_recipient_set(&rcpt->last_attempt_date, v);
+        } else if (g_ascii_strcasecmp(f->name, "Will-Retry-Until") == 0) {
+            bounce_recipient_set(&rcpt->will_retry_until, v);
+        }
+    }
+    dsn_recipient_done(report, &rcpt, &original);
+}
+
+void
+bounce_dsn_read(BounceReport *report, const BounceParts *parts)
+{
+    bounce_dsn_read_text(report, parts->report->str, parts->report->len);
+}

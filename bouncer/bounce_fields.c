@@ -1,0 +1,267 @@
+/* bounce_fields.c - "Name: value" blocks (delivery-status, feedback-report,
+ * returned headers in prose), addresses and whitespace folding. */
+#include <string.h>
+
+#include "bouncer/bounce_private.h"
+
+/* bounce_fields_new - an empty field list. (transfer full) */
+BounceFields *
+bounce_fields_new(void)
+{
+    BounceFields *fields = g_new0(BounceFields, 1);
+
+    fields->fields = g_array_new(FALSE, FALSE, sizeof(BounceField));
+    return fields;
+}
+
+/* bounce_fields_free - free the list and its strings; NULL is fine. */
+void
+bounce_fields_free(BounceFields *fields)
+{
+    if (fields == NULL)
+        return;
+    for (guint i = 0; i < fields->fields->len; i++) {
+        BounceField *f = &g_array_index(fields->fields, BounceField, i);
+
+        g_free(f->name);
+        g_free(f->value);
+    }
+    g_array_free(fields->fields, TRUE);
+    g_free(fields);
+}
+
+/* bounce_fields_add - append one field; the value is folded and made valid
+ * UTF-8 here so every reader gets clean text. */
+void
+bounce_fields_add(BounceFields *fields, const char *name, gsize name_len,
+                  const char *value, gsize value_len)
+{
+    BounceField f;
+
+    if (fields->fields->len >= BOUNCE_MAX_FIELDS)
+        return;
+    f.name = g_strndup(name, name_len);
+    f.value = bounce_fold(value, value_len);
+    g_array_append_val(fields->fields, f);
+}
+
+/* field_name_len - length of a field name at the start of line, 0 when the
+ * line is not "Name:" (RFC 5322 ftext: printable ASCII but colon). */
+static gsize
+field_name_len(const char *line, gsize len)
+{
+    gsize i;
+
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)line[i];
+
+        if (c == ':')
+            return i > 0 ? i : 0;
+        if (c <= 32 || c >= 127)
+            return 0;
+    }
+    return 0;
+}
+
+gsize
+bounce_fields_parse(BounceFields *fields, const char *text, gsize len, gboolean lenient)
+{
+    gsize pos = 0;
+    const char *name = NULL;
+    gsize name_len = 0;
+    GString *value = g_string_new(NULL);
+
+    while (pos < len) {
+        const char *line = text + pos;
+        const char *nl = memchr(line, '\n', len - pos);
+        gsize line_len = nl != NULL ? (gsize)(nl - line) : len - pos;
+        gsize next = pos + line_len + (nl != NULL ? 1 : 0);
+        gsize nlen;
+
+        if (line_len == 0 || (line_len == 1 && line[0] == '\r'))
+            break;          /* a blank line ends the block */
+        if ((line[0] == ' ' || line[0] == '\t') && name != NULL) {
+            g_string_append_c(value, ' ');
+            g_string_append_len(value, line, line_len);
+            pos = next;
+            continue;
+        }
+        nlen = field_name_len(line, line_len);
+        if (nlen == 0) {
+            if (!lenient)
+                break;
+            pos = next;
+            continue;
+        }
+        if (name != NULL)
+            bounce_fields_add(fields, name, name_len, value->str, value->len);
+        name = line;
+        name_len = nlen;
+        g_string_truncate(value, 0);
+        g_string_append_len(value, line + nlen + 1, line_len - nlen - 1);
+        pos = next;
+    }
+    if (name != NULL)
+        bounce_fields_add(fields, name, name_len, value->str, value->len);
+    g_string_free(value, TRUE);
+    return pos;
+}
+
+const char *
+bounce_fields_get(const BounceFields *fields, const char *name)
+{
+    if (fields == NULL)
+        return NULL;
+    for (guint i = 0; i < fields->fields->len; i++) {
+        const BounceField *f = &g_array_index(fields->fields, BounceField, i);
+
+        if (g_ascii_strcasecmp(f->name, name) == 0)
+            return f->value;
+    }
+    return NULL;
+}
+
+char *
+bounce_fold(const char *text, gsize len)
+{
+    GString *out;
+    gboolean space = FALSE;
+    char *valid;
+
+    if (text == NULL)
+        return g_strdup("");
+    if (len > BOUNCE_MAX_DIAGNOSTIC * 4)
+        len = BOUNCE_MAX_DIAGNOSTIC * 4;
+    out = g_string_sized_new(len);
+    for (gsize i = 0; i < len; i++) {
+        char c = text[i];
+
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\0') {
+            space = out->len > 0;
+            continue;
+        }
+        if (space)
+            g_string_append_c(out, ' ');
+        space = FALSE;
+        g_string_append_c(out, c);
+    }
+    if (out->len > BOUNCE_MAX_DIAGNOSTIC) {
+        /* Cut on a character boundary. */
+        gsize cut = BOUNCE_MAX_DIAGNOSTIC;
+
+        while (cut > 0 && ((unsigned char)out->str[cut] & 0xC0) == 0x80)
+            cut--;
+        g_string_truncate(out, cut);
+    }
+    if (g_utf8_validate(out->str, out->len, NULL))
+        return g_string_free(out, FALSE);
+    valid = g_utf8_make_valid(out->str, out->len);
+    g_string_free(out, TRUE);
+    return valid;
+}
+
+/* addr_char - may appear in the address we pick out of free text. */
+static gboolean
+addr_char(unsigned char c)
+{
+    return c > 32 && c != '<' && c != '>' && c != '(' && c != ')' && c != ',' && c != ';'
+        && c != ':' && c != '"' && c != '[' && c != ']' && c != '\\' && c != 127;
+}
+
+char *
+bounce_addr_clean(const char *value)
+{
+    const char *at, *start, *end;
+    g_autofree char *addr = NULL;
+    char *dom;
+
+    if (value == NULL)
+        return NULL;
+    /* "rfc822;" / "utf-8;" address-type prefix (RFC 3464 §2.3.2) */
+    start = strchr(value, ';');
+    if (start != NULL && strchr(value, '@') > start)
+        value = start + 1;
+    at = strchr(value, '@');
+    while (at != NULL) {
+        start = at;
+        while (start > value && addr_char((unsigned char)start[-1]))
+            start--;
+        end = at + 1;
+        while (*end != '\0' && addr_char((unsigned char)*end))
+            end++;
+        while (end > at + 1 && (end[-1] == '.' || end[-1] == '\''))
+            end--;
+        while (start < at && (*start == '\'' || *start == '.'))
+            start++;
+        if (start < at && end > at + 1)
+            break;
+        at = strchr(at + 1, '@');
+    }
+    if (at == NULL)
+        return NULL;
+    addr = g_strndup(start, end - start);
+    /* "mailto:" and SRS-ish decorations are not part of the address */
+    if (g_ascii_strncasecmp(addr, "mailto:", 7) == 0)
+        memmove(addr, addr + 7, strlen(addr + 7) + 1);
+    if (!g_utf8_validate(addr, -1, NULL))
+        return NULL;
+    dom = strrchr(addr, '@');
+    if (dom == NULL || dom == addr || dom[1] == '\0')
+        return NULL;
+    for (char *p = dom + 1; *p != '\0'; p++)
+        *p = g_ascii_tolower(*p);
+    return g_steal_pointer(&addr);
+}
+
+/* bounce_recipient_new - an empty recipient: every string "", as the JSON
+ * shows them. (transfer full) */
+BounceRecipient *
+bounce_recipient_new(void)
+{
+    BounceRecipient *r = g_new0(BounceRecipient, 1);
+
+    r->addr = g_strdup("");
+    r->action = g_strdup("");
+    r->status = g_strdup("");
+    r->replycode = g_strdup("");
+    r->diagnostic = g_strdup("");
+    r->remote_mta = g_strdup("");
+    r->reason = g_strdup("");
+    r->bounce_type = g_strdup("");
+    r->bounce_subtype = g_strdup("");
+    r->rule = g_strdup("");
+    return r;
+}
+
+/* bounce_recipient_free - NULL is fine. */
+void
+bounce_recipient_free(BounceRecipient *r)
+{
+    if (r == NULL)
+        return;
+    g_free(r->addr);
+    g_free(r->action);
+    g_free(r->status);
+    g_free(r->replycode);
+    g_free(r->diagnostic);
+    g_free(r->remote_mta);
+    g_free(r->reason);
+    g_free(r->bounce_type);
+    g_free(r->bounce_subtype);
+    g_free(r->feedbacktype);
+    g_free(r->rule);
+    g_free(r->diagnostic_type);
+    g_free(r->last_attempt_date);
+    g_free(r->will_retry_until);
+    g_free(r);
+}
+
+/* bounce_recipient_set - replace a string slot (NULL stores ""). */
+void
+bounce_recipient_set(char **slot, const char *value)
+{
+    char *copy = g_strdup(value != NULL ? value : "");
+
+    g_free(*slot);
+    *slot = copy;
+}

@@ -1,0 +1,362 @@
+/* bounce_mime.c - take one message apart with GMime: its own headers, the
+ * machine-readable report part, the human-readable text and the returned
+ * original's headers. */
+#include <string.h>
+
+#include "bouncer/bounce_private.h"
+#include "common/gmime_autoptr.h"
+
+GByteArray *
+bounce_mime_normalize(const char *data, gsize len)
+{
+    GByteArray *out = g_byte_array_sized_new(len + 1);
+    guint8 *dst;
+    gsize n = 0;
+
+    g_byte_array_set_size(out, len + 1);
+    dst = out->data;
+    for (gsize i = 0; i < len; i++) {
+        char c = data[i];
+
+        if (c == '\r') {
+            dst[n++] = '\n';
+            if (i + 1 < len && data[i + 1] == '\n')
+                i++;
+        } else if (c == '\0') {
+            dst[n++] = ' ';
+        } else {
+            dst[n++] = (guint8)c;
+        }
+    }
+    dst[n] = '\0';          /* callers may treat it as a string */
+    g_byte_array_set_size(out, n);
+    return out;
+}
+
+/* charset_is_utf8_compatible - charsets whose bytes we can take as they are
+ * (after UTF-8 validation). */
+static gboolean
+charset_is_utf8_compatible(const char *charset)
+{
+    return charset == NULL || g_ascii_strcasecmp(charset, "utf-8") == 0
+        || g_ascii_strcasecmp(charset, "utf8") == 0
+        || g_ascii_strcasecmp(charset, "us-ascii") == 0
+        || g_ascii_strcasecmp(charset, "ascii") == 0;
+}
+
+char *
+bounce_text_to_utf8(const char *data, gsize len, const char *charset)
+{
+    if (!charset_is_utf8_compatible(charset)) {
+        gsize written = 0;
+        char *conv = g_convert(data, len, "UTF-8", g_mime_charset_iconv_name(charset),
+                               NULL, &written, NULL);
+
+        if (conv != NULL)
+            return conv;
+    }
+    if (g_utf8_validate(data, len, NULL))
+        return g_strndup(data, len);
+    /* Unknown 8-bit text: Latin-1 reads every byte and keeps the ASCII
+     * wording the rules look for intact. */
+    {
+        gsize written = 0;
+        char *conv = g_convert(data, len, "UTF-8", "ISO-8859-1", NULL, &written, NULL);
+
+        return conv != NULL ? conv : g_utf8_make_valid(data, len);
+    }
+}
+
+/* html_to_text - rough text of an HTML part: tags dropped, block ends made
+ * line ends, the few entities bounces use decoded. */
+static void
+html_to_text(GString *out, const char *html, gsize len)
+{
+    static const struct { const char *entity; char c; } entities[] = {
+        { "&lt;", '<' }, { "&gt;", '>' }, { "&amp;", '&' }, { "&nbsp;", ' ' },
+        { "&quot;", '"' }, { "&#39;", '\'' },
+    };
+    gsize i = 0;
+
+    while (i < len) {
+        if (html[i] == '<') {
+            const char *end = memchr(html + i, '>', len - i);
+            gsize tag_len = end != NULL ? (gsize)(end - (html + i)) : len - i;
+
+            if (tag_len >= 2 && (g_ascii_strncasecmp(html + i + 1, "br", 2) == 0
+                                 || g_ascii_strncasecmp(html + i + 1, "/p", 2) == 0
+                                 || g_ascii_strncasecmp(html + i + 1, "/div", 4) == 0
+                                 || g_ascii_strncasecmp(html + i + 1, "/tr", 3) == 0
+                                 || g_ascii_strncasecmp(html + i + 1, "/h", 2) == 0
+                                 || g_ascii_strncasecmp(html + i + 1, "/li", 3) == 0))
+                g_string_append_c(out, '\n');
+            i += tag_len + 1;
+            continue;
+        }
+        if (html[i] == '&') {
+            gboolean done = FALSE;
+
+            for (gsize e = 0; e < G_N_ELEMENTS(entities); e++) {
+                gsize elen = strlen(entities[e].entity);
+
+                if (len - i >= elen && g_ascii_strncasecmp(html + i, entities[e].entity, elen) == 0) {
+                    g_string_append_c(out, entities[e].c);
+                    i += elen;
+                    done = TRUE;
+                    break;
+                }
+            }
+            if (done)
+                continue;
+        }
+        g_string_append_c(out, html[i]);
+        i++;
+    }
+    g_string_append_c(out, '\n');
+}
+
+/* part_content - the decoded (transfer encoding undone) bytes of a leaf. */
+static GByteArray *
+part_content(GMimePart *part)
+{
+    GMimeDataWrapper *wrapper = g_mime_part_get_content(part);
+    GByteArray *bytes = g_byte_array_new();
+    g_autoptr(GMimeStream) stream = NULL;
+
+    if (wrapper == NULL)
+        return bytes;
+    stream = g_mime_stream_mem_new_with_byte_array(bytes);
+    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
+    g_mime_data_wrapper_write_to_stream(wrapper, stream);
+    return bytes;
+}
+
+/* append_text - add a text part, converted to UTF-8 with LF line ends. */
+static void
+append_text(BounceParts *parts, GString *dest, const guint8 *data, gsize len, const char *charset,
+            gboolean html)
+{
+    g_autoptr(GByteArray) norm = NULL;
+    g_autofree char *utf8 = NULL;
+
+    if (dest->len >= BOUNCE_MAX_TEXT) {
+        parts->truncated = TRUE;
+        return;
+    }
+    if (len > BOUNCE_MAX_TEXT - dest->len)
+        len = BOUNCE_MAX_TEXT - dest->len;
+    /* Decoded base64/QP may bring back CRs the outer normalisation never saw. */
+    norm = bounce_mime_normalize((const char *)data, len);
+    utf8 = bounce_text_to_utf8((const char *)norm->data, norm->len, charset);
+    if (html)
+        html_to_text(dest, utf8, strlen(utf8));
+    else
+        g_string_append(dest, utf8);
+    if (dest->len > 0 && dest->str[dest->len - 1] != '\n')
+        g_string_append_c(dest, '\n');
+}
+
+/* fields_from_gmime - copy a GMime header list into our field list. */
+static BounceFields *
+fields_from_gmime(GMimeObject *object)
+{
+    GMimeHeaderList *list = g_mime_object_get_header_list(object);
+    BounceFields *fields = bounce_fields_new();
+    int count = list != NULL ? g_mime_header_list_get_count(list) : 0;
+
+    for (int i = 0; i < count && i < BOUNCE_MAX_FIELDS; i++) {
+        GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
+        const char *name = g_mime_header_get_name(h);
+        const char *value = g_mime_header_get_raw_value(h);
+
+        if (name == NULL || value == NULL)
+            continue;
+        bounce_fields_add(fields, name, strlen(name), value, strlen(value));
+    }
+    return fields;
+}
+
+typedef struct {
+    BounceParts *parts;
+    GString *html;            /* HTML text, used only when there is no plain text */
+    guint seen;               /* parts looked at */
+} MimeWalk;
+
+static void mime_walk(MimeWalk *walk, GMimeObject *object, guint depth);
+
+/* mime_leaf - one leaf part: keep what the readers need from it. */
+static void
+mime_leaf(MimeWalk *walk, GMimePart *part)
+{
+    BounceParts *parts = walk->parts;
+    GMimeContentType *ct = g_mime_object_get_content_type(GMIME_OBJECT(part));
+    const char *type = ct != NULL ? g_mime_content_type_get_media_type(ct) : "text";
+    const char *sub = ct != NULL ? g_mime_content_type_get_media_subtype(ct) : "plain";
+    const char *charset = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
+    g_autoptr(GByteArray) body = NULL;
+
+    if (type == NULL || sub == NULL)
+        return;
+    if (g_ascii_strcasecmp(type, "message") == 0
+        && (g_ascii_strcasecmp(sub, "delivery-status") == 0
+            || g_ascii_strcasecmp(sub, "global-delivery-status") == 0)) {
+        if (parts->report_type == BOUNCE_REPORT_NONE) {
+            parts->report_type = BOUNCE_REPORT_DSN;
+            body = part_content(part);
+            append_text(parts, parts->report, body->data, body->len, "utf-8", FALSE);
+        }
+        return;
+    }
+    if (g_ascii_strcasecmp(type, "message") == 0 && g_ascii_strcasecmp(sub, "feedback-report") == 0) {
+        if (parts->report_type == BOUNCE_REPORT_NONE) {
+            parts->report_type = BOUNCE_REPORT_ARF;
+            body = part_content(part);
+            append_text(parts, parts->report, body->data, body->len, "utf-8", FALSE);
+        }
+        return;
+    }
+    if ((g_ascii_strcasecmp(type, "text") == 0 && g_ascii_strcasecmp(sub, "rfc822-headers") == 0)
+        || (g_ascii_strcasecmp(type, "message") == 0
+            && (g_ascii_strcasecmp(sub, "global-headers") == 0
+                || g_ascii_strcasecmp(sub, "rfc822") == 0))) {
+        if (parts->original == NULL) {
+            body = part_content(part);
+            g_autoptr(GByteArray) norm = bounce_mime_normalize((const char *)body->data, body->len);
+
+            parts->original = bounce_fields_new();
+            bounce_fields_parse(parts->original, (const char *)norm->data, norm->len, TRUE);
+        }
+        return;
+    }
+    if (g_ascii_strcasecmp(type, "text") == 0) {
+        gboolean html = g_ascii_strcasecmp(sub, "html") == 0;
+
+        if (GMIME_IS_TEXT_PART(part) || html || g_ascii_strcasecmp(sub, "plain") == 0) {
+            body = part_content(part);
+            append_text(parts, html ? walk->html : parts->text, body->data, body->len, charset, html);
+        }
+    }
+}
+
+/* mime_walk - depth-first over the tree, bounded in depth and in parts. */
+static void
+mime_walk(MimeWalk *walk, GMimeObject *object, guint depth)
+{
+    if (object == NULL || depth > BOUNCE_MAX_MIME_DEPTH || walk->seen >= BOUNCE_MAX_PARTS) {
+        walk->parts->truncated = TRUE;
+        return;
+    }
+    walk->seen++;
+    if (GMIME_IS_MULTIPART(object)) {
+        GMimeMultipart *mp = GMIME_MULTIPART(object);
+        int count = g_mime_multipart_get_count(mp);
+
+        for (int i = 0; i < count; i++)
+            mime_walk(walk, g_mime_multipart_get_part(mp, i), depth + 1);
+        return;
+    }
+    if (GMIME_IS_MESSAGE_PART(object)) {
+        GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(object));
+
+        if (inner == NULL)
+            return;
+        if (walk->parts->original == NULL) {
+            /* The returned original: its headers, never its text (that
+             * is what was sent, not what went wrong). */
+            walk->parts->original = fields_from_gmime(GMIME_OBJECT(inner));
+            return;
+        }
+        return;
+    }
+    if (GMIME_IS_PART(object))
+        mime_leaf(walk, GMIME_PART(object));
+}
+
+/* header_block_end - offset of the body: after the first blank line. */
+static gsize
+header_block_end(const char *data, gsize len)
+{
+    const char *p = data;
+
+    if (len > 0 && data[0] == '\n')
+        return 1;
+    while ((p = memchr(p, '\n', len - (p - data))) != NULL) {
+        if ((gsize)(p - data) + 1 < len && p[1] == '\n')
+            return (p - data) + 2;
+        p++;
+    }
+    return len;
+}
+
+gboolean
+bounce_mime_read(GByteArray *message_bytes, BounceParts *parts, const char **error_out)
+{
+    const char *data = (const char *)message_bytes->data;
+    gsize len = message_bytes->len;
+    g_autoptr(GMimeStream) stream = NULL;
+    g_autoptr(GMimeParser) parser = NULL;
+    g_autoptr(GMimeMessage) message = NULL;
+    GMimeContentType *ct;
+    MimeWalk walk = { parts, NULL, 0 };
+    gsize body_at;
+
+    gmime_init_once();
+    memset(parts, 0, sizeof(*parts));
+    parts->report = g_string_new(NULL);
+    parts->text = g_string_new(NULL);
+    parts->headers = bounce_fields_new();
+
+    bounce_fields_parse(parts->headers, data, len, FALSE);
+    if (parts->headers->fields->len == 0) {
+        *error_out = "no header fields";
+        return FALSE;
+    }
+
+    /* The caller keeps ownership: GMime only reads the stream. */
+    stream = g_mime_stream_mem_new_with_byte_array(message_bytes);
+    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
+    parser = g_mime_parser_new_with_stream(stream);
+    g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+    message = g_mime_parser_construct_message(parser, NULL);
+    if (message == NULL) {
+        *error_out = "MIME structure unreadable";
+        return FALSE;
+    }
+    ct = g_mime_object_get_content_type(GMIME_OBJECT(message));
+    if (ct != NULL) {
+        g_autofree char *mime = g_mime_content_type_get_mime_type(ct);
+
+        parts->content_type = g_ascii_strdown(mime != NULL ? mime : "text/plain", -1);
+    } else {
+        parts->content_type = g_strdup("text/plain");
+    }
+
+    walk.html = g_string_new(NULL);
+    mime_walk(&walk, g_mime_message_get_mime_part(message), 0);
+    if (parts->text->len == 0 && walk.html->len > 0)
+        g_string_append_len(parts->text, walk.html->str, walk.html->len);
+    g_string_free(walk.html, TRUE);
+
+    /* Broken MIME (a boundary that never appears, a lying Content-Type):
+     * read the raw body as text rather than nothing. */
+    body_at = header_block_end(data, len);
+    if (parts->text->len == 0 && parts->report->len == 0 && body_at < len)
+        append_text(parts, parts->text, (const guint8 *)data + body_at, len - body_at, NULL, FALSE);
+    return TRUE;
+}
+
+/* bounce_parts_clear - free what bounce_mime_read filled in. */
+void
+bounce_parts_clear(BounceParts *parts)
+{
+    bounce_fields_free(parts->headers);
+    bounce_fields_free(parts->original);
+    if (parts->report != NULL)
+        g_string_free(parts->report, TRUE);
+    if (parts->text != NULL)
+        g_string_free(parts->text, TRUE);
+    if (parts->original_body != NULL)
+        g_string_free(parts->original_body, TRUE);
+    g_free(parts->content_type);
+    memset(parts, 0, sizeof(*parts));
+}

@@ -1,0 +1,165 @@
+/* bounce_private.h - what the parser's own files share; nothing outside
+ * bouncer/ includes this.
+ *
+ * The flow of one parse:
+ *   bounce_mime_read()      bytes -> BounceParts (top headers, report parts,
+ *                           human-readable text, returned original headers)
+ *   bounce_dsn_read()       delivery-status fields -> recipients
+ *   bounce_arf_read()       feedback-report fields -> recipients
+ *   bounce_prose_read()     prose bounces -> recipients, with the rule tables
+ *   bounce_classify()       each recipient: status, reply code, reason, hard
+ */
+#ifndef BOUNCER_BOUNCE_PRIVATE_H
+#define BOUNCER_BOUNCE_PRIVATE_H
+
+#include <glib.h>
+
+#include "bouncer/bounce_report.h"
+
+/* Named limits: nothing a sender controls may make us recurse or loop
+ * without bound. */
+#define BOUNCE_MAX_MIME_DEPTH     16        /* nested multiparts and message/rfc822 */
+#define BOUNCE_MAX_PARTS          256       /* MIME parts looked at per message */
+#define BOUNCE_MAX_TEXT           (256 * 1024) /* human-readable text kept */
+#define BOUNCE_MAX_RECIPIENTS     1000
+#define BOUNCE_MAX_DIAGNOSTIC     2048      /* bytes of one recipient's diagnostic */
+#define BOUNCE_MAX_FIELDS         512       /* header-like fields read from one block */
+
+/* --- header-like fields ("Name: value", folded) ---------------------- */
+
+typedef struct {
+    char *name;               /* as written */
+    char *value;              /* unfolded, trimmed; raw bytes made valid UTF-8 */
+} BounceField;
+
+typedef struct {
+    GArray *fields;           /* BounceField */
+} BounceFields;
+
+BounceFields *bounce_fields_new(void);
+void bounce_fields_free(BounceFields *fields);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(BounceFields, bounce_fields_free)
+void bounce_fields_add(BounceFields *fields, const char *name, gsize name_len,
+                       const char *value, gsize value_len);
+/* bounce_fields_parse - read "Name: value" lines from text (LF line ends)
+ * until a blank line or len; returns how many bytes were consumed. Lines
+ * that are not fields are skipped when lenient, else end the block. */
+gsize bounce_fields_parse(BounceFields *fields, const char *text, gsize len, gboolean lenient);
+/* bounce_fields_get - first value of name (case-insensitive), or NULL. (transfer none) */
+const char *bounce_fields_get(const BounceFields *fields, const char *name);
+
+/* --- the message taken apart ------------------------------------------ */
+
+typedef enum {
+    BOUNCE_REPORT_NONE,
+    BOUNCE_REPORT_DSN,        /* message/delivery-status or global form */
+    BOUNCE_REPORT_ARF,        /* message/feedback-report */
+} BounceReportType;
+
+typedef struct {
+    BounceFields *headers;        /* the message's own header fields */
+    char *content_type;           /* top-level "type/subtype", lower case */
+    BounceReportType report_type;
+    GString *report;              /* delivery-status or feedback-report text */
+    GString *text;                /* human-readable text, UTF-8, LF line ends */
+    BounceFields *original;       /* returned original's headers, or NULL */
+    GString *original_body;       /* start of the returned original's body */
+    gboolean truncated;           /* limits hit while reading */
+} BounceParts;
+
+/* bounce_mime_normalize - LF line ends (from CRLF or CR), NUL bytes made
+ * spaces, so that every later step sees one form. (transfer full) */
+GByteArray *bounce_mime_normalize(const char *data, gsize len);
+/* bounce_mime_read - take a normalised message apart (message_bytes stays
+ * the caller's). FALSE with *error_out set (static string) when nothing can
+ * be read. */
+gboolean bounce_mime_read(GByteArray *message_bytes, BounceParts *parts, const char **error_out);
+void bounce_parts_clear(BounceParts *parts);
+/* bounce_text_to_utf8 - bytes in charset (NULL: unknown) as valid UTF-8. (transfer full) */
+char *bounce_text_to_utf8(const char *data, gsize len, const char *charset);
+
+/* --- readers of the report formats ------------------------------------ */
+
+BounceRecipient *bounce_recipient_new(void);
+void bounce_recipient_free(BounceRecipient *rcpt);
+void bounce_recipient_set(char **slot, const char *value);
+
+/* bounce_addr_clean - "rfc822; <User@Example.COM>" -> "User@example.com",
+ * NULL when no address is in value. (transfer full) */
+char *bounce_addr_clean(const char *value);
+/* bounce_fold - whitespace runs folded to one space, trimmed, capped. (transfer full) */
+char *bounce_fold(const char *text, gsize len);
+
+void bounce_dsn_read(BounceReport *report, const BounceParts *parts);
+void bounce_dsn_read_text(BounceReport *report, const char *text, gsize len);
+void bounce_arf_read(BounceReport *report, const BounceParts *parts);
+/* bounce_prose_read - TRUE when the text reads as a bounce; recipients are
+ * added to report; the returned original's headers found inline are kept
+ * in parts->original. */
+gboolean bounce_prose_read(BounceReport *report, BounceParts *parts);
+/* bounce_prose_diagnostic_for - the prose text's diagnostic for addr (or for
+ * the only recipient when addr is NULL), to fill a DSN recipient that has
+ * none. (transfer full) */
+char *bounce_prose_diagnostic_for(const BounceParts *parts, const char *addr);
+/* bounce_autoreply_check - TRUE for an auto-reply (headers or subject). */
+gboolean bounce_autoreply_check(const BounceParts *parts, const char **rule_out);
+
+/* --- rule tables ------------------------------------------------------- */
+
+typedef enum {
+    BOUNCE_TABLE_BOUNCE_SUBJECT,   /* subjects of bounces */
+    BOUNCE_TABLE_BOUNCE_FROM,      /* senders of bounces */
+    BOUNCE_TABLE_BOUNCE_BODY,      /* body wording that only bounces use */
+    BOUNCE_TABLE_AUTOREPLY_SUBJECT,/* out-of-office subjects */
+    BOUNCE_TABLE_NOT_BOUNCE_SUBJECT, /* subjects that rule a bounce out */
+    BOUNCE_TABLE_ORIGINAL_MARK,    /* where the returned original starts */
+    BOUNCE_TABLE_RECIPIENT,        /* lines naming a failed recipient */
+    BOUNCE_TABLE_REASON,           /* diagnostic text -> reason */
+    BOUNCE_TABLE_RHOST_REASON,     /* provider-specific wording -> reason */
+    BOUNCE_TABLE_STATUS,           /* status codes inside diagnostic text */
+    BOUNCE_TABLE_DELAYED,          /* wording of a delay notice */
+    BOUNCE_TABLE_COUNT
+} BounceTable;
+
+typedef struct {
+    const char *id;           /* stable name, kept with each event */
+    const char *value;        /* table-specific: a reason, a group name, ... */
+    int group;                /* capture group of interest, 0 for none */
+    const char *pattern;      /* PCRE2, matched case-insensitively */
+    const char *rhost;        /* RHOST table: remote host or domain suffix */
+} BounceRule;
+
+typedef struct {
+    const BounceRule *rule;
+    gsize start, end;         /* of the capture group (or whole match) */
+    gsize match_start, match_end; /* of the whole match */
+} BounceMatch;
+
+/* bounce_tables_get - the rules of one table (bounce_tables.c), in the
+ * order they are tried. (transfer none) */
+const BounceRule *bounce_tables_get(BounceTable table, gsize *count_out);
+
+/* bounce_rules_first - first rule of table that matches subject[0..len);
+ * fills match_out. Thread-safe; compiles all tables on first use. */
+gboolean bounce_rules_first(BounceTable table, const char *subject, gsize len, BounceMatch *match_out);
+/* bounce_rules_first_rhost - like first, over the rules whose rhost is a
+ * substring of host (a remote MTA name or a recipient domain). */
+gboolean bounce_rules_first_rhost(BounceTable table, const char *host, const char *subject,
+                                  gsize len, BounceMatch *match_out);
+/* bounce_rules_earliest - from offset on, the match that starts first among
+ * all rules of table (for scanning a text line by line). */
+gboolean bounce_rules_earliest(BounceTable table, const char *subject, gsize len, gsize offset,
+                               BounceMatch *match_out);
+/* bounce_rules_find_codes - the RFC 3463 code and SMTP reply code in text.
+ * Either out may come back "" when absent. */
+void bounce_rules_find_codes(const char *text, char status_out[16], char reply_out[8]);
+
+/* --- classification ----------------------------------------------------- */
+
+/* bounce_classify - fill status/replycode/reason/hard/bounce_type/... of one
+ * recipient from what the readers left in it. */
+void bounce_classify(BounceRecipient *rcpt, BounceKind kind);
+/* bounce_reason_from_status - the reason an RFC 3463 code stands for, or NULL. */
+const char *bounce_reason_from_status(const char *status);
+
+#endif

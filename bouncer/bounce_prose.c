@@ -1,0 +1,301 @@
+/* bounce_prose.c - bounces written for people (qmail, Exim, Sendmail
+ * without DSN, Gmail, Yahoo, ...) and auto-replies, read with the rule
+ * tables of bounce_tables.c rather than one function per MTA. */
+#include <string.h>
+
+#include "bouncer/bounce_private.h"
+
+#define PROSE_MAX_DIAGNOSTIC_LINES 12
+
+/* header_matches - a header of the message matches a table. */
+static gboolean
+header_matches(const BounceParts *parts, const char *name, BounceTable table, BounceMatch *m)
+{
+    const char *value = bounce_fields_get(parts->headers, name);
+
+    return value != NULL && bounce_rules_first(table, value, strlen(value), m);
+}
+
+/* autoreply_header - the RFC 3834 header fields and their vendor cousins. */
+static const char *
+autoreply_header(const BounceParts *parts)
+{
+    const char *v;
+
+    if ((v = bounce_fields_get(parts->headers, "X-Autoreply")) != NULL
+        && g_ascii_strncasecmp(v, "no", 2) != 0)
+        return "hdr-x-autoreply";
+    if (bounce_fields_get(parts->headers, "X-Autorespond") != NULL)
+        return "hdr-x-autorespond";
+    if ((v = bounce_fields_get(parts->headers, "X-Apple-Action")) != NULL
+        && g_ascii_strncasecmp(v, "vacation", 8) == 0)
+        return "hdr-x-apple-action";
+    if ((v = bounce_fields_get(parts->headers, "Precedence")) != NULL
+        && g_ascii_strncasecmp(v, "auto_reply", 10) == 0)
+        return "hdr-precedence";
+    if ((v = bounce_fields_get(parts->headers, "Auto-Submitted")) != NULL
+        && g_ascii_strncasecmp(v, "auto-replied", 12) == 0)
+        return "hdr-auto-submitted";
+    if (bounce_fields_get(parts->headers, "X-Ms-Exchange-Inbox-Rules-Loop") != NULL
+        || ((v = bounce_fields_get(parts->headers, "X-Auto-Response-Suppress")) != NULL
+            && strstr(v, "OOF") != NULL && bounce_fields_get(parts->headers, "Auto-Submitted") != NULL))
+        return "hdr-exchange-oof";
+    return NULL;
+}
+
+gboolean
+bounce_autoreply_check(const BounceParts *parts, const char **rule_out)
+{
+    BounceMatch m;
+    const char *rule = autoreply_header(parts);
+
+    if (rule != NULL) {
+        *rule_out = rule;
+        return TRUE;
+    }
+    if (header_matches(parts, "Subject", BOUNCE_TABLE_AUTOREPLY_SUBJECT, &m)) {
+        *rule_out = m.rule->id;
+        return TRUE;
+    }
+    return FALSE;
+}
+
+/* prose_error_end - where the error text ends: at the first mark of the
+ * returned original, which is also where its headers begin. */
+static gsize
+prose_error_end(const GString *text, gsize *original_at)
+{
+    BounceMatch m;
+
+    *original_at = text->len;
+    if (!bounce_rules_earliest(BOUNCE_TABLE_ORIGINAL_MARK, text->str, text->len, 0, &m))
+        return text->len;
+    *original_at = m.match_end;
+    return m.match_start;
+}
+
+/* prose_original_headers - the returned original's header block after the
+ * mark, when MIME gave us none. */
+static BounceFields *
+prose_original_headers(const GString *text, gsize at)
+{
+    BounceFields *fields;
+
+    /* skip the rest of the mark line and blank lines */
+    while (at < text->len && text->str[at] != '\n')
+        at++;
+    while (at < text->len && (text->str[at] == '\n' || text->str[at] == ' ' || text->str[at] == '\t'))
+        at++;
+    if (at >= text->len)
+        return NULL;
+    fields = bounce_fields_new();
+    bounce_fields_parse(fields, text->str + at, text->len - at, FALSE);
+    if (fields->fields->len == 0) {
+        bounce_fields_free(fields);
+        return NULL;
+    }
+    return fields;
+}
+
+typedef struct {
+    char *addr;
+    gsize line_start;         /* where its recipient line starts */
+    gsize diag_start;         /* where its diagnostic starts */
+    const char *rule;
+} ProseHit;
+
+/* prose_is_own - an address that is the sender's, not a recipient's. */
+static gboolean
+prose_is_own(const BounceParts *parts, const char *addr)
+{
+    static const char *const names[] = { "To", "From", "Return-Path", "Reply-To", "Sender" };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
+        g_autofree char *own = bounce_addr_clean(bounce_fields_get(parts->headers, names[i]));
+
+        if (own != NULL && g_ascii_strcasecmp(own, addr) == 0)
+            return TRUE;
+        if (parts->original != NULL && (i == 2 || i == 1)) {
+            g_autofree char *orig = bounce_addr_clean(bounce_fields_get(parts->original, names[i]));
+
+            if (orig != NULL && g_ascii_strcasecmp(orig, addr) == 0)
+                return TRUE;
+        }
+    }
+    if (g_ascii_strncasecmp(addr, "mailer-daemon@", 14) == 0
+        || g_ascii_strncasecmp(addr, "postmaster@", 11) == 0)
+        return TRUE;
+    return FALSE;
+}
+
+/* prose_find_recipients - scan the error text line by line. */
+static GArray *
+prose_find_recipients(const BounceParts *parts, const char *text, gsize len)
+{
+    GArray *hits = g_array_new(FALSE, TRUE, sizeof(ProseHit));
+    gsize pos = 0;
+
+    while (pos < len && hits->len < BOUNCE_MAX_RECIPIENTS) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        gsize line_end = nl != NULL ? (gsize)(nl - text) : len;
+        BounceMatch m;
+
+        if (line_end > pos && bounce_rules_first(BOUNCE_TABLE_RECIPIENT, text + pos, line_end - pos, &m)) {
+            g_autofree char *span = g_strndup(text + pos + m.start, m.end - m.start);
+            g_autofree char *addr = bounce_addr_clean(span);
+            gboolean dup = FALSE;
+
+            if (addr != NULL && !prose_is_own(parts, addr)) {
+                for (guint i = 0; i < hits->len; i++) {
+                    if (g_ascii_strcasecmp(g_array_index(hits, ProseHit, i).addr, addr) == 0)
+                        dup = TRUE;
+                }
+                if (!dup) {
+                    ProseHit hit = { g_steal_pointer(&addr), pos, pos + m.match_end, m.rule->id };
+
+                    /* A line that is only the address: the diagnostic is
+                     * what follows it. Otherwise the whole line counts. */
+                    if (m.match_start > 0)
+                        hit.diag_start = pos;
+                    g_array_append_val(hits, hit);
+                }
+            }
+        }
+        pos = line_end + 1;
+    }
+    return hits;
+}
+
+/* prose_diagnostic - the text that explains one recipient: from its line to
+ * the next recipient (or the end of the error text), at most a few lines
+ * of a paragraph or two. (transfer full) */
+static char *
+prose_diagnostic(const char *text, gsize start, gsize end)
+{
+    gsize pos = start, lines = 0, blank = 0, taken_end = start;
+
+    while (pos < end && lines < PROSE_MAX_DIAGNOSTIC_LINES) {
+        const char *nl = memchr(text + pos, '\n', end - pos);
+        gsize line_end = nl != NULL ? (gsize)(nl - text) : end;
+        gboolean is_blank = TRUE;
+
+        for (gsize k = pos; k < line_end; k++) {
+            if (text[k] != ' ' && text[k] != '\t') {
+                is_blank = FALSE;
+                break;
+            }
+        }
+        if (is_blank) {
+            if (taken_end > start && ++blank >= 2)
+                break;
+        } else {
+            blank = 0;
+            lines++;
+            taken_end = line_end;
+        }
+        pos = line_end + 1;
+    }
+    return bounce_fold(text + start, taken_end > start ? taken_end - start : 0);
+}
+
+/* prose_is_bounce - the message says it is a bounce: sender, subject or
+ * wording; rule_out names what decided. */
+static gboolean
+prose_is_bounce(const BounceParts *parts, gsize err_len, const char **rule_out)
+{
+    BounceMatch m;
+    gboolean from = header_matches(parts, "From", BOUNCE_TABLE_BOUNCE_FROM, &m);
+    const char *from_rule = from ? m.rule->id : NULL;
+
+    if (bounce_rules_first(BOUNCE_TABLE_BOUNCE_BODY, parts->text->str, err_len, &m)) {
+        *rule_out = m.rule->id;
+        return TRUE;
+    }
+    if (header_matches(parts, "Subject", BOUNCE_TABLE_BOUNCE_SUBJECT, &m)) {
+        *rule_out = m.rule->id;
+        return TRUE;
+    }
+    if (from) {
+        *rule_out = from_rule;
+        return TRUE;
+    }
+    return FALSE;
+}
+
+gboolean
+bounce_prose_read(BounceReport *report, BounceParts *parts)
+{
+    const GString *text = parts->text;
+    gsize original_at, err_len;
+    const char *why = NULL;
+    g_autoptr(GArray) hits = NULL;
+    const BounceFields *original = parts->original;
+
+    err_len = prose_error_end(text, &original_at);
+    if (!prose_is_bounce(parts, err_len, &why))
+        return FALSE;
+    if (original == NULL && original_at < text->len) {
+        parts->original = prose_original_headers(text, original_at);
+        original = parts->original;
+    }
+
+    hits = prose_find_recipients(parts, text->str, err_len);
+    for (guint i = 0; i < hits->len; i++) {
+        ProseHit *hit = &g_array_index(hits, ProseHit, i);
+        gsize end = i + 1 < hits->len ? g_array_index(hits, ProseHit, i + 1).line_start : err_len;
+        BounceRecipient *r = bounce_recipient_new();
+
+        bounce_recipient_set(&r->addr, hit->addr);
+        g_free(r->diagnostic);
+        r->diagnostic = prose_diagnostic(text->str, hit->diag_start, end);
+        if (r->diagnostic[0] == '\0') {
+            /* The reason came before the address ("...: user unknown\n
+             * <addr>"): take the text before the first recipient. */
+            g_free(r->diagnostic);
+            r->diagnostic = prose_diagnostic(text->str, 0, hits->len > 0
+                                             ? g_array_index(hits, ProseHit, 0).line_start : err_len);
+        }
+        bounce_recipient_set(&r->rule, hit->rule);
+        g_ptr_array_add(report->recipients, r);
+        g_free(hit->addr);
+    }
+
+    /* Bounces that never name the recipient: the returned original says
+     * whom it was for. */
+    if (report->recipients->len == 0 && original != NULL) {
+        g_autofree char *addr = bounce_addr_clean(bounce_fields_get(original, "To"));
+
+        if (addr != NULL) {
+            BounceRecipient *r = bounce_recipient_new();
+
+            bounce_recipient_set(&r->addr, addr);
+            g_free(r->diagnostic);
+            r->diagnostic = prose_diagnostic(text->str, 0, err_len);
+            bounce_recipient_set(&r->rule, "rcpt-original-to");
+            g_ptr_array_add(report->recipients, r);
+        }
+    }
+    (void)why;
+    return report->recipients->len > 0;
+}
+
+char *
+bounce_prose_diagnostic_for(const BounceParts *parts, const char *addr)
+{
+    const GString *text = parts->text;
+    gsize original_at, err_len = prose_error_end(text, &original_at);
+    g_autoptr(GArray) hits = prose_find_recipients(parts, text->str, err_len);
+    char *diag = NULL;
+
+    for (guint i = 0; i < hits->len; i++) {
+        ProseHit *hit = &g_array_index(hits, ProseHit, i);
+
+        if (diag == NULL && (addr == NULL || g_ascii_strcasecmp(hit->addr, addr) == 0)) {
+            gsize end = i + 1 < hits->len ? g_array_index(hits, ProseHit, i + 1).line_start : err_len;
+
+            diag = prose_diagnostic(text->str, hit->diag_start, end);
+        }
+        g_free(hit->addr);
+    }
+    return diag;
+}

@@ -1,0 +1,324 @@
+/* bounce_report.c - one parse of one message: which reader applies, in
+ * which order, and the report's own bookkeeping. */
+#include <string.h>
+
+#include "bouncer/bounce_private.h"
+#include "common/gmime_autoptr.h"
+
+static const char *const kind_names[] = {
+    [BOUNCE_KIND_DSN] = "dsn",
+    [BOUNCE_KIND_ARF] = "arf",
+    [BOUNCE_KIND_AUTOREPLY] = "autoreply",
+    [BOUNCE_KIND_NONSTANDARD] = "nonstandard",
+    [BOUNCE_KIND_DELIVERED] = "delivered",
+    [BOUNCE_KIND_NOTBOUNCE] = "notbounce",
+    [BOUNCE_KIND_UNPARSEABLE] = "unparseable",
+};
+
+const char *
+bounce_kind_to_string(BounceKind kind)
+{
+    if ((guint)kind >= G_N_ELEMENTS(kind_names))
+        return "unparseable";
+    return kind_names[kind];
+}
+
+gboolean
+bounce_report_is_automated(const BounceReport *report)
+{
+    g_return_val_if_fail(report != NULL, FALSE);
+    return report->kind == BOUNCE_KIND_DSN || report->kind == BOUNCE_KIND_ARF
+        || report->kind == BOUNCE_KIND_AUTOREPLY || report->kind == BOUNCE_KIND_NONSTANDARD
+        || report->kind == BOUNCE_KIND_DELIVERED;
+}
+
+/* original_clear - free the strings of a BounceOriginal. */
+static void
+original_clear(BounceOriginal *o)
+{
+    g_free(o->message_id);
+    g_free(o->return_path);
+    g_free(o->from);
+    g_free(o->to);
+    g_free(o->subject);
+    g_free(o->in_reply_to);
+    g_free(o->references);
+}
+
+void
+bounce_report_free(BounceReport *report)
+{
+    if (report == NULL)
+        return;
+    g_free(report->error);
+    g_free(report->reporting_mta);
+    g_free(report->arrival_date);
+    g_free(report->feedback_type);
+    g_free(report->original_mail_from);
+    g_free(report->source_ip);
+    g_free(report->user_agent);
+    if (report->recipients != NULL)
+        g_ptr_array_unref(report->recipients);
+    original_clear(&report->original);
+    g_free(report->subject);
+    g_free(report->from);
+    g_free(report->message_id);
+    g_free(report->in_reply_to);
+    g_free(report->references);
+    g_free(report);
+}
+
+/* strip_angles - "<id@host>" -> "id@host". (transfer full) */
+static char *
+strip_angles(const char *value)
+{
+    const char *lt, *gt;
+
+    if (value == NULL)
+        return NULL;
+    lt = strchr(value, '<');
+    gt = lt != NULL ? strchr(lt, '>') : NULL;
+    if (lt != NULL && gt != NULL)
+        return g_strndup(lt + 1, gt - lt - 1);
+    return g_strstrip(g_strdup(value));
+}
+
+/* decode_text - an RFC 2047 header value as UTF-8. (transfer full) */
+static char *
+decode_text(const char *value)
+{
+    char *decoded;
+
+    if (value == NULL)
+        return NULL;
+    if (strstr(value, "=?") == NULL)
+        return g_strdup(value);
+    decoded = g_mime_utils_header_decode_text(NULL, value);
+    if (decoded != NULL && !g_utf8_validate(decoded, -1, NULL)) {
+        char *valid = g_utf8_make_valid(decoded, -1);
+
+        g_free(decoded);
+        decoded = valid;
+    }
+    return decoded;
+}
+
+/* report_headers - the message's own fields and the returned original's. */
+static void
+report_headers(BounceReport *report, const BounceParts *parts)
+{
+    const BounceFields *h = parts->headers;
+    const BounceFields *o = parts->original;
+
+    report->subject = decode_text(bounce_fields_get(h, "Subject"));
+    report->from = decode_text(bounce_fields_get(h, "From"));
+    report->message_id = strip_angles(bounce_fields_get(h, "Message-ID"));
+    report->in_reply_to = g_strdup(bounce_fields_get(h, "In-Reply-To"));
+    report->references = g_strdup(bounce_fields_get(h, "References"));
+    if (o == NULL)
+        return;
+    report->original.message_id = strip_angles(bounce_fields_get(o, "Message-ID"));
+    report->original.return_path = bounce_addr_clean(bounce_fields_get(o, "Return-Path"));
+    report->original.from = decode_text(bounce_fields_get(o, "From"));
+    report->original.to = decode_text(bounce_fields_get(o, "To"));
+    report->original.subject = decode_text(bounce_fields_get(o, "Subject"));
+    report->original.in_reply_to = g_strdup(bounce_fields_get(o, "In-Reply-To"));
+    report->original.references = g_strdup(bounce_fields_get(o, "References"));
+}
+
+/* text_has_dsn_fields - DSN fields pasted into the text of a message that
+ * is not a multipart/report (some MTAs, and forwarded reports). */
+static gboolean
+text_has_dsn_fields(const GString *text)
+{
+    const char *p = text->str;
+
+    while ((p = strstr(p, "Recipient:")) != NULL) {
+        const char *line = p;
+
+        while (line > text->str && line[-1] != '\n')
+            line--;
+        if (g_ascii_strncasecmp(line, "Final-Recipient:", 16) == 0
+            || g_ascii_strncasecmp(line, "Original-Recipient:", 19) == 0)
+            return strstr(p, "Action:") != NULL || strstr(p, "Status:") != NULL;
+        p += 10;
+    }
+    return FALSE;
+}
+
+/* dsn_fill_from_prose - a DSN recipient without a diagnostic takes the one
+ * the human-readable part gives for it. */
+static void
+dsn_fill_from_prose(BounceReport *report, const BounceParts *parts)
+{
+    for (guint i = 0; i < report->recipients->len; i++) {
+        BounceRecipient *r = g_ptr_array_index(report->recipients, i);
+        g_autofree char *diag = NULL;
+
+        if (r->diagnostic[0] != '\0')
+            continue;
+        diag = bounce_prose_diagnostic_for(parts, r->addr);
+        if (diag == NULL && report->recipients->len == 1)
+            diag = bounce_prose_diagnostic_for(parts, NULL);
+        if (diag != NULL)
+            bounce_recipient_set(&r->diagnostic, diag);
+    }
+}
+
+/* report_kind_dsn - DELIVERED when every recipient was delivered. */
+static BounceKind
+report_kind_dsn(const BounceReport *report)
+{
+    for (guint i = 0; i < report->recipients->len; i++) {
+        const BounceRecipient *r = g_ptr_array_index(report->recipients, i);
+
+        if (strcmp(r->action, "delivered") != 0 && strcmp(r->action, "relayed") != 0
+            && strcmp(r->action, "expanded") != 0 && r->status[0] != '2')
+            return BOUNCE_KIND_DSN;
+    }
+    return BOUNCE_KIND_DELIVERED;
+}
+
+/* report_autoreply - the auto-reply's sender is the recipient it speaks of. */
+static void
+report_autoreply(BounceReport *report, const BounceParts *parts, const char *rule)
+{
+    BounceRecipient *r = bounce_recipient_new();
+    g_autofree char *addr = bounce_addr_clean(bounce_fields_get(parts->headers, "From"));
+
+    bounce_recipient_set(&r->addr, addr);
+    bounce_recipient_set(&r->rule, rule);
+    g_ptr_array_add(report->recipients, r);
+    report->kind = BOUNCE_KIND_AUTOREPLY;
+}
+
+/* report_read - decide the kind and fill the recipients. */
+static void
+report_read(BounceReport *report, BounceParts *parts)
+{
+    const char *rule = NULL;
+
+    if (parts->report_type == BOUNCE_REPORT_ARF) {
+        bounce_arf_read(report, parts);
+        report->kind = BOUNCE_KIND_ARF;
+        return;
+    }
+    if (parts->report_type == BOUNCE_REPORT_DSN)
+        bounce_dsn_read(report, parts);
+    if (report->recipients->len == 0 && text_has_dsn_fields(parts->text))
+        bounce_dsn_read_text(report, parts->text->str, parts->text->len);
+    if (report->recipients->len > 0) {
+        dsn_fill_from_prose(report, parts);
+        report->kind = report_kind_dsn(report);
+        return;
+    }
+    /* Explicit auto-reply headers win over the wording; a mailer-daemon
+     * that marks its bounces auto-replied is caught by the From rule. */
+    if (bounce_autoreply_check(parts, &rule)) {
+        BounceMatch m;
+        const char *from = bounce_fields_get(parts->headers, "From");
+
+        if (from == NULL || !bounce_rules_first(BOUNCE_TABLE_BOUNCE_FROM, from, strlen(from), &m)) {
+            report_autoreply(report, parts, rule);
+            return;
+        }
+    }
+    if (bounce_prose_read(report, parts)) {
+        report->kind = BOUNCE_KIND_NONSTANDARD;
+        return;
+    }
+    report->kind = BOUNCE_KIND_NOTBOUNCE;
+}
+
+BounceReport *
+bounce_report_parse(const char *data, gsize len)
+{
+    BounceReport *report = g_new0(BounceReport, 1);
+    g_autoptr(GByteArray) norm = NULL;
+    BounceParts parts;
+    const char *error = NULL;
+
+    report->recipients = g_ptr_array_new_with_free_func((GDestroyNotify)bounce_recipient_free);
+    if (data == NULL || len == 0) {
+        report->kind = BOUNCE_KIND_UNPARSEABLE;
+        report->error = g_strdup("empty message");
+        return report;
+    }
+    norm = bounce_mime_normalize(data, len);
+    if (!bounce_mime_read(norm, &parts, &error)) {
+        bounce_parts_clear(&parts);
+        report->kind = BOUNCE_KIND_UNPARSEABLE;
+        report->error = g_strdup(error);
+        return report;
+    }
+    report_read(report, &parts);
+    report_headers(report, &parts);
+    for (guint i = 0; i < report->recipients->len; i++)
+        bounce_classify(g_ptr_array_index(report->recipients, i), report->kind);
+    bounce_parts_clear(&parts);
+    return report;
+}
+
+/* mbox_is_separator - a "From " line that starts a message: at the start of
+ * the buffer or after a blank line, and followed by more than a word. */
+static gboolean
+mbox_is_separator(const char *data, gsize len, gsize pos)
+{
+    if (len - pos < 6 || memcmp(data + pos, "From ", 5) != 0)
+        return FALSE;
+    if (pos == 0)
+        return TRUE;
+    /* previous line blank: "\n\n" or "\r\n\r\n" before pos */
+    if (pos >= 2 && data[pos - 1] == '\n' && data[pos - 2] == '\n')
+        return TRUE;
+    if (pos >= 4 && data[pos - 1] == '\n' && data[pos - 2] == '\r' && data[pos - 3] == '\n')
+        return TRUE;
+    if (pos >= 2 && data[pos - 1] == '\r' && data[pos - 2] == '\r')
+        return TRUE;
+    return FALSE;
+}
+
+/* mbox_next_line - offset after the line at pos (LF, CRLF or CR ends). */
+static gsize
+mbox_next_line(const char *data, gsize len, gsize pos)
+{
+    while (pos < len && data[pos] != '\n' && data[pos] != '\r')
+        pos++;
+    if (pos >= len)
+        return len;
+    if (data[pos] == '\r' && pos + 1 < len && data[pos + 1] == '\n')
+        return pos + 2;
+    return pos + 1;
+}
+
+GPtrArray *
+bounce_split_mbox(const char *data, gsize len)
+{
+    GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+    GBytes *all;
+    gsize start = 0, pos = 0;
+    gboolean have = FALSE;
+
+    all = g_bytes_new(data, len);
+    if (len == 0 || !mbox_is_separator(data, len, 0)) {
+        g_ptr_array_add(out, all);
+        return out;
+    }
+    while (pos < len) {
+        gsize next = mbox_next_line(data, len, pos);
+
+        if (mbox_is_separator(data, len, pos)) {
+            if (have && pos > start)
+                g_ptr_array_add(out, g_bytes_new_from_bytes(all, start, pos - start));
+            start = next;      /* the separator line is not part of the message */
+            have = TRUE;
+        }
+        pos = next;
+    }
+    if (start < len)
+        g_ptr_array_add(out, g_bytes_new_from_bytes(all, start, len - start));
+    if (out->len == 0)
+        g_ptr_array_add(out, g_bytes_ref(all));
+    g_bytes_unref(all);
+    return out;
+}

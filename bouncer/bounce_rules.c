@@ -1,0 +1,199 @@
+/* bounce_rules.c - the PCRE2 engine behind the rule tables of
+ * bounce_tables.c: every table compiled (and JIT-compiled) once, shared
+ * read-only by all threads; each thread keeps its own match data. */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <string.h>
+
+#include "bouncer/bounce_private.h"
+
+#define RULES_OVECTOR_PAIRS 16
+
+typedef struct {
+    const BounceRule *rules;
+    gsize count;
+    pcre2_code **codes;
+} CompiledTable;
+
+static CompiledTable rules_compiled[BOUNCE_TABLE_COUNT];
+
+/* rules_compile_all - compile every table; a pattern that does not compile
+ * is a programming error caught by the first test run. */
+static void
+rules_compile_all(void)
+{
+    for (int t = 0; t < BOUNCE_TABLE_COUNT; t++) {
+        CompiledTable *ct = &rules_compiled[t];
+
+        ct->rules = bounce_tables_get((BounceTable)t, &ct->count);
+        ct->codes = g_new0(pcre2_code *, ct->count + 1);
+        for (gsize i = 0; i < ct->count; i++) {
+            int err = 0;
+            PCRE2_SIZE at = 0;
+
+            ct->codes[i] = pcre2_compile((PCRE2_SPTR)ct->rules[i].pattern, PCRE2_ZERO_TERMINATED,
+                                         PCRE2_CASELESS | PCRE2_UTF | PCRE2_MULTILINE | PCRE2_UCP,
+                                         &err, &at, NULL);
+            if (ct->codes[i] == NULL) {
+                PCRE2_UCHAR msg[256];
+
+                pcre2_get_error_message(err, msg, sizeof(msg));
+                g_error("bounce rule %s does not compile at %zu: %s", ct->rules[i].id,
+                        (size_t)at, (const char *)msg);
+            }
+            /* JIT is an optimisation: without it (some platforms) the
+             * interpreter gives the same answers. */
+            pcre2_jit_compile(ct->codes[i], PCRE2_JIT_COMPLETE);
+        }
+    }
+}
+
+/* rules_ready - compile on first use, from whichever thread gets here. */
+static void
+rules_ready(void)
+{
+    static gsize done = 0;
+
+    if (g_once_init_enter(&done)) {
+        rules_compile_all();
+        g_once_init_leave(&done, 1);
+    }
+}
+
+static void
+match_data_free(gpointer data)
+{
+    pcre2_match_data_free(data);
+}
+
+/* rules_match_data - this thread's match data, made once per thread. */
+static pcre2_match_data *
+rules_match_data(void)
+{
+    static GPrivate key = G_PRIVATE_INIT(match_data_free);
+    pcre2_match_data *md = g_private_get(&key);
+
+    if (md == NULL) {
+        md = pcre2_match_data_create(RULES_OVECTOR_PAIRS, NULL);
+        g_private_set(&key, md);
+    }
+    return md;
+}
+
+/* rules_try - run one compiled rule; TRUE and the span of its group. */
+static gboolean
+rules_try(const CompiledTable *ct, gsize i, const char *subject, gsize len, gsize offset,
+          BounceMatch *match_out)
+{
+    pcre2_match_data *md = rules_match_data();
+    PCRE2_SIZE *ov;
+    int rc, group;
+
+    rc = pcre2_match(ct->codes[i], (PCRE2_SPTR)subject, len, offset, PCRE2_NO_UTF_CHECK, md, NULL);
+    if (rc <= 0)
+        return FALSE;
+    ov = pcre2_get_ovector_pointer(md);
+    group = ct->rules[i].group;
+    if (group >= rc || ov[2 * group] == PCRE2_UNSET)
+        group = 0;
+    match_out->rule = &ct->rules[i];
+    match_out->start = ov[2 * group];
+    match_out->end = ov[2 * group + 1];
+    match_out->match_start = ov[0];
+    match_out->match_end = ov[1];
+    return TRUE;
+}
+
+gboolean
+bounce_rules_first(BounceTable table, const char *subject, gsize len, BounceMatch *match_out)
+{
+    const CompiledTable *ct;
+
+    g_return_val_if_fail(table < BOUNCE_TABLE_COUNT, FALSE);
+    rules_ready();
+    if (subject == NULL)
+        return FALSE;
+    ct = &rules_compiled[table];
+    for (gsize i = 0; i < ct->count; i++) {
+        if (rules_try(ct, i, subject, len, 0, match_out))
+            return TRUE;
+    }
+    return FALSE;
+}
+
+gboolean
+bounce_rules_first_rhost(BounceTable table, const char *host, const char *subject, gsize len,
+                         BounceMatch *match_out)
+{
+    const CompiledTable *ct;
+
+    rules_ready();
+    if (subject == NULL || host == NULL || *host == '\0')
+        return FALSE;
+    ct = &rules_compiled[table];
+    for (gsize i = 0; i < ct->count; i++) {
+        const char *want = ct->rules[i].rhost;
+
+        if (want == NULL || strstr(host, want) == NULL)
+            continue;
+        if (rules_try(ct, i, subject, len, 0, match_out))
+            return TRUE;
+    }
+    return FALSE;
+}
+
+gboolean
+bounce_rules_earliest(BounceTable table, const char *subject, gsize len, gsize offset,
+                      BounceMatch *match_out)
+{
+    const CompiledTable *ct;
+    gboolean found = FALSE;
+    BounceMatch m;
+
+    rules_ready();
+    if (subject == NULL || offset >= len)
+        return FALSE;
+    ct = &rules_compiled[table];
+    for (gsize i = 0; i < ct->count; i++) {
+        if (!rules_try(ct, i, subject, len, offset, &m))
+            continue;
+        if (!found || m.match_start < match_out->match_start) {
+            *match_out = m;
+            found = TRUE;
+        }
+    }
+    return found;
+}
+
+/* bounce_rules_find_codes - walk the STATUS table: rules with value
+ * "status" give the RFC 3463 code, "reply" the SMTP reply code; the first
+ * rule of each kind that matches wins. */
+void
+bounce_rules_find_codes(const char *text, char status_out[16], char reply_out[8])
+{
+    const CompiledTable *ct;
+    gsize len;
+    BounceMatch m;
+
+    status_out[0] = '\0';
+    reply_out[0] = '\0';
+    rules_ready();
+    if (text == NULL)
+        return;
+    len = strlen(text);
+    ct = &rules_compiled[BOUNCE_TABLE_STATUS];
+    for (gsize i = 0; i < ct->count; i++) {
+        gboolean is_status = strcmp(ct->rules[i].value, "status") == 0;
+        char *dest = is_status ? status_out : reply_out;
+        gsize cap = is_status ? 16 : 8;
+        gsize n;
+
+        if (dest[0] != '\0')
+            continue;
+        if (!rules_try(ct, i, text, len, 0, &m))
+            continue;
+        n = MIN(m.end - m.start, cap - 1);
+        memcpy(dest, text + m.start, n);
+        dest[n] = '\0';
+    }
+}

@@ -1,0 +1,210 @@
+/* bounce_tables.c - the rule tables: what the parser knows about the wording
+ * of bounces, as data. One table per concern; each rule has a stable id
+ * (stored with every event, so a stored bounce can be reclassified when the
+ * rules change). Patterns are PCRE2, case-insensitive, multi-line, UTF-8.
+ *
+ * To add a rule: put it in the table of its concern, before any broader rule
+ * that would also match, give it a new id (never reuse one), and add a
+ * fixture under tests/fixtures/bounces/ that needs it. */
+#include "bouncer/bounce_private.h"
+
+/* Subjects of bounces: mailer-daemon wording in the common languages. */
+static const BounceRule table_bounce_subject[] = {
+    { "subj-undeliver",   NULL, 0, "undeliver|undelivered|non[- ]?deliver|nondeliverable", NULL },
+    { "subj-dsn",         NULL, 0, "delivery status notification|delivery (?:status|failure|report|problem|notification)|delivery has failed|failed delivery", NULL },
+    { "subj-failure",     NULL, 0, "failure notice|mail delivery failed|mail delivery failure|delivery failed|returned mail|mail system error|could not send message|message delivery failure|delivery unsuccessful|permanent delivery failure|warning: could not send", NULL },
+    { "subj-returned",    NULL, 0, "^(?:returned|bounced?|rejected|undeliverable)[ :]|mail could not be delivered|message could not be delivered|message not delivered|unable to deliver|not delivered|delivery error", NULL },
+    { "subj-mailer",      NULL, 0, "mail(?:er)?[- ]daemon|postmaster notify|nondelivery|delayed mail|delivery delayed|warning: message .* delayed", NULL },
+    { "subj-intl",        NULL, 0, "unzustellbar|nicht zustellbar|no entregado|non recapitabile|non remis|echec de (?:la )?livraison|échec de (?:la )?remise|impossible de remettre|onbestelbaar|不達|返送|配信不能|エラー|unzustellbare|не доставлено|mail could not be sent", NULL },
+    { "subj-dsn-mx",      NULL, 0, "^(?:mail|message) (?:returned|bounced)|error sending message|there was an error sending|email delivery failure|mailbox unavailable", NULL },
+};
+
+/* Senders of bounces. */
+static const BounceRule table_bounce_from[] = {
+    { "from-daemon",      NULL, 0, "mailer[-_]?daemon|mail delivery (?:subsystem|system|service)|postmaster@|\\bpostmaster\\b|mail administrator|mail\\.?delivery|bounce[sd]?@|\\bmailer@|no-?reply@.*\\b(?:bounce|dsn)|\\bmail router\\b|system administrator|mdaemon@|mailadmin", NULL },
+};
+
+/* Wording in the text that only a bounce uses: enough to call the message
+ * a bounce even under an ordinary subject. */
+static const BounceRule table_bounce_body[] = {
+    { "body-qmail",       NULL, 0, "this is the qmail-send program|i'm afraid i wasn't able to deliver your message", NULL },
+    { "body-exim",        NULL, 0, "this message was created automatically by mail delivery software|could not be delivered to one or more of its\\s+recipients", NULL },
+    { "body-postfix",     NULL, 0, "this is the mail system at host|i'm sorry to have to inform you that your message could not", NULL },
+    { "body-sendmail",    NULL, 0, "the original message was received at|----- the following addresses had (?:permanent )?fatal errors -----|----- transcript of session follows -----", NULL },
+    { "body-generic",     NULL, 0, "(?:your|the) message (?:could not|couldn't|cannot|can't|was not|wasn't) (?:be )?delivered|delivery to the following recipients? (?:failed|has been delayed)|message (?:could not|was not) be delivered to|could not be delivered to the following|(?:the following|your) message (?:could not|was undeliverable)|undeliverable to the following|delivery has failed to these recipients|your message did not reach some or all of the intended recipients|unable to deliver (?:your )?(?:message|mail) to|permanent fatal errors|your message wasn't delivered|message you sent (?:could not|couldn't) be delivered|delivery failed for the following|was not delivered to|the following recipient\\(s\\) could not be reached|mail delivery to the following recipients failed|could not deliver (?:mail|message|the message|your message)", NULL },
+    { "body-groups",      NULL, 0, "google groups|you do not have permission to post|the group you tried to contact", NULL },
+    { "body-intl",        NULL, 0, "配信できませんでした|届きませんでした|送信できませんでした|宛先不明|存在しないか", NULL },
+};
+
+/* Subjects that mean "not a bounce" whatever else the message says. */
+static const BounceRule table_not_bounce_subject[] = {
+    { "notbounce-re",     NULL, 0, "^(?:re|aw|sv|vs|antw|réf|rif|fw|fwd)\\s*:", NULL },
+};
+
+/* Out-of-office subjects, in the common languages. */
+static const BounceRule table_autoreply_subject[] = {
+    { "oof-en",  NULL, 0, "out of (?:the )?office|auto(?:matic|matisk|mated)?[- ]?(?:reply|response|answer|svar|antwort|respuesta|risposta|réponse)|\\bauto:|away from (?:the )?office|^away until|^away\\b|on (?:vacation|holiday|leave)|vacation (?:reply|message|notice)|\\bvacation\\b|i am (?:currently )?away|absence", NULL },
+    { "oof-de",  NULL, 0, "abwesenheit|nicht im büro|ausser haus|außer haus|urlaub|abwesend", NULL },
+    { "oof-fr",  NULL, 0, "absent|réponse automatique|reponse automatique|en congés?|hors du bureau|message d'absence", NULL },
+    { "oof-es",  NULL, 0, "fuera de la oficina|respuesta automática|ausente|vacaciones", NULL },
+    { "oof-it",  NULL, 0, "fuori sede|fuori ufficio|risposta automatica|assente|in ferie", NULL },
+    { "oof-nl",  NULL, 0, "afwezig|automatisch antwoord|niet op kantoor|met vakantie", NULL },
+    { "oof-pt",  NULL, 0, "ausência|fora do escritório|resposta automática|férias", NULL },
+    { "oof-nordic", NULL, 0, "frånvaro|fraværende|fravær|poissa|automatisk svar|ferie", NULL },
+    { "oof-ja",  NULL, 0, "不在|自動返信|自動応答|休暇", NULL },
+    { "oof-misc", NULL, 0, "nieobecność|odpowiedź automatyczna|автоответ|отсутств|otomatik yanıt|dışarıda|自动回复|자동 응답", NULL },
+};
+
+/* Where the returned original starts in a prose bounce. */
+static const BounceRule table_original_mark[] = {
+    { "mark-qmail",     NULL, 0, "^--- below this line is a copy of the message\\.", NULL },
+    { "mark-exim",      NULL, 0, "^-+ this is a copy of the message|^-+ the header of the original message is following|^-+ this is a copy of (?:the|your) message's headers", NULL },
+    { "mark-original",  NULL, 0, "^\\s*-+\\s*(?:original message|original mail|the original message|original message follows|returned message|undelivered message|forwarded message|original message header|message headers? follows?)\\b.*-*\\s*$", NULL },
+    { "mark-sendmail",  NULL, 0, "^\\s*-+ (?:original message|unsent message below|returned mail follows|message header follows|the original message headers are included) -+\\s*$", NULL },
+    { "mark-prose",     NULL, 0, "^(?:original message headers?|the original message headers? (?:is|are) (?:included|below|as follows)|the message headers? (?:is|are) below|a copy of the original message (?:below|follows)|your message reads? \\(in part\\)|this is a copy of the original message|below is a copy of the original message|the text of your message was)\\b.*$", NULL },
+    { "mark-content",   NULL, 0, "^content-type: (?:message/rfc822|text/rfc822-headers)", NULL },
+};
+
+/* Lines that name a failed recipient. Group 1 is the address. Tried all
+ * at once over each line of the error text; the earliest match wins. */
+static const BounceRule table_recipient[] = {
+    /* qmail, Postfix prose, Yahoo: "<user@example.com>:" on its own line
+     * or followed by the reason. */
+    { "rcpt-angle-colon", NULL, 1, "^\\s*<([^\\s<>]+@[^\\s<>]+)>:", NULL },
+    /* Sendmail: "user@example.com... User unknown" */
+    { "rcpt-sendmail-dots", NULL, 1, "^\\s*<?([^\\s<>]+@[^\\s<>.]+(?:\\.[^\\s<>.]+)*)>?\\.\\.\\.\\s", NULL },
+    /* Exim, Gmail, Courier: an indented address alone on its line. */
+    { "rcpt-indented",    NULL, 1, "^[ \\t]+<?([^\\s<>()@\"]+@[^\\s<>()@\"]+?)>?:?[ \\t]*$", NULL },
+    /* "Could not deliver to <x>", "failed for x", "RCPT TO:<x>" */
+    { "rcpt-phrase",      NULL, 1, "(?:recipient|address|deliver(?:y|ed)? to|delivering to|sent to|mail to|message to|for|rcpt to:?|to:|user|mailbox)\\s*:?\\s*<([^\\s<>]+@[^\\s<>]+)>", NULL },
+    { "rcpt-phrase-bare", NULL, 1, "(?:failed recipient|original recipient|recipient address|final recipient|recipient|addressee|failed address|invalid address|unknown address)\\s*:\\s*(?:rfc822;\\s*)?<?([^\\s<>\"]+@[^\\s<>\"]+?)>?(?:[\\s,.;]|$)", NULL },
+    /* An address alone on its line. */
+    { "rcpt-alone",       NULL, 1, "^<?([^\\s<>()@\"]+@[a-z0-9][^\\s<>()@\"]*\\.[a-z]{2,})>?:?[ \\t]*$", NULL },
+};
+
+/* Diagnostic wording -> reason, tried in order (more specific first). */
+static const BounceRule table_reason[] = {
+    /* Sender authentication: SPF/DKIM/DMARC failures. */
+    { "auth-dmarc",   "authfailure", 0, "dmarc (?:policy|verification|check|authentication)|(?:violates|fails?|failed|unauthenticated|not pass) (?:the )?dmarc|dmarc.{0,30}(?:reject|fail)|5\\.7\\.26|5\\.7\\.509", NULL },
+    { "auth-spf",     "authfailure", 0, "spf (?:check|validation|record|authentication)? ?(?:fail|softfail|hardfail|error)|(?:fails?|failed|violat\\w*) (?:the )?spf|sender policy framework|is not allowed to send (?:mail )?from .{0,80}spf|spf\\) domain authentication fail|5\\.7\\.23|authentication (?:check )?(?:failed|failure) (?:for|due)|sender (?:domain )?authentication fail|not authenticated .{0,40}(?:dkim|spf)|dkim (?:signature )?(?:fail|invalid|verification fail)|no (?:valid|passing) dkim|unauthenticated email from|is not authenticated|requires? (?:\\w+ )?authentication of the sending", NULL },
+    /* No reverse DNS for the connecting host. */
+    { "ptr-missing",  "requireptr", 0, "(?:no|missing|without a?|bad|invalid) (?:dns )?ptr|ptr record|reverse (?:dns|lookup|dns lookup|dns entry)|rdns|cannot find your hostname|can't find your hostname|host name (?:lookup|look-?up) failed|ip name lookup failed|not resolve your (?:address|host)|could not resolve|fcrdns|5\\.7\\.25|client host rejected: cannot find your|(?:no|missing) reverse|hostname lookup|name lookup failed for", NULL },
+    /* Sender reputation. */
+    { "reputation",   "badreputation", 0, "poor reputation|bad reputation|low reputation|sender reputation|(?:ip|domain) reputation|reputation (?:score|is|of)|4\\.7\\.650|temporarily rate limited due to ip reputation", NULL },
+    /* The message breaks RFC 5322. */
+    { "rfc5322",      "notcompliantrfc", 0, "rfc ?5322|rfc ?2822|rfc ?822 (?:compliant|violation)|not (?:rfc|standards?)[- ]compliant|non[- ]compliant (?:with|to) rfc|multiple (?:from|sender|subject|date|message-id|to) (?:headers|fields)|duplicate (?:header|headers)|missing (?:required )?(?:header|date|from|message-id)|(?:header|headers) (?:are )?(?:malformed|invalid)|messages with multiple addresses in from", NULL },
+    { "speeding",     "speeding", 0, "rate limit|rate-limit|ratelimit|sending rate|too many messages|temporarily deferred due to (?:unexpected volume|user complaints)|exceeded (?:the )?(?:maximum|max) (?:number of )?(?:messages|emails|sends)|throttl|too fast|slow down", NULL },
+    { "mailboxfull",  "mailboxfull", 0, "mailbox (?:is )?full|full mailbox|(?:over|exceed\\w*|reached) (?:the |their |its |his |her |disk |storage |mailbox |allowed )*quota|quota (?:exceeded|violation|full)|mailbox (?:size )?(?:limit )?exceeded|insufficient (?:disk )?space|not enough (?:storage )?space|(?:storage|disk) (?:space|quota) (?:limit|exceeded|full)|mailfolder is full|mail ?box (?:has )?exceeded|user has too many messages|too much mail data|mailbox has exceeded|exceeded storage allocation|is over (?:disk )?quota|boite du destinataire pleine|space has been used up|mailbox is over|disk full|boîte .{0,20}pleine|volle mailbox|postfach voll|容量", NULL },
+    { "mesgtoobig",   "mesgtoobig", 0, "message (?:size|length|file) (?:exceeds|too (?:big|large))|message too big|(?:too|very) large message|size (?:limit|exceeds)|exceeds? (?:the )?(?:maximum|max|fixed) (?:message )?size|max(?:imum)? message size|message is too large|mail size|taille limite|email is too large|message file too big|line limit exceeded|exceeded maximum inbound message size", NULL },
+    { "exceedlimit",  "exceedlimit", 0, "message header size exceeds limit|message too large|exceeds? (?:the )?(?:administrative|local) limit", NULL },
+    { "suspend",      "suspend", 0, "(?:account|mailbox|user|address) (?:is |has been )?(?:currently |temporarily )?(?:suspended|disabled|deactivated|inactive|locked|frozen|closed|expired|discontinued|blocked by administrator)|(?:suspended|disabled|deactivated|inactive|expired) (?:account|mailbox|user)|is a deactivated mailbox|temporarily inactive|invalid/inactive user|recipient suspend|boite du destinataire archivee|temporary locked|not active|no longer active|account has been (?:suspended|disabled)|mailbox unavailable or access denied|this mailbox is disabled|has been suspended", NULL },
+    { "hasmoved",     "hasmoved", 0, "has been replaced by|has moved|no longer (?:at|with) this|address (?:has )?changed|user has moved|moved to", NULL },
+    { "norelaying",   "norelaying", 0, "relay(?:ing)? (?:access )?(?:denied|not (?:permitted|allowed))|unable to relay|not (?:permitted|allowed) to relay|relaying (?:mail )?to .{0,60}(?:denied|not allowed|prohibited)|insecure mail relay|as a relay|not an open relay|we don't handle mail for|not local host|this system is not configured to relay|relay not permitted|open relay|isn't in my list of allowed rcpthosts|not a gateway", NULL },
+    { "userunknown",  "userunknown", 0, "user(?:name)? (?:unknown|not found|does not exist|doesn't exist|is unknown|not known)|unknown (?:user|recipient|mailbox|local[- ]?part|e-?mail address|address)|no such (?:user|mailbox|recipient|address|person|account)|(?:mailbox|recipient|address|account|e-?mail address|addressee) (?:\\S+ )?(?:does not exist|doesn't exist|not found|not exist|unknown|is unknown|is not valid|invalid|unavailable|not available|is unavailable|not present|was not found|could not be found)|(?:invalid|bad|non-?existent|nonexistent|inexistent|unknown) (?:recipient|mailbox|address|user|account|destination)|recipient (?:address )?rejected: (?:invalid|unknown|user|access denied|undeliverable)|not (?:a )?(?:valid|known) (?:user|recipient|mailbox|address)|is not a valid mailbox|no mailbox (?:here|by that name|found)|there is no one at this address|no account by that name|mailbox not present|user (?:\\S+ )?(?:was not found|does not exist)|not listed in|address rejected|does not exist|requested action not taken: mailbox unavailable|mailbox unavailable|resolver\\.adr\\.recipnotfound|recipnotfound|sorry, no mailbox|destination addresses? (?:were|was) unknown|email account that you tried to reach does not exist|address no longer accepts mail|isn't in my list of allowed rcpthosts|no valid recipients|not our customer|user lookup failed|this user doesn't have|doesn't have a .{0,20} account|5\\.1\\.1|no existe|utente inesistente|n'existe pas|existiert nicht|unbekannt|존재하지|존재|存在しない|宛先不明|unknown local part|\\bbadrcptto\\b|badrecipientto|validrcptto|rcpthosts", NULL },
+    { "filtered",     "filtered", 0, "(?:is )?only accepting mail from|user reject|rejected due to user rules|refused due to recipient preferences|not accepting any mail|has restricted|blocked by the recipient|this account is protected by|message filtered|filtered by|recipient (?:is )?(?:not )?(?:accept|allow)\\w* mail from|refuse to receive|resolver\\.rst\\.notauthorized|not authorized to send to|sender (?:is )?not (?:allowed|authorized)|you have been blocked by|extended inactivity|bounced address|because (?:of )?(?:the )?recipient's (?:filter|setting)", NULL },
+    { "hostunknown",  "hostunknown", 0, "host (?:or domain name )?(?:unknown|not found)|unknown (?:host|domain)|domain (?:does not exist|not found|is not reachable|must exist|name not found|unknown)|no such domain|name or service not known|unrout(?:e)?able (?:address|domain|mail domain)|host name lookup failure|mail domain mentioned in email address is unknown|recipient domain must exist|dns error: domain name not found|the account or domain may not exist|couldn't find any host named|could not find any host|no mx (?:or a )?(?:record|host)|host not found|nxdomain|domain .{0,40} (?:does not exist|not exist)|553 \\S+ does not exist", NULL },
+    { "spam",         "spamdetected", 0, "\\bspam\\b|unsolicited|bulk (?:e-?)?mail|junk mail|content filter|message (?:content )?(?:rejected|refused) (?:as|due to|because)|classified as|suspicious|looks like|spamassassin|high probability|message was (?:detected|marked|identified) as|scored too high|spam score|rejected for spam|spamhaus|blocked as spam|considered (?:as )?spam|identified as spam|detected as spam|barracuda.{0,30}(?:block|spam)|mail content denied", NULL },
+    { "virus",        "virusdetected", 0, "virus|malware|infected|potentially executable attachment|forbidden attachment|prohibited attachment", NULL },
+    { "policy",       "policyviolation", 0, "policy (?:violation|reasons|rejection)|(?:rejected|denied|blocked) (?:by|due to|for) (?:\\S+ )?(?:local |security |organizational |organization |content |our )?polic(?:y|ies)|local policy|not accepted for policy reasons|members-only list|non-member|closed mailing list|not subscribed to this group|illegal attachment|organizational settings|organization policy|you have exceeded the (?:the )?allowable number of posts|protocol violation|header error|message given low priority|email not accepted for policy|we do not accept messages containing", NULL },
+    { "toomanyconn",  "toomanyconn", 0, "too many (?:connections|concurrent|smtp sessions|errors from your ip|recipients|simultaneous)|connection (?:rate )?limit|maximum connection limit|exceeds per-domain connection limit|max emails per hour|daily message quota exceeded|maximum sending rate exceeded|trop de connexions|numerous attempts to deliver", NULL },
+    { "rejected",     "rejected", 0, "sender (?:address )?(?:rejected|denied|blocked|blacklisted|verify failed|not pre-approved|is spammer|domain (?:is )?empty|domain (?:must exist|not found|does not exist))|(?:invalid|bad|unroutable|unknown|bogus) sender|domain of sender address|mail from (?:not owned|rejected)|envelope (?:sender|from) (?:rejected|denied|invalid)|empty envelope senders|null sender|returned mail not accepted|administrative prohibition|access denied|batv|backscatter|not a registered gateway user|this server does not accept mail from|no third-party dsns|email address is not verified|fully qualified email address required|sender email address rejected|emetteur invalide|rejected by recipient|mail rejected|message rejected|has been rejected|rejected your message|was rejected|\\brejected\\b", NULL },
+    { "blocked",      "blocked", 0, "\\bblock(?:ed|list|listed)\\b|black ?list(?:ed)?|deny ?list|\\brbl\\b|\\bdnsbl\\b|listed (?:at|on|in|by)|client host rejected|connection (?:refused|rejected|dropped|reset)|not (?:currently )?accepting mail from your ip|ip address (?:rejected|blocked|banned)|your (?:ip|host|server)\\b.{0,60}(?:blocked|rejected|banned|listed|refused)|banned sending ip|access (?:from|to) .{0,40}(?:denied|blocked)|helo command rejected|go away|please use the smtp server of your isp|dynamic ip|dial-?up|residential|reject(?:ed)? (?:by|due to) .{0,30}(?:ip|host)|hosts? (?:is )?not allowed|poor email reputation|smtp error from remote mail server after initial connection|service not available, closing transmission channel|mismatches client ip|confirm this mail server", NULL },
+    { "security",     "securityerror", 0, "authentication (?:credentials invalid|failure|failed|required|turned on)|tls (?:is )?required|requires? (?:a )?(?:secure|encrypted|tls)|starttls|encryption (?:required|needed)|insecure|unauthenticated senders not allowed|not authorized to perform ses|verification failure|certificate|account not subscribed to ses|executable files are not allowed", NULL },
+    { "systemerror",  "systemerror", 0, "system error|internal (?:server )?error|local (?:configuration )?error|configuration error|config error|temporary (?:local )?(?:problem|failure|error)|local error in processing|server (?:is )?misconfigured|service (?:is )?(?:currently )?unavailable|mail (?:forwarding )?loop|loops? back to myself|aliasing/forwarding loop|loop was found|can't create user output file|queue file write error|interrupted system call|timeout waiting for input|transaction failed|it encountered an error while being processed|could not load drd|try again later|temporarily unavailable|resources temporarily", NULL },
+    { "networkerror", "networkerror", 0, "network (?:error|unreachable)|no route to host|host is unreachable|unable to resolve route|unrouteable mail domain|malformed (?:or unexpected )?name server reply|too many hops|hop count exceeded|routing loop|message looping|forwarding loop|dns (?:error|failure|records for the destination)|name server|could not connect|connection (?:timed out|lost|closed)|lost connection|host not found, try again", NULL },
+    { "expired",      "expired", 0, "delivery time expired|message expired|retry (?:timeout|time)? ?(?:exceeded|not reached)|has been delayed|giving up on|gave up|have been failing for a long time|in the queue too long|queue (?:lifetime|time) (?:exceeded|expired)|not reachable within the allowed queue period|could not be delivered for more than|unable to deliver message after multiple retries|server did not respond|message timed out|timed out|was not delivered within|undeliverable for \\d+|too long in queue|expired after|retry period|delivery attempts will continue|delivery is delayed|not yet been delivered|could not be delivered within", NULL },
+    { "contenterror", "contenterror", 0, "improper use of 8-bit data|invalid mime|mime complexity|header size exceeds|improperly-formatted binary|unnecessary base64|content (?:error|rejected)|message content|routing loop detected -- too many received", NULL },
+    { "systemfull",   "systemfull", 0, "mail system full|system full|exceeded storage allocation|insufficient system storage|disk is full|out of (?:disk|storage|memory)", NULL },
+    { "notaccept",    "notaccept", 0, "does not accept mail|null ?mx|no mx record found|no route for current request|smtp protocol returned a permanent error|not accepting (?:network )?messages|host/domain does not accept", NULL },
+    { "mailererror",  "mailererror", 0, "^procmail:|bin/(?:procmail|maildrop)|command (?:failed|died|output)|exit (?:code |status )?\\d+|mailer error|pipe to \\||x-unix;|unknown mailer error|mail(?:er)? program|delivery to (?:a )?(?:program|pipe)", NULL },
+    { "syntaxerror",  "syntaxerror", 0, "syntax error|command unrecognized|command not (?:recognized|implemented)|bad sequence of commands|unrecognized command|parameter not (?:recognized|implemented)", NULL },
+};
+
+/* Provider wording that means something other than what the generic table
+ * would say; applies only when the remote host or recipient domain matches
+ * rhost (a substring). */
+static const BounceRule table_rhost_reason[] = {
+    { "rhost-google-toomany",  "toomanyconn", 0, "unusual rate of unsolicited mail|too many messages", "google" },
+    { "rhost-google-blocked",  "blocked", 0, "the ip you're using to send mail is not authorized|our system has detected that this message is likely suspicious due to the very low reputation", "google" },
+    { "rhost-google-auth",     "authfailure", 0, "does not have authentication|not pass authentication|unauthenticated email|dkim|spf|dmarc", "google" },
+    { "rhost-google-suspend",  "suspend", 0, "account (?:that you tried to reach )?is (?:disabled|inactive)|is disabled|has been disabled", "google" },
+    { "rhost-google-full",     "mailboxfull", 0, "out of storage space|over quota|storage quota|inbox is full", "google" },
+    { "rhost-google-user",     "userunknown", 0, "email account that you tried to reach does not exist|does not exist", "google" },
+    { "rhost-ms-user",         "userunknown", 0, "recipnotfound|recipient not found|address couldn't be found|not found by smtp address lookup|5\\.4\\.1 .{0,20}access denied|access denied.{0,30}5\\.4\\.1", "outlook" },
+    { "rhost-ms-block",        "blocked", 0, "banned sending ip|part of their network is on our block list|5\\.7\\.606|5\\.7\\.511|s3150|blocked using|block list", "outlook" },
+    { "rhost-ms-auth",         "authfailure", 0, "5\\.7\\.509|dmarc|spf|dkim|not pass authentication", "outlook" },
+    { "rhost-ms-reputation",   "badreputation", 0, "4\\.7\\.650|poor reputation|ip reputation", "outlook" },
+    { "rhost-ms-null",         "userunknown", 0, "5\\.1\\.10|null mx", "outlook" },
+    { "rhost-apple-user",      "userunknown", 0, "user does not exist|mailbox does not exist|no such user|5\\.1\\.1", "icloud.com" },
+    { "rhost-apple-user2",     "userunknown", 0, "user does not exist|mailbox does not exist|no such user|5\\.1\\.1", "me.com" },
+    { "rhost-apple-full",      "mailboxfull", 0, "mailbox is full|over quota|quota exceeded", "icloud.com" },
+    { "rhost-apple-auth",      "authfailure", 0, "spf|dkim|dmarc|not pass authentication", "icloud.com" },
+    { "rhost-apple-block",     "blocked", 0, "blocked|access denied|ip", "icloud.com" },
+    { "rhost-yahoo-user",      "userunknown", 0, "user doesn't have a|user not found|does not exist|delivery error: dd", "yahoo" },
+    { "rhost-yahoo-ptr",       "requireptr", 0, "ptr|reverse|cannot find your hostname", "yahoo" },
+    { "rhost-yahoo-block",     "blocked", 0, "not accepting mail from this ip|ip not accepted|blocked|tsss|ts0\\d", "yahoo" },
+    { "rhost-yahoo-reputation","badreputation", 0, "(?:deferred|delayed) due to user complaints|reputation|policy violation|temporarily deferred", "yahoo" },
+    { "rhost-orange-user",     "userunknown", 0, "ofr_416|ofr_417|adresse d au moins un destinataire invalide|invalid recipient", "orange" },
+    { "rhost-orange-block",    "blocked", 0, "ofr_[0-9]+.*(?:bloqu|block)|mail rejete|service refuse|ofr_50[06]|ofr_49[0-9]", "orange" },
+    { "rhost-laposte-user",    "userunknown", 0, "invalid recipient|lpn007_510|destinataire invalide|n'existe pas", "laposte" },
+    { "rhost-laposte-full",    "mailboxfull", 0, "boite du destinataire pleine|quota|over quota", "laposte" },
+    { "rhost-laposte-block",   "blocked", 0, "lpn\\d+_\\d+|bloqu|blacklist|spam", "laposte" },
+    { "rhost-godaddy-speed",   "speeding", 0, "ipts04|ipts0\\d|too many messages|rate limit|exceeded the max emails", "secureserver" },
+    { "rhost-godaddy-block",   "blocked", 0, "ipbl|rhbl|dybl|rejected|blocked|spamhaus", "secureserver" },
+    { "rhost-qq-toomany",      "toomanyconn", 0, "too many (?:connections|mails|messages)|frequency|frequently", "qq.com" },
+    { "rhost-qq-spam",         "spamdetected", 0, "spam|content denied|mail content", "qq.com" },
+    { "rhost-qq-suspend",      "suspend", 0, "suspend|deactivated|disabled|frozen", "qq.com" },
+    { "rhost-qq-full",         "mailboxfull", 0, "full|quota|space", "qq.com" },
+    { "rhost-qq-user",         "userunknown", 0, "mailbox not found|does not exist|not found|unavailable", "qq.com" },
+    { "rhost-docomo-filter",   "filtered", 0, "550 unknown user|rejected|refused", "docomo" },
+    { "rhost-kddi-filter",     "filtered", 0, "550 unknown user|rejected|refused", "ezweb.ne.jp" },
+    { "rhost-kddi-user",       "userunknown", 0, ".", "ezweb.ne.jp" },
+    { "rhost-cox-block",       "blocked", 0, "cxbl|cxdnsbl|cxsmtp|cxsnd|ip|blocked", "cox.net" },
+    { "rhost-spectrum-block",  "blocked", 0, "aup#|blocked|spectrum|rejected", "charter.net" },
+    { "rhost-iua-user",        "userunknown", 0, "^550 user unknown|user unknown|no such user", "iua.hu" },
+    { "rhost-mimecast-user",   "userunknown", 0, "invalid recipient|recipient address rejected", "mimecast" },
+};
+
+/* Status and reply codes inside diagnostic text (value "status" or
+ * "reply"); the first match of each kind wins. */
+static const BounceRule table_status[] = {
+    { "code-dsn-after-reply", "status", 1, "(?<!\\d)[245]\\d\\d[ -]#?([245]\\.\\d{1,3}\\.\\d{1,3})(?![\\d.]*\\d)", NULL },
+    { "code-dsn-hash",        "status", 1, "[#(]([245]\\.\\d{1,3}\\.\\d{1,3})(?![\\d]|\\.\\d)", NULL },
+    { "code-dsn-status",      "status", 1, "status:?\\s*([245]\\.\\d{1,3}\\.\\d{1,3})(?![\\d]|\\.\\d)", NULL },
+    { "code-dsn-any",         "status", 1, "(?<![\\d.\\w])([245]\\.\\d{1,3}\\.\\d{1,3})(?![\\d]|\\.\\d)", NULL },
+    { "code-reply-start",     "reply",  1, "^\\s*(?:smtp;|x-[\\w-]+;)?\\s*<?([245][0-5]\\d)(?:[ -]|$)", NULL },
+    { "code-reply-said",      "reply",  1, "(?:said|says|returned|replied|response|error|reply|host \\S+ \\[[\\d.:a-f]+\\]|\\]|:)\\s*:?\\s*<?([245][0-5]\\d)(?:[ -]|$)(?!\\d)", NULL },
+    { "code-reply-before-dsn","reply",  1, "(?<![\\d.])([245][0-5]\\d)[ -]#?[245]\\.\\d{1,3}\\.\\d{1,3}", NULL },
+};
+
+/* Wording of a delay (not yet failed) notice. */
+static const BounceRule table_delayed[] = {
+    { "delay-warning",   NULL, 0, "^(?:warning: )?(?:message|mail) (?:delivery )?(?:delayed|has been delayed|is delayed)|delivery (?:has been |is )?delayed|this is a warning message only|will continue (?:trying|to try)|will retry|still trying|delivery attempts will continue", NULL },
+};
+
+#define TABLE(t) { t, G_N_ELEMENTS(t) }
+
+static const struct {
+    const BounceRule *rules;
+    gsize count;
+} tables[BOUNCE_TABLE_COUNT] = {
+    [BOUNCE_TABLE_BOUNCE_SUBJECT]     = TABLE(table_bounce_subject),
+    [BOUNCE_TABLE_BOUNCE_FROM]        = TABLE(table_bounce_from),
+    [BOUNCE_TABLE_BOUNCE_BODY]        = TABLE(table_bounce_body),
+    [BOUNCE_TABLE_AUTOREPLY_SUBJECT]  = TABLE(table_autoreply_subject),
+    [BOUNCE_TABLE_NOT_BOUNCE_SUBJECT] = TABLE(table_not_bounce_subject),
+    [BOUNCE_TABLE_ORIGINAL_MARK]      = TABLE(table_original_mark),
+    [BOUNCE_TABLE_RECIPIENT]          = TABLE(table_recipient),
+    [BOUNCE_TABLE_REASON]             = TABLE(table_reason),
+    [BOUNCE_TABLE_RHOST_REASON]       = TABLE(table_rhost_reason),
+    [BOUNCE_TABLE_STATUS]             = TABLE(table_status),
+    [BOUNCE_TABLE_DELAYED]            = TABLE(table_delayed),
+};
+
+const BounceRule *
+bounce_tables_get(BounceTable table, gsize *count_out)
+{
+    g_return_val_if_fail(table < BOUNCE_TABLE_COUNT, NULL);
+    *count_out = tables[table].count;
+    return tables[table].rules;
+}
