@@ -67,7 +67,15 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(LIBCOMMON): $(call obj,$(COMMON_SRC))
+# The migrations are compiled in: bouncerctl migrate needs no sql/ directory.
+$(BUILD)/gen/migrations.c: $(sort $(wildcard sql/*.sql)) scripts/embed-sql.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed-sql.sh $(sort $(wildcard sql/*.sql)) > $@
+
+$(BUILD)/gen/migrations.o: $(BUILD)/gen/migrations.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIBCOMMON): $(call obj,$(COMMON_SRC)) $(BUILD)/gen/migrations.o
 $(LIBBOUNCER): $(call obj,$(BOUNCER_SRC))
 $(LIBAUTOREPLY): $(call obj,$(AUTOREPLY_SRC))
 $(BUILD)/%.a:

@@ -1,2 +1,181 @@
-/* bouncerd.c - placeholder. */
-int main(void) { return 0; }
+/* bouncerd.c - the daemon: LMTP in, PostgreSQL out.
+ *
+ *   bouncerd -c bouncer.conf [--check-config]
+ *
+ * Fatal exits happen here only, at start-up (bad configuration, cannot
+ * bind, schema too old); once serving, nothing a client sends ends it. */
+#include <errno.h>
+#include <gio/gio.h>
+#include <glib-unix.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/db.h"
+#include "common/delivery.h"
+#include "common/lmtp_server.h"
+#include "common/log.h"
+#include "common/router.h"
+
+static gboolean
+bouncerd_on_stop(gpointer data)
+{
+    GMainLoop *loop = data;
+
+    log_info("signal received, shutting down");
+    g_main_loop_quit(loop);
+    return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+bouncerd_on_hup(gpointer data)
+{
+    log_reopen();
+    log_info("log reopened");
+    return G_SOURCE_CONTINUE;
+}
+
+/* bouncerd_drop_privileges - started as root: after binding, become the
+ * configured user for good. */
+static gboolean
+bouncerd_drop_privileges(const char *user, GError **error)
+{
+    struct passwd *pw;
+
+    if (geteuid() != 0 || user[0] == '\0')
+        return TRUE;
+    pw = getpwnam(user);
+    if (pw == NULL) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "[daemon] user: no user '%s'", user);
+        return FALSE;
+    }
+    if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0 ||
+        setuid(0) == 0) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                    "cannot drop privileges to %s: %s", user, g_strerror(errno));
+        return FALSE;
+    }
+    log_info("running as user=%s uid=%u", user, (unsigned)pw->pw_uid);
+    return TRUE;
+}
+
+/* bouncerd_check_schema - refuse to start on an old schema; a database
+ * that is down is not fatal: messages get 451 until it is back. */
+static gboolean
+bouncerd_check_schema(const BouncerConfig *config, GError **error)
+{
+    g_autoptr(GError) local = NULL;
+    g_autoptr(PGconn) conn = db_connect(config->conninfo, &local);
+
+    if (conn == NULL) {
+        log_warning("database unavailable at start-up, answering 451 until it returns: %s",
+                    local->message);
+        return TRUE;
+    }
+    return db_schema_check(conn, error);
+}
+
+static int
+bouncerd_fail(const char *what, const GError *error)
+{
+    fprintf(stderr, "bouncerd: %s%s%s\n", what, what[0] != '\0' ? ": " : "", error->message);
+    return 1;
+}
+
+int
+main(int argc, char **argv)
+{
+    g_autofree char *config_path = NULL;
+    gboolean check_config = FALSE;
+    GOptionEntry entries[] = {
+        { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "configuration file", "FILE" },
+        { "check-config", 0, 0, G_OPTION_ARG_NONE, &check_config,
+          "check the configuration, print it (secrets masked) and exit", NULL },
+        { NULL },
+    };
+    g_autoptr(GOptionContext) options = g_option_context_new("- bounce and auto-reply processing daemon");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(BouncerConfig) config = NULL;
+    g_autoptr(GMainLoop) loop = NULL;
+    g_autoptr(Router) router = NULL;
+    DbPool *pool;
+    Delivery *delivery;
+    LmtpServer *server;
+    LmtpServerOptions server_options;
+
+    g_option_context_add_main_entries(options, entries, NULL);
+    if (!g_option_context_parse(options, &argc, &argv, &error)) {
+        fprintf(stderr, "bouncerd: %s (see --help)\n", error->message);
+        return 2;
+    }
+    if (config_path == NULL) {
+        fprintf(stderr, "bouncerd: -c FILE is required (see docs/bouncer.conf.example)\n");
+        return 2;
+    }
+    config = config_load(config_path, &error);
+    if (config == NULL)
+        return bouncerd_fail("", error);
+    if (check_config) {
+        g_autofree char *dump = config_dump(config);
+
+        printf("%s\n# %s: configuration ok\n", dump, config_path);
+        return 0;
+    }
+    if (!log_open(config->log_file, config->log_level, &error))
+        return bouncerd_fail("", error);
+    if (!bouncerd_check_schema(config, &error))
+        return bouncerd_fail("", error);
+
+    pool = db_pool_new(config->conninfo, config->pool_size);
+    router = router_new(config->bounce_domain, config->reply_mailbox);
+    delivery = delivery_new(pool, router);
+
+    server_options = (LmtpServerOptions){
+        .limits = {
+            .hostname = config->hostname,
+            .max_message_size = config->max_message_size,
+            .max_recipients = config->max_recipients,
+            .max_errors = config->max_errors,
+        },
+        .handler = delivery_session_handler(),
+        .ctx = delivery,
+        .command_timeout = config->command_timeout,
+        .data_timeout = config->data_timeout,
+        .max_sessions = config->max_sessions,
+    };
+    server = lmtp_server_new(&server_options);
+    for (guint i = 0; config->listen[i] != NULL; i++) {
+        if (!lmtp_server_listen_tcp(server, config->listen[i], &error))
+            return bouncerd_fail("", error);
+        log_info("listening on %s", config->listen[i]);
+    }
+    if (config->socket_path[0] != '\0') {
+        if (!lmtp_server_listen_unix(server, config->socket_path, config->socket_mode,
+                                     config->socket_owner, &error))
+            return bouncerd_fail("", error);
+        log_info("listening on unix:%s", config->socket_path);
+    }
+    if (!bouncerd_drop_privileges(config->user, &error))
+        return bouncerd_fail("", error);
+
+    loop = g_main_loop_new(NULL, FALSE);
+    g_unix_signal_add(SIGTERM, bouncerd_on_stop, loop);
+    g_unix_signal_add(SIGINT, bouncerd_on_stop, loop);
+    g_unix_signal_add(SIGHUP, bouncerd_on_hup, NULL);
+
+    lmtp_server_start(server);
+    log_info("bouncerd ready bounce_domain=%s reply_mailbox=%s", config->bounce_domain,
+             config->reply_mailbox);
+    g_main_loop_run(loop);
+
+    lmtp_server_stop(server, config->shutdown_timeout);
+    lmtp_server_free(server);
+    delivery_free(delivery);
+    db_pool_free(pool);
+    log_info("bouncerd stopped");
+    log_close();
+    return 0;
+}

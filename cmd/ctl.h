@@ -9,4 +9,13 @@ int ctl_parse_main(int argc, char **argv);     /* cmd/ctl_parse.c */
 int ctl_token_main(int argc, char **argv);     /* cmd/ctl_token.c */
 int ctl_migrate_main(int argc, char **argv);   /* cmd/ctl_migrate.c */
 
+
+/* Shared by the subcommands (cmd/ctl_common.c). */
+#include <glib.h>
+#include <libpq-fe.h>
+
+/* ctl_connect - conninfo wins, else the [database] conninfo of
+ * config_path, else libpq's defaults and PG* variables. */
+PGconn *ctl_connect(const char *config_path, const char *conninfo, GError **error);
+
 #endif

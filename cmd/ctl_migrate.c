@@ -1,10 +1,35 @@
-/* ctl_migrate.c - placeholder until the subcommand lands. */
+/* ctl_migrate.c - bouncerctl migrate: bring the database schema up to
+ * date with the migrations compiled into this binary. */
 #include <stdio.h>
+
 #include "cmd/ctl.h"
+#include "common/db.h"
 
 int
 ctl_migrate_main(int argc, char **argv)
 {
-    fprintf(stderr, "bouncerctl: migrate is not built yet\n");
-    return 1;
+    g_autofree char *config_path = NULL;
+    g_autofree char *conninfo = NULL;
+    GOptionEntry entries[] = {
+        { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "read [database] conninfo from FILE", "FILE" },
+        { "conninfo", 'd', 0, G_OPTION_ARG_STRING, &conninfo, "libpq connection string", "STR" },
+        { NULL },
+    };
+    g_autoptr(GOptionContext) options = g_option_context_new("- apply the database migrations");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(PGconn) conn = NULL;
+    guint applied = 0;
+
+    g_option_context_add_main_entries(options, entries, NULL);
+    if (!g_option_context_parse(options, &argc, &argv, &error) || argc > 1) {
+        fprintf(stderr, "bouncerctl migrate: %s\n", error != NULL ? error->message : "unexpected argument");
+        return 2;
+    }
+    conn = ctl_connect(config_path, conninfo, &error);
+    if (conn == NULL || !db_migrate(conn, &applied, &error)) {
+        fprintf(stderr, "bouncerctl migrate: %s\n", error->message);
+        return 1;
+    }
+    printf("schema at migration %u (%u applied now)\n", db_schema_latest(), applied);
+    return 0;
 }

@@ -1,0 +1,250 @@
+/* db.c - PostgreSQL connections, a reconnecting pool, and migrations. */
+#include "common/db.h"
+
+#include <string.h>
+
+#include "common/db_private.h"
+#include "common/error.h"
+#include "common/log.h"
+
+/* Serialises migrations of several instances starting at once. */
+#define DB_MIGRATION_LOCK "7093017055106265649"  /* "bouncer1" read as a bigint */
+
+struct DbPool {
+    char        *conninfo;
+    guint        size;
+    guint        opened;     /* connections that exist (idle or in use) */
+    GAsyncQueue *idle;       /* PGconn* ready for use */
+    GMutex       lock;
+};
+
+/* db_notice_quiet - keep server NOTICEs (e.g. "relation exists, skipping")
+ * out of the daemon's log. */
+static void
+db_notice_quiet(void *arg, const char *message)
+{
+}
+
+PGconn *
+db_connect(const char *conninfo, GError **error)
+{
+    /* connect_timeout bounds how long a message waits on a dead database
+     * before its 451; an explicit value in conninfo wins. */
+    const char *keywords[] = { "connect_timeout", "dbname", NULL };
+    const char *values[] = { "5", conninfo, NULL };
+    PGconn *conn = PQconnectdbParams(keywords, values, 1);
+
+    if (PQstatus(conn) != CONNECTION_OK) {
+        g_autofree char *message = g_strchomp(g_strdup(PQerrorMessage(conn)));
+
+        g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY, "database connection failed: %s",
+                    message);
+        PQfinish(conn);
+        return NULL;
+    }
+    PQsetNoticeProcessor(conn, db_notice_quiet, NULL);
+    return conn;
+}
+
+DbPool *
+db_pool_new(const char *conninfo, guint size)
+{
+    DbPool *pool = g_new0(DbPool, 1);
+
+    pool->conninfo = g_strdup(conninfo);
+    pool->size = MAX(size, 1);
+    pool->idle = g_async_queue_new();
+    g_mutex_init(&pool->lock);
+    return pool;
+}
+
+void
+db_pool_free(DbPool *pool)
+{
+    PGconn *conn;
+
+    if (pool == NULL)
+        return;
+    while ((conn = g_async_queue_try_pop(pool->idle)) != NULL)
+        PQfinish(conn);
+    g_async_queue_unref(pool->idle);
+    g_mutex_clear(&pool->lock);
+    g_free(pool->conninfo);
+    g_free(pool);
+}
+
+/* db_pool_acquire - an idle connection, a new one while under size, or
+ * wait for one to come back. */
+PGconn *
+db_pool_acquire(DbPool *pool, guint timeout_ms, GError **error)
+{
+    PGconn *conn = g_async_queue_try_pop(pool->idle);
+    gboolean may_open = FALSE;
+
+    if (conn == NULL) {
+        g_mutex_lock(&pool->lock);
+        if (pool->opened < pool->size) {
+            pool->opened++;
+            may_open = TRUE;
+        }
+        g_mutex_unlock(&pool->lock);
+        if (may_open) {
+            conn = db_connect(pool->conninfo, error);
+            if (conn == NULL) {
+                g_mutex_lock(&pool->lock);
+                pool->opened--;
+                g_mutex_unlock(&pool->lock);
+            }
+            return conn;
+        }
+        conn = g_async_queue_timeout_pop(pool->idle, (guint64)timeout_ms * 1000);
+        if (conn == NULL) {
+            g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY,
+                        "no database connection free after %u ms", timeout_ms);
+            return NULL;
+        }
+    }
+    /* A connection that broke while idle (database restarted) is replaced
+     * here rather than failing the message that drew it. */
+    if (PQstatus(conn) != CONNECTION_OK) {
+        PQreset(conn);
+        if (PQstatus(conn) != CONNECTION_OK) {
+            g_autofree char *message = g_strchomp(g_strdup(PQerrorMessage(conn)));
+
+            g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY,
+                        "database connection failed: %s", message);
+            db_pool_release(pool, conn);
+            return NULL;
+        }
+        log_info("database reconnected");
+    }
+    return conn;
+}
+
+void
+db_pool_release(DbPool *pool, PGconn *conn)
+{
+    if (conn == NULL)
+        return;
+    if (PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) != PQTRANS_IDLE) {
+        PQfinish(conn);
+        g_mutex_lock(&pool->lock);
+        pool->opened--;
+        g_mutex_unlock(&pool->lock);
+        return;
+    }
+    g_async_queue_push(pool->idle, conn);
+}
+
+PGresult *
+db_exec(PGconn *conn, const char *sql, int n_params, const char *const *params, GError **error)
+{
+    PGresult *res = PQexecParams(conn, sql, n_params, NULL, params, NULL, NULL, 0);
+    ExecStatusType status = PQresultStatus(res);
+
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+        g_autofree char *message = g_strchomp(g_strdup(PQresultErrorMessage(res)));
+
+        g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY, "database: %s",
+                    message[0] != '\0' ? message : PQerrorMessage(conn));
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+gboolean
+db_exec_ok(PGconn *conn, const char *sql, GError **error)
+{
+    PGresult *res = db_exec(conn, sql, 0, NULL, error);
+
+    PQclear(res);
+    return res != NULL;
+}
+
+guint
+db_schema_latest(void)
+{
+    return db_n_migrations > 0 ? db_migrations[db_n_migrations - 1].version : 0;
+}
+
+/* db_schema_current - the highest applied migration, 0 for none. */
+static gboolean
+db_schema_current(PGconn *conn, guint *version_out, GError **error)
+{
+    g_autoptr(PGresult) res = db_exec(conn,
+        "SELECT coalesce(max(version), 0) FROM bouncer_schema_migrations", 0, NULL, error);
+
+    if (res == NULL)
+        return FALSE;
+    *version_out = (guint)g_ascii_strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    return TRUE;
+}
+
+gboolean
+db_migrate(PGconn *conn, guint *applied_out, GError **error)
+{
+    guint current = 0, applied = 0;
+    gboolean ok = FALSE;
+
+    if (!db_exec_ok(conn,
+                    "CREATE TABLE IF NOT EXISTS bouncer_schema_migrations ("
+                    " version integer PRIMARY KEY, name text NOT NULL,"
+                    " applied_at timestamptz NOT NULL DEFAULT now())", error) ||
+        !db_exec_ok(conn, "SELECT pg_advisory_lock(" DB_MIGRATION_LOCK ")", error))
+        return FALSE;
+    if (!db_schema_current(conn, &current, error))
+        goto out;
+    for (guint i = 0; i < db_n_migrations; i++) {
+        const DbMigration *m = &db_migrations[i];
+        g_autofree char *version = g_strdup_printf("%u", m->version);
+        const char *params[] = { version, m->name };
+        g_autoptr(PGresult) res = NULL;
+
+        if (m->version <= current)
+            continue;
+        if (!db_exec_ok(conn, "BEGIN", error))
+            goto out;
+        res = PQexec(conn, m->sql);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+            g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY, "migration %s: %s", m->name,
+                        PQresultErrorMessage(res));
+            db_exec_ok(conn, "ROLLBACK", NULL);
+            goto out;
+        }
+        g_clear_pointer(&res, PQclear);
+        res = db_exec(conn, "INSERT INTO bouncer_schema_migrations (version, name) VALUES ($1, $2)",
+                      2, params, error);
+        if (res == NULL || !db_exec_ok(conn, "COMMIT", error)) {
+            db_exec_ok(conn, "ROLLBACK", NULL);
+            goto out;
+        }
+        applied++;
+    }
+    ok = TRUE;
+out:
+    db_exec_ok(conn, "SELECT pg_advisory_unlock(" DB_MIGRATION_LOCK ")", NULL);
+    if (applied_out != NULL)
+        *applied_out = applied;
+    return ok;
+}
+
+gboolean
+db_schema_check(PGconn *conn, GError **error)
+{
+    guint current = 0;
+    g_autoptr(GError) local = NULL;
+
+    if (!db_schema_current(conn, &current, &local)) {
+        g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_CONFIG,
+                    "database has no bouncer schema: run 'bouncerctl migrate' (%s)", local->message);
+        return FALSE;
+    }
+    if (current < db_schema_latest()) {
+        g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_CONFIG,
+                    "database schema is at migration %u, this bouncerd needs %u: run 'bouncerctl migrate'",
+                    current, db_schema_latest());
+        return FALSE;
+    }
+    return TRUE;
+}

@@ -1,0 +1,48 @@
+/* db.h - PostgreSQL connections: a small pool that reconnects on its own,
+ * and the schema migrations compiled into the binaries.
+ *
+ * A connection that failed is dropped and replaced on the next acquire, so
+ * a database restart costs the messages in flight a 451 and nothing else. */
+#ifndef BOUNCER_DB_H
+#define BOUNCER_DB_H
+
+#include <glib.h>
+#include <libpq-fe.h>
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PGresult, PQclear)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PGconn, PQfinish)
+
+typedef struct DbPool DbPool;
+
+/* db_pool_new - up to size connections, opened lazily. (transfer full) */
+DbPool *db_pool_new(const char *conninfo, guint size);
+void db_pool_free(DbPool *pool);
+
+/* db_pool_acquire - a live connection, connecting if needed; waits up to
+ * timeout_ms for a free one. BOUNCER_ERROR_TEMPORARY when none. */
+PGconn *db_pool_acquire(DbPool *pool, guint timeout_ms, GError **error);
+/* db_pool_release - give it back; a connection whose status is bad, or
+ * that was left inside a transaction, is closed instead. */
+void db_pool_release(DbPool *pool, PGconn *conn);
+
+/* db_connect - one connection outside any pool (bouncerctl, tests). */
+PGconn *db_connect(const char *conninfo, GError **error);
+
+/* db_exec - run sql with text parameters; NULL with BOUNCER_ERROR_TEMPORARY
+ * unless the result is COMMAND_OK or TUPLES_OK. (transfer full) */
+PGresult *db_exec(PGconn *conn, const char *sql, int n_params, const char *const *params,
+                  GError **error);
+/* db_exec_ok - the same, for statements whose result is not needed. */
+gboolean db_exec_ok(PGconn *conn, const char *sql, GError **error);
+
+/* db_migrate - apply every migration newer than the database, each in its
+ * own transaction, under an advisory lock (several instances may start at
+ * once). *applied_out counts what was applied. */
+gboolean db_migrate(PGconn *conn, guint *applied_out, GError **error);
+/* db_schema_check - FALSE when the database lacks migrations this binary
+ * knows (start-up refuses to run on an old schema). */
+gboolean db_schema_check(PGconn *conn, GError **error);
+/* db_schema_latest - the newest migration compiled in. */
+guint db_schema_latest(void);
+
+#endif

@@ -1,0 +1,186 @@
+/* delivery.c - route at RCPT time, store after DATA, answer after COMMIT. */
+#include "common/delivery.h"
+
+#include <string.h>
+
+#include "common/error.h"
+#include "common/log.h"
+
+/* How long a message waits for a free database connection before it is
+ * answered 451 (the MTA then retries later). */
+#define DELIVERY_ACQUIRE_TIMEOUT_MS 20000
+
+struct Delivery {
+    DbPool                 *pool;
+    Router                 *router;
+    const MailboxProcessor *processors[MAILBOX_KIND_COUNT];
+};
+
+Delivery *
+delivery_new(DbPool *pool, Router *router)
+{
+    Delivery *delivery = g_new0(Delivery, 1);
+
+    delivery->pool = pool;
+    delivery->router = router;
+    return delivery;
+}
+
+void
+delivery_free(Delivery *delivery)
+{
+    g_free(delivery);
+}
+
+void
+delivery_set_processor(Delivery *delivery, MailboxKind kind, const MailboxProcessor *processor)
+{
+    g_return_if_fail(kind > MAILBOX_NONE && kind < MAILBOX_KIND_COUNT);
+    delivery->processors[kind] = processor;
+}
+
+static gboolean
+delivery_check_recipient(gpointer ctx, const char *sid, const char *address, int *route_out,
+                         GError **error)
+{
+    Delivery *delivery = ctx;
+    MailboxKind kind = MAILBOX_NONE;
+
+    if (!router_route(delivery->router, address, &kind, error))
+        return FALSE;
+    *route_out = (int)kind;
+    return TRUE;
+}
+
+/* delivery_store_one - one recipient, one transaction: the inbound row
+ * (or the discovery that it is a redelivery), the mailbox's own rows, then
+ * COMMIT. Only a successful COMMIT returns TRUE. */
+static gboolean
+delivery_store_one(Delivery *delivery, PGconn *conn, const DeliveryRecipient *base,
+                   gpointer prepared, gboolean *duplicate_out, GError **error)
+{
+    const MailboxProcessor *processor = delivery->processors[base->mailbox];
+    DeliveryRecipient rcpt = *base;
+    const char *values[6] = { rcpt.sid, rcpt.mail_from, rcpt.rcpt_to,
+                              mailbox_kind_name(rcpt.mailbox), (const char *)rcpt.data, NULL };
+    int lengths[6] = { 0, 0, 0, 0, (int)rcpt.len, 0 };
+    int formats[6] = { 0, 0, 0, 0, 1, 0 };
+    g_autoptr(PGresult) res = NULL;
+    const char *kind = NULL;
+
+    if (!db_exec_ok(conn, "BEGIN", error))
+        return FALSE;
+    res = PQexecParams(conn,
+                       "SELECT id, duplicate FROM bouncer_store_inbound($1, $2, $3, $4, $5, $6)",
+                       6, NULL, values, lengths, formats, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY, "store inbound: %s",
+                    PQerrorMessage(conn));
+        goto rollback;
+    }
+    rcpt.inbound_id = g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    *duplicate_out = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+    if (*duplicate_out)
+        return db_exec_ok(conn, "COMMIT", error);
+
+    if (processor != NULL) {
+        if (!processor->record(processor->self, conn, &rcpt, prepared, &kind, error))
+            goto rollback;
+        if (kind != NULL) {
+            g_autofree char *id = g_strdup_printf("%" G_GINT64_FORMAT, rcpt.inbound_id);
+            const char *params[] = { kind, id };
+            g_autoptr(PGresult) upd = db_exec(conn,
+                "UPDATE inbound_messages SET kind = $1 WHERE id = $2", 2, params, error);
+
+            if (upd == NULL)
+                goto rollback;
+        }
+    }
+    /* synchronous_commit is on (the default): COMMIT returns once the
+     * row is on disk, and only then may the recipient hear 250. */
+    return db_exec_ok(conn, "COMMIT", error);
+
+rollback:
+    if (PQstatus(conn) == CONNECTION_OK)
+        db_exec_ok(conn, "ROLLBACK", NULL);
+    return FALSE;
+}
+
+/* delivery_deliver_one - store with one retry when the connection turned
+ * out to be dead (the database restarted while it sat in the pool). A
+ * retry after a lost COMMIT reply is safe: the redelivery check finds the
+ * first copy. */
+static GError *
+delivery_deliver_one(Delivery *delivery, const DeliveryRecipient *rcpt, gpointer prepared)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        g_autoptr(GError) error = NULL;
+        gboolean duplicate = FALSE;
+        PGconn *conn = db_pool_acquire(delivery->pool, DELIVERY_ACQUIRE_TIMEOUT_MS, &error);
+        gboolean ok, broken;
+
+        if (conn == NULL) {
+            log_warning("sid=%s rcpt=<%s> result=451 reason=db-unavailable error=\"%s\"", rcpt->sid,
+                        rcpt->rcpt_to, error->message);
+            return g_steal_pointer(&error);
+        }
+        ok = delivery_store_one(delivery, conn, rcpt, prepared, &duplicate, &error);
+        broken = PQstatus(conn) != CONNECTION_OK;
+        db_pool_release(delivery->pool, conn);
+        if (ok) {
+            if (duplicate)
+                log_info("sid=%s rcpt=<%s> result=duplicate", rcpt->sid, rcpt->rcpt_to);
+            return NULL;
+        }
+        if (!broken || attempt == 1) {
+            log_warning("sid=%s rcpt=<%s> result=451 reason=db-error error=\"%s\"", rcpt->sid,
+                        rcpt->rcpt_to, error->message);
+            return g_steal_pointer(&error);
+        }
+    }
+    g_assert_not_reached();
+}
+
+/* delivery_deliver - parse once per mailbox kind, then store per recipient. */
+static void
+delivery_deliver(gpointer ctx, const char *sid, const LmtpTransaction *tx, GError **results)
+{
+    Delivery *delivery = ctx;
+    gpointer prepared[MAILBOX_KIND_COUNT] = { NULL };
+    gboolean done[MAILBOX_KIND_COUNT] = { FALSE };
+
+    for (guint i = 0; i < tx->recipients->len; i++) {
+        const LmtpRecipient *r = g_ptr_array_index(tx->recipients, i);
+        MailboxKind kind = (MailboxKind)r->route;
+        const MailboxProcessor *processor = delivery->processors[kind];
+        DeliveryRecipient rcpt = {
+            .sid = sid,
+            .mail_from = tx->mail_from,
+            .rcpt_to = r->address,
+            .mailbox = kind,
+            .data = tx->data->data,
+            .len = tx->data->len,
+        };
+
+        if (processor != NULL && !done[kind]) {
+            prepared[kind] = processor->prepare(processor->self, tx->data->data, tx->data->len);
+            done[kind] = TRUE;
+        }
+        results[i] = delivery_deliver_one(delivery, &rcpt, prepared[kind]);
+    }
+    for (guint k = 0; k < MAILBOX_KIND_COUNT; k++) {
+        if (prepared[k] != NULL)
+            delivery->processors[k]->prepared_free(prepared[k]);
+    }
+}
+
+static const LmtpSessionHandler delivery_handler = {
+    .check_recipient = delivery_check_recipient,
+    .deliver = delivery_deliver,
+};
+
+const LmtpSessionHandler *
+delivery_session_handler(void)
+{
+    return &delivery_handler;
+}

@@ -1,0 +1,53 @@
+/* delivery.h - the daemon's LMTP handler: route recipients at RCPT time,
+ * and after the final dot store the message for each recipient in one
+ * PostgreSQL transaction together with whatever its mailbox records.
+ *
+ * The mailbox logic (bouncer/, autoreply/) plugs in as a MailboxProcessor
+ * per mailbox kind, so common/ never depends on it. */
+#ifndef BOUNCER_DELIVERY_H
+#define BOUNCER_DELIVERY_H
+
+#include <glib.h>
+#include <libpq-fe.h>
+
+#include "common/db.h"
+#include "common/lmtp_session.h"
+#include "common/router.h"
+
+/* What a processor sees of one recipient's delivery. */
+typedef struct {
+    const char  *sid;
+    const char  *mail_from;
+    const char  *rcpt_to;
+    MailboxKind  mailbox;
+    gint64       inbound_id;   /* the inbound_messages row, same transaction */
+    const guint8 *data;
+    gsize        len;
+} DeliveryRecipient;
+
+typedef struct {
+    /* prepare - once per message and mailbox, outside any transaction
+     * (parsing): returns what record() gets. */
+    gpointer (*prepare)(gpointer self, const guint8 *data, gsize len);
+    void     (*prepared_free)(gpointer prepared);
+    /* record - inside the recipient's transaction, after its
+     * inbound_messages row: add rows; an error rolls everything back and
+     * the recipient gets a 451. Sets *kind_out to the inbound kind. */
+    gboolean (*record)(gpointer self, PGconn *conn, const DeliveryRecipient *rcpt,
+                       gpointer prepared, const char **kind_out, GError **error);
+    gpointer self;
+} MailboxProcessor;
+
+typedef struct Delivery Delivery;
+
+/* delivery_new - pool and router are borrowed. (transfer full) */
+Delivery *delivery_new(DbPool *pool, Router *router);
+void delivery_free(Delivery *delivery);
+/* delivery_set_processor - processor is borrowed; none means store only. */
+void delivery_set_processor(Delivery *delivery, MailboxKind kind, const MailboxProcessor *processor);
+
+/* delivery_session_handler - the callbacks for lmtp_session, with the
+ * Delivery as their ctx. (transfer none) */
+const LmtpSessionHandler *delivery_session_handler(void);
+
+#endif

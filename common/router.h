@@ -1,0 +1,40 @@
+/* router.h - which mailbox an envelope recipient belongs to, decided at
+ * RCPT time so that mail nobody will process is refused before its data
+ * is sent (and forged bounces never enter). */
+#ifndef BOUNCER_ROUTER_H
+#define BOUNCER_ROUTER_H
+
+#include <glib.h>
+
+typedef enum {
+    MAILBOX_NONE = 0,
+    MAILBOX_BOUNCE,      /* b{token}@bounce domain: DSNs, complaints, auto-replies */
+    MAILBOX_REPLY,       /* the reply mailbox: people who pressed Reply */
+    MAILBOX_POSTMASTER,  /* postmaster@ either domain */
+    MAILBOX_FBL,         /* abuse@ and fbl@ either domain: feedback loops */
+} MailboxKind;
+
+#define MAILBOX_KIND_COUNT (MAILBOX_FBL + 1)
+
+/* mailbox_kind_name - "bounce", "reply", "postmaster", "fbl" (the
+ * inbound_messages.mailbox values). */
+const char *mailbox_kind_name(MailboxKind kind);
+
+typedef struct Router Router;
+
+/* Checks a bounce address's local part; NULL accepts any "b..." local part.
+ * FALSE with a BOUNCER_ERROR_NO_SUCH_USER error says why it is refused. */
+typedef gboolean (*RouterTokenCheck)(gpointer data, const char *local_part, GError **error);
+
+/* router_new - strings are copied. (transfer full) */
+Router *router_new(const char *bounce_domain, const char *reply_mailbox);
+void router_free(Router *router);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Router, router_free)
+void router_set_token_check(Router *router, RouterTokenCheck check, gpointer data);
+
+/* router_route - the mailbox for address, or FALSE with
+ * BOUNCER_ERROR_NO_SUCH_USER. Domains compare case-insensitively. */
+gboolean router_route(const Router *router, const char *address, MailboxKind *kind_out,
+                      GError **error);
+
+#endif
