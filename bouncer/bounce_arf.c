@@ -76,3 +76,22 @@ bounce_arf_read(BounceReport *report, const BounceParts *parts)
     if (added == 0)
         arf_add(report, "", ftype);
 }
+
+gboolean
+bounce_arf_read_headers(BounceReport *report, const BounceParts *parts)
+{
+    const char *subject = bounce_fields_get(parts->headers, "Subject");
+    BounceMatch m;
+    guint added = 0;
+
+    if (subject == NULL || parts->original == NULL
+        || !bounce_rules_first(BOUNCE_TABLE_COMPLAINT_SUBJECT, subject, strlen(subject), &m))
+        return FALSE;
+    report->feedback_type = g_strdup("abuse");
+    added = arf_add_list(report, bounce_fields_get(parts->original, "X-HmXmrOriginalRecipient"), "abuse");
+    if (added == 0)
+        added = arf_add_list(report, bounce_fields_get(parts->original, "To"), "abuse");
+    if (added == 0)
+        arf_add(report, "", "abuse");
+    return TRUE;
+}

@@ -166,6 +166,9 @@ classify_ses(BounceRecipient *r)
     const char *type, *sub;
     const char *reason = r->reason;
 
+    if (r->bounce_type[0] != '\0')
+        return;     /* the SES notification said so itself */
+
     if (r->hard) {
         type = "Permanent";
         sub = strcmp(reason, "notaccept") == 0 || strcmp(reason, "hasmoved") == 0 ? "General" : "NoEmail";

@@ -193,6 +193,15 @@ bounce_addr_clean(const char *value)
             end--;
         while (start < at && (*start == '\'' || *start == '.'))
             start++;
+        if (at > value + 1 && at[-1] == '"') {
+            /* a quoted local part ("a..b"@example.com, RFC 5321 §4.1.2) */
+            const char *q = at - 2;
+
+            while (q >= value && *q != '"')
+                q--;
+            if (q >= value && at - q > 2)
+                start = q;
+        }
         if (start < at && end > at + 1)
             break;
         at = strchr(at + 1, '@');

@@ -93,6 +93,12 @@ char *bounce_fold(const char *text, gsize len);
 void bounce_dsn_read(BounceReport *report, const BounceParts *parts);
 void bounce_dsn_read_text(BounceReport *report, const char *text, gsize len);
 void bounce_arf_read(BounceReport *report, const BounceParts *parts);
+/* bounce_arf_read_headers - a complaint that is only a returned message
+ * (Hotmail JMRP): TRUE when the subject says so. */
+gboolean bounce_arf_read_headers(BounceReport *report, const BounceParts *parts);
+/* bounce_ses_read - an Amazon SES notification (JSON body); sets the kind.
+ * TRUE when it was one and named recipients. */
+gboolean bounce_ses_read(BounceReport *report, const BounceParts *parts);
 /* bounce_prose_read - TRUE when the text reads as a bounce; recipients are
  * added to report; the returned original's headers found inline are kept
  * in parts->original. */
@@ -118,6 +124,7 @@ typedef enum {
     BOUNCE_TABLE_RHOST_REASON,     /* provider-specific wording -> reason */
     BOUNCE_TABLE_STATUS,           /* status codes inside diagnostic text */
     BOUNCE_TABLE_DELAYED,          /* wording of a delay notice */
+    BOUNCE_TABLE_COMPLAINT_SUBJECT,/* complaints without an ARF part */
     BOUNCE_TABLE_COUNT
 } BounceTable;
 

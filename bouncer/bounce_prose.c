@@ -145,7 +145,9 @@ prose_find_recipients(const BounceParts *parts, const char *text, gsize len)
             g_autofree char *addr = bounce_addr_clean(span);
             gboolean dup = FALSE;
 
-            if (addr != NULL && !prose_is_own(parts, addr)) {
+            gboolean weak = g_strcmp0(m.rule->value, "weak") == 0;
+
+            if (addr != NULL && !(weak && prose_is_own(parts, addr))) {
                 for (guint i = 0; i < hits->len; i++) {
                     if (g_ascii_strcasecmp(g_array_index(hits, ProseHit, i).addr, addr) == 0)
                         dup = TRUE;
@@ -230,6 +232,7 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
     const char *why = NULL;
     g_autoptr(GArray) hits = NULL;
     const BounceFields *original = parts->original;
+    const char *failed;
 
     err_len = prose_error_end(text, &original_at);
     if (!prose_is_bounce(parts, err_len, &why))
@@ -240,11 +243,50 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
     }
 
     hits = prose_find_recipients(parts, text->str, err_len);
+    failed = bounce_fields_get(parts->headers, "X-Failed-Recipients");
+    if (failed != NULL) {
+        /* Exim and Google list the failed recipients in a header: that
+         * list is the truth, the text only explains. */
+        g_auto(GStrv) items = g_strsplit(failed, ",", 256);
+
+        for (guint k = 0; items[k] != NULL && report->recipients->len < BOUNCE_MAX_RECIPIENTS; k++) {
+            g_autofree char *addr = bounce_addr_clean(items[k]);
+            BounceRecipient *r;
+            gboolean found = FALSE;
+
+            if (addr == NULL)
+                continue;
+            r = bounce_recipient_new();
+            bounce_recipient_set(&r->addr, addr);
+            bounce_recipient_set(&r->rule, "hdr-x-failed-recipients");
+            for (guint i = 0; i < hits->len && !found; i++) {
+                ProseHit *hit = &g_array_index(hits, ProseHit, i);
+
+                if (g_ascii_strcasecmp(hit->addr, addr) == 0) {
+                    gsize end = i + 1 < hits->len ? g_array_index(hits, ProseHit, i + 1).line_start : err_len;
+
+                    g_free(r->diagnostic);
+                    r->diagnostic = prose_diagnostic(text->str, hit->diag_start, end);
+                    found = TRUE;
+                }
+            }
+            if (!found || r->diagnostic[0] == '\0') {
+                g_free(r->diagnostic);
+                r->diagnostic = prose_diagnostic(text->str, hits->len > 0 ? g_array_index(hits, ProseHit, 0).line_start : 0, err_len);
+            }
+            g_ptr_array_add(report->recipients, r);
+        }
+    }
     for (guint i = 0; i < hits->len; i++) {
         ProseHit *hit = &g_array_index(hits, ProseHit, i);
         gsize end = i + 1 < hits->len ? g_array_index(hits, ProseHit, i + 1).line_start : err_len;
-        BounceRecipient *r = bounce_recipient_new();
+        BounceRecipient *r;
 
+        if (report->recipients->len > 0 && failed != NULL) {
+            g_free(hit->addr);
+            continue;
+        }
+        r = bounce_recipient_new();
         bounce_recipient_set(&r->addr, hit->addr);
         g_free(r->diagnostic);
         r->diagnostic = prose_diagnostic(text->str, hit->diag_start, end);

@@ -212,6 +212,12 @@ report_read(BounceReport *report, BounceParts *parts)
         report->kind = report_kind_dsn(report);
         return;
     }
+    if (bounce_ses_read(report, parts))
+        return;
+    if (bounce_arf_read_headers(report, parts)) {
+        report->kind = BOUNCE_KIND_ARF;
+        return;
+    }
     /* Explicit auto-reply headers win over the wording; a mailer-daemon
      * that marks its bounces auto-replied is caught by the From rule. */
     if (bounce_autoreply_check(parts, &rule)) {

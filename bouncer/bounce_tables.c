@@ -32,6 +32,7 @@ static const BounceRule table_bounce_body[] = {
     { "body-postfix",     NULL, 0, "this is the mail system at host|i'm sorry to have to inform you that your message could not", NULL },
     { "body-sendmail",    NULL, 0, "the original message was received at|----- the following addresses had (?:permanent )?fatal errors -----|----- transcript of session follows -----", NULL },
     { "body-generic",     NULL, 0, "(?:your|the) message (?:could not|couldn't|cannot|can't|was not|wasn't) (?:be )?delivered|delivery to the following recipients? (?:failed|has been delayed)|message (?:could not|was not) be delivered to|could not be delivered to the following|(?:the following|your) message (?:could not|was undeliverable)|undeliverable to the following|delivery has failed to these recipients|your message did not reach some or all of the intended recipients|unable to deliver (?:your )?(?:message|mail) to|permanent fatal errors|your message wasn't delivered|message you sent (?:could not|couldn't) be delivered|delivery failed for the following|was not delivered to|the following recipient\\(s\\) could not be reached|mail delivery to the following recipients failed|could not deliver (?:mail|message|the message|your message)", NULL },
+    { "body-delivered-to", NULL, 0, "could not be delivered to:|your mail sent on:|there was an error delivering your mail to|not a member of this (?:mailing )?list|are not member", NULL },
     { "body-groups",      NULL, 0, "google groups|you do not have permission to post|the group you tried to contact", NULL },
     { "body-intl",        NULL, 0, "配信できませんでした|届きませんでした|送信できませんでした|宛先不明|存在しないか", NULL },
 };
@@ -60,8 +61,9 @@ static const BounceRule table_original_mark[] = {
     { "mark-qmail",     NULL, 0, "^--- below this line is a copy of the message\\.", NULL },
     { "mark-exim",      NULL, 0, "^-+ this is a copy of the message|^-+ the header of the original message is following|^-+ this is a copy of (?:the|your) message's headers", NULL },
     { "mark-original",  NULL, 0, "^\\s*-+\\s*(?:original message|original mail|the original message|original message follows|returned message|undelivered message|forwarded message|original message header|message headers? follows?)\\b.*-*\\s*$", NULL },
-    { "mark-sendmail",  NULL, 0, "^\\s*-+ (?:original message|unsent message below|returned mail follows|message header follows|the original message headers are included) -+\\s*$", NULL },
-    { "mark-prose",     NULL, 0, "^(?:original message headers?|the original message headers? (?:is|are) (?:included|below|as follows)|the message headers? (?:is|are) below|a copy of the original message (?:below|follows)|your message reads? \\(in part\\)|this is a copy of the original message|below is a copy of the original message|the text of your message was)\\b.*$", NULL },
+    { "mark-sendmail",  NULL, 0, "^\\s*-+ ?(?:original message|unsent message (?:below|follows)|returned mail follows|message header follows|the original message headers are included) ?-+\\s*$", NULL },
+    { "mark-follow",    NULL, 0, "^\\s*(?:message headers follow|original message follows|headers of the original message follow)\\b.*$", NULL },
+    { "mark-prose",     NULL, 0, "^(?:original message:?\\s*$|original message headers?|the original message headers? (?:is|are) (?:included|below|as follows)|the message headers? (?:is|are) below|a copy of the original message (?:below|follows)|your message reads? \\(in part\\)|this is a copy of the original message|below is a copy of the original message|the text of your message was)\\b.*$", NULL },
     { "mark-content",   NULL, 0, "^content-type: (?:message/rfc822|text/rfc822-headers)", NULL },
 };
 
@@ -69,17 +71,26 @@ static const BounceRule table_original_mark[] = {
  * at once over each line of the error text; the earliest match wins. */
 static const BounceRule table_recipient[] = {
     /* qmail, Postfix prose, Yahoo: "<user@example.com>:" on its own line
-     * or followed by the reason. */
-    { "rcpt-angle-colon", NULL, 1, "^\\s*<([^\\s<>]+@[^\\s<>]+)>:", NULL },
-    /* Sendmail: "user@example.com... User unknown" */
-    { "rcpt-sendmail-dots", NULL, 1, "^\\s*<?([^\\s<>]+@[^\\s<>.]+(?:\\.[^\\s<>.]+)*)>?\\.\\.\\.\\s", NULL },
+     * or followed by the reason; GMX quotes it instead. */
+    { "rcpt-angle-colon", "strong", 1, "^\\s*<([^\\s<>]+@[^\\s<>]+)>:", NULL },
+    { "rcpt-quoted-colon", "strong", 1, "^\\s*\"([^\\s\"]+@[^\\s\"]+)\":", NULL },
+    /* Sendmail: "user@example.com... User unknown", also after a reply
+     * code in a session transcript. */
+    { "rcpt-sendmail-dots", "strong", 1, "^\\s*(?:[245]\\d\\d[ -])?<?([^\\s<>]+@[^\\s<>.]+(?:\\.[^\\s<>.]+)*)>?\\.\\.\\.\\s", NULL },
     /* Exim, Gmail, Courier: an indented address alone on its line. */
-    { "rcpt-indented",    NULL, 1, "^[ \\t]+<?([^\\s<>()@\"]+@[^\\s<>()@\"]+?)>?:?[ \\t]*$", NULL },
+    { "rcpt-indented",    "strong", 1, "^[ \\t]+<?([^\\s<>()@\"]+@[^\\s<>()@\"]+?)>?:?[ \\t]*$", NULL },
+    /* An address leading a line, then the reason in brackets. */
+    { "rcpt-lead-bracket","strong", 1, "^\\s*<?([^\\s<>()@\"\\[]+@[^\\s<>()@\"\\[]+?)>?:?\\s+[\\[(]", NULL },
     /* "Could not deliver to <x>", "failed for x", "RCPT TO:<x>" */
-    { "rcpt-phrase",      NULL, 1, "(?:recipient|address|deliver(?:y|ed)? to|delivering to|sent to|mail to|message to|for|rcpt to:?|to:|user|mailbox)\\s*:?\\s*<([^\\s<>]+@[^\\s<>]+)>", NULL },
-    { "rcpt-phrase-bare", NULL, 1, "(?:failed recipient|original recipient|recipient address|final recipient|recipient|addressee|failed address|invalid address|unknown address)\\s*:\\s*(?:rfc822;\\s*)?<?([^\\s<>\"]+@[^\\s<>\"]+?)>?(?:[\\s,.;]|$)", NULL },
+    { "rcpt-phrase",      "weak", 1, "(?:recipient|address|deliver(?:y|ed)? to|delivering to|sent to|mail to|message to|for|rcpt to:?|to:|user|mailbox|list|error (?:to|for))\\s*:?\\s*<([^\\s<>]+@[^\\s<>]+)>", NULL },
+    { "rcpt-phrase-bare", "weak", 1, "(?:failed recipient|original recipient|recipient address|final recipient|recipient|addressee|failed address|invalid address|unknown address)\\s*:\\s*(?:rfc822;\\s*)?<?([^\\s<>\"]+@[^\\s<>\"]+?)>?(?:[\\s,.;]|$)", NULL },
+    /* A bulleted list of recipients. */
+    { "rcpt-bullet",      "strong", 1, "^\\s*[*\\-\\x{2022}]\\s+<?([^\\s<>()@\"]+@[^\\s<>()@\"]+?)>?[ \\t]*$", NULL },
+    /* "...recipients returned permanent errors: x@y." and "...: <x@y>" */
+    { "rcpt-list-colon",  "weak", 1, "(?:recipients?|address(?:es)?)(?: [a-z()]+){0,5}:\\s*<?([^\\s<>\"]+@[^\\s<>\"]+?)>?(?:[\\s,;]|\\.?$|\\. )", NULL },
+    { "rcpt-colon-angle-end", "weak", 1, ":\\s*<([^\\s<>]+@[^\\s<>]+)>\\s*$", NULL },
     /* An address alone on its line. */
-    { "rcpt-alone",       NULL, 1, "^<?([^\\s<>()@\"]+@[a-z0-9][^\\s<>()@\"]*\\.[a-z]{2,})>?:?[ \\t]*$", NULL },
+    { "rcpt-alone",       "strong", 1, "^<?([^\\s<>()@\"]+@[a-z0-9][^\\s<>()@\"]*\\.[a-z]{2,})>?:?[ \\t]*$", NULL },
 };
 
 /* Diagnostic wording -> reason, tried in order (more specific first). */
@@ -182,6 +193,12 @@ static const BounceRule table_delayed[] = {
     { "delay-warning",   NULL, 0, "^(?:warning: )?(?:message|mail) (?:delivery )?(?:delayed|has been delayed|is delayed)|delivery (?:has been |is )?delayed|this is a warning message only|will continue (?:trying|to try)|will retry|still trying|delivery attempts will continue", NULL },
 };
 
+/* Subjects of complaints that come without an ARF part (Hotmail JMRP and
+ * the like). */
+static const BounceRule table_complaint_subject[] = {
+    { "complaint-subject", NULL, 0, "^\\s*complaint about message from|^\\s*(?:abuse|spam|fbl) (?:report|complaint)\\b", NULL },
+};
+
 #define TABLE(t) { t, G_N_ELEMENTS(t) }
 
 static const struct {
@@ -199,6 +216,7 @@ static const struct {
     [BOUNCE_TABLE_RHOST_REASON]       = TABLE(table_rhost_reason),
     [BOUNCE_TABLE_STATUS]             = TABLE(table_status),
     [BOUNCE_TABLE_DELAYED]            = TABLE(table_delayed),
+    [BOUNCE_TABLE_COMPLAINT_SUBJECT]  = TABLE(table_complaint_subject),
 };
 
 const BounceRule *
