@@ -84,6 +84,16 @@ bounce_arf_read_headers(BounceReport *report, const BounceParts *parts)
     BounceMatch m;
     guint added = 0;
 
+    const char *unsub = bounce_fields_get(parts->headers, "X-Apple-Unsubscribe");
+
+    if (unsub != NULL && g_ascii_strncasecmp(unsub, "true", 4) == 0) {
+        /* Apple Mail's unsubscribe button: an opt-out from the sender. */
+        g_autofree char *addr = bounce_addr_clean(bounce_fields_get(parts->headers, "From"));
+
+        report->feedback_type = g_strdup("opt-out");
+        arf_add(report, addr != NULL ? addr : "", "opt-out");
+        return TRUE;
+    }
     if (subject == NULL || parts->original == NULL
         || !bounce_rules_first(BOUNCE_TABLE_COMPLAINT_SUBJECT, subject, strlen(subject), &m))
         return FALSE;

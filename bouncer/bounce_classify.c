@@ -30,7 +30,7 @@ static const struct {
     { "5.2.2", "mailboxfull" },  { "5.2.3", "exceedlimit" },   { "5.2.4", "filtered" },
     { "5.3.0", "systemerror" },  { "5.3.1", "systemfull" },    { "5.3.2", "notaccept" },
     { "5.3.3", "systemerror" },  { "5.3.4", "mesgtoobig" },    { "5.3.5", "systemerror" },
-    { "5.4.0", "networkerror" }, { "5.4.3", "systemerror" },   { "5.4.4", "hostunknown" },
+    { "5.4.0", "networkerror" }, { "5.4.3", "systemerror" },   { "5.4.4", "notaccept" },
     { "5.5.3", "toomanyconn" },  { "5.5.4", "systemerror" },   { "5.5.5", "systemerror" },
     { "5.5.6", "securityerror" },{ "5.6.0", "contenterror" },  { "5.6.1", "contenterror" },
     { "5.6.2", "contenterror" }, { "5.6.3", "contenterror" },  { "5.6.5", "contenterror" },
@@ -86,8 +86,10 @@ classify_codes(BounceRecipient *r)
     bounce_rules_find_codes(r->diagnostic, status, reply);
     if (r->replycode[0] == '\0' && reply[0] != '\0')
         bounce_recipient_set(&r->replycode, reply);
-    if (status[0] != '\0' && status_is_vague(r->status)
-        && (r->status[0] == '\0' || r->status[0] == status[0]))
+    /* The remote server's own code is more precise than what the
+     * reporting MTA put in Status: (often a default for the class). */
+    if (status[0] != '\0' && (r->status[0] == '\0'
+                              || (r->status[0] == status[0] && !status_is_vague(status))))
         bounce_recipient_set(&r->status, status);
     if (r->status[0] == '\0' && r->replycode[0] == '2' && r->action[0] == '\0')
         bounce_recipient_set(&r->action, "delivered");
@@ -103,60 +105,292 @@ classify_codes(BounceRecipient *r)
     }
 }
 
-/* classify_reason - rhost wording, then general wording, then the status
- * code, then what little the class and action say. */
+/* The reasons in the order their wording is tried when the failure came
+ * in an SMTP reply (Sisimai's order, with its newer names placed first
+ * because their wording is the most specific). */
+static const char *const reason_order_smtp[] = {
+    "authfailure", "requireptr", "badreputation", "notcompliantrfc",
+    "mailboxfull", "mesgtoobig", "exceedlimit", "suspend", "hasmoved", "norelaying",
+    "userunknown", "filtered", "rejected", "hostunknown", "spamdetected", "speeding",
+    "toomanyconn", "policyviolation", "blocked",
+};
+
+/* The order for the second pass, over what the first left undecided. */
+static const char *const reason_order_other[] = {
+    "authfailure", "requireptr", "badreputation", "notcompliantrfc",
+    "mailboxfull", "spamdetected", "policyviolation", "virusdetected", "norelaying",
+    "securityerror", "systemerror", "networkerror", "suspend", "expired", "contenterror",
+    "systemfull", "notaccept", "mailererror", "blocked", "rejected", "userunknown",
+    "hostunknown", "filtered", "speeding", "toomanyconn", "syntaxerror",
+};
+
+/* Codes that say too little on their own: the wording may know better. */
+static const char *const reason_vague_code[] = {
+    "undefined", "onhold", "systemerror", "securityerror", "networkerror", "hostunknown",
+    "userunknown", "expired",
+};
+
+#define REASON_SLOTS 64
+
+typedef struct {
+    const BounceRule *by_reason[REASON_SLOTS]; /* first rule that matched, per reason */
+    const char *names[REASON_SLOTS];
+    guint count;
+} ReasonHits;
+
+/* reason_hit_add - bounce_rules_each callback: remember the first rule of
+ * each reason that matched. */
+static void
+reason_hit_add(const BounceMatch *m, gpointer data)
+{
+    ReasonHits *hits = data;
+
+    for (guint i = 0; i < hits->count; i++) {
+        if (strcmp(hits->names[i], m->rule->value) == 0)
+            return;
+    }
+    if (hits->count < REASON_SLOTS) {
+        hits->names[hits->count] = m->rule->value;
+        hits->by_reason[hits->count] = m->rule;
+        hits->count++;
+    }
+}
+
+/* reason_hit - the rule that matched reason, or NULL. */
+static const BounceRule *
+reason_hit(const ReasonHits *hits, const char *reason)
+{
+    for (guint i = 0; i < hits->count; i++) {
+        if (strcmp(hits->names[i], reason) == 0)
+            return hits->by_reason[i];
+    }
+    return NULL;
+}
+
+static gboolean
+str_in(const char *s, const char *const *list, gsize n)
+{
+    for (gsize i = 0; i < n; i++) {
+        if (g_strcmp0(s, list[i]) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* reason_set - record the decision and what made it. */
+static void
+reason_set(BounceRecipient *r, const char *reason, const char *rule)
+{
+    bounce_recipient_set(&r->reason, reason);
+    bounce_recipient_set(&r->rule, rule);
+}
+
+/* reason_first_pass - a reason is true when the code names it or its
+ * wording matches, with the exceptions that the SMTP command explains:
+ * "user unknown" answered to DATA is a content filter pretending, and a
+ * failure at MAIL FROM is about the sender. */
+static gboolean
+reason_first_pass(BounceRecipient *r, const ReasonHits *hits, const char *code)
+{
+    const char *cmd = r->smtp_command != NULL ? r->smtp_command : "";
+    gboolean at_rcpt = strcmp(cmd, "RCPT") == 0, at_mail = strcmp(cmd, "MAIL") == 0;
+
+    for (gsize i = 0; i < G_N_ELEMENTS(reason_order_smtp); i++) {
+        const char *want = reason_order_smtp[i];
+        const BounceRule *hit = reason_hit(hits, want);
+
+        if (strcmp(want, "userunknown") == 0) {
+            static const char *const others[] = { "norelaying", "blocked", "mailboxfull",
+                                                  "hasmoved", "rejected", "notaccept" };
+            gboolean other = FALSE;
+
+            if (g_strcmp0(code, "suspend") == 0)
+                continue;
+            for (gsize k = 0; k < G_N_ELEMENTS(others); k++)
+                other = other || reason_hit(hits, others[k]) != NULL;
+            if (g_strcmp0(code, "userunknown") == 0 && !other) {
+                reason_set(r, want, hit != NULL ? hit->id : "status-code");
+                return TRUE;
+            }
+            if (g_strcmp0(code, "userunknown") != 0 && at_rcpt && hit != NULL) {
+                reason_set(r, want, hit->id);
+                return TRUE;
+            }
+            continue;
+        }
+        if (strcmp(want, "filtered") == 0) {
+            const BounceRule *uu = reason_hit(hits, "userunknown");
+
+            if (g_strcmp0(code, "suspend") == 0)
+                continue;
+            if (g_strcmp0(code, "filtered") == 0 && (hit != NULL || uu != NULL)) {
+                reason_set(r, want, hit != NULL ? hit->id : uu->id);
+                return TRUE;
+            }
+            if (!at_rcpt && !at_mail && (hit != NULL || uu != NULL)) {
+                reason_set(r, want, hit != NULL ? hit->id : uu->id);
+                return TRUE;
+            }
+            continue;
+        }
+        if (strcmp(want, "rejected") == 0) {
+            if (g_strcmp0(code, "rejected") == 0) {
+                reason_set(r, want, "status-code");
+                return TRUE;
+            }
+            if (hit == NULL)
+                continue;
+            if (at_mail || (strcmp(cmd, "DATA") == 0 && g_strcmp0(code, "userunknown") != 0)
+                || code == NULL || str_in(code, (const char *const[]){ "onhold", "undefined",
+                                          "securityerror", "systemerror" }, 4)) {
+                reason_set(r, want, hit->id);
+                return TRUE;
+            }
+            continue;
+        }
+        if (strcmp(want, "mesgtoobig") == 0 && g_strcmp0(code, "exceedlimit") == 0)
+            continue;
+        /* A host that is gone is gone for good: a temporary failure
+         * that mentions it is a lookup problem (networkerror). */
+        if (strcmp(want, "hostunknown") == 0 && r->status[0] == '4')
+            continue;
+        if (g_strcmp0(code, want) == 0) {
+            reason_set(r, want, "status-code");
+            return TRUE;
+        }
+        if (hit != NULL) {
+            reason_set(r, want, hit->id);
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+/* diag_unwrap - a multi-line SMTP reply folded into one line repeats its
+ * code on each line ("550-5.7.1 Messages with multiple 550 5.7.1 addresses
+ * in From:"); drop the repeats so wording spans the line breaks. (transfer full) */
+static char *
+diag_unwrap(const char *diag)
+{
+    GString *out = g_string_sized_new(strlen(diag));
+    const char *p = diag;
+    gboolean first = TRUE;
+
+    while (*p != '\0') {
+        if ((p == diag || p[-1] == ' ') && (p[0] == '4' || p[0] == '5') && g_ascii_isdigit(p[1])
+            && g_ascii_isdigit(p[2]) && (p[3] == '-' || p[3] == ' ')) {
+            const char *q = p + 4;
+
+            if ((*q == '4' || *q == '5') && q[1] == '.') {
+                q += 2;
+                while (g_ascii_isdigit(*q) || *q == '.')
+                    q++;
+            }
+            if (*q == ' ' && q > p + 4) {
+                if (!first) {
+                    p = q + 1;
+                    continue;
+                }
+                first = FALSE;
+            }
+        }
+        g_string_append_c(out, *p);
+        p++;
+    }
+    return g_string_free(out, FALSE);
+}
+
+/* classify_reason - provider wording, then the SMTP-reply pass, then the
+ * code, then the wording again in a broader order, then what little the
+ * class and action say. */
 static void
 classify_reason(BounceRecipient *r)
 {
-    const char *diag = r->diagnostic;
+    g_autofree char *diag = diag_unwrap(r->diagnostic);
     gsize len = strlen(diag);
-    const char *by_code = bounce_reason_from_status(r->status);
+    const char *code = bounce_reason_from_status(r->status);
+    gboolean smtp = r->diagnostic_type == NULL || strcmp(r->diagnostic_type, "SMTP") == 0;
+    ReasonHits hits = { { NULL }, { NULL }, 0 };
     BounceMatch m;
 
     if (r->status[0] == '2' || strcmp(r->action, "delivered") == 0
         || strcmp(r->action, "relayed") == 0 || strcmp(r->action, "expanded") == 0) {
-        bounce_recipient_set(&r->reason, "delivered");
-        bounce_recipient_set(&r->rule, "status-2xx");
+        reason_set(r, "delivered", "status-2xx");
         return;
     }
     if (bounce_rules_first_rhost(BOUNCE_TABLE_RHOST_REASON, r->remote_mta, diag, len, &m)
         || bounce_rules_first_rhost(BOUNCE_TABLE_RHOST_REASON, rcpt_domain(r), diag, len, &m)) {
-        bounce_recipient_set(&r->reason, m.rule->value);
-        bounce_recipient_set(&r->rule, m.rule->id);
+        reason_set(r, m.rule->value, m.rule->id);
         return;
     }
-    if (len > 0 && bounce_rules_first(BOUNCE_TABLE_REASON, diag, len, &m)) {
-        bounce_recipient_set(&r->reason, m.rule->value);
-        bounce_recipient_set(&r->rule, m.rule->id);
+    if (len > 0)
+        bounce_rules_each(BOUNCE_TABLE_REASON, diag, len, reason_hit_add, &hits);
+    if ((smtp || !g_str_has_prefix(r->diagnostic_type, "X-UNIX")) && reason_first_pass(r, &hits, code))
+        return;
+    if (code != NULL && !str_in(code, reason_vague_code, G_N_ELEMENTS(reason_vague_code))) {
+        reason_set(r, code, "status-code");
         return;
     }
-    if (by_code != NULL) {
-        bounce_recipient_set(&r->reason, by_code);
-        bounce_recipient_set(&r->rule, "status-code");
-        return;
+    for (gsize i = 0; i < G_N_ELEMENTS(reason_order_other); i++) {
+        const BounceRule *hit = reason_hit(&hits, reason_order_other[i]);
+
+        if (hit != NULL) {
+            reason_set(r, reason_order_other[i], hit->id);
+            return;
+        }
     }
-    if (strcmp(r->action, "delayed") == 0) {
-        bounce_recipient_set(&r->reason, "expired");
-        bounce_recipient_set(&r->rule, "action-delayed");
+    if (code != NULL) {
+        reason_set(r, code, "status-code");
     } else if (g_str_has_prefix(r->status, "5.6") || g_str_has_prefix(r->status, "4.6")) {
-        bounce_recipient_set(&r->reason, "contenterror");
-        bounce_recipient_set(&r->rule, "status-class-6");
+        reason_set(r, "contenterror", "status-class-6");
     } else if (g_str_has_prefix(r->status, "5.7") || g_str_has_prefix(r->status, "4.7")) {
-        bounce_recipient_set(&r->reason, "securityerror");
-        bounce_recipient_set(&r->rule, "status-class-7");
-    } else if (r->diagnostic_type != NULL && g_str_has_prefix(r->diagnostic_type, "X-UNIX")) {
-        bounce_recipient_set(&r->reason, "mailererror");
-        bounce_recipient_set(&r->rule, "diagnostic-x-unix");
+        reason_set(r, "securityerror", "status-class-7");
+    } else if (r->diagnostic_type != NULL && (g_str_has_prefix(r->diagnostic_type, "X-UNIX")
+                                              || g_str_has_prefix(r->diagnostic_type, "X-POSTFIX"))) {
+        reason_set(r, "mailererror", "diagnostic-type");
     } else if (r->replycode[0] != '\0' && r->replycode[1] == '0' && r->replycode[2] <= '7') {
-        bounce_recipient_set(&r->reason, "syntaxerror");
-        bounce_recipient_set(&r->rule, "replycode-50x");
+        reason_set(r, "syntaxerror", "replycode-50x");
+    } else if (strcmp(r->action, "delayed") == 0) {
+        reason_set(r, "expired", "action-delayed");
+    } else if (r->smtp_command != NULL && (strcmp(r->smtp_command, "HELO") == 0
+                                           || strcmp(r->smtp_command, "EHLO") == 0)) {
+        reason_set(r, "blocked", "command-helo");
     } else if (len > 0) {
-        bounce_recipient_set(&r->reason, "onhold");
-        bounce_recipient_set(&r->rule, "no-rule");
+        reason_set(r, "onhold", "no-rule");
     } else {
-        bounce_recipient_set(&r->reason, "undefined");
-        bounce_recipient_set(&r->rule, "no-rule");
+        reason_set(r, "undefined", "no-rule");
     }
+}
+
+/* classify_command - the SMTP command the failure answered: from the
+ * diagnostic, else from the text around it (a session transcript). */
+static void
+classify_command(BounceRecipient *r, const char *context, gsize context_len)
+{
+    BounceMatch m;
+    const char *text = r->diagnostic;
+    gsize len = strlen(text);
+    g_autofree char *cmd = NULL;
+
+    if (r->smtp_command != NULL)
+        return;
+    if (!bounce_rules_last(BOUNCE_TABLE_COMMAND, text, len, &m)) {
+        text = context;
+        len = context_len;
+        if (text == NULL || !bounce_rules_last(BOUNCE_TABLE_COMMAND, text, len, &m))
+            return;
+    }
+    cmd = g_ascii_strup(text + m.start, m.end - m.start);
+    if (g_str_has_prefix(cmd, "RCPT") || strcmp(cmd, "RECIPIENT") == 0)
+        r->smtp_command = g_strdup("RCPT");
+    else if (g_str_has_prefix(cmd, "MAIL"))
+        r->smtp_command = g_strdup("MAIL");
+    else if (strstr(cmd, "DATA") != NULL || strcmp(cmd, "MESSAGE") == 0)
+        r->smtp_command = g_strdup("DATA");
+    else if (g_str_has_prefix(cmd, "EHLO") || g_str_has_prefix(cmd, "HELO"))
+        r->smtp_command = g_strdup("HELO");
+    else if (g_str_has_prefix(cmd, "INITIAL"))
+        r->smtp_command = g_strdup("CONN");
 }
 
 /* classify_ses - Amazon SES bounceType/bounceSubType names for the reason. */
@@ -200,7 +434,7 @@ classify_ses(BounceRecipient *r)
 }
 
 void
-bounce_classify(BounceRecipient *r, BounceKind kind)
+bounce_classify(BounceRecipient *r, BounceKind kind, const char *context, gsize context_len)
 {
     if (kind == BOUNCE_KIND_ARF) {
         bounce_recipient_set(&r->reason, "feedback");
@@ -214,6 +448,7 @@ bounce_classify(BounceRecipient *r, BounceKind kind)
         return;
     }
     classify_codes(r);
+    classify_command(r, context, context_len);
     classify_reason(r);
     /* Sending again can never succeed only when the address or its domain
      * is gone; a null MX (notaccept) is hard only as a permanent failure. */

@@ -137,7 +137,9 @@ bounce_dsn_read_text(BounceReport *report, const char *text, gsize len)
         } else if (g_ascii_strcasecmp(f->name, "Original-Recipient") == 0) {
             g_autofree char *addr = bounce_addr_clean(strip_type(v));
 
-            if (rcpt != NULL && (have_final || original != NULL)) {
+            /* Original-Recipient may come before or after Final-Recipient;
+             * it starts the next recipient only once this one is complete. */
+            if (rcpt != NULL && (original != NULL || rcpt->action[0] != '\0' || rcpt->status[0] != '\0')) {
                 dsn_recipient_done(report, &rcpt, &original);
                 have_final = FALSE;
             }

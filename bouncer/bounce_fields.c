@@ -262,6 +262,7 @@ bounce_recipient_free(BounceRecipient *r)
     g_free(r->diagnostic_type);
     g_free(r->last_attempt_date);
     g_free(r->will_retry_until);
+    g_free(r->smtp_command);
     g_free(r);
 }
 

@@ -125,6 +125,7 @@ typedef enum {
     BOUNCE_TABLE_STATUS,           /* status codes inside diagnostic text */
     BOUNCE_TABLE_DELAYED,          /* wording of a delay notice */
     BOUNCE_TABLE_COMPLAINT_SUBJECT,/* complaints without an ARF part */
+    BOUNCE_TABLE_COMMAND,          /* the SMTP command a failure answered */
     BOUNCE_TABLE_COUNT
 } BounceTable;
 
@@ -157,6 +158,13 @@ gboolean bounce_rules_first_rhost(BounceTable table, const char *host, const cha
  * all rules of table (for scanning a text line by line). */
 gboolean bounce_rules_earliest(BounceTable table, const char *subject, gsize len, gsize offset,
                                BounceMatch *match_out);
+typedef void (*BounceRuleFunc)(const BounceMatch *match, gpointer data);
+/* bounce_rules_each - call func for every rule of table that matches. */
+void bounce_rules_each(BounceTable table, const char *subject, gsize len, BounceRuleFunc func,
+                       gpointer data);
+/* bounce_rules_last - the match that starts last in the text, over all
+ * rules (the last SMTP command of a transcript). */
+gboolean bounce_rules_last(BounceTable table, const char *subject, gsize len, BounceMatch *match_out);
 /* bounce_rules_find_codes - the RFC 3463 code and SMTP reply code in text.
  * Either out may come back "" when absent. */
 void bounce_rules_find_codes(const char *text, char status_out[16], char reply_out[8]);
@@ -164,8 +172,9 @@ void bounce_rules_find_codes(const char *text, char status_out[16], char reply_o
 /* --- classification ----------------------------------------------------- */
 
 /* bounce_classify - fill status/replycode/reason/hard/bounce_type/... of one
- * recipient from what the readers left in it. */
-void bounce_classify(BounceRecipient *rcpt, BounceKind kind);
+ * recipient from what the readers left in it; context is the message's
+ * human-readable text (for the SMTP command of a transcript), may be NULL. */
+void bounce_classify(BounceRecipient *rcpt, BounceKind kind, const char *context, gsize context_len);
 /* bounce_reason_from_status - the reason an RFC 3463 code stands for, or NULL. */
 const char *bounce_reason_from_status(const char *status);
 

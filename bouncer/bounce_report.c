@@ -260,7 +260,8 @@ bounce_report_parse(const char *data, gsize len)
     report_read(report, &parts);
     report_headers(report, &parts);
     for (guint i = 0; i < report->recipients->len; i++)
-        bounce_classify(g_ptr_array_index(report->recipients, i), report->kind);
+        bounce_classify(g_ptr_array_index(report->recipients, i), report->kind,
+                        parts.text->str, MIN(parts.text->len, BOUNCE_MAX_DIAGNOSTIC * 8));
     bounce_parts_clear(&parts);
     return report;
 }

@@ -35,6 +35,7 @@ typedef struct {
     char    *diagnostic_type; /* "SMTP", "X-UNIX", ... from Diagnostic-Code, else NULL */
     char    *last_attempt_date;  /* RFC 3464 fields as written, else NULL */
     char    *will_retry_until;
+    char    *smtp_command;    /* RCPT, MAIL, DATA, HELO, CONN the failure answered, else NULL */
 } BounceRecipient;
 
 typedef struct {

@@ -197,3 +197,48 @@ bounce_rules_find_codes(const char *text, char status_out[16], char reply_out[8]
         dest[n] = '\0';
     }
 }
+
+void
+bounce_rules_each(BounceTable table, const char *subject, gsize len, BounceRuleFunc func,
+                  gpointer data)
+{
+    const CompiledTable *ct;
+    BounceMatch m;
+
+    rules_ready();
+    if (subject == NULL)
+        return;
+    ct = &rules_compiled[table];
+    for (gsize i = 0; i < ct->count; i++) {
+        if (rules_try(ct, i, subject, len, 0, &m))
+            func(&m, data);
+    }
+}
+
+gboolean
+bounce_rules_last(BounceTable table, const char *subject, gsize len, BounceMatch *match_out)
+{
+    const CompiledTable *ct;
+    gboolean found = FALSE;
+    BounceMatch m;
+
+    rules_ready();
+    if (subject == NULL)
+        return FALSE;
+    ct = &rules_compiled[table];
+    for (gsize i = 0; i < ct->count; i++) {
+        gsize offset = 0;
+
+        while (offset < len && rules_try(ct, i, subject, len, offset, &m)) {
+            if (!found || m.match_start > match_out->match_start) {
+                *match_out = m;
+                found = TRUE;
+            }
+            offset = m.match_end > offset ? m.match_end : offset + 1;
+            /* stay on a character boundary for the UTF-8 matcher */
+            while (offset < len && ((unsigned char)subject[offset] & 0xC0) == 0x80)
+                offset++;
+        }
+    }
+    return found;
+}

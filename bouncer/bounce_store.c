@@ -1,0 +1,178 @@
+/* bounce_store.c - record a parsed returned message in PostgreSQL. */
+#include "bouncer/bounce_store.h"
+
+#include <string.h>
+
+#include "bouncer/bounce_report.h"
+#include "common/db.h"
+#include "common/error.h"
+#include "common/log.h"
+
+struct BounceStore {
+    const TokenKeyring      *keyring;
+    BounceSuppressionPolicy  policy;
+    MailboxProcessor         processor;
+};
+
+/* bounce_store_find_token - which organisation and message this is about:
+ * the envelope recipient's token first (checked at RCPT time), then the
+ * returned original's headers, for fbl@/postmaster@ and for MTAs that
+ * bounce to the wrong address. */
+static gboolean
+bounce_store_find_token(const BounceStore *store, const DeliveryRecipient *rcpt,
+                        const BounceReport *report, TokenInfo *info)
+{
+    guint16 today = token_today();
+    const char *candidates[] = {
+        report->original.return_path, report->original.message_id,
+        report->original.references, report->original.in_reply_to,
+        report->in_reply_to, report->references,
+    };
+
+    if (store->keyring == NULL)
+        return FALSE;
+    if (rcpt->mailbox == MAILBOX_BOUNCE && token_decode(store->keyring, rcpt->rcpt_to, today, info, NULL))
+        return TRUE;
+    for (gsize i = 0; i < G_N_ELEMENTS(candidates); i++) {
+        if (candidates[i] != NULL && token_find_in_text(store->keyring, candidates[i], today, info))
+            return TRUE;
+    }
+    return FALSE;
+}
+
+static gpointer
+bounce_store_prepare(gpointer self, const guint8 *data, gsize len)
+{
+    return bounce_report_parse((const char *)data, len);
+}
+
+static void
+bounce_store_prepared_free(gpointer prepared)
+{
+    bounce_report_free(prepared);
+}
+
+static const char *
+bounce_store_str(const char *s)
+{
+    return s != NULL ? s : "";
+}
+
+/* bounce_store_sender_address - the bare address of a From: header value,
+ * for recording an auto-reply that names no recipient. */
+static char *
+bounce_store_sender_address(const char *from)
+{
+    const char *lt, *gt;
+
+    if (from == NULL)
+        return g_strdup("");
+    lt = strrchr(from, '<');
+    gt = lt != NULL ? strchr(lt, '>') : NULL;
+    if (lt != NULL && gt != NULL)
+        return g_strndup(lt + 1, gt - lt - 1);
+    return g_strstrip(g_strdup(from));
+}
+
+static gboolean
+bounce_store_record_recipient(BounceStore *store, PGconn *conn, const DeliveryRecipient *rcpt,
+                              const BounceReport *report, const BounceRecipient *r,
+                              const char *org, const char *msg, GError **error)
+{
+    g_autofree char *inbound = g_strdup_printf("%" G_GINT64_FORMAT, rcpt->inbound_id);
+    g_autofree char *window = g_strdup_printf("%u days", store->policy.soft_window_days);
+    g_autofree char *period = g_strdup_printf("%u days", store->policy.soft_days);
+    g_autofree char *threshold = g_strdup_printf("%u", store->policy.soft_threshold);
+    g_autoptr(PGresult) res = NULL;
+
+    if (report->kind == BOUNCE_KIND_ARF) {
+        const char *params[] = { inbound, org, msg, bounce_store_str(r->addr),
+                                 bounce_store_str(r->feedbacktype),
+                                 bounce_store_str(report->reporting_mta) };
+
+        res = db_exec(conn, "SELECT bouncer_record_complaint($1, $2, $3, $4, $5, $6)",
+                      G_N_ELEMENTS(params), params, error);
+    } else {
+        const char *params[] = {
+            inbound, org, msg, bounce_store_str(r->addr), bounce_kind_to_string(report->kind),
+            bounce_store_str(r->action), bounce_store_str(r->status), bounce_store_str(r->replycode),
+            bounce_store_str(r->reason), r->hard ? "t" : "f", bounce_store_str(r->bounce_type),
+            bounce_store_str(r->bounce_subtype), bounce_store_str(r->diagnostic),
+            bounce_store_str(r->remote_mta), bounce_store_str(report->reporting_mta),
+            bounce_store_str(r->rule), threshold, window, period,
+        };
+
+        res = db_exec(conn,
+                      "SELECT bouncer_record_bounce($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+                      " $12, $13, $14, $15, $16, $17, $18::interval, $19::interval)",
+                      G_N_ELEMENTS(params), params, error);
+    }
+    if (res == NULL)
+        g_prefix_error(error, "record %s: ", bounce_store_str(r->addr));
+    return res != NULL;
+}
+
+/* bounce_store_record - every recipient the report speaks of. Ordinary
+ * mail and what could not be parsed only keep their inbound row. */
+static gboolean
+bounce_store_record(gpointer self, PGconn *conn, const DeliveryRecipient *rcpt, gpointer prepared,
+                    const char **kind_out, GError **error)
+{
+    BounceStore *store = self;
+    const BounceReport *report = prepared;
+    TokenInfo info = { 0 };
+    g_autofree char *org = NULL;
+    g_autofree char *msg = NULL;
+
+    *kind_out = bounce_kind_to_string(report->kind);
+    if (report->kind == BOUNCE_KIND_NOTBOUNCE || report->kind == BOUNCE_KIND_UNPARSEABLE)
+        return TRUE;
+    if (bounce_store_find_token(store, rcpt, report, &info)) {
+        org = g_strdup_printf("%" G_GUINT64_FORMAT, info.org_id);
+        msg = g_strdup_printf("%" G_GUINT64_FORMAT, info.message_id);
+    }
+    if (report->recipients->len == 0 && report->kind == BOUNCE_KIND_AUTOREPLY) {
+        g_autofree char *sender = bounce_store_sender_address(report->from);
+        BounceRecipient r = { .addr = sender, .action = "", .reason = "vacation",
+                              .rule = "autoreply" };
+
+        return bounce_store_record_recipient(store, conn, rcpt, report, &r, org, msg, error);
+    }
+    for (guint i = 0; i < report->recipients->len; i++) {
+        const BounceRecipient *r = g_ptr_array_index(report->recipients, i);
+
+        if (!bounce_store_record_recipient(store, conn, rcpt, report, r, org, msg, error))
+            return FALSE;
+    }
+    log_info("sid=%s rcpt=<%s> kind=%s recipients=%u org=%s message=%s", rcpt->sid, rcpt->rcpt_to,
+             *kind_out, report->recipients->len, org != NULL ? org : "-", msg != NULL ? msg : "-");
+    return TRUE;
+}
+
+BounceStore *
+bounce_store_new(const TokenKeyring *keyring, const BounceSuppressionPolicy *policy)
+{
+    BounceStore *store = g_new0(BounceStore, 1);
+
+    store->keyring = keyring;
+    store->policy = *policy;
+    store->processor = (MailboxProcessor){
+        .prepare = bounce_store_prepare,
+        .prepared_free = bounce_store_prepared_free,
+        .record = bounce_store_record,
+        .self = store,
+    };
+    return store;
+}
+
+void
+bounce_store_free(BounceStore *store)
+{
+    g_free(store);
+}
+
+const MailboxProcessor *
+bounce_store_processor(BounceStore *store)
+{
+    return &store->processor;
+}

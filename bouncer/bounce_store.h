@@ -1,0 +1,30 @@
+/* bounce_store.h - record what a returned message says: one bounces row
+ * per recipient (or complaints rows for ARF), the events for the app and
+ * the suppressions they cause, in the transaction that stores the message.
+ *
+ * It is the MailboxProcessor for the bounce, postmaster and fbl mailboxes:
+ * prepare() parses (outside the transaction), record() writes. */
+#ifndef BOUNCER_BOUNCE_STORE_H
+#define BOUNCER_BOUNCE_STORE_H
+
+#include <glib.h>
+
+#include "common/delivery.h"
+#include "common/token.h"
+
+typedef struct {
+    guint soft_threshold;    /* failed soft bounces ... */
+    guint soft_window_days;  /* ... within this many days ... */
+    guint soft_days;         /* ... suppress for this many days; 0 threshold: never */
+} BounceSuppressionPolicy;
+
+typedef struct BounceStore BounceStore;
+
+/* bounce_store_new - keyring is borrowed (maps tokens to organisations). (transfer full) */
+BounceStore *bounce_store_new(const TokenKeyring *keyring, const BounceSuppressionPolicy *policy);
+void bounce_store_free(BounceStore *store);
+
+/* bounce_store_processor - (transfer none), lives as long as store. */
+const MailboxProcessor *bounce_store_processor(BounceStore *store);
+
+#endif
