@@ -212,7 +212,10 @@ reason_first_pass(BounceRecipient *r, const ReasonHits *hits, const char *code)
                 reason_set(r, want, hit != NULL ? hit->id : "status-code");
                 return TRUE;
             }
-            if (g_strcmp0(code, "userunknown") != 0 && at_rcpt && hit != NULL) {
+            /* "mailbox disabled" (5.2.x) said of an unknown user, not after
+             * the message was seen, is still an unknown user. */
+            if (g_strcmp0(code, "userunknown") != 0 && hit != NULL && !other
+                && (at_rcpt || (g_strcmp0(code, "filtered") == 0 && strcmp(cmd, "DATA") != 0))) {
                 reason_set(r, want, hit->id);
                 return TRUE;
             }
@@ -221,6 +224,10 @@ reason_first_pass(BounceRecipient *r, const ReasonHits *hits, const char *code)
         if (strcmp(want, "filtered") == 0) {
             const BounceRule *uu = reason_hit(hits, "userunknown");
 
+            if (g_strcmp0(code, "rejected") == 0) {
+                reason_set(r, "rejected", "status-code");
+                return TRUE;
+            }
             if (g_strcmp0(code, "suspend") == 0)
                 continue;
             if (g_strcmp0(code, "filtered") == 0 && (hit != NULL || uu != NULL)) {

@@ -203,7 +203,7 @@ static const BounceRule table_complaint_subject[] = {
  * CONN); the last one in a transcript counts. */
 static const BounceRule table_command[] = {
     { "cmd-postfix",   NULL, 1, "in reply to (rcpt to|mail from|end of data|data|ehlo|helo|rset|quit) command", NULL },
-    { "cmd-sendmail",  NULL, 1, "^>>> (rcpt|mail|data|ehlo|helo)\\b", NULL },
+    { "cmd-sendmail",  NULL, 1, ">>> (rcpt|mail|data|ehlo|helo)\\b", NULL },
     { "cmd-exim",      NULL, 1, "after (rcpt to|rcpt|mail from|end of data|data|ehlo|helo|initial connection)\\b", NULL },
     { "cmd-bracket",   NULL, 1, "\\[(rcpt_to|mail_from|data)\\]", NULL },
     { "cmd-named",     NULL, 1, "smtp command:?\\s*(rcpt|mail|data|ehlo|helo)\\b", NULL },
