@@ -19,9 +19,14 @@ bounce_mime_normalize(const char *data, gsize len)
         char c = data[i];
 
         if (c == '\r') {
+            gsize j = i + 1;
+
+            /* "\r\r\n" is a CRLF converted twice, not a blank line */
+            while (j < len && data[j] == '\r')
+                j++;
             dst[n++] = '\n';
-            if (i + 1 < len && data[i + 1] == '\n')
-                i++;
+            if (j < len && data[j] == '\n')
+                i = j;      /* else each bare CR ends a line (old Mac files) */
         } else if (c == '\0') {
             dst[n++] = ' ';
         } else {

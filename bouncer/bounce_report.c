@@ -278,8 +278,14 @@ mbox_is_separator(const char *data, gsize len, gsize pos)
     /* previous line blank: "\n\n" or "\r\n\r\n" before pos */
     if (pos >= 2 && data[pos - 1] == '\n' && data[pos - 2] == '\n')
         return TRUE;
-    if (pos >= 4 && data[pos - 1] == '\n' && data[pos - 2] == '\r' && data[pos - 3] == '\n')
-        return TRUE;
+    if (pos >= 3 && data[pos - 1] == '\n') {
+        gsize k = pos - 2;
+
+        while (k > 0 && data[k] == '\r')
+            k--;
+        if (data[k] == '\n')
+            return TRUE;    /* a blank line, whatever its CRs */
+    }
     if (pos >= 2 && data[pos - 1] == '\r' && data[pos - 2] == '\r')
         return TRUE;
     return FALSE;
@@ -293,8 +299,14 @@ mbox_next_line(const char *data, gsize len, gsize pos)
         pos++;
     if (pos >= len)
         return len;
-    if (data[pos] == '\r' && pos + 1 < len && data[pos + 1] == '\n')
-        return pos + 2;
+    if (data[pos] == '\r') {
+        gsize j = pos + 1;
+
+        while (j < len && data[j] == '\r')
+            j++;
+        if (j < len && data[j] == '\n')
+            return j + 1;   /* CRLF, or CRLF converted twice */
+    }
     return pos + 1;
 }
 
