@@ -26,7 +26,7 @@ static const struct {
     { "5.1.0", "userunknown" },  { "5.1.1", "userunknown" },   { "5.1.2", "hostunknown" },
     { "5.1.3", "userunknown" },  { "5.1.4", "filtered" },      { "5.1.6", "hasmoved" },
     { "5.1.7", "rejected" },     { "5.1.8", "rejected" },      { "5.1.9", "systemerror" },
-    { "5.1.10", "notaccept" },   { "5.2.0", "filtered" },      { "5.2.1", "filtered" },
+    { "5.1.10", "userunknown" }, { "5.2.0", "filtered" },      { "5.2.1", "filtered" },
     { "5.2.2", "mailboxfull" },  { "5.2.3", "exceedlimit" },   { "5.2.4", "filtered" },
     { "5.3.0", "systemerror" },  { "5.3.1", "systemfull" },    { "5.3.2", "notaccept" },
     { "5.3.3", "systemerror" },  { "5.3.4", "mesgtoobig" },    { "5.3.5", "systemerror" },

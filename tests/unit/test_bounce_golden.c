@@ -1,0 +1,113 @@
+/* test_bounce_golden.c - every tests/fixtures/bounces/NAME.eml parsed gives
+ * NAME.json beside it (one JSON line per message, "file" = NAME.eml), with
+ * LF, CRLF and CR line ends alike.
+ *
+ * BOUNCER_UPDATE_GOLDEN=1 rewrites the .json files from the current parser
+ * (review the diff before committing it). */
+#include <string.h>
+
+#include "bouncer/bounce_report.h"
+#include "tests/unit/testutil.h"
+
+#define GOLDEN_DIR "tests/fixtures/bounces"
+
+/* golden_render - what `bouncerctl parse` would print for the buffer. */
+static char *
+golden_render(const char *name, const char *data, gsize len)
+{
+    g_autoptr(GPtrArray) messages = bounce_split_mbox(data, len);
+    GString *out = g_string_new(NULL);
+
+    for (guint i = 0; i < messages->len; i++) {
+        gsize mlen = 0;
+        const char *mdata = g_bytes_get_data(g_ptr_array_index(messages, i), &mlen);
+        g_autoptr(BounceReport) report = bounce_report_parse(mdata, mlen);
+        g_autofree char *json = bounce_report_to_json(report, name, FALSE);
+
+        g_string_append(out, json);
+        g_string_append_c(out, '\n');
+    }
+    return g_string_free(out, FALSE);
+}
+
+/* golden_line_ends - the buffer with every LF (or CRLF) made ending. */
+static GByteArray *
+golden_line_ends(const char *data, gsize len, const char *ending)
+{
+    GByteArray *out = g_byte_array_sized_new(len + len / 16);
+
+    for (gsize i = 0; i < len; i++) {
+        if (data[i] == '\r' && i + 1 < len && data[i + 1] == '\n')
+            continue;
+        if (data[i] == '\n')
+            g_byte_array_append(out, (const guint8 *)ending, strlen(ending));
+        else
+            g_byte_array_append(out, (const guint8 *)&data[i], 1);
+    }
+    return out;
+}
+
+static void
+test_golden_one(gconstpointer user_data)
+{
+    const char *name = user_data;
+    g_autofree char *eml_rel = g_build_filename(GOLDEN_DIR, name, NULL);
+    g_autofree char *base = g_strndup(name, strlen(name) - 4);
+    g_autofree char *json_name = g_strconcat(base, ".json", NULL);
+    g_autofree char *json_path = g_build_filename(testutil_source_dir(), GOLDEN_DIR, json_name, NULL);
+    g_autoptr(GBytes) eml = testutil_read_file(eml_rel);
+    gsize len = 0;
+    const char *data = g_bytes_get_data(eml, &len);
+    g_autofree char *got = golden_render(name, data, len);
+    g_autofree char *want = NULL;
+    g_autoptr(GError) error = NULL;
+
+    if (g_getenv("BOUNCER_UPDATE_GOLDEN") != NULL) {
+        g_assert_true(g_file_set_contents(json_path, got, -1, &error));
+        return;
+    }
+    if (!g_file_get_contents(json_path, &want, NULL, &error))
+        g_error("%s: %s (run with BOUNCER_UPDATE_GOLDEN=1 to create it)", json_name, error->message);
+    if (strcmp(got, want) != 0)
+        g_error("%s:\n got  %s\n want %s", name, got, want);
+
+    for (int v = 0; v < 2; v++) {
+        g_autoptr(GByteArray) other = golden_line_ends(data, len, v == 0 ? "\r\n" : "\r");
+        g_autofree char *other_got = golden_render(name, (const char *)other->data, other->len);
+
+        if (strcmp(other_got, want) != 0)
+            g_error("%s with %s line ends:\n got  %s\n want %s", name, v == 0 ? "CRLF" : "CR",
+                    other_got, want);
+    }
+}
+
+static int
+golden_compare(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+main(int argc, char **argv)
+{
+    g_autofree char *dir_path = g_build_filename(testutil_source_dir(), GOLDEN_DIR, NULL);
+    g_autoptr(GDir) dir = NULL;
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    const char *name;
+
+    g_test_init(&argc, &argv, NULL);
+    dir = g_dir_open(dir_path, 0, NULL);
+    g_assert_nonnull(dir);
+    while ((name = g_dir_read_name(dir)) != NULL) {
+        if (g_str_has_suffix(name, ".eml"))
+            g_ptr_array_add(names, g_strdup(name));
+    }
+    g_ptr_array_sort(names, golden_compare);
+    for (guint i = 0; i < names->len; i++) {
+        const char *n = g_ptr_array_index(names, i);
+        g_autofree char *path = g_strconcat("/bounce/golden/", n, NULL);
+
+        g_test_add_data_func(path, n, test_golden_one);
+    }
+    return g_test_run();
+}

@@ -1,0 +1,205 @@
+/* test_bounce_report.c - the parser's pieces, table-driven: addresses,
+ * codes in text, classification of wording, mbox splitting, and inputs
+ * that must not break it. */
+#include <string.h>
+
+#include "bouncer/bounce_private.h"
+#include "tests/unit/testutil.h"
+
+static void
+test_addr_clean(void)
+{
+    static const struct { const char *in, *want; } cases[] = {
+        { "rfc822; <User@Example.COM>", "User@example.com" },
+        { "rfc822;alice@rcpt.example", "alice@rcpt.example" },
+        { "\"Bob B\" <bob@b.example>", "bob@b.example" },
+        { "mailto:carol@c.example", "carol@c.example" },
+        { "\"a..b\"@quoted.example", "\"a..b\"@quoted.example" },
+        { "<dave@d.example>.", "dave@d.example" },
+        { "utf-8; dörte@utf8.example", "dörte@utf8.example" },
+        { "no address here", NULL },
+        { "@", NULL },
+        { "", NULL },
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *got = bounce_addr_clean(cases[i].in);
+
+        if (g_strcmp0(got, cases[i].want) != 0)
+            g_error("addr_clean(%s): got %s, want %s", cases[i].in, got, cases[i].want);
+    }
+}
+
+static void
+test_find_codes(void)
+{
+    static const struct { const char *text, *status, *reply; } cases[] = {
+        { "550 5.1.1 <a@b.example>: User unknown", "5.1.1", "550" },
+        { "550-5.7.1 [192.0.2.1] Our system has detected", "5.7.1", "550" },
+        { "Remote host said: 552 Error: disk quota exceeded", "", "552" },
+        { "Sorry, I couldn't find any host named x.example. (#5.1.2)", "5.1.2", "" },
+        { "host 192.0.2.33 said 421 try later", "", "421" },
+        { "version 1.2.3 of something", "", "" },
+        { "connect to 10.5.1.1 failed", "", "" },
+        { "", "", "" },
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        char status[16], reply[8];
+
+        bounce_rules_find_codes(cases[i].text, status, reply);
+        if (strcmp(status, cases[i].status) != 0 || strcmp(reply, cases[i].reply) != 0)
+            g_error("find_codes(%s): got %s/%s, want %s/%s", cases[i].text, status, reply,
+                    cases[i].status, cases[i].reply);
+    }
+}
+
+static void
+test_classify(void)
+{
+    static const struct { const char *status, *diag, *reason; gboolean hard; } cases[] = {
+        { "5.1.1", "550 5.1.1 <a@b.example>: Recipient address rejected: User unknown", "userunknown", TRUE },
+        { "5.2.2", "552 5.2.2 Mailbox full", "mailboxfull", FALSE },
+        { "", "Sorry, I couldn't find any host named nowhere.example. (#5.1.2)", "hostunknown", TRUE },
+        { "5.7.1", "554 5.7.1 Client host [192.0.2.9] blocked using zen.example", "blocked", FALSE },
+        { "5.7.26", "550 5.7.26 Unauthenticated email is not accepted due to DMARC policy", "authfailure", FALSE },
+        { "5.7.25", "550 5.7.25 The IP address sending this message does not have a PTR record", "requireptr", FALSE },
+        { "4.4.7", "delivery time expired", "expired", FALSE },
+        { "5.3.4", "552 5.3.4 Message too big for system", "mesgtoobig", FALSE },
+        { "5.0.0", "554 5.0.0 Relay access denied", "norelaying", FALSE },
+        { "", "", "undefined", FALSE },
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        BounceRecipient *r = bounce_recipient_new();
+
+        bounce_recipient_set(&r->addr, "x@y.example");
+        bounce_recipient_set(&r->status, cases[i].status);
+        bounce_recipient_set(&r->diagnostic, cases[i].diag);
+        bounce_classify(r, BOUNCE_KIND_NONSTANDARD, NULL, 0);
+        if (strcmp(r->reason, cases[i].reason) != 0 || r->hard != cases[i].hard)
+            g_error("classify(%s, %s): got %s hard=%d, want %s hard=%d", cases[i].status,
+                    cases[i].diag, r->reason, r->hard, cases[i].reason, cases[i].hard);
+        g_assert_cmpstr(r->rule, !=, "");
+        bounce_recipient_free(r);
+    }
+}
+
+static void
+test_split_mbox(void)
+{
+    static const struct { const char *in; guint count; const char *first; } cases[] = {
+        { "Subject: one\n\nbody\n", 1, "Subject: one\n\nbody\n" },
+        { "From a@b Mon Jan  1 00:00:00 2024\nSubject: 1\n\nx\n\nFrom c@d Mon Jan  1 00:00:01 2024\nSubject: 2\n\ny\n",
+          2, "Subject: 1\n\nx\n\n" },
+        { "From a@b Mon\r\nSubject: 1\r\n\r\nFrom c@d Tue\r\nSubject: 2\r\n", 2, "Subject: 1\r\n\r\n" },
+        { "From a@b Mon\nSubject: 1\n\nnot a separator:\nFrom me\n", 1, "Subject: 1\n\nnot a separator:\nFrom me\n" },
+        { "", 1, "" },
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(GPtrArray) parts = bounce_split_mbox(cases[i].in, strlen(cases[i].in));
+        gsize len = 0;
+        const char *data;
+
+        g_assert_cmpuint(parts->len, ==, cases[i].count);
+        data = g_bytes_get_data(g_ptr_array_index(parts, 0), &len);
+        if (len != strlen(cases[i].first) || memcmp(data, cases[i].first, len) != 0)
+            g_error("split_mbox case %zu: first message differs", i);
+    }
+}
+
+/* test_hostile - inputs that must give a report, never a crash. */
+static void
+test_hostile(void)
+{
+    GString *deep = g_string_new("From: x@y.example\nSubject: deep\nMIME-Version: 1.0\n");
+    GString *wide = g_string_new("From: MAILER-DAEMON@y.example\nSubject: failure notice\n\n<a@b.example>:\n");
+    char nul_msg[] = "From: MAILER-DAEMON@y.example\nSubject: Returned mail\n\n<a@b.example>:\n550 5.1.1 no\0such user\n";
+
+    for (int i = 0; i < 200; i++)
+        g_string_append_printf(deep, "Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\n", i, i);
+    g_string_append(deep, "Content-Type: text/plain\n\nhello\n");
+    for (int i = 0; i < 200000; i++)
+        g_string_append_c(wide, i % 80 == 79 ? ' ' : 'x');
+    g_string_append_c(wide, '\n');
+
+    {
+        g_autoptr(BounceReport) r = bounce_report_parse(deep->str, deep->len);
+
+        g_assert_cmpint(r->kind, !=, BOUNCE_KIND_DSN);
+    }
+    {
+        g_autoptr(BounceReport) r = bounce_report_parse(wide->str, wide->len);
+        g_autofree char *json = bounce_report_to_json(r, NULL, TRUE);
+
+        g_assert_cmpint(r->kind, ==, BOUNCE_KIND_NONSTANDARD);
+        g_assert_nonnull(json);
+    }
+    {
+        g_autoptr(BounceReport) r = bounce_report_parse(nul_msg, sizeof(nul_msg) - 1);
+
+        g_assert_cmpint(r->kind, ==, BOUNCE_KIND_NONSTANDARD);
+        g_assert_cmpuint(r->recipients->len, ==, 1);
+    }
+    {
+        g_autoptr(BounceReport) r = bounce_report_parse("", 0);
+
+        g_assert_cmpint(r->kind, ==, BOUNCE_KIND_UNPARSEABLE);
+        g_assert_nonnull(r->error);
+        g_assert_false(bounce_report_is_automated(r));
+    }
+    g_string_free(deep, TRUE);
+    g_string_free(wide, TRUE);
+}
+
+static gpointer
+thread_parse(gpointer data)
+{
+    GBytes *bytes = data;
+
+    for (int i = 0; i < 50; i++) {
+        gsize len = 0;
+        const char *msg = g_bytes_get_data(bytes, &len);
+        g_autoptr(BounceReport) r = bounce_report_parse(msg, len);
+
+        g_assert_cmpint(r->kind, ==, BOUNCE_KIND_DSN);
+        g_assert_cmpstr(((BounceRecipient *)g_ptr_array_index(r->recipients, 0))->reason, ==, "userunknown");
+    }
+    return NULL;
+}
+
+/* test_threads - the rule tables are shared by threads that parse at once. */
+static void
+test_threads(void)
+{
+    g_autoptr(GBytes) eml = testutil_read_file("tests/fixtures/bounces/dsn-postfix.eml");
+    GThread *threads[4];
+
+    for (gsize i = 0; i < G_N_ELEMENTS(threads); i++)
+        threads[i] = g_thread_new("parse", thread_parse, eml);
+    for (gsize i = 0; i < G_N_ELEMENTS(threads); i++)
+        g_thread_join(threads[i]);
+}
+
+static void
+test_kind_names(void)
+{
+    g_assert_cmpstr(bounce_kind_to_string(BOUNCE_KIND_DSN), ==, "dsn");
+    g_assert_cmpstr(bounce_kind_to_string(BOUNCE_KIND_UNPARSEABLE), ==, "unparseable");
+    g_assert_cmpstr(bounce_kind_to_string((BounceKind)99), ==, "unparseable");
+}
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/bounce/addr_clean", test_addr_clean);
+    g_test_add_func("/bounce/find_codes", test_find_codes);
+    g_test_add_func("/bounce/classify", test_classify);
+    g_test_add_func("/bounce/split_mbox", test_split_mbox);
+    g_test_add_func("/bounce/hostile", test_hostile);
+    g_test_add_func("/bounce/threads", test_threads);
+    g_test_add_func("/bounce/kind_names", test_kind_names);
+    return g_test_run();
+}
