@@ -293,6 +293,59 @@ header_block_end(const char *data, gsize len)
     return len;
 }
 
+static gsize header_block_end(const char *data, gsize len);
+
+/* param_value - a parameter of a header value ("charset" of a
+ * Content-Type), unquoted, or NULL. (transfer full) */
+static char *
+param_value(const char *value, const char *name)
+{
+    gsize nlen = strlen(name);
+
+    for (const char *p = value; p != NULL && *p != '\0'; p++) {
+        const char *q;
+
+        if (g_ascii_strncasecmp(p, name, nlen) != 0 || p[nlen] != '=' || (p > value && g_ascii_isalnum(p[-1])))
+            continue;
+        p += nlen + 1;
+        if (*p == '"') {
+            q = strchr(++p, '"');
+            return q != NULL ? g_strndup(p, q - p) : g_strdup(p);
+        }
+        for (q = p; *q != '\0' && *q != ';' && *q != ' ' && *q != '\t'; q++)
+            ;
+        return g_strndup(p, q - p);
+    }
+    return NULL;
+}
+
+/* mime_read_simple - a message that is one text part in 7/8-bit needs no
+ * MIME parser: its body is its text. TRUE when it was such a message. */
+static gboolean
+mime_read_simple(const char *data, gsize len, BounceParts *parts)
+{
+    const char *ctype = bounce_fields_get(parts->headers, "Content-Type");
+    const char *cte = bounce_fields_get(parts->headers, "Content-Transfer-Encoding");
+    g_autofree char *charset = NULL;
+    gboolean html;
+    gsize body_at;
+
+    if (ctype != NULL && g_ascii_strncasecmp(ctype, "text/", 5) != 0)
+        return FALSE;
+    if (cte != NULL && g_ascii_strncasecmp(cte, "7bit", 4) != 0 && g_ascii_strncasecmp(cte, "8bit", 4) != 0
+        && g_ascii_strncasecmp(cte, "binary", 6) != 0)
+        return FALSE;
+    html = ctype != NULL && g_ascii_strncasecmp(ctype, "text/html", 9) == 0;
+    if (ctype != NULL && !html && g_ascii_strncasecmp(ctype, "text/plain", 10) != 0)
+        return FALSE;
+    charset = ctype != NULL ? param_value(ctype, "charset") : NULL;
+    parts->content_type = g_strdup(html ? "text/html" : "text/plain");
+    body_at = header_block_end(data, len);
+    if (body_at < len)
+        append_text(parts, parts->text, (const guint8 *)data + body_at, len - body_at, charset, html);
+    return TRUE;
+}
+
 gboolean
 bounce_mime_read(GByteArray *message_bytes, BounceParts *parts, const char **error_out)
 {
@@ -316,6 +369,9 @@ bounce_mime_read(GByteArray *message_bytes, BounceParts *parts, const char **err
         *error_out = "no header fields";
         return FALSE;
     }
+
+    if (mime_read_simple(data, len, parts))
+        return TRUE;
 
     /* The caller keeps ownership: GMime only reads the stream. */
     stream = g_mime_stream_mem_new_with_byte_array(message_bytes);

@@ -140,7 +140,10 @@ prose_find_recipients(const BounceParts *parts, const char *text, gsize len)
         gsize line_end = nl != NULL ? (gsize)(nl - text) : len;
         BounceMatch m;
 
-        if (line_end > pos && bounce_rules_first(BOUNCE_TABLE_RECIPIENT, text + pos, line_end - pos, &m)) {
+        /* Every recipient rule captures an address: a line without '@'
+         * cannot match, and most lines have none. */
+        if (line_end > pos && memchr(text + pos, '@', line_end - pos) != NULL
+            && bounce_rules_first(BOUNCE_TABLE_RECIPIENT, text + pos, line_end - pos, &m)) {
             g_autofree char *span = g_strndup(text + pos + m.start, m.end - m.start);
             g_autofree char *addr = bounce_addr_clean(span);
             gboolean dup = FALSE;

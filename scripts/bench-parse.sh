@@ -1,0 +1,87 @@
+#!/bin/sh
+# bench-parse.sh - parse speed and memory, bouncerctl against Sisimai.
+#
+#   sh scripts/bench-parse.sh BOUNCERCTL [RUNS]
+#
+# The whole corpus (../shared/corpus/emails, or $BENCH_CORPUS) is parsed by
+# one `BOUNCERCTL parse` process and by one Perl process running Sisimai, in
+# the same run, RUNS times each (default 5), alternating so both see the
+# same machine state. Prints the median emails/s of each, the ratio, and the
+# peak RSS (from /usr/bin/time -v) of each.
+set -u
+
+ctl=${1:?usage: sh scripts/bench-parse.sh BOUNCERCTL [RUNS]}
+runs=${2:-5}
+corpus=${BENCH_CORPUS:-../shared/corpus/emails}
+
+if [ ! -d "$corpus" ]; then
+    echo "bench-parse: $corpus not found (set BENCH_CORPUS)" >&2
+    exit 1
+fi
+if [ ! -x /usr/bin/time ]; then
+    echo "bench-parse: /usr/bin/time is missing (apt-get install time)" >&2
+    exit 1
+fi
+have_sisimai=1
+perl -MSisimai -e 1 2>/dev/null || have_sisimai=0
+
+emails=$(find "$corpus" -maxdepth 1 -type f | wc -l)
+work=$(mktemp -d /tmp/bench-parse.XXXXXX)
+trap 'rm -rf "$work"' EXIT INT TERM
+
+# Sisimai 4.25 calls it make(), 5.x rise(); both return one object per
+# bounce, which we count so the work cannot be skipped.
+cat >"$work/sisimai.pl" <<'EOF'
+use strict;
+use warnings;
+use Sisimai;
+my $dir = shift;
+my $list = Sisimai->can('rise') ? Sisimai->rise($dir) : Sisimai->make($dir);
+printf "%d\n", scalar @{ $list || [] };
+EOF
+
+# measure NAME CMD... - one run: wall seconds and peak RSS (kB) appended
+# to $work/NAME.
+measure() {
+    name=$1
+    shift
+    start=$(date +%s.%N)
+    /usr/bin/time -v -o "$work/time.txt" "$@" >/dev/null 2>"$work/err.txt"
+    end=$(date +%s.%N)
+    rss=$(sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$work/time.txt")
+    echo "$start $end ${rss:-0}" | awk '{ printf "%.4f %d\n", $2 - $1, $3 }' >>"$work/$name"
+}
+
+i=0
+while [ $i -lt "$runs" ]; do
+    measure ours "$ctl" parse "$corpus"
+    [ $have_sisimai -eq 1 ] && measure sisimai perl "$work/sisimai.pl" "$corpus"
+    i=$((i + 1))
+done
+
+# median FILE COLUMN - the median of one column.
+median() {
+    sort -n -k"$2" "$1" | awk -v c="$2" '{ v[NR] = $c } END {
+        if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+ours_s=$(median "$work/ours" 1)
+ours_rss=$(median "$work/ours" 2)
+ours_rate=$(awk -v n="$emails" -v s="$ours_s" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
+
+printf '\nbench-parse: %d emails from %s, %d runs each, medians\n\n' "$emails" "$corpus" "$runs"
+printf '%-22s %12s %12s %14s\n' "parser" "seconds" "emails/s" "peak RSS (MB)"
+printf '%-22s %12s %12s %14s\n' "----------------------" "------------" "------------" "--------------"
+printf '%-22s %12.3f %12s %14.1f\n' "bouncerctl parse" "$ours_s" "$ours_rate" "$(awk -v k="$ours_rss" 'BEGIN { print k / 1024 }')"
+if [ $have_sisimai -eq 1 ]; then
+    sis_s=$(median "$work/sisimai" 1)
+    sis_rss=$(median "$work/sisimai" 2)
+    sis_rate=$(awk -v n="$emails" -v s="$sis_s" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
+    version=$(perl -MSisimai -e 'print $Sisimai::VERSION')
+    printf '%-22s %12.3f %12s %14.1f\n' "Sisimai $version" "$sis_s" "$sis_rate" "$(awk -v k="$sis_rss" 'BEGIN { print k / 1024 }')"
+    printf '\nspeed ratio (ours / Sisimai): %s x    memory ratio: %s x\n' \
+        "$(awk -v a="$ours_rate" -v b="$sis_rate" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')" \
+        "$(awk -v a="$ours_rss" -v b="$sis_rss" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
+else
+    printf '\n(Sisimai not installed: sh scripts/deps.sh --bench)\n'
+fi
