@@ -191,7 +191,10 @@ lmtp_cmd_mail(LmtpSession *session, const LmtpCommand *command)
             const char *value = param + 5;
             guint64 size;
 
-            if (strspn(value, "0123456789") != strlen(value) || strlen(value) > 19) {
+            /* RFC 1870 §3: size-value = 1*20DIGIT. Twenty digits can
+             * overflow 64 bits; g_ascii_strtoull() then saturates at
+             * G_MAXUINT64, which is over the limit, as the value is. */
+            if (strspn(value, "0123456789") != strlen(value) || strlen(value) > 20) {
                 lmtp_session_fail(session, BOUNCER_ERROR_SYNTAX, "Syntax error: bad SIZE value");
                 return;
             }
