@@ -1,5 +1,6 @@
 /* bounce_classify.c - for each recipient: status and reply code, the reason
  * (Sisimai's names), hard or soft, and the Amazon SES type/subtype. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "bouncer/bounce_private.h"
@@ -47,16 +48,35 @@ static const struct {
     { "5.7.27", "notaccept" },
 };
 
-const char *
-bounce_reason_from_status(const char *status)
+/* status_lookup - the exact code's reason, or NULL. */
+static const char *
+status_lookup(const char *status)
 {
-    if (status == NULL || *status == '\0')
-        return NULL;
     for (gsize i = 0; i < G_N_ELEMENTS(status_reasons); i++) {
         if (strcmp(status_reasons[i].status, status) == 0)
             return status_reasons[i].reason;
     }
     return NULL;
+}
+
+const char *
+bounce_reason_from_status(const char *status)
+{
+    const char *reason;
+    const char *dot;
+    char general[16];
+
+    if (status == NULL || *status == '\0')
+        return NULL;
+    if ((reason = status_lookup(status)) != NULL)
+        return reason;
+    /* Vendor detail codes (Microsoft's 5.1.351, 5.4.312, ...) share the
+     * meaning of their subject: read them as X.Y.0. */
+    dot = strrchr(status, '.');
+    if (dot == NULL || dot - status > 8 || strtol(dot + 1, NULL, 10) < 10)
+        return NULL;
+    g_snprintf(general, sizeof(general), "%.*s.0", (int)(dot - status), status);
+    return status_lookup(general);
 }
 
 /* status_is_vague - x.0.0 and friends: "something failed". */
@@ -119,7 +139,7 @@ static const char *const reason_order_smtp[] = {
 static const char *const reason_order_other[] = {
     "authfailure", "requireptr", "badreputation", "notcompliantrfc",
     "mailboxfull", "spamdetected", "policyviolation", "virusdetected", "norelaying",
-    "securityerror", "systemerror", "networkerror", "suspend", "expired", "contenterror",
+    "securityerror", "expired", "networkerror", "systemerror", "suspend", "contenterror",
     "systemfull", "notaccept", "mailererror", "blocked", "rejected", "userunknown",
     "hostunknown", "filtered", "speeding", "toomanyconn", "syntaxerror",
 };
@@ -256,6 +276,9 @@ reason_first_pass(BounceRecipient *r, const ReasonHits *hits, const char *code)
             continue;
         }
         if (strcmp(want, "mesgtoobig") == 0 && g_strcmp0(code, "exceedlimit") == 0)
+            continue;
+        /* 5.6.x says the content was malformed, whatever the wording. */
+        if (strcmp(want, "spamdetected") == 0 && g_strcmp0(code, "contenterror") == 0)
             continue;
         /* A host that is gone is gone for good: a temporary failure
          * that mentions it is a lookup problem (networkerror). */
