@@ -1,6 +1,7 @@
 /* bouncerctl.c - the command-line tool for operators, support staff and the
  * app: one subcommand per file (cmd/ctl_*.c), dispatched from this table. */
 #include <glib.h>
+#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@ static const CtlCommand ctl_commands[] = {
     { "parse",   ctl_parse_main,   "parse FILE...|DIR|-   read bounces, print JSON lines (no database)" },
     { "token",   ctl_token_main,   "token encode|decode   mint or check a VERP token" },
     { "migrate", ctl_migrate_main, "migrate [-c FILE]     apply the database migrations" },
+    { "events",  ctl_events_main,  "events --since SEQ [--follow]   print events as JSON lines" },
 };
 
 static void
@@ -29,6 +31,7 @@ ctl_usage(FILE *out)
 int
 main(int argc, char **argv)
 {
+    setlocale(LC_ALL, "");
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         ctl_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

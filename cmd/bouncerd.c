@@ -19,6 +19,9 @@
 #include "common/lmtp_server.h"
 #include "common/log.h"
 #include "common/router.h"
+#include "common/event_publisher.h"
+#include "common/token.h"
+#include "bouncer/bounce_store.h"
 
 static gboolean
 bouncerd_on_stop(gpointer data)
@@ -101,6 +104,10 @@ main(int argc, char **argv)
     g_autoptr(BouncerConfig) config = NULL;
     g_autoptr(GMainLoop) loop = NULL;
     g_autoptr(Router) router = NULL;
+    g_autoptr(TokenKeyring) keyring = NULL;
+    BounceStore *bounce_store;
+    BounceSuppressionPolicy policy;
+    EventPublisher *publisher;
     DbPool *pool;
     Delivery *delivery;
     LmtpServer *server;
@@ -124,6 +131,9 @@ main(int argc, char **argv)
         printf("%s\n# %s: configuration ok\n", dump, config_path);
         return 0;
     }
+    keyring = token_keyring_from_keyfile(config->keyfile, "token", &error);
+    if (keyring == NULL)
+        return bouncerd_fail(config_path, error);
     if (!log_open(config->log_file, config->log_level, &error))
         return bouncerd_fail("", error);
     if (!bouncerd_check_schema(config, &error))
@@ -131,7 +141,21 @@ main(int argc, char **argv)
 
     pool = db_pool_new(config->conninfo, config->pool_size);
     router = router_new(config->bounce_domain, config->reply_mailbox);
+    router_set_keyring(router, keyring);
     delivery = delivery_new(pool, router);
+    policy = (BounceSuppressionPolicy){
+        .soft_threshold = config->soft_threshold,
+        .soft_window_days = config->soft_window_days,
+        .soft_days = config->soft_days,
+    };
+    bounce_store = bounce_store_new(keyring, &policy);
+    delivery_set_processor(delivery, MAILBOX_BOUNCE, bounce_store_processor(bounce_store));
+    delivery_set_processor(delivery, MAILBOX_POSTMASTER, bounce_store_processor(bounce_store));
+    delivery_set_processor(delivery, MAILBOX_FBL, bounce_store_processor(bounce_store));
+    publisher = event_publisher_new(config->conninfo, config->event_endpoints,
+                                    config->event_high_water_mark, &error);
+    if (publisher == NULL)
+        return bouncerd_fail("", error);
 
     server_options = (LmtpServerOptions){
         .limits = {
@@ -166,6 +190,7 @@ main(int argc, char **argv)
     g_unix_signal_add(SIGINT, bouncerd_on_stop, loop);
     g_unix_signal_add(SIGHUP, bouncerd_on_hup, NULL);
 
+    event_publisher_start(publisher);
     lmtp_server_start(server);
     log_info("bouncerd ready bounce_domain=%s reply_mailbox=%s", config->bounce_domain,
              config->reply_mailbox);
@@ -173,7 +198,9 @@ main(int argc, char **argv)
 
     lmtp_server_stop(server, config->shutdown_timeout);
     lmtp_server_free(server);
+    event_publisher_free(publisher);
     delivery_free(delivery);
+    bounce_store_free(bounce_store);
     db_pool_free(pool);
     log_info("bouncerd stopped");
     log_close();

@@ -32,6 +32,13 @@ typedef struct {
     /* [log] */
     char    *log_file;
     LogLevel log_level;
+    /* [suppression] */
+    guint    soft_threshold;    /* failed soft bounces ... */
+    guint    soft_window_days;  /* ... within this many days ... */
+    guint    soft_days;         /* ... suppress the address this long */
+    /* [events] */
+    char   **event_endpoints;   /* ZeroMQ endpoints the XPUB socket binds */
+    guint    event_high_water_mark;
     /* [daemon] */
     char    *user;              /* drop to this user after binding, when root */
     guint    shutdown_timeout;  /* seconds in-flight transactions get on SIGTERM */

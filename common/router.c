@@ -9,8 +9,7 @@ struct Router {
     char            *bounce_domain;   /* lower case */
     char            *reply_local;     /* lower case */
     char            *reply_domain;    /* lower case */
-    RouterTokenCheck token_check;
-    gpointer         token_data;
+    const TokenKeyring *keyring;
 };
 
 static const char *const mailbox_kind_names[MAILBOX_KIND_COUNT] = {
@@ -52,10 +51,24 @@ router_free(Router *router)
 }
 
 void
-router_set_token_check(Router *router, RouterTokenCheck check, gpointer data)
+router_set_keyring(Router *router, const TokenKeyring *keyring)
 {
-    router->token_check = check;
-    router->token_data = data;
+    router->keyring = keyring;
+}
+
+/* router_check_token - forged, altered or stale bounce addresses are
+ * refused here, before the data is sent: no backscatter gets in. */
+static gboolean
+router_check_token(const Router *router, const char *address, GError **error)
+{
+    g_autoptr(GError) local = NULL;
+
+    if (router->keyring == NULL ||
+        token_decode(router->keyring, address, token_today(), NULL, &local))
+        return TRUE;
+    g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_NO_SUCH_USER,
+                "Recipient address rejected: %s", local->message);
+    return FALSE;
 }
 
 /* router_route - the role accounts of both domains first, then the reply
@@ -95,8 +108,7 @@ router_route(const Router *router, const char *address, MailboxKind *kind_out, G
         return TRUE;
     }
     if (strcmp(domain, router->bounce_domain) == 0 && local[0] == 'b' && local[1] != '\0') {
-        if (router->token_check != NULL &&
-            !router->token_check(router->token_data, address, error))
+        if (!router_check_token(router, address, error))
             return FALSE;
         *kind_out = MAILBOX_BOUNCE;
         return TRUE;

@@ -6,6 +6,8 @@
 
 #include <glib.h>
 
+#include "common/token.h"
+
 typedef enum {
     MAILBOX_NONE = 0,
     MAILBOX_BOUNCE,      /* b{token}@bounce domain: DSNs, complaints, auto-replies */
@@ -22,15 +24,13 @@ const char *mailbox_kind_name(MailboxKind kind);
 
 typedef struct Router Router;
 
-/* Checks a bounce address's local part; NULL accepts any "b..." local part.
- * FALSE with a BOUNCER_ERROR_NO_SUCH_USER error says why it is refused. */
-typedef gboolean (*RouterTokenCheck)(gpointer data, const char *local_part, GError **error);
-
 /* router_new - strings are copied. (transfer full) */
 Router *router_new(const char *bounce_domain, const char *reply_mailbox);
 void router_free(Router *router);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Router, router_free)
-void router_set_token_check(Router *router, RouterTokenCheck check, gpointer data);
+/* router_set_keyring - check the token of bounce addresses (MAC, key, age)
+ * with keyring (borrowed); without one any "b..." local part is accepted. */
+void router_set_keyring(Router *router, const TokenKeyring *keyring);
 
 /* router_route - the mailbox for address, or FALSE with
  * BOUNCER_ERROR_NO_SUCH_USER. Domains compare case-insensitively. */

@@ -1,0 +1,230 @@
+/* event_publisher.c - the events table on a ZeroMQ XPUB socket. */
+#include "common/event_publisher.h"
+
+#include <errno.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "common/db.h"
+#include "common/error.h"
+#include "common/log.h"
+
+#define EVENT_BATCH 500
+#define EVENT_IDLE_POLL_MS 200
+#define EVENT_RETRY_MS 1000
+
+struct EventPublisher {
+    char     *conninfo;
+    void     *zmq;            /* context */
+    void     *socket;         /* XPUB, used by the publisher thread only */
+    GThread  *thread;
+    gint      stopping;
+    gint      subscriptions;  /* live subscriptions seen on the XPUB socket */
+    guint64   published;
+};
+
+/* Events sequenced before a crash but never marked published: sent again
+ * first, so nothing sequenced is lost and seq order holds on the wire. */
+static const char event_sql_resend[] =
+    "SELECT seq, type, (payload || jsonb_build_object('seq', seq))::text"
+    "  FROM events WHERE seq IS NOT NULL AND published_at IS NULL"
+    " ORDER BY seq LIMIT " G_STRINGIFY(EVENT_BATCH);
+
+/* New committed events get the next seqs, in the order they were written.
+ * SKIP LOCKED lets several bouncerd instances share one table. */
+static const char event_sql_sequence[] =
+    "WITH c AS (SELECT id FROM events WHERE seq IS NULL ORDER BY id"
+    "           LIMIT " G_STRINGIFY(EVENT_BATCH) " FOR UPDATE SKIP LOCKED),"
+    "     o AS (SELECT id, nextval('events_seq') AS seq FROM (SELECT id FROM c ORDER BY id) s)"
+    " UPDATE events e SET seq = o.seq FROM o WHERE e.id = o.id"
+    " RETURNING e.seq, e.type, (e.payload || jsonb_build_object('seq', e.seq))::text";
+
+static const char event_sql_mark[] =
+    "UPDATE events SET published_at = now()"
+    " WHERE seq BETWEEN $1 AND $2 AND published_at IS NULL";
+
+EventPublisher *
+event_publisher_new(const char *conninfo, char **endpoints, guint high_water_mark, GError **error)
+{
+    EventPublisher *publisher = g_new0(EventPublisher, 1);
+    int hwm = (int)high_water_mark, verbose = 1, linger = 0;
+
+    publisher->conninfo = g_strdup(conninfo);
+    publisher->zmq = zmq_ctx_new();
+    publisher->socket = zmq_socket(publisher->zmq, ZMQ_XPUB);
+    zmq_setsockopt(publisher->socket, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(publisher->socket, ZMQ_LINGER, &linger, sizeof linger);
+    /* Every subscribe and unsubscribe (also on disconnect) reaches us, so
+     * we know whether anyone is listening. */
+    zmq_setsockopt(publisher->socket, ZMQ_XPUB_VERBOSER, &verbose, sizeof verbose);
+    for (guint i = 0; endpoints != NULL && endpoints[i] != NULL; i++) {
+        if (zmq_bind(publisher->socket, endpoints[i]) != 0) {
+            g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_CONFIG, "cannot bind events endpoint %s: %s",
+                        endpoints[i], zmq_strerror(zmq_errno()));
+            event_publisher_free(publisher);
+            return NULL;
+        }
+    }
+    return publisher;
+}
+
+/* event_publisher_read_subscriptions - drain subscription messages: the
+ * first byte is 1 for subscribe, 0 for unsubscribe. */
+static void
+event_publisher_read_subscriptions(EventPublisher *publisher)
+{
+    for (;;) {
+        zmq_msg_t msg;
+        const guint8 *data;
+
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, publisher->socket, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            return;
+        }
+        data = zmq_msg_data(&msg);
+        if (zmq_msg_size(&msg) >= 1) {
+            if (data[0] == 1)
+                publisher->subscriptions++;
+            else if (data[0] == 0 && publisher->subscriptions > 0)
+                publisher->subscriptions--;
+        }
+        zmq_msg_close(&msg);
+    }
+}
+
+/* event_publisher_send - topic frame, then the JSON frame. XPUB drops
+ * rather than blocks when a subscriber is past its high-water mark. */
+static void
+event_publisher_send(EventPublisher *publisher, const char *topic, const char *json)
+{
+    zmq_send(publisher->socket, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_send(publisher->socket, json, strlen(json), ZMQ_DONTWAIT);
+}
+
+/* event_publisher_batch - send one batch and mark it. Returns the number
+ * of events sent, -1 on a database error. */
+static int
+event_publisher_batch(EventPublisher *publisher, PGconn *conn, const char *sql)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(PGresult) res = db_exec(conn, sql, 0, NULL, &error);
+    g_autoptr(PGresult) marked = NULL;
+    g_autofree int *order = NULL;
+    gint64 low = G_MAXINT64, high = 0;
+    int n;
+
+    if (res == NULL) {
+        log_warning("events: %s", error->message);
+        return -1;
+    }
+    n = PQntuples(res);
+    if (n == 0)
+        return 0;
+    /* RETURNING gives no order: send by seq. */
+    order = g_new(int, n);
+    for (int i = 0; i < n; i++)
+        order[i] = i;
+    for (int i = 1; i < n; i++) {
+        int key = order[i], j = i - 1;
+        gint64 seq = g_ascii_strtoll(PQgetvalue(res, key, 0), NULL, 10);
+
+        while (j >= 0 && g_ascii_strtoll(PQgetvalue(res, order[j], 0), NULL, 10) > seq) {
+            order[j + 1] = order[j];
+            j--;
+        }
+        order[j + 1] = key;
+    }
+    for (int i = 0; i < n; i++) {
+        gint64 seq = g_ascii_strtoll(PQgetvalue(res, order[i], 0), NULL, 10);
+
+        event_publisher_send(publisher, PQgetvalue(res, order[i], 1), PQgetvalue(res, order[i], 2));
+        low = MIN(low, seq);
+        high = MAX(high, seq);
+    }
+    {
+        g_autofree char *lo = g_strdup_printf("%" G_GINT64_FORMAT, low);
+        g_autofree char *hi = g_strdup_printf("%" G_GINT64_FORMAT, high);
+        const char *params[] = { lo, hi };
+
+        marked = db_exec(conn, event_sql_mark, 2, params, &error);
+    }
+    if (marked == NULL) {
+        /* Sent but not marked: they go out again later (at least once). */
+        log_warning("events: cannot mark published: %s", error->message);
+        return -1;
+    }
+    publisher->published += (guint64)n;
+    return n;
+}
+
+static gpointer
+event_publisher_thread(gpointer data)
+{
+    EventPublisher *publisher = data;
+    PGconn *conn = NULL;
+
+    while (!g_atomic_int_get(&publisher->stopping)) {
+        zmq_pollitem_t item = { .socket = publisher->socket, .events = ZMQ_POLLIN };
+        int sent = 0;
+
+        if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+            g_autoptr(GError) error = NULL;
+
+            g_clear_pointer(&conn, PQfinish);
+            conn = db_connect(publisher->conninfo, &error);
+            if (conn == NULL) {
+                log_debug("events: %s", error->message);
+                zmq_poll(&item, 1, EVENT_RETRY_MS);
+                event_publisher_read_subscriptions(publisher);
+                continue;
+            }
+        }
+        event_publisher_read_subscriptions(publisher);
+        if (publisher->subscriptions > 0) {
+            sent = event_publisher_batch(publisher, conn, event_sql_resend);
+            if (sent == 0)
+                sent = event_publisher_batch(publisher, conn, event_sql_sequence);
+        }
+        /* A full batch means more are waiting: go again at once. */
+        if (sent < EVENT_BATCH)
+            zmq_poll(&item, 1, sent < 0 ? EVENT_RETRY_MS : EVENT_IDLE_POLL_MS);
+    }
+    g_clear_pointer(&conn, PQfinish);
+    return NULL;
+}
+
+void
+event_publisher_start(EventPublisher *publisher)
+{
+    publisher->thread = g_thread_new("events", event_publisher_thread, publisher);
+}
+
+void
+event_publisher_stop(EventPublisher *publisher)
+{
+    if (publisher->thread == NULL)
+        return;
+    g_atomic_int_set(&publisher->stopping, TRUE);
+    g_thread_join(publisher->thread);
+    publisher->thread = NULL;
+}
+
+guint64
+event_publisher_published(EventPublisher *publisher)
+{
+    return publisher->published;
+}
+
+void
+event_publisher_free(EventPublisher *publisher)
+{
+    if (publisher == NULL)
+        return;
+    event_publisher_stop(publisher);
+    if (publisher->socket != NULL)
+        zmq_close(publisher->socket);
+    zmq_ctx_term(publisher->zmq);
+    g_free(publisher->conninfo);
+    g_free(publisher);
+}

@@ -1,0 +1,241 @@
+"""Bounces end to end: signed tokens at RCPT, bounce and complaint rows,
+suppression, and events on a real ZeroMQ SUB socket."""
+import json
+import os
+import subprocess
+import sys
+import time
+
+import zmq
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (BINDIR, Bouncerd, Lmtp, Tap, check, eq, free_port, psql, reset_database,
+                     wait_for, TEST_KEY)
+
+tap = Tap()
+OTHER_KEY = "1:ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
+
+
+def token(org, msg, key=TEST_KEY, day=None):
+    cmd = [os.path.join(BINDIR, "bouncerctl"), "token", "encode", "--key", key,
+           "--org", str(org), "--message", str(msg)]
+    if day is not None:
+        cmd += ["--day", str(day)]
+    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def dsn(token_local, recipients, original_message_id=None):
+    """An RFC 3464 report; recipients: (address, status, diagnostic, action)."""
+    per_rcpt = ""
+    for addr, status, diag, action in recipients:
+        per_rcpt += ("\r\nFinal-Recipient: rfc822; %s\r\nAction: %s\r\nStatus: %s\r\n"
+                     "Remote-MTA: dns; mx.example.net\r\nDiagnostic-Code: smtp; %s\r\n"
+                     % (addr, action, status, diag))
+    mid = original_message_id or "<%s@post.example.com>" % token_local
+    return (
+        "From: MAILER-DAEMON@mta.example.net (Mail Delivery System)\r\n"
+        "To: %s@notifications.example.com\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+        "Message-ID: <%s@mta.example.net>\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"BB\"\r\n"
+        "\r\n--BB\r\nContent-Type: text/plain\r\n\r\nI could not deliver your message.\r\n"
+        "\r\n--BB\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mta.example.net\r\nArrival-Date: Mon, 2 Nov 2026 10:00:00 +0000\r\n"
+        "%s"
+        "\r\n--BB\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        "Return-Path: <%s@notifications.example.com>\r\n"
+        "From: \"Org\" <messageservice@post.example.com>\r\n"
+        "Message-ID: %s\r\nSubject: Invoice 1234\r\n"
+        "\r\n--BB--\r\n" % (token_local, os.urandom(6).hex(), per_rcpt, token_local, mid))
+
+
+def arf(complainant, original_message_id):
+    return (
+        "From: feedback@isp.example.net\r\nTo: fbl@notifications.example.com\r\n"
+        "Subject: Abuse report\r\nMessage-ID: <%s@isp.example.net>\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/report; report-type=feedback-report; boundary=\"AA\"\r\n"
+        "\r\n--AA\r\nContent-Type: text/plain\r\n\r\nThis is an email abuse report.\r\n"
+        "\r\n--AA\r\nContent-Type: message/feedback-report\r\n\r\n"
+        "Feedback-Type: abuse\r\nUser-Agent: ExampleFBL/1.0\r\nVersion: 1\r\n"
+        "Original-Mail-From: <bounces@notifications.example.com>\r\n"
+        "Original-Rcpt-To: <%s>\r\nSource-IP: 192.0.2.1\r\n"
+        "Arrival-Date: Mon, 2 Nov 2026 10:00:00 +0000\r\n"
+        "\r\n--AA\r\nContent-Type: message/rfc822\r\n\r\n"
+        "From: \"Org\" <messageservice@post.example.com>\r\nTo: %s\r\n"
+        "Message-ID: %s\r\nSubject: Invoice\r\n\r\nYour invoice.\r\n"
+        "\r\n--AA--\r\n" % (os.urandom(6).hex(), complainant, complainant, original_message_id))
+
+
+class Subscriber:
+    def __init__(self, port):
+        self.ctx = zmq.Context()
+        self.sock = self.ctx.socket(zmq.SUB)
+        self.sock.setsockopt(zmq.SUBSCRIBE, b"")
+        self.sock.connect("tcp://127.0.0.1:%d" % port)
+
+    def receive(self, n, timeout=15):
+        events = []
+        deadline = time.time() + timeout
+        while len(events) < n and time.time() < deadline:
+            if self.sock.poll(200):
+                topic, body = self.sock.recv_multipart()
+                event = json.loads(body)
+                eq(event["type"], topic.decode(), "topic frame matches type")
+                events.append(event)
+        return events
+
+    def close(self):
+        self.sock.close(0)
+        self.ctx.term()
+
+
+def daemon(events_port):
+    return Bouncerd({"events": {"endpoints": "tcp://127.0.0.1:%d" % events_port}})
+
+
+def deliver(port, rcpt, msg):
+    c = Lmtp(port)
+    c.lhlo()
+    rcpt_replies, replies = c.transaction("", [rcpt], msg)
+    c.close()
+    return rcpt_replies[0], (replies[0] if replies else None)
+
+
+@tap.test
+def dsn_for_two_recipients_records_suppresses_and_publishes():
+    reset_database()
+    tok = token(42, 7)
+    events_port = free_port()
+    sub = Subscriber(events_port)
+    try:
+        with daemon(events_port) as d:
+            msg = dsn(tok, [
+                ("gone@example.org", "5.1.1", "550 5.1.1 <gone@example.org>: user unknown", "failed"),
+                ("full@example.org", "4.2.2", "452 4.2.2 mailbox full", "delayed"),
+            ])
+            rcpt, reply = deliver(d.port, tok + "@notifications.example.com", msg)
+            eq(rcpt[:3], "250", "RCPT with a valid token")
+            eq(reply[:9], "250 2.0.0", "data reply")
+            events = sub.receive(3)
+    finally:
+        sub.close()
+    rows = psql("SELECT org_id, message_id, recipient, action, status, reply_code, reason, hard,"
+                " remote_mta, reporting_mta, kind FROM bounces ORDER BY id")
+    eq(len(rows), 2, "bounces rows")
+    eq(rows[0][:8], ["42", "7", "gone@example.org", "failed", "5.1.1", "550", "userunknown", "t"],
+       "hard bounce row")
+    eq(rows[0][8:], ["mx.example.net", "mta.example.net", "dsn"], "MTAs and kind")
+    eq(rows[1][:5], ["42", "7", "full@example.org", "delayed", "4.2.2"], "delayed row")
+    eq(rows[1][7], "f", "delayed is not hard")
+    sup = psql("SELECT address, org_id IS NULL, reason, until IS NULL FROM suppressions")
+    eq(sup, [["gone@example.org", "t", "hard-bounce", "t"]], "suppressions")
+    eq([e["type"] for e in events], ["bounce.hard", "suppression", "bounce.delayed"], "event topics (in the order written)")
+    seqs = [e["seq"] for e in events]
+    eq(seqs, sorted(seqs), "events in seq order")
+    eq(len(set(seqs)), 3, "distinct seqs")
+    hard = events[0]
+    for field, want in [("org_id", 42), ("message_id", 7), ("recipient", "gone@example.org"),
+                        ("status", "5.1.1"), ("reply_code", "550"), ("reason", "userunknown"),
+                        ("bounce_type", "Permanent"), ("reporting_mta", "mta.example.net")]:
+        eq(hard.get(field), want, "event field %s" % field)
+    for field in ("time", "inbound_id", "diagnostic", "bounce_subtype"):
+        check(field in hard, "event lacks %s" % field)
+    eq(events[1]["recipient"], "gone@example.org", "suppression event recipient")
+
+
+@tap.test
+def forged_tokens_are_refused_at_rcpt():
+    reset_database()
+    good = token(42, 7)
+    flipped = good[:-1] + ("a" if good[-1] != "a" else "b")
+    forged = [
+        ("altered", flipped),
+        ("other key", token(42, 7, key=OTHER_KEY)),
+        ("expired", token(42, 7, day=int(time.time() // 86400) - 400)),
+        ("truncated", good[:-3]),
+        ("random", "b" + os.urandom(24).hex()[:47]),
+    ]
+    with daemon(free_port()) as d:
+        c = Lmtp(d.port)
+        c.lhlo()
+        eq(c.cmd("MAIL FROM:<>")[:3], "250", "MAIL")
+        for what, local in forged:
+            reply = c.cmd("RCPT TO:<%s@notifications.example.com>" % local)
+            eq(reply[:9], "550 5.1.1", "RCPT for a %s token" % what)
+        eq(c.cmd("RCPT TO:<%s@NOTIFICATIONS.example.com>" % good.upper())[:3], "250",
+           "upper-case copy of a valid token")
+        c.close()
+        log = d.log_text()
+        check("MAC" in log and "expired" in log, "the log says why tokens were refused")
+    eq(psql("SELECT count(*) FROM inbound_messages"), [["0"]], "nothing stored")
+
+
+@tap.test
+def complaint_to_fbl_is_linked_through_original_headers():
+    reset_database()
+    tok = token(77, 9001)
+    with daemon(free_port()) as d:
+        rcpt, reply = deliver(d.port, "fbl@notifications.example.com",
+                              arf("angry@example.com", "<%s@post.example.com>" % tok))
+        eq(reply[:3], "250", "data reply")
+    eq(psql("SELECT org_id, message_id, recipient, feedback_type FROM complaints"),
+       [["77", "9001", "angry@example.com", "abuse"]], "complaint row")
+    eq(psql("SELECT address, org_id, reason FROM suppressions"),
+       [["angry@example.com", "77", "complaint"]], "suppressed for that organisation only")
+    eq(psql("SELECT kind FROM inbound_messages"), [["arf"]], "inbound kind")
+
+
+@tap.test
+def soft_bounces_suppress_after_threshold():
+    reset_database()
+    with daemon(free_port()) as d:
+        for i in range(3):
+            tok = token(5, 100 + i)
+            eq(deliver(d.port, tok + "@notifications.example.com",
+                       dsn(tok, [("soft@example.org", "5.2.2", "552 5.2.2 mailbox full", "failed")]))[1][:3],
+               "250", "soft bounce %d" % i)
+            sup = psql("SELECT reason, until IS NOT NULL FROM suppressions")
+            eq(sup, [] if i < 2 else [["soft-bounces", "t"]], "suppressions after %d soft bounces" % (i + 1))
+
+
+@tap.test
+def events_written_without_subscriber_arrive_after_restart_in_order():
+    reset_database()
+    events_port = free_port()
+    with daemon(events_port) as d:
+        for i in range(5):
+            tok = token(11, 500 + i)
+            deliver(d.port, tok + "@notifications.example.com",
+                    dsn(tok, [("r%d@example.org" % i, "4.4.1", "451 4.4.1 timeout", "delayed")]))
+        time.sleep(0.5)
+    eq(psql("SELECT count(*) FROM events WHERE published_at IS NULL"), [["5"]],
+       "events wait in the table while nobody listens")
+    sub = Subscriber(events_port)
+    try:
+        with daemon(events_port):
+            events = sub.receive(5)
+            time.sleep(0.5)
+            more = sub.receive(1, timeout=1)
+    finally:
+        sub.close()
+    eq([e["recipient"] for e in events], ["r%d@example.org" % i for i in range(5)], "order")
+    eq([e["seq"] for e in events], sorted(e["seq"] for e in events), "seq order")
+    eq(more, [], "no duplicates")
+    eq(psql("SELECT count(*) FROM events WHERE published_at IS NULL"), [["0"]], "all marked")
+
+
+@tap.test
+def events_since_catches_up():
+    out = subprocess.run([os.path.join(BINDIR, "bouncerctl"), "events", "--conninfo",
+                          os.environ["BOUNCER_TEST_CONNINFO"], "--since", "0"],
+                         capture_output=True, text=True)
+    eq(out.returncode, 0, "exit status: " + out.stderr)
+    lines = [json.loads(l) for l in out.stdout.splitlines()]
+    want = [int(r[0]) for r in psql("SELECT seq FROM events WHERE seq IS NOT NULL ORDER BY seq")]
+    eq([e["seq"] for e in lines], want, "seqs printed")
+    check(len(want) > 0, "some events to print")
+
+
+if __name__ == "__main__":
+    tap.run()
