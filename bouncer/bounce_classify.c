@@ -224,7 +224,8 @@ reason_first_pass(BounceRecipient *r, const ReasonHits *hits, const char *code)
                                                   "hasmoved", "rejected", "notaccept" };
             gboolean other = FALSE;
 
-            if (g_strcmp0(code, "suspend") == 0)
+            /* No recipient is judged at MAIL FROM: the sender is. */
+            if (g_strcmp0(code, "suspend") == 0 || at_mail)
                 continue;
             for (gsize k = 0; k < G_N_ELEMENTS(others); k++)
                 other = other || reason_hit(hits, others[k]) != NULL;
@@ -277,9 +278,7 @@ reason_first_pass(BounceRecipient *r, const ReasonHits *hits, const char *code)
         }
         if (strcmp(want, "mesgtoobig") == 0 && g_strcmp0(code, "exceedlimit") == 0)
             continue;
-        /* 5.6.x says the content was malformed, whatever the wording. */
-        if (strcmp(want, "spamdetected") == 0 && g_strcmp0(code, "contenterror") == 0)
-            continue;
+
         /* A host that is gone is gone for good: a temporary failure
          * that mentions it is a lookup problem (networkerror). */
         if (strcmp(want, "hostunknown") == 0 && r->status[0] == '4')
