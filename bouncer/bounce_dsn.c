@@ -66,6 +66,20 @@ dsn_status(const char *value)
     return g_strdup("");
 }
 
+/* dsn_is_recipient_field - a per-recipient field (RFC 3464 §2.3). */
+static gboolean
+dsn_is_recipient_field(const char *name)
+{
+    static const char *const names[] = { "Action", "Status", "Diagnostic-Code", "Remote-MTA",
+                                         "Last-Attempt-Date", "Will-Retry-Until" };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
+        if (g_ascii_strcasecmp(name, names[i]) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
 /* dsn_recipient_done - keep a recipient that names an address. */
 static void
 dsn_recipient_done(BounceReport *report, BounceRecipient **rcpt, char **original)
@@ -139,7 +153,7 @@ bounce_dsn_read_text(BounceReport *report, const char *text, gsize len)
 
             /* Original-Recipient may come before or after Final-Recipient;
              * it starts the next recipient only once this one is complete. */
-            if (rcpt != NULL && (original != NULL || rcpt->action[0] != '\0' || rcpt->status[0] != '\0')) {
+            if (rcpt != NULL && (original != NULL || (have_final && rcpt->status[0] != '\0'))) {
                 dsn_recipient_done(report, &rcpt, &original);
                 have_final = FALSE;
             }
@@ -155,8 +169,15 @@ bounce_dsn_read_text(BounceReport *report, const char *text, gsize len)
         } else if (g_ascii_strcasecmp(f->name, "Arrival-Date") == 0) {
             if (report->arrival_date == NULL)
                 report->arrival_date = g_strdup(v);
-        } else if (rcpt == NULL) {
+        } else if (rcpt == NULL && !dsn_is_recipient_field(f->name)) {
             continue;       /* a per-message field we do not keep */
+        } else if (rcpt == NULL) {
+            /* Some MTAs (Facebook) write Final-Recipient last: start the
+             * recipient at its first field. */
+            rcpt = bounce_recipient_new();
+            have_final = FALSE;
+            i--;
+            continue;
         } else if (g_ascii_strcasecmp(f->name, "Action") == 0) {
             g_free(rcpt->action);
             rcpt->action = dsn_action(v);

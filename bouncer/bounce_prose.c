@@ -128,6 +128,27 @@ prose_is_own(const BounceParts *parts, const char *addr)
     return FALSE;
 }
 
+/* prose_is_id_line - a header line whose <...@...> is an identifier or a
+ * trace, never a recipient (returned headers without a mark before them). */
+static gboolean
+prose_is_id_line(const char *line, gsize len)
+{
+    static const char *const names[] = { "message-id:", "references:", "in-reply-to:",
+                                         "content-id:", "x-message-id:", "resent-message-id:" };
+
+    while (len > 0 && (*line == ' ' || *line == '\t')) {
+        line++;
+        len--;
+    }
+    for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
+        gsize n = strlen(names[i]);
+
+        if (len >= n && g_ascii_strncasecmp(line, names[i], n) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
 /* prose_find_recipients - scan the error text line by line. */
 static GArray *
 prose_find_recipients(const BounceParts *parts, const char *text, gsize len)
@@ -143,6 +164,7 @@ prose_find_recipients(const BounceParts *parts, const char *text, gsize len)
         /* Every recipient rule captures an address: a line without '@'
          * cannot match, and most lines have none. */
         if (line_end > pos && memchr(text + pos, '@', line_end - pos) != NULL
+            && !prose_is_id_line(text + pos, line_end - pos)
             && bounce_rules_first(BOUNCE_TABLE_RECIPIENT, text + pos, line_end - pos, &m)) {
             g_autofree char *span = g_strndup(text + pos + m.start, m.end - m.start);
             g_autofree char *addr = bounce_addr_clean(span);
