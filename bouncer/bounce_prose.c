@@ -170,9 +170,11 @@ prose_find_recipients(const BounceParts *parts, const char *text, gsize len)
             g_autofree char *addr = bounce_addr_clean(span);
             gboolean dup = FALSE;
 
-            gboolean weak = g_strcmp0(m.rule->value, "weak") == 0;
+            /* Only a "sure" line shape (<addr>: ...) outweighs the address
+             * being the sender's own. */
+            gboolean sure = g_strcmp0(m.rule->value, "sure") == 0;
 
-            if (addr != NULL && !(weak && prose_is_own(parts, addr))) {
+            if (addr != NULL && (sure || !prose_is_own(parts, addr))) {
                 for (guint i = 0; i < hits->len; i++) {
                     if (g_ascii_strcasecmp(g_array_index(hits, ProseHit, i).addr, addr) == 0)
                         dup = TRUE;
@@ -268,10 +270,10 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
     }
 
     hits = prose_find_recipients(parts, text->str, err_len);
-    failed = bounce_fields_get(parts->headers, "X-Failed-Recipients");
+    /* Exim and Google list the failed recipients in a header; it speaks
+     * when the text names none (Exim's pipe and file deliveries). */
+    failed = hits->len == 0 ? bounce_fields_get(parts->headers, "X-Failed-Recipients") : NULL;
     if (failed != NULL) {
-        /* Exim and Google list the failed recipients in a header: that
-         * list is the truth, the text only explains. */
         g_auto(GStrv) items = g_strsplit(failed, ",", 256);
 
         for (guint k = 0; items[k] != NULL && report->recipients->len < BOUNCE_MAX_RECIPIENTS; k++) {

@@ -21,7 +21,7 @@ static const BounceRule table_bounce_subject[] = {
 
 /* Senders of bounces. */
 static const BounceRule table_bounce_from[] = {
-    { "from-daemon",      NULL, 0, "mailer[-_]?daemon|mail delivery (?:subsystem|system|service)|postmaster@|\\bpostmaster\\b|mail administrator|mail\\.?delivery|bounce[sd]?@|\\bmailer@|no-?reply@.*\\b(?:bounce|dsn)|\\bmail router\\b|system administrator|mdaemon@|mailadmin", NULL },
+    { "from-daemon",      NULL, 0, "mailer[-_]?daemon|mail delivery (?:subsystem|system|service)|post_?master@|\\bpostmaster\\b|mail administrator|mail\\.?delivery|bounce[sd]?@|\\bmailer@|no-?reply@.*\\b(?:bounce|dsn)|\\bmail router\\b|system administrator|mdaemon@|mailadmin", NULL },
 };
 
 /* Wording in the text that only a bounce uses: enough to call the message
@@ -72,18 +72,19 @@ static const BounceRule table_original_mark[] = {
 static const BounceRule table_recipient[] = {
     /* qmail, Postfix prose, Yahoo: "<user@example.com>:" on its own line
      * or followed by the reason; GMX quotes it instead. */
-    { "rcpt-angle-colon", "strong", 1, "^\\s*<([^\\s<>]+@[^\\s<>]+)>:", NULL },
-    { "rcpt-quoted-colon", "strong", 1, "^\\s*\"([^\\s\"]+@[^\\s\"]+)\":", NULL },
+    { "rcpt-angle-colon", "sure", 1, "^\\s*<([^\\s<>]+@[^\\s<>]+)>:", NULL },
+    { "rcpt-quoted-colon", "sure", 1, "^\\s*\"([^\\s\"]+@[^\\s\"]+)\":", NULL },
+    { "rcpt-bare-colon", "sure", 1, "^([^\\s<>\"]+@[^\\s<>\":]+):[ \\t]*$", NULL },
     /* Sendmail: "user@example.com... User unknown", also after a reply
      * code in a session transcript. */
-    { "rcpt-sendmail-dots", "strong", 1, "^\\s*(?:[245]\\d\\d[ -])?<?([^\\s<>]+@[^\\s<>.]+(?:\\.[^\\s<>.]+)*)>?\\.\\.\\.\\s", NULL },
+    { "rcpt-sendmail-dots", "sure", 1, "^\\s*(?:[245]\\d\\d[ -])?<?([^\\s<>]+@[^\\s<>.]+(?:\\.[^\\s<>.]+)*)>?\\.\\.\\.\\s", NULL },
     /* Exim, Gmail, Courier: an indented address alone on its line. */
     { "rcpt-indented",    "strong", 1, "^[ \\t]+<?([^\\s<>()@\"]+@[^\\s<>()@\"]+?)>?:?[ \\t]*$", NULL },
     /* An address leading a line, then the reason in brackets. */
     { "rcpt-lead-bracket","strong", 1, "^\\s*<?([^\\s<>()@\"\\[]+@[^\\s<>()@\"\\[]+?)>?:?\\s+[\\[(]", NULL },
     /* "Could not deliver to <x>", "failed for x", "RCPT TO:<x>" */
-    { "rcpt-phrase",      "weak", 1, "(?:recipient|address|deliver(?:y|ed)? to|delivering to|sent to|mail to|message to|for|rcpt to:?|to:|user|mailbox|list|error (?:to|for))\\s*:?\\s*<([^\\s<>]+@[^\\s<>]+)>", NULL },
-    { "rcpt-phrase-bare", "weak", 1, "(?:failed recipient|original recipient|recipient address|final recipient|recipient|addressee|failed address|invalid address|unknown address)\\s*:\\s*(?:rfc822;\\s*)?<?([^\\s<>\"]+@[^\\s<>\"]+?)>?(?:[\\s,.;]|$)", NULL },
+    { "rcpt-phrase",      "weak", 1, "(?:recipient|address|deliver(?:y|ed)? to|delivering to|sent to|mail to|message to|rcpt to:?|to:|user|mailbox|list|error (?:to|for))\\s*:?\\s*<([^\\s<>]+@[^\\s<>]+)>", NULL },
+    { "rcpt-phrase-bare", "weak", 1, "(?:failed recipient|original recipient|recipient address|final recipient|recipient|addressee|failed address|invalid address|unknown address|rcpt to)\\s*:\\s*(?:rfc822;\\s*)?<?([^\\s<>\"]+@[^\\s<>\"]+?)>?(?:[\\s,;]|\\.(?:\\s|$)|$)", NULL },
     /* A bulleted list of recipients. */
     { "rcpt-bullet",      "strong", 1, "^\\s*[*\\-\\x{2022}]\\s+<?([^\\s<>()@\"]+@[^\\s<>()@\"]+?)>?[ \\t]*$", NULL },
     /* "...recipients returned permanent errors: x@y." and "...: <x@y>" */
