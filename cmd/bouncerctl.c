@@ -17,6 +17,7 @@ static const CtlCommand ctl_commands[] = {
     { "parse",   ctl_parse_main,   "parse FILE...|DIR|-   read bounces, print JSON lines (no database)" },
     { "token",   ctl_token_main,   "token encode|decode   mint or check a VERP token" },
     { "migrate", ctl_migrate_main, "migrate [-c FILE]     apply the database migrations" },
+    { "purge",   ctl_purge_main,   "purge [--dry-run]     delete stored messages past retention" },
     { "events",  ctl_events_main,  "events --since SEQ [--follow]   print events as JSON lines" },
 };
 

@@ -20,6 +20,8 @@
 #include "common/log.h"
 #include "common/router.h"
 #include "common/event_publisher.h"
+#include "common/outbox.h"
+#include "common/purge.h"
 #include "common/token.h"
 #include "bouncer/bounce_store.h"
 
@@ -108,6 +110,10 @@ main(int argc, char **argv)
     BounceStore *bounce_store;
     BounceSuppressionPolicy policy;
     EventPublisher *publisher;
+    OutboxSender *sender;
+    OutboxRelay relay;
+    PurgePolicy purge_policy;
+    PurgeTimer *purge;
     DbPool *pool;
     Delivery *delivery;
     LmtpServer *server;
@@ -156,6 +162,19 @@ main(int argc, char **argv)
                                     config->event_high_water_mark, &error);
     if (publisher == NULL)
         return bouncerd_fail("", error);
+    relay = (OutboxRelay){
+        .url = config->relay_url,
+        .starttls = config->relay_starttls,
+        .username = config->relay_username,
+        .password = config->relay_password,
+        .timeout = config->relay_timeout,
+        .retry_base = config->relay_retry_base,
+        .retry_max = config->relay_retry_max,
+    };
+    sender = outbox_sender_new(config->conninfo, &relay, &error);
+    if (sender == NULL)
+        return bouncerd_fail(config_path, error);
+    purge_policy = (PurgePolicy){ config->retention_days, config->bounce_retention_days };
 
     server_options = (LmtpServerOptions){
         .limits = {
@@ -191,6 +210,8 @@ main(int argc, char **argv)
     g_unix_signal_add(SIGHUP, bouncerd_on_hup, NULL);
 
     event_publisher_start(publisher);
+    outbox_sender_start(sender);
+    purge = purge_timer_start(config->conninfo, &purge_policy, config->purge_interval);
     lmtp_server_start(server);
     log_info("bouncerd ready bounce_domain=%s reply_mailbox=%s", config->bounce_domain,
              config->reply_mailbox);
@@ -198,6 +219,8 @@ main(int argc, char **argv)
 
     lmtp_server_stop(server, config->shutdown_timeout);
     lmtp_server_free(server);
+    purge_timer_stop(purge);
+    outbox_sender_free(sender);
     event_publisher_free(publisher);
     delivery_free(delivery);
     bounce_store_free(bounce_store);

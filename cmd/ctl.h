@@ -9,6 +9,7 @@ int ctl_parse_main(int argc, char **argv);     /* cmd/ctl_parse.c */
 int ctl_token_main(int argc, char **argv);     /* cmd/ctl_token.c */
 int ctl_migrate_main(int argc, char **argv);   /* cmd/ctl_migrate.c */
 int ctl_events_main(int argc, char **argv);    /* cmd/ctl_events.c */
+int ctl_purge_main(int argc, char **argv);     /* cmd/ctl_purge.c */
 
 
 /* Shared by the subcommands (cmd/ctl_common.c). */

@@ -13,6 +13,7 @@ typedef enum {
     CONFIG_SIZE,      /* octets, with an optional k/M/G suffix */
     CONFIG_MODE,      /* octal file mode */
     CONFIG_LEVEL,     /* log level name */
+    CONFIG_BOOL,      /* yes/no, true/false */
     CONFIG_EXTERNAL,  /* read and checked by its own module (token keys) */
 } ConfigType;
 
@@ -28,6 +29,8 @@ typedef struct {
 
 #define CFG(g, k, t, field, def, lo, hi) \
     { g, k, t, offsetof(BouncerConfig, field), def, lo, hi, FALSE }
+#define CFG_SECRET(g, k, field) \
+    { g, k, CONFIG_STRING, offsetof(BouncerConfig, field), "", 0, 0, TRUE }
 #define CFG_EXTERNAL(g, k, secret) { g, k, CONFIG_EXTERNAL, 0, NULL, 0, 0, secret }
 
 static const ConfigKey config_keys[] = {
@@ -53,6 +56,23 @@ static const ConfigKey config_keys[] = {
     CFG("suppression", "soft_days", CONFIG_UINT, soft_days, "7", 1, 3650),
     CFG("events", "endpoints", CONFIG_STRLIST, event_endpoints, "tcp://127.0.0.1:5556", 0, 0),
     CFG("events", "high_water_mark", CONFIG_UINT, event_high_water_mark, "10000", 1, 10000000),
+    CFG("relay", "url", CONFIG_STRING, relay_url, "smtp://127.0.0.1:25", 0, 0),
+    CFG("relay", "starttls", CONFIG_STRING, relay_starttls, "no", 0, 0),
+    CFG("relay", "username", CONFIG_STRING, relay_username, "", 0, 0),
+    CFG_SECRET("relay", "password", relay_password),
+    CFG("relay", "timeout", CONFIG_UINT, relay_timeout, "120", 1, 3600),
+    CFG("relay", "retry_base", CONFIG_UINT, relay_retry_base, "60", 1, 86400),
+    CFG("relay", "retry_max", CONFIG_UINT, relay_retry_max, "3600", 1, 86400),
+    CFG("relay", "give_up_hours", CONFIG_UINT, relay_give_up_hours, "48", 1, 24 * 365),
+    CFG("forward", "autoreplies", CONFIG_BOOL, forward_autoreplies, "yes", 0, 0),
+    CFG("forward", "hourly_limit", CONFIG_UINT, forward_hourly_limit, "100", 0, 1000000),
+    CFG("autoreply", "template_known", CONFIG_STRING, template_known, "", 0, 0),
+    CFG("autoreply", "template_general", CONFIG_STRING, template_general, "", 0, 0),
+    CFG("autoreply", "period_hours", CONFIG_UINT, autoreply_period_hours, "24", 1, 24 * 365),
+    CFG("autoreply", "hourly_cap", CONFIG_UINT, autoreply_hourly_cap, "1000", 0, 10000000),
+    CFG("retention", "retention_days", CONFIG_UINT, retention_days, "7", 1, 3650),
+    CFG("retention", "bounce_retention_days", CONFIG_UINT, bounce_retention_days, "90", 1, 36500),
+    CFG("retention", "purge_interval", CONFIG_UINT, purge_interval, "3600", 1, 86400),
     CFG("daemon", "user", CONFIG_STRING, user, "", 0, 0),
     CFG("daemon", "shutdown_timeout", CONFIG_UINT, shutdown_timeout, "30", 0, 3600),
     CFG_EXTERNAL("token", "keys", TRUE),
@@ -193,6 +213,16 @@ config_set(BouncerConfig *config, const ConfigKey *k, const char *raw)
         if (!log_level_from_string(value, (LogLevel *)field))
             return "one of debug, info, warning, error";
         return NULL;
+    case CONFIG_BOOL:
+        if (g_ascii_strcasecmp(value, "yes") == 0 || g_ascii_strcasecmp(value, "true") == 0 ||
+            strcmp(value, "1") == 0)
+            *(gboolean *)field = TRUE;
+        else if (g_ascii_strcasecmp(value, "no") == 0 || g_ascii_strcasecmp(value, "false") == 0 ||
+                 strcmp(value, "0") == 0)
+            *(gboolean *)field = FALSE;
+        else
+            return "yes or no";
+        return NULL;
     case CONFIG_EXTERNAL:
         return NULL;
     }
@@ -251,6 +281,13 @@ config_check(BouncerConfig *config, const char *text, GError **error)
                         config->path, config_line_of(text, "lmtp", "listen"), config->listen[i]);
             return FALSE;
         }
+    }
+    if (strcmp(config->relay_starttls, "no") != 0 && strcmp(config->relay_starttls, "try") != 0 &&
+        strcmp(config->relay_starttls, "required") != 0) {
+        g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_CONFIG,
+                    "%s:%u: [relay] starttls: want no, try or required, got '%s'", config->path,
+                    config_line_of(text, "relay", "starttls"), config->relay_starttls);
+        return FALSE;
     }
     if (config->hostname[0] == '\0') {
         g_free(config->hostname);
@@ -344,8 +381,15 @@ config_dump(const BouncerConfig *config)
         }
         switch (k->type) {
         case CONFIG_STRING:
-            value = strcmp(k->key, "conninfo") == 0 ? config_mask_conninfo(*(char *const *)field)
-                                                    : g_strdup(*(char *const *)field);
+            if (k->secret)
+                value = g_strdup((*(char *const *)field)[0] != '\0' ? "***" : "");
+            else if (strcmp(k->key, "conninfo") == 0)
+                value = config_mask_conninfo(*(char *const *)field);
+            else
+                value = g_strdup(*(char *const *)field);
+            break;
+        case CONFIG_BOOL:
+            value = g_strdup(*(const gboolean *)field ? "yes" : "no");
             break;
         case CONFIG_STRLIST:
             value = g_strjoinv(", ", *(char **const *)field);

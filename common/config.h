@@ -39,6 +39,27 @@ typedef struct {
     /* [events] */
     char   **event_endpoints;   /* ZeroMQ endpoints the XPUB socket binds */
     guint    event_high_water_mark;
+    /* [relay] */
+    char    *relay_url;         /* smtp://host:port, smtps://..., file:DIR */
+    char    *relay_starttls;    /* no, try, required */
+    char    *relay_username;
+    char    *relay_password;
+    guint    relay_timeout;
+    guint    relay_retry_base;
+    guint    relay_retry_max;
+    guint    relay_give_up_hours;
+    /* [forward] */
+    gboolean forward_autoreplies;
+    guint    forward_hourly_limit; /* per organisation */
+    /* [autoreply] */
+    char    *template_known;
+    char    *template_general;
+    guint    autoreply_period_hours;
+    guint    autoreply_hourly_cap;
+    /* [retention] */
+    guint    retention_days;        /* raw mail to the reply mailbox */
+    guint    bounce_retention_days; /* raw bounces, complaints, postmaster mail */
+    guint    purge_interval;        /* seconds between purge runs */
     /* [daemon] */
     char    *user;              /* drop to this user after binding, when root */
     guint    shutdown_timeout;  /* seconds in-flight transactions get on SIGTERM */

@@ -1,0 +1,372 @@
+/* outbox.c - queue outgoing mail in PostgreSQL and deliver it to the relay. */
+#include "common/outbox.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/db.h"
+#include "common/error.h"
+#include "common/log.h"
+
+#define OUTBOX_BATCH 20
+#define OUTBOX_IDLE_POLL_MS 500
+/* A claimed row is left alone this long; then another sender (or this one
+ * after a crash) may try it again. */
+#define OUTBOX_LEASE "10 minutes"
+
+struct OutboxSender {
+    char     *conninfo;
+    char     *url;
+    char     *file_dir;        /* non-NULL for a file: relay */
+    char     *starttls;
+    char     *username;
+    char     *password;
+    guint     timeout;
+    guint     retry_base;
+    guint     retry_max;
+    GThread  *thread;
+    gint      stopping;
+    GMutex    lock;
+    GCond     wake;
+};
+
+gboolean
+outbox_enqueue(PGconn *conn, const OutboxItem *item, gint64 *id_out, GError **error)
+{
+    g_autofree char *org = item->org_id >= 0 ? g_strdup_printf("%" G_GINT64_FORMAT, item->org_id) : NULL;
+    g_autofree char *inbound = g_strdup_printf("%" G_GINT64_FORMAT, item->inbound_id);
+    g_autofree char *hours = g_strdup_printf("%u hours", item->give_up_hours);
+    const char *values[] = {
+        item->kind, org, inbound, item->mail_from, item->rcpt_to, item->message,
+        item->held_reason != NULL ? "held" : "queued",
+        item->held_reason != NULL ? item->held_reason : "", hours,
+    };
+    int lengths[G_N_ELEMENTS(values)] = { [5] = (int)item->len };
+    int formats[G_N_ELEMENTS(values)] = { [5] = 1 };
+    g_autoptr(PGresult) res = PQexecParams(conn,
+        "INSERT INTO outbox (kind, org_id, inbound_id, mail_from, rcpt_to, message, state,"
+        " last_error, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + $9::interval)"
+        " RETURNING id", G_N_ELEMENTS(values), NULL, values, lengths, formats, 0);
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY, "outbox: %s",
+                    PQresultErrorMessage(res));
+        return FALSE;
+    }
+    if (id_out != NULL)
+        *id_out = g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    return TRUE;
+}
+
+/* --- delivery ----------------------------------------------------------- */
+
+typedef enum {
+    OUTBOX_SENT,
+    OUTBOX_TEMPORARY,
+    OUTBOX_PERMANENT,
+} OutboxResult;
+
+typedef struct {
+    const char *data;
+    gsize       len;
+    gsize       pos;
+} OutboxUpload;
+
+static size_t
+outbox_curl_read(char *buffer, size_t size, size_t nitems, void *userdata)
+{
+    OutboxUpload *up = userdata;
+    gsize n = MIN(size * nitems, up->len - up->pos);
+
+    memcpy(buffer, up->data + up->pos, n);
+    up->pos += n;
+    return n;
+}
+
+/* outbox_send_smtp - one message through libcurl's SMTP client. A 5xx
+ * reply is permanent; everything else (4xx, no connection, timeout) is
+ * worth another try. */
+static OutboxResult
+outbox_send_smtp(OutboxSender *sender, const char *mail_from, const char *rcpt_to,
+                 const char *data, gsize len, char **error_out)
+{
+    CURL *curl = curl_easy_init();
+    struct curl_slist *rcpts = NULL;
+    char errbuf[CURL_ERROR_SIZE] = "";
+    OutboxUpload up = { data, len, 0 };
+    g_autofree char *from = g_strdup_printf("<%s>", mail_from);
+    g_autofree char *to = g_strdup_printf("<%s>", rcpt_to);
+    long code = 0;
+    CURLcode rc;
+
+    if (curl == NULL) {
+        *error_out = g_strdup("cannot create a libcurl handle");
+        return OUTBOX_TEMPORARY;
+    }
+    rcpts = curl_slist_append(rcpts, to);
+    curl_easy_setopt(curl, CURLOPT_URL, sender->url);
+    curl_easy_setopt(curl, CURLOPT_MAIL_FROM, from);
+    curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, rcpts);
+    curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(curl, CURLOPT_READFUNCTION, outbox_curl_read);
+    curl_easy_setopt(curl, CURLOPT_READDATA, &up);
+    curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)sender->timeout);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    if (g_strcmp0(sender->starttls, "required") == 0)
+        curl_easy_setopt(curl, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+    else if (g_strcmp0(sender->starttls, "try") == 0)
+        curl_easy_setopt(curl, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+    if (sender->username[0] != '\0') {
+        curl_easy_setopt(curl, CURLOPT_USERNAME, sender->username);
+        curl_easy_setopt(curl, CURLOPT_PASSWORD, sender->password);
+    }
+    rc = curl_easy_perform(curl);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+    curl_slist_free_all(rcpts);
+    curl_easy_cleanup(curl);
+
+    if (rc == CURLE_OK)
+        return OUTBOX_SENT;
+    *error_out = g_strdup_printf("%s (reply %ld)", errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc),
+                                 code);
+    return code >= 500 && code < 600 ? OUTBOX_PERMANENT : OUTBOX_TEMPORARY;
+}
+
+/* outbox_send_file - the file: relay writes NAME.eml atomically (a
+ * temporary name, then rename), for running without a mail server. */
+static OutboxResult
+outbox_send_file(OutboxSender *sender, gint64 id, const char *rcpt_to, const char *data, gsize len,
+                 char **error_out)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+    g_autofree char *stamp = g_date_time_format(now, "%Y%m%dT%H%M%S");
+    g_autofree char *name = g_strdup_printf("%s-%06" G_GINT64_FORMAT ".eml", stamp, id);
+    g_autofree char *path = g_build_filename(sender->file_dir, name, NULL);
+
+    if (g_mkdir_with_parents(sender->file_dir, 0755) != 0 ||
+        !g_file_set_contents(path, data, (gssize)len, &error)) {
+        *error_out = g_strdup_printf("cannot write %s: %s", path,
+                                     error != NULL ? error->message : g_strerror(errno));
+        return OUTBOX_TEMPORARY;
+    }
+    return OUTBOX_SENT;
+}
+
+/* outbox_backoff - seconds before attempt n+1: base, 2*base, 4*base ... max. */
+static guint
+outbox_backoff(const OutboxSender *sender, int attempts)
+{
+    guint64 delay = sender->retry_base;
+
+    for (int i = 1; i < attempts && delay < sender->retry_max; i++)
+        delay *= 2;
+    return (guint)MIN(delay, (guint64)sender->retry_max);
+}
+
+/* outbox_finish - record one attempt: sent, retry later, or failed (with
+ * an outbox.failed event for the app). */
+static void
+outbox_finish(OutboxSender *sender, PGconn *conn, const char *id, const char *kind, int attempts,
+              gboolean expired, OutboxResult result, const char *error_text)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(PGresult) res = NULL;
+
+    if (result == OUTBOX_SENT) {
+        const char *params[] = { id };
+
+        res = db_exec(conn,
+            "WITH s AS (UPDATE outbox SET state = 'sent', sent_at = now(), last_error = ''"
+            "           WHERE id = $1 RETURNING id, kind, org_id, inbound_id, rcpt_to)"
+            " INSERT INTO events (type, org_id, payload)"
+            " SELECT 'autoreply.sent', s.org_id, jsonb_build_object('type', 'autoreply.sent',"
+            "        'time', now(), 'org_id', s.org_id, 'recipient', s.rcpt_to,"
+            "        'inbound_id', s.inbound_id, 'outbox_id', s.id)"
+            "   FROM s WHERE s.kind = 'autoreply'", 1, params, &error);
+        log_info("outbox id=%s kind=%s result=sent attempts=%d", id, kind, attempts);
+    } else if (result == OUTBOX_PERMANENT || expired) {
+        const char *params[] = { id, error_text };
+
+        res = db_exec(conn,
+            "WITH f AS (UPDATE outbox SET state = 'failed', last_error = $2"
+            "           WHERE id = $1 RETURNING id, kind, org_id, inbound_id, rcpt_to, attempts)"
+            " INSERT INTO events (type, org_id, payload)"
+            " SELECT 'outbox.failed', f.org_id, jsonb_build_object('type', 'outbox.failed',"
+            "        'time', now(), 'org_id', f.org_id, 'recipient', f.rcpt_to, 'kind', f.kind,"
+            "        'attempts', f.attempts, 'diagnostic', $2::text, 'inbound_id', f.inbound_id,"
+            "        'outbox_id', f.id) FROM f", 2, params, &error);
+        log_warning("outbox id=%s kind=%s result=failed attempts=%d error=\"%s\"", id, kind,
+                    attempts, error_text);
+    } else {
+        g_autofree char *delay = g_strdup_printf("%u seconds", outbox_backoff(sender, attempts));
+        const char *params[] = { id, error_text, delay };
+
+        res = db_exec(conn,
+            "UPDATE outbox SET last_error = $2, next_attempt_at = now() + $3::interval WHERE id = $1",
+            3, params, &error);
+        log_info("outbox id=%s kind=%s result=deferred attempts=%d retry_in=%s error=\"%s\"", id,
+                 kind, attempts, delay, error_text);
+    }
+    if (res == NULL)
+        log_warning("outbox id=%s: cannot record the attempt: %s", id, error->message);
+}
+
+/* outbox_sender_round - claim the due rows (lease + attempt count in one
+ * statement), deliver each, record each. Returns rows handled, -1 when
+ * the database failed. */
+static int
+outbox_sender_round(OutboxSender *sender, PGconn *conn)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(PGresult) res = db_exec(conn,
+        "UPDATE outbox o SET attempts = o.attempts + 1,"
+        "       next_attempt_at = now() + interval '" OUTBOX_LEASE "'"
+        "  FROM (SELECT id FROM outbox WHERE state = 'queued' AND next_attempt_at <= now()"
+        "         ORDER BY next_attempt_at LIMIT " G_STRINGIFY(OUTBOX_BATCH)
+        "         FOR UPDATE SKIP LOCKED) due"
+        " WHERE o.id = due.id"
+        " RETURNING o.id, o.kind, o.mail_from, o.rcpt_to, o.attempts, o.expires_at <= now(),"
+        "           o.message", 0, NULL, &error);
+    int n;
+
+    if (res == NULL) {
+        log_warning("outbox: %s", error->message);
+        return -1;
+    }
+    n = PQntuples(res);
+    for (int i = 0; i < n && !g_atomic_int_get(&sender->stopping); i++) {
+        const char *id = PQgetvalue(res, i, 0);
+        const char *kind = PQgetvalue(res, i, 1);
+        int attempts = atoi(PQgetvalue(res, i, 4));
+        gboolean expired = strcmp(PQgetvalue(res, i, 5), "t") == 0;
+        size_t len = 0;
+        guchar *message = PQunescapeBytea((const guchar *)PQgetvalue(res, i, 6), &len);
+        g_autofree char *error_text = NULL;
+        OutboxResult result;
+
+        if (message == NULL) {
+            log_error("outbox id=%s: cannot decode message", id);
+            continue;
+        }
+        if (sender->file_dir != NULL)
+            result = outbox_send_file(sender, g_ascii_strtoll(id, NULL, 10), PQgetvalue(res, i, 3),
+                                      (const char *)message, len, &error_text);
+        else
+            result = outbox_send_smtp(sender, PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
+                                      (const char *)message, len, &error_text);
+        PQfreemem(message);
+        outbox_finish(sender, conn, id, kind, attempts, expired, result,
+                      error_text != NULL ? error_text : "");
+    }
+    return n;
+}
+
+static gpointer
+outbox_sender_thread(gpointer data)
+{
+    OutboxSender *sender = data;
+    PGconn *conn = NULL;
+
+    while (!g_atomic_int_get(&sender->stopping)) {
+        int handled = 0;
+        gint64 until;
+
+        if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+            g_autoptr(GError) error = NULL;
+
+            g_clear_pointer(&conn, PQfinish);
+            conn = db_connect(sender->conninfo, &error);
+            if (conn == NULL)
+                handled = -1;
+        }
+        if (conn != NULL)
+            handled = outbox_sender_round(sender, conn);
+        if (handled == OUTBOX_BATCH)
+            continue;
+        until = g_get_monotonic_time() + (handled < 0 ? 2000 : OUTBOX_IDLE_POLL_MS) * 1000;
+        g_mutex_lock(&sender->lock);
+        while (!g_atomic_int_get(&sender->stopping) &&
+               g_cond_wait_until(&sender->wake, &sender->lock, until))
+            ;
+        g_mutex_unlock(&sender->lock);
+    }
+    g_clear_pointer(&conn, PQfinish);
+    return NULL;
+}
+
+OutboxSender *
+outbox_sender_new(const char *conninfo, const OutboxRelay *relay, GError **error)
+{
+    static gsize curl_ready = 0;
+    OutboxSender *sender;
+
+    if (g_once_init_enter(&curl_ready)) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        g_once_init_leave(&curl_ready, 1);
+    }
+    if (!g_str_has_prefix(relay->url, "smtp://") && !g_str_has_prefix(relay->url, "smtps://") &&
+        !g_str_has_prefix(relay->url, "file:")) {
+        g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_CONFIG,
+                    "[relay] url: want smtp://host:port, smtps://host:port or file:DIRECTORY, got '%s'",
+                    relay->url);
+        return NULL;
+    }
+    sender = g_new0(OutboxSender, 1);
+    sender->conninfo = g_strdup(conninfo);
+    sender->url = g_strdup(relay->url);
+    if (g_str_has_prefix(relay->url, "file:"))
+        sender->file_dir = g_strdup(relay->url + 5);
+    sender->starttls = g_strdup(relay->starttls);
+    sender->username = g_strdup(relay->username);
+    sender->password = g_strdup(relay->password);
+    sender->timeout = relay->timeout;
+    sender->retry_base = MAX(relay->retry_base, 1);
+    sender->retry_max = MAX(relay->retry_max, sender->retry_base);
+    g_mutex_init(&sender->lock);
+    g_cond_init(&sender->wake);
+    return sender;
+}
+
+void
+outbox_sender_start(OutboxSender *sender)
+{
+    sender->thread = g_thread_new("outbox", outbox_sender_thread, sender);
+}
+
+void
+outbox_sender_stop(OutboxSender *sender)
+{
+    if (sender->thread == NULL)
+        return;
+    g_atomic_int_set(&sender->stopping, TRUE);
+    g_mutex_lock(&sender->lock);
+    g_cond_broadcast(&sender->wake);
+    g_mutex_unlock(&sender->lock);
+    g_thread_join(sender->thread);
+    sender->thread = NULL;
+}
+
+void
+outbox_sender_free(OutboxSender *sender)
+{
+    if (sender == NULL)
+        return;
+    outbox_sender_stop(sender);
+    g_free(sender->conninfo);
+    g_free(sender->url);
+    g_free(sender->file_dir);
+    g_free(sender->starttls);
+    g_free(sender->username);
+    if (sender->password != NULL)
+        memset(sender->password, 0, strlen(sender->password));
+    g_free(sender->password);
+    g_mutex_clear(&sender->lock);
+    g_cond_clear(&sender->wake);
+    g_free(sender);
+}

@@ -1,0 +1,47 @@
+/* outbox.h - mail bouncer sends: queued in PostgreSQL with the message
+ * that caused it, delivered by a sender thread to the relay, retried with
+ * backoff, never lost.
+ *
+ * Rows are claimed with FOR UPDATE SKIP LOCKED and a lease, so several
+ * bouncerd instances can drain one outbox; a crash mid-send means the
+ * lease runs out and the row is tried again (SMTP is at-least-once). */
+#ifndef BOUNCER_OUTBOX_H
+#define BOUNCER_OUTBOX_H
+
+#include <glib.h>
+#include <libpq-fe.h>
+
+typedef struct {
+    const char *kind;          /* "forward" or "autoreply" */
+    gint64      org_id;        /* < 0: none */
+    gint64      inbound_id;
+    const char *mail_from;     /* "" for the null sender */
+    const char *rcpt_to;
+    const char *message;       /* RFC 5322, CRLF */
+    gsize       len;
+    const char *held_reason;   /* non-NULL: record as held, never send */
+    guint       give_up_hours; /* failed after this long */
+} OutboxItem;
+
+/* outbox_enqueue - insert inside the caller's open transaction. */
+gboolean outbox_enqueue(PGconn *conn, const OutboxItem *item, gint64 *id_out, GError **error);
+
+typedef struct {
+    const char *url;           /* smtp://host:port, smtps://..., file:DIR */
+    const char *starttls;      /* no, try, required */
+    const char *username;      /* "" for none */
+    const char *password;
+    guint       timeout;       /* seconds per delivery attempt */
+    guint       retry_base;    /* seconds before the first retry, doubling ... */
+    guint       retry_max;     /* ... up to this */
+} OutboxRelay;
+
+typedef struct OutboxSender OutboxSender;
+
+/* outbox_sender_new - strings in relay are copied. (transfer full) */
+OutboxSender *outbox_sender_new(const char *conninfo, const OutboxRelay *relay, GError **error);
+void outbox_sender_start(OutboxSender *sender);
+void outbox_sender_stop(OutboxSender *sender);
+void outbox_sender_free(OutboxSender *sender);
+
+#endif
