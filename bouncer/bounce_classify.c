@@ -104,15 +104,15 @@ classify_codes(BounceRecipient *r)
     char status[16], reply[8];
 
     bounce_rules_find_codes(r->diagnostic, status, reply);
-    if (r->replycode[0] == '\0' && reply[0] != '\0')
+    /* A 2xx reply in a failure's text is a step that worked (RCPT TO
+     * accepted before DATA failed), not the answer. */
+    if (r->replycode[0] == '\0' && reply[0] != '\0' && (reply[0] != '2' || r->status[0] == '2'))
         bounce_recipient_set(&r->replycode, reply);
     /* The remote server's own code is more precise than what the
      * reporting MTA put in Status: (often a default for the class). */
     if (status[0] != '\0' && (r->status[0] == '\0'
                               || (r->status[0] == status[0] && !status_is_vague(status))))
         bounce_recipient_set(&r->status, status);
-    if (r->status[0] == '\0' && r->replycode[0] == '2' && r->action[0] == '\0')
-        bounce_recipient_set(&r->action, "delivered");
     if (r->action[0] == '\0') {
         BounceMatch m;
 
@@ -139,8 +139,8 @@ static const char *const reason_order_smtp[] = {
 static const char *const reason_order_other[] = {
     "authfailure", "requireptr", "badreputation", "notcompliantrfc",
     "mailboxfull", "spamdetected", "policyviolation", "virusdetected", "norelaying",
-    "securityerror", "expired", "networkerror", "systemerror", "suspend", "contenterror",
-    "systemfull", "notaccept", "mailererror", "blocked", "rejected", "userunknown",
+    "securityerror", "expired", "notaccept", "networkerror", "systemerror", "suspend",
+    "contenterror", "systemfull", "mailererror", "blocked", "rejected", "userunknown",
     "hostunknown", "filtered", "speeding", "toomanyconn", "syntaxerror",
 };
 
@@ -221,7 +221,7 @@ reason_first_pass(BounceRecipient *r, const ReasonHits *hits, const char *code)
 
         if (strcmp(want, "userunknown") == 0) {
             static const char *const others[] = { "norelaying", "blocked", "mailboxfull",
-                                                  "hasmoved", "rejected", "notaccept" };
+                                                  "hasmoved", "rejected", "notaccept", "filtered" };
             gboolean other = FALSE;
 
             /* No recipient is judged at MAIL FROM: the sender is. */
@@ -368,7 +368,12 @@ classify_reason(BounceRecipient *r)
             return;
         }
     }
-    if (code != NULL) {
+    if (r->smtp_command != NULL && strcmp(r->smtp_command, "MAIL") == 0
+        && (code == NULL || str_in(code, (const char *const[]){ "userunknown", "filtered", "hostunknown" }, 3))) {
+        /* Refused at MAIL FROM with nothing more specific said: the sender
+         * was refused, whatever the code claims about a recipient. */
+        reason_set(r, "rejected", "command-mail");
+    } else if (code != NULL) {
         reason_set(r, code, "status-code");
     } else if (g_str_has_prefix(r->status, "5.6") || g_str_has_prefix(r->status, "4.6")) {
         reason_set(r, "contenterror", "status-class-6");

@@ -170,7 +170,6 @@ static const BounceRule table_rhost_reason[] = {
     { "rhost-qq-suspend",      "suspend", 0, "suspend|deactivated|disabled|frozen", "qq.com" },
     { "rhost-qq-full",         "mailboxfull", 0, "full|quota|space", "qq.com" },
     { "rhost-qq-user",         "userunknown", 0, "mailbox not found|does not exist|not found|unavailable", "qq.com" },
-    { "rhost-docomo-rejected", "rejected", 0, "550 unknown user|rejected|refused", "docomo" },
     { "rhost-kddi-filter",     "filtered", 0, "550 unknown user|rejected|refused", "ezweb.ne.jp" },
     { "rhost-cox-block",       "blocked", 0, "cxbl|cxdnsbl|cxsmtp|cxsnd|ip|blocked", "cox.net" },
     { "rhost-spectrum-block",  "blocked", 0, "aup#|blocked|spectrum|rejected", "charter.net" },
