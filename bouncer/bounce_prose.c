@@ -227,6 +227,16 @@ prose_diagnostic(const char *text, gsize start, gsize end)
     return bounce_fold(text + start, taken_end > start ? taken_end - start : 0);
 }
 
+/* prose_has_code - the text carries an SMTP reply or status code. */
+static gboolean
+prose_has_code(const char *text)
+{
+    char status[16], reply[8];
+
+    bounce_rules_find_codes(text, status, reply);
+    return status[0] != '\0' || (reply[0] == '4' || reply[0] == '5');
+}
+
 /* prose_is_bounce - the message says it is a bounce: sender, subject or
  * wording; rule_out names what decided. */
 static gboolean
@@ -323,6 +333,18 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
             g_free(r->diagnostic);
             r->diagnostic = prose_diagnostic(text->str, 0, hits->len > 0
                                              ? g_array_index(hits, ProseHit, 0).line_start : err_len);
+        }
+        if (!prose_has_code(r->diagnostic) && g_array_index(hits, ProseHit, 0).line_start > 0) {
+            /* Nothing after the address says what failed: the reason was
+             * given before the list of recipients. */
+            g_autofree char *pre = prose_diagnostic(text->str, 0, g_array_index(hits, ProseHit, 0).line_start);
+
+            if (prose_has_code(pre)) {
+                char *both = g_strconcat(pre, " ", r->diagnostic, NULL);
+
+                g_free(r->diagnostic);
+                r->diagnostic = both;
+            }
         }
         bounce_recipient_set(&r->rule, hit->rule);
         g_ptr_array_add(report->recipients, r);
