@@ -333,7 +333,7 @@ diag_unwrap(const char *diag)
  * code, then the wording again in a broader order, then what little the
  * class and action say. */
 static void
-classify_reason(BounceRecipient *r)
+classify_reason(BounceRecipient *r, gboolean reported_delayed)
 {
     g_autofree char *diag = diag_unwrap(r->diagnostic);
     gsize len = strlen(diag);
@@ -354,6 +354,15 @@ classify_reason(BounceRecipient *r)
     }
     if (len > 0)
         bounce_rules_each(BOUNCE_TABLE_REASON, diag, len, reason_hit_add, &hits);
+    if (reported_delayed) {
+        /* The report says delivery is still being tried: whatever the last
+         * attempt met, the message is waiting out its queue time (a full
+         * mailbox being the one reason worth telling apart). */
+        const BounceRule *full = reason_hit(&hits, "mailboxfull");
+
+        reason_set(r, full != NULL ? "mailboxfull" : "expired", full != NULL ? full->id : "action-delayed");
+        return;
+    }
     if ((smtp || !g_str_has_prefix(r->diagnostic_type, "X-UNIX")) && reason_first_pass(r, &hits, code))
         return;
     if (code != NULL && !str_in(code, reason_vague_code, G_N_ELEMENTS(reason_vague_code))) {
@@ -470,6 +479,8 @@ classify_ses(BounceRecipient *r)
 void
 bounce_classify(BounceRecipient *r, BounceKind kind, const char *context, gsize context_len)
 {
+    gboolean reported_delayed;
+
     if (kind == BOUNCE_KIND_ARF) {
         bounce_recipient_set(&r->reason, "feedback");
         bounce_recipient_set(&r->rule, "arf-feedback-type");
@@ -481,9 +492,10 @@ bounce_classify(BounceRecipient *r, BounceKind kind, const char *context, gsize 
         r->hard = FALSE;
         return;
     }
+    reported_delayed = strcmp(r->action, "delayed") == 0;
     classify_codes(r);
     classify_command(r, context, context_len);
-    classify_reason(r);
+    classify_reason(r, reported_delayed);
     /* Sending again can never succeed only when the address or its domain
      * is gone; a null MX (notaccept) is hard only as a permanent failure. */
     r->hard = strcmp(r->reason, "userunknown") == 0 || strcmp(r->reason, "hostunknown") == 0
