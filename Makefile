@@ -4,7 +4,9 @@
 #   make run             embedded default: local PostgreSQL under ./var + bouncerd
 #   make test            unit, integration and replay tests; ends "N passed, N failed"
 #   make psql            psql on the embedded database
-#   make fuzz            libFuzzer targets (clang), FUZZ_SECONDS each
+#   make fuzz            libFuzzer targets (clang), FUZZ_SECONDS each; new inputs
+#                        and crashes land in build/fuzz/found/ (keep the useful
+#                        ones in tests/fuzz/corpus/ as regression seeds)
 #   make corpus          score the parser on ../shared/corpus when it exists
 #   make SANITIZE=address,undefined test
 #   make install PREFIX=/usr/local
@@ -128,8 +130,8 @@ FUZZ_SECONDS ?= 60
 FUZZ_BUILD   := build/fuzz
 FUZZ_CFLAGS  := -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined -I. -D_GNU_SOURCE \
                 $(PKG_CFLAGS)
-fuzz: deps
-	@for src in $(COMMON_SRC) $(BOUNCER_SRC) $(AUTOREPLY_SRC); do \
+fuzz: deps $(BUILD)/gen/migrations.c
+	@for src in $(COMMON_SRC) $(BOUNCER_SRC) $(AUTOREPLY_SRC) $(BUILD)/gen/migrations.c; do \
 	    mkdir -p $(FUZZ_BUILD)/$$(dirname $$src); \
 	    clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $(FUZZ_BUILD)/$${src%.c}.o $$src || exit 1; \
 	done
@@ -137,12 +139,14 @@ fuzz: deps
 	    name=$$(basename $$t .c); \
 	    clang $(FUZZ_CFLAGS) -o $(FUZZ_BUILD)/$$name $$t \
 	        $$(ls $(FUZZ_BUILD)/autoreply/*.o $(FUZZ_BUILD)/bouncer/*.o 2>/dev/null) \
-	        $(FUZZ_BUILD)/common/*.o $(PKG_LIBS) -lm || exit 1; \
+	        $(FUZZ_BUILD)/common/*.o $(FUZZ_BUILD)/$(BUILD)/gen/migrations.o $(PKG_LIBS) -lm || exit 1; \
 	    corpus=tests/fuzz/corpus/$${name#fuzz_}; mkdir -p $$corpus; \
 	    dict=tests/fuzz/$${name#fuzz_}.dict; \
 	    echo "fuzz: $$name for $(FUZZ_SECONDS)s"; \
+	    mkdir -p $(FUZZ_BUILD)/found/$$name; \
 	    $(FUZZ_BUILD)/$$name -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
-	        $$( [ -f $$dict ] && echo -dict=$$dict ) $$corpus || exit 1; \
+	        -artifact_prefix=$(FUZZ_BUILD)/found/$$name/ \
+	        $$( [ -f $$dict ] && echo -dict=$$dict ) $(FUZZ_BUILD)/found/$$name $$corpus || exit 1; \
 	done
 
 # --- install and clean ---------------------------------------------------
