@@ -41,7 +41,7 @@ bounce_store_find_token(const BounceStore *store, const DeliveryRecipient *rcpt,
 }
 
 static gpointer
-bounce_store_prepare(gpointer self, const guint8 *data, gsize len)
+bounce_store_prepare(gpointer self, const char *mail_from, const guint8 *data, gsize len)
 {
     return bounce_report_parse((const char *)data, len);
 }

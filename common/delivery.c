@@ -163,7 +163,8 @@ delivery_deliver(gpointer ctx, const char *sid, const LmtpTransaction *tx, GErro
         };
 
         if (processor != NULL && !done[kind]) {
-            prepared[kind] = processor->prepare(processor->self, tx->data->data, tx->data->len);
+            prepared[kind] = processor->prepare(processor->self, tx->mail_from, tx->data->data,
+                                                tx->data->len);
             done[kind] = TRUE;
         }
         results[i] = delivery_deliver_one(delivery, &rcpt, prepared[kind]);

@@ -27,8 +27,8 @@ typedef struct {
 
 typedef struct {
     /* prepare - once per message and mailbox, outside any transaction
-     * (parsing): returns what record() gets. */
-    gpointer (*prepare)(gpointer self, const guint8 *data, gsize len);
+     * (parsing, deciding): returns what record() gets. */
+    gpointer (*prepare)(gpointer self, const char *mail_from, const guint8 *data, gsize len);
     void     (*prepared_free)(gpointer prepared);
     /* record - inside the recipient's transaction, after its
      * inbound_messages row: add rows; an error rolls everything back and
