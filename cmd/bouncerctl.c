@@ -19,6 +19,8 @@ static const CtlCommand ctl_commands[] = {
     { "migrate", ctl_migrate_main, "migrate [-c FILE]     apply the database migrations" },
     { "purge",   ctl_purge_main,   "purge [--dry-run]     delete stored messages past retention" },
     { "events",  ctl_events_main,  "events --since SEQ [--follow]   print events as JSON lines" },
+    { "org",     ctl_org_main,     "org set|show ID       write or print an organisation" },
+    { "suppression", ctl_suppression_main, "suppression list|add|remove   what the app must not send to" },
 };
 
 static void

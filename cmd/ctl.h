@@ -9,6 +9,8 @@ int ctl_parse_main(int argc, char **argv);     /* cmd/ctl_parse.c */
 int ctl_token_main(int argc, char **argv);     /* cmd/ctl_token.c */
 int ctl_migrate_main(int argc, char **argv);   /* cmd/ctl_migrate.c */
 int ctl_events_main(int argc, char **argv);    /* cmd/ctl_events.c */
+int ctl_org_main(int argc, char **argv);       /* cmd/ctl_org.c */
+int ctl_suppression_main(int argc, char **argv); /* cmd/ctl_suppression.c */
 int ctl_purge_main(int argc, char **argv);     /* cmd/ctl_purge.c */
 
 
