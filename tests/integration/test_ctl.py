@@ -1,13 +1,18 @@
-"""bouncerctl org and suppression against the real PostgreSQL. The tests
-read what the commands print, not only how they exit."""
+"""bouncerctl org and suppression against the real PostgreSQL, and the
+consumer examples of docs/events.md against a real bouncerd publishing on
+ZeroMQ. The tests read what the commands print, not only how they exit."""
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BINDIR, CONNINFO, Tap, check, eq, psql, reset_database
+from harness import (BINDIR, CONNINFO, SRCDIR, TEST_KEY, Bouncerd, Lmtp, Tap, check, eq,
+                     free_port, psql, reset_database)
 
 tap = Tap()
 
@@ -368,6 +373,107 @@ def suppression_usage_errors():
     rc, _, err = ctl("suppression", "list", "--conninfo", "host=/nonexistent dbname=x", db=False)
     eq(rc, 1, "database unreachable")
     check(err.startswith("bouncerctl suppression list: "), "message names the command: %r" % err)
+
+
+# --- the consumer examples of docs/events.md -----------------------------------
+
+def token(org, msg):
+    return subprocess.run([os.path.join(BINDIR, "bouncerctl"), "token", "encode", "--key", TEST_KEY,
+                           "--org", str(org), "--message", str(msg)],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def hard_bounce(token_local, recipient):
+    """An RFC 3464 report of one failed recipient, to the VERP address."""
+    return (
+        "From: MAILER-DAEMON@mta.example.net\r\n"
+        "To: %s@notifications.example.com\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+        "Message-ID: <%s@mta.example.net>\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"BB\"\r\n"
+        "\r\n--BB\r\nContent-Type: text/plain\r\n\r\nI could not deliver your message.\r\n"
+        "\r\n--BB\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mta.example.net\r\n"
+        "\r\nFinal-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 <%s>: user unknown\r\n"
+        "\r\n--BB--\r\n" % (token_local, os.urandom(6).hex(), recipient, recipient))
+
+
+def run_example(argv_prefix, extra_events=None):
+    """Deliver one hard bounce to a bouncerd publishing on a free port, run
+    the consumer (argv_prefix + [endpoint, count]) and return its events."""
+    reset_database()
+    port = free_port()
+    endpoint = "tcp://127.0.0.1:%d" % port
+    tok = token(42, 7)
+    count = 2 + (1 if extra_events else 0)
+    with Bouncerd({"events": {"endpoints": endpoint}}) as d:
+        c = Lmtp(d.port)
+        c.lhlo()
+        _, replies = c.transaction("", [tok + "@notifications.example.com"],
+                                   hard_bounce(tok, "gone@example.org"))
+        c.close()
+        eq(replies[0][:3], "250", "bounce accepted")
+        if extra_events:
+            extra_events()
+        # The events wait in the table until the consumer subscribes.
+        proc = subprocess.Popen(argv_prefix + [endpoint, str(count)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            out, err = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+            raise AssertionError("consumer did not get %d events in 15 s; printed %r, stderr %r"
+                                 % (count, out, err))
+    eq(proc.returncode, 0, "consumer exit status (stderr %r)" % err)
+    events = []
+    for line in out.splitlines():
+        topic, _, body = line.partition(" ")
+        event = json.loads(body)
+        eq(event["type"], topic, "topic printed matches the event type")
+        events.append(event)
+    eq(len(events), count, "events printed")
+    seqs = [e["seq"] for e in events]
+    eq(seqs, list(range(seqs[0], seqs[0] + count)), "seqs increasing without gaps")
+    eq(psql("SELECT count(*) FROM events WHERE published_at IS NULL"), [["0"]], "marked published")
+    return events
+
+
+@tap.test
+def example_c_consumer_prints_events():
+    tmp = tempfile.mkdtemp(prefix="events-consumer.")
+    try:
+        exe = os.path.join(tmp, "events_consumer")
+        flags = subprocess.run(["pkg-config", "--cflags", "--libs", "libzmq"], capture_output=True,
+                               text=True, check=True).stdout.split()
+        build = subprocess.run(["cc", "-Wall", "-Wextra", "-Werror", "-o", exe,
+                                os.path.join(SRCDIR, "docs/examples/events_consumer.c")] + flags,
+                               capture_output=True, text=True)
+        eq(build.returncode, 0, "compile docs/examples/events_consumer.c: " + build.stderr)
+        events = run_example([exe])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    eq([e["type"] for e in events], ["bounce.hard", "suppression"], "topics")
+    eq((events[0]["org_id"], events[0]["message_id"], events[0]["recipient"], events[0]["status"]),
+       (42, 7, "gone@example.org", "5.1.1"), "bounce.hard fields")
+    eq((events[1]["recipient"], events[1]["reason"], events[1]["scope"]),
+       ("gone@example.org", "hard-bounce", "all"), "suppression fields")
+
+
+@tap.test
+def example_python_consumer_prints_events():
+    def remove():
+        ctl_ok("suppression", "remove", "gone@example.org", "--by", "support",
+               "--reason", "mailbox exists again")
+
+    events = run_example(["/usr/bin/python3", os.path.join(SRCDIR, "docs/examples/events_consumer.py")],
+                         extra_events=remove)
+    eq([e["type"] for e in events], ["bounce.hard", "suppression", "suppression"], "topics")
+    eq(events[0]["recipient"], "gone@example.org", "bounce recipient")
+    check("removed" not in events[1], "first suppression event is the suppression")
+    eq((events[2]["removed"], events[2]["removed_by"], events[2]["recipient"]),
+       (True, "support", "gone@example.org"), "the removal arrives as an event")
 
 
 if __name__ == "__main__":
