@@ -423,6 +423,10 @@ classify_command(BounceRecipient *r, const char *context, gsize context_len)
         if (text == NULL || !bounce_rules_last(BOUNCE_TABLE_COMMAND, text, len, &m))
             return;
     }
+    if (m.rule->value != NULL) {
+        r->smtp_command = g_strdup(m.rule->value);
+        return;
+    }
     cmd = g_ascii_strup(text + m.start, m.end - m.start);
     if (g_str_has_prefix(cmd, "RCPT") || strcmp(cmd, "RECIPIENT") == 0)
         r->smtp_command = g_strdup("RCPT");

@@ -122,7 +122,7 @@ static const BounceRule table_reason[] = {
     { "rejected",     "rejected", 0, "sender (?:address |domain )?(?:rejected|denied|blocked|blacklisted|verify failed|not pre-approved|is spammer|is in my black list)|sender domain (?:is empty|must exist|not found|does not exist)|(?:invalid|bad|unroutable|unknown|bogus|unverified) sender|domain of sender address|mail from (?:not owned|rejected)|envelope (?:sender|from) (?:rejected|denied|invalid)|empty envelope senders|null sender|returned mail not accepted|administrative prohibition|access denied \\((?:in reply to mail from|sender blacklisted)|batv|backscatter|not a registered gateway user|this server does not accept mail from|no third-party dsns|email address is not verified|fully qualified email address required|sender email address rejected|emetteur invalide|connections not accepted from servers without a valid sender|from: domain is invalid|invalid domain, see|mx records for|rule imposed mailbox access for|you are not allowed to post to this mailing list|your access to submit messages to this e-mail system has been rejected|(?:sender|e-?mail) address (?:has been )?blacklisted|address that has been blacklisted|unroutable sender|sender rejected|sender was rejected|not a member of this (?:mailing )?list|are not member", NULL },
     { "blocked",      "blocked", 0, "\\bblock(?:ed|list|listed)\\b|black ?list(?:ed)?|deny ?list|\\brbl\\b|\\bdnsbl\\b|listed (?:at|on|in|by)|client host rejected|connection (?:refused by|rejected|dropped|reset by peer)|not (?:currently )?accepting mail from your ip|ip address (?:rejected|blocked|banned)|your (?:ip|host|server)\\b.{0,60}\\b(?:blocked|rejected|banned|listed|refused)|banned sending ip|access (?:from|to) .{0,40}(?:denied|blocked)|helo command rejected|go away|please use the smtp server of your isp|dynamic ip|dial-?up|residential|reject(?:ed)? (?:by|due to) .{0,30}\\b(?:ip|host)\\b|hosts? (?:is )?not allowed|poor email reputation|smtp error from remote mail server after initial connection|service not available, closing transmission channel|confirm this mail server|my name was rejected|messages from [\\d.]+ weren't sent", NULL },
     { "security",     "securityerror", 0, "authentication (?:credentials invalid|failure|failed|required|turned on)|tls (?:is )?required|requires? (?:a )?(?:secure|encrypted|tls)|starttls|encryption (?:required|needed)|insecure|unauthenticated senders not allowed|not authorized to perform ses|verification failure|certificate|account not subscribed to ses|executable files are not allowed", NULL },
-    { "systemerror",  "systemerror", 0, "system error|internal (?:server )?error|local (?:configuration )?error|configuration error|config error|temporary local problem|local error in processing|server (?:is )?misconfigured|service (?:is )?(?:currently )?unavailable|mail (?:forwarding )?loop|loops? back to myself|aliasing/forwarding loop|loop was found|can't create user output file|queue file write error|interrupted system call|timeout waiting for input|transaction failed|it encountered an error while being processed|could not load drd", NULL },
+    { "systemerror",  "systemerror", 0, "system error|internal (?:server )?error|local (?:configuration )?error|configuration error|config error|temporary local problem|local error in processing|server (?:is )?misconfigured|service currently unavailable|mail (?:forwarding )?loop|loops? back to myself|aliasing/forwarding loop|loop was found|can't create user output file|queue file write error|interrupted system call|timeout waiting for input|transaction failed|it encountered an error while being processed|could not load drd", NULL },
     { "networkerror", "networkerror", 0, "network (?:error|unreachable)|wasn't able to establish an smtp connection|no route to host|host is unreachable|unable to resolve route|unrouteable mail domain|too many hops|hop count exceeded|routing loop|message looping|forwarding loop|dns (?:error|failure|records for the destination)|name server|could not connect|connection (?:lost|closed)|lost connection|host not found, try again|host name lookup failure|name service error|dns query failed|nxdomain|dns lookup failure|lookup of \\S+ responded", NULL },
     { "expired",      "expired", 0, "delivery time expired|connection timed out|connection refused|giving up\\b|will be retried|did not accept our requests to connect|could not find a gateway|could not deliver for the last|message expired|retry (?:timeout|time)? ?(?:exceeded|not reached)|has been delayed|giving up on|gave up|have been failing for a long time|in the queue too long|queue (?:lifetime|time) (?:exceeded|expired)|not reachable within the allowed queue period|could not be delivered for more than|unable to deliver message after multiple retries|server did not respond|message timed out|timed out|was not delivered within|undeliverable for \\d+|too long in queue|expired after|retry period|delivery attempts will continue|delivery is delayed|not yet been delivered|could not be delivered within", NULL },
     { "contenterror", "contenterror", 0, "improper use of 8-bit data|message content rejected|invalid mime|mime complexity|header size exceeds|improperly-formatted binary|unnecessary base64|content (?:error|rejected)|message content|routing loop detected -- too many received", NULL },
@@ -200,12 +200,17 @@ static const BounceRule table_complaint_subject[] = {
     { "complaint-subject", NULL, 0, "^\\s*complaint about message from|^\\s*(?:abuse|spam|fbl) (?:report|complaint)\\b", NULL },
 };
 
-/* The SMTP command the failure answered (value: RCPT, MAIL, DATA, HELO,
- * CONN); the last one in a transcript counts. */
+/* The SMTP command the failure answered; the last one in a transcript
+ * counts. value is the command when the rule itself says which (RCPT, MAIL,
+ * DATA, HELO, CONN); NULL takes it from the captured word. Words may be
+ * split over lines where the text was wrapped. */
 static const BounceRule table_command[] = {
-    { "cmd-postfix",   NULL, 1, "in reply to (rcpt to|mail from|end of data|data|ehlo|helo|rset|quit) command", NULL },
+    { "cmd-postfix",   NULL, 1, "in\\s+reply\\s+to\\s+(rcpt\\s+to|mail\\s+from|end\\s+of\\s+data|data|ehlo|helo|rset|quit)\\s+command", NULL },
     { "cmd-sendmail",  NULL, 1, ">>> (rcpt|mail|data|ehlo|helo)\\b", NULL },
-    { "cmd-exim",      NULL, 1, "after (rcpt to|rcpt|mail from|end of data|data|ehlo|helo|initial connection)\\b", NULL },
+    /* Sendmail: a reply read right after connecting, before any command
+     * was sent, refused the greeting. */
+    { "cmd-sendmail-greeting", "HELO", 0, "while talking to [^\\n]*:[ \\t]*\\n[ \\t]*<<< ", NULL },
+    { "cmd-exim",      NULL, 1, "after\\s+(rcpt\\s+to|rcpt|mail\\s+from|end\\s+of\\s+data|data|ehlo|helo|initial\\s+connection)\\b", NULL },
     { "cmd-bracket",   NULL, 1, "\\[(rcpt_to|mail_from|data)\\]", NULL },
     { "cmd-named",     NULL, 1, "smtp command:?\\s*(rcpt|mail|data|ehlo|helo)\\b", NULL },
     { "cmd-to-addr",   NULL, 1, "^\\s*(rcpt to):?\\s*<", NULL },
@@ -213,6 +218,18 @@ static const BounceRule table_command[] = {
     { "cmd-qmail-rcpt",NULL, 1, "does not like (recipient)", NULL },
     { "cmd-qmail-data",NULL, 1, "(?:failed )?(?:after|during) i sent the (message)", NULL },
     { "cmd-colon",     NULL, 1, "\\bsmtp:(rcpt|mail|data)\\b", NULL },
+    { "cmd-sent",      NULL, 1, "\\bsent <<< (rcpt|mail|data)\\b", NULL },
+    { "cmd-text",      "DATA", 0, "\\bfor text command\\b", NULL },
+    /* qmail: "Connected to 192.0.2.1 but sender was rejected." */
+    { "cmd-qmail-sender", "MAIL", 0, "\\bbut sender was rejected\\b", NULL },
+    { "cmd-qmail-name",   "HELO", 0, "\\bbut my name was rejected\\b", NULL },
+    { "cmd-refused-talk", "CONN", 0, "\\brefused to talk to me\\b", NULL },
+    /* Gmail names the stage of its own SMTP session that failed as
+     * "(state N)". */
+    { "cmd-gmail-state-mail", "MAIL", 0, "\\(state 6\\)", NULL },
+    { "cmd-gmail-state-helo", "HELO", 0, "\\(state 13\\)", NULL },
+    { "cmd-gmail-state-rcpt", "RCPT", 0, "\\(state 14\\)", NULL },
+    { "cmd-gmail-state-data", "DATA", 0, "\\(state 1[578]\\)", NULL },
 };
 
 #define TABLE(t) { t, G_N_ELEMENTS(t) }
