@@ -29,15 +29,22 @@ bounce_store_find_token(const BounceStore *store, const DeliveryRecipient *rcpt,
         report->in_reply_to, report->references,
     };
 
+    gboolean found = FALSE;
+
     if (store->keyring == NULL)
         return FALSE;
-    if (rcpt->mailbox == MAILBOX_BOUNCE && token_decode(store->keyring, rcpt->rcpt_to, today, info, NULL))
-        return TRUE;
-    for (gsize i = 0; i < G_N_ELEMENTS(candidates); i++) {
-        if (candidates[i] != NULL && token_find_in_text(store->keyring, candidates[i], today, info))
-            return TRUE;
+    if (rcpt->mailbox == MAILBOX_BOUNCE)
+        found = token_decode(store->keyring, rcpt->rcpt_to, today, info, NULL);
+    for (gsize i = 0; !found && i < G_N_ELEMENTS(candidates); i++)
+        found = candidates[i] != NULL && token_find_in_text(store->keyring, candidates[i], today, info);
+    /* The codec carries full u64 ids; ours are PostgreSQL bigints. An id
+     * past 2^63 is kept as "no organisation" rather than failing the row. */
+    if (found && (info->org_id > G_MAXINT64 || info->message_id > G_MAXINT64)) {
+        log_warning("sid=%s token ids out of bigint range org=%" G_GUINT64_FORMAT
+                    " message=%" G_GUINT64_FORMAT, rcpt->sid, info->org_id, info->message_id);
+        return FALSE;
     }
-    return FALSE;
+    return found;
 }
 
 static gpointer

@@ -22,4 +22,20 @@ int ctl_purge_main(int argc, char **argv);     /* cmd/ctl_purge.c */
  * config_path, else libpq's defaults and PG* variables. */
 PGconn *ctl_connect(const char *config_path, const char *conninfo, GError **error);
 
+/* ctl_printable - s for a terminal: valid UTF-8, control characters as C
+ * escapes. (transfer full) */
+char *ctl_printable(const char *s);
+/* ctl_check_org_id - 1 .. 2^63-1 as org_id columns and tokens hold it (0
+ * would collide with "every organisation"); NULL text passes. id_out may
+ * be NULL. */
+gboolean ctl_check_org_id(const char *option, const char *text, gint64 *id_out, GError **error);
+/* ctl_check_one_line - valid UTF-8 without line breaks or other control
+ * characters (it ends up in headers, tables and events); NULL passes unless
+ * required, and a required value may not be blank. */
+gboolean ctl_check_one_line(const char *option, const char *text, gboolean required, GError **error);
+/* ctl_check_address - one mailbox that may go into a header: one '@' with
+ * something on both sides, no spaces or controls, none of <>,; and no
+ * empty domain label. */
+gboolean ctl_check_address(const char *option, const char *addr, GError **error);
+
 #endif

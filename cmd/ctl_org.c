@@ -67,119 +67,6 @@ ctl_org_usage(FILE *out)
             "Run 'bouncerctl org set --help' for the options.\n");
 }
 
-/* ctl_org_printable - s for a terminal: valid UTF-8, with line breaks,
- * tabs and other control characters written as C escapes. (transfer full) */
-static char *
-ctl_org_printable(const char *s)
-{
-    g_autofree char *valid = g_utf8_make_valid(s, -1);
-    GString *out = g_string_sized_new(strlen(valid));
-
-    for (const char *p = valid; *p != '\0'; p++) {
-        switch (*p) {
-        case '\r': g_string_append(out, "\\r"); break;
-        case '\n': g_string_append(out, "\\n"); break;
-        case '\t': g_string_append(out, "\\t"); break;
-        default:
-            if ((guchar)*p < 0x20 || *p == 0x7f)
-                g_string_append_printf(out, "\\x%02x", (guchar)*p);
-            else
-                g_string_append_c(out, *p);
-        }
-    }
-    return g_string_free(out, FALSE);
-}
-
-/* ctl_org_parse_id - an organisation id: 1 .. 2^63-1, as org_id columns
- * and tokens hold it (0 would collide with "every organisation" in the
- * suppressions index). */
-static gboolean
-ctl_org_parse_id(const char *text, gint64 *id_out, GError **error)
-{
-    g_autoptr(GError) local = NULL;
-
-    if (!g_ascii_string_to_signed(text, 10, 1, G_MAXINT64, id_out, &local)) {
-        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                    "organisation id '%s' is not a whole number from 1 to %" G_GINT64_FORMAT,
-                    text, G_MAXINT64);
-        return FALSE;
-    }
-    return TRUE;
-}
-
-/* ctl_org_check_name - the name shows up in From: display names and
- * auto-replies, so no line breaks or other control characters. */
-static gboolean
-ctl_org_check_name(const char *name, GError **error)
-{
-    gboolean blank = TRUE;
-
-    if (!g_utf8_validate(name, -1, NULL)) {
-        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--name is not valid UTF-8");
-        return FALSE;
-    }
-    for (const char *p = name; *p != '\0'; p++) {
-        if ((guchar)*p < 0x20 || *p == 0x7f) {
-            g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                        "--name contains a line break, tab or other control character");
-            return FALSE;
-        }
-        if (*p != ' ')
-            blank = FALSE;
-    }
-    if (blank) {
-        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--name is empty");
-        return FALSE;
-    }
-    return TRUE;
-}
-
-/* ctl_org_check_address - does addr look like one mailbox we may write
- * into a Reply-To header? One '@' with something on both sides, a domain
- * with a dot, and nothing that would end the header or add a second
- * address: no spaces, CR, LF or other controls, no <>,;. */
-static gboolean
-ctl_org_check_address(const char *addr, GError **error)
-{
-    const char *at = strchr(addr, '@');
-    const char *domain = at != NULL ? at + 1 : "";
-    g_autofree char *why = NULL;
-    g_autofree char *shown = NULL;
-
-    if (!g_utf8_validate(addr, -1, NULL))
-        why = g_strdup("not valid UTF-8");
-    for (const char *p = addr; *p != '\0' && why == NULL; p++) {
-        if (*p == '\r' || *p == '\n')
-            why = g_strdup("it contains a line break");
-        else if (*p == ' ' || *p == '\t')
-            why = g_strdup("it contains a space");
-        else if ((guchar)*p < 0x20 || *p == 0x7f)
-            why = g_strdup("it contains a control character");
-        else if (strchr("<>,;", *p) != NULL)
-            why = g_strdup_printf("it contains '%c' (give the bare address, one only)", *p);
-    }
-    if (why == NULL) {
-        if (at == NULL)
-            why = g_strdup("it has no '@'");
-        else if (strchr(domain, '@') != NULL)
-            why = g_strdup("it has more than one '@'");
-        else if (at == addr)
-            why = g_strdup("nothing before the '@'");
-        else if (domain[0] == '\0')
-            why = g_strdup("no domain after the '@'");
-        else if (strchr(domain, '.') == NULL)
-            why = g_strdup_printf("the domain '%s' has no dot", domain);
-        else if (domain[0] == '.' || domain[strlen(domain) - 1] == '.' || strstr(domain, "..") != NULL)
-            why = g_strdup_printf("the domain '%s' has an empty label", domain);
-    }
-    if (why == NULL)
-        return TRUE;
-    shown = ctl_org_printable(addr);
-    g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                "--reply-to \"%s\" is not an email address: %s", shown, why);
-    return FALSE;
-}
-
 /* ctl_org_set - validate everything, then one upsert. */
 static int
 ctl_org_set(const CtlOrgOptions *opts, int argc, char **argv)
@@ -196,16 +83,16 @@ ctl_org_set(const CtlOrgOptions *opts, int argc, char **argv)
                 argc < 2 ? "give the organisation ID" : "more than one ID given");
         return 2;
     }
-    if (!ctl_org_parse_id(argv[1], &id, &error))
+    if (!ctl_check_org_id("organisation id", argv[1], &id, &error))
         goto usage;
     if (opts->name == NULL) {
         fprintf(stderr, "bouncerctl org set: --name NAME is required\n");
         return 2;
     }
-    if (!ctl_org_check_name(opts->name, &error))
+    if (!ctl_check_one_line("--name", opts->name, TRUE, &error))
         goto usage;
     if (opts->reply_to != NULL && opts->reply_to[0] != '\0' &&
-        !ctl_org_check_address(opts->reply_to, &error))
+        !ctl_check_address("--reply-to", opts->reply_to, &error))
         goto usage;
     if (opts->forward != NULL) {
         if (g_ascii_strcasecmp(opts->forward, "yes") == 0)
@@ -256,7 +143,7 @@ ctl_org_show(const CtlOrgOptions *opts, int argc, char **argv)
                 argc < 2 ? "give the organisation ID" : "more than one ID given");
         return 2;
     }
-    if (!ctl_org_parse_id(argv[1], &id, &error)) {
+    if (!ctl_check_org_id("organisation id", argv[1], &id, &error)) {
         fprintf(stderr, "bouncerctl org show: %s\n", error->message);
         return 2;
     }
@@ -281,8 +168,8 @@ ctl_org_show(const CtlOrgOptions *opts, int argc, char **argv)
     }
     {
         /* The app writes this table directly: show its controls escaped. */
-        g_autofree char *name = ctl_org_printable(PQgetvalue(res, 0, 1));
-        g_autofree char *reply_to = ctl_org_printable(PQgetvalue(res, 0, 2));
+        g_autofree char *name = ctl_printable(PQgetvalue(res, 0, 1));
+        g_autofree char *reply_to = ctl_printable(PQgetvalue(res, 0, 2));
         const char *keys[] = { "id:", "name:", "reply_to:", "forward_bounces:", "updated_at:" };
         const char *values[] = {
             PQgetvalue(res, 0, 0), name,

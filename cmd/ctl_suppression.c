@@ -131,86 +131,6 @@ ctl_suppression_usage(FILE *out)
             "Run 'bouncerctl suppression list --help' for the options.\n");
 }
 
-/* ctl_suppression_check_org - 1 .. 2^63-1 (0 would mean "everyone" in the
- * suppressions index). */
-static gboolean
-ctl_suppression_check_org(const char *text, GError **error)
-{
-    gint64 id;
-
-    if (text == NULL || g_ascii_string_to_signed(text, 10, 1, G_MAXINT64, &id, NULL))
-        return TRUE;
-    g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                "--org '%s' is not an organisation id (a whole number from 1 to %" G_GINT64_FORMAT ")",
-                text, G_MAXINT64);
-    return FALSE;
-}
-
-/* ctl_suppression_check_text - free text kept in the table and the event:
- * valid UTF-8 on one line. */
-static gboolean
-ctl_suppression_check_text(const char *option, const char *text, GError **error)
-{
-    if (text == NULL)
-        return TRUE;
-    if (!g_utf8_validate(text, -1, NULL)) {
-        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "%s is not valid UTF-8", option);
-        return FALSE;
-    }
-    for (const char *p = text; *p != '\0'; p++) {
-        if ((guchar)*p < 0x20 || *p == 0x7f) {
-            g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                        "%s contains a line break, tab or other control character", option);
-            return FALSE;
-        }
-    }
-    return TRUE;
-}
-
-/* ctl_suppression_check_address - one '@' with something on both sides,
- * no spaces or control characters: what a recipient in a bounce looks
- * like. Quotes and other SQL metacharacters are fine (parameters). */
-static gboolean
-ctl_suppression_check_address(const char *addr, GError **error)
-{
-    const char *at = strchr(addr, '@');
-    const char *why = NULL;
-
-    if (!g_utf8_validate(addr, -1, NULL))
-        why = "not valid UTF-8";
-    else if (strpbrk(addr, "\r\n") != NULL)
-        why = "it contains a line break";
-    else if (strpbrk(addr, " \t") != NULL)
-        why = "it contains a space";
-    else if (at == NULL)
-        why = "it has no '@'";
-    else if (strchr(at + 1, '@') != NULL)
-        why = "it has more than one '@'";
-    else if (at == addr)
-        why = "nothing before the '@'";
-    else if (at[1] == '\0')
-        why = "no domain after the '@'";
-    else {
-        for (const char *p = addr; *p != '\0' && why == NULL; p++) {
-            if ((guchar)*p < 0x20 || *p == 0x7f)
-                why = "it contains a control character";
-        }
-    }
-    if (why == NULL)
-        return TRUE;
-    {
-        g_autofree char *shown = g_utf8_make_valid(addr, -1);
-
-        for (char *p = shown; *p != '\0'; p++) {
-            if ((guchar)*p < 0x20 || *p == 0x7f)
-                *p = '?';
-        }
-        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                    "\"%s\" is not an email address: %s", shown, why);
-    }
-    return FALSE;
-}
-
 /* ctl_suppression_scope - "for every organisation" / "for organisation N". */
 static char *
 ctl_suppression_scope(const char *org)
@@ -394,12 +314,12 @@ ctl_suppression_run(CtlSuppressionAction action, const CtlSuppressionOptions *op
         return 2;
     } else {
         address = argv[1];
-        if (!ctl_suppression_check_address(address, error))
+        if (!ctl_check_address("address", address, error))
             return 2;
     }
-    if (!ctl_suppression_check_org(opts->org, error) ||
-        !ctl_suppression_check_text("--reason", opts->reason, error) ||
-        !ctl_suppression_check_text("--by", opts->by, error))
+    if (!ctl_check_org_id("--org", opts->org, NULL, error) ||
+        !ctl_check_one_line("--reason", opts->reason, FALSE, error) ||
+        !ctl_check_one_line("--by", opts->by, FALSE, error))
         return 2;
     if (opts->address != NULL && !g_utf8_validate(opts->address, -1, NULL)) {
         g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--address is not valid UTF-8");

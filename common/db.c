@@ -168,23 +168,30 @@ db_schema_latest(void)
     return db_n_migrations > 0 ? db_migrations[db_n_migrations - 1].version : 0;
 }
 
-/* db_schema_current - the highest applied migration, 0 for none. */
-static gboolean
-db_schema_current(PGconn *conn, guint *version_out, GError **error)
+/* db_schema_applied - the set of applied migration versions. */
+static GHashTable *
+db_schema_applied(PGconn *conn, GError **error)
 {
-    g_autoptr(PGresult) res = db_exec(conn,
-        "SELECT coalesce(max(version), 0) FROM bouncer_schema_migrations", 0, NULL, error);
+    g_autoptr(PGresult) res = db_exec(conn, "SELECT version FROM bouncer_schema_migrations", 0,
+                                      NULL, error);
+    GHashTable *applied;
 
     if (res == NULL)
-        return FALSE;
-    *version_out = (guint)g_ascii_strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-    return TRUE;
+        return NULL;
+    applied = g_hash_table_new(g_direct_hash, g_direct_equal);
+    for (int i = 0; i < PQntuples(res); i++)
+        g_hash_table_add(applied, GUINT_TO_POINTER(g_ascii_strtoull(PQgetvalue(res, i, 0), NULL, 10)));
+    return applied;
 }
 
+/* db_migrate - every compiled-in migration not yet applied, in order; a
+ * migration added with a lower number than one already applied (two
+ * branches merged) is applied too, not skipped. */
 gboolean
 db_migrate(PGconn *conn, guint *applied_out, GError **error)
 {
-    guint current = 0, applied = 0;
+    g_autoptr(GHashTable) done = NULL;
+    guint applied = 0;
     gboolean ok = FALSE;
 
     if (!db_exec_ok(conn,
@@ -193,7 +200,8 @@ db_migrate(PGconn *conn, guint *applied_out, GError **error)
                     " applied_at timestamptz NOT NULL DEFAULT now())", error) ||
         !db_exec_ok(conn, "SELECT pg_advisory_lock(" DB_MIGRATION_LOCK ")", error))
         return FALSE;
-    if (!db_schema_current(conn, &current, error))
+    done = db_schema_applied(conn, error);
+    if (done == NULL)
         goto out;
     for (guint i = 0; i < db_n_migrations; i++) {
         const DbMigration *m = &db_migrations[i];
@@ -201,7 +209,7 @@ db_migrate(PGconn *conn, guint *applied_out, GError **error)
         const char *params[] = { version, m->name };
         g_autoptr(PGresult) res = NULL;
 
-        if (m->version <= current)
+        if (g_hash_table_contains(done, GUINT_TO_POINTER(m->version)))
             continue;
         if (!db_exec_ok(conn, "BEGIN", error))
             goto out;
@@ -232,19 +240,21 @@ out:
 gboolean
 db_schema_check(PGconn *conn, GError **error)
 {
-    guint current = 0;
     g_autoptr(GError) local = NULL;
+    g_autoptr(GHashTable) done = db_schema_applied(conn, &local);
 
-    if (!db_schema_current(conn, &current, &local)) {
+    if (done == NULL) {
         g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_CONFIG,
                     "database has no bouncer schema: run 'bouncerctl migrate' (%s)", local->message);
         return FALSE;
     }
-    if (current < db_schema_latest()) {
-        g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_CONFIG,
-                    "database schema is at migration %u, this bouncerd needs %u: run 'bouncerctl migrate'",
-                    current, db_schema_latest());
-        return FALSE;
+    for (guint i = 0; i < db_n_migrations; i++) {
+        if (!g_hash_table_contains(done, GUINT_TO_POINTER(db_migrations[i].version))) {
+            g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_CONFIG,
+                        "database lacks migration %s: run 'bouncerctl migrate'",
+                        db_migrations[i].name);
+            return FALSE;
+        }
     }
     return TRUE;
 }

@@ -20,6 +20,7 @@ struct EventPublisher {
     GThread  *thread;
     gint      stopping;
     gint      subscriptions;  /* live subscriptions seen on the XPUB socket */
+    gboolean  unbound;        /* no endpoints: sequence and mark, the table is the record */
     guint64   published;
 };
 
@@ -57,6 +58,7 @@ event_publisher_new(const char *conninfo, char **endpoints, guint high_water_mar
     /* Every subscribe and unsubscribe (also on disconnect) reaches us, so
      * we know whether anyone is listening. */
     zmq_setsockopt(publisher->socket, ZMQ_XPUB_VERBOSER, &verbose, sizeof verbose);
+    publisher->unbound = endpoints == NULL || endpoints[0] == NULL;
     for (guint i = 0; endpoints != NULL && endpoints[i] != NULL; i++) {
         if (zmq_bind(publisher->socket, endpoints[i]) != 0) {
             g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_CONFIG, "cannot bind events endpoint %s: %s",
@@ -181,7 +183,7 @@ event_publisher_thread(gpointer data)
             }
         }
         event_publisher_read_subscriptions(publisher);
-        if (publisher->subscriptions > 0) {
+        if (publisher->subscriptions > 0 || publisher->unbound) {
             sent = event_publisher_batch(publisher, conn, event_sql_resend);
             if (sent == 0)
                 sent = event_publisher_batch(publisher, conn, event_sql_sequence);

@@ -16,7 +16,8 @@
 typedef struct EventPublisher EventPublisher;
 
 /* event_publisher_new - bind every endpoint ("tcp://127.0.0.1:5556",
- * "ipc:///run/bouncer/events"). (transfer full) */
+ * "ipc:///run/bouncer/events"). With none, events are still sequenced and
+ * marked, for readers of the table (bouncerctl events). (transfer full) */
 EventPublisher *event_publisher_new(const char *conninfo, char **endpoints, guint high_water_mark,
                                     GError **error);
 void event_publisher_start(EventPublisher *publisher);

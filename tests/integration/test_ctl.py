@@ -134,7 +134,7 @@ def org_set_rejects_bad_reply_to_with_a_clear_message():
         ("joe@bloggs@example.org", "more than one '@'"),
         ("@example.org", "nothing before the '@'"),
         ("joe@", "no domain"),
-        ("joe@localhost", "no dot"),
+        ("joe@example..org", "empty label"),
         ("<joe@example.org>", "'<'"),
         ("joe@example.org,eve@example.net", "','"),
     ]
@@ -357,7 +357,7 @@ def suppression_usage_errors():
         (("suppression", "add", "a b@example.org"), 2, "it contains a space"),
         (("suppression", "add", "a@example.org\nb@example.org"), 2, "it contains a line break"),
         (("suppression", "add", "a@example.org", "--days", "0"), 2, "--days '0' is not a whole number"),
-        (("suppression", "add", "a@example.org", "--org", "x"), 2, "--org 'x' is not an organisation id"),
+        (("suppression", "add", "a@example.org", "--org", "x"), 2, "--org 'x' is not a whole number"),
         (("suppression", "add"), 2, "give the ADDRESS"),
         (("suppression", "add", "a@example.org", "b@example.org"), 2, "one ADDRESS at a time"),
         (("suppression", "list", "extra"), 2, "unexpected argument 'extra'"),
