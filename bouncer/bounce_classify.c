@@ -31,7 +31,7 @@ static const struct {
     { "5.2.2", "mailboxfull" },  { "5.2.3", "exceedlimit" },   { "5.2.4", "filtered" },
     { "5.3.0", "systemerror" },  { "5.3.1", "systemfull" },    { "5.3.2", "notaccept" },
     { "5.3.3", "systemerror" },  { "5.3.4", "mesgtoobig" },    { "5.3.5", "systemerror" },
-    { "5.4.0", "networkerror" }, { "5.4.3", "systemerror" },   { "5.4.4", "notaccept" },
+    { "5.4.0", "networkerror" }, { "5.4.3", "systemerror" },   { "5.4.4", "hostunknown" },
     { "5.5.3", "toomanyconn" },  { "5.5.4", "systemerror" },   { "5.5.5", "systemerror" },
     { "5.5.6", "securityerror" },{ "5.6.0", "contenterror" },  { "5.6.1", "contenterror" },
     { "5.6.2", "contenterror" }, { "5.6.3", "contenterror" },  { "5.6.5", "contenterror" },
@@ -46,6 +46,15 @@ static const struct {
     { "5.7.21", "authfailure" }, { "5.7.22", "authfailure" },  { "5.7.23", "authfailure" },
     { "5.7.24", "authfailure" }, { "5.7.25", "requireptr" },   { "5.7.26", "authfailure" },
     { "5.7.27", "notaccept" },
+    /* Microsoft 365's detail codes (documented with its NDRs). */
+    { "4.4.312", "networkerror" },{ "5.4.312", "networkerror" },{ "4.4.316", "expired" },
+    { "5.4.316", "expired" },    { "5.7.501", "spamdetected" },{ "5.7.502", "spamdetected" },
+    { "5.7.503", "spamdetected" },{ "5.7.504", "filtered" },   { "5.7.505", "filtered" },
+    { "5.7.506", "blocked" },    { "5.7.507", "blocked" },     { "5.7.508", "toomanyconn" },
+    { "5.7.509", "authfailure" },{ "5.7.510", "notaccept" },   { "5.7.511", "blocked" },
+    { "5.7.606", "blocked" },    { "5.7.607", "blocked" },     { "5.7.608", "blocked" },
+    { "5.7.609", "blocked" },    { "4.7.650", "badreputation" },{ "4.7.651", "badreputation" },
+    { "4.7.652", "badreputation" },
 };
 
 /* status_lookup - the exact code's reason, or NULL. */
@@ -104,15 +113,19 @@ classify_codes(BounceRecipient *r)
     char status[16], reply[8];
 
     bounce_rules_find_codes(r->diagnostic, status, reply);
-    /* A 2xx reply in a failure's text is a step that worked (RCPT TO
-     * accepted before DATA failed), not the answer. */
-    if (r->replycode[0] == '\0' && reply[0] != '\0' && (reply[0] != '2' || r->status[0] == '2'))
-        bounce_recipient_set(&r->replycode, reply);
     /* The remote server's own code is more precise than what the
      * reporting MTA put in Status: (often a default for the class). */
     if (status[0] != '\0' && (r->status[0] == '\0'
                               || (r->status[0] == status[0] && !status_is_vague(status))))
         bounce_recipient_set(&r->status, status);
+    /* A 2xx reply in a failure's text is a step that worked (RCPT TO
+     * accepted before DATA failed), not the answer. */
+    if (r->replycode[0] == '\0' && reply[0] != '\0' && (reply[0] != '2' || r->status[0] == '2'))
+        bounce_recipient_set(&r->replycode, reply);
+    /* A reply code of another class than the status answered some other
+     * step of the session. */
+    if (r->status[0] != '\0' && r->replycode[0] != '\0' && r->replycode[0] != r->status[0])
+        bounce_recipient_set(&r->replycode, "");
     if (r->action[0] == '\0') {
         BounceMatch m;
 
@@ -139,8 +152,8 @@ static const char *const reason_order_smtp[] = {
 static const char *const reason_order_other[] = {
     "authfailure", "requireptr", "badreputation", "notcompliantrfc",
     "mailboxfull", "spamdetected", "policyviolation", "virusdetected", "norelaying",
-    "securityerror", "expired", "notaccept", "networkerror", "systemerror", "suspend",
-    "contenterror", "systemfull", "mailererror", "blocked", "rejected", "userunknown",
+    "securityerror", "systemerror", "networkerror", "suspend", "expired", "contenterror",
+    "systemfull", "notaccept", "mailererror", "blocked", "rejected", "userunknown",
     "hostunknown", "filtered", "speeding", "toomanyconn", "syntaxerror",
 };
 
@@ -156,6 +169,7 @@ typedef struct {
     const BounceRule *by_reason[REASON_SLOTS]; /* first rule that matched, per reason */
     const char *names[REASON_SLOTS];
     guint count;
+    const char *command;      /* the SMTP command the failure answered, or NULL */
 } ReasonHits;
 
 /* reason_hit_add - bounce_rules_each callback: remember the first rule of
@@ -165,6 +179,9 @@ reason_hit_add(const BounceMatch *m, gpointer data)
 {
     ReasonHits *hits = data;
 
+    /* A rule limited to one SMTP command says nothing about the others. */
+    if (m->rule->rhost != NULL && g_strcmp0(m->rule->rhost, hits->command) != 0)
+        return;
     for (guint i = 0; i < hits->count; i++) {
         if (strcmp(hits->names[i], m->rule->value) == 0)
             return;
@@ -214,6 +231,7 @@ reason_first_pass(BounceRecipient *r, const ReasonHits *hits, const char *code)
 {
     const char *cmd = r->smtp_command != NULL ? r->smtp_command : "";
     gboolean at_rcpt = strcmp(cmd, "RCPT") == 0, at_mail = strcmp(cmd, "MAIL") == 0;
+    gboolean at_greeting = strcmp(cmd, "HELO") == 0 || strcmp(cmd, "CONN") == 0;
 
     for (gsize i = 0; i < G_N_ELEMENTS(reason_order_smtp); i++) {
         const char *want = reason_order_smtp[i];
@@ -233,10 +251,10 @@ reason_first_pass(BounceRecipient *r, const ReasonHits *hits, const char *code)
                 reason_set(r, want, hit != NULL ? hit->id : "status-code");
                 return TRUE;
             }
-            /* "mailbox disabled" (5.2.x) said of an unknown user, not after
-             * the message was seen, is still an unknown user. */
-            if (g_strcmp0(code, "userunknown") != 0 && hit != NULL && !other
-                && (at_rcpt || (g_strcmp0(code, "filtered") == 0 && strcmp(cmd, "DATA") != 0))) {
+            /* Without a code that says so, only a refusal of RCPT TO is
+             * about the address; "user unknown" said later (or at no
+             * known step) is a filter's answer. */
+            if (g_strcmp0(code, "userunknown") != 0 && hit != NULL && !other && at_rcpt) {
                 reason_set(r, want, hit->id);
                 return TRUE;
             }
@@ -255,7 +273,7 @@ reason_first_pass(BounceRecipient *r, const ReasonHits *hits, const char *code)
                 reason_set(r, want, hit != NULL ? hit->id : uu->id);
                 return TRUE;
             }
-            if (!at_rcpt && !at_mail && (hit != NULL || uu != NULL)) {
+            if (!at_rcpt && !at_mail && !at_greeting && (hit != NULL || uu != NULL)) {
                 reason_set(r, want, hit != NULL ? hit->id : uu->id);
                 return TRUE;
             }
@@ -282,6 +300,10 @@ reason_first_pass(BounceRecipient *r, const ReasonHits *hits, const char *code)
         /* A host that is gone is gone for good: a temporary failure
          * that mentions it is a lookup problem (networkerror). */
         if (strcmp(want, "hostunknown") == 0 && r->status[0] == '4')
+            continue;
+        /* "Unable to route" (X.4.4) is an unknown host unless the words
+         * say the lookup itself failed. */
+        if (strcmp(want, "hostunknown") == 0 && hit == NULL && reason_hit(hits, "networkerror") != NULL)
             continue;
         if (g_strcmp0(code, want) == 0) {
             reason_set(r, want, "status-code");
@@ -339,7 +361,7 @@ classify_reason(BounceRecipient *r, gboolean reported_delayed)
     gsize len = strlen(diag);
     const char *code = bounce_reason_from_status(r->status);
     gboolean smtp = r->diagnostic_type == NULL || strcmp(r->diagnostic_type, "SMTP") == 0;
-    ReasonHits hits = { { NULL }, { NULL }, 0 };
+    ReasonHits hits = { { NULL }, { NULL }, 0, NULL };
     BounceMatch m;
 
     if (r->status[0] == '2' || strcmp(r->action, "delivered") == 0
@@ -352,6 +374,11 @@ classify_reason(BounceRecipient *r, gboolean reported_delayed)
         reason_set(r, m.rule->value, m.rule->id);
         return;
     }
+    if (bounce_rules_first(BOUNCE_TABLE_VENDOR_REASON, diag, len, &m)) {
+        reason_set(r, m.rule->value, m.rule->id);
+        return;
+    }
+    hits.command = r->smtp_command;
     if (len > 0)
         bounce_rules_each(BOUNCE_TABLE_REASON, diag, len, reason_hit_add, &hits);
     if (reported_delayed) {
@@ -504,7 +531,8 @@ bounce_classify(BounceRecipient *r, BounceKind kind, const char *context, gsize 
      * is gone; a null MX (notaccept) is hard only as a permanent failure. */
     r->hard = strcmp(r->reason, "userunknown") == 0 || strcmp(r->reason, "hostunknown") == 0
         || strcmp(r->reason, "hasmoved") == 0
-        || (strcmp(r->reason, "notaccept") == 0 && r->status[0] == '5');
+        || (strcmp(r->reason, "notaccept") == 0 && r->status[0] != '4'
+            && (r->status[0] != '\0' || r->replycode[0] != '4'));
     if (strcmp(r->reason, "delivered") != 0)
         classify_ses(r);
 }

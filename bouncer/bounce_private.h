@@ -126,6 +126,7 @@ typedef enum {
     BOUNCE_TABLE_DELAYED,          /* wording of a delay notice */
     BOUNCE_TABLE_COMPLAINT_SUBJECT,/* complaints without an ARF part */
     BOUNCE_TABLE_COMMAND,          /* the SMTP command a failure answered */
+    BOUNCE_TABLE_VENDOR_REASON,    /* a vendor's own error code -> reason, anywhere */
     BOUNCE_TABLE_COUNT
 } BounceTable;
 
@@ -134,7 +135,9 @@ typedef struct {
     const char *value;        /* table-specific: a reason, a group name, ... */
     int group;                /* capture group of interest, 0 for none */
     const char *pattern;      /* PCRE2, matched case-insensitively */
-    const char *rhost;        /* RHOST table: remote host or domain suffix */
+    const char *rhost;        /* RHOST table: remote host or domain suffix;
+                               * REASON table: the SMTP command the rule is
+                               * limited to (NULL: any) */
 } BounceRule;
 
 typedef struct {

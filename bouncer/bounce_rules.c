@@ -165,9 +165,31 @@ bounce_rules_earliest(BounceTable table, const char *subject, gsize len, gsize o
     return found;
 }
 
+/* reply_code_valid - one of the reply codes RFC 5321 and its extensions
+ * define; anything else with three digits is a number, not a reply. */
+static gboolean
+reply_code_valid(const char *code, gsize len)
+{
+    static const char *const valid[] = {
+        "211", "214", "220", "221", "235", "250", "251", "252", "253", "354",
+        "421", "422", "430", "432", "450", "451", "452", "453", "454", "455", "456", "458", "459",
+        "500", "501", "502", "503", "504", "520", "521", "523", "524", "525", "530", "533", "534",
+        "535", "538", "550", "551", "552", "553", "554", "555", "556", "557",
+    };
+
+    if (len != 3)
+        return FALSE;
+    for (gsize i = 0; i < G_N_ELEMENTS(valid); i++) {
+        if (memcmp(valid[i], code, 3) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
 /* bounce_rules_find_codes - walk the STATUS table: rules with value
  * "status" give the RFC 3463 code, "reply" the SMTP reply code; the first
- * rule of each kind that matches wins. */
+ * rule of each kind that matches wins (a reply rule keeps looking past
+ * numbers that are no reply code). */
 void
 bounce_rules_find_codes(const char *text, char status_out[16], char reply_out[8])
 {
@@ -186,15 +208,22 @@ bounce_rules_find_codes(const char *text, char status_out[16], char reply_out[8]
         gboolean is_status = strcmp(ct->rules[i].value, "status") == 0;
         char *dest = is_status ? status_out : reply_out;
         gsize cap = is_status ? 16 : 8;
-        gsize n;
+        gsize offset = 0, n;
 
         if (dest[0] != '\0')
             continue;
-        if (!rules_try(ct, i, text, len, 0, &m))
-            continue;
-        n = MIN(m.end - m.start, cap - 1);
-        memcpy(dest, text + m.start, n);
-        dest[n] = '\0';
+        while (offset < len && rules_try(ct, i, text, len, offset, &m)) {
+            if (is_status || reply_code_valid(text + m.start, m.end - m.start)) {
+                n = MIN(m.end - m.start, cap - 1);
+                memcpy(dest, text + m.start, n);
+                dest[n] = '\0';
+                break;
+            }
+            offset = m.match_end > offset ? m.match_end : offset + 1;
+            /* stay on a character boundary for the UTF-8 matcher */
+            while (offset < len && ((unsigned char)text[offset] & 0xC0) == 0x80)
+                offset++;
+        }
     }
 }
 
