@@ -72,29 +72,46 @@ lmtp_session_reply(LmtpSession *session, const char *fmt, ...)
     g_string_append(session->out, "\r\n");
 }
 
+/* lmtp_reply_text - an error message made safe for one reply line: a CR
+ * or LF from a handler's text must never start a reply of its own. */
+static char *
+lmtp_reply_text(const char *message)
+{
+    char *text = g_strndup(message, 400);
+
+    for (char *p = text; *p != '\0'; p++) {
+        if ((guchar)*p < 0x20 || *p == 0x7f)
+            *p = ' ';
+    }
+    return text;
+}
+
 /* lmtp_reply_for_error - the one switch from failure to reply. */
 char *
 lmtp_reply_for_error(const GError *error)
 {
+    g_autofree char *text = NULL;
+
     if (error == NULL)
         return g_strdup("250 2.0.0 Ok");
     if (error->domain != BOUNCER_ERROR)
         return g_strdup("451 4.3.0 Temporary failure, try again later");
+    text = lmtp_reply_text(error->message);
     switch ((BouncerErrorCode)error->code) {
     case BOUNCER_ERROR_NO_SUCH_USER:
-        return g_strdup_printf("550 5.1.1 %s", error->message);
+        return g_strdup_printf("550 5.1.1 %s", text);
     case BOUNCER_ERROR_SYNTAX:
-        return g_strdup_printf("501 5.5.4 %s", error->message);
+        return g_strdup_printf("501 5.5.4 %s", text);
     case BOUNCER_ERROR_UNKNOWN_COMMAND:
-        return g_strdup_printf("500 5.5.2 %s", error->message);
+        return g_strdup_printf("500 5.5.2 %s", text);
     case BOUNCER_ERROR_BAD_SEQUENCE:
-        return g_strdup_printf("503 5.5.1 %s", error->message);
+        return g_strdup_printf("503 5.5.1 %s", text);
     case BOUNCER_ERROR_PARAMETER:
-        return g_strdup_printf("555 5.5.4 %s", error->message);
+        return g_strdup_printf("555 5.5.4 %s", text);
     case BOUNCER_ERROR_TOO_BIG:
-        return g_strdup_printf("552 5.3.4 %s", error->message);
+        return g_strdup_printf("552 5.3.4 %s", text);
     case BOUNCER_ERROR_TOO_MANY_RCPTS:
-        return g_strdup_printf("452 4.5.3 %s", error->message);
+        return g_strdup_printf("452 4.5.3 %s", text);
     case BOUNCER_ERROR_TEMPORARY:
     case BOUNCER_ERROR_CONFIG:
         break;
@@ -244,6 +261,9 @@ lmtp_cmd_rcpt(LmtpSession *session, const LmtpCommand *command)
     }
     if (!session->handler->check_recipient(session->ctx, session->sid, command->address, &route,
                                            &error)) {
+        if (error == NULL)
+            error = g_error_new_literal(BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY,
+                                        "recipient check failed without saying why");
         g_autofree char *reply = lmtp_reply_for_error(error);
 
         log_info("sid=%s rcpt=<%s> result=%.3s reason=\"%s\"", session->sid, command->address,
@@ -333,6 +353,8 @@ lmtp_out_of_order(const LmtpSession *session, LmtpVerb verb)
     case LMTP_VERB_RCPT:
         return "Error: need MAIL command";
     case LMTP_VERB_DATA:
+        if (session->state == LMTP_STATE_READY)
+            return "Error: need MAIL command";
         return session->state == LMTP_STATE_MAIL ? "Error: no valid recipients"
                                                  : "Error: need RCPT command";
     default:

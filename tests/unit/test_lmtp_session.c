@@ -110,7 +110,7 @@ static const SessionCase session_cases[] = {
       LMTP_STATE_READY },
     { "lhlo-again-resets", 0,
       STEPS(S(LHLO MAIL RCPT("alice") LHLO DATA), S(RCPT("alice")), S(MAIL RCPT("bob"))),
-      LHLO_OK MAIL_OK RCPT_OK LHLO_OK E_SEQ("need RCPT command") E_SEQ("need MAIL command")
+      LHLO_OK MAIL_OK RCPT_OK LHLO_OK E_SEQ("need MAIL command") E_SEQ("need MAIL command")
           MAIL_OK RCPT_OK,
       LMTP_STATE_RCPT },
 
@@ -169,7 +169,7 @@ static const SessionCase session_cases[] = {
     { "rcpt-before-mail", 0, STEPS(S(LHLO RCPT("alice"))),
       LHLO_OK E_SEQ("need MAIL command"), LMTP_STATE_READY },
     { "data-before-mail", 0, STEPS(S(LHLO DATA)),
-      LHLO_OK E_SEQ("need RCPT command"), LMTP_STATE_READY },
+      LHLO_OK E_SEQ("need MAIL command"), LMTP_STATE_READY },
     { "nested-mail", 0, STEPS(S(LHLO MAIL MAIL)),
       LHLO_OK MAIL_OK E_SEQ("nested MAIL command"), LMTP_STATE_MAIL },
     { "data-no-valid-recipient", 0,
@@ -224,7 +224,7 @@ static const SessionCase session_cases[] = {
 
     /* RSET, NOOP, VRFY, QUIT and the rest. */
     { "rset", 0, STEPS(S(LHLO MAIL RCPT("alice") RSET DATA MAIL)),
-      LHLO_OK MAIL_OK RCPT_OK OK E_SEQ("need RCPT command") MAIL_OK, LMTP_STATE_MAIL },
+      LHLO_OK MAIL_OK RCPT_OK OK E_SEQ("need MAIL command") MAIL_OK, LMTP_STATE_MAIL },
     { "rset-before-lhlo", 0, STEPS(S(RSET NOOP)), OK OK, LMTP_STATE_INIT },
     { "noop-vrfy", 0,
       STEPS(S(LHLO NOOP "NOOP anything at all\r\n" "VRFY alice@example.org\r\n"
@@ -341,7 +341,7 @@ static const SessionCase session_cases[] = {
               "MAIL FROM:<a@example.org> FOO\r\n" DATA),
             R("BOGUS\r\n", 3), S("NOOP\r\n" "BOGUS\r\n" NOOP "BOGUS\r\n")),
       LHLO_OK E_UNKNOWN E_HELO E_SEQ("need MAIL command")
-          E_SYNTAX("address must be in angle brackets") E_PARAM E_SEQ("need RCPT command")
+          E_SYNTAX("address must be in angle brackets") E_PARAM E_SEQ("need MAIL command")
           E_UNKNOWN E_UNKNOWN E_UNKNOWN OK E_UNKNOWN E_CLOSING,
       LMTP_STATE_CLOSED },
     { "rejections-are-not-errors", 0,
