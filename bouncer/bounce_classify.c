@@ -351,6 +351,20 @@ diag_unwrap(const char *diag)
     return g_string_free(out, FALSE);
 }
 
+/* rhost_reason - a provider's own meaning, when the remote host or the
+ * recipient's domain is one of theirs. The rules see the diagnostic and a
+ * line "status=... command=..." (see bounce_tables.c). */
+static gboolean
+rhost_reason(const BounceRecipient *r, const char *diag, BounceMatch *m)
+{
+    g_autofree char *subject = g_strdup_printf("%s\nstatus=%s command=%s", diag, r->status,
+                                               r->smtp_command != NULL ? r->smtp_command : "");
+    gsize len = strlen(subject);
+
+    return bounce_rules_first_rhost(BOUNCE_TABLE_RHOST_REASON, r->remote_mta, subject, len, m)
+        || bounce_rules_first_rhost(BOUNCE_TABLE_RHOST_REASON, rcpt_domain(r), subject, len, m);
+}
+
 /* classify_reason - provider wording, then the SMTP-reply pass, then the
  * code, then the wording again in a broader order, then what little the
  * class and action say. */
@@ -369,8 +383,7 @@ classify_reason(BounceRecipient *r, gboolean reported_delayed)
         reason_set(r, "delivered", "status-2xx");
         return;
     }
-    if (bounce_rules_first_rhost(BOUNCE_TABLE_RHOST_REASON, r->remote_mta, diag, len, &m)
-        || bounce_rules_first_rhost(BOUNCE_TABLE_RHOST_REASON, rcpt_domain(r), diag, len, &m)) {
+    if (rhost_reason(r, diag, &m)) {
         reason_set(r, m.rule->value, m.rule->id);
         return;
     }

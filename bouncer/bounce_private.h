@@ -135,7 +135,8 @@ typedef struct {
     const char *value;        /* table-specific: a reason, a group name, ... */
     int group;                /* capture group of interest, 0 for none */
     const char *pattern;      /* PCRE2, matched case-insensitively */
-    const char *rhost;        /* RHOST table: remote host or domain suffix;
+    const char *rhost;        /* RHOST table: part of the remote host or the
+                               * recipient's domain ('|' between several);
                                * REASON table: the SMTP command the rule is
                                * limited to (NULL: any) */
 } BounceRule;
@@ -153,8 +154,9 @@ const BounceRule *bounce_tables_get(BounceTable table, gsize *count_out);
 /* bounce_rules_first - first rule of table that matches subject[0..len);
  * fills match_out. Thread-safe; compiles all tables on first use. */
 gboolean bounce_rules_first(BounceTable table, const char *subject, gsize len, BounceMatch *match_out);
-/* bounce_rules_first_rhost - like first, over the rules whose rhost is a
- * substring of host (a remote MTA name or a recipient domain). */
+/* bounce_rules_first_rhost - like first, over the rules whose rhost (or one
+ * of its '|'-separated names) is a substring of host (a remote MTA name or
+ * a recipient domain), compared without case. */
 gboolean bounce_rules_first_rhost(BounceTable table, const char *host, const char *subject,
                                   gsize len, BounceMatch *match_out);
 /* bounce_rules_earliest - from offset on, the match that starts first among

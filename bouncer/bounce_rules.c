@@ -121,6 +121,26 @@ bounce_rules_first(BounceTable table, const char *subject, gsize len, BounceMatc
     return FALSE;
 }
 
+/* rules_host_matches - host contains want, or one of the '|'-separated
+ * names in want. */
+static gboolean
+rules_host_matches(const char *want, const char *host)
+{
+    while (want != NULL && *want != '\0') {
+        const char *bar = strchr(want, '|');
+        gsize n = bar != NULL ? (gsize)(bar - want) : strlen(want);
+
+        if (n > 0) {
+            for (const char *p = host; *p != '\0'; p++) {
+                if (g_ascii_strncasecmp(p, want, n) == 0)
+                    return TRUE;
+            }
+        }
+        want = bar != NULL ? bar + 1 : NULL;
+    }
+    return FALSE;
+}
+
 gboolean
 bounce_rules_first_rhost(BounceTable table, const char *host, const char *subject, gsize len,
                          BounceMatch *match_out)
@@ -132,9 +152,7 @@ bounce_rules_first_rhost(BounceTable table, const char *host, const char *subjec
         return FALSE;
     ct = &rules_compiled[table];
     for (gsize i = 0; i < ct->count; i++) {
-        const char *want = ct->rules[i].rhost;
-
-        if (want == NULL || strstr(host, want) == NULL)
+        if (!rules_host_matches(ct->rules[i].rhost, host))
             continue;
         if (rules_try(ct, i, subject, len, 0, match_out))
             return TRUE;
