@@ -62,6 +62,8 @@ REPLAY_BINS  := $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/tests/replay_%,$(FUZZ_SR
 
 .PHONY: all deps run test test-unit psql clean install fuzz corpus bench bench-parse
 .DEFAULT_GOAL := all
+# Keep objects of tests and programs: they are not throw-away intermediates.
+.SECONDARY:
 
 all: $(PROGRAMS)
 

@@ -6,6 +6,7 @@ Every test talks to real things: real sockets, a real PostgreSQL, the real
 binaries in $BOUNCER_BINDIR.
 """
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -180,11 +181,25 @@ class Bouncerd:
     def __enter__(self):
         return self.start()
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
         try:
-            self.stop()
+            code = self.stop()
         except subprocess.TimeoutExpired:
             self.proc.kill()
+            raise AssertionError("bouncerd did not stop within 20 s of SIGTERM")
+        if exc_type is None:
+            self.check_clean_exit(code)
+
+    def check_clean_exit(self, code):
+        """A clean stop: exit 0 and no sanitizer report (ASan, UBSan, LSan
+        builds print them to stderr and change the exit status)."""
+        err = self.stderr()
+        for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehavior"):
+            if marker in err:
+                raise AssertionError("bouncerd stderr has a %s report:\n%s" % (marker, err[-3000:]))
+        if code != 0:
+            raise AssertionError("bouncerd exited with %s after SIGTERM: %s" % (code, err[-2000:]))
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # --- a raw LMTP client --------------------------------------------------------

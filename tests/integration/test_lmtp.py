@@ -205,6 +205,7 @@ def sigterm_lets_a_transaction_in_data_finish():
         c.send(".\r\n")
         eq(c.reply()[:9], "250 2.0.0", "in-flight transaction")
         eq(d.proc.wait(15), 0, "exit status")
+        d.check_clean_exit(d.proc.returncode)
     finally:
         if d.proc.poll() is None:
             d.proc.kill()
