@@ -157,6 +157,12 @@ static const char *const reason_order_other[] = {
     "hostunknown", "filtered", "speeding", "toomanyconn", "syntaxerror",
 };
 
+/* Reasons that say too little to stand when the reporting MTA gave them:
+ * the generic rules are tried first (Sisimai's "retry" reasons). */
+static const char *const reason_retry[] = {
+    "undefined", "onhold", "systemerror", "securityerror", "networkerror",
+};
+
 /* Codes that say too little on their own: the wording may know better. */
 static const char *const reason_vague_code[] = {
     "undefined", "onhold", "systemerror", "securityerror", "networkerror", "hostunknown",
@@ -378,11 +384,18 @@ classify_reason(BounceRecipient *r, gboolean reported_delayed)
     ReasonHits hits = { { NULL }, { NULL }, 0, NULL };
     BounceMatch m;
 
+    g_autofree char *preset = r->reason[0] != '\0' ? g_strdup(r->reason) : NULL;
+    g_autofree char *preset_rule = preset != NULL ? g_strdup(r->rule) : NULL;
+
     if (r->status[0] == '2' || strcmp(r->action, "delivered") == 0
         || strcmp(r->action, "relayed") == 0 || strcmp(r->action, "expanded") == 0) {
         reason_set(r, "delivered", "status-2xx");
         return;
     }
+    /* The reporting MTA's own words decided (bounce_mta_preset): they
+     * stand, unless they only said something vague. */
+    if (preset != NULL && !str_in(preset, reason_retry, G_N_ELEMENTS(reason_retry)))
+        return;
     if (rhost_reason(r, diag, &m)) {
         reason_set(r, m.rule->value, m.rule->id);
         return;
@@ -405,6 +418,10 @@ classify_reason(BounceRecipient *r, gboolean reported_delayed)
     }
     if ((smtp || !g_str_has_prefix(r->diagnostic_type, "X-UNIX")) && reason_first_pass(r, &hits, code))
         return;
+    if (preset != NULL) {
+        reason_set(r, preset, preset_rule);
+        return;
+    }
     if (code != NULL && !str_in(code, reason_vague_code, G_N_ELEMENTS(reason_vague_code))) {
         reason_set(r, code, "status-code");
         return;
@@ -480,6 +497,32 @@ classify_command(BounceRecipient *r, const char *context, gsize context_len)
         r->smtp_command = g_strdup("CONN");
 }
 
+/* classify_mda - a delivery report whose text carries a local delivery
+ * agent's line (mail.local, procmail, Dovecot, ...): that agent had the
+ * last word on the recipient, unless the report gives the delivery
+ * program's own exit status (X-Unix). */
+static void
+classify_mda(BounceRecipient *r, const char *context, gsize context_len)
+{
+    BounceMatch m;
+
+    if (r->reason[0] != '\0' || context == NULL
+        || (r->diagnostic_type != NULL && g_str_has_prefix(r->diagnostic_type, "X-")))
+        return;
+    if (!bounce_rules_first(BOUNCE_TABLE_MDA_REASON, context, context_len, &m))
+        return;
+    bounce_recipient_set(&r->reason, m.rule->value);
+    bounce_recipient_set(&r->rule, m.rule->id);
+    if (r->diagnostic[0] == '\0') {
+        /* the agent's paragraph: its line and the ones up to a blank line */
+        const char *start = context + m.match_start, *end = context + context_len;
+        const char *blank = g_strstr_len(start, end - start, "\n\n");
+
+        g_free(r->diagnostic);
+        r->diagnostic = bounce_fold(start, (gsize)((blank != NULL ? blank : end) - start));
+    }
+}
+
 /* classify_ses - Amazon SES bounceType/bounceSubType names for the reason. */
 static void
 classify_ses(BounceRecipient *r)
@@ -537,6 +580,8 @@ bounce_classify(BounceRecipient *r, BounceKind kind, const char *context, gsize 
         return;
     }
     reported_delayed = strcmp(r->action, "delayed") == 0;
+    if (kind == BOUNCE_KIND_DSN)
+        classify_mda(r, context, context_len);
     classify_codes(r);
     classify_command(r, context, context_len);
     classify_reason(r, reported_delayed);

@@ -107,6 +107,13 @@ gboolean bounce_prose_read(BounceReport *report, BounceParts *parts);
  * the only recipient when addr is NULL), to fill a DSN recipient that has
  * none. (transfer full) */
 char *bounce_prose_diagnostic_for(const BounceParts *parts, const char *addr);
+/* bounce_mta_name - which MTA or gateway wrote the bounce (the MTA table:
+ * a header only it sets, or its own wording), or NULL. (transfer none) */
+const char *bounce_mta_name(const BounceParts *parts);
+/* bounce_mta_preset - what the reporting MTA's own words (mta, may be
+ * NULL) decide for one recipient before the generic rules: the reason
+ * (rcpt->reason and ->rule) and the SMTP command its wording implies. */
+void bounce_mta_preset(BounceRecipient *rcpt, const char *mta);
 /* bounce_autoreply_check - TRUE for an auto-reply (headers or subject). */
 gboolean bounce_autoreply_check(const BounceParts *parts, const char **rule_out);
 
@@ -127,6 +134,10 @@ typedef enum {
     BOUNCE_TABLE_COMPLAINT_SUBJECT,/* complaints without an ARF part */
     BOUNCE_TABLE_COMMAND,          /* the SMTP command a failure answered */
     BOUNCE_TABLE_VENDOR_REASON,    /* a vendor's own error code -> reason, anywhere */
+    BOUNCE_TABLE_MTA,              /* which MTA wrote the bounce (value: its name) */
+    BOUNCE_TABLE_MTA_REASON,       /* that MTA's own wording -> reason (rhost: its name) */
+    BOUNCE_TABLE_MTA_COMMAND,      /* that MTA's wording -> SMTP command (rhost: its name) */
+    BOUNCE_TABLE_MDA_REASON,       /* a local delivery agent's line in the text -> reason */
     BOUNCE_TABLE_COUNT
 } BounceTable;
 
@@ -138,7 +149,9 @@ typedef struct {
     const char *rhost;        /* RHOST table: part of the remote host or the
                                * recipient's domain ('|' between several);
                                * REASON table: the SMTP command the rule is
-                               * limited to (NULL: any) */
+                               * limited to (NULL: any); MTA table: the
+                               * header matched (NULL: the text); MTA_REASON
+                               * and MTA_COMMAND: the MTA's name */
 } BounceRule;
 
 typedef struct {
@@ -159,6 +172,10 @@ gboolean bounce_rules_first(BounceTable table, const char *subject, gsize len, B
  * a recipient domain), compared without case. */
 gboolean bounce_rules_first_rhost(BounceTable table, const char *host, const char *subject,
                                   gsize len, BounceMatch *match_out);
+/* bounce_rules_try - whether rule number index of table matches subject;
+ * fills match_out. */
+gboolean bounce_rules_try(BounceTable table, gsize index, const char *subject, gsize len,
+                          BounceMatch *match_out);
 /* bounce_rules_earliest - from offset on, the match that starts first among
  * all rules of table (for scanning a text line by line). */
 gboolean bounce_rules_earliest(BounceTable table, const char *subject, gsize len, gsize offset,

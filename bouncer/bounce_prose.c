@@ -60,6 +60,49 @@ bounce_autoreply_check(const BounceParts *parts, const char **rule_out)
     return FALSE;
 }
 
+const char *
+bounce_mta_name(const BounceParts *parts)
+{
+    gsize count = 0;
+    const BounceRule *rules = bounce_tables_get(BOUNCE_TABLE_MTA, &count);
+    BounceMatch m;
+
+    for (gsize i = 0; i < count; i++) {
+        const char *header = rules[i].rhost;
+
+        if (header == NULL) {
+            if (bounce_rules_try(BOUNCE_TABLE_MTA, i, parts->text->str, parts->text->len, &m))
+                return rules[i].value;
+            continue;
+        }
+        for (guint k = 0; k < parts->headers->fields->len; k++) {
+            const BounceField *f = &g_array_index(parts->headers->fields, BounceField, k);
+
+            if (g_ascii_strcasecmp(f->name, header) == 0
+                && bounce_rules_try(BOUNCE_TABLE_MTA, i, f->value, strlen(f->value), &m))
+                return rules[i].value;
+        }
+    }
+    return NULL;
+}
+
+void
+bounce_mta_preset(BounceRecipient *r, const char *mta)
+{
+    BounceMatch m;
+    gsize len = strlen(r->diagnostic);
+
+    if (r->reason[0] != '\0' || mta == NULL || len == 0)
+        return;
+    if (bounce_rules_first_rhost(BOUNCE_TABLE_MTA_REASON, mta, r->diagnostic, len, &m)) {
+        bounce_recipient_set(&r->reason, m.rule->value);
+        bounce_recipient_set(&r->rule, m.rule->id);
+    }
+    if (r->smtp_command == NULL
+        && bounce_rules_first_rhost(BOUNCE_TABLE_MTA_COMMAND, mta, r->diagnostic, len, &m))
+        r->smtp_command = g_strdup(m.rule->value);
+}
+
 /* prose_error_end - where the error text ends: at the first mark of the
  * returned original, which is also where its headers begin. */
 static gsize
@@ -367,6 +410,12 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
         }
     }
     (void)why;
+    if (report->recipients->len > 0) {
+        const char *mta = bounce_mta_name(parts);
+
+        for (guint i = 0; i < report->recipients->len; i++)
+            bounce_mta_preset(g_ptr_array_index(report->recipients, i), mta);
+    }
     return report->recipients->len > 0;
 }
 

@@ -121,6 +121,17 @@ bounce_rules_first(BounceTable table, const char *subject, gsize len, BounceMatc
     return FALSE;
 }
 
+gboolean
+bounce_rules_try(BounceTable table, gsize index, const char *subject, gsize len,
+                 BounceMatch *match_out)
+{
+    g_return_val_if_fail(table < BOUNCE_TABLE_COUNT, FALSE);
+    rules_ready();
+    if (subject == NULL || index >= rules_compiled[table].count)
+        return FALSE;
+    return rules_try(&rules_compiled[table], index, subject, len, 0, match_out);
+}
+
 /* rules_host_matches - host contains want, or one of the '|'-separated
  * names in want. */
 static gboolean

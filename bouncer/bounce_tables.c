@@ -403,6 +403,100 @@ static const BounceRule table_vendor_reason[] = {
     { "null-mx",             "notaccept",     0, "\\bnull ?mx\\b|couldn't find a mail exchanger or ip address|does not accept mail \\(nullmx\\)", NULL },
 };
 
+/* Which MTA or mail gateway wrote the bounce: a header only it sets
+ * (rhost names the header; "\\A" is any value) or its own wording in the
+ * text (rhost NULL). The first rule that matches names the MTA. */
+static const BounceRule table_mta[] = {
+    { "mta-mcafee",        "mcafee",       0, "modified by mcafee", "X-NAI-Header" },
+    { "mta-messagelabs",   "messagelabs",  0, "\\A", "X-Msg-Ref" },
+    { "mta-messagelabs-from","messagelabs",0, "mailer-daemon@messagelabs\\.com", "From" },
+    { "mta-domino",        "domino",       0, "^delivery(?: |_)failure:", "Subject" },
+    { "mta-workmail",      "workmail",     0, "amazon workmail", "X-Mailer" },
+    { "mta-receivingses",  "receivingses", 0, "^this message could not be delivered\\.", NULL },
+    { "mta-aol",           "aol",          0, "\\A", "X-AOL-IP" },
+    { "mta-yahoo",         "yahoo",        0, "\\A", "X-YMailISG" },
+    { "mta-gsuite",        "gsuite",       0, "\\A", "X-Gm-Message-State" },
+    { "mta-office365",     "office365",    0, "\\A", "X-MS-Exchange-Message-Is-NDR" },
+    { "mta-outlook",       "outlook",      0, "\\A", "X-Message-Delivery" },
+    { "mta-outlook-info",  "outlook",      0, "\\A", "X-Message-Info" },
+    { "mta-outlook-from",  "outlook",      0, "postmaster@(?:hotmail|outlook|live|msn)\\.com", "From" },
+    { "mta-verizon",       "verizon",      0, "\\.vtext\\.com \\(", "Received" },
+    { "mta-verizon-from",  "verizon",      0, "post_master@vtext\\.com|sysadmin@\\S*vzwpix\\.com", "From" },
+    { "mta-notes",         "notes",        0, "^-+ failure reasons\\s*-+\\s*$", NULL },
+    { "mta-imail",         "imail",        0, "^<smtp32 v", "X-Mailer" },
+    { "mta-imail-subject", "imail",        0, "^undeliverable mail\\s*$", "Subject" },
+    { "mta-biglobe",       "biglobe",      0, "postmaster@(?:biglobe|inacatv|tmtv|ttv)\\.ne\\.jp", "From" },
+    { "mta-amavis",        "amavis",       0, "^\"?content-filter at ", "From" },
+    { "mta-ezweb",         "ezweb",        0, "postmaster@(?:ezweb\\.ne\\.jp|au\\.com)", "From" },
+};
+
+/* Each MTA's own wording (rhost: the MTA's name from table_mta), as the
+ * MTA's documentation or source states it: it decides before the generic
+ * rules, as the MTA knows what it meant. */
+static const BounceRule table_mta_reason[] = {
+    { "mcafee-user",       "userunknown",   0, "user \\(.+@.+\\) unknown\\.|550 unknown user \\S+@\\S+|550 <[^>]+@[^>]+>\\.+ user not exist|no such user", "mcafee" },
+    { "messagelabs-user",  "userunknown",   0, "542 .+ rejected|no such user", "messagelabs" },
+    { "messagelabs-auth",  "securityerror", 0, "please turn on smtp authentication in your mail client", "messagelabs" },
+    { "notes-user",        "userunknown",   0, "user not listed in public name & address book|ディレクトリのリストにありません", "notes" },
+    { "notes-hops",        "networkerror",  0, "message has exceeded maximum hop count", "notes" },
+    { "domino-user",       "userunknown",   0, "not listed in (?:domino directory|public name & address book)|non répertorié dans l'annuaire domino|domino ディレクトリには見つかりません", "domino" },
+    { "domino-route",      "filtered",      0, "cannot route mail to user", "domino" },
+    { "domino-ambiguous",  "systemerror",   0, "several matches found in domino directory", "domino" },
+    { "receivingses-filtered","filtered",   0, "mailbox does not exist", "receivingses" },
+    { "receivingses-toobig","mesgtoobig",   0, "message too large", "receivingses" },
+    { "receivingses-full", "mailboxfull",   0, "mailbox full", "receivingses" },
+    { "receivingses-content","contenterror",0, "message content rejected", "receivingses" },
+    { "aol-host",          "hostunknown",   0, "host or domain name not found", "aol" },
+    { "aol-nullmx",        "notaccept",     0, "type=mx: malformed or unexpected name server reply", "aol" },
+    { "gsuite-user",       "userunknown",   0, "because the address couldn't be found\\. check for typos", "gsuite" },
+    { "outlook-host",      "hostunknown",   0, "the mail could not be delivered to the recipient because the domain is not reachable", "outlook" },
+    { "outlook-user",      "userunknown",   0, "requested action not taken: mailbox unavailable", "outlook" },
+    { "verizon-user",      "userunknown",   0, "requested action not taken: no such user here|no valid recipients for this mm", "verizon" },
+    { "imail-host",        "hostunknown",   0, "unknown host", "imail" },
+    { "imail-user",        "userunknown",   0, "^(?:unknown user|invalid final delivery userid)", "imail" },
+    { "imail-full",        "mailboxfull",   0, "^user mailbox exceeds allowed size", "imail" },
+    { "imail-virus",       "virusdetected", 0, "^requested action not taken: virus detected", "imail" },
+    { "imail-expired",     "expired",       0, "^delivery failed \\d+ attempts", "imail" },
+    { "biglobe-filtered",  "filtered",      0, "mail delivery failed\\.\\.\\. user unknown", "biglobe" },
+    { "biglobe-full",      "mailboxfull",   0, "the number of messages in recipient's mailbox exceeded the local limit", "biglobe" },
+    { "amavis-spam",       "spamdetected",  0, " - spam\\b", "amavis" },
+    { "amavis-virus",      "virusdetected", 0, " - infected\\b", "amavis" },
+    { "amavis-header",     "contenterror",  0, " - bad header:", "amavis" },
+    { "amavis-size",       "exceedlimit",   0, " - message size exceeds recipient", "amavis" },
+    { "amavis-relay",      "systemerror",   0, " - (?:temporary mta failure on relaying|rejected by next-hop mta on relaying|unable to relay message back to mta)", "amavis" },
+    { "ezweb-full",        "mailboxfull",   0, "the user\\(s\\) account is temporarily over quota", "ezweb" },
+    { "ezweb-suspend",     "suspend",       0, "the user\\(s\\) account is (?:disabled|temporarily limited)\\.", "ezweb" },
+    { "ezweb-expired",     "expired",       0, "your message was not delivered within ", "ezweb" },
+};
+
+/* The SMTP command an MTA's wording implies (rhost: the MTA's name). */
+static const BounceRule table_mta_command[] = {
+    /* Yahoo and Office 365 quote the refused address only when RCPT TO
+     * was refused. */
+    { "yahoo-rcpt",        "RCPT", 0, "<[^<>\\s]+@[^<>\\s]+>", "yahoo" },
+    { "office365-rcpt",    "RCPT", 0, "unknown recipient or mailbox unavailable ->.+<?[^\\s<>]+@[^\\s<>]+\\.[a-z]+>?", "office365" },
+};
+
+/* A local delivery agent (mail.local, procmail, maildrop, vpopmail,
+ * vmailmgr, Dovecot) reporting in the text of the bounce: its line is the
+ * final word on the recipient. */
+static const BounceRule table_mda_reason[] = {
+    { "mda-dovecot-user",  "userunknown", 0, "^your message to \\S+ was automatically rejected:[ \\t]*\\n(?:.+\\n)*?.*mailbox doesn't exist: ", NULL },
+    { "mda-dovecot-full",  "mailboxfull", 0, "^your message to \\S+ was automatically rejected:[ \\t]*\\n(?:.+\\n)*?.*(?:quota exceeded|not enough disk space)", NULL },
+    { "mda-maillocal-user","userunknown", 0, "^mail\\.local:(?:.*: | )(?:unknown user:|user unknown|invalid mailbox path|user missing home directory)", NULL },
+    { "mda-maillocal-full","mailboxfull", 0, "^mail\\.local: .*(?:disc quota exceeded|mailbox full or quota exceeded)", NULL },
+    { "mda-maillocal-system","systemerror", 0, "^mail\\.local: .*temporary file write error", NULL },
+    { "mda-procmail-full", "mailboxfull", 0, "^procmail: .*quota exceeded while writing", NULL },
+    { "mda-procmail-disk", "systemfull",  0, "^procmail: .*no space left to finish writing", NULL },
+    { "mda-maildrop-user", "userunknown", 0, "^maildrop: .*(?:invalid user specified\\.|cannot find system user)", NULL },
+    { "mda-maildrop-full", "mailboxfull", 0, "^maildrop: .*maildir over quota\\.", NULL },
+    { "mda-vpopmail-user", "userunknown", 0, "^vdelivermail: .*sorry, no mailbox here by that name\\.", NULL },
+    { "mda-vpopmail-filtered","filtered", 0, "^vdelivermail: .*(?:account is locked email bounced|user does not exist, but will deliver to )", NULL },
+    { "mda-vpopmail-full", "mailboxfull", 0, "^vdelivermail: .*(?:domain|user) is over quota", NULL },
+    { "mda-vmailmgr-user", "userunknown", 0, "^vdeliver: .*(?:invalid or unknown (?:base user or domain|virtual user)|user name does not refer to a virtual user)", NULL },
+    { "mda-vmailmgr-full", "mailboxfull", 0, "^vdeliver: .*delivery failed due to system quota violation", NULL },
+};
+
 #define TABLE(t) { t, G_N_ELEMENTS(t) }
 
 static const struct {
@@ -423,6 +517,10 @@ static const struct {
     [BOUNCE_TABLE_COMPLAINT_SUBJECT]  = TABLE(table_complaint_subject),
     [BOUNCE_TABLE_COMMAND]            = TABLE(table_command),
     [BOUNCE_TABLE_VENDOR_REASON]      = TABLE(table_vendor_reason),
+    [BOUNCE_TABLE_MTA]                = TABLE(table_mta),
+    [BOUNCE_TABLE_MTA_REASON]         = TABLE(table_mta_reason),
+    [BOUNCE_TABLE_MTA_COMMAND]        = TABLE(table_mta_command),
+    [BOUNCE_TABLE_MDA_REASON]         = TABLE(table_mda_reason),
 };
 
 const BounceRule *
