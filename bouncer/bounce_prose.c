@@ -437,5 +437,20 @@ bounce_prose_diagnostic_for(const BounceParts *parts, const char *addr)
         }
         g_free(hit->addr);
     }
+    if (diag == NULL && hits->len == 0 && addr != NULL && *addr != '\0') {
+        /* No line has a recipient's shape ("pipe to |prog addr", "wasn't
+         * delivered to addr because ..."): the paragraph naming the
+         * address is what the text says of it. */
+        gsize alen = strlen(addr);
+
+        for (gsize at = 0; at + alen <= err_len; at++) {
+            if (g_ascii_strncasecmp(text->str + at, addr, alen) != 0)
+                continue;
+            while (at > 0 && !(text->str[at - 1] == '\n' && at >= 2 && text->str[at - 2] == '\n'))
+                at--;
+            diag = prose_diagnostic(text->str, at, err_len);
+            break;
+        }
+    }
     return diag;
 }
