@@ -145,7 +145,41 @@ typedef struct {
     gsize line_start;         /* where its recipient line starts */
     gsize diag_start;         /* where its diagnostic starts */
     const char *rule;
+    gsize diag_end;           /* where it ends, 0: at the next recipient */
 } ProseHit;
+
+/* prose_transcript_block - Sendmail's transcript gives, per remote host,
+ * "... while talking to HOST:", the commands sent (">>>"), the replies
+ * ("<<<") and then one summary line per recipient ("554 <addr>... Remote
+ * protocol error"). For a summary line at line_start, the start of the
+ * exchange before it (after from), or -1 when there is none. */
+static gssize
+prose_transcript_block(const char *text, gsize from, gsize line_start)
+{
+    gssize block = -1;
+    gboolean reply = FALSE;
+    gsize pos = from;
+
+    while (pos < line_start) {
+        const char *nl = memchr(text + pos, '\n', line_start - pos);
+        gsize end = nl != NULL ? (gsize)(nl - text) : line_start;
+        gsize k = pos;
+
+        while (k < end && (text[k] == ' ' || text[k] == '\t'))
+            k++;
+        if (end - k >= 16 && (g_ascii_strncasecmp(text + k, "while talking to", 16) == 0
+                              || g_ascii_strncasecmp(text + k, "... while talking to", 20) == 0)) {
+            block = (gssize)pos;
+            reply = FALSE;
+        } else if (end - k >= 4 && (memcmp(text + k, ">>> ", 4) == 0 || memcmp(text + k, "<<< ", 4) == 0)) {
+            if (block < 0)
+                block = (gssize)pos;
+            reply = reply || text[k] == '<';
+        }
+        pos = end + 1;
+    }
+    return reply ? block : -1;
+}
 
 /* prose_is_own - an address that is the sender's, not a recipient's. */
 static gboolean
@@ -223,12 +257,21 @@ prose_find_recipients(const BounceParts *parts, const char *text, gsize len)
                         dup = TRUE;
                 }
                 if (!dup) {
-                    ProseHit hit = { g_steal_pointer(&addr), pos, pos + m.match_end, m.rule->id };
+                    ProseHit hit = { g_steal_pointer(&addr), pos, pos + m.match_end, m.rule->id, 0 };
+                    gsize from = hits->len > 0 ? g_array_index(hits, ProseHit, hits->len - 1).line_start : 0;
+                    gssize block = strcmp(m.rule->id, "rcpt-sendmail-dots") == 0
+                        ? prose_transcript_block(text, from, pos) : -1;
 
                     /* A line that is only the address: the diagnostic is
                      * what follows it. Otherwise the whole line counts. */
                     if (m.match_start > 0)
                         hit.diag_start = pos;
+                    if (block >= 0) {
+                        /* a transcript's summary line: the exchange
+                         * before it says what failed */
+                        hit.diag_start = (gsize)block;
+                        hit.diag_end = line_end;
+                    }
                     g_array_append_val(hits, hit);
                 }
             }
@@ -343,7 +386,8 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
                 ProseHit *hit = &g_array_index(hits, ProseHit, i);
 
                 if (g_ascii_strcasecmp(hit->addr, addr) == 0) {
-                    gsize end = i + 1 < hits->len ? g_array_index(hits, ProseHit, i + 1).line_start : err_len;
+                    gsize end = hit->diag_end > 0 ? hit->diag_end
+                        : i + 1 < hits->len ? g_array_index(hits, ProseHit, i + 1).line_start : err_len;
 
                     g_free(r->diagnostic);
                     r->diagnostic = prose_diagnostic(text->str, hit->diag_start, end);
@@ -359,7 +403,8 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
     }
     for (guint i = 0; i < hits->len; i++) {
         ProseHit *hit = &g_array_index(hits, ProseHit, i);
-        gsize end = i + 1 < hits->len ? g_array_index(hits, ProseHit, i + 1).line_start : err_len;
+        gsize end = hit->diag_end > 0 ? hit->diag_end
+            : i + 1 < hits->len ? g_array_index(hits, ProseHit, i + 1).line_start : err_len;
         BounceRecipient *r;
 
         if (report->recipients->len > 0 && failed != NULL) {
@@ -431,7 +476,8 @@ bounce_prose_diagnostic_for(const BounceParts *parts, const char *addr)
         ProseHit *hit = &g_array_index(hits, ProseHit, i);
 
         if (diag == NULL && (addr == NULL || g_ascii_strcasecmp(hit->addr, addr) == 0)) {
-            gsize end = i + 1 < hits->len ? g_array_index(hits, ProseHit, i + 1).line_start : err_len;
+            gsize end = hit->diag_end > 0 ? hit->diag_end
+                : i + 1 < hits->len ? g_array_index(hits, ProseHit, i + 1).line_start : err_len;
 
             diag = prose_diagnostic(text->str, hit->diag_start, end);
         }

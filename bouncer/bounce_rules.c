@@ -218,7 +218,8 @@ reply_code_valid(const char *code, gsize len)
 /* bounce_rules_find_codes - walk the STATUS table: rules with value
  * "status" give the RFC 3463 code, "reply" the SMTP reply code; the first
  * rule of each kind that matches wins (a reply rule keeps looking past
- * numbers that are no reply code). */
+ * numbers that are no reply code). A failure's code is looked for before
+ * a success's: in a session transcript the 250s come before the refusal. */
 void
 bounce_rules_find_codes(const char *text, char status_out[16], char reply_out[8])
 {
@@ -233,25 +234,28 @@ bounce_rules_find_codes(const char *text, char status_out[16], char reply_out[8]
         return;
     len = strlen(text);
     ct = &rules_compiled[BOUNCE_TABLE_STATUS];
-    for (gsize i = 0; i < ct->count; i++) {
-        gboolean is_status = strcmp(ct->rules[i].value, "status") == 0;
-        char *dest = is_status ? status_out : reply_out;
-        gsize cap = is_status ? 16 : 8;
-        gsize offset = 0, n;
+    for (int success = 0; success <= 1; success++) {
+        for (gsize i = 0; i < ct->count; i++) {
+            gboolean is_status = strcmp(ct->rules[i].value, "status") == 0;
+            char *dest = is_status ? status_out : reply_out;
+            gsize cap = is_status ? 16 : 8;
+            gsize offset = 0, n;
 
-        if (dest[0] != '\0')
-            continue;
-        while (offset < len && rules_try(ct, i, text, len, offset, &m)) {
-            if (is_status || reply_code_valid(text + m.start, m.end - m.start)) {
-                n = MIN(m.end - m.start, cap - 1);
-                memcpy(dest, text + m.start, n);
-                dest[n] = '\0';
-                break;
+            if (dest[0] != '\0')
+                continue;
+            while (offset < len && rules_try(ct, i, text, len, offset, &m)) {
+                if ((text[m.start] == '2') == success
+                    && (is_status || reply_code_valid(text + m.start, m.end - m.start))) {
+                    n = MIN(m.end - m.start, cap - 1);
+                    memcpy(dest, text + m.start, n);
+                    dest[n] = '\0';
+                    break;
+                }
+                offset = m.match_end > offset ? m.match_end : offset + 1;
+                /* stay on a character boundary for the UTF-8 matcher */
+                while (offset < len && ((unsigned char)text[offset] & 0xC0) == 0x80)
+                    offset++;
             }
-            offset = m.match_end > offset ? m.match_end : offset + 1;
-            /* stay on a character boundary for the UTF-8 matcher */
-            while (offset < len && ((unsigned char)text[offset] & 0xC0) == 0x80)
-                offset++;
         }
     }
 }
