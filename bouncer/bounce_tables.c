@@ -34,6 +34,8 @@ static const BounceRule table_bounce_body[] = {
     { "body-generic",     NULL, 0, "(?:your|the) message (?:could not|couldn't|cannot|can't|was not|wasn't) (?:be )?delivered|delivery to the following recipients? (?:failed|has been delayed)|message (?:could not|was not) be delivered to|could not be delivered to the following|(?:the following|your) message (?:could not|was undeliverable)|undeliverable to the following|delivery has failed to these recipients|your message did not reach some or all of the intended recipients|unable to deliver (?:your )?(?:message|mail) to|permanent fatal errors|your message wasn't delivered|message you sent (?:could not|couldn't) be delivered|delivery failed for the following|was not delivered to|the following recipient\\(s\\) could not be reached|mail delivery to the following recipients failed|could not deliver (?:mail|message|the message|your message)", NULL },
     { "body-delivered-to", NULL, 0, "could not be delivered to:|your mail sent on:|there was an error delivering your mail to|not a member of this (?:mailing )?list|are not member", NULL },
     { "body-groups",      NULL, 0, "google groups|you do not have permission to post|the group you tried to contact", NULL },
+    /* fml (a mailing list manager) returning a post it would not take. */
+    { "body-fml",         NULL, 0, "^duplicated message-id in <[^>]+>\\.|^fml \\S+ has detected a loop condition|not member article from ", NULL },
     { "body-intl",        NULL, 0, "配信できませんでした|届きませんでした|送信できませんでした|宛先不明|存在しないか", NULL },
 };
 
@@ -63,7 +65,7 @@ static const BounceRule table_original_mark[] = {
     { "mark-original",  NULL, 0, "^\\s*-+\\s*(?:original message|original mail|the original message|original message follows|returned message|undelivered message|forwarded message|original message header|message headers? follows?)\\b.*-*\\s*$", NULL },
     { "mark-sendmail",  NULL, 0, "^\\s*-+ ?(?:original message|unsent message (?:below|follows)|returned mail follows|message header follows|the original message headers are included) ?-+\\s*$", NULL },
     { "mark-follow",    NULL, 0, "^\\s*(?:message headers follow|original message follows|headers of the original message follow)\\b.*$", NULL },
-    { "mark-prose",     NULL, 0, "^original message:\\s*$|^(?:original message headers?|the original message headers? (?:is|are) (?:included|below|as follows)|the message headers? (?:is|are) below|a copy of the original message (?:below|follows)|your message reads? \\(in part\\)|this is a copy of the original message|below is a copy of the original message|the text of your message was)\\b.*$", NULL },
+    { "mark-prose",     NULL, 0, "^original message:\\s*$|^original mail as follows:\\s*$|^(?:original message headers?|the original message headers? (?:is|are) (?:included|below|as follows)|the message headers? (?:is|are) below|a copy of the original message (?:below|follows)|your message reads? \\(in part\\)|this is a copy of the original message|below is a copy of the original message|the text of your message was)\\b.*$", NULL },
     { "mark-content",   NULL, 0, "^content-type: (?:message/rfc822|text/rfc822-headers)", NULL },
 };
 
@@ -91,6 +93,8 @@ static const BounceRule table_recipient[] = {
     { "rcpt-list-colon",  "weak", 1, "(?:recipients?|address(?:es)?)(?: [a-z()]+){0,5}:\\s*<?([^\\s<>\"]+@[^\\s<>\"]+?)>?(?:[\\s,;]|\\.?$|\\. )", NULL },
     { "rcpt-colon-angle-end", "weak", 1, ":\\s*<([^\\s<>]+@[^\\s<>]+)>\\s*$", NULL },
     /* An address alone on its line. */
+    /* "Duplicated Message-ID in <user@example.com>." (fml) */
+    { "rcpt-angle-period-end", "weak", 1, "\\sin <([^\\s<>]+@[^\\s<>]+)>\\.\\s*$", NULL },
     { "rcpt-alone",       "strong", 1, "^<?([^\\s<>()@\"]+@[a-z0-9][^\\s<>()@\"]*\\.[a-z]{2,})>?:?[ \\t]*$", NULL },
 };
 
@@ -423,6 +427,7 @@ static const BounceRule table_mta[] = {
     { "mta-verizon",       "verizon",      0, "\\.vtext\\.com \\(", "Received" },
     { "mta-verizon-from",  "verizon",      0, "post_master@vtext\\.com|sysadmin@\\S*vzwpix\\.com", "From" },
     { "mta-notes",         "notes",        0, "^-+ failure reasons\\s*-+\\s*$", NULL },
+    { "mta-fml",           "fml",          0, "\\bfml\\b", "X-MLServer" },
     { "mta-imail",         "imail",        0, "^<smtp32 v", "X-Mailer" },
     { "mta-imail-subject", "imail",        0, "^undeliverable mail\\s*$", "Subject" },
     { "mta-biglobe",       "biglobe",      0, "postmaster@(?:biglobe|inacatv|tmtv|ttv)\\.ne\\.jp", "From" },
@@ -464,6 +469,9 @@ static const BounceRule table_mta_reason[] = {
     { "amavis-header",     "contenterror",  0, " - bad header:", "amavis" },
     { "amavis-size",       "exceedlimit",   0, " - message size exceeds recipient", "amavis" },
     { "amavis-relay",      "systemerror",   0, " - (?:temporary mta failure on relaying|rejected by next-hop mta on relaying|unable to relay message back to mta)", "amavis" },
+    { "fml-rejected",      "rejected",      0, "not member article from|reject mail (?:from \\S+@|since .+ header may cause mail loop)|reject spammers:|you are not a member of this mailing list|spam mail from a spammer is rejected", "fml" },
+    { "fml-loop",          "systemerror",   0, "duplicated message-id|has detected a loop condition|loop back warning|loop alert", "fml" },
+    { "fml-security",      "securityerror", 0, "security alert", "fml" },
     { "ezweb-full",        "mailboxfull",   0, "the user\\(s\\) account is temporarily over quota", "ezweb" },
     { "ezweb-suspend",     "suspend",       0, "the user\\(s\\) account is (?:disabled|temporarily limited)\\.", "ezweb" },
     { "ezweb-expired",     "expired",       0, "your message was not delivered within ", "ezweb" },
