@@ -1,0 +1,57 @@
+/* autoreply_private.h - what the autoreply/ files share and nobody else
+ * needs: text that is safe in one header line, addresses and message ids
+ * that are safe to write back out. */
+#ifndef BOUNCER_AUTOREPLY_PRIVATE_H
+#define BOUNCER_AUTOREPLY_PRIVATE_H
+
+#include "autoreply/autoreply.h"
+
+/* Named limits, in Unicode characters. */
+#define AUTOREPLY_SUBJECT_MAX      200   /* original subject kept for the reply */
+#define AUTOREPLY_VALUE_MAX        200   /* a placeholder value in the body */
+#define AUTOREPLY_IDS_TEXT_MAX     8192  /* In-Reply-To / References kept */
+#define AUTOREPLY_DETAIL_MAX       160   /* AutoreplyDecision.detail */
+/* Bytes of header block read; what is beyond is ignored (real ones are a
+ * few kilobytes, a message may be 50 MB without a blank line). */
+#define AUTOREPLY_HEADER_MAX       (1024 * 1024)
+/* RFC 5321 §4.5.3.1 sizes. */
+#define AUTOREPLY_LOCAL_PART_MAX   64
+#define AUTOREPLY_ADDRESS_MAX      254
+#define AUTOREPLY_MSGID_MAX        250
+/* References written into the reply: the first and the latest ones
+ * (RFC 5322 §3.6.4 lets a long chain be trimmed). */
+#define AUTOREPLY_REFERENCES_MAX   20
+
+/* autoreply_text_fold - text for one header line or one line of body: any
+ * bytes read as UTF-8 (invalid sequences replaced), control characters and
+ * line or paragraph separators made spaces, runs of white space made one
+ * space, trimmed, cut after max_chars characters. NULL gives "".
+ * len -1: up to the NUL. (transfer full) */
+char *autoreply_text_fold(const char *text, gssize len, gsize max_chars);
+
+/* autoreply_header_raw - the raw value (" ...\n", as GMime stores it) of
+ * an unstructured field named name whose text is one folded line of
+ * UTF-8: the leading plain ASCII words as they are, the rest as RFC 2047
+ * "B" encoded words of UTF-8, folded before 78 columns. GMime 3.2's own
+ * encoder leaves words with "=?" unencoded and can then fold inside an
+ * encoded word, even without white space; this one cannot. (transfer full) */
+char *autoreply_header_raw(const char *name, const char *text);
+
+/* autoreply_address_clean - a plain addr-spec safe to write in a header
+ * and to give to SMTP: white space and one pair of angle brackets
+ * dropped, dot-atom local part (no quoting), a host-name domain made lower
+ * case, RFC 5321 sizes. NULL when text is not such an address (the null
+ * sender "" or "<>" included). (transfer full) */
+char *autoreply_address_clean(const char *text);
+
+/* autoreply_msgid_ok - id (without angle brackets) can be written as
+ * "<id>": printable ASCII, no white space or angle brackets, one '@'
+ * with text on both sides, at most AUTOREPLY_MSGID_MAX characters. */
+gboolean autoreply_msgid_ok(const char *id);
+
+/* autoreply_system_local_part - the name of the system-sender pattern a
+ * local part matches ("mailer-daemon", "noreply", "owner-*", ...), or
+ * NULL for a person. (transfer none) */
+const char *autoreply_system_local_part(const char *local_part);
+
+#endif
