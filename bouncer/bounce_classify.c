@@ -302,6 +302,11 @@ reason_first_pass(BounceRecipient *r, const ReasonHits *hits, const char *code)
         }
         if (strcmp(want, "mesgtoobig") == 0 && g_strcmp0(code, "exceedlimit") == 0)
             continue;
+        /* A spam filter reads the message: spam wording in answer to an
+         * earlier step is a block of the sending host. */
+        if (strcmp(want, "spamdetected") == 0 && (at_rcpt || at_mail || at_greeting)
+            && g_strcmp0(code, want) != 0)
+            continue;
 
         /* A host that is gone is gone for good: a temporary failure
          * that mentions it is a lookup problem (networkerror). */
