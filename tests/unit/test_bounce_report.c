@@ -40,6 +40,11 @@ test_find_codes(void)
         { "Sorry, I couldn't find any host named x.example. (#5.1.2)", "5.1.2", "" },
         { "host 192.0.2.33 said 421 try later", "", "421" },
         { "version 1.2.3 of something", "", "" },
+        /* a transcript: the failure's codes, not the 250s before it */
+        { "Out: 250 2.1.5 Ok In: DATA Out: 451 4.3.0 Error: queue file write error", "4.3.0", "451" },
+        { "The error that the other server returned was: 550 550 Unknown user", "", "550" },
+        { ">>> MAIL From:<a@b.example> <<< 501 <a@b.example>... no access", "", "501" },
+        { "542 kim@strict.example Rejected", "", "" },        /* 542 is no reply code */
         { "connect to 10.5.1.1 failed", "", "" },
         { "", "", "" },
     };
@@ -81,6 +86,78 @@ test_classify(void)
             g_error("classify(%s, %s): got %s hard=%d, want %s hard=%d", cases[i].status,
                     cases[i].diag, r->reason, r->hard, cases[i].reason, cases[i].hard);
         g_assert_cmpstr(r->rule, !=, "");
+        bounce_recipient_free(r);
+    }
+}
+
+/* test_classify_context - what the SMTP command, the remote host, the
+ * recipient's domain and the report's text change. */
+static void
+test_classify_context(void)
+{
+    static const struct {
+        const char *status, *diag, *command, *remote, *addr, *preset, *context;
+        BounceKind kind;
+        const char *reason;
+        gboolean hard;
+    } cases[] = {
+        /* "user unknown" is about the address only in answer to RCPT TO */
+        { "", "550 Unknown user a@b.example", NULL, "", "a@b.example", NULL, NULL,
+          BOUNCE_KIND_NONSTANDARD, "filtered", FALSE },
+        { "", "550 Unknown user a@b.example", "RCPT", "", "a@b.example", NULL, NULL,
+          BOUNCE_KIND_NONSTANDARD, "userunknown", TRUE },
+        { "5.2.1", "550 5.2.1 <a@b.example>... User Unknown", NULL, "", "a@b.example", NULL, NULL,
+          BOUNCE_KIND_DSN, "filtered", FALSE },
+        { "5.2.1", "550 5.2.1 <a@b.example>... User Unknown", "RCPT", "", "a@b.example", NULL, NULL,
+          BOUNCE_KIND_DSN, "userunknown", TRUE },
+        /* ... unless the reporting MTA's own wording said so */
+        { "", "550 Unknown user a@b.example", NULL, "", "a@b.example", "userunknown", NULL,
+          BOUNCE_KIND_NONSTANDARD, "userunknown", TRUE },
+        /* "Access denied" at MAIL FROM is about the sender */
+        { "5.7.1", "550 5.7.1 Access denied", "MAIL", "", "a@b.example", NULL, NULL,
+          BOUNCE_KIND_DSN, "rejected", FALSE },
+        /* X.4.4: an unknown host, unless the lookup itself failed */
+        { "5.4.4", "550 5.4.4 Invalid domain", NULL, "", "a@b.example", NULL, NULL,
+          BOUNCE_KIND_DSN, "hostunknown", TRUE },
+        { "5.4.4", "Name service error for name=b.example type=MX: Malformed or unexpected name server reply",
+          NULL, "", "a@b.example", NULL, NULL, BOUNCE_KIND_DSN, "networkerror", FALSE },
+        /* a null MX is permanent even without a code */
+        { "", "No MX record found for domain=b.example", NULL, "", "a@b.example", NULL, NULL,
+          BOUNCE_KIND_NONSTANDARD, "notaccept", TRUE },
+        /* providers' codes */
+        { "5.1.1", "550 5.1.1 <a@b.example> - 192.0.2.1 has sent to too many recipients this hour. IB607",
+          "RCPT", "smtp.secureserver.net", "a@b.example", NULL, NULL, BOUNCE_KIND_DSN, "speeding", FALSE },
+        { "5.0.0", "550 : User unknown", NULL, "lsean.ezweb.ne.jp", "a@ezweb.ne.jp", NULL, NULL,
+          BOUNCE_KIND_DSN, "filtered", FALSE },
+        { "5.0.0", "550 <a@ezweb.ne.jp>: User unknown", NULL, "lsean.ezweb.ne.jp", "a@ezweb.ne.jp", NULL, NULL,
+          BOUNCE_KIND_DSN, "userunknown", TRUE },
+        { "5.0.0", "550 Unknown user a@docomo.example", "DATA", "mfsmax.docomo.ne.jp", "a@docomo.example",
+          NULL, NULL, BOUNCE_KIND_DSN, "rejected", FALSE },
+        { "4.2.0", "421 4.2.0 Service refuse. Veuillez essayer plus tard. OFR005_505 [505]", NULL,
+          "smtp-in.orange.fr", "a@orange.fr", NULL, NULL, BOUNCE_KIND_DSN, "systemerror", FALSE },
+        /* a local delivery agent's line in a delivery report */
+        { "5.5.0", "", NULL, "", "a@b.example", NULL, "----- Transcript -----\nmail.local: unknown user: a\n",
+          BOUNCE_KIND_DSN, "userunknown", TRUE },
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        BounceRecipient *r = bounce_recipient_new();
+        const char *ctx = cases[i].context;
+
+        bounce_recipient_set(&r->addr, cases[i].addr);
+        bounce_recipient_set(&r->status, cases[i].status);
+        bounce_recipient_set(&r->diagnostic, cases[i].diag);
+        bounce_recipient_set(&r->remote_mta, cases[i].remote);
+        if (cases[i].command != NULL)
+            r->smtp_command = g_strdup(cases[i].command);
+        if (cases[i].preset != NULL) {
+            bounce_recipient_set(&r->reason, cases[i].preset);
+            bounce_recipient_set(&r->rule, "test-preset");
+        }
+        bounce_classify(r, cases[i].kind, ctx, ctx != NULL ? strlen(ctx) : 0);
+        if (strcmp(r->reason, cases[i].reason) != 0 || r->hard != cases[i].hard)
+            g_error("classify case %zu (%s): got %s hard=%d (rule %s), want %s hard=%d", i,
+                    cases[i].diag, r->reason, r->hard, r->rule, cases[i].reason, cases[i].hard);
         bounce_recipient_free(r);
     }
 }
@@ -197,6 +274,7 @@ main(int argc, char **argv)
     g_test_add_func("/bounce/addr_clean", test_addr_clean);
     g_test_add_func("/bounce/find_codes", test_find_codes);
     g_test_add_func("/bounce/classify", test_classify);
+    g_test_add_func("/bounce/classify_context", test_classify_context);
     g_test_add_func("/bounce/split_mbox", test_split_mbox);
     g_test_add_func("/bounce/hostile", test_hostile);
     g_test_add_func("/bounce/threads", test_threads);
