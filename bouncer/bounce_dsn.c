@@ -66,12 +66,36 @@ dsn_status(const char *value)
     return g_strdup("");
 }
 
+/* PowerMTA classifies each failure in its own per-recipient field
+ * (X-PowerMTA-BounceCategory); its categories, as reasons. */
+static const struct {
+    const char *category, *reason;
+} dsn_pmta_categories[] = {
+    { "bad-domain", "hostunknown" },        { "bad-mailbox", "userunknown" },
+    { "inactive-mailbox", "suspend" },      { "message-expired", "expired" },
+    { "no-answer-from-host", "networkerror" }, { "policy-related", "policyviolation" },
+    { "quota-issues", "mailboxfull" },      { "routing-errors", "systemerror" },
+    { "spam-related", "spamdetected" },
+};
+
+/* dsn_category_reason - the reason for a PowerMTA bounce category, or NULL. */
+static const char *
+dsn_category_reason(const char *value)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(dsn_pmta_categories); i++) {
+        if (g_ascii_strcasecmp(value, dsn_pmta_categories[i].category) == 0)
+            return dsn_pmta_categories[i].reason;
+    }
+    return NULL;
+}
+
 /* dsn_is_recipient_field - a per-recipient field (RFC 3464 §2.3). */
 static gboolean
 dsn_is_recipient_field(const char *name)
 {
     static const char *const names[] = { "Action", "Status", "Diagnostic-Code", "Remote-MTA",
-                                         "Last-Attempt-Date", "Will-Retry-Until" };
+                                         "Last-Attempt-Date", "Will-Retry-Until",
+                                         "X-PowerMTA-BounceCategory" };
 
     for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
         if (g_ascii_strcasecmp(name, names[i]) == 0)
@@ -199,6 +223,14 @@ bounce_dsn_read_text(BounceReport *report, const char *text, gsize len)
             bounce_recipient_set(&rcpt->last_attempt_date, v);
         } else if (g_ascii_strcasecmp(f->name, "Will-Retry-Until") == 0) {
             bounce_recipient_set(&rcpt->will_retry_until, v);
+        } else if (g_ascii_strcasecmp(f->name, "X-PowerMTA-BounceCategory") == 0) {
+            const char *reason = dsn_category_reason(v);
+
+            /* the sending MTA's own verdict, as bounce_mta_preset() gives */
+            if (reason != NULL) {
+                bounce_recipient_set(&rcpt->reason, reason);
+                bounce_recipient_set(&rcpt->rule, "dsn-pmta-category");
+            }
         }
     }
     dsn_recipient_done(report, &rcpt, &original);
