@@ -3,14 +3,19 @@
 
 #include <string.h>
 
+#include "bouncer/bounce_forward.h"
 #include "bouncer/bounce_report.h"
 #include "common/db.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/outbox.h"
 
 struct BounceStore {
     const TokenKeyring      *keyring;
     BounceSuppressionPolicy  policy;
+    BounceForwardPolicy      forward;
+    char                    *reply_mailbox;
+    char                    *message_id_domain;
     MailboxProcessor         processor;
 };
 
@@ -119,6 +124,77 @@ bounce_store_record_recipient(BounceStore *store, PGconn *conn, const DeliveryRe
     return res != NULL;
 }
 
+/* bounce_store_forward_wanted - final failures (and, when configured,
+ * out-of-office replies) are forwarded; delays and complaints never. */
+static gboolean
+bounce_store_forward_wanted(const BounceStore *store, const BounceReport *report)
+{
+    if (report->kind == BOUNCE_KIND_AUTOREPLY)
+        return store->forward.autoreplies;
+    if (report->kind != BOUNCE_KIND_DSN && report->kind != BOUNCE_KIND_NONSTANDARD)
+        return FALSE;
+    for (guint i = 0; i < report->recipients->len; i++) {
+        const BounceRecipient *r = g_ptr_array_index(report->recipients, i);
+
+        if (g_strcmp0(r->action, "failed") == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* bounce_store_forward - queue the forward to the organisation's Reply-To
+ * in this transaction; over the hourly limit it is recorded as held. An
+ * organisation the app has not written, or without a Reply-To or with
+ * forwarding off, gets none. */
+static gboolean
+bounce_store_forward(BounceStore *store, PGconn *conn, const DeliveryRecipient *rcpt,
+                     const BounceReport *report, const char *org, GError **error)
+{
+    const char *params[] = { org };
+    g_autoptr(PGresult) res = NULL;
+    g_autofree char *message = NULL;
+    const char *held = NULL;
+    gsize len = 0;
+    OutboxItem item;
+
+    if (org == NULL || !bounce_store_forward_wanted(store, report))
+        return TRUE;
+    res = db_exec(conn,
+        "SELECT o.name, coalesce(o.reply_to, ''), o.forward_bounces,"
+        "       (SELECT count(*) FROM outbox f WHERE f.org_id = o.id AND f.kind = 'forward'"
+        "         AND f.state <> 'held' AND f.created_at > now() - interval '1 hour')"
+        "  FROM organisations o WHERE o.id = $1", 1, params, error);
+    if (res == NULL)
+        return FALSE;
+    if (PQntuples(res) == 0 || PQgetvalue(res, 0, 1)[0] == '\0' ||
+        strcmp(PQgetvalue(res, 0, 2), "t") != 0)
+        return TRUE;
+    message = bounce_forward_compose(report, (const char *)rcpt->data, rcpt->len,
+                                     store->reply_mailbox, PQgetvalue(res, 0, 0),
+                                     PQgetvalue(res, 0, 1), store->message_id_domain, &len);
+    if (message == NULL)
+        return TRUE;
+    if (store->forward.hourly_limit > 0 &&
+        g_ascii_strtoull(PQgetvalue(res, 0, 3), NULL, 10) >= store->forward.hourly_limit)
+        held = "hourly forward limit reached";
+    item = (OutboxItem){
+        .kind = "forward",
+        .org_id = g_ascii_strtoll(org, NULL, 10),
+        .inbound_id = rcpt->inbound_id,
+        .mail_from = "",
+        .rcpt_to = PQgetvalue(res, 0, 1),
+        .message = message,
+        .len = len,
+        .held_reason = held,
+        .give_up_hours = store->forward.give_up_hours,
+    };
+    if (!outbox_enqueue(conn, &item, NULL, error))
+        return FALSE;
+    log_info("sid=%s forward org=%s to=<%s>%s", rcpt->sid, org, item.rcpt_to,
+             held != NULL ? " held=hourly-limit" : "");
+    return TRUE;
+}
+
 /* bounce_store_record - every recipient the report speaks of. Ordinary
  * mail and what could not be parsed only keep their inbound row. */
 static gboolean
@@ -143,7 +219,8 @@ bounce_store_record(gpointer self, PGconn *conn, const DeliveryRecipient *rcpt, 
         BounceRecipient r = { .addr = sender, .action = "", .reason = "vacation",
                               .rule = "autoreply" };
 
-        return bounce_store_record_recipient(store, conn, rcpt, report, &r, org, msg, error);
+        return bounce_store_record_recipient(store, conn, rcpt, report, &r, org, msg, error) &&
+               bounce_store_forward(store, conn, rcpt, report, org, error);
     }
     for (guint i = 0; i < report->recipients->len; i++) {
         const BounceRecipient *r = g_ptr_array_index(report->recipients, i);
@@ -153,16 +230,23 @@ bounce_store_record(gpointer self, PGconn *conn, const DeliveryRecipient *rcpt, 
     }
     log_info("sid=%s rcpt=<%s> kind=%s recipients=%u org=%s message=%s", rcpt->sid, rcpt->rcpt_to,
              *kind_out, report->recipients->len, org != NULL ? org : "-", msg != NULL ? msg : "-");
-    return TRUE;
+    return bounce_store_forward(store, conn, rcpt, report, org, error);
 }
 
 BounceStore *
-bounce_store_new(const TokenKeyring *keyring, const BounceSuppressionPolicy *policy)
+bounce_store_new(const TokenKeyring *keyring, const BounceSuppressionPolicy *policy,
+                 const BounceForwardPolicy *forward)
 {
     BounceStore *store = g_new0(BounceStore, 1);
+    const char *at;
 
     store->keyring = keyring;
     store->policy = *policy;
+    store->forward = *forward;
+    store->reply_mailbox = g_strdup(forward->reply_mailbox);
+    store->forward.reply_mailbox = store->reply_mailbox;
+    at = strrchr(store->reply_mailbox, '@');
+    store->message_id_domain = g_strdup(at != NULL ? at + 1 : "localhost");
     store->processor = (MailboxProcessor){
         .prepare = bounce_store_prepare,
         .prepared_free = bounce_store_prepared_free,
@@ -175,6 +259,10 @@ bounce_store_new(const TokenKeyring *keyring, const BounceSuppressionPolicy *pol
 void
 bounce_store_free(BounceStore *store)
 {
+    if (store == NULL)
+        return;
+    g_free(store->reply_mailbox);
+    g_free(store->message_id_domain);
     g_free(store);
 }
 

@@ -18,10 +18,19 @@ typedef struct {
     guint soft_days;         /* ... suppress for this many days; 0 threshold: never */
 } BounceSuppressionPolicy;
 
+typedef struct {
+    const char *reply_mailbox;      /* From: of forwards */
+    guint       hourly_limit;       /* forwards per organisation per hour; 0: none */
+    gboolean    autoreplies;        /* forward out-of-office replies too */
+    guint       give_up_hours;      /* outbox expiry */
+} BounceForwardPolicy;
+
 typedef struct BounceStore BounceStore;
 
-/* bounce_store_new - keyring is borrowed (maps tokens to organisations). (transfer full) */
-BounceStore *bounce_store_new(const TokenKeyring *keyring, const BounceSuppressionPolicy *policy);
+/* bounce_store_new - keyring is borrowed (maps tokens to organisations);
+ * the policies are copied. (transfer full) */
+BounceStore *bounce_store_new(const TokenKeyring *keyring, const BounceSuppressionPolicy *policy,
+                              const BounceForwardPolicy *forward);
 void bounce_store_free(BounceStore *store);
 
 /* bounce_store_processor - (transfer none), lives as long as store. */

@@ -16,14 +16,29 @@
 #include "common/config.h"
 #include "common/db.h"
 #include "common/delivery.h"
+#include "common/http_metrics.h"
 #include "common/lmtp_server.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/router.h"
 #include "common/event_publisher.h"
 #include "common/outbox.h"
 #include "common/purge.h"
 #include "common/token.h"
+#include "autoreply/autoreply_store.h"
+#include "bouncer/bounce_report.h"
 #include "bouncer/bounce_store.h"
+
+/* bouncerd_is_automated - the bounce parser tells the auto-reply module
+ * whether a message is a bounce, complaint or auto-reply (never answered);
+ * the two modules know nothing of each other. */
+static gboolean
+bouncerd_is_automated(const char *data, gsize len)
+{
+    g_autoptr(BounceReport) report = bounce_report_parse(data, len);
+
+    return bounce_report_is_automated(report);
+}
 
 static gboolean
 bouncerd_on_stop(gpointer data)
@@ -41,6 +56,13 @@ bouncerd_on_hup(gpointer data)
     log_reopen();
     log_info("log reopened");
     return G_SOURCE_CONTINUE;
+}
+
+/* bouncerd_collect_sessions - the open LMTP sessions, read at scrape time. */
+static void
+bouncerd_collect_sessions(gpointer server)
+{
+    metrics_gauge_set("bouncer_lmtp_sessions_active", lmtp_server_active_sessions(server), NULL);
 }
 
 /* bouncerd_drop_privileges - started as root: after binding, become the
@@ -109,6 +131,10 @@ main(int argc, char **argv)
     g_autoptr(TokenKeyring) keyring = NULL;
     BounceStore *bounce_store;
     BounceSuppressionPolicy policy;
+    BounceForwardPolicy forward;
+    g_autoptr(AutoreplyTemplate) templates = NULL;
+    AutoreplyStore *autoreply_store;
+    const char *own_domains[3];
     EventPublisher *publisher;
     OutboxSender *sender;
     OutboxRelay relay;
@@ -118,6 +144,7 @@ main(int argc, char **argv)
     Delivery *delivery;
     LmtpServer *server;
     LmtpServerOptions server_options;
+    HttpMetrics *http = NULL;
 
     g_option_context_add_main_entries(options, entries, NULL);
     if (!g_option_context_parse(options, &argc, &argv, &error)) {
@@ -154,10 +181,33 @@ main(int argc, char **argv)
         .soft_window_days = config->soft_window_days,
         .soft_days = config->soft_days,
     };
-    bounce_store = bounce_store_new(keyring, &policy);
+    forward = (BounceForwardPolicy){
+        .reply_mailbox = config->reply_mailbox,
+        .hourly_limit = config->forward_hourly_limit,
+        .autoreplies = config->forward_autoreplies,
+        .give_up_hours = config->relay_give_up_hours,
+    };
+    bounce_store = bounce_store_new(keyring, &policy, &forward);
     delivery_set_processor(delivery, MAILBOX_BOUNCE, bounce_store_processor(bounce_store));
     delivery_set_processor(delivery, MAILBOX_POSTMASTER, bounce_store_processor(bounce_store));
     delivery_set_processor(delivery, MAILBOX_FBL, bounce_store_processor(bounce_store));
+    templates = autoreply_template_load(config->template_known, config->template_general, &error);
+    if (templates == NULL)
+        return bouncerd_fail(config_path, error);
+    own_domains[0] = config->bounce_domain;
+    own_domains[1] = config->reply_domain;
+    own_domains[2] = NULL;
+    autoreply_store = autoreply_store_new(&(AutoreplyStoreOptions){
+        .keyring = keyring,
+        .templates = templates,
+        .own_domains = own_domains,
+        .reply_mailbox = config->reply_mailbox,
+        .period_hours = config->autoreply_period_hours,
+        .hourly_cap = config->autoreply_hourly_cap,
+        .give_up_hours = config->relay_give_up_hours,
+        .is_automated = bouncerd_is_automated,
+    });
+    delivery_set_processor(delivery, MAILBOX_REPLY, autoreply_store_processor(autoreply_store));
     publisher = event_publisher_new(config->conninfo, config->event_endpoints,
                                     config->event_high_water_mark, &error);
     if (publisher == NULL)
@@ -201,6 +251,14 @@ main(int argc, char **argv)
             return bouncerd_fail("", error);
         log_info("listening on unix:%s", config->socket_path);
     }
+    if (config->metrics_listen[0] != '\0') {
+        http = http_metrics_new(config->metrics_listen, config->conninfo, &error);
+        if (http == NULL)
+            return bouncerd_fail("", error);
+        metrics_add_collector(bouncerd_collect_sessions, server);
+        metrics_add_collector(http_metrics_collect_database, http);
+        log_info("metrics on http://%s/metrics and /healthz", config->metrics_listen);
+    }
     if (!bouncerd_drop_privileges(config->user, &error))
         return bouncerd_fail("", error);
 
@@ -217,6 +275,7 @@ main(int argc, char **argv)
              config->reply_mailbox);
     g_main_loop_run(loop);
 
+    http_metrics_free(http);
     lmtp_server_stop(server, config->shutdown_timeout);
     lmtp_server_free(server);
     purge_timer_stop(purge);
@@ -224,6 +283,7 @@ main(int argc, char **argv)
     event_publisher_free(publisher);
     delivery_free(delivery);
     bounce_store_free(bounce_store);
+    autoreply_store_free(autoreply_store);
     db_pool_free(pool);
     log_info("bouncerd stopped");
     log_close();

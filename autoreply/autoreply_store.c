@@ -1,0 +1,204 @@
+/* autoreply_store.c - decide, rate-limit, queue and record the reply to
+ * mail sent to the reply mailbox. */
+#include "autoreply/autoreply_store.h"
+
+#include <string.h>
+
+#include "common/db.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "common/outbox.h"
+
+struct AutoreplyStore {
+    AutoreplyStoreOptions options;
+    char                 *reply_mailbox;
+    char                 *message_id_domain;
+    AutoreplyPolicy       policy;
+    MailboxProcessor      processor;
+};
+
+static gpointer
+autoreply_store_prepare(gpointer self, const char *mail_from, const guint8 *data, gsize len)
+{
+    AutoreplyStore *store = self;
+    gboolean automated = store->options.is_automated != NULL &&
+                         store->options.is_automated((const char *)data, len);
+
+    return autoreply_decide(&store->policy, mail_from, (const char *)data, len, automated);
+}
+
+static void
+autoreply_store_prepared_free(gpointer prepared)
+{
+    autoreply_decision_free(prepared);
+}
+
+/* autoreply_store_limit - the per-sender period and the hourly cap, under
+ * an advisory lock on the sender so two copies arriving at once on two
+ * sessions cannot both be answered. Returns the rule that stops the
+ * reply, or NULL. */
+static const char *
+autoreply_store_limit(AutoreplyStore *store, PGconn *conn, const char *sender, GError **error)
+{
+    g_autofree char *period = g_strdup_printf("%u hours", store->options.period_hours);
+    const char *params[] = { sender, period };
+    g_autoptr(PGresult) lock = db_exec(conn,
+        "SELECT pg_advisory_xact_lock(hashtextextended('autoreply:' || lower($1), 0))",
+        1, params, error);
+    g_autoptr(PGresult) res = NULL;
+
+    if (lock == NULL)
+        return NULL;
+    res = db_exec(conn,
+        "SELECT (SELECT count(*) FROM autoreplies WHERE decision = 'replied'"
+        "         AND lower(sender) = lower($1) AND received_at > now() - $2::interval),"
+        "       (SELECT count(*) FROM autoreplies WHERE decision = 'replied'"
+        "         AND received_at > now() - interval '1 hour')", 2, params, error);
+    if (res == NULL)
+        return NULL;
+    if (g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10) > 0)
+        return "period";
+    if (store->options.hourly_cap > 0 &&
+        g_ascii_strtoll(PQgetvalue(res, 0, 1), NULL, 10) >= store->options.hourly_cap)
+        return "hourly-cap";
+    return NULL;
+}
+
+/* autoreply_store_organisation - name and Reply-To of the organisation,
+ * FALSE when it has no row (the general text is used then). */
+static gboolean
+autoreply_store_organisation(PGconn *conn, const char *org, char **name_out, char **reply_to_out,
+                             GError **error)
+{
+    const char *params[] = { org };
+    g_autoptr(PGresult) res = db_exec(conn,
+        "SELECT name, coalesce(reply_to, '') FROM organisations WHERE id = $1", 1, params, error);
+
+    if (res == NULL || PQntuples(res) == 0 || PQgetvalue(res, 0, 1)[0] == '\0')
+        return FALSE;
+    *name_out = g_strdup(PQgetvalue(res, 0, 0));
+    *reply_to_out = g_strdup(PQgetvalue(res, 0, 1));
+    return TRUE;
+}
+
+static gboolean
+autoreply_store_record(gpointer self, PGconn *conn, const DeliveryRecipient *rcpt, gpointer prepared,
+                       const char **kind_out, GError **error)
+{
+    AutoreplyStore *store = self;
+    const AutoreplyDecision *d = prepared;
+    const char *sender = d->reply_to != NULL ? d->reply_to : "";
+    const char *rule = d->reply ? NULL : d->rule;
+    g_autofree char *token_text = autoreply_find_token_text(d);
+    g_autofree char *org = NULL;
+    g_autofree char *msg = NULL;
+    g_autofree char *outbox_id = NULL;
+    g_autofree char *inbound = g_strdup_printf("%" G_GINT64_FORMAT, rcpt->inbound_id);
+    g_autoptr(PGresult) res = NULL;
+    TokenInfo info = { 0 };
+
+    *kind_out = "reply";
+    if (store->options.keyring != NULL &&
+        token_find_in_text(store->options.keyring, token_text, token_today(), &info) &&
+        info.org_id <= G_MAXINT64 && info.message_id <= G_MAXINT64) {
+        org = g_strdup_printf("%" G_GUINT64_FORMAT, info.org_id);
+        msg = g_strdup_printf("%" G_GUINT64_FORMAT, info.message_id);
+    }
+    if (rule == NULL) {
+        g_autoptr(GError) local = NULL;
+
+        rule = autoreply_store_limit(store, conn, sender, &local);
+        if (local != NULL) {
+            g_propagate_error(error, g_steal_pointer(&local));
+            return FALSE;
+        }
+    }
+    if (rule == NULL) {
+        g_autofree char *org_name = NULL;
+        g_autofree char *org_reply_to = NULL;
+        g_autofree char *reply = NULL;
+        gsize len = 0;
+        gint64 id = 0;
+        OutboxItem item;
+
+        if (org != NULL)
+            autoreply_store_organisation(conn, org, &org_name, &org_reply_to, NULL);
+        reply = autoreply_compose(store->options.templates, d, store->reply_mailbox, org_name,
+                                  org_reply_to, store->message_id_domain, &len);
+        if (reply == NULL) {
+            rule = "no-sender";
+        } else {
+            item = (OutboxItem){
+                .kind = "autoreply",
+                .org_id = org != NULL ? (gint64)info.org_id : -1,
+                .inbound_id = rcpt->inbound_id,
+                .mail_from = "",
+                .rcpt_to = sender,
+                .message = reply,
+                .len = len,
+                .give_up_hours = store->options.give_up_hours,
+            };
+            if (!outbox_enqueue(conn, &item, &id, error))
+                return FALSE;
+            outbox_id = g_strdup_printf("%" G_GINT64_FORMAT, id);
+        }
+    }
+    {
+        const char *params[] = { inbound, sender, org, msg, rule == NULL ? "replied" : "skipped",
+                                 rule != NULL ? rule : "", outbox_id };
+
+        res = db_exec(conn,
+            "WITH a AS (INSERT INTO autoreplies (inbound_id, sender, org_id, message_id, decision,"
+            "           rule, outbox_id) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *)"
+            " INSERT INTO events (type, org_id, payload)"
+            " SELECT 'autoreply.in', a.org_id, jsonb_build_object('type', 'autoreply.in',"
+            "        'time', now(), 'org_id', a.org_id, 'message_id', a.message_id,"
+            "        'recipient', a.sender, 'decision', a.decision, 'rule', a.rule,"
+            "        'inbound_id', a.inbound_id, 'autoreply_id', a.id, 'outbox_id', a.outbox_id)"
+            "   FROM a", G_N_ELEMENTS(params), params, error);
+    }
+    if (res == NULL)
+        return FALSE;
+    log_info("sid=%s rcpt=<%s> autoreply=%s rule=%s sender=<%s> org=%s%s%s%s", rcpt->sid,
+             rcpt->rcpt_to, rule == NULL ? "replied" : "skipped", rule != NULL ? rule : "-", sender,
+             org != NULL ? org : "-", d->detail != NULL ? " detail=\"" : "",
+             d->detail != NULL ? d->detail : "", d->detail != NULL ? "\"" : "");
+    return TRUE;
+}
+
+AutoreplyStore *
+autoreply_store_new(const AutoreplyStoreOptions *options)
+{
+    AutoreplyStore *store = g_new0(AutoreplyStore, 1);
+    const char *at;
+
+    store->options = *options;
+    store->reply_mailbox = g_strdup(options->reply_mailbox);
+    at = strrchr(store->reply_mailbox, '@');
+    store->message_id_domain = g_strdup(at != NULL ? at + 1 : "localhost");
+    store->options.reply_mailbox = store->reply_mailbox;
+    store->policy.own_domains = options->own_domains;
+    store->processor = (MailboxProcessor){
+        .prepare = autoreply_store_prepare,
+        .prepared_free = autoreply_store_prepared_free,
+        .record = autoreply_store_record,
+        .self = store,
+    };
+    return store;
+}
+
+void
+autoreply_store_free(AutoreplyStore *store)
+{
+    if (store == NULL)
+        return;
+    g_free(store->reply_mailbox);
+    g_free(store->message_id_domain);
+    g_free(store);
+}
+
+const MailboxProcessor *
+autoreply_store_processor(AutoreplyStore *store)
+{
+    return &store->processor;
+}

@@ -1,0 +1,220 @@
+"""What organisations and customers see: forwards of final failures and the
+"Oops" auto-reply, through real LMTP, PostgreSQL and a real SMTP listener."""
+import base64
+import email
+import email.policy
+import glob
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Bouncerd, Lmtp, Tap, check, eq, free_port, psql, reset_database, wait_for
+from smtp_sink import SmtpSink
+from test_bounces import arf, dsn, token
+
+tap = Tap()
+REPLY_MAILBOX = "messageservice@post.example.com"
+
+
+def organisation(org_id, name, reply_to, forward=True):
+    psql("INSERT INTO organisations (id, name, reply_to, forward_bounces)"
+         " VALUES (:'v1', :'v2', :'v3', :'v4')", org_id, name, reply_to, "t" if forward else "f")
+
+
+def daemon(relay_port, **groups):
+    settings = {"relay": {"url": "smtp://127.0.0.1:%d" % relay_port, "retry_base": "1"}}
+    for group, values in groups.items():
+        settings.setdefault(group, {}).update(values)
+    return Bouncerd(settings)
+
+
+def deliver(port, rcpt, msg, mail_from=""):
+    c = Lmtp(port)
+    c.lhlo()
+    _, replies = c.transaction(mail_from, [rcpt], msg)
+    c.close()
+    eq(replies[0][:3], "250", "delivery to %s" % rcpt)
+
+
+def customer_reply(subject="Re: Invoice 1234", in_reply_to=None, extra="", sender="customer@example.net"):
+    irt = "In-Reply-To: <%s>\r\n" % in_reply_to if in_reply_to else ""
+    return ("From: Customer <%s>\r\nTo: %s\r\nSubject: %s\r\nMessage-ID: <%s@example.net>\r\n"
+            "%s%s\r\nWhere do I pay?\r\n" % (sender, REPLY_MAILBOX, subject, os.urandom(6).hex(), irt, extra))
+
+
+def settle():
+    """Give the sender thread time to send anything it would send."""
+    wait_for(lambda: psql("SELECT count(*) FROM outbox WHERE state = 'queued'") == [["0"]], 15,
+             "outbox drained")
+    time.sleep(0.5)
+
+
+@tap.test
+def final_failure_is_forwarded_once_with_the_report_attached():
+    reset_database()
+    organisation(42, "Joe Bloggs Ltd", "joe.bloggs@example.org")
+    tok = token(42, 7)
+    port = free_port()
+    report = dsn(tok, [("gone@example.com", "5.1.1", "550 5.1.1 user unknown", "failed"),
+                       ("later@example.com", "4.4.1", "451 4.4.1 timeout", "delayed")])
+    with SmtpSink(port) as sink, daemon(port) as d:
+        deliver(d.port, tok + "@notifications.example.com", report)
+        wait_for(lambda: len(sink.messages) == 1, 15, "the forward at the sink")
+        settle()
+        eq(len(sink.messages), 1, "exactly one forward")
+    mail_from, rcpts, msg = sink.parsed()[0]
+    eq(mail_from, "<>", "envelope sender")
+    eq(rcpts, ["joe.bloggs@example.org"], "sent to the organisation's Reply-To")
+    eq(msg["Auto-Submitted"], "auto-generated", "Auto-Submitted")
+    eq(msg["From"].addresses[0].addr_spec, REPLY_MAILBOX, "From")
+    check("gone@example.com" in msg["Subject"], "subject names the recipient: %r" % msg["Subject"])
+    text = msg.get_body(("plain",)).get_content()
+    check("gone@example.com" in text and "does not exist" in text and "5.1.1" in text,
+          "explanation: %r" % text)
+    check("later@example.com" not in text, "delayed recipients are not listed")
+    attached = [p for p in msg.iter_attachments() if p.get_content_type() == "message/rfc822"]
+    eq(len(attached), 1, "one message/rfc822 attachment")
+    inner = attached[0].get_content()
+    check(tok in str(inner["To"]), "the attachment is the report as received")
+
+
+@tap.test
+def delays_complaints_and_unknown_organisations_are_not_forwarded():
+    reset_database()
+    organisation(42, "Joe Bloggs Ltd", "joe.bloggs@example.org")
+    organisation(43, "No Forwards Ltd", "nf@example.org", forward=False)
+    port = free_port()
+    with SmtpSink(port) as sink, daemon(port) as d:
+        tok = token(42, 8)
+        deliver(d.port, tok + "@notifications.example.com",
+                dsn(tok, [("slow@example.com", "4.4.1", "451 4.4.1 timeout", "delayed")]))
+        deliver(d.port, "fbl@notifications.example.com",
+                arf("angry@example.com", "<%s@post.example.com>" % token(42, 9)))
+        tok = token(999, 1)   # the app never wrote organisation 999
+        deliver(d.port, tok + "@notifications.example.com",
+                dsn(tok, [("gone@example.com", "5.1.1", "550 5.1.1 unknown", "failed")]))
+        tok = token(43, 1)
+        deliver(d.port, tok + "@notifications.example.com",
+                dsn(tok, [("gone@example.com", "5.1.1", "550 5.1.1 unknown", "failed")]))
+        time.sleep(2)
+        settle()
+        eq(sink.messages, [], "nothing forwarded")
+    eq(psql("SELECT count(*) FROM outbox"), [["0"]], "no outbox rows")
+    eq(psql("SELECT count(*) FROM bounces"), [["3"]], "all bounces recorded")
+
+
+@tap.test
+def forwards_over_the_hourly_limit_are_held():
+    reset_database()
+    organisation(42, "Joe Bloggs Ltd", "joe.bloggs@example.org")
+    port = free_port()
+    with SmtpSink(port) as sink, daemon(port, forward={"hourly_limit": "2"}) as d:
+        for i in range(4):
+            tok = token(42, 100 + i)
+            deliver(d.port, tok + "@notifications.example.com",
+                    dsn(tok, [("gone%d@example.com" % i, "5.1.1", "550 5.1.1 unknown", "failed")]))
+        settle()
+        eq(len(sink.messages), 2, "forwards sent")
+    eq(psql("SELECT state, count(*) FROM outbox GROUP BY state ORDER BY state"),
+       [["held", "2"], ["sent", "2"]], "outbox states")
+
+
+@tap.test
+def customer_reply_gets_one_oops_naming_the_organisation():
+    reset_database()
+    organisation(42, "Joe Bloggs Ltd", "joe.bloggs@example.org")
+    tok = token(42, 7)
+    port = free_port()
+    with SmtpSink(port) as sink, daemon(port) as d:
+        deliver(d.port, REPLY_MAILBOX, customer_reply(in_reply_to="%s@post.example.com" % tok),
+                mail_from="customer@example.net")
+        wait_for(lambda: len(sink.messages) == 1, 15, "the reply at the sink")
+        deliver(d.port, REPLY_MAILBOX, customer_reply(subject="Re: again",
+                                                      in_reply_to="%s@post.example.com" % tok),
+                mail_from="customer@example.net")
+        settle()
+        eq(len(sink.messages), 1, "no second reply within the period")
+    mail_from, rcpts, msg = sink.parsed()[0]
+    eq(mail_from, "<>", "envelope sender of the reply")
+    eq(rcpts, ["customer@example.net"], "reply goes to the sender")
+    eq(msg["Auto-Submitted"], "auto-replied", "Auto-Submitted")
+    eq(msg["Subject"], "Auto: Re: Invoice 1234", "Subject")
+    check(msg["In-Reply-To"] is not None and msg["References"] is not None, "threading headers")
+    body = msg.get_content()
+    check("joe.bloggs@example.org" in body and "Joe Bloggs Ltd" in body, "names the organisation: %r" % body)
+    rows = psql("SELECT sender, org_id, decision, rule FROM autoreplies ORDER BY id")
+    eq(rows, [["customer@example.net", "42", "replied", ""],
+              ["customer@example.net", "42", "skipped", "period"]], "decisions recorded")
+    types = [r[0] for r in psql("SELECT type FROM events ORDER BY id")]
+    eq(types.count("autoreply.in"), 2, "autoreply.in events")
+    eq(types.count("autoreply.sent"), 1, "autoreply.sent event")
+
+
+@tap.test
+def automated_mail_gets_no_reply():
+    reset_database()
+    port = free_port()
+    cases = [
+        ("auto-submitted", "someone@example.net", "Auto-Submitted: auto-generated\r\n"),
+        ("list", "member@example.net", "List-Id: <news.example.net>\r\n"),
+        ("bulk", "news@example.net", "Precedence: bulk\r\n"),
+        ("suppress", "ooo@example.net", "X-Auto-Response-Suppress: All\r\n"),
+        ("null-sender", "", ""),
+        ("noreply", "noreply@example.net", ""),
+    ]
+    with SmtpSink(port) as sink, daemon(port) as d:
+        for what, sender, header in cases:
+            deliver(d.port, REPLY_MAILBOX,
+                    customer_reply(subject=what, extra=header, sender=sender or "x@example.net"),
+                    mail_from=sender)
+        tok = token(1, 1)
+        deliver(d.port, REPLY_MAILBOX, dsn(tok, [("gone@example.com", "5.1.1", "550 unknown", "failed")]),
+                mail_from="mailer@example.net")
+        time.sleep(2)
+        settle()
+        eq(sink.messages, [], "no replies")
+    rules = [r[0] for r in psql("SELECT rule FROM autoreplies ORDER BY id")]
+    eq(len(rules), len(cases) + 1, "every decision recorded")
+    check(all(r != "" for r in rules), "each skip names its rule: %r" % rules)
+    eq(psql("SELECT count(*) FROM autoreplies WHERE decision = 'replied'"), [["0"]], "none replied")
+
+
+@tap.test
+def hostile_subject_gives_a_well_formed_reply():
+    reset_database()
+    port = free_port()
+    encoded = "=?utf-8?b?%s?=" % base64.b64encode("Rechnung\r\nBcc: victim@example.com".encode()).decode()
+    subjects = ["Hi\r\n Bcc: victim@example.com", encoded, "Grüße =?iso-8859-1?q?=E9t=E9?="]
+    with SmtpSink(port) as sink, daemon(port) as d:
+        for i, subject in enumerate(subjects):
+            deliver(d.port, REPLY_MAILBOX, customer_reply(subject=subject, sender="c%d@example.net" % i),
+                    mail_from="c%d@example.net" % i)
+        wait_for(lambda: len(sink.messages) == len(subjects), 15, "three replies")
+    for mail_from, rcpts, raw in sink.messages:
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        eq(msg.get_all("Subject") is not None and len(msg.get_all("Subject")), 1, "one Subject")
+        eq(msg.get_all("Bcc"), None, "no Bcc injected")
+        eq(len(rcpts), 1, "one recipient")
+        head = raw.split(b"\r\n\r\n", 1)[0]
+        check(b"\nBcc:" not in head, "no Bcc line in the header block")
+        check(all(b < 128 for b in head), "header is 7-bit (encoded words)")
+        check(str(msg["Subject"]).startswith("Auto: "), "subject: %r" % str(msg["Subject"]))
+
+
+@tap.test
+def file_relay_leaves_an_eml_for_a_reply():
+    reset_database()
+    outdir = tempfile.mkdtemp(prefix="bouncer-sent.")
+    with Bouncerd({"relay": {"url": "file:" + outdir}}) as d:
+        deliver(d.port, REPLY_MAILBOX, customer_reply(), mail_from="customer@example.net")
+        wait_for(lambda: glob.glob(os.path.join(outdir, "*.eml")), 15, "an .eml in the directory")
+    data = open(glob.glob(os.path.join(outdir, "*.eml"))[0], "rb").read()
+    msg = email.message_from_bytes(data, policy=email.policy.default)
+    eq(msg["To"].addresses[0].addr_spec, "customer@example.net", "To")
+    eq(msg["Auto-Submitted"], "auto-replied", "Auto-Submitted")
+
+
+if __name__ == "__main__":
+    tap.run()
