@@ -65,7 +65,7 @@ static const BounceRule table_original_mark[] = {
     { "mark-original",  NULL, 0, "^\\s*-+\\s*(?:original message|original mail|the original message|original message follows|returned message|undelivered message|forwarded message|original message header|message headers? follows?)\\b.*-*\\s*$", NULL },
     { "mark-sendmail",  NULL, 0, "^\\s*-+ ?(?:original message|unsent message (?:below|follows)|returned mail follows|message header follows|the original message headers are included) ?-+\\s*$", NULL },
     { "mark-follow",    NULL, 0, "^\\s*(?:message headers follow|original message follows|headers of the original message follow)\\b.*$", NULL },
-    { "mark-prose",     NULL, 0, "^original message:\\s*$|^original mail as follows:\\s*$|^(?:original message headers?|the original message headers? (?:is|are) (?:included|below|as follows)|the message headers? (?:is|are) below|a copy of the original message (?:below|follows)|your message reads? \\(in part\\)|this is a copy of the original message|below is a copy of the original message|the text of your message was)\\b.*$", NULL },
+    { "mark-prose",     NULL, 0, "^original message:\\s*$|^original mail as follows:\\s*$|^\\s*(?:original message headers?|the original message headers? (?:is|are) (?:included|below|as follows)|the message headers? (?:is|are) below|a copy of the original message (?:below|follows)|your message reads? \\(in part\\)|this is a copy of the original message|below is a copy of the original message|the text of your message was)\\b.*$", NULL },
     { "mark-content",   NULL, 0, "^content-type: (?:message/rfc822|text/rfc822-headers)", NULL },
 };
 
@@ -80,6 +80,12 @@ static const BounceRule table_recipient[] = {
     /* Sendmail: "user@example.com... User unknown", also after a reply
      * code in a session transcript. */
     { "rcpt-sendmail-dots", "sure", 1, "^\\s*(?:[245]\\d\\d[ -])?<?([^\\s<>]+@[^\\s<>.]+(?:\\.[^\\s<>.]+)*)>?\\.\\.\\.\\s", NULL },
+    /* OpenSMTPD: "user@example.com: 550 5.1.1 ..." */
+    { "rcpt-colon-reply", "sure", 1, "^\\s*<?([^\\s<>:]+@[^\\s<>:]+?)>?:(?=\\s+[245]\\d\\d[ -])", NULL },
+    /* Exchange 5.5/2000/2003: "user@example.com on Thu, 29 Apr 2007 ..." */
+    { "rcpt-exchange-on", "strong", 1, "^\\s*<?([^\\s<>()@\"]+@[^\\s<>()@\"]+?)>?(?= on (?:mon|tue|wed|thu|fri|sat|sun|\\d))", NULL },
+    /* Zoho: "user@example.com Invalid Address, ERROR_CODE :550, ..." */
+    { "rcpt-invalid-address", "strong", 1, "^\\s*<?([^\\s<>()@\"]+@[^\\s<>()@\"]+?)>?(?= invalid address\\b)", NULL },
     /* Exim, Gmail, Courier: an indented address alone on its line. */
     { "rcpt-indented",    "strong", 1, "^[ \\t]+<?([^\\s<>()@\"]+@[^\\s<>()@\"]+?)>?:?[ \\t]*$", NULL },
     /* An address leading a line, then the reason in brackets. */
@@ -337,7 +343,7 @@ static const BounceRule table_status[] = {
     { "code-reply-start",     "reply",  1, "^\\s*(?:smtp;|x-[\\w-]+;)?\\s*<?([245][0-5]\\d)(?:[ -]|:\\s|$)", NULL },
     { "code-reply-transcript","reply",  1, "<<<\\s*([245][0-5]\\d)(?:[ -]|$)", NULL },
     { "code-reply-doubled",   "reply",  1, "(?<![\\d.])([245][0-5]\\d) \\1(?![\\d.])", NULL },
-    { "code-reply-said",      "reply",  1, "(?:said|says|returned|replied|response|error|reply|server message|problem|host \\S+ \\[[\\d.:a-f]+\\]|\\]|:)\\s*:?\\s*<?([245][0-5]\\d)(?:[ -]|$)(?!\\d)", NULL },
+    { "code-reply-said",      "reply",  1, "(?:said|says|returned|replied|response|error_code|error|reply|server message|problem|host \\S+ \\[[\\d.:a-f]+\\]|\\]|:)\\s*:?\\s*<?([245][0-5]\\d)(?:[ ,-]|$)(?!\\d)", NULL },
     { "code-reply-before-dsn","reply",  1, "(?<![\\d.])([245][0-5]\\d)[ -]#?[245]\\.\\d{1,3}\\.\\d{1,3}", NULL },
 };
 
@@ -417,6 +423,13 @@ static const BounceRule table_vendor_reason[] = {
     { "fb-sender",           "rejected",      0, "\\bdns-(?:p[123]|t[12])\\b", NULL },
     { "fb-system",           "systemerror",   0, "\\b(?:con-t1|rcp-t1)\\b", NULL },
     { "fb-toomanyconn",      "toomanyconn",   0, "\\bcon-t[23]\\b", NULL },
+    /* Exchange 5.5-2003: the MTS code after the error text. */
+    { "exch2003-user",       "userunknown",   0, "\\(000c05a6\\)", NULL },
+    { "exch2003-filtered",   "filtered",      0, "\\(000c0595\\)", NULL },
+    { "exch2003-system",     "systemerror",   0, "\\((?:00010256|000d06b5)\\)", NULL },
+    { "exch2003-network",    "networkerror",  0, "\\(00120270\\)", NULL },
+    { "exch2003-content",    "contenterror",  0, "\\((?:00050311|000502cc)\\)", NULL },
+    { "exch2003-security",   "securityerror", 0, "\\(000b0981\\)", NULL },
     /* A null MX (RFC 7505): the domain says it takes no mail at all. */
     { "null-mx",             "notaccept",     0, "\\bnull ?mx\\b|couldn't find a mail exchanger or ip address|does not accept mail \\(nullmx\\)", NULL },
 };
