@@ -250,6 +250,40 @@ explain_recipient(GString *out, const BounceRecipient *r)
     g_string_append_c(out, '\n');
 }
 
+/* autoreply_subject - for an out-of-office (or other automatic) reply
+ * that came back to the VERP address. (transfer full) */
+static char *
+autoreply_subject(const BounceReport *report)
+{
+    g_autofree char *from = forward_fold(report->from, FORWARD_ADDR_MAX);
+
+    if (*from == '\0')
+        return g_strdup("Automatic reply to your email");
+    return g_strdup_printf("Automatic reply to your email from %s", from);
+}
+
+/* autoreply_body - what an automatic reply is, and that it is attached. */
+static char *
+autoreply_body(const BounceReport *report, const char *org_name)
+{
+    g_autofree char *name = forward_fold(org_name, FORWARD_NAME_MAX);
+    g_autofree char *from = forward_fold(report->from, FORWARD_ADDR_MAX);
+    g_autofree char *subject = forward_fold(report->subject, FORWARD_SUBJECT_MAX);
+    GString *out = g_string_new(NULL);
+
+    g_string_append_printf(out, "Hello%s%s,\n\n", *name != '\0' ? " " : "", name);
+    g_string_append_printf(out, "Your email was delivered, and %s sent an automatic reply\n",
+                           *from != '\0' ? from : "the recipient");
+    if (*subject != '\0')
+        g_string_append_printf(out, "(\"%s\")", subject);
+    g_string_append(out,
+                    ", for example an out-of-office notice. It is attached in case\n"
+                    "it tells you something you need to know.\n"
+                    "\n"
+                    "This message was sent automatically; replies to it are not read.\n");
+    return g_string_free(out, FALSE);
+}
+
 /* forward_body - the explanation: which email, each failed recipient,
  * what to do. (transfer full) */
 static char *
@@ -421,7 +455,7 @@ bounce_forward_compose(const BounceReport *report, const char *raw, gsize raw_le
     }
     from = forward_address(from_mailbox);
     to = forward_address(org_reply_to);
-    if (failed == 0 || from == NULL || to == NULL)
+    if ((failed == 0 && report->kind != BOUNCE_KIND_AUTOREPLY) || from == NULL || to == NULL)
         return NULL;
 
     gmime_init_once();
@@ -430,7 +464,7 @@ bounce_forward_compose(const BounceReport *report, const char *raw, gsize raw_le
     /* No display name: the organisation's name is its own text, and GMime
      * would encode it the way it does subjects (see subject_raw). */
     g_mime_message_add_mailbox(message, GMIME_ADDRESS_TYPE_TO, NULL, to);
-    subject = forward_subject(first, failed);
+    subject = failed > 0 ? forward_subject(first, failed) : autoreply_subject(report);
     subject_value = subject_raw(subject);
     g_mime_message_set_subject(message, subject, "utf-8");
     g_mime_header_set_raw_value(g_mime_header_list_get_header(
@@ -444,7 +478,7 @@ bounce_forward_compose(const BounceReport *report, const char *raw, gsize raw_le
     g_mime_object_set_header(GMIME_OBJECT(message), "X-Auto-Response-Suppress", "All", NULL);
 
     mixed = g_mime_multipart_new_with_subtype("mixed");
-    body = forward_body(report, failed, org_name);
+    body = failed > 0 ? forward_body(report, failed, org_name) : autoreply_body(report, org_name);
     text = text_part(body);
     attachment = report_part(raw != NULL ? raw : "", raw_len);
     g_mime_multipart_add(mixed, GMIME_OBJECT(text));

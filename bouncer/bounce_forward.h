@@ -26,7 +26,11 @@ const char *bounce_forward_explain(const char *reason);
  * report as received) as a message/rfc822 attachment with its line ends
  * made CRLF. The caller sends it with MAIL FROM:<>.
  *
- * NULL when there is nothing to forward: no failed recipient, a complaint
+ * An automatic reply (kind AUTOREPLY) is forwarded with a note saying what
+ * it is, and attached the same way.
+ *
+ * NULL when there is nothing to forward: no failed recipient (and not an
+ * automatic reply), a complaint
  * (ARF: a complainant is never named to the sender), or an org_reply_to
  * or from_mailbox that is not a plain address. (transfer full) */
 char *bounce_forward_compose(const BounceReport *report, const char *raw, gsize raw_len,

@@ -121,6 +121,36 @@ def forwards_over_the_hourly_limit_are_held():
        [["held", "2"], ["sent", "2"]], "outbox states")
 
 
+def out_of_office(tok):
+    return ("From: Ann <ann@customer.example>\r\nTo: %s@notifications.example.com\r\n"
+            "Subject: Out of office: Invoice 1234\r\nAuto-Submitted: auto-replied\r\n"
+            "Message-ID: <%s@customer.example>\r\n\r\nI am away until Monday.\r\n"
+            % (tok, os.urandom(6).hex()))
+
+
+@tap.test
+def out_of_office_to_a_verp_address_is_recorded_and_forwarded():
+    reset_database()
+    organisation(42, "Joe Bloggs Ltd", "joe.bloggs@example.org")
+    port = free_port()
+    with SmtpSink(port) as sink, daemon(port) as d:
+        tok = token(42, 7)
+        deliver(d.port, tok + "@notifications.example.com", out_of_office(tok))
+        wait_for(lambda: len(sink.messages) == 1, 15, "the forward at the sink")
+    eq(psql("SELECT kind, org_id, recipient, reason FROM bounces"),
+       [["autoreply", "42", "ann@customer.example", "vacation"]], "recorded as an auto-reply")
+    eq([r[0] for r in psql("SELECT type FROM events")], ["autoreply.in"], "event, not a bounce")
+    eq(psql("SELECT count(*) FROM suppressions"), [["0"]], "never suppressed")
+    msg = sink.parsed()[0][2]
+    check(msg["Subject"].startswith("Automatic reply to your email"), msg["Subject"])
+    with SmtpSink(port) as sink, daemon(port, forward={"autoreplies": "no"}) as d:
+        tok = token(42, 8)
+        deliver(d.port, tok + "@notifications.example.com", out_of_office(tok))
+        time.sleep(1)
+        settle()
+        eq(sink.messages, [], "not forwarded with [forward] autoreplies = no")
+
+
 @tap.test
 def customer_reply_gets_one_oops_naming_the_organisation():
     reset_database()

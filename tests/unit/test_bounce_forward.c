@@ -435,7 +435,8 @@ test_nothing_to_forward(void)
         { "delayed only",      BOUNCE_KIND_DSN, "delayed", REPLY_MAILBOX, ORG_REPLY_TO },
         { "delivered only",    BOUNCE_KIND_DELIVERED, "delivered", REPLY_MAILBOX, ORG_REPLY_TO },
         { "no recipients",     BOUNCE_KIND_NONSTANDARD, NULL, REPLY_MAILBOX, ORG_REPLY_TO },
-        { "empty action",      BOUNCE_KIND_AUTOREPLY, "", REPLY_MAILBOX, ORG_REPLY_TO },
+        { "empty action",      BOUNCE_KIND_NONSTANDARD, "", REPLY_MAILBOX, ORG_REPLY_TO },
+        { "autoreply, no org", BOUNCE_KIND_AUTOREPLY, NULL, REPLY_MAILBOX, NULL },
         { "complaint",         BOUNCE_KIND_ARF, "failed", REPLY_MAILBOX, ORG_REPLY_TO },
         { "no org address",    BOUNCE_KIND_DSN, "failed", REPLY_MAILBOX, NULL },
         { "org address list",  BOUNCE_KIND_DSN, "failed", REPLY_MAILBOX, "a@x.example, b@x.example" },
@@ -459,6 +460,35 @@ test_nothing_to_forward(void)
                                cases[i].name, len);
         fake_clear(&f);
     }
+}
+
+/* test_autoreply - an out-of-office reply that came back to the VERP
+ * address is forwarded with a note and attached, without recipients. */
+static void
+test_autoreply(void)
+{
+    Fake f;
+    gsize len = 0;
+    g_autofree char *text = NULL;
+    static const char raw[] = "From: Ann <ann@customer.example>\r\nSubject: Out of office\r\n"
+                              "Auto-Submitted: auto-replied\r\n\r\nBack on Monday.\r\n";
+
+    fake_init(&f, BOUNCE_KIND_AUTOREPLY, NULL);
+    f.report.from = (char *)"Ann <ann@customer.example>";
+    f.report.subject = (char *)"Out of office";
+    text = bounce_forward_compose(&f.report, raw, sizeof raw - 1, REPLY_MAILBOX, "Org", ORG_REPLY_TO,
+                                  NULL, &len);
+    g_assert_nonnull(text);
+    g_assert_cmpuint(len, ==, strlen(text));
+    if (strstr(text, "Subject: Automatic reply to your email from Ann <ann@customer.example>\r\n") == NULL)
+        g_test_fail_printf("subject: got %s, want the automatic-reply subject", text);
+    if (strstr(text, "sent an automatic reply") == NULL || strstr(text, "(\"Out of office\")") == NULL)
+        g_test_fail_printf("body: got %s, want the automatic-reply note", text);
+    if (strstr(text, "Content-Type: message/rfc822") == NULL || strstr(text, "Back on Monday.") == NULL)
+        g_test_fail_printf("attachment: got %s, want the reply attached", text);
+    if (strstr(text, "Auto-Submitted: auto-generated\r\n") == NULL)
+        g_test_fail_printf("Auto-Submitted missing in %s", text);
+    fake_clear(&f);
 }
 
 /* test_hostile - what the report says cannot add a field or a part. */
@@ -635,6 +665,7 @@ main(int argc, char **argv)
     g_test_add_func("/bounce_forward/fixtures", test_fixtures);
     g_test_add_func("/bounce_forward/several", test_several);
     g_test_add_func("/bounce_forward/nothing-to-forward", test_nothing_to_forward);
+    g_test_add_func("/bounce_forward/autoreply", test_autoreply);
     g_test_add_func("/bounce_forward/hostile", test_hostile);
     g_test_add_func("/bounce_forward/subject-encoding", test_subject_encoding);
     g_test_add_func("/bounce_forward/unsendable-raw", test_unsendable_raw);
