@@ -186,6 +186,14 @@ static const BounceRule table_rhost_reason[] = {
     { "rhost-ms-auth",         "authfailure", 0, "5\\.7\\.509|dmarc|spf|dkim|not pass authentication|required authentication level", "outlook" },
     { "rhost-ms-reputation",   "badreputation", 0, "4\\.7\\.650|poor reputation|ip reputation", "outlook" },
     { "rhost-ms-null",         "userunknown", 0, "5\\.1\\.10|null mx", "outlook" },
+    /* Outlook.com (Hotmail) and Aol answering from their own MX. */
+    { "rhost-hotmail-host",    "hostunknown", 0, "the mail could not be delivered to the recipient because the domain is not reachable", "hotmail.com" },
+    { "rhost-hotmail-user",    "userunknown", 0, "requested action not taken: mailbox unavailable", "hotmail.com" },
+    { "rhost-aol-host",        "hostunknown", 0, "host or domain name not found", ".mail.aol.com|.mx.aol.com" },
+    { "rhost-aol-nullmx",      "notaccept", 0, "type=mx: malformed or unexpected name server reply", ".mail.aol.com|.mx.aol.com" },
+    /* Cloudflare Email Routing (developers.cloudflare.com/email-routing/postmaster). */
+    { "rhost-cloudflare-block","blocked", 0, "found on one or more dnsbls", "mx.cloudflare.net" },
+    { "rhost-cloudflare-system","systemerror", 0, "upstream error", "mx.cloudflare.net" },
     /* Apple iCloud Mail (support.apple.com/en-us/102322). */
     { "rhost-apple-user",      "userunknown", 0, "inactive email address|user does not exist|unknown or illegal alias|mailbox does not exist|no such user", "icloud.com|me.com|apple.com" },
     { "rhost-apple-moved",     "hasmoved", 0, "recipient no longer on server", "icloud.com|me.com|apple.com" },
