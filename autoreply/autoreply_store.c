@@ -12,7 +12,6 @@
 struct AutoreplyStore {
     AutoreplyStoreOptions options;
     char                 *reply_mailbox;
-    char                 *message_id_domain;
     AutoreplyPolicy       policy;
     MailboxProcessor      processor;
 };
@@ -124,7 +123,7 @@ autoreply_store_record(gpointer self, PGconn *conn, const DeliveryRecipient *rcp
         if (org != NULL)
             autoreply_store_organisation(conn, org, &org_name, &org_reply_to, NULL);
         reply = autoreply_compose(store->options.templates, d, store->reply_mailbox, org_name,
-                                  org_reply_to, store->message_id_domain, &len);
+                                  org_reply_to, NULL, &len);
         if (reply == NULL) {
             rule = "no-sender";
         } else {
@@ -170,12 +169,9 @@ AutoreplyStore *
 autoreply_store_new(const AutoreplyStoreOptions *options)
 {
     AutoreplyStore *store = g_new0(AutoreplyStore, 1);
-    const char *at;
 
     store->options = *options;
     store->reply_mailbox = g_strdup(options->reply_mailbox);
-    at = strrchr(store->reply_mailbox, '@');
-    store->message_id_domain = g_strdup(at != NULL ? at + 1 : "localhost");
     store->options.reply_mailbox = store->reply_mailbox;
     store->policy.own_domains = options->own_domains;
     store->processor = (MailboxProcessor){
@@ -193,7 +189,6 @@ autoreply_store_free(AutoreplyStore *store)
     if (store == NULL)
         return;
     g_free(store->reply_mailbox);
-    g_free(store->message_id_domain);
     g_free(store);
 }
 

@@ -15,7 +15,6 @@ struct BounceStore {
     BounceSuppressionPolicy  policy;
     BounceForwardPolicy      forward;
     char                    *reply_mailbox;
-    char                    *message_id_domain;
     MailboxProcessor         processor;
 };
 
@@ -171,7 +170,7 @@ bounce_store_forward(BounceStore *store, PGconn *conn, const DeliveryRecipient *
         return TRUE;
     message = bounce_forward_compose(report, (const char *)rcpt->data, rcpt->len,
                                      store->reply_mailbox, PQgetvalue(res, 0, 0),
-                                     PQgetvalue(res, 0, 1), store->message_id_domain, &len);
+                                     PQgetvalue(res, 0, 1), NULL, &len);
     if (message == NULL)
         return TRUE;
     if (store->forward.hourly_limit > 0 &&
@@ -238,15 +237,12 @@ bounce_store_new(const TokenKeyring *keyring, const BounceSuppressionPolicy *pol
                  const BounceForwardPolicy *forward)
 {
     BounceStore *store = g_new0(BounceStore, 1);
-    const char *at;
 
     store->keyring = keyring;
     store->policy = *policy;
     store->forward = *forward;
     store->reply_mailbox = g_strdup(forward->reply_mailbox);
     store->forward.reply_mailbox = store->reply_mailbox;
-    at = strrchr(store->reply_mailbox, '@');
-    store->message_id_domain = g_strdup(at != NULL ? at + 1 : "localhost");
     store->processor = (MailboxProcessor){
         .prepare = bounce_store_prepare,
         .prepared_free = bounce_store_prepared_free,
@@ -262,7 +258,6 @@ bounce_store_free(BounceStore *store)
     if (store == NULL)
         return;
     g_free(store->reply_mailbox);
-    g_free(store->message_id_domain);
     g_free(store);
 }
 
