@@ -60,7 +60,7 @@ PROGRAMS     := $(BINDIR)/bouncerd $(BINDIR)/bouncerctl
 UNIT_BINS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 REPLAY_BINS  := $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/tests/replay_%,$(FUZZ_SRC))
 
-.PHONY: all deps run test test-unit psql clean install fuzz corpus bench bench-parse
+.PHONY: all deps run test test-e2e test-unit psql clean install fuzz corpus bench bench-parse
 .DEFAULT_GOAL := all
 # Keep objects of tests and programs: they are not throw-away intermediates.
 .SECONDARY:
@@ -123,6 +123,9 @@ psql: deps
 
 test: build-all
 	@sh tests/run.sh "$(BUILD)" "$(BINDIR)"
+
+test-e2e: build-all
+	@sh tests/e2e/run.sh "$(BINDIR)"
 
 corpus: build-all
 	@sh tests/corpus.sh "$(BINDIR)/bouncerctl"
