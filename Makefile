@@ -12,7 +12,7 @@
 #   make install PREFIX=/usr/local
 
 PREFIX   ?= /usr/local
-PKGS     := glib-2.0 gio-2.0 gmime-3.0 libpq libzmq libpcre2-8 json-glib-1.0 libcurl
+PKGS     := glib-2.0 gio-2.0 gmime-3.0 libpq libzmq libpcre2-8 json-glib-1.0 libcurl libmicrohttpd
 CC       ?= cc
 OPT      ?= -O2
 

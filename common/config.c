@@ -75,6 +75,7 @@ static const ConfigKey config_keys[] = {
     CFG("retention", "purge_interval", CONFIG_UINT, purge_interval, "3600", 1, 86400),
     CFG("daemon", "user", CONFIG_STRING, user, "", 0, 0),
     CFG("daemon", "shutdown_timeout", CONFIG_UINT, shutdown_timeout, "30", 0, 3600),
+    CFG("metrics", "listen", CONFIG_STRING, metrics_listen, "", 0, 0),
     CFG_EXTERNAL("token", "keys", TRUE),
     CFG_EXTERNAL("token", "current_key", FALSE),
     CFG_EXTERNAL("token", "max_age_days", FALSE),

@@ -63,6 +63,8 @@ typedef struct {
     /* [daemon] */
     char    *user;              /* drop to this user after binding, when root */
     guint    shutdown_timeout;  /* seconds in-flight transactions get on SIGTERM */
+    /* [metrics] */
+    char    *metrics_listen;    /* host:port of GET /metrics and /healthz, "" for none */
 
     char    *path;              /* the file it was read from */
     GKeyFile *keyfile;          /* for modules that read their own group (token) */
