@@ -1,5 +1,5 @@
 /* ctl_parse.c - `bouncerctl parse FILE...|DIR|-`: read bounces, print one
- * JSON object per message (no database, no configuration). */
+ * JSON object per file (no database, no configuration). */
 #include <glib.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,25 +13,40 @@ ctl_parse_usage(FILE *out)
     fprintf(out,
             "usage: bouncerctl parse [--pretty] FILE...|DIR|-\n"
             "  Parse each file (a directory: its files, sorted; -: standard input)\n"
-            "  and print one JSON object per message, one per line. An mbox file\n"
-            "  gives one object per message, all with the same \"file\".\n");
+            "  and print one JSON object per file, one per line. An mbox file holding\n"
+            "  several messages gives one object with the recipients of them all\n"
+            "  and \"messages\": N.\n");
 }
 
-/* parse_print - every message in one buffer. */
+/* parse_print - one JSON object per input file, as the corpus format
+ * wants: an mbox file holding several messages gives one object whose
+ * recipients are those of every message, in order, with "messages": N. */
 static void
 parse_print(const char *name, const char *data, gsize len, gboolean pretty)
 {
     g_autoptr(GPtrArray) messages = bounce_split_mbox(data, len);
+    g_autoptr(BounceReport) first = NULL;
+    g_autofree char *json = NULL;
 
     for (guint i = 0; i < messages->len; i++) {
         gsize mlen = 0;
         const char *mdata = g_bytes_get_data(g_ptr_array_index(messages, i), &mlen);
         g_autoptr(BounceReport) report = bounce_report_parse(mdata, mlen);
-        g_autofree char *json = bounce_report_to_json(report, name, pretty);
 
-        fputs(json, stdout);
-        fputc('\n', stdout);
+        if (first == NULL) {
+            first = g_steal_pointer(&report);
+            continue;
+        }
+        while (report->recipients->len > 0)
+            g_ptr_array_add(first->recipients, g_ptr_array_steal_index(report->recipients, 0));
     }
+    if (first == NULL)
+        first = bounce_report_parse("", 0);
+    json = bounce_report_to_json(first, name, pretty);
+    if (messages->len > 1 && json[0] == '{')
+        printf("{\"messages\":%u,%s\n", messages->len, json + 1);
+    else
+        printf("%s\n", json);
 }
 
 /* parse_file - read and print one file; FALSE when it cannot be read. */
