@@ -60,7 +60,7 @@ PROGRAMS     := $(BINDIR)/bouncerd $(BINDIR)/bouncerctl
 UNIT_BINS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 REPLAY_BINS  := $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/tests/replay_%,$(FUZZ_SRC))
 
-.PHONY: all deps run test test-e2e test-unit psql clean install fuzz corpus bench bench-parse
+.PHONY: all deps run test test-e2e test-unit psql clean install fuzz corpus bench bench-parse bench-sql
 .DEFAULT_GOAL := all
 # Keep objects of tests and programs: they are not throw-away intermediates.
 .SECONDARY:
@@ -169,3 +169,6 @@ clean:
 bench-parse: build-all
 	@sh scripts/deps.sh --bench
 	@sh scripts/bench-parse.sh "$(BINDIR)/bouncerctl"
+
+bench-sql: build-all
+	@sh scripts/bench-sql.sh "$(BINDIR)/bouncerctl"

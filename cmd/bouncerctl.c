@@ -21,6 +21,11 @@ static const CtlCommand ctl_commands[] = {
     { "events",  ctl_events_main,  "events --since SEQ [--follow]   print events as JSON lines" },
     { "org",     ctl_org_main,     "org set|show ID       write or print an organisation" },
     { "suppression", ctl_suppression_main, "suppression list|add|remove   what the app must not send to" },
+    { "bounces", ctl_bounces_main, "bounces --org N|--recipient A|--since WHEN   bounces, newest first" },
+    { "stats",   ctl_stats_main,   "stats [--org N]       counts over 1/7/30 days, suppressions, outbox" },
+    { "show",    ctl_show_main,    "show ID [--raw]       one received message and what came of it" },
+    { "outbox",  ctl_outbox_main,  "outbox [--failed] | retry ID   mail not sent; queue a row again" },
+    { "reclassify", ctl_reclassify_main, "reclassify [--since WHEN] [--dry-run]   parse stored bounces again" },
 };
 
 static void

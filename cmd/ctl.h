@@ -12,6 +12,11 @@ int ctl_events_main(int argc, char **argv);    /* cmd/ctl_events.c */
 int ctl_org_main(int argc, char **argv);       /* cmd/ctl_org.c */
 int ctl_suppression_main(int argc, char **argv); /* cmd/ctl_suppression.c */
 int ctl_purge_main(int argc, char **argv);     /* cmd/ctl_purge.c */
+int ctl_bounces_main(int argc, char **argv);   /* cmd/ctl_bounces.c */
+int ctl_stats_main(int argc, char **argv);     /* cmd/ctl_stats.c */
+int ctl_show_main(int argc, char **argv);      /* cmd/ctl_show.c */
+int ctl_outbox_main(int argc, char **argv);    /* cmd/ctl_outbox.c */
+int ctl_reclassify_main(int argc, char **argv); /* cmd/ctl_reclassify.c */
 
 
 /* Shared by the subcommands (cmd/ctl_common.c). */
