@@ -135,6 +135,8 @@ class Bouncerd:
             "log": {"file": self.log, "level": "debug"},
             "daemon": {"shutdown_timeout": "5"},
             "token": {"keys": TEST_KEY, "current_key": "1"},
+            # Never the default port: another bouncerd (make run) may hold it.
+            "events": {"endpoints": "tcp://127.0.0.1:%d" % free_port()},
         }
         for group, values in (extra or {}).items():
             settings.setdefault(group, {}).update(values)
