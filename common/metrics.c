@@ -25,7 +25,8 @@ typedef struct {
 struct MetricsFamily {
     char        *name;
     char        *help;
-    MetricsType  type;
+    MetricsType  type;         /* METRICS_COUNTER or METRICS_GAUGE */
+    gboolean     transactional; /* declared METRICS_COUNTER_TX */
     guint        n_labels;
     char        *labels[METRICS_MAX_LABELS];
     GHashTable  *series;       /* MetricsSeries* set */
@@ -205,7 +206,7 @@ metrics_counter_apply(MetricsSeries *series, guint64 n)
 {
     MetricsTx *tx = &metrics_tx;
 
-    if (tx->active) {
+    if (tx->active && series->family->transactional) {
         for (guint i = 0; i < tx->n; i++) {
             if (tx->slots[i].series == series) {
                 tx->slots[i].n += n;
@@ -398,7 +399,8 @@ metrics_family_declare(MetricsRegistry *registry, MetricsType type, const char *
     family = g_new0(MetricsFamily, 1);
     family->name = g_strdup(name);
     family->help = g_strdup(help != NULL ? help : "");
-    family->type = type;
+    family->type = type == METRICS_GAUGE ? METRICS_GAUGE : METRICS_COUNTER;
+    family->transactional = type == METRICS_COUNTER_TX;
     family->n_labels = n_labels;
     for (guint i = 0; i < n_labels; i++)
         family->labels[i] = g_strdup(labels[i]);
@@ -415,7 +417,7 @@ metrics_family_declare(MetricsRegistry *registry, MetricsType type, const char *
     g_ptr_array_add(registry->families, family);
     g_hash_table_insert(registry->by_name, family->name, family);
     /* A counter without labels exists from the start: rate() needs the 0. */
-    if (type == METRICS_COUNTER && n_labels == 0)
+    if (family->type == METRICS_COUNTER && n_labels == 0)
         metrics_series_new(family, NULL);
     g_rw_lock_writer_unlock(&registry->lock);
 }
@@ -596,11 +598,11 @@ static const MetricsFamilySpec metrics_bouncer_families[] = {
       "(stored, duplicate, tempfail, rejected, too_big)." },
     { METRICS_COUNTER, "bouncer_lmtp_rcpt_rejected_total", { "reason" },
       "Recipients refused at RCPT time (unknown_user, bad_token)." },
-    { METRICS_COUNTER, "bouncer_bounces_total", { "kind", "reason" },
+    { METRICS_COUNTER_TX, "bouncer_bounces_total", { "kind", "reason" },
       "Bounced recipients recorded, by report kind and reason." },
-    { METRICS_COUNTER, "bouncer_complaints_total", { NULL },
+    { METRICS_COUNTER_TX, "bouncer_complaints_total", { NULL },
       "Complaints (ARF feedback reports) recorded." },
-    { METRICS_COUNTER, "bouncer_autoreplies_total", { "decision", "rule" },
+    { METRICS_COUNTER_TX, "bouncer_autoreplies_total", { "decision", "rule" },
       "Mail to the reply mailbox, by decision (replied, skipped) and the rule that decided." },
     { METRICS_COUNTER, "bouncer_outbox_sent_total", { "kind" },
       "Outbox messages accepted by the relay." },

@@ -11,9 +11,11 @@
  * after that an update is a hash lookup under a read lock and one atomic
  * add, from any thread.
  *
- * Counters counted inside a database transaction should only count once
- * it commits: metrics_tx_begin() and metrics_tx_end() around it hold this
- * thread's counter updates back and apply or drop them. */
+ * A counter of what a database transaction records (a bounce row, a
+ * complaint) should count only once the transaction commits: declared
+ * METRICS_COUNTER_TX, its updates between metrics_tx_begin() and
+ * metrics_tx_end() on the same thread are held back, then applied or
+ * dropped. Other counters (errors, sessions) count at once, always. */
 #ifndef BOUNCER_METRICS_H
 #define BOUNCER_METRICS_H
 
@@ -32,6 +34,7 @@
 typedef enum {
     METRICS_COUNTER,
     METRICS_GAUGE,
+    METRICS_COUNTER_TX,   /* a counter that waits for metrics_tx_end(TRUE) */
 } MetricsType;
 
 typedef struct MetricsRegistry MetricsRegistry;
@@ -94,7 +97,8 @@ char *metrics_render(void);
 
 /* --- counting only what was committed --------------------------------------- */
 
-/* metrics_tx_begin - from here this thread's counter updates are held ... */
+/* metrics_tx_begin - from here this thread's METRICS_COUNTER_TX updates
+ * are held ... */
 void metrics_tx_begin(void);
 /* metrics_tx_end - ... and applied when committed, else dropped. */
 void metrics_tx_end(gboolean committed);

@@ -221,26 +221,31 @@ test_threads(void)
     }
 }
 
-/* Inside metrics_tx_begin/end counters wait for the commit; a rollback
- * drops them; gauges and other threads are not held back. */
+/* Inside metrics_tx_begin/end transactional counters wait for the
+ * commit and a rollback drops them; plain counters and gauges count at
+ * once (an error inside a transaction that rolls back is still an error). */
 static void
 test_transaction(void)
 {
     g_autoptr(MetricsRegistry) r = metrics_registry_new();
 
-    metrics_registry_declare(r, METRICS_COUNTER, "c_total", "c", "k", NULL);
+    metrics_registry_declare(r, METRICS_COUNTER_TX, "c_total", "c", "k", NULL);
+    metrics_registry_declare(r, METRICS_COUNTER, "e_total", "e", NULL);
     metrics_registry_declare(r, METRICS_GAUGE, "g", "g", NULL);
 
     metrics_tx_begin();
     metrics_registry_counter_add(r, "c_total", 1, "k", "a", NULL);
     metrics_registry_counter_add(r, "c_total", 1, "k", "a", NULL);
     metrics_registry_counter_add(r, "c_total", 1, "k", "b", NULL);
+    metrics_registry_counter_add(r, "e_total", 1, NULL);
     metrics_registry_gauge_set(r, "g", 4, NULL);
     /* Held: the label sets exist (at 0), the counts are not there yet. */
     check_text(r, "# HELP c_total c\n# TYPE c_total counter\nc_total{k=\"a\"} 0\nc_total{k=\"b\"} 0\n"
+                  "# HELP e_total e\n# TYPE e_total counter\ne_total 1\n"
                   "# HELP g g\n# TYPE g gauge\ng 4\n");
     metrics_tx_end(FALSE);
     check_text(r, "# HELP c_total c\n# TYPE c_total counter\nc_total{k=\"a\"} 0\nc_total{k=\"b\"} 0\n"
+                  "# HELP e_total e\n# TYPE e_total counter\ne_total 1\n"
                   "# HELP g g\n# TYPE g gauge\ng 4\n");
 
     metrics_tx_begin();
@@ -249,6 +254,7 @@ test_transaction(void)
     metrics_tx_end(TRUE);
     metrics_registry_counter_add(r, "c_total", 10, "k", "b", NULL);
     check_text(r, "# HELP c_total c\n# TYPE c_total counter\nc_total{k=\"a\"} 1\nc_total{k=\"b\"} 12\n"
+                  "# HELP e_total e\n# TYPE e_total counter\ne_total 1\n"
                   "# HELP g g\n# TYPE g gauge\ng 4\n");
 
     /* A begin without its end (a forgotten path) does not carry over. */
@@ -257,6 +263,7 @@ test_transaction(void)
     metrics_tx_begin();
     metrics_tx_end(TRUE);
     check_text(r, "# HELP c_total c\n# TYPE c_total counter\nc_total{k=\"a\"} 1\nc_total{k=\"b\"} 12\n"
+                  "# HELP e_total e\n# TYPE e_total counter\ne_total 1\n"
                   "# HELP g g\n# TYPE g gauge\ng 4\n");
 }
 
@@ -270,7 +277,7 @@ test_transaction_overflow(void)
     guint64 total = 0;
     g_auto(GStrv) lines = NULL;
 
-    metrics_registry_declare(r, METRICS_COUNTER, "c_total", "c", "k", NULL);
+    metrics_registry_declare(r, METRICS_COUNTER_TX, "c_total", "c", "k", NULL);
     metrics_tx_begin();
     for (int i = 0; i < METRICS_TX_SLOTS + 3; i++) {
         g_autofree char *k = g_strdup_printf("%03d", i);
