@@ -2,8 +2,8 @@
  *
  * What comes from the original (subject, ids, address) is folded to one
  * line or checked first; GMime writes the message, and the Subject's RFC
- * 2047 words are ours (autoreply_header_raw), so no value can start a
- * header or end the header block. */
+ * 2047 words are ours (mime_compose_set_subject()), so no value can start
+ * a header or end the header block. */
 #include <string.h>
 
 #include "autoreply/autoreply_private.h"
@@ -17,7 +17,7 @@
 static char *
 reply_subject(const char *original)
 {
-    g_autofree char *subject = autoreply_text_fold(original, -1, AUTOREPLY_SUBJECT_MAX);
+    g_autofree char *subject = mime_compose_fold(original, -1, AUTOREPLY_SUBJECT_MAX);
 
     if (g_ascii_strncasecmp(subject, AUTOREPLY_SUBJECT_PREFIX,
                             strlen(AUTOREPLY_SUBJECT_PREFIX)) == 0)
@@ -97,45 +97,6 @@ reply_references(const AutoreplyDecision *d)
     return g_string_free(out, FALSE);
 }
 
-/* body_part - text/plain; charset=utf-8, quoted-printable unless the text
- * is 7-bit with short lines. GMime's own text setter would pick a legacy
- * charset for Latin text; we promise UTF-8. */
-static GMimePart *
-body_part(const char *text)
-{
-    GMimeTextPart *part = g_mime_text_part_new_with_subtype("plain");
-    g_autoptr(GMimeStream) stream = g_mime_stream_mem_new_with_buffer(text, strlen(text));
-    g_autoptr(GMimeDataWrapper) content =
-        g_mime_data_wrapper_new_with_stream(stream, GMIME_CONTENT_ENCODING_DEFAULT);
-    GMimeContentEncoding encoding;
-
-    g_mime_part_set_content(GMIME_PART(part), content);
-    g_mime_object_set_content_type_parameter(GMIME_OBJECT(part), "charset", "utf-8");
-    encoding = g_mime_part_get_best_content_encoding(GMIME_PART(part),
-                                                     GMIME_ENCODING_CONSTRAINT_7BIT);
-    if (encoding == GMIME_CONTENT_ENCODING_DEFAULT)
-        encoding = GMIME_CONTENT_ENCODING_7BIT;         /* say so, not leave it implied */
-    else if (encoding == GMIME_CONTENT_ENCODING_BASE64)
-        encoding = GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE;    /* readable in any client */
-    g_mime_part_set_content_encoding(GMIME_PART(part), encoding);
-    return GMIME_PART(part);
-}
-
-/* message_to_crlf - the message as RFC 5322 text with CRLF line ends.
- * (transfer full) */
-static char *
-message_to_crlf(GMimeMessage *message, gsize *len_out)
-{
-    g_autoptr(GMimeFormatOptions) options = g_mime_format_options_clone(NULL);
-    char *text;
-
-    g_mime_format_options_set_newline_format(options, GMIME_NEWLINE_FORMAT_DOS);
-    text = g_mime_object_to_string(GMIME_OBJECT(message), options);
-    if (len_out != NULL)
-        *len_out = strlen(text);
-    return text;
-}
-
 /* id_domain_pick - the domain for our Message-ID: the one asked for when
  * it is a host name, else the reply mailbox's. (transfer none) */
 static const char *
@@ -162,10 +123,8 @@ autoreply_compose(const AutoreplyTemplate *tpl, const AutoreplyDecision *decisio
     g_autofree char *subject = NULL;
     g_autofree char *references = NULL;
     g_autofree char *body = NULL;
-    g_autofree char *message_id = NULL;
     g_autoptr(GMimeMessage) message = NULL;
     g_autoptr(GMimePart) part = NULL;
-    g_autoptr(GDateTime) now = NULL;
     GMimeObject *object;
     const char *id_domain;
 
@@ -184,24 +143,9 @@ autoreply_compose(const AutoreplyTemplate *tpl, const AutoreplyDecision *decisio
     known_reply_to = autoreply_address_clean(org_reply_to);
     id_domain = id_domain_pick(message_id_domain, from);
 
-    gmime_init_once();
-    message = g_mime_message_new(TRUE);
-    object = GMIME_OBJECT(message);
-    g_mime_message_add_mailbox(message, GMIME_ADDRESS_TYPE_FROM, NULL, from);
-    g_mime_message_add_mailbox(message, GMIME_ADDRESS_TYPE_TO, NULL, to);
     subject = reply_subject(decision->subject);
-    {
-        /* Set, then given its raw text: see autoreply_header_raw(). */
-        g_autofree char *raw = autoreply_header_raw("Subject", subject);
-
-        g_mime_message_set_subject(message, subject, "utf-8");
-        g_mime_header_set_raw_value(
-            g_mime_header_list_get_header(g_mime_object_get_header_list(object), "Subject"), raw);
-    }
-    now = g_date_time_new_now_local();
-    g_mime_message_set_date(message, now);
-    message_id = g_mime_utils_generate_message_id(id_domain);
-    g_mime_message_set_message_id(message, message_id);
+    message = mime_compose_message_new(from, to, subject, id_domain);
+    object = GMIME_OBJECT(message);
 
     /* RFC 3834 §3.1: thread the reply under the original. */
     if (autoreply_msgid_ok(decision->message_id)) {
@@ -220,7 +164,7 @@ autoreply_compose(const AutoreplyTemplate *tpl, const AutoreplyDecision *decisio
     g_mime_object_set_header(object, "Precedence", "auto_reply", NULL);
 
     body = autoreply_render(tpl, decision->subject, org_name, known_reply_to);
-    part = body_part(body);
+    part = mime_compose_text_part(body);
     g_mime_message_set_mime_part(message, GMIME_OBJECT(part));
-    return message_to_crlf(message, len_out);
+    return mime_compose_to_crlf(object, len_out);
 }

@@ -189,7 +189,7 @@ header_rules_check(GMimeHeaderList *list, char **detail_out)
             {
                 g_autofree char *line = g_strdup_printf("%s: %s", name, value != NULL ? value : "");
 
-                *detail_out = autoreply_text_fold(line, -1, AUTOREPLY_DETAIL_MAX);
+                *detail_out = mime_compose_fold(line, -1, AUTOREPLY_DETAIL_MAX);
             }
             return header_rules[r].rule;
         }
@@ -231,7 +231,7 @@ from_system_sender(GMimeMessage *message, char **detail_out)
         if (pattern != NULL) {
             g_autofree char *line = g_strdup_printf("From %s (%s)", addr, pattern);
 
-            *detail_out = autoreply_text_fold(line, -1, AUTOREPLY_DETAIL_MAX);
+            *detail_out = mime_compose_fold(line, -1, AUTOREPLY_DETAIL_MAX);
             return "system-sender";
         }
     }
@@ -275,13 +275,13 @@ decision_read_fields(AutoreplyDecision *d, GMimeMessage *message)
     const char *references = g_mime_object_get_header(object, "References");
 
     g_free(d->subject);
-    d->subject = autoreply_text_fold(subject, -1, AUTOREPLY_SUBJECT_MAX);
+    d->subject = mime_compose_fold(subject, -1, AUTOREPLY_SUBJECT_MAX);
     if (autoreply_msgid_ok(message_id))
         d->message_id = g_strdup(message_id);
     if (in_reply_to != NULL)
-        d->in_reply_to = autoreply_text_fold(in_reply_to, -1, AUTOREPLY_IDS_TEXT_MAX);
+        d->in_reply_to = mime_compose_fold(in_reply_to, -1, AUTOREPLY_IDS_TEXT_MAX);
     if (references != NULL)
-        d->references = autoreply_text_fold(references, -1, AUTOREPLY_IDS_TEXT_MAX);
+        d->references = mime_compose_fold(references, -1, AUTOREPLY_IDS_TEXT_MAX);
 }
 
 /* decision_skip - record a "no" and its reason. */
@@ -341,7 +341,7 @@ autoreply_decide(const AutoreplyPolicy *policy, const char *envelope_from,
     if (d->reply_to == NULL) {
         g_autofree char *line = g_strdup_printf("sender %s is not a plain address", sender);
 
-        return decision_skip(d, "no-sender", autoreply_text_fold(line, -1, AUTOREPLY_DETAIL_MAX));
+        return decision_skip(d, "no-sender", mime_compose_fold(line, -1, AUTOREPLY_DETAIL_MAX));
     }
     own = domain_is_own(policy, d->reply_to);
     if (own != NULL)

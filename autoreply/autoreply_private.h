@@ -1,10 +1,12 @@
 /* autoreply_private.h - what the autoreply/ files share and nobody else
- * needs: text that is safe in one header line, addresses and message ids
- * that are safe to write back out. */
+ * needs: addresses and message ids that are safe to write back out. Text
+ * for one header line and the Subject's encoded words are common/
+ * mime_compose.h's, shared with the forward of a bounce. */
 #ifndef BOUNCER_AUTOREPLY_PRIVATE_H
 #define BOUNCER_AUTOREPLY_PRIVATE_H
 
 #include "autoreply/autoreply.h"
+#include "common/mime_compose.h"
 
 /* Named limits, in Unicode characters. */
 #define AUTOREPLY_SUBJECT_MAX      200   /* original subject kept for the reply */
@@ -22,25 +24,19 @@
  * (RFC 5322 §3.6.4 lets a long chain be trimmed). */
 #define AUTOREPLY_REFERENCES_MAX   20
 
-/* autoreply_text_fold - text for one header line or one line of body: any
- * bytes read as UTF-8 (invalid sequences replaced), control characters and
- * line or paragraph separators made spaces, runs of white space made one
- * space, trimmed, cut after max_chars characters. NULL gives "".
- * len -1: up to the NUL. (transfer full) */
-char *autoreply_text_fold(const char *text, gssize len, gsize max_chars);
-
-/* autoreply_header_raw - the raw value (" ...\n", as GMime stores it) of
- * an unstructured field named name whose text is one folded line of
- * UTF-8: the leading plain ASCII words as they are, the rest as RFC 2047
- * "B" encoded words of UTF-8, folded before 78 columns. GMime 3.2's own
- * encoder leaves words with "=?" unencoded and can then fold inside an
- * encoded word, even without white space; this one cannot. (transfer full) */
-char *autoreply_header_raw(const char *name, const char *text);
+/* autoreply_text_fold - mime_compose_fold() under its autoreply/ name,
+ * which the template renderer uses. (transfer full) */
+static inline char *
+autoreply_text_fold(const char *text, gssize len, gsize max_chars)
+{
+    return mime_compose_fold(text, len, max_chars);
+}
 
 /* autoreply_address_clean - a plain addr-spec safe to write in a header
  * and to give to SMTP: white space and one pair of angle brackets
- * dropped, dot-atom local part (no quoting), a host-name domain made lower
- * case, RFC 5321 sizes. NULL when text is not such an address (the null
+ * dropped (mime_compose_address_unwrap()), dot-atom local part (no
+ * quoting), a host-name domain made lower case, RFC 5321 sizes, written
+ * by GMime as it is. NULL when text is not such an address (the null
  * sender "" or "<>" included). (transfer full) */
 char *autoreply_address_clean(const char *text);
 

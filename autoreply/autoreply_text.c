@@ -4,129 +4,6 @@
 #include <string.h>
 
 #include "autoreply/autoreply_private.h"
-#include "common/gmime_autoptr.h"
-
-/* text_char_is_break - characters that must never reach a header: the C0
- * and C1 controls (CR, LF and NUL among them), DEL, and the Unicode line
- * and paragraph separators. */
-static gboolean
-text_char_is_break(gunichar c)
-{
-    return g_unichar_iscntrl(c) || c == 0x2028 || c == 0x2029;
-}
-
-char *
-autoreply_text_fold(const char *text, gssize len, gsize max_chars)
-{
-    g_autofree char *valid = NULL;
-    GString *out;
-    gsize chars = 0;
-    gboolean space = FALSE;
-
-    if (text == NULL)
-        return g_strdup("");
-    if (len < 0)
-        len = (gssize)strlen(text);
-    /* A NUL inside len is an invalid sequence to g_utf8_make_valid(): it
-     * becomes U+FFFD, never a string end. */
-    valid = g_utf8_make_valid(text, len);
-    out = g_string_sized_new(MIN((gsize)len, max_chars * 4) + 1);
-    for (const char *p = valid; *p != '\0' && chars < max_chars; p = g_utf8_next_char(p)) {
-        gunichar c = g_utf8_get_char(p);
-
-        if (text_char_is_break(c) || g_unichar_isspace(c)) {
-            space = out->len > 0;
-            continue;
-        }
-        if (space) {
-            g_string_append_c(out, ' ');
-            chars++;
-            space = FALSE;
-            if (chars >= max_chars)
-                break;
-        }
-        g_string_append_unichar(out, c);
-        chars++;
-    }
-    return g_string_free(out, FALSE);
-}
-
-/* Header lines are folded before this column (RFC 5322 §2.1.1). */
-#define HEADER_FOLD_AT      78
-/* UTF-8 bytes per encoded word: "=?UTF-8?B?" + 60 base64 + "?=" is 72,
- * under RFC 2047's 75. */
-#define HEADER_WORD_BYTES   45
-/* A longer word is encoded, so no line nears RFC 5322's 998 octets. */
-#define HEADER_PLAIN_MAX    900
-
-/* word_is_plain - printable ASCII that cannot be read as an encoded word,
- * short enough for one line. */
-static gboolean
-word_is_plain(const char *word, gsize len)
-{
-    if (len > HEADER_PLAIN_MAX)
-        return FALSE;
-    for (gsize i = 0; i < len; i++) {
-        if (word[i] <= 0x20 || word[i] >= 0x7f)
-            return FALSE;
-        if (word[i] == '=' && i + 1 < len && word[i + 1] == '?')
-            return FALSE;
-    }
-    return TRUE;
-}
-
-/* raw_append_word - one word, after a space or a fold. */
-static void
-raw_append_word(GString *out, gsize *column, const char *word, gsize len)
-{
-    if (out->len > 0 && *column + 1 + len > HEADER_FOLD_AT) {
-        g_string_append(out, "\n");
-        *column = 0;
-    }
-    g_string_append_c(out, ' ');
-    g_string_append_len(out, word, len);
-    *column += 1 + len;
-}
-
-char *
-autoreply_header_raw(const char *name, const char *text)
-{
-    GString *out = g_string_new(NULL);
-    gsize column = strlen(name) + 1;
-    const char *p = text;
-
-    /* Plain words while they last: "Auto: Re: Rechnung" stays readable. */
-    while (*p != '\0') {
-        const char *end = strchr(p, ' ');
-        gsize len = end != NULL ? (gsize)(end - p) : strlen(p);
-
-        if (!word_is_plain(p, len))
-            break;
-        if (len > 0)
-            raw_append_word(out, &column, p, len);
-        p += len;
-        if (*p == ' ')
-            p++;
-    }
-    /* The rest, spaces included, as encoded words; white space between
-     * two encoded words is not part of the text (RFC 2047 §6.2). */
-    while (*p != '\0') {
-        const char *q = p;
-        g_autofree char *b64 = NULL;
-        g_autofree char *word = NULL;
-
-        while (*q != '\0' && (gsize)(g_utf8_next_char(q) - p) <= HEADER_WORD_BYTES)
-            q = g_utf8_next_char(q);
-        if (q == p)
-            q = g_utf8_next_char(p);
-        b64 = g_base64_encode((const guchar *)p, q - p);
-        word = g_strdup_printf("=?UTF-8?B?%s?=", b64);
-        raw_append_word(out, &column, word, strlen(word));
-        p = q;
-    }
-    g_string_append_c(out, '\n');
-    return g_string_free(out, FALSE);
-}
 
 /* address_local_char_ok - RFC 5322 atext, and '.' between atoms. */
 static gboolean
@@ -160,39 +37,15 @@ address_domain_ok(const char *domain)
     return label > 0;
 }
 
-/* address_survives_gmime - GMime writes a mailbox in its IDNA form; a
- * domain with a bogus "xn--" label comes out as another domain (or an
- * empty label), which would send the reply somewhere else. */
-static gboolean
-address_survives_gmime(const char *addr)
-{
-    InternetAddress *ia;
-    gboolean same;
-
-    gmime_init_once();
-    ia = internet_address_mailbox_new(NULL, addr);
-    same = g_strcmp0(internet_address_mailbox_get_idn_addr(INTERNET_ADDRESS_MAILBOX(ia)),
-                     addr) == 0;
-    g_object_unref(ia);
-    return same;
-}
-
 char *
 autoreply_address_clean(const char *text)
 {
-    g_autofree char *addr = NULL;
+    g_autofree char *addr = mime_compose_address_unwrap(text);
     char *at;
     gsize len;
 
-    if (text == NULL)
+    if (addr == NULL)
         return NULL;
-    addr = g_strstrip(g_strdup(text));
-    len = strlen(addr);
-    if (len >= 2 && addr[0] == '<' && addr[len - 1] == '>') {
-        memmove(addr, addr + 1, len - 2);
-        addr[len - 2] = '\0';
-        g_strstrip(addr);
-    }
     len = strlen(addr);
     at = strrchr(addr, '@');
     if (len == 0 || len > AUTOREPLY_ADDRESS_MAX || at == NULL || at == addr
@@ -209,7 +62,7 @@ autoreply_address_clean(const char *text)
         return NULL;
     for (char *p = at + 1; *p != '\0'; p++)
         *p = g_ascii_tolower(*p);
-    if (!address_survives_gmime(addr))
+    if (!mime_compose_address_survives(addr))
         return NULL;
     return g_steal_pointer(&addr);
 }
