@@ -163,7 +163,7 @@ install: all
 clean:
 	rm -rf build bin
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # --- benchmarks (never part of make test) ---------------------------------
 bench-parse: build-all
@@ -172,3 +172,13 @@ bench-parse: build-all
 
 bench-sql: build-all
 	@sh scripts/bench-sql.sh "$(BINDIR)/bouncerctl"
+
+# The LMTP load generator of make bench; built with the tests so it cannot rot.
+$(BUILD)/bench/lmtp_load: $(call obj,tests/bench/lmtp_load.c) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+tests-build: $(BUILD)/bench/lmtp_load
+
+bench: build-all
+	@sh scripts/deps.sh --bench && sh scripts/bench.sh "$(BUILD)" "$(BINDIR)"

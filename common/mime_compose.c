@@ -107,8 +107,18 @@ mime_compose_header_raw(const char *name, const char *text)
         g_autofree char *b64 = NULL;
         g_autofree char *word = NULL;
 
-        while (*q != '\0' && (gsize)(g_utf8_next_char(q) - p) <= MIME_COMPOSE_WORD_BYTES)
+        const char *whole = NULL;
+
+        while (*q != '\0' && (gsize)(g_utf8_next_char(q) - p) <= MIME_COMPOSE_WORD_BYTES) {
             q = g_utf8_next_char(q);
+            if ((q - p) % 3 == 0)
+                whole = q;
+        }
+        /* A word of a multiple of 3 bytes has no base64 padding: GMime
+         * 3.2's decoder joins adjacent words and stops at the first '=',
+         * so padding in any but the last word would cut the rest off. */
+        if (*q != '\0' && whole != NULL)
+            q = whole;
         if (q == p)
             q = g_utf8_next_char(p);
         b64 = g_base64_encode((const guchar *)p, q - p);

@@ -130,10 +130,12 @@ static const struct {
       " aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa\n"
       " aaaaaaaaa aaaaaaaaa aaaaaaaaa\n" },
     { "field name moves the fold", NAME70, "Hello you", " Hello\n you\n" },
+    /* Words end on a multiple of 3 bytes where a character boundary allows
+     * it: no base64 padding before the last word (GMime 3.2 stops there). */
     { "long utf-8 in 44-byte words", "Subject",
       "ääääääääääääääääääääääääääääää",
-      " =?UTF-8?B?w6TDpMOkw6TDpMOkw6TDpMOkw6TDpMOkw6TDpMOkw6TDpMOkw6TDpMOkw6Q=?=\n"
-      " =?UTF-8?B?w6TDpMOkw6TDpMOkw6TDpA==?=\n" },
+      " =?UTF-8?B?w6TDpMOkw6TDpMOkw6TDpMOkw6TDpMOkw6TDpMOkw6TDpMOkw6TDpMOk?=\n"
+      " =?UTF-8?B?w6TDpMOkw6TDpMOkw6TDpMOk?=\n" },
     { "no character split", "Subject", "a€€€€€€€€€€€€€€€",
       " =?UTF-8?B?YeKCrOKCrOKCrOKCrOKCrOKCrOKCrOKCrOKCrOKCrOKCrOKCrOKCrOKCrA==?=\n"
       " =?UTF-8?B?4oKs?=\n" },
