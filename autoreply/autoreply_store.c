@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/outbox.h"
+#include "common/metrics.h"
 
 struct AutoreplyStore {
     AutoreplyStoreOptions options;
@@ -158,6 +159,8 @@ autoreply_store_record(gpointer self, PGconn *conn, const DeliveryRecipient *rcp
     }
     if (res == NULL)
         return FALSE;
+    metrics_counter_inc("bouncer_autoreplies_total", "decision", rule == NULL ? "replied" : "skipped",
+                        "rule", rule != NULL ? rule : d->rule, NULL);
     log_info("sid=%s rcpt=<%s> autoreply=%s rule=%s sender=<%s> org=%s%s%s%s", rcpt->sid,
              rcpt->rcpt_to, rule == NULL ? "replied" : "skipped", rule != NULL ? rule : "-", sender,
              org != NULL ? org : "-", d->detail != NULL ? " detail=\"" : "",

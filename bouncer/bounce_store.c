@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/outbox.h"
+#include "common/metrics.h"
 
 struct BounceStore {
     const TokenKeyring      *keyring;
@@ -103,6 +104,8 @@ bounce_store_record_recipient(BounceStore *store, PGconn *conn, const DeliveryRe
 
         res = db_exec(conn, "SELECT bouncer_record_complaint($1, $2, $3, $4, $5, $6)",
                       G_N_ELEMENTS(params), params, error);
+        if (res != NULL)
+            metrics_counter_inc("bouncer_complaints_total", NULL);
     } else {
         const char *params[] = {
             inbound, org, msg, bounce_store_str(r->addr), bounce_kind_to_string(report->kind),
@@ -117,6 +120,10 @@ bounce_store_record_recipient(BounceStore *store, PGconn *conn, const DeliveryRe
                       "SELECT bouncer_record_bounce($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
                       " $12, $13, $14, $15, $16, $17, $18::interval, $19::interval)",
                       G_N_ELEMENTS(params), params, error);
+        if (res != NULL)
+            metrics_counter_inc("bouncer_bounces_total", "kind", bounce_kind_to_string(report->kind),
+                                "reason", r->reason != NULL && r->reason[0] != '\0' ? r->reason : "undefined",
+                                NULL);
     }
     if (res == NULL)
         g_prefix_error(error, "record %s: ", bounce_store_str(r->addr));

@@ -6,6 +6,7 @@
 #include "common/db_private.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/metrics.h"
 
 /* Serialises migrations of several instances starting at once. */
 #define DB_MIGRATION_LOCK "7093017055106265649"  /* "bouncer1" read as a bigint */
@@ -37,6 +38,7 @@ db_connect(const char *conninfo, GError **error)
     if (PQstatus(conn) != CONNECTION_OK) {
         g_autofree char *message = g_strchomp(g_strdup(PQerrorMessage(conn)));
 
+        metrics_counter_inc("bouncer_db_errors_total", NULL);
         g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY, "database connection failed: %s",
                     message);
         PQfinish(conn);
@@ -111,12 +113,14 @@ db_pool_acquire(DbPool *pool, guint timeout_ms, GError **error)
         if (PQstatus(conn) != CONNECTION_OK) {
             g_autofree char *message = g_strchomp(g_strdup(PQerrorMessage(conn)));
 
+            metrics_counter_inc("bouncer_db_errors_total", NULL);
             g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY,
                         "database connection failed: %s", message);
             db_pool_release(pool, conn);
             return NULL;
         }
         log_info("database reconnected");
+        metrics_counter_inc("bouncer_db_reconnects_total", NULL);
     }
     return conn;
 }
@@ -127,6 +131,8 @@ db_pool_release(DbPool *pool, PGconn *conn)
     if (conn == NULL)
         return;
     if (PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) != PQTRANS_IDLE) {
+        if (PQstatus(conn) != CONNECTION_OK)
+            metrics_counter_inc("bouncer_db_reconnects_total", NULL);
         PQfinish(conn);
         g_mutex_lock(&pool->lock);
         pool->opened--;
@@ -145,6 +151,7 @@ db_exec(PGconn *conn, const char *sql, int n_params, const char *const *params, 
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
         g_autofree char *message = g_strchomp(g_strdup(PQresultErrorMessage(res)));
 
+        metrics_counter_inc("bouncer_db_errors_total", NULL);
         g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY, "database: %s",
                     message[0] != '\0' ? message : PQerrorMessage(conn));
         PQclear(res);

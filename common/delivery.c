@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/metrics.h"
 
 /* How long a message waits for a free database connection before it is
  * answered 451 (the MTA then retries later). */
@@ -74,6 +75,7 @@ delivery_store_one(Delivery *delivery, PGconn *conn, const DeliveryRecipient *ba
                        "SELECT id, duplicate FROM bouncer_store_inbound($1, $2, $3, $4, $5, $6)",
                        6, NULL, values, lengths, formats, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        metrics_counter_inc("bouncer_db_errors_total", NULL);
         g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY, "store inbound: %s",
                     PQerrorMessage(conn));
         goto rollback;
@@ -122,17 +124,27 @@ delivery_deliver_one(Delivery *delivery, const DeliveryRecipient *rcpt, gpointer
         if (conn == NULL) {
             log_warning("sid=%s rcpt=<%s> result=451 reason=db-unavailable error=\"%s\"", rcpt->sid,
                         rcpt->rcpt_to, error->message);
+            metrics_counter_inc("bouncer_lmtp_messages_total", "mailbox", mailbox_kind_name(rcpt->mailbox),
+                                "result", "tempfail", NULL);
             return g_steal_pointer(&error);
         }
+        metrics_tx_begin();
         ok = delivery_store_one(delivery, conn, rcpt, prepared, &duplicate, &error);
+        metrics_tx_end(ok);
         broken = PQstatus(conn) != CONNECTION_OK;
         db_pool_release(delivery->pool, conn);
         if (ok) {
+            metrics_counter_inc("bouncer_lmtp_messages_total", "mailbox", mailbox_kind_name(rcpt->mailbox),
+                                "result", duplicate ? "duplicate" : "stored", NULL);
             if (duplicate)
                 log_info("sid=%s rcpt=<%s> result=duplicate", rcpt->sid, rcpt->rcpt_to);
             return NULL;
         }
         if (!broken || attempt == 1) {
+            metrics_counter_inc("bouncer_lmtp_messages_total", "mailbox", mailbox_kind_name(rcpt->mailbox),
+                                "result", error->domain != BOUNCER_ERROR ||
+                                          error->code == BOUNCER_ERROR_TEMPORARY ? "tempfail" : "rejected",
+                                NULL);
             log_warning("sid=%s rcpt=<%s> result=451 reason=db-error error=\"%s\"", rcpt->sid,
                         rcpt->rcpt_to, error->message);
             return g_steal_pointer(&error);

@@ -8,6 +8,7 @@
 #include "common/db.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/metrics.h"
 
 #define EVENT_BATCH 500
 #define EVENT_IDLE_POLL_MS 200
@@ -157,6 +158,7 @@ event_publisher_batch(EventPublisher *publisher, PGconn *conn, const char *sql)
         return -1;
     }
     publisher->published += (guint64)n;
+    metrics_counter_add("bouncer_events_published_total", (guint64)n, NULL);
     return n;
 }
 
@@ -173,6 +175,8 @@ event_publisher_thread(gpointer data)
         if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
             g_autoptr(GError) error = NULL;
 
+            if (conn != NULL)
+                metrics_counter_inc("bouncer_db_reconnects_total", NULL);
             g_clear_pointer(&conn, PQfinish);
             conn = db_connect(publisher->conninfo, &error);
             if (conn == NULL) {

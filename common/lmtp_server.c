@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/metrics.h"
 
 #define LMTP_READ_SIZE 65536
 #define LMTP_MAX_LISTENERS 16
@@ -374,6 +375,7 @@ lmtp_server_accept(LmtpServer *server, int listener)
     server->active++;
     g_hash_table_add(server->session_fds, GINT_TO_POINTER(fd));
     g_mutex_unlock(&server->lock);
+    metrics_counter_inc("bouncer_lmtp_sessions_total", NULL);
 
     conn = g_new0(LmtpConnection, 1);
     conn->server = server;

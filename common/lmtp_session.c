@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "common/lmtp_command.h"
 #include "common/log.h"
+#include "common/metrics.h"
 
 /* Where the DATA scanner is within the current line (RFC 5321 §4.5.2). Only
  * <CRLF>.<CRLF> ends the message: a bare LF or CR never does, so a message
@@ -466,6 +467,10 @@ lmtp_session_end_data(LmtpSession *session)
         const LmtpRecipient *rcpt = g_ptr_array_index(tx->recipients, i);
         g_autofree char *reply = lmtp_reply_for_error(results[i]);
 
+        /* The session knows routes only as numbers: the mailbox label is
+         * delivery's, so oversized messages have a counter of their own. */
+        if (tx->too_big)
+            metrics_counter_inc("bouncer_lmtp_too_big_total", NULL);
         log_info("sid=%s from=<%s> rcpt=<%s> size=%u result=%.3s ms=%" G_GINT64_FORMAT "%s%s%s",
                  session->sid, tx->mail_from, rcpt->address, tx->data->len, reply,
                  (g_get_monotonic_time() - tx->started_us) / 1000,

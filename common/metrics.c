@@ -595,7 +595,9 @@ static const MetricsFamilySpec metrics_bouncer_families[] = {
       "LMTP sessions open now." },
     { METRICS_COUNTER, "bouncer_lmtp_messages_total", { "mailbox", "result" },
       "Replies after DATA, one per recipient, by mailbox and result "
-      "(stored, duplicate, tempfail, rejected, too_big)." },
+      "(stored, duplicate, tempfail, rejected)." },
+    { METRICS_COUNTER, "bouncer_lmtp_too_big_total", { NULL },
+      "Recipients answered 552 after DATA because the message was over the size limit." },
     { METRICS_COUNTER, "bouncer_lmtp_rcpt_rejected_total", { "reason" },
       "Recipients refused at RCPT time (unknown_user, bad_token)." },
     { METRICS_COUNTER_TX, "bouncer_bounces_total", { "kind", "reason" },

@@ -9,6 +9,7 @@
 #include "common/db.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/metrics.h"
 
 #define OUTBOX_BATCH 20
 #define OUTBOX_IDLE_POLL_MS 500
@@ -51,6 +52,7 @@ outbox_enqueue(PGconn *conn, const OutboxItem *item, gint64 *id_out, GError **er
         " RETURNING id", G_N_ELEMENTS(values), NULL, values, lengths, formats, 0);
 
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        metrics_counter_inc("bouncer_db_errors_total", NULL);
         g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY, "outbox: %s",
                     PQresultErrorMessage(res));
         return FALSE;
@@ -189,6 +191,7 @@ outbox_finish(OutboxSender *sender, PGconn *conn, const char *id, const char *ki
             "        'time', now(), 'org_id', s.org_id, 'recipient', s.rcpt_to,"
             "        'inbound_id', s.inbound_id, 'outbox_id', s.id)"
             "   FROM s WHERE s.kind = 'autoreply'", 1, params, &error);
+        metrics_counter_inc("bouncer_outbox_sent_total", "kind", kind, NULL);
         log_info("outbox id=%s kind=%s result=sent attempts=%d", id, kind, attempts);
     } else if (result == OUTBOX_PERMANENT || expired) {
         const char *params[] = { id, error_text };
@@ -201,6 +204,7 @@ outbox_finish(OutboxSender *sender, PGconn *conn, const char *id, const char *ki
             "        'time', now(), 'org_id', f.org_id, 'recipient', f.rcpt_to, 'kind', f.kind,"
             "        'attempts', f.attempts, 'diagnostic', $2::text, 'inbound_id', f.inbound_id,"
             "        'outbox_id', f.id) FROM f", 2, params, &error);
+        metrics_counter_inc("bouncer_outbox_failed_total", "kind", kind, NULL);
         log_warning("outbox id=%s kind=%s result=failed attempts=%d error=\"%s\"", id, kind,
                     attempts, error_text);
     } else {
@@ -210,6 +214,7 @@ outbox_finish(OutboxSender *sender, PGconn *conn, const char *id, const char *ki
         res = db_exec(conn,
             "UPDATE outbox SET last_error = $2, next_attempt_at = now() + $3::interval WHERE id = $1",
             3, params, &error);
+        metrics_counter_inc("bouncer_outbox_deferred_total", "kind", kind, NULL);
         log_info("outbox id=%s kind=%s result=deferred attempts=%d retry_in=%s error=\"%s\"", id,
                  kind, attempts, delay, error_text);
     }
@@ -280,6 +285,8 @@ outbox_sender_thread(gpointer data)
         if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
             g_autoptr(GError) error = NULL;
 
+            if (conn != NULL)
+                metrics_counter_inc("bouncer_db_reconnects_total", NULL);
             g_clear_pointer(&conn, PQfinish);
             conn = db_connect(sender->conninfo, &error);
             if (conn == NULL)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/metrics.h"
 
 struct Router {
     char            *bounce_domain;   /* lower case */
@@ -66,6 +67,7 @@ router_check_token(const Router *router, const char *address, GError **error)
     if (router->keyring == NULL ||
         token_decode(router->keyring, address, token_today(), NULL, &local))
         return TRUE;
+    metrics_counter_inc("bouncer_lmtp_rcpt_rejected_total", "reason", "bad_token", NULL);
     g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_NO_SUCH_USER,
                 "Recipient address rejected: %s", local->message);
     return FALSE;
@@ -88,6 +90,7 @@ router_route(const Router *router, const char *address, MailboxKind *kind_out, G
             *kind_out = MAILBOX_POSTMASTER;
             return TRUE;
         }
+        metrics_counter_inc("bouncer_lmtp_rcpt_rejected_total", "reason", "unknown_user", NULL);
         g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_NO_SUCH_USER, "Recipient address rejected: unknown user");
         return FALSE;
     }
@@ -113,6 +116,7 @@ router_route(const Router *router, const char *address, MailboxKind *kind_out, G
         *kind_out = MAILBOX_BOUNCE;
         return TRUE;
     }
+    metrics_counter_inc("bouncer_lmtp_rcpt_rejected_total", "reason", "unknown_user", NULL);
     g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_NO_SUCH_USER, "Recipient address rejected: unknown user");
     return FALSE;
 }
