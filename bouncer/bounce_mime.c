@@ -1,6 +1,7 @@
-/* bounce_mime.c - take one message apart with GMime: its own headers, the
+/* bounce_mime.c - take one message apart: its own headers, the
  * machine-readable report part, the human-readable text and the returned
- * original's headers. */
+ * original's headers. The common shapes are read by bounce_split.c; GMime
+ * reads the rest. Both hand their leaf parts to the same code here. */
 #include <string.h>
 
 #include "bouncer/bounce_private.h"
@@ -10,27 +11,44 @@ GByteArray *
 bounce_mime_normalize(const char *data, gsize len)
 {
     GByteArray *out = g_byte_array_sized_new(len + 1);
+    const char *end = data + len;
     guint8 *dst;
     gsize n = 0;
 
     g_byte_array_set_size(out, len + 1);
     dst = out->data;
-    for (gsize i = 0; i < len; i++) {
-        char c = data[i];
+    while (data < end) {
+        const char *cr = memchr(data, '\r', end - data);
+        const char *stop = cr != NULL ? cr : end;
+        const char *nul;
 
-        if (c == '\r') {
-            gsize j = i + 1;
-
-            /* "\r\r\n" is a CRLF converted twice, not a blank line */
-            while (j < len && data[j] == '\r')
-                j++;
-            dst[n++] = '\n';
-            if (j < len && data[j] == '\n')
-                i = j;      /* else each bare CR ends a line (old Mac files) */
-        } else if (c == '\0') {
+        /* Copy the run up to the next CR, NUL bytes made spaces. */
+        while ((nul = memchr(data, '\0', stop - data)) != NULL) {
+            memcpy(dst + n, data, nul - data);
+            n += nul - data;
             dst[n++] = ' ';
-        } else {
-            dst[n++] = (guint8)c;
+            data = nul + 1;
+        }
+        memcpy(dst + n, data, stop - data);
+        n += stop - data;
+        data = stop;
+        if (cr == NULL)
+            break;
+        /* "\r\r\n" is a CRLF converted twice, not a blank line; else
+         * each bare CR ends a line (old Mac files). */
+        {
+            const char *j = data + 1;
+
+            while (j < end && *j == '\r')
+                j++;
+            if (j < end && *j == '\n') {
+                dst[n++] = '\n';
+                data = j + 1;
+            } else {
+                memset(dst + n, '\n', j - data);
+                n += j - data;
+                data = j;
+            }
         }
     }
     dst[n] = '\0';          /* callers may treat it as a string */
@@ -54,9 +72,9 @@ bounce_text_to_utf8(const char *data, gsize len, const char *charset)
 {
     if (!charset_is_utf8_compatible(charset)) {
         gsize written = 0;
-        char *conv = g_convert(data, len, "UTF-8", g_mime_charset_iconv_name(charset),
-                               NULL, &written, NULL);
+        char *conv;
 
+        conv = g_convert(data, len, "UTF-8", g_mime_charset_iconv_name(charset), NULL, &written, NULL);
         if (conv != NULL)
             return conv;
     }
@@ -120,22 +138,6 @@ html_to_text(GString *out, const char *html, gsize len)
     g_string_append_c(out, '\n');
 }
 
-/* part_content - the decoded (transfer encoding undone) bytes of a leaf. */
-static GByteArray *
-part_content(GMimePart *part)
-{
-    GMimeDataWrapper *wrapper = g_mime_part_get_content(part);
-    GByteArray *bytes = g_byte_array_new();
-    g_autoptr(GMimeStream) stream = NULL;
-
-    if (wrapper == NULL)
-        return bytes;
-    stream = g_mime_stream_mem_new_with_byte_array(bytes);
-    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
-    g_mime_data_wrapper_write_to_stream(wrapper, stream);
-    return bytes;
-}
-
 /* append_text - add a text part, converted to UTF-8 with LF line ends. */
 static void
 append_text(BounceParts *parts, GString *dest, const guint8 *data, gsize len, const char *charset,
@@ -150,15 +152,98 @@ append_text(BounceParts *parts, GString *dest, const guint8 *data, gsize len, co
     }
     if (len > BOUNCE_MAX_TEXT - dest->len)
         len = BOUNCE_MAX_TEXT - dest->len;
-    /* Decoded base64/QP may bring back CRs the outer normalisation never saw. */
-    norm = bounce_mime_normalize((const char *)data, len);
-    utf8 = bounce_text_to_utf8((const char *)norm->data, norm->len, charset);
+    /* Decoded base64/QP may bring back CRs (or NULs) the outer
+     * normalisation never saw; text that has none is already normal. */
+    if (len == 0) {
+        data = (const guint8 *)"";      /* an empty GMime part has no buffer */
+    } else if (memchr(data, '\r', len) != NULL || memchr(data, '\0', len) != NULL) {
+        norm = bounce_mime_normalize((const char *)data, len);
+        data = norm->data;
+        len = norm->len;
+    }
+    utf8 = bounce_text_to_utf8((const char *)data, len, charset);
     if (html)
         html_to_text(dest, utf8, strlen(utf8));
     else
         g_string_append(dest, utf8);
     if (dest->len > 0 && dest->str[dest->len - 1] != '\n')
         g_string_append_c(dest, '\n');
+}
+
+/* span_is - a (type, length) span is the word, ignoring case. */
+static gboolean
+span_is(const char *span, gsize len, const char *word)
+{
+    return strlen(word) == len && g_ascii_strncasecmp(span, word, len) == 0;
+}
+
+BounceLeafKind
+bounce_mime_leaf_kind(const BounceParts *parts, const char *type, gsize type_len, const char *subtype,
+                      gsize subtype_len)
+{
+    if (span_is(type, type_len, "message")) {
+        if (span_is(subtype, subtype_len, "delivery-status")
+            || span_is(subtype, subtype_len, "global-delivery-status"))
+            return parts->report_type == BOUNCE_REPORT_NONE ? BOUNCE_LEAF_DSN : BOUNCE_LEAF_IGNORE;
+        if (span_is(subtype, subtype_len, "feedback-report"))
+            return parts->report_type == BOUNCE_REPORT_NONE ? BOUNCE_LEAF_ARF : BOUNCE_LEAF_IGNORE;
+        /* message/rfc822 reaches here only as a leaf: transfer-encoded,
+         * so GMime did not read it as a message. */
+        if (span_is(subtype, subtype_len, "global-headers") || span_is(subtype, subtype_len, "rfc822"))
+            return parts->original == NULL ? BOUNCE_LEAF_HEADERS : BOUNCE_LEAF_IGNORE;
+        return BOUNCE_LEAF_IGNORE;
+    }
+    if (span_is(type, type_len, "text")) {
+        if (span_is(subtype, subtype_len, "rfc822-headers"))
+            return parts->original == NULL ? BOUNCE_LEAF_HEADERS : BOUNCE_LEAF_IGNORE;
+        return span_is(subtype, subtype_len, "html") ? BOUNCE_LEAF_HTML : BOUNCE_LEAF_TEXT;
+    }
+    return BOUNCE_LEAF_IGNORE;
+}
+
+void
+bounce_mime_leaf_take(BounceMimeWalk *walk, BounceLeafKind kind, const guint8 *data, gsize len,
+                      const char *charset)
+{
+    BounceParts *parts = walk->parts;
+
+    switch (kind) {
+    case BOUNCE_LEAF_DSN:
+    case BOUNCE_LEAF_ARF:
+        parts->report_type = kind == BOUNCE_LEAF_DSN ? BOUNCE_REPORT_DSN : BOUNCE_REPORT_ARF;
+        append_text(parts, parts->report, data, len, "utf-8", FALSE);
+        break;
+    case BOUNCE_LEAF_HEADERS: {
+        g_autoptr(GByteArray) norm = bounce_mime_normalize((const char *)data, len);
+
+        parts->original = bounce_fields_new();
+        bounce_fields_parse(parts->original, (const char *)norm->data, norm->len, TRUE);
+        break;
+    }
+    case BOUNCE_LEAF_TEXT:
+    case BOUNCE_LEAF_HTML:
+        append_text(parts, kind == BOUNCE_LEAF_HTML ? walk->html : parts->text, data, len, charset,
+                    kind == BOUNCE_LEAF_HTML);
+        break;
+    case BOUNCE_LEAF_IGNORE:
+        break;
+    }
+}
+
+/* part_content - the decoded (transfer encoding undone) bytes of a leaf. */
+static GByteArray *
+part_content(GMimePart *part)
+{
+    GMimeDataWrapper *wrapper = g_mime_part_get_content(part);
+    GByteArray *bytes = g_byte_array_new();
+    g_autoptr(GMimeStream) stream = NULL;
+
+    if (wrapper == NULL)
+        return bytes;
+    stream = g_mime_stream_mem_new_with_byte_array(bytes);
+    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
+    g_mime_data_wrapper_write_to_stream(wrapper, stream);
+    return bytes;
 }
 
 /* fields_from_gmime - copy a GMime header list into our field list. */
@@ -181,71 +266,31 @@ fields_from_gmime(GMimeObject *object)
     return fields;
 }
 
-typedef struct {
-    BounceParts *parts;
-    GString *html;            /* HTML text, used only when there is no plain text */
-    guint seen;               /* parts looked at */
-} MimeWalk;
-
-static void mime_walk(MimeWalk *walk, GMimeObject *object, guint depth);
+static void mime_walk(BounceMimeWalk *walk, GMimeObject *object, guint depth);
 
 /* mime_leaf - one leaf part: keep what the readers need from it. */
 static void
-mime_leaf(MimeWalk *walk, GMimePart *part)
+mime_leaf(BounceMimeWalk *walk, GMimePart *part)
 {
-    BounceParts *parts = walk->parts;
     GMimeContentType *ct = g_mime_object_get_content_type(GMIME_OBJECT(part));
     const char *type = ct != NULL ? g_mime_content_type_get_media_type(ct) : "text";
     const char *sub = ct != NULL ? g_mime_content_type_get_media_subtype(ct) : "plain";
     const char *charset = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
     g_autoptr(GByteArray) body = NULL;
+    BounceLeafKind kind;
 
     if (type == NULL || sub == NULL)
         return;
-    if (g_ascii_strcasecmp(type, "message") == 0
-        && (g_ascii_strcasecmp(sub, "delivery-status") == 0
-            || g_ascii_strcasecmp(sub, "global-delivery-status") == 0)) {
-        if (parts->report_type == BOUNCE_REPORT_NONE) {
-            parts->report_type = BOUNCE_REPORT_DSN;
-            body = part_content(part);
-            append_text(parts, parts->report, body->data, body->len, "utf-8", FALSE);
-        }
+    kind = bounce_mime_leaf_kind(walk->parts, type, strlen(type), sub, strlen(sub));
+    if (kind == BOUNCE_LEAF_IGNORE)
         return;
-    }
-    if (g_ascii_strcasecmp(type, "message") == 0 && g_ascii_strcasecmp(sub, "feedback-report") == 0) {
-        if (parts->report_type == BOUNCE_REPORT_NONE) {
-            parts->report_type = BOUNCE_REPORT_ARF;
-            body = part_content(part);
-            append_text(parts, parts->report, body->data, body->len, "utf-8", FALSE);
-        }
-        return;
-    }
-    if ((g_ascii_strcasecmp(type, "text") == 0 && g_ascii_strcasecmp(sub, "rfc822-headers") == 0)
-        || (g_ascii_strcasecmp(type, "message") == 0
-            && (g_ascii_strcasecmp(sub, "global-headers") == 0
-                || g_ascii_strcasecmp(sub, "rfc822") == 0))) {
-        if (parts->original == NULL) {
-            body = part_content(part);
-            g_autoptr(GByteArray) norm = bounce_mime_normalize((const char *)body->data, body->len);
-
-            parts->original = bounce_fields_new();
-            bounce_fields_parse(parts->original, (const char *)norm->data, norm->len, TRUE);
-        }
-        return;
-    }
-    if (g_ascii_strcasecmp(type, "text") == 0) {
-        gboolean html = g_ascii_strcasecmp(sub, "html") == 0;
-
-        if (GMIME_IS_TEXT_PART(part) || html || g_ascii_strcasecmp(sub, "plain") == 0) {
-            body = part_content(part);
-            append_text(parts, html ? walk->html : parts->text, body->data, body->len, charset, html);
-        }
-    }
+    body = part_content(part);
+    bounce_mime_leaf_take(walk, kind, body->data, body->len, charset);
 }
 
 /* mime_walk - depth-first over the tree, bounded in depth and in parts. */
 static void
-mime_walk(MimeWalk *walk, GMimeObject *object, guint depth)
+mime_walk(BounceMimeWalk *walk, GMimeObject *object, guint depth)
 {
     if (object == NULL || depth > BOUNCE_MAX_MIME_DEPTH || walk->seen >= BOUNCE_MAX_PARTS) {
         walk->parts->truncated = TRUE;
@@ -277,6 +322,38 @@ mime_walk(MimeWalk *walk, GMimeObject *object, guint depth)
         mime_leaf(walk, GMIME_PART(object));
 }
 
+/* mime_read_gmime - the parts of the message through GMime's parser. */
+static gboolean
+mime_read_gmime(GByteArray *message_bytes, BounceMimeWalk *walk, const char **error_out)
+{
+    BounceParts *parts = walk->parts;
+    g_autoptr(GMimeStream) stream = NULL;
+    g_autoptr(GMimeParser) parser = NULL;
+    g_autoptr(GMimeMessage) message = NULL;
+    GMimeContentType *ct;
+
+    /* The caller keeps ownership: GMime only reads the stream. */
+    stream = g_mime_stream_mem_new_with_byte_array(message_bytes);
+    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
+    parser = g_mime_parser_new_with_stream(stream);
+    g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+    message = g_mime_parser_construct_message(parser, NULL);
+    if (message == NULL) {
+        *error_out = "MIME structure unreadable";
+        return FALSE;
+    }
+    ct = g_mime_object_get_content_type(GMIME_OBJECT(message));
+    if (ct != NULL) {
+        g_autofree char *mime = g_mime_content_type_get_mime_type(ct);
+
+        parts->content_type = g_ascii_strdown(mime != NULL ? mime : "text/plain", -1);
+    } else {
+        parts->content_type = g_strdup("text/plain");
+    }
+    mime_walk(walk, g_mime_message_get_mime_part(message), 0);
+    return TRUE;
+}
+
 /* header_block_end - offset of the body: after the first blank line. */
 static gsize
 header_block_end(const char *data, gsize len)
@@ -292,8 +369,6 @@ header_block_end(const char *data, gsize len)
     }
     return len;
 }
-
-static gsize header_block_end(const char *data, gsize len);
 
 /* param_value - a parameter of a header value ("charset" of a
  * Content-Type), unquoted, or NULL. (transfer full) */
@@ -346,18 +421,35 @@ mime_read_simple(const char *data, gsize len, BounceParts *parts)
     return TRUE;
 }
 
+/* parts_reset - forget what a declined split left in parts (the top-level
+ * headers stay). */
+static void
+parts_reset(BounceMimeWalk *walk)
+{
+    BounceParts *parts = walk->parts;
+
+    g_clear_pointer(&parts->content_type, g_free);
+    g_clear_pointer(&parts->original, bounce_fields_free);
+    parts->report_type = BOUNCE_REPORT_NONE;
+    parts->truncated = FALSE;
+    g_string_truncate(parts->report, 0);
+    g_string_truncate(parts->text, 0);
+    g_string_truncate(walk->html, 0);
+    walk->seen = 0;
+}
+
 gboolean
-bounce_mime_read(GByteArray *message_bytes, BounceParts *parts, const char **error_out)
+bounce_mime_read_with(GByteArray *message_bytes, BounceParts *parts, BounceMimeMode mode,
+                      const char **error_out)
 {
     const char *data = (const char *)message_bytes->data;
     gsize len = message_bytes->len;
-    g_autoptr(GMimeStream) stream = NULL;
-    g_autoptr(GMimeParser) parser = NULL;
-    g_autoptr(GMimeMessage) message = NULL;
-    GMimeContentType *ct;
-    MimeWalk walk = { parts, NULL, 0 };
+    BounceMimeWalk walk = { parts, NULL, 0 };
+    gboolean ok = TRUE;
     gsize body_at;
 
+    /* Even when GMime reads nothing here: callers use it after a parse
+     * (bounce_forward_compose()) and count on it being set up. */
     gmime_init_once();
     memset(parts, 0, sizeof(*parts));
     parts->report = g_string_new(NULL);
@@ -373,30 +465,21 @@ bounce_mime_read(GByteArray *message_bytes, BounceParts *parts, const char **err
     if (mime_read_simple(data, len, parts))
         return TRUE;
 
-    /* The caller keeps ownership: GMime only reads the stream. */
-    stream = g_mime_stream_mem_new_with_byte_array(message_bytes);
-    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
-    parser = g_mime_parser_new_with_stream(stream);
-    g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-    message = g_mime_parser_construct_message(parser, NULL);
-    if (message == NULL) {
-        *error_out = "MIME structure unreadable";
-        return FALSE;
-    }
-    ct = g_mime_object_get_content_type(GMIME_OBJECT(message));
-    if (ct != NULL) {
-        g_autofree char *mime = g_mime_content_type_get_mime_type(ct);
-
-        parts->content_type = g_ascii_strdown(mime != NULL ? mime : "text/plain", -1);
-    } else {
-        parts->content_type = g_strdup("text/plain");
-    }
-
     walk.html = g_string_new(NULL);
-    mime_walk(&walk, g_mime_message_get_mime_part(message), 0);
-    if (parts->text->len == 0 && walk.html->len > 0)
+    if (mode == BOUNCE_MIME_GMIME || !bounce_split_read(data, len, &walk)) {
+        if (mode == BOUNCE_MIME_SPLIT) {
+            *error_out = "declined";
+            ok = FALSE;
+        } else {
+            parts_reset(&walk);
+            ok = mime_read_gmime(message_bytes, &walk, error_out);
+        }
+    }
+    if (ok && parts->text->len == 0 && walk.html->len > 0)
         g_string_append_len(parts->text, walk.html->str, walk.html->len);
     g_string_free(walk.html, TRUE);
+    if (!ok)
+        return FALSE;
 
     /* Broken MIME (a boundary that never appears, a lying Content-Type):
      * read the raw body as text rather than nothing. */
@@ -404,6 +487,12 @@ bounce_mime_read(GByteArray *message_bytes, BounceParts *parts, const char **err
     if (parts->text->len == 0 && parts->report->len == 0 && body_at < len)
         append_text(parts, parts->text, (const guint8 *)data + body_at, len - body_at, NULL, FALSE);
     return TRUE;
+}
+
+gboolean
+bounce_mime_read(GByteArray *message_bytes, BounceParts *parts, const char **error_out)
+{
+    return bounce_mime_read_with(message_bytes, parts, BOUNCE_MIME_AUTO, error_out);
 }
 
 /* bounce_parts_clear - free what bounce_mime_read filled in. */
