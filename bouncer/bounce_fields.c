@@ -124,39 +124,43 @@ bounce_fields_get(const BounceFields *fields, const char *name)
 char *
 bounce_fold(const char *text, gsize len)
 {
-    GString *out;
+    char *out, *o;
     gboolean space = FALSE;
+    unsigned char high = 0;
     char *valid;
 
     if (text == NULL)
         return g_strdup("");
     if (len > BOUNCE_MAX_DIAGNOSTIC * 4)
         len = BOUNCE_MAX_DIAGNOSTIC * 4;
-    out = g_string_sized_new(len);
+    /* Folding never lengthens the text: one buffer of its size will do. */
+    out = o = g_malloc(len + 1);
     for (gsize i = 0; i < len; i++) {
         char c = text[i];
 
         if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\0') {
-            space = out->len > 0;
+            space = o > out;
             continue;
         }
         if (space)
-            g_string_append_c(out, ' ');
+            *o++ = ' ';
         space = FALSE;
-        g_string_append_c(out, c);
+        *o++ = c;
+        high |= (unsigned char)c;
     }
-    if (out->len > BOUNCE_MAX_DIAGNOSTIC) {
+    if (o - out > BOUNCE_MAX_DIAGNOSTIC) {
         /* Cut on a character boundary. */
         gsize cut = BOUNCE_MAX_DIAGNOSTIC;
 
-        while (cut > 0 && ((unsigned char)out->str[cut] & 0xC0) == 0x80)
+        while (cut > 0 && ((unsigned char)out[cut] & 0xC0) == 0x80)
             cut--;
-        g_string_truncate(out, cut);
+        o = out + cut;
     }
-    if (g_utf8_validate(out->str, out->len, NULL))
-        return g_string_free(out, FALSE);
-    valid = g_utf8_make_valid(out->str, out->len);
-    g_string_free(out, TRUE);
+    *o = '\0';
+    if (high < 0x80 || g_utf8_validate(out, o - out, NULL))
+        return out;
+    valid = g_utf8_make_valid(out, o - out);
+    g_free(out);
     return valid;
 }
 

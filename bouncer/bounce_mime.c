@@ -67,6 +67,27 @@ charset_is_utf8_compatible(const char *charset)
         || g_ascii_strcasecmp(charset, "ascii") == 0;
 }
 
+/* plain_ascii - bytes 1..127 only: valid UTF-8 as they are. */
+static gboolean
+plain_ascii(const char *data, gsize len)
+{
+    const guchar *p = (const guchar *)data;
+    guint64 high = 0;
+    gsize i = 0;
+
+    for (; i + 8 <= len; i += 8) {
+        guint64 w;
+
+        memcpy(&w, p + i, 8);
+        /* a byte with its top bit set, or a zero byte */
+        high |= (w | ((w - G_GUINT64_CONSTANT(0x0101010101010101)) & ~w))
+            & G_GUINT64_CONSTANT(0x8080808080808080);
+    }
+    for (; i < len; i++)
+        high |= (p[i] & 0x80) | (p[i] == 0 ? 0x80 : 0);
+    return high == 0;
+}
+
 char *
 bounce_text_to_utf8(const char *data, gsize len, const char *charset)
 {
@@ -78,7 +99,7 @@ bounce_text_to_utf8(const char *data, gsize len, const char *charset)
         if (conv != NULL)
             return conv;
     }
-    if (g_utf8_validate(data, len, NULL))
+    if (plain_ascii(data, len) || g_utf8_validate(data, len, NULL))
         return g_strndup(data, len);
     /* Unknown 8-bit text: Latin-1 reads every byte and keeps the ASCII
      * wording the rules look for intact. */
