@@ -207,8 +207,21 @@ typedef struct {
  * order they are tried. (transfer none) */
 const BounceRule *bounce_tables_get(BounceTable table, gsize *count_out);
 
+/* A table's prefilter (bounce_prefilter.c): which of its rules could match a
+ * text at all, from the literal words their patterns require. */
+typedef struct BouncePrefilter BouncePrefilter;
+
+/* bounce_prefilter_new - the words of each rule's pattern. (transfer full) */
+BouncePrefilter *bounce_prefilter_new(const BounceRule *rules, gsize count);
+void bounce_prefilter_free(BouncePrefilter *filter);
+/* bounce_prefilter_scan - maybe[i] (one byte per rule) FALSE when rule i
+ * cannot match subject[0..len), TRUE when it could. */
+void bounce_prefilter_scan(const BouncePrefilter *filter, const char *subject, gsize len,
+                           guint8 *maybe);
+
 /* bounce_rules_first - first rule of table that matches subject[0..len);
- * fills match_out. Thread-safe; compiles all tables on first use. */
+ * fills match_out. Thread-safe; sets tables up and compiles patterns on
+ * first use. */
 gboolean bounce_rules_first(BounceTable table, const char *subject, gsize len, BounceMatch *match_out);
 /* bounce_rules_first_rhost - like first, over the rules whose rhost (or one
  * of its '|'-separated names) is a substring of host (a remote MTA name or

@@ -1,6 +1,8 @@
 /* bounce_rules.c - the PCRE2 engine behind the rule tables of
- * bounce_tables.c: every table compiled (and JIT-compiled) once, shared
- * read-only by all threads; each thread keeps its own match data. */
+ * bounce_tables.c: each table set up on its first use, each pattern
+ * compiled (and JIT-compiled) the first time it has to run, both shared
+ * read-only by all threads; each thread keeps its own match data. A
+ * prefilter (bounce_prefilter.c) skips the patterns that cannot match. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <string.h>
@@ -12,52 +14,91 @@
 typedef struct {
     const BounceRule *rules;
     gsize count;
-    pcre2_code **codes;
+    pcre2_code **codes;       /* NULL until first needed */
+    BouncePrefilter *filter;  /* made on the first filtered use */
+    gsize filter_done;
+    char ***hosts;            /* per rule: its rhost names in lower case, or NULL */
 } CompiledTable;
 
 static CompiledTable rules_compiled[BOUNCE_TABLE_COUNT];
 
-/* rules_compile_all - compile every table; a pattern that does not compile
- * is a programming error caught by the first test run. */
-static void
-rules_compile_all(void)
+/* rules_table - a table ready for use, set up by whichever thread gets
+ * here first. */
+static const CompiledTable *
+rules_table(BounceTable table)
 {
-    for (int t = 0; t < BOUNCE_TABLE_COUNT; t++) {
-        CompiledTable *ct = &rules_compiled[t];
+    static gsize done[BOUNCE_TABLE_COUNT];
+    CompiledTable *ct = &rules_compiled[table];
 
-        ct->rules = bounce_tables_get((BounceTable)t, &ct->count);
+    if (g_once_init_enter(&done[table])) {
+        ct->rules = bounce_tables_get(table, &ct->count);
         ct->codes = g_new0(pcre2_code *, ct->count + 1);
+        ct->hosts = g_new0(char **, ct->count + 1);
         for (gsize i = 0; i < ct->count; i++) {
-            int err = 0;
-            PCRE2_SIZE at = 0;
+            g_autofree char *lower = NULL;
+            g_auto(GStrv) split = NULL;
+            GPtrArray *names;
 
-            ct->codes[i] = pcre2_compile((PCRE2_SPTR)ct->rules[i].pattern, PCRE2_ZERO_TERMINATED,
-                                         PCRE2_CASELESS | PCRE2_UTF | PCRE2_MULTILINE | PCRE2_UCP,
-                                         &err, &at, NULL);
-            if (ct->codes[i] == NULL) {
-                PCRE2_UCHAR msg[256];
-
-                pcre2_get_error_message(err, msg, sizeof(msg));
-                g_error("bounce rule %s does not compile at %zu: %s", ct->rules[i].id,
-                        (size_t)at, (const char *)msg);
+            if (ct->rules[i].rhost == NULL)
+                continue;
+            lower = g_ascii_strdown(ct->rules[i].rhost, -1);
+            split = g_strsplit(lower, "|", -1);
+            names = g_ptr_array_new();
+            for (gsize k = 0; split[k] != NULL; k++) {
+                if (split[k][0] != '\0')
+                    g_ptr_array_add(names, g_strdup(split[k]));
             }
-            /* JIT is an optimisation: without it (some platforms) the
-             * interpreter gives the same answers. */
-            pcre2_jit_compile(ct->codes[i], PCRE2_JIT_COMPLETE);
+            g_ptr_array_add(names, NULL);
+            ct->hosts[i] = (char **)g_ptr_array_free(names, FALSE);
         }
+        g_once_init_leave(&done[table], 1);
     }
+    return ct;
 }
 
-/* rules_ready - compile on first use, from whichever thread gets here. */
-static void
-rules_ready(void)
+/* rules_code - rule i compiled; a pattern that does not compile is a
+ * programming error caught by the first test run (tests compile them
+ * all). Two threads may both compile it: one copy wins. */
+static pcre2_code *
+rules_code(const CompiledTable *ct, gsize i)
 {
-    static gsize done = 0;
+    pcre2_code *code = g_atomic_pointer_get(&ct->codes[i]);
+    int err = 0;
+    PCRE2_SIZE at = 0;
 
-    if (g_once_init_enter(&done)) {
-        rules_compile_all();
-        g_once_init_leave(&done, 1);
+    if (code != NULL)
+        return code;
+    code = pcre2_compile((PCRE2_SPTR)ct->rules[i].pattern, PCRE2_ZERO_TERMINATED,
+                         PCRE2_CASELESS | PCRE2_UTF | PCRE2_MULTILINE | PCRE2_UCP, &err, &at, NULL);
+    if (code == NULL) {
+        PCRE2_UCHAR msg[256];
+
+        pcre2_get_error_message(err, msg, sizeof(msg));
+        g_error("bounce rule %s does not compile at %zu: %s", ct->rules[i].id, (size_t)at,
+                (const char *)msg);
     }
+    /* JIT is an optimisation: without it (some platforms) the
+     * interpreter gives the same answers. */
+    pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+    if (!g_atomic_pointer_compare_and_exchange(&ct->codes[i], NULL, code)) {
+        pcre2_code_free(code);
+        code = g_atomic_pointer_get(&ct->codes[i]);
+    }
+    return code;
+}
+
+/* rules_maybe - which rules of ct could match subject (one byte each, in
+ * maybe); the others need not run. */
+static void
+rules_maybe(const CompiledTable *ct, const char *subject, gsize len, guint8 *maybe)
+{
+    CompiledTable *made = (CompiledTable *)ct;
+
+    if (g_once_init_enter(&made->filter_done)) {
+        made->filter = bounce_prefilter_new(ct->rules, ct->count);
+        g_once_init_leave(&made->filter_done, 1);
+    }
+    bounce_prefilter_scan(ct->filter, subject, len, maybe);
 }
 
 static void
@@ -89,7 +130,7 @@ rules_try(const CompiledTable *ct, gsize i, const char *subject, gsize len, gsiz
     PCRE2_SIZE *ov;
     int rc, group;
 
-    rc = pcre2_match(ct->codes[i], (PCRE2_SPTR)subject, len, offset, PCRE2_NO_UTF_CHECK, md, NULL);
+    rc = pcre2_match(rules_code(ct, i), (PCRE2_SPTR)subject, len, offset, PCRE2_NO_UTF_CHECK, md, NULL);
     if (rc <= 0)
         return FALSE;
     ov = pcre2_get_ovector_pointer(md);
@@ -108,14 +149,16 @@ gboolean
 bounce_rules_first(BounceTable table, const char *subject, gsize len, BounceMatch *match_out)
 {
     const CompiledTable *ct;
+    guint8 *maybe;
 
     g_return_val_if_fail(table < BOUNCE_TABLE_COUNT, FALSE);
-    rules_ready();
+    ct = rules_table(table);
     if (subject == NULL)
         return FALSE;
-    ct = &rules_compiled[table];
+    maybe = g_newa(guint8, ct->count + 1);
+    rules_maybe(ct, subject, len, maybe);
     for (gsize i = 0; i < ct->count; i++) {
-        if (rules_try(ct, i, subject, len, 0, match_out))
+        if (maybe[i] && rules_try(ct, i, subject, len, 0, match_out))
             return TRUE;
     }
     return FALSE;
@@ -125,29 +168,23 @@ gboolean
 bounce_rules_try(BounceTable table, gsize index, const char *subject, gsize len,
                  BounceMatch *match_out)
 {
+    const CompiledTable *ct;
+
     g_return_val_if_fail(table < BOUNCE_TABLE_COUNT, FALSE);
-    rules_ready();
-    if (subject == NULL || index >= rules_compiled[table].count)
+    ct = rules_table(table);
+    if (subject == NULL || index >= ct->count)
         return FALSE;
-    return rules_try(&rules_compiled[table], index, subject, len, 0, match_out);
+    return rules_try(ct, index, subject, len, 0, match_out);
 }
 
-/* rules_host_matches - host contains want, or one of the '|'-separated
- * names in want. */
+/* rules_host_matches - host (in lower case) contains one of the names of
+ * a rule's rhost. */
 static gboolean
-rules_host_matches(const char *want, const char *host)
+rules_host_matches(char *const *names, const char *host)
 {
-    while (want != NULL && *want != '\0') {
-        const char *bar = strchr(want, '|');
-        gsize n = bar != NULL ? (gsize)(bar - want) : strlen(want);
-
-        if (n > 0) {
-            for (const char *p = host; *p != '\0'; p++) {
-                if (g_ascii_strncasecmp(p, want, n) == 0)
-                    return TRUE;
-            }
-        }
-        want = bar != NULL ? bar + 1 : NULL;
+    for (; names != NULL && *names != NULL; names++) {
+        if (strstr(host, *names) != NULL)
+            return TRUE;
     }
     return FALSE;
 }
@@ -157,15 +194,22 @@ bounce_rules_first_rhost(BounceTable table, const char *host, const char *subjec
                          BounceMatch *match_out)
 {
     const CompiledTable *ct;
+    guint8 *maybe = NULL;
+    g_autofree char *lower = NULL;
 
-    rules_ready();
+    g_return_val_if_fail(table < BOUNCE_TABLE_COUNT, FALSE);
+    ct = rules_table(table);
     if (subject == NULL || host == NULL || *host == '\0')
         return FALSE;
-    ct = &rules_compiled[table];
+    lower = g_ascii_strdown(host, -1);
     for (gsize i = 0; i < ct->count; i++) {
-        if (!rules_host_matches(ct->rules[i].rhost, host))
+        if (!rules_host_matches(ct->hosts[i], lower))
             continue;
-        if (rules_try(ct, i, subject, len, 0, match_out))
+        if (maybe == NULL) {
+            maybe = g_newa(guint8, ct->count + 1);
+            rules_maybe(ct, subject, len, maybe);
+        }
+        if (maybe[i] && rules_try(ct, i, subject, len, 0, match_out))
             return TRUE;
     }
     return FALSE;
@@ -178,13 +222,16 @@ bounce_rules_earliest(BounceTable table, const char *subject, gsize len, gsize o
     const CompiledTable *ct;
     gboolean found = FALSE;
     BounceMatch m;
+    guint8 *maybe;
 
-    rules_ready();
+    g_return_val_if_fail(table < BOUNCE_TABLE_COUNT, FALSE);
+    ct = rules_table(table);
     if (subject == NULL || offset >= len)
         return FALSE;
-    ct = &rules_compiled[table];
+    maybe = g_newa(guint8, ct->count + 1);
+    rules_maybe(ct, subject, len, maybe);
     for (gsize i = 0; i < ct->count; i++) {
-        if (!rules_try(ct, i, subject, len, offset, &m))
+        if (!maybe[i] || !rules_try(ct, i, subject, len, offset, &m))
             continue;
         if (!found || m.match_start < match_out->match_start) {
             *match_out = m;
@@ -226,14 +273,16 @@ bounce_rules_find_codes(const char *text, char status_out[16], char reply_out[8]
     const CompiledTable *ct;
     gsize len;
     BounceMatch m;
+    guint8 *maybe;
 
     status_out[0] = '\0';
     reply_out[0] = '\0';
-    rules_ready();
+    ct = rules_table(BOUNCE_TABLE_STATUS);
     if (text == NULL)
         return;
     len = strlen(text);
-    ct = &rules_compiled[BOUNCE_TABLE_STATUS];
+    maybe = g_newa(guint8, ct->count + 1);
+    rules_maybe(ct, text, len, maybe);
     for (int success = 0; success <= 1; success++) {
         for (gsize i = 0; i < ct->count; i++) {
             gboolean is_status = strcmp(ct->rules[i].value, "status") == 0;
@@ -241,7 +290,7 @@ bounce_rules_find_codes(const char *text, char status_out[16], char reply_out[8]
             gsize cap = is_status ? 16 : 8;
             gsize offset = 0, n;
 
-            if (dest[0] != '\0')
+            if (dest[0] != '\0' || !maybe[i])
                 continue;
             while (offset < len && rules_try(ct, i, text, len, offset, &m)) {
                 if ((text[m.start] == '2') == success
@@ -266,13 +315,16 @@ bounce_rules_each(BounceTable table, const char *subject, gsize len, BounceRuleF
 {
     const CompiledTable *ct;
     BounceMatch m;
+    guint8 *maybe;
 
-    rules_ready();
+    g_return_if_fail(table < BOUNCE_TABLE_COUNT);
+    ct = rules_table(table);
     if (subject == NULL)
         return;
-    ct = &rules_compiled[table];
+    maybe = g_newa(guint8, ct->count + 1);
+    rules_maybe(ct, subject, len, maybe);
     for (gsize i = 0; i < ct->count; i++) {
-        if (rules_try(ct, i, subject, len, 0, &m))
+        if (maybe[i] && rules_try(ct, i, subject, len, 0, &m))
             func(&m, data);
     }
 }
@@ -283,15 +335,18 @@ bounce_rules_last(BounceTable table, const char *subject, gsize len, BounceMatch
     const CompiledTable *ct;
     gboolean found = FALSE;
     BounceMatch m;
+    guint8 *maybe;
 
-    rules_ready();
+    g_return_val_if_fail(table < BOUNCE_TABLE_COUNT, FALSE);
+    ct = rules_table(table);
     if (subject == NULL)
         return FALSE;
-    ct = &rules_compiled[table];
+    maybe = g_newa(guint8, ct->count + 1);
+    rules_maybe(ct, subject, len, maybe);
     for (gsize i = 0; i < ct->count; i++) {
         gsize offset = 0;
 
-        while (offset < len && rules_try(ct, i, subject, len, offset, &m)) {
+        while (maybe[i] && offset < len && rules_try(ct, i, subject, len, offset, &m)) {
             if (!found || m.match_start > match_out->match_start) {
                 *match_out = m;
                 found = TRUE;

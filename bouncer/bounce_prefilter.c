@@ -1,0 +1,970 @@
+/* bounce_prefilter.c - which rules of a table could match a text, told in
+ * one pass over it instead of running every pattern.
+ *
+ * Most rule patterns are long alternations of phrases that PCRE2 has to
+ * try at every offset of the text, and most rules never match. From each
+ * pattern we take literal words every match must contain one of ("user
+ * unknown" or "no such user" ...), and from the text the set of 3-byte
+ * (and 1- and 2-byte) sequences it has: a rule whose words cannot all be
+ * there is not tried. A rule whose pattern we cannot read that way (or
+ * whose words are too short to say anything) is always tried, so the
+ * filter only ever skips patterns that could not have matched: the
+ * answers are those of trying every rule. tests/unit/test_bounce_prefilter.c
+ * and tests/fuzz/fuzz_rules.c check exactly that.
+ *
+ * Matching is caseless (PCRE2_CASELESS with PCRE2_UCP): words are kept in
+ * lower case and the text is lowered as it is read. Under Unicode case
+ * folding two characters outside ASCII match ASCII letters, the Kelvin
+ * sign (k) and the long s (s); the text reader maps them (and the dotted
+ * and dotless i, to be safe) to those letters. Any other non-ASCII
+ * character matches no literal ASCII character of a pattern. */
+#include <string.h>
+
+#include "bouncer/bounce_private.h"
+
+#define PF_MAX_EXACT      16    /* strings a sub-pattern may be spelled out as */
+#define PF_MAX_EXACT_LEN  48
+#define PF_MAX_KEYS       8     /* n-grams checked per word */
+
+/* What a sub-pattern says about the text it matches: the exact strings it
+ * can match (NULL: too many or unknown), or else a set of words one of
+ * which is in every match (NULL: nothing known). */
+typedef struct {
+    GPtrArray *exact;
+    GPtrArray *any;
+} PfInfo;
+
+typedef struct {
+    const char *p;            /* where the pattern is read */
+    gboolean failed;          /* syntax we do not follow: no words */
+} PfParser;
+
+typedef struct {
+    guint32 keys[PF_MAX_KEYS];
+    guint8 nkeys;
+} PfWord;
+
+struct BouncePrefilter {
+    gsize count;              /* rules */
+    guint sizes;              /* n-gram sizes its words use: bit n-1 for n */
+    guint32 *first;           /* per rule: its first word in words[] */
+    guint32 *nwords;          /* per rule: 0 = always tried */
+    PfWord *words;
+    gsize nwords_total;
+};
+
+/* --- sets of strings ----------------------------------------------------- */
+
+static GPtrArray *
+pf_set_new(void)
+{
+    return g_ptr_array_new_with_free_func(g_free);
+}
+
+static void
+pf_set_add(GPtrArray *set, const char *s)
+{
+    for (guint i = 0; i < set->len; i++) {
+        if (strcmp(g_ptr_array_index(set, i), s) == 0)
+            return;
+    }
+    g_ptr_array_add(set, g_strdup(s));
+}
+
+static gboolean
+pf_set_has_empty(const GPtrArray *set)
+{
+    for (guint i = 0; i < set->len; i++) {
+        if (*(const char *)g_ptr_array_index(set, i) == '\0')
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* pf_set_weakest - length of the shortest string: how much the set says. */
+static gsize
+pf_set_weakest(const GPtrArray *set)
+{
+    gsize min = G_MAXSIZE;
+
+    for (guint i = 0; i < set->len; i++)
+        min = MIN(min, strlen(g_ptr_array_index(set, i)));
+    return set->len > 0 ? min : 0;
+}
+
+static void
+pf_info_clear(PfInfo *info)
+{
+    g_clear_pointer(&info->exact, g_ptr_array_unref);
+    g_clear_pointer(&info->any, g_ptr_array_unref);
+}
+
+/* pf_info_word - the info of one exact string. */
+static PfInfo
+pf_info_string(const char *s)
+{
+    PfInfo info = { pf_set_new(), NULL };
+
+    pf_set_add(info.exact, s);
+    return info;
+}
+
+/* pf_take_required - the words one of which every match contains, or
+ * NULL; takes them out of info. (transfer full) */
+static GPtrArray *
+pf_take_required(PfInfo *info)
+{
+    GPtrArray *out = NULL;
+
+    if (info->exact != NULL && !pf_set_has_empty(info->exact))
+        out = g_steal_pointer(&info->exact);
+    else if (info->exact == NULL && info->any != NULL)
+        out = g_steal_pointer(&info->any);
+    pf_info_clear(info);
+    return out;
+}
+
+/* pf_better - of two word sets, the one that says more. (transfer full of the kept one) */
+static GPtrArray *
+pf_better(GPtrArray *a, GPtrArray *b)
+{
+    if (a == NULL)
+        return b;
+    if (b == NULL)
+        return a;
+    if (pf_set_weakest(b) > pf_set_weakest(a)
+        || (pf_set_weakest(b) == pf_set_weakest(a) && b->len < a->len)) {
+        g_ptr_array_unref(a);
+        return b;
+    }
+    g_ptr_array_unref(b);
+    return a;
+}
+
+/* pf_concat - a followed by b. Consumes both. */
+static PfInfo
+pf_concat(PfInfo a, PfInfo b)
+{
+    PfInfo out = { NULL, NULL };
+
+    if (a.exact != NULL && b.exact != NULL && a.exact->len * b.exact->len <= PF_MAX_EXACT) {
+        gboolean too_long = FALSE;
+
+        out.exact = pf_set_new();
+        for (guint i = 0; i < a.exact->len; i++) {
+            for (guint j = 0; j < b.exact->len; j++) {
+                g_autofree char *s = g_strconcat(g_ptr_array_index(a.exact, i),
+                                                 g_ptr_array_index(b.exact, j), NULL);
+
+                too_long = too_long || strlen(s) > PF_MAX_EXACT_LEN;
+                pf_set_add(out.exact, s);
+            }
+        }
+        if (too_long && !pf_set_has_empty(out.exact)) {
+            /* still every match, but no longer worth joining further */
+            out.any = g_steal_pointer(&out.exact);
+        } else if (too_long) {
+            g_clear_pointer(&out.exact, g_ptr_array_unref);
+        }
+    } else {
+        out.any = pf_better(pf_take_required(&a), pf_take_required(&b));
+    }
+    pf_info_clear(&a);
+    pf_info_clear(&b);
+    return out;
+}
+
+/* pf_alternate - a or b. Consumes both. */
+static PfInfo
+pf_alternate(PfInfo a, PfInfo b)
+{
+    PfInfo out = { NULL, NULL };
+    GPtrArray *ra, *rb;
+
+    if (a.exact != NULL && b.exact != NULL && a.exact->len + b.exact->len <= PF_MAX_EXACT) {
+        out.exact = g_steal_pointer(&a.exact);
+        for (guint i = 0; i < b.exact->len; i++)
+            pf_set_add(out.exact, g_ptr_array_index(b.exact, i));
+    } else {
+        ra = pf_take_required(&a);
+        rb = pf_take_required(&b);
+        if (ra != NULL && rb != NULL) {
+            for (guint i = 0; i < rb->len; i++)
+                pf_set_add(ra, g_ptr_array_index(rb, i));
+            out.any = g_steal_pointer(&ra);
+        }
+        if (ra != NULL)
+            g_ptr_array_unref(ra);
+        if (rb != NULL)
+            g_ptr_array_unref(rb);
+    }
+    pf_info_clear(&a);
+    pf_info_clear(&b);
+    return out;
+}
+
+/* --- reading a PCRE2 pattern -------------------------------------------- */
+
+static PfInfo pf_parse_alternation(PfParser *ps);
+
+/* pf_literal - the bytes a literal character c is matched as (caseless):
+ * ASCII lowered; CJK punctuation, kana, ideographs and hangul, which have
+ * no case, as their UTF-8 bytes; 0 bytes for any other character, whose
+ * case variants we do not follow. */
+static gsize
+pf_literal(guint32 c, char out[8])
+{
+    if (c == 0)
+        return 0;
+    if (c < 128) {
+        out[0] = g_ascii_tolower((char)c);
+        return 1;
+    }
+    if ((c >= 0x3000 && c <= 0x30FF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x4E00 && c <= 0x9FFF)
+        || (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xFF61 && c <= 0xFF9F))
+        return g_unichar_to_utf8(c, out);
+    return 0;
+}
+
+/* pf_char - one literal character. */
+static PfInfo
+pf_char(guint32 c)
+{
+    char s[8] = { 0 };
+
+    if (pf_literal(c, s) == 0)
+        return (PfInfo){ NULL, NULL };
+    return pf_info_string(s);
+}
+
+/* pf_utf8 - the UTF-8 character at ps->p (moved past it), G_MAXUINT32 when
+ * malformed. */
+static guint32
+pf_utf8(PfParser *ps)
+{
+    const char *start = ps->p;
+    gunichar c;
+
+    ps->p++;
+    while (((guchar)*ps->p & 0xC0) == 0x80)
+        ps->p++;
+    c = g_utf8_get_char_validated(start, ps->p - start);
+    return c == (gunichar)-1 || c == (gunichar)-2 ? G_MAXUINT32 : c;
+}
+
+/* pf_hex - \xHH or \x{HHHH}; G_MAXUINT32 when malformed. */
+static guint32
+pf_hex(PfParser *ps)
+{
+    guint32 v = 0;
+    int n = 0;
+
+    if (*ps->p == '{') {
+        ps->p++;
+        while (g_ascii_isxdigit(*ps->p) && n < 8) {
+            v = v * 16 + g_ascii_xdigit_value(*ps->p++);
+            n++;
+        }
+        if (*ps->p != '}' || n == 0)
+            return G_MAXUINT32;
+        ps->p++;
+        return v;
+    }
+    while (g_ascii_isxdigit(*ps->p) && n < 2) {
+        v = v * 16 + g_ascii_xdigit_value(*ps->p++);
+        n++;
+    }
+    return v;
+}
+
+/* pf_escape - after a backslash outside a class: a literal, an assertion
+ * (empty), a class of characters or a back reference (unknown). */
+static PfInfo
+pf_escape(PfParser *ps)
+{
+    char c = *ps->p;
+
+    if (c == '\0') {
+        ps->failed = TRUE;
+        return (PfInfo){ NULL, NULL };
+    }
+    ps->p++;
+    switch (c) {
+    case 'b': case 'B': case 'A': case 'z': case 'Z': case 'G': case 'K':
+        return pf_info_string("");
+    case 'd': case 'D': case 'w': case 'W': case 's': case 'S': case 'h': case 'H':
+    case 'v': case 'V': case 'R': case 'N': case 'X': case 'C':
+        return (PfInfo){ NULL, NULL };
+    case 'p': case 'P':
+        if (*ps->p == '{') {
+            while (*ps->p != '\0' && *ps->p != '}')
+                ps->p++;
+            if (*ps->p == '}')
+                ps->p++;
+            else
+                ps->failed = TRUE;
+        } else if (*ps->p != '\0') {
+            ps->p++;
+        }
+        return (PfInfo){ NULL, NULL };
+    case 't': return pf_char('\t');
+    case 'n': return pf_char('\n');
+    case 'r': return pf_char('\r');
+    case 'f': return pf_char('\f');
+    case 'e': return pf_char(27);
+    case 'a': return pf_char(7);
+    case 'x': {
+        guint32 v = pf_hex(ps);
+
+        if (v == G_MAXUINT32)
+            ps->failed = TRUE;
+        return pf_char(v);
+    }
+    default:
+        break;
+    }
+    if (g_ascii_isdigit(c) || c == 'g' || c == 'k' || c == 'c' || c == 'o' || c == 'Q'
+        || c == 'E' || c == 'u' || c == 'U' || c == 'L' || c == 'l' || c == 'N') {
+        /* back references, octal, control letters, \Q..\E: not followed */
+        ps->failed = TRUE;
+        return (PfInfo){ NULL, NULL };
+    }
+    if (g_ascii_isalnum(c)) {
+        ps->failed = TRUE;
+        return (PfInfo){ NULL, NULL };
+    }
+    return pf_char((guchar)c);       /* an escaped punctuation character */
+}
+
+/* pf_class - a [...] class: its characters when there are a few ASCII
+ * ones, else one unknown character. */
+static PfInfo
+pf_class(PfParser *ps)
+{
+    gboolean negated = FALSE, unknown = FALSE;
+    guint8 seen[128] = { 0 };
+    gsize distinct = 0;
+    gboolean first = TRUE;
+
+    if (*ps->p == '^') {
+        negated = TRUE;
+        ps->p++;
+    }
+    for (;;) {
+        guint32 lo;
+        char c = *ps->p;
+
+        if (c == '\0') {
+            ps->failed = TRUE;
+            return (PfInfo){ NULL, NULL };
+        }
+        if (c == ']' && !first) {
+            ps->p++;
+            break;
+        }
+        first = FALSE;
+        if (c == '[' && ps->p[1] == ':') {
+            const char *end = strstr(ps->p + 2, ":]");
+
+            if (end == NULL) {
+                ps->failed = TRUE;
+                return (PfInfo){ NULL, NULL };
+            }
+            ps->p = end + 2;
+            unknown = TRUE;
+            continue;
+        }
+        if (c == '\\') {
+            char e = ps->p[1];
+
+            ps->p += 2;
+            if (e == 'x') {
+                lo = pf_hex(ps);
+                if (lo == G_MAXUINT32) {
+                    ps->failed = TRUE;
+                    return (PfInfo){ NULL, NULL };
+                }
+            } else if (e == 't') {
+                lo = '\t';
+            } else if (e == 'n') {
+                lo = '\n';
+            } else if (e == 'r') {
+                lo = '\r';
+            } else if (e != '\0' && !g_ascii_isalnum(e)) {
+                lo = (guchar)e;
+            } else if (e == 'd' || e == 'D' || e == 'w' || e == 'W' || e == 's' || e == 'S'
+                       || e == 'h' || e == 'H' || e == 'v' || e == 'V') {
+                unknown = TRUE;
+                continue;
+            } else {
+                ps->failed = TRUE;
+                return (PfInfo){ NULL, NULL };
+            }
+        } else if ((guchar)c >= 0x80) {
+            /* a UTF-8 character: skip its continuation bytes */
+            ps->p++;
+            while (((guchar)*ps->p & 0xC0) == 0x80)
+                ps->p++;
+            unknown = TRUE;
+            continue;
+        } else {
+            lo = (guchar)c;
+            ps->p++;
+        }
+        if (*ps->p == '-' && ps->p[1] != ']' && ps->p[1] != '\0') {
+            /* a range lo-hi */
+            guint32 hi;
+
+            ps->p++;
+            if (*ps->p == '\\' || (guchar)*ps->p >= 0x80 || *ps->p == '[') {
+                ps->failed = TRUE;
+                return (PfInfo){ NULL, NULL };
+            }
+            hi = (guchar)*ps->p++;
+            if (hi < lo || hi - lo > 16 || hi >= 128) {
+                unknown = TRUE;
+                continue;
+            }
+            for (guint32 x = lo; x <= hi; x++) {
+                guint8 l = (guint8)g_ascii_tolower((char)x);
+
+                distinct += !seen[l];
+                seen[l] = 1;
+            }
+            continue;
+        }
+        if (lo >= 128 || lo == 0) {
+            unknown = TRUE;
+            continue;
+        }
+        {
+            guint8 l = (guint8)g_ascii_tolower((char)lo);
+
+            distinct += !seen[l];
+            seen[l] = 1;
+        }
+    }
+    if (negated || unknown || distinct == 0 || distinct > 6)
+        return (PfInfo){ NULL, NULL };
+    {
+        PfInfo info = { pf_set_new(), NULL };
+
+        for (int x = 1; x < 128; x++) {
+            char s[2] = { (char)x, '\0' };
+
+            if (seen[x])
+                pf_set_add(info.exact, s);
+        }
+        return info;
+    }
+}
+
+/* pf_group - after "(": the group's info; lookarounds match nothing. */
+static PfInfo
+pf_group(PfParser *ps)
+{
+    gboolean lookaround = FALSE;
+    PfInfo inner;
+
+    if (*ps->p == '*') {
+        ps->failed = TRUE;              /* (*VERB) */
+        return (PfInfo){ NULL, NULL };
+    }
+    if (*ps->p == '?') {
+        const char *q = ps->p + 1;
+
+        if (*q == ':' || *q == '>' || *q == '|') {
+            ps->p = q + 1;
+        } else if (*q == '=' || *q == '!') {
+            lookaround = TRUE;
+            ps->p = q + 1;
+        } else if (*q == '<' && (q[1] == '=' || q[1] == '!')) {
+            lookaround = TRUE;
+            ps->p = q + 2;
+        } else if ((*q == '<' && g_ascii_isalpha(q[1])) || (*q == 'P' && q[1] == '<') || *q == '\'') {
+            char close = *q == '\'' ? '\'' : '>';
+            const char *end = strchr(q + 1, close);
+
+            if (end == NULL) {
+                ps->failed = TRUE;
+                return (PfInfo){ NULL, NULL };
+            }
+            ps->p = end + 1;
+        } else {
+            ps->failed = TRUE;          /* flags, comments, conditions, recursion */
+            return (PfInfo){ NULL, NULL };
+        }
+    }
+    inner = pf_parse_alternation(ps);
+    if (*ps->p != ')') {
+        ps->failed = TRUE;
+        pf_info_clear(&inner);
+        return (PfInfo){ NULL, NULL };
+    }
+    ps->p++;
+    if (lookaround) {
+        pf_info_clear(&inner);
+        return pf_info_string("");
+    }
+    return inner;
+}
+
+/* pf_atom - one atom of a sequence. */
+static PfInfo
+pf_atom(PfParser *ps)
+{
+    char c = *ps->p;
+
+    if ((guchar)c >= 0x80) {
+        guint32 u = pf_utf8(ps);
+
+        return u == G_MAXUINT32 ? (PfInfo){ NULL, NULL } : pf_char(u);
+    }
+    ps->p++;
+    switch (c) {
+    case '(':
+        return pf_group(ps);
+    case '[':
+        return pf_class(ps);
+    case '\\':
+        return pf_escape(ps);
+    case '.':
+        return (PfInfo){ NULL, NULL };
+    case '^':
+    case '$':
+        return pf_info_string("");
+    case '*': case '+': case '?': case '{':
+        ps->failed = TRUE;              /* a quantifier with nothing before it */
+        return (PfInfo){ NULL, NULL };
+    default:
+        return pf_char((guchar)c);
+    }
+}
+
+/* pf_quantifier - after an atom: its minimum count (-1: no quantifier). */
+static int
+pf_quantifier(PfParser *ps)
+{
+    int min = -1;
+
+    switch (*ps->p) {
+    case '?':
+    case '*':
+        min = 0;
+        ps->p++;
+        break;
+    case '+':
+        min = 1;
+        ps->p++;
+        break;
+    case '{': {
+        const char *q = ps->p + 1;
+        int n = 0, digits = 0;
+
+        while (g_ascii_isdigit(*q) && digits < 6) {
+            n = n * 10 + (*q++ - '0');
+            digits++;
+        }
+        if (digits == 0) {
+            ps->failed = TRUE;          /* "{" as a literal, or "{,m}" */
+            return -1;
+        }
+        if (*q == ',') {
+            q++;
+            while (g_ascii_isdigit(*q))
+                q++;
+        }
+        if (*q != '}') {
+            ps->failed = TRUE;
+            return -1;
+        }
+        ps->p = q + 1;
+        min = n;
+        break;
+    }
+    default:
+        return -1;
+    }
+    if (*ps->p == '?' || *ps->p == '+')
+        ps->p++;                        /* lazy or possessive */
+    return min;
+}
+
+/* A run of literal characters, read before it becomes one string. */
+typedef struct {
+    char bytes[PF_MAX_EXACT_LEN * 2 + 8];
+    gsize len;
+} PfRun;
+
+/* pf_run_char - when a plain literal character (not quantified) is at
+ * ps->p and run has room: append its bytes to run and move past it. */
+static gboolean
+pf_run_char(PfParser *ps, PfRun *run)
+{
+    const char *p = ps->p, *next;
+    char bytes[8] = { 0 };
+    gsize n;
+
+    if ((guchar)*p >= 0x80) {
+        PfParser probe = *ps;
+        guint32 u = pf_utf8(&probe);
+
+        if (u == G_MAXUINT32 || (n = pf_literal(u, bytes)) == 0)
+            return FALSE;
+        next = probe.p;
+    } else if (*p == '\\' && p[1] != '\0' && !g_ascii_isalnum(p[1])) {
+        bytes[0] = p[1];
+        n = 1;
+        next = p + 2;
+    } else if (*p != '\0' && strchr("\\()[].^$|*+?{", *p) == NULL) {
+        bytes[0] = g_ascii_tolower(*p);
+        n = 1;
+        next = p + 1;
+    } else {
+        return FALSE;
+    }
+    if (*next == '?' || *next == '*' || *next == '+' || *next == '{'
+        || run->len + n >= sizeof(run->bytes))
+        return FALSE;
+    memcpy(run->bytes + run->len, bytes, n);
+    run->len += n;
+    run->bytes[run->len] = '\0';
+    ps->p = next;
+    return TRUE;
+}
+
+/* pf_parse_sequence - atoms up to '|' or ')'. */
+static PfInfo
+pf_parse_sequence(PfParser *ps)
+{
+    PfInfo info = pf_info_string("");
+    PfRun run;
+
+    while (!ps->failed && *ps->p != '\0' && *ps->p != '|' && *ps->p != ')') {
+        PfInfo atom;
+        int min;
+
+        run.len = 0;
+        if (pf_run_char(ps, &run)) {
+            while (pf_run_char(ps, &run))
+                ;
+            info = pf_concat(info, pf_info_string(run.bytes));
+            continue;
+        }
+        atom = pf_atom(ps);
+        min = ps->failed ? -1 : pf_quantifier(ps);
+
+        if (min == 0) {
+            /* may be absent: only the empty string is sure */
+            if (atom.exact != NULL) {
+                pf_set_add(atom.exact, "");
+            } else {
+                pf_info_clear(&atom);
+            }
+            g_clear_pointer(&atom.any, g_ptr_array_unref);
+        } else if (min > 0) {
+            /* at least once: what one occurrence must contain */
+            GPtrArray *req = pf_take_required(&atom);
+
+            atom.any = req;
+        }
+        info = pf_concat(info, atom);
+    }
+    return info;
+}
+
+static PfInfo
+pf_parse_alternation(PfParser *ps)
+{
+    PfInfo info = pf_parse_sequence(ps);
+
+    while (!ps->failed && *ps->p == '|') {
+        ps->p++;
+        info = pf_alternate(info, pf_parse_sequence(ps));
+    }
+    return info;
+}
+
+/* pf_words - the words one of which every match of pattern contains, or
+ * NULL when there are none we can be sure of. (transfer full) */
+static GPtrArray *
+pf_words(const char *pattern)
+{
+    PfParser ps = { pattern, FALSE };
+    PfInfo info;
+    GPtrArray *words = NULL;
+
+    info = pf_parse_alternation(&ps);
+
+    if (!ps.failed && *ps.p == '\0')
+        words = pf_take_required(&info);
+    pf_info_clear(&info);
+    if (words == NULL)
+        return NULL;
+    /* A word that contains another one says nothing more. */
+    for (guint i = 0; i < words->len;) {
+        const char *w = g_ptr_array_index(words, i);
+        gboolean redundant = FALSE;
+
+        for (guint j = 0; j < words->len && !redundant; j++) {
+            const char *o = g_ptr_array_index(words, j);
+
+            redundant = j != i && strstr(w, o) != NULL && (strlen(o) < strlen(w) || j < i);
+        }
+        if (redundant)
+            g_ptr_array_remove_index(words, i);
+        else
+            i++;
+    }
+    return words;
+}
+
+/* --- n-gram keys --------------------------------------------------------- */
+
+/* pf_key - the hash of an n-gram (its n bytes in the low bits of
+ * gram); a text's map of 2^b bits uses the top b bits. */
+static inline guint32
+pf_key(guint32 n, guint32 gram)
+{
+    return (n << 24 | gram) * 0x9E3779B1u;
+}
+
+/* pf_word_keys - the n-grams of a word checked in a text. */
+static void
+pf_word_keys(const char *word, PfWord *out)
+{
+    gsize len = strlen(word);
+    const guchar *w = (const guchar *)word;
+
+    out->nkeys = 0;
+    if (len == 1) {
+        out->keys[out->nkeys++] = pf_key(1, w[0]);
+    } else if (len == 2) {
+        out->keys[out->nkeys++] = pf_key(2, (guint32)w[0] << 8 | w[1]);
+    } else {
+        /* Every third trigram, up to the last: a word that is not in the
+         * text rarely has all of them there. */
+        gsize last = len - 3, step = last / (PF_MAX_KEYS - 1) + 1;
+
+        for (gsize at = 0;; at = MIN(at + MAX(step, 3), last)) {
+            out->keys[out->nkeys++] = pf_key(3, (guint32)w[at] << 16 | (guint32)w[at + 1] << 8
+                                                   | w[at + 2]);
+            if (at == last || out->nkeys == PF_MAX_KEYS)
+                break;
+        }
+    }
+}
+
+BouncePrefilter *
+bounce_prefilter_new(const BounceRule *rules, gsize count)
+{
+    BouncePrefilter *pf = g_new0(BouncePrefilter, 1);
+    GArray *words = g_array_new(FALSE, FALSE, sizeof(PfWord));
+
+    pf->count = count;
+    pf->first = g_new0(guint32, count);
+    pf->nwords = g_new0(guint32, count);
+    for (gsize i = 0; i < count; i++) {
+        g_autoptr(GPtrArray) set = pf_words(rules[i].pattern);
+
+        pf->first[i] = words->len;
+        if (set == NULL)
+            continue;
+        for (guint j = 0; j < set->len; j++) {
+            const char *word = g_ptr_array_index(set, j);
+            PfWord w;
+
+            pf_word_keys(word, &w);
+            pf->sizes |= 1u << (MIN(strlen(word), 3) - 1);
+            g_array_append_val(words, w);
+        }
+        pf->nwords[i] = set->len;
+    }
+    pf->nwords_total = words->len;
+    pf->words = (PfWord *)g_array_free(words, FALSE);
+    return pf;
+}
+
+void
+bounce_prefilter_free(BouncePrefilter *pf)
+{
+    if (pf == NULL)
+        return;
+    g_free(pf->first);
+    g_free(pf->nwords);
+    g_free(pf->words);
+    g_free(pf);
+}
+
+/* pf_fold_utf8 - a non-ASCII character of the text as the caseless
+ * matcher may see it against a pattern's literal: the few letters that
+ * fold to ASCII ones (long s, Kelvin sign, dotted and dotless i: the last
+ * two never do, but mapping more only costs a pattern run) as those, other
+ * bytes as they are. Advances *i past what it read. */
+static guchar
+pf_fold_utf8(const guchar *s, gsize len, gsize *i)
+{
+    guchar c = s[*i];
+
+    if (c == 0xC5 && *i + 1 < len && s[*i + 1] == 0xBF) {
+        *i += 2;
+        return 's';                     /* U+017F LATIN SMALL LETTER LONG S */
+    }
+    if (c == 0xC4 && *i + 1 < len && (s[*i + 1] == 0xB0 || s[*i + 1] == 0xB1)) {
+        *i += 2;
+        return 'i';                     /* U+0130, U+0131 */
+    }
+    if (c == 0xE2 && *i + 2 < len && s[*i + 1] == 0x84 && s[*i + 2] == 0xAA) {
+        *i += 3;
+        return 'k';                     /* U+212A KELVIN SIGN */
+    }
+    (*i)++;
+    return c;
+}
+
+/* The n-grams of one text: a bit map, kept for the few texts last seen by
+ * this thread (the same diagnostic goes through several tables). */
+typedef struct {
+    char *text;
+    gsize len;
+    guint64 *map;
+    guint32 shift;            /* 32 - log2(bits of the map) */
+    guint sizes;              /* n-gram sizes in the map */
+    guint64 used;             /* for least-recently-used replacement */
+} PfTextMap;
+
+#define PF_CACHE 4
+
+typedef struct {
+    PfTextMap maps[PF_CACHE];
+    guint64 clock;
+} PfCache;
+
+static void
+pf_cache_free(gpointer data)
+{
+    PfCache *cache = data;
+
+    for (int i = 0; i < PF_CACHE; i++) {
+        g_free(cache->maps[i].text);
+        g_free(cache->maps[i].map);
+    }
+    g_free(cache);
+}
+
+/* pf_map_add - put the n-grams of the sizes wanted of m's text in its map. */
+static void
+pf_map_add(PfTextMap *m, guint sizes)
+{
+    const guchar *s = (const guchar *)m->text;
+    guint32 window = 0, shift = m->shift;
+    guint64 *map = m->map;
+    gsize i = 0, n = 0, len = m->len;
+
+    while (i < len) {
+        guint32 c = s[i], k;
+
+        if (G_LIKELY(c < 0x80)) {
+            c |= (guint32)(c - 'A' < 26) << 5;      /* ASCII lower case */
+            i++;
+        } else {
+            c = pf_fold_utf8(s, len, &i);
+        }
+        window = (window << 8 | c) & 0xFFFFFF;
+        n++;
+        if (sizes & 4) {
+            if (n >= 3) {
+                k = pf_key(3, window) >> shift;
+                map[k >> 6] |= G_GUINT64_CONSTANT(1) << (k & 63);
+            }
+            if (sizes == 4)
+                continue;
+        }
+        if (sizes & 1) {
+            k = pf_key(1, c) >> shift;
+            map[k >> 6] |= G_GUINT64_CONSTANT(1) << (k & 63);
+        }
+        if ((sizes & 2) && n >= 2) {
+            k = pf_key(2, window & 0xFFFF) >> shift;
+            map[k >> 6] |= G_GUINT64_CONSTANT(1) << (k & 63);
+        }
+    }
+    m->sizes |= sizes;
+}
+
+/* pf_text_map - the map of subject with the n-gram sizes wanted: from
+ * this thread's cache when it saw the same bytes last, else made now.
+ * (transfer none) */
+static const PfTextMap *
+pf_text_map(const char *subject, gsize len, guint sizes)
+{
+    static GPrivate key = G_PRIVATE_INIT(pf_cache_free);
+    PfCache *cache = g_private_get(&key);
+    PfTextMap *m = NULL;
+    guint32 bits = 8192;
+
+    if (cache == NULL) {
+        cache = g_new0(PfCache, 1);
+        g_private_set(&key, cache);
+    }
+    cache->clock++;
+    for (int k = 0; k < PF_CACHE; k++) {
+        PfTextMap *c = &cache->maps[k];
+
+        /* The map of a text that starts with subject has every n-gram
+         * of subject: using it can only let more rules run. */
+        if (c->text != NULL && c->len >= len && memcmp(c->text, subject, len) == 0) {
+            c->used = cache->clock;
+            if ((sizes & ~c->sizes) != 0)
+                pf_map_add(c, sizes & ~c->sizes);
+            return c;
+        }
+        if (m == NULL || c->used < m->used)
+            m = c;
+    }
+    /* About 16 bits per byte of text keeps false hits (which only cost a
+     * pattern run) rare. */
+    while (bits < len * 16 && bits < (1u << 22))
+        bits <<= 1;
+    g_free(m->text);
+    m->text = g_memdup2(subject, len + 1);
+    m->len = len;
+    if (m->map == NULL || (1u << (32 - m->shift)) != bits) {
+        g_free(m->map);
+        m->map = g_new(guint64, bits / 64);
+        m->shift = 32 - (guint32)g_bit_storage(bits - 1);
+    }
+    memset(m->map, 0, bits / 8);
+    m->sizes = 0;
+    m->used = cache->clock;
+    pf_map_add(m, sizes);
+    return m;
+}
+
+void
+bounce_prefilter_scan(const BouncePrefilter *pf, const char *subject, gsize len, guint8 *maybe)
+{
+    const PfTextMap *m;
+
+    if (pf->sizes == 0) {
+        memset(maybe, 1, pf->count);    /* no rule has words */
+        return;
+    }
+    m = pf_text_map(subject, len, pf->sizes);
+
+    for (gsize r = 0; r < pf->count; r++) {
+        const PfWord *word = pf->words + pf->first[r];
+
+        maybe[r] = pf->nwords[r] == 0;
+        for (guint32 j = 0; j < pf->nwords[r] && !maybe[r]; j++, word++) {
+            gboolean all = TRUE;
+
+            for (int k = 0; k < word->nkeys && all; k++) {
+                guint32 b = word->keys[k] >> m->shift;
+
+                all = (m->map[b >> 6] >> (b & 63)) & 1;
+            }
+            maybe[r] = all;
+        }
+    }
+}

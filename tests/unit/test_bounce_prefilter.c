@@ -1,0 +1,180 @@
+/* test_bounce_prefilter.c - the rule prefilter may skip a pattern only when
+ * it cannot match: table-driven cases for the words it takes from
+ * patterns, and every rule of every table against the texts of the
+ * fixtures, compiled here with PCRE2 as bounce_rules.c compiles them. */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <string.h>
+
+#include "bouncer/bounce_private.h"
+#include "tests/unit/testutil.h"
+
+/* pattern_code - a pattern compiled with the flags of the rule tables,
+ * kept for the whole test run. (transfer none) */
+static pcre2_code *
+pattern_code(const char *pattern)
+{
+    static GHashTable *codes;
+    pcre2_code *code;
+    int err = 0;
+    PCRE2_SIZE at = 0;
+
+    if (codes == NULL)
+        codes = g_hash_table_new(g_direct_hash, g_direct_equal);
+    code = g_hash_table_lookup(codes, pattern);
+    if (code != NULL)
+        return code;
+    code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+                         PCRE2_CASELESS | PCRE2_UTF | PCRE2_MULTILINE | PCRE2_UCP, &err, &at, NULL);
+    if (code == NULL)
+        g_error("pattern %s does not compile", pattern);
+    pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+    g_hash_table_insert(codes, (gpointer)pattern, code);
+    return code;
+}
+
+/* pattern_matches - what PCRE2 says. */
+static gboolean
+pattern_matches(const char *pattern, const char *subject, gsize len)
+{
+    static pcre2_match_data *md;
+
+    if (md == NULL)
+        md = pcre2_match_data_create(16, NULL);
+    return pcre2_match(pattern_code(pattern), (PCRE2_SPTR)subject, len, 0, 0, md, NULL) > 0;
+}
+
+/* filter_says - whether the prefilter of a one-rule table lets it run. */
+static gboolean
+filter_says(const char *pattern, const char *subject)
+{
+    BounceRule rule = { "test", NULL, 0, pattern, NULL };
+    BouncePrefilter *pf = bounce_prefilter_new(&rule, 1);
+    guint8 maybe = 0;
+
+    bounce_prefilter_scan(pf, subject, strlen(subject), &maybe);
+    bounce_prefilter_free(pf);
+    return maybe;
+}
+
+static void
+test_prefilter_words(void)
+{
+    static const struct {
+        const char *pattern, *subject;
+        gboolean skip;          /* the filter must skip the rule */
+    } cases[] = {
+        { "user(?:name)? unknown", "550 Username Unknown", FALSE },
+        { "user(?:name)? unknown", "550 user is not known", TRUE },
+        { "mailbox (?:is )?full|quota exceeded", "552 QUOTA EXCEEDED", FALSE },
+        { "mailbox (?:is )?full|quota exceeded", "452 try again later", TRUE },
+        { "no such (?:user|mailbox)\\b", "no such mailbox here", FALSE },
+        { "no such (?:user|mailbox)\\b", "no such address", TRUE },
+        /* classes, repeats, anchors and escapes */
+        { "[245]\\.\\d\\.\\d", "status 5.1.1", FALSE },
+        { "[245]\\.\\d\\.\\d", "status 3.1.1", TRUE },
+        { "^\\s*-+ original message -+$", "---- Original Message ----", FALSE },
+        { "x-unix;|procmail", "Diagnostic-Code: X-UNIX; 67", FALSE },
+        { "x-unix;|procmail", "Diagnostic-Code: smtp; 550", TRUE },
+        { "\\bspam\\b|unsolicited", "UNSOLICITED bulk", FALSE },
+        /* what the filter cannot read is always tried */
+        { "(?i)anything", "nothing alike", FALSE },
+        { "a{,3}b", "zzz", FALSE },
+        { "(\\w+)@\\1", "zzz", FALSE },
+        { "[^a-z]+", "ABC", FALSE },
+        /* caseless matching beyond ASCII: the long s and the Kelvin sign
+         * are an s and a k to PCRE2 */
+        { "mailbox is full", "mailbox i\xc5\xbf full", FALSE },
+        { "kb exceeded", "\xe2\x84\xaa" "B exceeded", FALSE },
+        /* characters without case are matched as bytes */
+        { "宛先不明|user unknown", "エラー: 宛先不明です", FALSE },
+        { "宛先不明|user unknown", "エラーです", TRUE },
+        /* letters with case outside ASCII: not used as words */
+        { "échec de livraison", "ÉCHEC DE LIVRAISON", FALSE },
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        gboolean runs = filter_says(cases[i].pattern, cases[i].subject);
+        gboolean matches = pattern_matches(cases[i].pattern, cases[i].subject,
+                                           strlen(cases[i].subject));
+
+        if (matches && !runs)
+            g_error("%s on \"%s\": skipped, but it matches", cases[i].pattern, cases[i].subject);
+        if (runs == cases[i].skip)
+            g_error("%s on \"%s\": got %s, want %s", cases[i].pattern, cases[i].subject,
+                    runs ? "run" : "skip", cases[i].skip ? "skip" : "run");
+    }
+}
+
+/* check_tables - every rule of every table on subject: never skipped
+ * where PCRE2 finds a match. Returns how many matched. */
+static guint
+check_tables(const char *subject, gsize len)
+{
+    guint matched = 0;
+
+    static BouncePrefilter *filters[BOUNCE_TABLE_COUNT];
+
+    for (int t = 0; t < BOUNCE_TABLE_COUNT; t++) {
+        gsize count = 0;
+        const BounceRule *rules = bounce_tables_get((BounceTable)t, &count);
+        BouncePrefilter *pf = filters[t] != NULL ? filters[t] : bounce_prefilter_new(rules, count);
+        g_autofree guint8 *maybe = g_new0(guint8, count + 1);
+
+        filters[t] = pf;
+        bounce_prefilter_scan(pf, subject, len, maybe);
+        for (gsize i = 0; i < count; i++) {
+            if (!pattern_matches(rules[i].pattern, subject, len))
+                continue;
+            matched++;
+            if (!maybe[i])
+                g_error("rule %s matches \"%.80s\" but the filter skips it", rules[i].id, subject);
+        }
+    }
+    return matched;
+}
+
+/* test_prefilter_tables - the real tables over the fixtures: the texts the
+ * rules are written for. */
+static void
+test_prefilter_tables(void)
+{
+    g_autofree char *dir = g_build_filename(testutil_source_dir(), "tests/fixtures/bounces", NULL);
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    const char *name;
+    guint files = 0, matched = 0;
+
+    g_assert_nonnull(d);
+    while ((name = g_dir_read_name(d)) != NULL) {
+        g_autofree char *rel = NULL;
+        g_autoptr(GBytes) bytes = NULL;
+        g_autofree char *text = NULL;
+        gsize len;
+        const char *data;
+        g_auto(GStrv) lines = NULL;
+
+        if (!g_str_has_suffix(name, ".eml"))
+            continue;
+        rel = g_build_filename("tests/fixtures/bounces", name, NULL);
+        bytes = testutil_read_file(rel);
+        data = g_bytes_get_data(bytes, &len);
+        text = g_utf8_make_valid(data, len);
+        files++;
+        matched += check_tables(text, strlen(text));
+        /* and line by line, as the recipient rules see a text */
+        lines = g_strsplit(text, "\n", -1);
+        for (gsize k = 0; lines[k] != NULL; k++)
+            matched += check_tables(lines[k], strlen(lines[k]));
+    }
+    if (files == 0 || matched == 0)
+        g_error("got %u fixtures and %u matches, want some of each", files, matched);
+}
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/bounce/prefilter/words", test_prefilter_words);
+    g_test_add_func("/bounce/prefilter/tables", test_prefilter_tables);
+    return g_test_run();
+}
