@@ -861,6 +861,26 @@ pf_map_add(PfTextMap *m, guint sizes)
     guint64 *map = m->map;
     gsize i = 0, n = 0, len = m->len;
 
+    if (sizes == 4) {
+        /* Trigrams only, the common case: a tight loop. */
+        while (i < len) {
+            guint32 c = s[i], k;
+
+            if (G_LIKELY(c < 0x80)) {
+                c |= (guint32)(c - 'A' < 26) << 5;
+                i++;
+            } else {
+                c = pf_fold_utf8(s, len, &i);
+            }
+            window = window << 8 | c;
+            if (++n >= 3) {
+                k = pf_key(3, window & 0xFFFFFF) >> shift;
+                map[k >> 6] |= G_GUINT64_CONSTANT(1) << (k & 63);
+            }
+        }
+        m->sizes |= sizes;
+        return;
+    }
     while (i < len) {
         guint32 c = s[i], k;
 
