@@ -7,7 +7,11 @@
 # one `BOUNCERCTL parse` process and by one Perl process running Sisimai, in
 # the same run, RUNS times each (default 5), alternating so both see the
 # same machine state. Prints the median emails/s of each, the ratio, and the
-# peak RSS (from /usr/bin/time -v) of each.
+# peak RSS (from /usr/bin/time -v) of each. Where perf is installed it also
+# gives the CPU time of each (perf stat task-clock, in runs of their own):
+# on a busy machine the wall-clock ratio follows the load, the CPU one much
+# less. "start-up" is bouncerctl parse of an empty directory: what every
+# run pays before the first message.
 set -u
 
 ctl=${1:?usage: sh scripts/bench-parse.sh BOUNCERCTL [RUNS]}
@@ -24,10 +28,13 @@ if [ ! -x /usr/bin/time ]; then
 fi
 have_sisimai=1
 perl -MSisimai -e 1 2>/dev/null || have_sisimai=0
+have_perf=1
+perf stat -x, -e task-clock -o /dev/null true 2>/dev/null || have_perf=0
 
 emails=$(find "$corpus" -maxdepth 1 -type f | wc -l)
 work=$(mktemp -d /tmp/bench-parse.XXXXXX)
 trap 'rm -rf "$work"' EXIT INT TERM
+mkdir "$work/empty"
 
 # Sisimai 4.25 calls it make(), 5.x rise(); both return one object per
 # bounce, which we count so the work cannot be skipped.
@@ -52,10 +59,23 @@ measure() {
     echo "$start $end ${rss:-0}" | awk '{ printf "%.4f %d\n", $2 - $1, $3 }' >>"$work/$name"
 }
 
+# cpu NAME CMD... - one run: CPU seconds (perf's task-clock) appended to
+# $work/NAME.cpu.
+cpu() {
+    name=$1
+    shift
+    [ $have_perf -eq 1 ] || return 0
+    perf stat -x, -e task-clock -o "$work/perf.txt" -- "$@" >/dev/null 2>"$work/err.txt"
+    awk -F, '$3 == "task-clock" { printf "%.4f\n", $1 / 1000 }' "$work/perf.txt" >>"$work/$name.cpu"
+}
+
 i=0
 while [ $i -lt "$runs" ]; do
     measure ours "$ctl" parse "$corpus"
     [ $have_sisimai -eq 1 ] && measure sisimai perl "$work/sisimai.pl" "$corpus"
+    cpu ours "$ctl" parse "$corpus"
+    cpu startup "$ctl" parse "$work/empty"
+    [ $have_sisimai -eq 1 ] && cpu sisimai perl "$work/sisimai.pl" "$corpus"
     i=$((i + 1))
 done
 
@@ -65,23 +85,41 @@ median() {
         if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
+# cpu_median NAME - median CPU seconds, or "-" without perf.
+cpu_median() {
+    if [ -s "$work/$1.cpu" ]; then median "$work/$1.cpu" 1; else echo "-"; fi
+}
+
 ours_s=$(median "$work/ours" 1)
 ours_rss=$(median "$work/ours" 2)
 ours_rate=$(awk -v n="$emails" -v s="$ours_s" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
+ours_cpu=$(cpu_median ours)
 
 printf '\nbench-parse: %d emails from %s, %d runs each, medians\n\n' "$emails" "$corpus" "$runs"
-printf '%-22s %12s %12s %14s\n' "parser" "seconds" "emails/s" "peak RSS (MB)"
-printf '%-22s %12s %12s %14s\n' "----------------------" "------------" "------------" "--------------"
-printf '%-22s %12.3f %12s %14.1f\n' "bouncerctl parse" "$ours_s" "$ours_rate" "$(awk -v k="$ours_rss" 'BEGIN { print k / 1024 }')"
+printf '%-22s %12s %12s %14s %12s\n' "parser" "seconds" "emails/s" "peak RSS (MB)" "CPU seconds"
+printf '%-22s %12s %12s %14s %12s\n' "----------------------" "------------" "------------" \
+    "--------------" "------------"
+printf '%-22s %12.3f %12s %14.1f %12s\n' "bouncerctl parse" "$ours_s" "$ours_rate" \
+    "$(awk -v k="$ours_rss" 'BEGIN { print k / 1024 }')" "$ours_cpu"
 if [ $have_sisimai -eq 1 ]; then
     sis_s=$(median "$work/sisimai" 1)
     sis_rss=$(median "$work/sisimai" 2)
     sis_rate=$(awk -v n="$emails" -v s="$sis_s" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
+    sis_cpu=$(cpu_median sisimai)
     version=$(perl -MSisimai -e 'print $Sisimai::VERSION')
-    printf '%-22s %12.3f %12s %14.1f\n' "Sisimai $version" "$sis_s" "$sis_rate" "$(awk -v k="$sis_rss" 'BEGIN { print k / 1024 }')"
-    printf '\nspeed ratio (ours / Sisimai): %s x    memory ratio: %s x\n' \
+    printf '%-22s %12.3f %12s %14.1f %12s\n' "Sisimai $version" "$sis_s" "$sis_rate" \
+        "$(awk -v k="$sis_rss" 'BEGIN { print k / 1024 }')" "$sis_cpu"
+    printf '\nspeed ratio (ours / Sisimai): %s x    memory ratio: %s x' \
         "$(awk -v a="$ours_rate" -v b="$sis_rate" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')" \
         "$(awk -v a="$ours_rss" -v b="$sis_rss" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
+    if [ "$ours_cpu" != "-" ] && [ "$sis_cpu" != "-" ]; then
+        printf '    CPU time ratio: %s x' \
+            "$(awk -v a="$ours_cpu" -v b="$sis_cpu" 'BEGIN { printf "%.1f", (a > 0 ? b / a : 0) }')"
+    fi
+    printf '\n'
 else
     printf '\n(Sisimai not installed: sh scripts/deps.sh --bench)\n'
+fi
+if [ "$(cpu_median startup)" != "-" ]; then
+    printf 'start-up (parse of an empty directory): %s CPU seconds\n' "$(cpu_median startup)"
 fi
