@@ -83,7 +83,8 @@ pgdir=$work/pg
 dvdir=$work/dovecot
 fixtures=$work/fixtures
 out=$work/results
-mkdir -p "$fixtures" "$out" "$work/sent" "$work/pgbench"
+scratch=$work/scratch
+mkdir -p "$fixtures" "$out" "$scratch" "$work/sent" "$work/pgbench"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 bouncerd_pid=""
@@ -93,7 +94,8 @@ cleanup() {
     [ -n "$dovecot_pid" ] && kill "$dovecot_pid" 2>/dev/null && wait "$dovecot_pid" 2>/dev/null
     sh "$top/scripts/pgcluster.sh" stop "$pgdir" >/dev/null 2>&1
     if [ "${BENCH_KEEP:-0}" != 1 ]; then
-        rm -rf "$pgdir" "$dvdir" "$fixtures" "$work/pgbench" "$work/sent" "$work/perf.data"
+        rm -rf "$pgdir" "$dvdir" "$fixtures" "$scratch" "$work/pgbench" "$work/sent" \
+            "$work/perf.data"
     fi
 }
 trap cleanup EXIT
@@ -312,8 +314,8 @@ cpu_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
 # child_ticks - CPU ticks of this script's reaped children (the load
 # generator, pgbench, psql); `times` must run in this shell, not a subshell.
 child_ticks() {
-    times >"$work/times.txt"
-    sed -n 2p "$work/times.txt" | awk -v hz="$hz" '{
+    times >"$scratch/times.txt"
+    sed -n 2p "$scratch/times.txt" | awk -v hz="$hz" '{
         split($1, u, /[ms]/); split($2, s, /[ms]/)
         printf "%d\n", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * hz }'
 }
@@ -328,7 +330,7 @@ dovecot_ticks() { if [ -n "$dovecot_pid" ]; then tree_ticks "$dovecot_pid"; else
 window_begin() {
     w_t0=$(date +%s.%N)
     w_cpu0=$(cpu_busy)
-    child_ticks >"$work/kids0.txt"
+    child_ticks >"$scratch/kids0.txt"
     w_b0=$(ticks "$bouncerd_pid")
     w_p0=$(tree_ticks "$postmaster")
     w_d0=$(dovecot_ticks)
@@ -339,8 +341,8 @@ window_end() {
     w_postgres=$(($(tree_ticks "$postmaster") - w_p0))
     w_dovecot=$(($(dovecot_ticks) - w_d0))
     w_wal=$(psql_q "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$w_lsn0')::bigint")
-    child_ticks >"$work/kids1.txt"
-    w_kids=$(($(cat "$work/kids1.txt") - $(cat "$work/kids0.txt")))
+    child_ticks >"$scratch/kids1.txt"
+    w_kids=$(($(cat "$scratch/kids1.txt") - $(cat "$scratch/kids0.txt")))
     w_cpu=$(($(cpu_busy) - w_cpu0))
     w_t1=$(date +%s.%N)
     w_ours=$((w_bouncerd + w_postgres + w_dovecot + w_kids))
@@ -497,8 +499,8 @@ summarise() {
         [ -f "$out/$1-r$r.txt" ] && echo "$(kv "$2" "$out/$1-r$r.txt") $1-r$r $(kv verified "$out/$1-r$r.txt")"
         r=$((r + 1))
     done | sort -n | awk '{ v[NR] = $1; n[NR] = $2; if ($3 != "yes") bad = 1 }
-        END { if (NR) print n[int((NR + 1) / 2)], v[1], v[NR], (bad ? "NO" : "yes") }' >"$work/pick.txt"
-    read -r pick lo hi all_ok <"$work/pick.txt" || return 0
+        END { if (NR) print n[int((NR + 1) / 2)], v[1], v[NR], (bad ? "NO" : "yes") }' >"$scratch/pick.txt"
+    read -r pick lo hi all_ok <"$scratch/pick.txt" || return 0
     { cat "$out/$pick.txt"; echo "min=$lo max=$hi all_verified=$all_ok round=$pick"; } >"$out/$1.txt"
 }
 for c in $levels; do
@@ -519,15 +521,15 @@ note_hwm
 # the CPUs meanwhile.
 perf_file=""
 if [ "${BENCH_PERF:-1}" != 0 ] && command -v perf >/dev/null 2>&1 &&
-        perf record -q -e cpu-clock -o "$work/perf.probe" -- true >/dev/null 2>&1; then
-    rm -f "$work/perf.probe"
+        perf record -q -e cpu-clock -o "$scratch/perf.probe" -- true >/dev/null 2>&1; then
+    rm -f "$scratch/perf.probe"
     say "profile: 16 sessions for ${perf_seconds}s under perf record"
     table_writes="SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del
                     FROM pg_stat_user_tables ORDER BY relname"
     # Idle backends report their table statistics within PGSTAT_IDLE_INTERVAL
     # (10 s): wait that long before each snapshot so the counts are whole.
     sleep 11
-    psql_q "$table_writes" >"$work/tables0.txt"
+    psql_q "$table_writes" >"$scratch/tables0.txt"
     perf record -q -a -g -e cpu-clock -F 499 -o "$work/perf.data" -- sleep "$perf_seconds" \
         >/dev/null 2>&1 &
     perf_pid=$!
@@ -537,7 +539,7 @@ if [ "${BENCH_PERF:-1}" != 0 ] && command -v perf >/dev/null 2>&1 &&
     wait "$perf_pid"
     wait_published
     sleep 11
-    psql_q "$table_writes" >"$work/tables1.txt"
+    psql_q "$table_writes" >"$scratch/tables1.txt"
     perf_file=$out/perf-bouncerd.txt
     # perf_share COMMS KEYS N - the top N entries by KEYS of the samples of
     # the threads named COMMS, in % of those samples. Sorting by comm too
@@ -564,7 +566,7 @@ if [ "${BENCH_PERF:-1}" != 0 ] && command -v perf >/dev/null 2>&1 &&
             n > 0 && ($2 - i[$1]) + ($3 - u[$1]) + ($5 - d[$1]) > 0 {
                 printf "    %-28s ins %.2f  upd %.2f (hot %.2f)  del %.2f\n", $1,
                     ($2 - i[$1]) / n, ($3 - u[$1]) / n, ($4 - h[$1]) / n, ($5 - d[$1]) / n }' \
-            "$work/tables0.txt" "$work/tables1.txt"
+            "$scratch/tables0.txt" "$scratch/tables1.txt"
         echo
         echo "# all CPUs, by command (thread name)"
         perf report -i "$work/perf.data" --stdio --no-children -g none --sort comm \
