@@ -11,6 +11,8 @@
 #include "common/outbox.h"
 #include "common/metrics.h"
 
+#include <json-glib/json-glib.h>
+
 struct BounceStore {
     const TokenKeyring      *keyring;
     BounceSuppressionPolicy  policy;
@@ -86,48 +88,68 @@ bounce_store_sender_address(const char *from)
     return g_strstrip(g_strdup(from));
 }
 
-static gboolean
-bounce_store_record_recipient(BounceStore *store, PGconn *conn, const DeliveryRecipient *rcpt,
-                              const BounceReport *report, const BounceRecipient *r,
-                              const char *org, const char *msg, GError **error)
+/* bounce_store_recipients_json - the parser's recipients as the JSON
+ * array bouncer_deliver_report() reads; an auto-reply that names none is
+ * recorded under its sender. (transfer full) */
+static char *
+bounce_store_recipients_json(const BounceReport *report)
 {
-    g_autofree char *inbound = g_strdup_printf("%" G_GINT64_FORMAT, rcpt->inbound_id);
-    g_autofree char *window = g_strdup_printf("%u days", store->policy.soft_window_days);
-    g_autofree char *period = g_strdup_printf("%u days", store->policy.soft_days);
-    g_autofree char *threshold = g_strdup_printf("%u", store->policy.soft_threshold);
-    g_autoptr(PGresult) res = NULL;
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+    g_autoptr(JsonNode) root = NULL;
+    g_autofree char *sender = NULL;
+    BounceRecipient synthetic = { 0 };
+    guint n = report->recipients->len;
 
-    if (report->kind == BOUNCE_KIND_ARF) {
-        const char *params[] = { inbound, org, msg, bounce_store_str(r->addr),
-                                 bounce_store_str(r->feedbacktype),
-                                 bounce_store_str(report->reporting_mta) };
-
-        res = db_exec(conn, "SELECT bouncer_record_complaint($1, $2, $3, $4, $5, $6)",
-                      G_N_ELEMENTS(params), params, error);
-        if (res != NULL)
-            metrics_counter_inc("bouncer_complaints_total", NULL);
-    } else {
-        const char *params[] = {
-            inbound, org, msg, bounce_store_str(r->addr), bounce_kind_to_string(report->kind),
-            bounce_store_str(r->action), bounce_store_str(r->status), bounce_store_str(r->replycode),
-            bounce_store_str(r->reason), r->hard ? "t" : "f", bounce_store_str(r->bounce_type),
-            bounce_store_str(r->bounce_subtype), bounce_store_str(r->diagnostic),
-            bounce_store_str(r->remote_mta), bounce_store_str(report->reporting_mta),
-            bounce_store_str(r->rule), threshold, window, period,
+    if (report->kind == BOUNCE_KIND_NOTBOUNCE || report->kind == BOUNCE_KIND_UNPARSEABLE)
+        n = 0;
+    if (n == 0 && report->kind == BOUNCE_KIND_AUTOREPLY) {
+        sender = bounce_store_sender_address(report->from);
+        synthetic = (BounceRecipient){ .addr = sender, .action = "", .reason = "vacation",
+                                       .rule = "autoreply" };
+    }
+    json_builder_begin_array(b);
+    for (guint i = 0; i < n || (i == 0 && sender != NULL); i++) {
+        const BounceRecipient *r = sender != NULL ? &synthetic : g_ptr_array_index(report->recipients, i);
+        const struct { const char *key, *value; } fields[] = {
+            { "addr", r->addr }, { "action", r->action }, { "status", r->status },
+            { "replycode", r->replycode }, { "reason", r->reason },
+            { "bounce_type", r->bounce_type }, { "bounce_subtype", r->bounce_subtype },
+            { "diagnostic", r->diagnostic }, { "remote_mta", r->remote_mta },
+            { "rule", r->rule }, { "feedbacktype", r->feedbacktype },
         };
 
-        res = db_exec(conn,
-                      "SELECT bouncer_record_bounce($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
-                      " $12, $13, $14, $15, $16, $17, $18::interval, $19::interval)",
-                      G_N_ELEMENTS(params), params, error);
-        if (res != NULL)
+        json_builder_begin_object(b);
+        for (gsize f = 0; f < G_N_ELEMENTS(fields); f++) {
+            json_builder_set_member_name(b, fields[f].key);
+            json_builder_add_string_value(b, bounce_store_str(fields[f].value));
+        }
+        json_builder_set_member_name(b, "hard");
+        json_builder_add_boolean_value(b, r->hard);
+        json_builder_end_object(b);
+        if (sender != NULL)
+            break;
+    }
+    json_builder_end_array(b);
+    root = json_builder_get_root(b);
+    json_generator_set_root(gen, root);
+    return json_generator_to_data(gen, NULL);
+}
+
+/* bounce_store_count - the metrics, once the row is committed. */
+static void
+bounce_store_count(const BounceReport *report)
+{
+    for (guint i = 0; i < report->recipients->len; i++) {
+        const BounceRecipient *r = g_ptr_array_index(report->recipients, i);
+
+        if (report->kind == BOUNCE_KIND_ARF)
+            metrics_counter_inc("bouncer_complaints_total", NULL);
+        else
             metrics_counter_inc("bouncer_bounces_total", "kind", bounce_kind_to_string(report->kind),
                                 "reason", r->reason != NULL && r->reason[0] != '\0' ? r->reason : "undefined",
                                 NULL);
     }
-    if (res == NULL)
-        g_prefix_error(error, "record %s: ", bounce_store_str(r->addr));
-    return res != NULL;
 }
 
 /* bounce_store_forward_wanted - final failures (and, when configured,
@@ -148,95 +170,95 @@ bounce_store_forward_wanted(const BounceStore *store, const BounceReport *report
     return FALSE;
 }
 
-/* bounce_store_forward - queue the forward to the organisation's Reply-To
- * in this transaction; over the hourly limit it is recorded as held. An
- * organisation the app has not written, or without a Reply-To or with
- * forwarding off, gets none. */
+/* bounce_store_store - the message and everything it says, in one
+ * statement (its own transaction in autocommit): the inbound row or the
+ * discovery that it is a redelivery, a row per recipient with its event
+ * and suppression, and the forward, queued to be composed when sent. */
 static gboolean
-bounce_store_forward(BounceStore *store, PGconn *conn, const DeliveryRecipient *rcpt,
-                     const BounceReport *report, const char *org, GError **error)
-{
-    const char *params[] = { org };
-    g_autoptr(PGresult) res = NULL;
-    g_autofree char *message = NULL;
-    const char *held = NULL;
-    gsize len = 0;
-    OutboxItem item;
-
-    if (org == NULL || !bounce_store_forward_wanted(store, report))
-        return TRUE;
-    res = db_exec(conn,
-        "SELECT o.name, coalesce(o.reply_to, ''), o.forward_bounces,"
-        "       (SELECT count(*) FROM outbox f WHERE f.org_id = o.id AND f.kind = 'forward'"
-        "         AND f.state <> 'held' AND f.created_at > now() - interval '1 hour')"
-        "  FROM organisations o WHERE o.id = $1", 1, params, error);
-    if (res == NULL)
-        return FALSE;
-    if (PQntuples(res) == 0 || PQgetvalue(res, 0, 1)[0] == '\0' ||
-        strcmp(PQgetvalue(res, 0, 2), "t") != 0)
-        return TRUE;
-    message = bounce_forward_compose(report, (const char *)rcpt->data, rcpt->len,
-                                     store->reply_mailbox, PQgetvalue(res, 0, 0),
-                                     PQgetvalue(res, 0, 1), NULL, &len);
-    if (message == NULL)
-        return TRUE;
-    if (store->forward.hourly_limit > 0 &&
-        g_ascii_strtoull(PQgetvalue(res, 0, 3), NULL, 10) >= store->forward.hourly_limit)
-        held = "hourly forward limit reached";
-    item = (OutboxItem){
-        .kind = "forward",
-        .org_id = g_ascii_strtoll(org, NULL, 10),
-        .inbound_id = rcpt->inbound_id,
-        .mail_from = "",
-        .rcpt_to = PQgetvalue(res, 0, 1),
-        .message = message,
-        .len = len,
-        .held_reason = held,
-        .give_up_hours = store->forward.give_up_hours,
-    };
-    if (!outbox_enqueue(conn, &item, NULL, error))
-        return FALSE;
-    log_info("sid=%s forward org=%s to=<%s>%s", rcpt->sid, org, item.rcpt_to,
-             held != NULL ? " held=hourly-limit" : "");
-    return TRUE;
-}
-
-/* bounce_store_record - every recipient the report speaks of. Ordinary
- * mail and what could not be parsed only keep their inbound row. */
-static gboolean
-bounce_store_record(gpointer self, PGconn *conn, const DeliveryRecipient *rcpt, gpointer prepared,
-                    const char **kind_out, GError **error)
+bounce_store_store(gpointer self, PGconn *conn, const DeliveryRecipient *rcpt, gpointer prepared,
+                   gboolean *duplicate_out, GError **error)
 {
     BounceStore *store = self;
     const BounceReport *report = prepared;
     TokenInfo info = { 0 };
     g_autofree char *org = NULL;
     g_autofree char *msg = NULL;
+    g_autofree char *recipients = bounce_store_recipients_json(report);
+    g_autofree char *window = g_strdup_printf("%u days", store->policy.soft_window_days);
+    g_autofree char *period = g_strdup_printf("%u days", store->policy.soft_days);
+    g_autofree char *threshold = g_strdup_printf("%u", store->policy.soft_threshold);
+    g_autofree char *limit = g_strdup_printf("%u", store->forward.hourly_limit);
+    g_autofree char *give_up = g_strdup_printf("%u hours", store->forward.give_up_hours);
+    gboolean forward = bounce_store_forward_wanted(store, report);
+    const char *kind = bounce_kind_to_string(report->kind);
+    const char *values[16];
+    int lengths[16] = { 0 };
+    int formats[16] = { 0 };
+    g_autoptr(PGresult) res = NULL;
 
-    *kind_out = bounce_kind_to_string(report->kind);
-    if (report->kind == BOUNCE_KIND_NOTBOUNCE || report->kind == BOUNCE_KIND_UNPARSEABLE)
-        return TRUE;
-    if (bounce_store_find_token(store, rcpt, report, &info)) {
+    if (report->kind != BOUNCE_KIND_NOTBOUNCE && report->kind != BOUNCE_KIND_UNPARSEABLE &&
+        bounce_store_find_token(store, rcpt, report, &info)) {
         org = g_strdup_printf("%" G_GUINT64_FORMAT, info.org_id);
         msg = g_strdup_printf("%" G_GUINT64_FORMAT, info.message_id);
     }
-    if (report->recipients->len == 0 && report->kind == BOUNCE_KIND_AUTOREPLY) {
-        g_autofree char *sender = bounce_store_sender_address(report->from);
-        BounceRecipient r = { .addr = sender, .action = "", .reason = "vacation",
-                              .rule = "autoreply" };
-
-        return bounce_store_record_recipient(store, conn, rcpt, report, &r, org, msg, error) &&
-               bounce_store_forward(store, conn, rcpt, report, org, error);
+    values[0] = rcpt->sid;
+    values[1] = rcpt->mail_from;
+    values[2] = rcpt->rcpt_to;
+    values[3] = mailbox_kind_name(rcpt->mailbox);
+    values[4] = kind;
+    values[5] = (const char *)rcpt->data;
+    lengths[5] = (int)rcpt->len;
+    formats[5] = 1;
+    values[6] = org;
+    values[7] = msg;
+    values[8] = bounce_store_str(report->reporting_mta);
+    values[9] = recipients;
+    values[10] = threshold;
+    values[11] = window;
+    values[12] = period;
+    values[13] = forward ? "t" : "f";
+    values[14] = limit;
+    values[15] = give_up;
+    res = PQexecParams(conn,
+                       "SELECT id, duplicate FROM bouncer_deliver_report($1, $2, $3, $4, $5, $6,"
+                       " $7, $8, $9, $10::jsonb, $11, $12::interval, $13::interval, $14, $15,"
+                       " $16::interval)",
+                       16, NULL, values, lengths, formats, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        metrics_counter_inc("bouncer_db_errors_total", NULL);
+        g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY, "deliver report: %s",
+                    PQresultErrorMessage(res));
+        return FALSE;
     }
-    for (guint i = 0; i < report->recipients->len; i++) {
-        const BounceRecipient *r = g_ptr_array_index(report->recipients, i);
-
-        if (!bounce_store_record_recipient(store, conn, rcpt, report, r, org, msg, error))
-            return FALSE;
+    *duplicate_out = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+    if (!*duplicate_out) {
+        bounce_store_count(report);
+        log_info("sid=%s rcpt=<%s> kind=%s recipients=%u org=%s message=%s%s", rcpt->sid,
+                 rcpt->rcpt_to, kind, report->recipients->len, org != NULL ? org : "-",
+                 msg != NULL ? msg : "-", forward && org != NULL ? " forward=wanted" : "");
     }
-    log_info("sid=%s rcpt=<%s> kind=%s recipients=%u org=%s message=%s", rcpt->sid, rcpt->rcpt_to,
-             *kind_out, report->recipients->len, org != NULL ? org : "-", msg != NULL ? msg : "-");
-    return bounce_store_forward(store, conn, rcpt, report, org, error);
+    return TRUE;
+}
+
+/* bounce_store_compose_forward - the forward, composed when the sender
+ * takes it: the stored report parsed again, the organisation as it is
+ * now. NULL when there is nothing to forward. */
+static char *
+bounce_store_compose_forward(gpointer self, const char *raw, gsize raw_len, const char *org_name,
+                             const char *org_reply_to, gsize *len_out)
+{
+    BounceStore *store = self;
+    g_autoptr(BounceReport) report = bounce_report_parse(raw, raw_len);
+
+    return bounce_forward_compose(report, raw, raw_len, store->reply_mailbox, org_name,
+                                  org_reply_to, NULL, len_out);
+}
+
+OutboxComposer
+bounce_store_forward_composer(BounceStore *store, gpointer *data_out)
+{
+    *data_out = store;
+    return bounce_store_compose_forward;
 }
 
 BounceStore *
@@ -253,7 +275,7 @@ bounce_store_new(const TokenKeyring *keyring, const BounceSuppressionPolicy *pol
     store->processor = (MailboxProcessor){
         .prepare = bounce_store_prepare,
         .prepared_free = bounce_store_prepared_free,
-        .record = bounce_store_record,
+        .store = bounce_store_store,
         .self = store,
     };
     return store;

@@ -1,15 +1,17 @@
 /* bounce_store.h - record what a returned message says: one bounces row
- * per recipient (or complaints rows for ARF), the events for the app and
- * the suppressions they cause, in the transaction that stores the message.
+ * per recipient (or complaints rows for ARF), the events for the app, the
+ * suppressions they cause and the forward, with the message itself in one
+ * statement (bouncer_deliver_report, sql/007).
  *
  * It is the MailboxProcessor for the bounce, postmaster and fbl mailboxes:
- * prepare() parses (outside the transaction), record() writes. */
+ * prepare() parses (outside any transaction), store() writes. */
 #ifndef BOUNCER_BOUNCE_STORE_H
 #define BOUNCER_BOUNCE_STORE_H
 
 #include <glib.h>
 
 #include "common/delivery.h"
+#include "common/outbox.h"
 #include "common/token.h"
 
 typedef struct {
@@ -32,6 +34,10 @@ typedef struct BounceStore BounceStore;
 BounceStore *bounce_store_new(const TokenKeyring *keyring, const BounceSuppressionPolicy *policy,
                               const BounceForwardPolicy *forward);
 void bounce_store_free(BounceStore *store);
+
+/* bounce_store_forward_composer - what the outbox sender calls to compose
+ * a queued forward when it sends it (data_out gets store). */
+OutboxComposer bounce_store_forward_composer(BounceStore *store, gpointer *data_out);
 
 /* bounce_store_processor - (transfer none), lives as long as store. */
 const MailboxProcessor *bounce_store_processor(BounceStore *store);

@@ -224,6 +224,12 @@ main(int argc, char **argv)
     sender = outbox_sender_new(config->conninfo, &relay, &error);
     if (sender == NULL)
         return bouncerd_fail(config_path, error);
+    {
+        gpointer composer_data = NULL;
+        OutboxComposer composer = bounce_store_forward_composer(bounce_store, &composer_data);
+
+        outbox_sender_set_composer(sender, "forward", composer, composer_data);
+    }
     purge_policy = (PurgePolicy){ config->retention_days, config->bounce_retention_days };
 
     server_options = (LmtpServerOptions){

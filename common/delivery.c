@@ -69,6 +69,8 @@ delivery_store_one(Delivery *delivery, PGconn *conn, const DeliveryRecipient *ba
     g_autoptr(PGresult) res = NULL;
     const char *kind = NULL;
 
+    if (processor != NULL && processor->store != NULL)
+        return processor->store(processor->self, conn, &rcpt, prepared, duplicate_out, error);
     if (!db_exec_ok(conn, "BEGIN", error))
         return FALSE;
     res = PQexecParams(conn,

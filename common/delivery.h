@@ -35,6 +35,12 @@ typedef struct {
      * the recipient gets a 451. Sets *kind_out to the inbound kind. */
     gboolean (*record)(gpointer self, PGconn *conn, const DeliveryRecipient *rcpt,
                        gpointer prepared, const char **kind_out, GError **error);
+    /* store - instead of record(), for the busy mailboxes: the whole
+     * recipient (inbound row included) in one statement, outside any
+     * transaction, so it commits in one round trip. Sets *duplicate_out
+     * when the message was a redelivery. TRUE only once committed. */
+    gboolean (*store)(gpointer self, PGconn *conn, const DeliveryRecipient *rcpt,
+                      gpointer prepared, gboolean *duplicate_out, GError **error);
     gpointer self;
 } MailboxProcessor;
 

@@ -17,7 +17,13 @@
  * after a crash) may try it again. */
 #define OUTBOX_LEASE "10 minutes"
 
+typedef struct {
+    OutboxComposer composer;
+    gpointer       data;
+} OutboxComposerEntry;
+
 struct OutboxSender {
+    GHashTable *composers;     /* kind -> OutboxComposerEntry */
     char     *conninfo;
     char     *url;
     char     *file_dir;        /* non-NULL for a file: relay */
@@ -222,6 +228,44 @@ outbox_finish(OutboxSender *sender, PGconn *conn, const char *id, const char *ki
         log_warning("outbox id=%s: cannot record the attempt: %s", id, error->message);
 }
 
+/* outbox_compose - a row queued without its message (a forward): the
+ * registered composer makes it from the stored inbound message and the
+ * organisation's row as they are now. NULL with *error_out set when it
+ * cannot: the row fails. */
+static char *
+outbox_compose(OutboxSender *sender, const char *kind, PGresult *res, int row,
+               const char *rcpt_to, gsize *len_out, char **error_out)
+{
+    const OutboxComposerEntry *entry = g_hash_table_lookup(sender->composers, kind);
+    g_autofree guchar *raw = NULL;
+    size_t raw_len = 0;
+    guchar *unescaped;
+    char *message;
+
+    if (entry == NULL) {
+        *error_out = g_strdup_printf("no composer for %s messages", kind);
+        return NULL;
+    }
+    if (PQgetisnull(res, row, 7)) {
+        *error_out = g_strdup("the stored message is gone or the organisation has no Reply-To");
+        return NULL;
+    }
+    unescaped = PQunescapeBytea((const guchar *)PQgetvalue(res, row, 7), &raw_len);
+    if (unescaped == NULL) {
+        *error_out = g_strdup("cannot decode the stored message");
+        return NULL;
+    }
+    raw = g_malloc(raw_len + 1);
+    memcpy(raw, unescaped, raw_len);
+    raw[raw_len] = '\0';
+    PQfreemem(unescaped);
+    message = entry->composer(entry->data, (const char *)raw, raw_len, PQgetvalue(res, row, 8),
+                              rcpt_to, len_out);
+    if (message == NULL)
+        *error_out = g_strdup("nothing to forward in the stored message");
+    return message;
+}
+
 /* outbox_sender_round - claim the due rows (lease + attempt count in one
  * statement), deliver each, record each. Returns rows handled, -1 when
  * the database failed. */
@@ -230,14 +274,18 @@ outbox_sender_round(OutboxSender *sender, PGconn *conn)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(PGresult) res = db_exec(conn,
-        "UPDATE outbox o SET attempts = o.attempts + 1,"
-        "       next_attempt_at = now() + interval '" OUTBOX_LEASE "'"
-        "  FROM (SELECT id FROM outbox WHERE state = 'queued' AND next_attempt_at <= now()"
-        "         ORDER BY next_attempt_at LIMIT " G_STRINGIFY(OUTBOX_BATCH)
-        "         FOR UPDATE SKIP LOCKED) due"
-        " WHERE o.id = due.id"
-        " RETURNING o.id, o.kind, o.mail_from, o.rcpt_to, o.attempts, o.expires_at <= now(),"
-        "           o.message", 0, NULL, &error);
+        "WITH due AS (SELECT id FROM outbox WHERE state = 'queued' AND next_attempt_at <= now()"
+        "              ORDER BY next_attempt_at LIMIT " G_STRINGIFY(OUTBOX_BATCH)
+        "              FOR UPDATE SKIP LOCKED),"
+        "     c AS (UPDATE outbox o SET attempts = o.attempts + 1,"
+        "                  next_attempt_at = now() + interval '" OUTBOX_LEASE "'"
+        "             FROM due WHERE o.id = due.id RETURNING o.*)"
+        " SELECT c.id, c.kind, c.mail_from, coalesce(g.reply_to, c.rcpt_to), c.attempts,"
+        "        c.expires_at <= now(), c.message, i.raw, coalesce(g.name, '')"
+        "   FROM c"
+        "   LEFT JOIN inbound_messages i ON c.message IS NULL AND i.id = c.inbound_id"
+        "   LEFT JOIN organisations g ON c.message IS NULL AND g.id = c.org_id"
+        "          AND coalesce(g.reply_to, '') <> ''", 0, NULL, &error);
     int n;
 
     if (res == NULL) {
@@ -248,24 +296,33 @@ outbox_sender_round(OutboxSender *sender, PGconn *conn)
     for (int i = 0; i < n && !g_atomic_int_get(&sender->stopping); i++) {
         const char *id = PQgetvalue(res, i, 0);
         const char *kind = PQgetvalue(res, i, 1);
+        const char *rcpt_to = PQgetvalue(res, i, 3);
         int attempts = atoi(PQgetvalue(res, i, 4));
         gboolean expired = strcmp(PQgetvalue(res, i, 5), "t") == 0;
-        size_t len = 0;
-        guchar *message = PQunescapeBytea((const guchar *)PQgetvalue(res, i, 6), &len);
+        g_autofree char *composed = NULL;
         g_autofree char *error_text = NULL;
+        guchar *stored = NULL;
+        const char *message = NULL;
+        size_t len = 0;
         OutboxResult result;
 
-        if (message == NULL) {
-            log_error("outbox id=%s: cannot decode message", id);
-            continue;
+        if (!PQgetisnull(res, i, 6)) {
+            stored = PQunescapeBytea((const guchar *)PQgetvalue(res, i, 6), &len);
+            message = (const char *)stored;
+        } else {
+            composed = outbox_compose(sender, kind, res, i, rcpt_to, &len, &error_text);
+            message = composed;
         }
-        if (sender->file_dir != NULL)
-            result = outbox_send_file(sender, g_ascii_strtoll(id, NULL, 10), PQgetvalue(res, i, 3),
-                                      (const char *)message, len, &error_text);
+        if (message == NULL)
+            result = OUTBOX_PERMANENT;
+        else if (sender->file_dir != NULL)
+            result = outbox_send_file(sender, g_ascii_strtoll(id, NULL, 10), rcpt_to, message, len,
+                                      &error_text);
         else
-            result = outbox_send_smtp(sender, PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
-                                      (const char *)message, len, &error_text);
-        PQfreemem(message);
+            result = outbox_send_smtp(sender, PQgetvalue(res, i, 2), rcpt_to, message, len,
+                                      &error_text);
+        if (stored != NULL)
+            PQfreemem(stored);
         outbox_finish(sender, conn, id, kind, attempts, expired, result,
                       error_text != NULL ? error_text : "");
     }
@@ -325,6 +382,7 @@ outbox_sender_new(const char *conninfo, const OutboxRelay *relay, GError **error
         return NULL;
     }
     sender = g_new0(OutboxSender, 1);
+    sender->composers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     sender->conninfo = g_strdup(conninfo);
     sender->url = g_strdup(relay->url);
     if (g_str_has_prefix(relay->url, "file:"))
@@ -338,6 +396,17 @@ outbox_sender_new(const char *conninfo, const OutboxRelay *relay, GError **error
     g_mutex_init(&sender->lock);
     g_cond_init(&sender->wake);
     return sender;
+}
+
+void
+outbox_sender_set_composer(OutboxSender *sender, const char *kind, OutboxComposer composer,
+                           gpointer data)
+{
+    OutboxComposerEntry *entry = g_new0(OutboxComposerEntry, 1);
+
+    entry->composer = composer;
+    entry->data = data;
+    g_hash_table_replace(sender->composers, g_strdup(kind), entry);
 }
 
 void
@@ -365,6 +434,7 @@ outbox_sender_free(OutboxSender *sender)
     if (sender == NULL)
         return;
     outbox_sender_stop(sender);
+    g_hash_table_unref(sender->composers);
     g_free(sender->conninfo);
     g_free(sender->url);
     g_free(sender->file_dir);

@@ -36,10 +36,20 @@ typedef struct {
     guint       retry_max;     /* ... up to this */
 } OutboxRelay;
 
+/* OutboxComposer - compose a row queued without a message (a forward is
+ * composed when sent, from the stored inbound message and the
+ * organisation's current row). NULL: nothing to send (the row fails).
+ * (transfer full) */
+typedef char *(*OutboxComposer)(gpointer data, const char *raw, gsize raw_len,
+                                const char *org_name, const char *org_reply_to, gsize *len_out);
+
 typedef struct OutboxSender OutboxSender;
 
 /* outbox_sender_new - strings in relay are copied. (transfer full) */
 OutboxSender *outbox_sender_new(const char *conninfo, const OutboxRelay *relay, GError **error);
+/* outbox_sender_set_composer - for rows of kind whose message is NULL. */
+void outbox_sender_set_composer(OutboxSender *sender, const char *kind, OutboxComposer composer,
+                                gpointer data);
 void outbox_sender_start(OutboxSender *sender);
 void outbox_sender_stop(OutboxSender *sender);
 void outbox_sender_free(OutboxSender *sender);
