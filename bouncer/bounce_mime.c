@@ -11,12 +11,18 @@ GByteArray *
 bounce_mime_normalize(const char *data, gsize len)
 {
     GByteArray *out = g_byte_array_sized_new(len + 1);
-    const char *end = data + len;
+    const char *end;
     guint8 *dst;
     gsize n = 0;
 
     g_byte_array_set_size(out, len + 1);
     dst = out->data;
+    if (len == 0) {
+        dst[0] = '\0';           /* data may be NULL: an empty GMime part */
+        g_byte_array_set_size(out, 0);
+        return out;
+    }
+    end = data + len;
     while (data < end) {
         const char *cr = memchr(data, '\r', end - data);
         const char *stop = cr != NULL ? cr : end;

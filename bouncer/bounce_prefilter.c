@@ -147,6 +147,16 @@ pf_concat(PfInfo a, PfInfo b)
 {
     PfInfo out = { NULL, NULL };
 
+    /* the empty string on either side: the other one as it is */
+    if (a.exact != NULL && a.exact->len == 1 && *(const char *)g_ptr_array_index(a.exact, 0) == '\0') {
+        pf_info_clear(&a);
+        return b;
+    }
+    if (b.exact != NULL && b.exact->len == 1 && *(const char *)g_ptr_array_index(b.exact, 0) == '\0') {
+        pf_info_clear(&b);
+        return a;
+    }
+
     if (a.exact != NULL && b.exact != NULL && a.exact->len * b.exact->len <= PF_MAX_EXACT) {
         gboolean too_long = FALSE;
 

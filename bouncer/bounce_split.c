@@ -548,13 +548,15 @@ split_encoding(SplitSpan v, SplitType *ct)
         { "quoted-printable", SPLIT_ENC_QP }, { "uuencode", -1 }, { "x-uuencode", -1 },
         { "x-uue", -1 },
     };
-    const char *p = v.p, *end = v.p + v.len;
+    const char *p, *end;
 
     ct->encoding = SPLIT_ENC_RAW;
     if (v.p == NULL)
         return TRUE;
     if (!split_value_plain(v))
         return FALSE;
+    p = v.p;
+    end = v.p + v.len;
     while (p < end && split_is_lwsp(*p))
         p++;
     for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
