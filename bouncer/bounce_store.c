@@ -72,9 +72,7 @@ bounce_store_str(const char *s)
     return s != NULL ? s : "";
 }
 
-/* bounce_store_sender_address - the bare address of a From: header value,
- * for recording an auto-reply that names no recipient. */
-static char *
+char *
 bounce_store_sender_address(const char *from)
 {
     const char *lt, *gt;

@@ -39,6 +39,10 @@ void bounce_store_free(BounceStore *store);
  * a queued forward when it sends it (data_out gets store). */
 OutboxComposer bounce_store_forward_composer(BounceStore *store, gpointer *data_out);
 
+/* bounce_store_sender_address - the bare address of a From: value: the
+ * recipient an auto-reply that names none is recorded under. (transfer full) */
+char *bounce_store_sender_address(const char *from);
+
 /* bounce_store_processor - (transfer none), lives as long as store. */
 const MailboxProcessor *bounce_store_processor(BounceStore *store);
 

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "bouncer/bounce_report.h"
+#include "bouncer/bounce_store.h"
 #include "cmd/ctl.h"
 #include "cmd/ctl_support.h"
 #include "common/db.h"
@@ -90,23 +91,6 @@ typedef struct {
     CtlReclassifyCounts pending;    /* of the message in hand, until its COMMIT */
     GString            *lines;      /* what to print once the message is committed */
 } CtlReclassify;
-
-/* ctl_reclassify_sender - the bare address of a From: value: the row an
- * auto-reply without recipients was recorded under (bouncer/bounce_store.c
- * does the same when it records one). */
-static char *
-ctl_reclassify_sender(const char *from)
-{
-    const char *lt, *gt;
-
-    if (from == NULL)
-        return g_strdup("");
-    lt = strrchr(from, '<');
-    gt = lt != NULL ? strchr(lt, '>') : NULL;
-    if (lt != NULL && gt != NULL)
-        return g_strndup(lt + 1, gt - lt - 1);
-    return g_strstrip(g_strdup(from));
-}
 
 /* ctl_reclassify_new_fields - what the row would hold now. */
 static void
@@ -205,7 +189,7 @@ ctl_reclassify_message(CtlReclassify *rc, PGconn *conn, const char *id, GError *
     /* The recipients bounce_store records rows for: none for ordinary mail,
      * unreadable mail and complaints (those are complaints rows). */
     if (report->kind == BOUNCE_KIND_AUTOREPLY && report->recipients->len == 0) {
-        sender = ctl_reclassify_sender(report->from);
+        sender = bounce_store_sender_address(report->from);
         autoreply = (BounceRecipient){ .addr = sender, .action = "", .reason = "vacation",
                                        .rule = "autoreply" };
         g_ptr_array_add(recipients, &autoreply);

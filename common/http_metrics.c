@@ -1,5 +1,6 @@
 /* http_metrics.c - GET /metrics and GET /healthz over libmicrohttpd. */
 #include "common/http_metrics.h"
+#include "common/net_listen.h"
 
 #include <errno.h>
 #include <microhttpd.h>
@@ -335,65 +336,18 @@ http_metrics_log(void *cls, const char *fmt, va_list ap)
     log_warning("metrics: %s", g_strchomp(text));
 }
 
-/* http_metrics_bind - a listening TCP socket on host:port, bound here (as
- * root, before privileges are dropped) and handed to libmicrohttpd. */
-static int
-http_metrics_bind(const char *listen_on, guint *port_out, GError **error)
-{
-    g_autofree char *host = NULL;
-    const char *colon = strrchr(listen_on, ':');
-    struct addrinfo hints = { 0 }, *res = NULL;
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    int fd, one = 1, rc;
-
-    if (colon == NULL || colon[1] == '\0' || strspn(colon + 1, "0123456789") != strlen(colon + 1)) {
-        g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_CONFIG,
-                    "[metrics] listen: '%s' is not host:port", listen_on);
-        return -1;
-    }
-    host = g_strndup(listen_on, colon - listen_on);
-    if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-        memmove(host, host + 1, strlen(host));
-        host[strlen(host) - 1] = '\0';
-    }
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    rc = getaddrinfo(host[0] != '\0' ? host : NULL, colon + 1, &hints, &res);
-    if (rc != 0) {
-        g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_CONFIG, "[metrics] listen: cannot resolve %s: %s",
-                    listen_on, gai_strerror(rc));
-        return -1;
-    }
-    fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, 0);
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 64) != 0 ||
-        getsockname(fd, (struct sockaddr *)&ss, &len) != 0) {
-        int saved = errno;
-
-        g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_CONFIG, "cannot listen on %s: %s", listen_on,
-                    g_strerror(saved));
-        if (fd >= 0)
-            close(fd);
-        freeaddrinfo(res);
-        return -1;
-    }
-    freeaddrinfo(res);
-    *port_out = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                                         : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    return fd;
-}
-
 HttpMetrics *
 http_metrics_new(const char *listen_on, const char *conninfo, GError **error)
 {
     HttpMetrics *http;
     guint port = 0;
-    int fd = http_metrics_bind(listen_on, &port, error);
+    /* Bound here, before bouncerd drops privileges. */
+    int fd = net_listen_tcp(listen_on, 64, &port, error);
 
-    if (fd < 0)
+    if (fd < 0) {
+        g_prefix_error(error, "[metrics] listen: ");
         return NULL;
+    }
     http = g_new0(HttpMetrics, 1);
     http->port = port;
     http->conninfo = g_strdup(conninfo);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/net_listen.h"
 #include "common/metrics.h"
 
 #define LMTP_READ_SIZE 65536
@@ -86,52 +87,13 @@ lmtp_server_add_listener(LmtpServer *server, int fd, const char *unix_path, GErr
 gboolean
 lmtp_server_listen_tcp(LmtpServer *server, const char *host_port, GError **error)
 {
-    g_autofree char *host = NULL;
-    const char *colon = strrchr(host_port, ':');
-    struct addrinfo hints = { 0 }, *res = NULL;
-    int fd = -1, one = 1, rc;
+    guint port = 0;
+    int fd = net_listen_tcp(host_port, 256, &port, error);
 
-    if (colon == NULL) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "'%s' is not host:port",
-                    host_port);
+    if (fd < 0)
         return FALSE;
-    }
-    host = g_strndup(host_port, colon - host_port);
-    if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-        memmove(host, host + 1, strlen(host));
-        host[strlen(host) - 1] = '\0';
-    }
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    rc = getaddrinfo(host[0] != '\0' ? host : NULL, colon + 1, &hints, &res);
-    if (rc != 0) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "cannot resolve %s: %s",
-                    host_port, gai_strerror(rc));
-        return FALSE;
-    }
-    fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        freeaddrinfo(res);
-        return lmtp_server_errno(error, "cannot create socket for", host_port);
-    }
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 256) != 0) {
-        freeaddrinfo(res);
-        lmtp_server_errno(error, "cannot listen on", host_port);
-        close(fd);
-        return FALSE;
-    }
-    freeaddrinfo(res);
-    if (server->bound_port == 0) {
-        struct sockaddr_storage ss;
-        socklen_t len = sizeof ss;
-
-        if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
-            server->bound_port = ss.ss_family == AF_INET6
-                                     ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                                     : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    }
+    if (server->bound_port == 0)
+        server->bound_port = port;
     return lmtp_server_add_listener(server, fd, NULL, error);
 }
 
