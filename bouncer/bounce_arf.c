@@ -61,6 +61,13 @@ bounce_arf_read(BounceReport *report, const BounceParts *parts)
     report->user_agent = g_strdup(bounce_fields_get(fields, "User-Agent"));
     if (report->arrival_date == NULL)
         report->arrival_date = g_strdup(bounce_fields_get(fields, "Arrival-Date"));
+    /* RFC 5965 §3.2: "Reporting-MTA: dns; mail.example.net", optional. */
+    if (report->reporting_mta == NULL && bounce_fields_get(fields, "Reporting-MTA") != NULL) {
+        const char *mta = bounce_fields_get(fields, "Reporting-MTA");
+        const char *semi = strchr(mta, ';');
+
+        report->reporting_mta = g_strstrip(g_strdup(semi != NULL ? semi + 1 : mta));
+    }
 
     for (guint i = 0; i < fields->fields->len && report->recipients->len < BOUNCE_MAX_RECIPIENTS; i++) {
         const BounceField *f = &g_array_index(fields->fields, BounceField, i);

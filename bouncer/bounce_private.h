@@ -23,7 +23,11 @@
 #define BOUNCE_MAX_TEXT           (256 * 1024) /* human-readable text kept */
 #define BOUNCE_MAX_RECIPIENTS     1000
 #define BOUNCE_MAX_DIAGNOSTIC     2048      /* bytes of one recipient's diagnostic */
-#define BOUNCE_MAX_FIELDS         512       /* header-like fields read from one block */
+/* Header-like fields read from one block. A delivery-status body is one
+ * block holding every recipient's fields (6 to 10 each): the limit must
+ * let BOUNCE_MAX_RECIPIENTS of them through, or recipients past the first
+ * hundred would be lost without a word. */
+#define BOUNCE_MAX_FIELDS         (BOUNCE_MAX_RECIPIENTS * 16 + 64)
 
 /* --- header-like fields ("Name: value", folded) ---------------------- */
 

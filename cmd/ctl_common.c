@@ -107,7 +107,7 @@ ctl_check_address(const char *option, const char *addr, GError **error)
             why = g_strdup("it contains a space");
         else if ((guchar)*p < 0x20 || *p == 0x7f)
             why = g_strdup("it contains a control character");
-        else if (strchr("<>,;", *p) != NULL)
+        else if (strchr("<>,;\"\\()[]", *p) != NULL)
             why = g_strdup_printf("it contains '%c' (give the bare address, one only)", *p);
     }
     if (why == NULL) {

@@ -162,6 +162,10 @@ delivery_deliver(gpointer ctx, const char *sid, const LmtpTransaction *tx, GErro
     Delivery *delivery = ctx;
     gpointer prepared[MAILBOX_KIND_COUNT] = { NULL };
     gboolean done[MAILBOX_KIND_COUNT] = { FALSE };
+    /* MAIL FROM may carry any 8-bit bytes; the column is UTF-8 text, and a
+     * sender PostgreSQL refuses would be deferred forever. The raw message
+     * keeps every byte. */
+    g_autofree char *mail_from = g_utf8_make_valid(tx->mail_from, -1);
 
     for (guint i = 0; i < tx->recipients->len; i++) {
         const LmtpRecipient *r = g_ptr_array_index(tx->recipients, i);
@@ -169,7 +173,7 @@ delivery_deliver(gpointer ctx, const char *sid, const LmtpTransaction *tx, GErro
         const MailboxProcessor *processor = delivery->processors[kind];
         DeliveryRecipient rcpt = {
             .sid = sid,
-            .mail_from = tx->mail_from,
+            .mail_from = mail_from,
             .rcpt_to = r->address,
             .mailbox = kind,
             .data = tx->data->data,
@@ -177,7 +181,7 @@ delivery_deliver(gpointer ctx, const char *sid, const LmtpTransaction *tx, GErro
         };
 
         if (processor != NULL && !done[kind]) {
-            prepared[kind] = processor->prepare(processor->self, tx->mail_from, tx->data->data,
+            prepared[kind] = processor->prepare(processor->self, mail_from, tx->data->data,
                                                 tx->data->len);
             done[kind] = TRUE;
         }

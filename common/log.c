@@ -109,11 +109,25 @@ log_msg(LogLevel level, const char *fmt, ...)
     /* %f gives microseconds; milliseconds are enough. */
     g_string_append_len(line, stamp, 23);
     g_string_append_printf(line, "Z level=%s ", log_level_names[level]);
-    for (const char *p = text; *p != '\0'; p++) {
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+    for (const char *p = text; *p != '\0';) {
+        gunichar c = (unsigned char)*p < 0x80 ? (gunichar)*p
+                                              : g_utf8_get_char_validated(p, -1);
+
+        if ((unsigned char)*p >= 0x80 && c != (gunichar)-1 && c != (gunichar)-2) {
+            /* A whole, valid UTF-8 character. */
+            const char *next = g_utf8_next_char(p);
+
+            g_string_append_len(line, p, next - p);
+            p = next;
+            continue;
+        }
+        /* Control characters and bytes that are not UTF-8 are escaped: the
+         * log stays one valid line per event, whatever a client sent. */
+        if ((unsigned char)*p < 0x20 || *p == 0x7f || (unsigned char)*p >= 0x80)
             g_string_append_printf(line, "\\x%02x", (unsigned char)*p);
         else
             g_string_append_c(line, *p);
+        p++;
     }
     g_string_append_c(line, '\n');
 
