@@ -457,16 +457,20 @@ def sql_metacharacters_are_stored_verbatim_everywhere():
     reset_database()
     pg_log_start = pg_log_size()
     org_name = "O'Brien \"&\" Sons; -- \\ $$ Ltd"
-    # Organisation 41 takes every character bouncerctl allows in an address;
-    # 42's Reply-To is one the composers also accept (no '"' or '\\'), so
-    # the forward and the reply can go to it.
+    # A Reply-To with every SQL metacharacter an address may hold ('"' and
+    # '\\' are refused by bouncerctl, as the composers refuse them); the
+    # forward and the reply go to it.
     org_reply_to = "o'brien--$$@example.org"
-    for org, reply_to in (("41", "o'brien\"--\\$$@example.org"), ("42", org_reply_to)):
+    for org, reply_to in (("41", "o'brien$$'--x@example.org"), ("42", org_reply_to)):
         out = subprocess.run([os.path.join(BINDIR, "bouncerctl"), "org", "set", org, "--conninfo", CONNINFO,
                               "--name", org_name, "--reply-to", reply_to], capture_output=True, text=True)
         eq(out.returncode, 0, "bouncerctl org set: " + out.stderr)
         eq(psql("SELECT name, reply_to FROM organisations WHERE id = :'v1'", org), [[org_name, reply_to]],
            "organisation %s stored verbatim" % org)
+    for refused in ("o\"b@example.org", "o\\b@example.org", "o;b@example.org"):
+        out = subprocess.run([os.path.join(BINDIR, "bouncerctl"), "org", "set", "43", "--conninfo", CONNINFO,
+                              "--name", "x", "--reply-to", refused], capture_output=True, text=True)
+        eq(out.returncode, 2, "bouncerctl org set refuses Reply-To %r: %s" % (refused, out.stderr))
 
     tok = token(42, 7)
     failed = "o'q;--\\$$@example.org"
