@@ -9,6 +9,7 @@
 #include <glib-unix.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -146,6 +147,9 @@ main(int argc, char **argv)
     LmtpServerOptions server_options;
     HttpMetrics *http = NULL;
 
+    /* A client or a log reader that goes away must cost a write error,
+     * not the daemon. */
+    signal(SIGPIPE, SIG_IGN);
     g_option_context_add_main_entries(options, entries, NULL);
     if (!g_option_context_parse(options, &argc, &argv, &error)) {
         fprintf(stderr, "bouncerd: %s (see --help)\n", error->message);
@@ -283,6 +287,14 @@ main(int argc, char **argv)
 
     http_metrics_free(http);
     lmtp_server_stop(server, config->shutdown_timeout);
+    if (lmtp_server_active_sessions(server) > 0) {
+        /* A session still blocked (in the database) uses the pool, the
+         * stores and the configuration: leave them be and end here. Its
+         * transaction rolls back; the MTA retries the message. */
+        log_warning("bouncerd stopped with %u session(s) still running",
+                    lmtp_server_active_sessions(server));
+        _exit(0);
+    }
     lmtp_server_free(server);
     purge_timer_stop(purge);
     outbox_sender_free(sender);

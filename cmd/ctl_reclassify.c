@@ -238,7 +238,7 @@ ctl_reclassify_message(CtlReclassify *rc, PGconn *conn, const char *id, GError *
     }
     for (int k = 0; k < n_rows; k++)
         rc->pending.unmatched += !matched[k];
-    if (!rc->dry_run && !db_exec_ok(conn, "COMMIT", error)) {
+    if (!rc->dry_run && !db_commit(conn, error)) {
         g_prefix_error(error, "message %s: ", id);
         return FALSE;
     }

@@ -29,10 +29,18 @@ db_notice_quiet(void *arg, const char *message)
 PGconn *
 db_connect(const char *conninfo, GError **error)
 {
-    /* connect_timeout bounds how long a message waits on a dead database
-     * before its 451; an explicit value in conninfo wins. */
-    const char *keywords[] = { "connect_timeout", "dbname", NULL };
-    const char *values[] = { "5", conninfo, NULL };
+    /* Every wait on the database is bounded, so a lock held by someone
+     * else, or a server that vanished without a reset, costs a message a
+     * 451 and never hangs a session: connect_timeout, statement and lock
+     * timeouts, TCP keepalives. synchronous_commit is forced on: a COMMIT
+     * that returned is on disk, whatever the database's own setting says.
+     * conninfo comes last, so an explicit value there wins. */
+    const char *keywords[] = { "connect_timeout", "options", "keepalives_idle",
+                               "keepalives_interval", "keepalives_count", "dbname", NULL };
+    const char *values[] = { "5",
+                             "-c statement_timeout=60s -c lock_timeout=30s"
+                             " -c idle_in_transaction_session_timeout=60s -c synchronous_commit=on",
+                             "30", "10", "3", conninfo, NULL };
     PGconn *conn = PQconnectdbParams(keywords, values, 1);
 
     if (PQstatus(conn) != CONNECTION_OK) {
@@ -169,6 +177,23 @@ db_exec_ok(PGconn *conn, const char *sql, GError **error)
     return res != NULL;
 }
 
+/* db_commit - COMMIT, and TRUE only if it committed: a transaction that
+ * had already failed answers COMMIT with the tag ROLLBACK and COMMAND_OK. */
+gboolean
+db_commit(PGconn *conn, GError **error)
+{
+    g_autoptr(PGresult) res = db_exec(conn, "COMMIT", 0, NULL, error);
+
+    if (res == NULL)
+        return FALSE;
+    if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+        g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY,
+                    "database: transaction rolled back (%s)", PQcmdStatus(res));
+        return FALSE;
+    }
+    return TRUE;
+}
+
 guint
 db_schema_latest(void)
 {
@@ -201,12 +226,17 @@ db_migrate(PGconn *conn, guint *applied_out, GError **error)
     guint applied = 0;
     gboolean ok = FALSE;
 
+    /* The lock first: two instances starting at once must not race on
+     * creating the table. A migration may build indexes on big tables: no
+     * statement timeout for it. */
+    if (!db_exec_ok(conn, "SET statement_timeout = 0", error) ||
+        !db_exec_ok(conn, "SELECT pg_advisory_lock(" DB_MIGRATION_LOCK ")", error))
+        return FALSE;
     if (!db_exec_ok(conn,
                     "CREATE TABLE IF NOT EXISTS bouncer_schema_migrations ("
                     " version integer PRIMARY KEY, name text NOT NULL,"
-                    " applied_at timestamptz NOT NULL DEFAULT now())", error) ||
-        !db_exec_ok(conn, "SELECT pg_advisory_lock(" DB_MIGRATION_LOCK ")", error))
-        return FALSE;
+                    " applied_at timestamptz NOT NULL DEFAULT now())", error))
+        goto out;
     done = db_schema_applied(conn, error);
     if (done == NULL)
         goto out;
@@ -230,7 +260,7 @@ db_migrate(PGconn *conn, guint *applied_out, GError **error)
         g_clear_pointer(&res, PQclear);
         res = db_exec(conn, "INSERT INTO bouncer_schema_migrations (version, name) VALUES ($1, $2)",
                       2, params, error);
-        if (res == NULL || !db_exec_ok(conn, "COMMIT", error)) {
+        if (res == NULL || !db_commit(conn, error)) {
             db_exec_ok(conn, "ROLLBACK", NULL);
             goto out;
         }

@@ -35,6 +35,9 @@ PGresult *db_exec(PGconn *conn, const char *sql, int n_params, const char *const
 /* db_exec_ok - the same, for statements whose result is not needed. */
 gboolean db_exec_ok(PGconn *conn, const char *sql, GError **error);
 
+/* db_commit - COMMIT; TRUE only when the transaction really committed. */
+gboolean db_commit(PGconn *conn, GError **error);
+
 /* db_migrate - apply every migration newer than the database, each in its
  * own transaction, under an advisory lock (several instances may start at
  * once). *applied_out counts what was applied. */

@@ -85,7 +85,7 @@ delivery_store_one(Delivery *delivery, PGconn *conn, const DeliveryRecipient *ba
     rcpt.inbound_id = g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     *duplicate_out = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
     if (*duplicate_out)
-        return db_exec_ok(conn, "COMMIT", error);
+        return db_commit(conn, error);
 
     if (processor != NULL) {
         if (!processor->record(processor->self, conn, &rcpt, prepared, &kind, error))
@@ -102,7 +102,7 @@ delivery_store_one(Delivery *delivery, PGconn *conn, const DeliveryRecipient *ba
     }
     /* synchronous_commit is on (the default): COMMIT returns once the
      * row is on disk, and only then may the recipient hear 250. */
-    return db_exec_ok(conn, "COMMIT", error);
+    return db_commit(conn, error);
 
 rollback:
     if (PQstatus(conn) == CONNECTION_OK)

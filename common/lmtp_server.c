@@ -311,6 +311,7 @@ lmtp_server_accept(LmtpServer *server, int listener)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
+    g_autoptr(GError) error = NULL;
     LmtpConnection *conn;
     GThread *thread;
     int fd = accept4(listener, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
@@ -343,7 +344,22 @@ lmtp_server_accept(LmtpServer *server, int listener)
     conn->server = server;
     conn->fd = fd;
     conn->peer = lmtp_peer_name(&ss);
-    thread = g_thread_new("lmtp-session", lmtp_connection_thread, conn);
+    thread = g_thread_try_new("lmtp-session", lmtp_connection_thread, conn, &error);
+    if (thread == NULL) {
+        static const char busy[] = "421 4.3.2 Cannot start a session, try again later\r\n";
+
+        log_warning("result=refused reason=no-thread error=\"%s\"", error->message);
+        if (send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+            log_debug("cannot send 421: %s", g_strerror(errno));
+        g_mutex_lock(&server->lock);
+        g_hash_table_remove(server->session_fds, GINT_TO_POINTER(fd));
+        server->active--;
+        g_mutex_unlock(&server->lock);
+        close(fd);
+        g_free(conn->peer);
+        g_free(conn);
+        return;
+    }
     g_thread_unref(thread);
 }
 

@@ -64,13 +64,22 @@ log_reopen(void)
 {
     FILE *stream;
 
+    int saved = 0;
+
     g_mutex_lock(&log_lock);
     if (log_path != NULL && (stream = fopen(log_path, "a")) != NULL) {
         setvbuf(stream, NULL, _IOLBF, 0);
         fclose(log_stream);
         log_stream = stream;
+    } else if (log_path != NULL) {
+        saved = errno;
     }
     g_mutex_unlock(&log_lock);
+    /* After dropping privileges the log directory must be writable by the
+     * daemon's user; say so where the lines still go. */
+    if (saved != 0)
+        log_warning("cannot reopen log file %s: %s; still writing to the old one", log_path,
+                    g_strerror(saved));
 }
 
 /* log_close - back to stderr. */

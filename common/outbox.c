@@ -200,26 +200,30 @@ outbox_finish(OutboxSender *sender, PGconn *conn, const char *id, const char *ki
         metrics_counter_inc("bouncer_outbox_sent_total", "kind", kind, NULL);
         log_info("outbox id=%s kind=%s result=sent attempts=%d", id, kind, attempts);
     } else if (result == OUTBOX_PERMANENT || expired) {
-        const char *params[] = { id, error_text };
+        g_autofree char *claimed = g_strdup_printf("%d", attempts);
+        const char *params[] = { id, error_text, claimed };
 
+        /* Only while the row is still this attempt's (see outbox_reclaim). */
         res = db_exec(conn,
             "WITH f AS (UPDATE outbox SET state = 'failed', last_error = $2"
-            "           WHERE id = $1 RETURNING id, kind, org_id, inbound_id, rcpt_to, attempts)"
+            "           WHERE id = $1 AND attempts = $3::integer"
+            "           RETURNING id, kind, org_id, inbound_id, rcpt_to, attempts)"
             " INSERT INTO events (type, org_id, payload)"
             " SELECT 'outbox.failed', f.org_id, jsonb_build_object('type', 'outbox.failed',"
             "        'time', now(), 'org_id', f.org_id, 'recipient', f.rcpt_to, 'kind', f.kind,"
             "        'attempts', f.attempts, 'diagnostic', $2::text, 'inbound_id', f.inbound_id,"
-            "        'outbox_id', f.id) FROM f", 2, params, &error);
+            "        'outbox_id', f.id) FROM f", 3, params, &error);
         metrics_counter_inc("bouncer_outbox_failed_total", "kind", kind, NULL);
         log_warning("outbox id=%s kind=%s result=failed attempts=%d error=\"%s\"", id, kind,
                     attempts, error_text);
     } else {
         g_autofree char *delay = g_strdup_printf("%u seconds", outbox_backoff(sender, attempts));
-        const char *params[] = { id, error_text, delay };
+        g_autofree char *claimed = g_strdup_printf("%d", attempts);
+        const char *params[] = { id, error_text, delay, claimed };
 
         res = db_exec(conn,
-            "UPDATE outbox SET last_error = $2, next_attempt_at = now() + $3::interval WHERE id = $1",
-            3, params, &error);
+            "UPDATE outbox SET last_error = $2, next_attempt_at = now() + $3::interval"
+            " WHERE id = $1 AND attempts = $4::integer", 4, params, &error);
         metrics_counter_inc("bouncer_outbox_deferred_total", "kind", kind, NULL);
         log_info("outbox id=%s kind=%s result=deferred attempts=%d retry_in=%s error=\"%s\"", id,
                  kind, attempts, delay, error_text);
@@ -266,6 +270,24 @@ outbox_compose(OutboxSender *sender, const char *kind, PGresult *res, int row,
     return message;
 }
 
+/* outbox_reclaim - renew this attempt's lease just before sending. A
+ * batch can take longer than the lease (a slow relay); then another
+ * sender may have taken the row, and sending it here too would deliver
+ * it twice. FALSE: no longer ours, skip it. */
+static gboolean
+outbox_reclaim(PGconn *conn, const char *id, int attempts)
+{
+    g_autofree char *claimed = g_strdup_printf("%d", attempts);
+    const char *params[] = { id, claimed };
+    g_autoptr(GError) error = NULL;
+    g_autoptr(PGresult) res = db_exec(conn,
+        "UPDATE outbox SET next_attempt_at = now() + interval '" OUTBOX_LEASE "'"
+        " WHERE id = $1 AND attempts = $2::integer AND state = 'queued' RETURNING id",
+        2, params, &error);
+
+    return res != NULL && PQntuples(res) == 1;
+}
+
 /* outbox_sender_round - claim the due rows (lease + attempt count in one
  * statement), deliver each, record each. Returns rows handled, -1 when
  * the database failed. */
@@ -306,6 +328,10 @@ outbox_sender_round(OutboxSender *sender, PGconn *conn)
         size_t len = 0;
         OutboxResult result;
 
+        if (!outbox_reclaim(conn, id, attempts)) {
+            log_info("outbox id=%s kind=%s result=skipped reason=lease-lost", id, kind);
+            continue;
+        }
         if (!PQgetisnull(res, i, 6)) {
             stored = PQunescapeBytea((const guchar *)PQgetvalue(res, i, 6), &len);
             message = (const char *)stored;

@@ -27,7 +27,8 @@ cleanup() {
     sh "$top/scripts/pgcluster.sh" stop "$pgdir/pg" >/dev/null 2>&1
     rm -rf "$pgdir"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 if sh scripts/pgcluster.sh start "$pgdir/pg"; then
     export BOUNCER_TEST_PGDIR="$pgdir/pg"
