@@ -13,6 +13,8 @@
 #define EVENT_BATCH 500
 #define EVENT_IDLE_POLL_MS 200
 #define EVENT_RETRY_MS 1000
+/* The advisory lock of the one publishing instance ("bouncerE" as a bigint). */
+#define EVENT_LEADER_LOCK "7093017055106265669"
 
 struct EventPublisher {
     char     *conninfo;
@@ -162,11 +164,27 @@ event_publisher_batch(EventPublisher *publisher, PGconn *conn, const char *sql)
     return n;
 }
 
+/* event_publisher_lead - one publisher at a time over the whole database:
+ * several bouncerd may share it, and two sequencing at once could commit
+ * seqs out of order and resend each other's batches. The lock belongs to
+ * the connection; when it drops, another instance takes over and resends
+ * what was sequenced but not marked. */
+static gboolean
+event_publisher_lead(PGconn *conn)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(PGresult) res = db_exec(conn, "SELECT pg_try_advisory_lock(" EVENT_LEADER_LOCK ")",
+                                      0, NULL, &error);
+
+    return res != NULL && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+}
+
 static gpointer
 event_publisher_thread(gpointer data)
 {
     EventPublisher *publisher = data;
     PGconn *conn = NULL;
+    gboolean leader = FALSE;
 
     while (!g_atomic_int_get(&publisher->stopping)) {
         zmq_pollitem_t item = { .socket = publisher->socket, .events = ZMQ_POLLIN };
@@ -178,6 +196,7 @@ event_publisher_thread(gpointer data)
             if (conn != NULL)
                 metrics_counter_inc("bouncer_db_reconnects_total", NULL);
             g_clear_pointer(&conn, PQfinish);
+            leader = FALSE;
             conn = db_connect(publisher->conninfo, &error);
             if (conn == NULL) {
                 log_debug("events: %s", error->message);
@@ -185,6 +204,12 @@ event_publisher_thread(gpointer data)
                 event_publisher_read_subscriptions(publisher);
                 continue;
             }
+        }
+        if (!leader && !(leader = event_publisher_lead(conn))) {
+            /* Another instance publishes; wait our turn. */
+            zmq_poll(&item, 1, EVENT_RETRY_MS);
+            event_publisher_read_subscriptions(publisher);
+            continue;
         }
         event_publisher_read_subscriptions(publisher);
         if (publisher->subscriptions > 0 || publisher->unbound) {

@@ -226,6 +226,39 @@ def events_written_without_subscriber_arrive_after_restart_in_order():
 
 
 @tap.test
+def two_instances_publish_each_event_once_in_order():
+    reset_database()
+    ports = [free_port(), free_port()]
+    sub = Subscriber(ports[0])
+    sub.sock.connect("tcp://127.0.0.1:%d" % ports[1])
+    try:
+        first, second = daemon(ports[0]).start(), daemon(ports[1]).start()
+        try:
+            for i in range(10):
+                tok = token(21, 700 + i)
+                deliver((first, second)[i % 2].port, tok + "@notifications.example.com",
+                        dsn(tok, [("two%d@example.org" % i, "4.4.1", "451 4.4.1 timeout", "delayed")]))
+            events = sub.receive(10)
+            time.sleep(1)
+            events += sub.receive(1, timeout=1)
+            # Whoever leads, the other takes over when it stops.
+            first.stop()
+            for i in range(3):
+                tok = token(21, 800 + i)
+                deliver(second.port, tok + "@notifications.example.com",
+                        dsn(tok, [("after%d@example.org" % i, "4.4.1", "451 4.4.1 timeout", "delayed")]))
+            events += sub.receive(3, timeout=20)
+        finally:
+            first.stop()
+            second.stop()
+    finally:
+        sub.close()
+    seqs = [e["seq"] for e in events]
+    eq(len(seqs), 13, "events received (none twice)")
+    eq(seqs, sorted(set(seqs)), "strictly increasing seq across both instances")
+
+
+@tap.test
 def events_since_catches_up():
     out = subprocess.run([os.path.join(BINDIR, "bouncerctl"), "events", "--conninfo",
                           os.environ["BOUNCER_TEST_CONNINFO"], "--since", "0"],
