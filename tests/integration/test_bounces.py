@@ -200,6 +200,21 @@ def soft_bounces_suppress_after_threshold():
 
 
 @tap.test
+def concurrent_first_suppressions_of_one_address_both_succeed():
+    reset_database()
+    sql = ("BEGIN; SELECT bouncer_suppress('race@example.org', NULL, 'hard-bounce', '', NULL, NULL);"
+           " SELECT pg_sleep(1); COMMIT;")
+    procs = [subprocess.Popen(["psql", os.environ["BOUNCER_TEST_CONNINFO"], "-X", "-q", "-v",
+                               "ON_ERROR_STOP=1", "-c", sql], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(p.wait(30), p.stderr.read()) for p in procs]
+    eq([r[0] for r in results], [0, 0], "both transactions commit: %r" % [r[1] for r in results])
+    eq(psql("SELECT count(*) FROM suppressions WHERE address = 'race@example.org'"), [["1"]],
+       "one suppression")
+    eq(psql("SELECT count(*) FROM events WHERE type = 'suppression'"), [["1"]], "one event")
+
+
+@tap.test
 def events_written_without_subscriber_arrive_after_restart_in_order():
     reset_database()
     events_port = free_port()
