@@ -88,10 +88,14 @@ db_pool_free(DbPool *pool)
 PGconn *
 db_pool_acquire(DbPool *pool, guint timeout_ms, GError **error)
 {
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
     PGconn *conn = g_async_queue_try_pop(pool->idle);
-    gboolean may_open = FALSE;
 
-    if (conn == NULL) {
+    /* Wait in short slices: a connection closed as broken frees a place
+     * without anything arriving on the queue, and a waiter must notice. */
+    while (conn == NULL) {
+        gboolean may_open = FALSE;
+
         g_mutex_lock(&pool->lock);
         if (pool->opened < pool->size) {
             pool->opened++;
@@ -107,12 +111,12 @@ db_pool_acquire(DbPool *pool, guint timeout_ms, GError **error)
             }
             return conn;
         }
-        conn = g_async_queue_timeout_pop(pool->idle, (guint64)timeout_ms * 1000);
-        if (conn == NULL) {
+        if (g_get_monotonic_time() >= deadline) {
             g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY,
                         "no database connection free after %u ms", timeout_ms);
             return NULL;
         }
+        conn = g_async_queue_timeout_pop(pool->idle, 100 * 1000);
     }
     /* A connection that broke while idle (database restarted) is replaced
      * here rather than failing the message that drew it. */
