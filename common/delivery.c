@@ -74,7 +74,7 @@ delivery_store_one(Delivery *delivery, PGconn *conn, const DeliveryRecipient *ba
     if (!db_exec_ok(conn, "BEGIN", error))
         return FALSE;
     res = PQexecParams(conn,
-                       "SELECT id, duplicate FROM bouncer_store_inbound($1, $2, $3, $4, $5, $6)",
+                       "SELECT id, duplicate FROM bouncer_store_inbound($1, $2, $3, $4, 'stored', $5, $6)",
                        6, NULL, values, lengths, formats, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         metrics_counter_inc("bouncer_db_errors_total", NULL);

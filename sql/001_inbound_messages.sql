@@ -23,13 +23,14 @@ CREATE INDEX inbound_messages_received_at ON inbound_messages (received_at);
 CREATE INDEX inbound_messages_purge_after ON inbound_messages (purge_after)
     WHERE raw IS NOT NULL;
 
--- bouncer_store_inbound - insert one received message unless the same bytes
--- reached the same recipient in the last 24 hours (the MTA re-sends when a
--- reply was lost). Returns the row id and whether it was a duplicate. An
--- advisory lock on the (hash, recipient) pair makes concurrent redeliveries
--- of the same message wait for each other instead of both inserting.
+-- bouncer_store_inbound - insert one received message, with the kind the
+-- parser gave it, unless the same bytes reached the same recipient in the
+-- last 24 hours (the MTA re-sends when a reply was lost). Returns the row id
+-- and whether it was a duplicate. An advisory lock on the (hash, recipient)
+-- pair makes concurrent redeliveries of the same message wait for each other
+-- instead of both inserting.
 CREATE FUNCTION bouncer_store_inbound(
-    p_session_id text, p_mail_from text, p_rcpt_to text, p_mailbox text,
+    p_session_id text, p_mail_from text, p_rcpt_to text, p_mailbox text, p_kind text,
     p_raw bytea, p_purge_after timestamptz,
     OUT id bigint, OUT duplicate boolean)
 LANGUAGE plpgsql AS $$
@@ -49,9 +50,9 @@ BEGIN
         RETURN;
     END IF;
     INSERT INTO inbound_messages
-           (session_id, mail_from, rcpt_to, mailbox, size, sha256, raw, purge_after)
-    VALUES (p_session_id, p_mail_from, p_rcpt_to, p_mailbox, octet_length(p_raw), v_sha256,
-            p_raw, p_purge_after)
+           (session_id, mail_from, rcpt_to, mailbox, kind, size, sha256, raw, purge_after)
+    VALUES (p_session_id, p_mail_from, p_rcpt_to, p_mailbox, p_kind, octet_length(p_raw),
+            v_sha256, p_raw, p_purge_after)
     RETURNING inbound_messages.id INTO id;
     duplicate := false;
 END;

@@ -94,7 +94,9 @@ CREATE INDEX events_org ON events (org_id, id);
 
 -- bouncer_suppress - suppress an address (org NULL: for everyone) unless a
 -- live row already covers it; a permanent suppression replaces a temporary
--- one. Writes a 'suppression' event when something changed. Returns the
+-- one. Two transactions suppressing the same new address at once: the
+-- INSERT gives way on conflict and the loop looks again, waiting for the
+-- other's row, instead of failing one delivery with a unique violation. Writes a 'suppression' event when something changed. Returns the
 -- suppression id, NULL when nothing changed.
 CREATE FUNCTION bouncer_suppress(
     p_address text, p_org_id bigint, p_reason text, p_detail text,
@@ -106,25 +108,29 @@ DECLARE
     v_until timestamptz;
     v_addr  text := lower(p_address);
 BEGIN
-    SELECT id, until INTO v_id, v_until
-      FROM suppressions
-     WHERE address = v_addr AND coalesce(org_id, 0) = coalesce(p_org_id, 0)
-       AND removed_at IS NULL
-       FOR UPDATE;
-    IF FOUND THEN
-        -- Still in force and at least as long: nothing to do.
-        IF v_until IS NULL OR (p_until IS NOT NULL AND v_until >= p_until) THEN
-            RETURN NULL;
+    LOOP
+        SELECT id, until INTO v_id, v_until
+          FROM suppressions
+         WHERE address = v_addr AND coalesce(org_id, 0) = coalesce(p_org_id, 0)
+           AND removed_at IS NULL
+           FOR UPDATE;
+        IF FOUND THEN
+            -- Still in force and at least as long: nothing to do.
+            IF v_until IS NULL OR (p_until IS NOT NULL AND v_until >= p_until) THEN
+                RETURN NULL;
+            END IF;
+            UPDATE suppressions
+               SET reason = p_reason, detail = p_detail, source_event = p_source_event,
+                   since = now(), until = p_until
+             WHERE id = v_id;
+            EXIT;
         END IF;
-        UPDATE suppressions
-           SET reason = p_reason, detail = p_detail, source_event = p_source_event,
-               since = now(), until = p_until
-         WHERE id = v_id;
-    ELSE
         INSERT INTO suppressions (address, org_id, reason, detail, source_event, until)
         VALUES (v_addr, p_org_id, p_reason, p_detail, p_source_event, p_until)
+        ON CONFLICT (address, (coalesce(org_id, 0))) WHERE removed_at IS NULL DO NOTHING
         RETURNING id INTO v_id;
-    END IF;
+        EXIT WHEN v_id IS NOT NULL;
+    END LOOP;
     INSERT INTO events (type, org_id, payload)
     VALUES ('suppression', p_org_id, jsonb_build_object(
         'type', 'suppression', 'time', now(), 'org_id', p_org_id, 'recipient', v_addr,
@@ -184,7 +190,10 @@ BEGIN
         'inbound_id', p_inbound_id, 'bounce_id', v_id))
     RETURNING id INTO v_event;
 
-    IF p_action <> 'failed' OR p_kind = 'autoreply' THEN
+    -- Only a report tied to one of our messages by a valid token (so to an
+    -- organisation) may suppress: postmaster@ and fbl@ take mail from
+    -- anyone, and a forged report must not silence an address.
+    IF p_action <> 'failed' OR p_kind = 'autoreply' OR p_org_id IS NULL THEN
         RETURN v_id;
     END IF;
     IF p_hard THEN
@@ -205,8 +214,8 @@ END;
 $$;
 
 -- bouncer_record_complaint - one complained-about recipient: its row, a
--- 'complaint' event, and suppression for that organisation only (for
--- everyone when the organisation is unknown).
+-- 'complaint' event, and suppression for that organisation only; none when
+-- the organisation is unknown (fbl@ takes mail from anyone).
 CREATE FUNCTION bouncer_record_complaint(
     p_inbound_id bigint, p_org_id bigint, p_message_id bigint, p_recipient text,
     p_feedback_type text, p_reporting_mta text)
@@ -227,7 +236,7 @@ BEGIN
         'recipient', p_recipient, 'feedback_type', p_feedback_type,
         'reporting_mta', p_reporting_mta, 'inbound_id', p_inbound_id, 'complaint_id', v_id))
     RETURNING id INTO v_event;
-    IF p_recipient <> '' THEN
+    IF p_recipient <> '' AND p_org_id IS NOT NULL THEN
         PERFORM bouncer_suppress(p_recipient, p_org_id, 'complaint',
                                  'complaint ' || p_feedback_type, v_event, NULL);
     END IF;

@@ -11,7 +11,7 @@ CREATE TABLE outbox (
     inbound_id      bigint      REFERENCES inbound_messages (id),
     mail_from       text        NOT NULL DEFAULT '',   -- '' is the null sender <>
     rcpt_to         text        NOT NULL,
-    message         bytea       NOT NULL,
+    message         bytea,                           -- NULL: composed when sent (forwards)
     -- queued: waiting or being retried; sent; failed: gave up (see last_error);
     -- held: recorded but over a rate limit, never sent.
     state           text        NOT NULL DEFAULT 'queued'
