@@ -1,8 +1,9 @@
 /* bounce_rules.c - the PCRE2 engine behind the rule tables of
  * bounce_tables.c: each table set up on its first use, each pattern
- * compiled (and JIT-compiled) the first time it has to run, both shared
- * read-only by all threads; each thread keeps its own match data. A
- * prefilter (bounce_prefilter.c) skips the patterns that cannot match. */
+ * compiled the first time it has to run and JIT-compiled once it has run
+ * a few times, all shared read-only by all threads; each thread keeps its
+ * own match data. A prefilter (bounce_prefilter.c) skips the patterns that
+ * cannot match. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <string.h>
@@ -11,10 +12,17 @@
 
 #define RULES_OVECTOR_PAIRS 16
 
+/* A JIT compile costs about as much as a hundred interpreted runs of a
+ * typical rule over a typical diagnostic, and most rules run rarely: a
+ * rule is JIT-compiled on its RULES_JIT_AFTER-th run. */
+#define RULES_JIT_AFTER 2
+
 typedef struct {
     const BounceRule *rules;
     gsize count;
     pcre2_code **codes;       /* NULL until first needed */
+    pcre2_code **jits;        /* a JIT-compiled copy once the rule is hot */
+    gint *runs;               /* runs so far, counted up to RULES_JIT_AFTER */
     BouncePrefilter *filter;  /* made on the first filtered use */
     gsize filter_done;
     char ***hosts;            /* per rule: its rhost names in lower case, or NULL */
@@ -33,6 +41,8 @@ rules_table(BounceTable table)
     if (g_once_init_enter(&done[table])) {
         ct->rules = bounce_tables_get(table, &ct->count);
         ct->codes = g_new0(pcre2_code *, ct->count + 1);
+        ct->jits = g_new0(pcre2_code *, ct->count + 1);
+        ct->runs = g_new0(gint, ct->count + 1);
         ct->hosts = g_new0(char **, ct->count + 1);
         for (gsize i = 0; i < ct->count; i++) {
             g_autofree char *lower = NULL;
@@ -56,18 +66,16 @@ rules_table(BounceTable table)
     return ct;
 }
 
-/* rules_code - rule i compiled; a pattern that does not compile is a
- * programming error caught by the first test run (tests compile them
- * all). Two threads may both compile it: one copy wins. */
+/* rules_compile - rule i's pattern compiled; a pattern that does not
+ * compile is a programming error caught by the first test run (tests
+ * compile them all). */
 static pcre2_code *
-rules_code(const CompiledTable *ct, gsize i)
+rules_compile(const CompiledTable *ct, gsize i)
 {
-    pcre2_code *code = g_atomic_pointer_get(&ct->codes[i]);
+    pcre2_code *code;
     int err = 0;
     PCRE2_SIZE at = 0;
 
-    if (code != NULL)
-        return code;
     code = pcre2_compile((PCRE2_SPTR)ct->rules[i].pattern, PCRE2_ZERO_TERMINATED,
                          PCRE2_CASELESS | PCRE2_UTF | PCRE2_MULTILINE | PCRE2_UCP, &err, &at, NULL);
     if (code == NULL) {
@@ -77,13 +85,43 @@ rules_code(const CompiledTable *ct, gsize i)
         g_error("bounce rule %s does not compile at %zu: %s", ct->rules[i].id, (size_t)at,
                 (const char *)msg);
     }
-    /* JIT is an optimisation: without it (some platforms) the
-     * interpreter gives the same answers. */
-    pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
-    if (!g_atomic_pointer_compare_and_exchange(&ct->codes[i], NULL, code)) {
+    return code;
+}
+
+/* rules_publish - store code in *slot unless another thread got there
+ * first; the one stored. */
+static pcre2_code *
+rules_publish(pcre2_code **slot, pcre2_code *code)
+{
+    if (!g_atomic_pointer_compare_and_exchange(slot, NULL, code)) {
         pcre2_code_free(code);
-        code = g_atomic_pointer_get(&ct->codes[i]);
+        code = g_atomic_pointer_get(slot);
     }
+    return code;
+}
+
+/* rules_code - rule i ready to run: the JIT copy once there is one, else
+ * the interpreted code, compiled now if need be. The JIT copy is a
+ * separate compile, not pcre2_jit_compile() on the shared code, because
+ * another thread may be running that code at this moment; both copies
+ * live as long as the process. Without JIT (some platforms) the
+ * interpreter gives the same answers. */
+static pcre2_code *
+rules_code(const CompiledTable *ct, gsize i)
+{
+    pcre2_code *code = g_atomic_pointer_get(&ct->jits[i]);
+
+    if (code != NULL)
+        return code;
+    if (g_atomic_int_add(&ct->runs[i], 1) == RULES_JIT_AFTER - 1) {
+        code = rules_compile(ct, i);
+        if (pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0)
+            return rules_publish(&ct->jits[i], code);
+        pcre2_code_free(code);
+    }
+    code = g_atomic_pointer_get(&ct->codes[i]);
+    if (code == NULL)
+        code = rules_publish(&ct->codes[i], rules_compile(ct, i));
     return code;
 }
 
