@@ -15,18 +15,20 @@ static void
 ctl_parse_usage(FILE *out)
 {
     fprintf(out,
-            "usage: bouncerctl parse [--pretty] FILE...|DIR|-\n"
+            "usage: bouncerctl parse [--pretty] [--jobs=N] FILE...|DIR|-\n"
             "  Parse each file (a directory: its files, sorted; -: standard input)\n"
             "  and print one JSON object per file, one per line. An mbox file holding\n"
             "  several messages gives one object with the recipients of them all\n"
-            "  and \"messages\": N.\n");
+            "  and \"messages\": N. Files are parsed by one thread per processor\n"
+            "  (--jobs=N to choose) and printed in the order given.\n");
 }
 
-/* parse_print - one JSON object per input file, as the corpus format
+/* parse_format - one JSON object per input file, as the corpus format
  * wants: an mbox file holding several messages gives one object whose
- * recipients are those of every message, in order, with "messages": N. */
+ * recipients are those of every message, in order, with "messages": N.
+ * The line, newline included, is appended to out. */
 static void
-parse_print(const char *name, const char *data, gsize len, gboolean pretty)
+parse_format(const char *name, const char *data, gsize len, gboolean pretty, GString *out)
 {
     g_autoptr(GPtrArray) messages = bounce_split_mbox(data, len);
     g_autoptr(BounceReport) first = NULL;
@@ -48,9 +50,9 @@ parse_print(const char *name, const char *data, gsize len, gboolean pretty)
         first = bounce_report_parse("", 0);
     json = bounce_report_to_json(first, name, pretty);
     if (messages->len > 1 && json[0] == '{')
-        printf("{\"messages\":%u,%s\n", messages->len, json + 1);
+        g_string_append_printf(out, "{\"messages\":%u,%s\n", messages->len, json + 1);
     else
-        printf("%s\n", json);
+        g_string_append_printf(out, "%s\n", json);
 }
 
 /* parse_read - the whole file into buf (reused from file to file: a
@@ -85,27 +87,26 @@ parse_read(const char *path, GByteArray *buf)
     return TRUE;
 }
 
-/* parse_file - read and print one file; FALSE when it cannot be read. */
+/* parse_file - read and format one file into out (buf: the caller's
+ * reusable read buffer); FALSE, with the reason in error_out, when it
+ * cannot be read. */
 static gboolean
-parse_file(const char *path, gboolean pretty)
+parse_file(const char *path, gboolean pretty, GByteArray *buf, GString *out, char **error_out)
 {
-    static GByteArray *buf;
     g_autoptr(GError) error = NULL;
     g_autofree char *data = NULL;
     gsize len = 0;
 
-    if (buf == NULL)
-        buf = g_byte_array_new();
     if (parse_read(path, buf)) {
-        parse_print(path, (const char *)buf->data, buf->len, pretty);
+        parse_format(path, (const char *)buf->data, buf->len, pretty, out);
         return TRUE;
     }
     /* GLib says what went wrong, in the words users know. */
     if (!g_file_get_contents(path, &data, &len, &error)) {
-        fprintf(stderr, "bouncerctl parse: %s\n", error->message);
+        *error_out = g_strdup(error->message);
         return FALSE;
     }
-    parse_print(path, data, len, pretty);
+    parse_format(path, data, len, pretty, out);
     return TRUE;
 }
 
@@ -114,6 +115,7 @@ static gboolean
 parse_stdin(gboolean pretty)
 {
     g_autoptr(GByteArray) buf = g_byte_array_new();
+    g_autoptr(GString) out = g_string_new(NULL);
     guint8 chunk[65536];
     size_t n;
 
@@ -123,7 +125,8 @@ parse_stdin(gboolean pretty)
         fprintf(stderr, "bouncerctl parse: cannot read standard input\n");
         return FALSE;
     }
-    parse_print("-", (const char *)buf->data, buf->len, pretty);
+    parse_format("-", (const char *)buf->data, buf->len, pretty, out);
+    fwrite(out->str, 1, out->len, stdout);
     return TRUE;
 }
 
@@ -133,17 +136,16 @@ compare_names(gconstpointer a, gconstpointer b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* parse_dir - the regular files of a directory, in name order (not
- * recursive: a corpus directory is flat). The directory entry says what
- * most entries are; only links and unknown types cost a stat. */
+/* parse_list_dir - add the regular files of a directory to files, in name
+ * order (not recursive: a corpus directory is flat). The directory entry
+ * says what most entries are; only links and unknown types cost a stat. */
 static gboolean
-parse_dir(const char *path, gboolean pretty)
+parse_list_dir(const char *path, GPtrArray *files)
 {
     g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GHashTable) regular = g_hash_table_new(g_str_hash, g_str_equal);
     DIR *dir = opendir(path);
     struct dirent *entry;
-    gboolean ok = TRUE;
 
     if (dir == NULL) {
         g_autoptr(GError) error = NULL;
@@ -170,22 +172,144 @@ parse_dir(const char *path, gboolean pretty)
         const char *name = g_ptr_array_index(names, i);
         g_autofree char *child = g_build_filename(path, name, NULL);
 
-        if ((g_hash_table_contains(regular, name) || g_file_test(child, G_FILE_TEST_IS_REGULAR))
-            && !parse_file(child, pretty))
-            ok = FALSE;
+        if (g_hash_table_contains(regular, name) || g_file_test(child, G_FILE_TEST_IS_REGULAR))
+            g_ptr_array_add(files, g_steal_pointer(&child));
     }
-    return ok;
+    return TRUE;
+}
+
+/* Files are parsed by a few threads and printed in their input order. A
+ * worker takes the next file, formats its line into the file's slot, then
+ * prints whatever run of slots is complete from the last one printed: the
+ * output needs no thread of its own and nobody waits for it. A worker
+ * does not run more than PARSE_AHEAD files past the last one printed, so
+ * one slow file cannot make the process hold a corpus of answers. */
+#define PARSE_AHEAD 256
+
+typedef struct {
+    GString *out;      /* the file's line; NULL until parsed */
+    char *error;       /* why it could not be read, or NULL */
+} ParseSlot;
+
+typedef struct {
+    GPtrArray *files;
+    gboolean pretty;
+    ParseSlot *slots;
+    guint next;        /* the next file a worker takes */
+    guint printed;     /* files printed so far */
+    gboolean ok;       /* every file could be read */
+    GMutex lock;
+    GCond drained;     /* printed moved on */
+} ParseRun;
+
+/* parse_flush - print the complete slots from run->printed on; called
+ * with run->lock held. */
+static void
+parse_flush(ParseRun *run)
+{
+    guint from = run->printed;
+
+    while (run->printed < run->files->len && run->slots[run->printed].out != NULL) {
+        ParseSlot *slot = &run->slots[run->printed++];
+
+        fwrite(slot->out->str, 1, slot->out->len, stdout);
+        if (slot->error != NULL) {
+            fprintf(stderr, "bouncerctl parse: %s\n", slot->error);
+            run->ok = FALSE;
+        }
+        g_string_free(slot->out, TRUE);
+        g_free(slot->error);
+    }
+    if (run->printed != from)
+        g_cond_broadcast(&run->drained);
+}
+
+static gpointer
+parse_worker(gpointer data)
+{
+    ParseRun *run = data;
+    g_autoptr(GByteArray) buf = g_byte_array_new();
+
+    for (;;) {
+        GString *out = g_string_new(NULL);
+        char *error = NULL;
+        guint i;
+
+        g_mutex_lock(&run->lock);
+        while (run->next < run->files->len && run->next >= run->printed + PARSE_AHEAD)
+            g_cond_wait(&run->drained, &run->lock);
+        i = run->next < run->files->len ? run->next++ : G_MAXUINT;
+        g_mutex_unlock(&run->lock);
+        if (i == G_MAXUINT) {
+            g_string_free(out, TRUE);
+            return NULL;
+        }
+        parse_file(g_ptr_array_index(run->files, i), run->pretty, buf, out, &error);
+        g_mutex_lock(&run->lock);
+        run->slots[i].out = out;
+        run->slots[i].error = error;
+        parse_flush(run);
+        g_mutex_unlock(&run->lock);
+    }
+}
+
+/* parse_jobs - how many threads: one per processor, a few at most (the
+ * work is small and the output is one stream). */
+static guint
+parse_jobs(guint files)
+{
+    guint jobs = MIN(g_get_num_processors(), 8);
+
+    return MAX(1, MIN(jobs, files));
+}
+
+/* parse_files - parse every file with jobs threads (this one among
+ * them), print in order; FALSE when one could not be read (each one said
+ * on stderr). */
+static gboolean
+parse_files(GPtrArray *files, gboolean pretty, guint jobs)
+{
+    ParseRun run = { .files = files, .pretty = pretty, .ok = TRUE };
+    g_autoptr(GPtrArray) threads = g_ptr_array_new();
+
+    run.slots = g_new0(ParseSlot, files->len + 1);
+    g_mutex_init(&run.lock);
+    g_cond_init(&run.drained);
+    for (guint t = 1; t < jobs; t++) {
+        GThread *thread = g_thread_try_new("parse", parse_worker, &run, NULL);
+
+        if (thread == NULL)
+            break;      /* fewer threads: the work still gets done */
+        g_ptr_array_add(threads, thread);
+    }
+    parse_worker(&run);
+    for (guint t = 0; t < threads->len; t++)
+        g_thread_join(g_ptr_array_index(threads, t));
+    g_mutex_clear(&run.lock);
+    g_cond_clear(&run.drained);
+    g_free(run.slots);
+    return run.ok;
 }
 
 int
 ctl_parse_main(int argc, char **argv)
 {
+    g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func(g_free);
     gboolean pretty = FALSE, ok = TRUE;
     int first = 1, paths = 0;
+    guint jobs = 0;
 
     for (; first < argc; first++) {
         if (strcmp(argv[first], "--pretty") == 0) {
             pretty = TRUE;
+        } else if (strncmp(argv[first], "--jobs=", 7) == 0) {
+            guint64 n = 0;
+
+            if (!g_ascii_string_to_unsigned(argv[first] + 7, 10, 1, 64, &n, NULL)) {
+                fprintf(stderr, "bouncerctl parse: --jobs wants a number from 1 to 64\n");
+                return 2;
+            }
+            jobs = (guint)n;
         } else if (strcmp(argv[first], "--help") == 0 || strcmp(argv[first], "-h") == 0) {
             ctl_parse_usage(stdout);
             return 0;
@@ -200,6 +324,8 @@ ctl_parse_main(int argc, char **argv)
             break;
         }
     }
+    /* Files and directories are listed first, in argument order, and
+     * parsed together; standard input is read where it stands. */
     for (int i = first; i < argc; i++) {
         const char *path = argv[i];
 
@@ -208,17 +334,21 @@ ctl_parse_main(int argc, char **argv)
             continue;
         }
         paths++;
-        if (strcmp(path, "-") == 0)
+        if (strcmp(path, "-") == 0) {
+            ok = parse_files(files, pretty, jobs ? jobs : parse_jobs(files->len)) && ok;
+            g_ptr_array_set_size(files, 0);
             ok = parse_stdin(pretty) && ok;
-        else if (g_file_test(path, G_FILE_TEST_IS_DIR))
-            ok = parse_dir(path, pretty) && ok;
-        else
-            ok = parse_file(path, pretty) && ok;
+        } else if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
+            ok = parse_list_dir(path, files) && ok;
+        } else {
+            g_ptr_array_add(files, g_strdup(path));
+        }
     }
     if (paths == 0) {
         ctl_parse_usage(stderr);
         return 2;
     }
+    ok = parse_files(files, pretty, jobs ? jobs : parse_jobs(files->len)) && ok;
     fflush(stdout);
     return ok ? 0 : 1;
 }

@@ -1,0 +1,89 @@
+"""bouncerctl parse as a command: files parsed by several threads still come
+out one line each, in the order given, whatever the thread count; a file
+that cannot be read is said on stderr in its place and makes the exit
+status 1; standard input is read where it stands among the arguments. No
+database is needed."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import BINDIR, SRCDIR, Tap, check, eq
+
+tap = Tap()
+FIXTURES = os.path.join(SRCDIR, "tests/fixtures/bounces")
+
+
+def no_db(fn):
+    fn.needs_db = False
+    return tap.test(fn)
+
+
+def parse(*args, stdin=None):
+    cmd = [os.path.join(BINDIR, "bouncerctl"), "parse"] + list(args)
+    out = subprocess.run(cmd, capture_output=True, input=stdin, timeout=60)
+    return out.returncode, out.stdout.decode(), out.stderr.decode()
+
+
+def emails():
+    return sorted(os.path.join(FIXTURES, n) for n in os.listdir(FIXTURES) if n.endswith(".eml"))
+
+
+def files_of(stdout):
+    return [json.loads(line)["file"] for line in stdout.splitlines()]
+
+
+@no_db
+def same_output_with_one_thread_and_many():
+    rc1, one, _ = parse("--jobs=1", FIXTURES)
+    rc8, many, _ = parse("--jobs=8", FIXTURES)
+    eq((rc1, rc8), (0, 0), "exit statuses")
+    check(len(one.splitlines()) == len(os.listdir(FIXTURES)), "one line per file")
+    eq(many, one, "output with 8 threads")
+    names = files_of(one)
+    eq(names, sorted(names), "a directory's files in name order")
+
+
+@no_db
+def files_in_argument_order_not_name_order():
+    # Reversed, and each file twice: the slots are per argument.
+    order = list(reversed(emails())) * 2
+    rc, out, _ = parse("--jobs=4", *order)
+    eq(rc, 0, "exit status")
+    eq(files_of(out), order, "files printed in the order given")
+
+
+@no_db
+def unreadable_file_reported_in_place():
+    with tempfile.TemporaryDirectory() as tmp:
+        missing = os.path.join(tmp, "dangling.eml")
+        os.symlink(os.path.join(tmp, "nowhere"), missing)
+        first, last = emails()[0], emails()[-1]
+        rc, out, err = parse("--jobs=3", first, missing, last)
+        eq(rc, 1, "exit status when one file cannot be read")
+        eq(files_of(out), [first, last], "the readable files are still printed")
+        check("dangling.eml" in err, "stderr names the file: %r" % err)
+
+
+@no_db
+def stdin_between_files():
+    first, last = emails()[0], emails()[-1]
+    with open(emails()[1], "rb") as f:
+        rc, out, _ = parse("--jobs=2", first, "-", last, stdin=f.read())
+    eq(rc, 0, "exit status")
+    eq(files_of(out), [first, "-", last], "standard input where it stands")
+
+
+@no_db
+def jobs_must_be_a_small_number():
+    for bad in ("--jobs=0", "--jobs=x", "--jobs=65", "--jobs="):
+        rc, out, err = parse(bad, FIXTURES)
+        eq(rc, 2, "exit status of %s" % bad)
+        eq(out, "", "nothing printed for %s" % bad)
+        check("--jobs" in err, "the error names the option: %r" % err)
+
+
+if __name__ == "__main__":
+    tap.run()
