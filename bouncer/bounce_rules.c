@@ -102,7 +102,7 @@ rules_publish(pcre2_code **slot, pcre2_code *code)
 
 /* rules_code - rule i ready to run: the JIT copy once there is one, else
  * the interpreted code, compiled now if need be. The JIT copy is a
- * separate compile, not pcre2_jit_compile() on the shared code, because
+ * copy, not pcre2_jit_compile() on the shared code, because
  * another thread may be running that code at this moment; both copies
  * live as long as the process. Without JIT (some platforms) the
  * interpreter gives the same answers. */
@@ -113,15 +113,17 @@ rules_code(const CompiledTable *ct, gsize i)
 
     if (code != NULL)
         return code;
-    if (g_atomic_int_add(&ct->runs[i], 1) == RULES_JIT_AFTER - 1) {
-        code = rules_compile(ct, i);
-        if (pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0)
-            return rules_publish(&ct->jits[i], code);
-        pcre2_code_free(code);
-    }
     code = g_atomic_pointer_get(&ct->codes[i]);
     if (code == NULL)
         code = rules_publish(&ct->codes[i], rules_compile(ct, i));
+    if (g_atomic_int_get(&ct->runs[i]) < RULES_JIT_AFTER
+        && g_atomic_int_add(&ct->runs[i], 1) == RULES_JIT_AFTER - 1) {
+        pcre2_code *jit = pcre2_code_copy(code);
+
+        if (jit != NULL && pcre2_jit_compile(jit, PCRE2_JIT_COMPLETE) == 0)
+            return rules_publish(&ct->jits[i], jit);
+        pcre2_code_free(jit);
+    }
     return code;
 }
 
