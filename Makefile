@@ -79,8 +79,20 @@ $(BUILD)/gen/migrations.c: $(sort $(wildcard sql/*.sql)) scripts/embed-sql.sh
 $(BUILD)/gen/migrations.o: $(BUILD)/gen/migrations.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
+# The rule tables' prefilters and compiled patterns, worked out once here
+# rather than by every process (bouncer/gen/bounce_rules_gen.c).
+$(BUILD)/gen/bounce_rules_gen: $(call obj,bouncer/gen/bounce_rules_gen.c bouncer/bounce_tables.c bouncer/bounce_prefilter.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/gen/bounce_rules_built.c: $(BUILD)/gen/bounce_rules_gen
+	$< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/bounce_rules_built.o: $(BUILD)/gen/bounce_rules_built.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
 $(LIBCOMMON): $(call obj,$(COMMON_SRC)) $(BUILD)/gen/migrations.o
-$(LIBBOUNCER): $(call obj,$(BOUNCER_SRC))
+$(LIBBOUNCER): $(call obj,$(BOUNCER_SRC)) $(BUILD)/gen/bounce_rules_built.o
 $(LIBAUTOREPLY): $(call obj,$(AUTOREPLY_SRC))
 $(BUILD)/%.a:
 	@mkdir -p $(dir $@)
@@ -135,8 +147,9 @@ FUZZ_SECONDS ?= 60
 FUZZ_BUILD   := build/fuzz
 FUZZ_CFLAGS  := -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined -I. -D_GNU_SOURCE \
                 $(PKG_CFLAGS)
-fuzz: deps $(BUILD)/gen/migrations.c
-	@for src in $(COMMON_SRC) $(BOUNCER_SRC) $(AUTOREPLY_SRC) $(BUILD)/gen/migrations.c; do \
+fuzz: deps $(BUILD)/gen/migrations.c $(BUILD)/gen/bounce_rules_built.c
+	@for src in $(COMMON_SRC) $(BOUNCER_SRC) $(AUTOREPLY_SRC) $(BUILD)/gen/migrations.c \
+	        $(BUILD)/gen/bounce_rules_built.c; do \
 	    mkdir -p $(FUZZ_BUILD)/$$(dirname $$src); \
 	    clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $(FUZZ_BUILD)/$${src%.c}.o $$src || exit 1; \
 	done
@@ -144,7 +157,8 @@ fuzz: deps $(BUILD)/gen/migrations.c
 	    name=$$(basename $$t .c); \
 	    clang $(FUZZ_CFLAGS) -o $(FUZZ_BUILD)/$$name $$t \
 	        $$(ls $(FUZZ_BUILD)/autoreply/*.o $(FUZZ_BUILD)/bouncer/*.o 2>/dev/null) \
-	        $(FUZZ_BUILD)/common/*.o $(FUZZ_BUILD)/$(BUILD)/gen/migrations.o $(PKG_LIBS) -lm || exit 1; \
+	        $(FUZZ_BUILD)/common/*.o $(FUZZ_BUILD)/$(BUILD)/gen/migrations.o \
+	        $(FUZZ_BUILD)/$(BUILD)/gen/bounce_rules_built.o $(PKG_LIBS) -lm || exit 1; \
 	    corpus=tests/fuzz/corpus/$${name#fuzz_}; mkdir -p $$corpus; \
 	    dict=tests/fuzz/$${name#fuzz_}.dict; \
 	    echo "fuzz: $$name for $(FUZZ_SECONDS)s"; \

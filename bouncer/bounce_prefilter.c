@@ -39,18 +39,12 @@ typedef struct {
     gboolean failed;          /* syntax we do not follow: no words */
 } PfParser;
 
-typedef struct {
-    guint32 keys[PF_MAX_KEYS];
-    guint8 nkeys;
-} PfWord;
+typedef BouncePrefilterWord PfWord;
+G_STATIC_ASSERT(PF_MAX_KEYS == BOUNCE_PREFILTER_MAX_KEYS);
 
 struct BouncePrefilter {
-    gsize count;              /* rules */
-    guint sizes;              /* n-gram sizes its words use: bit n-1 for n */
-    guint32 *first;           /* per rule: its first word in words[] */
-    guint32 *nwords;          /* per rule: 0 = always tried */
-    PfWord *words;
-    gsize nwords_total;
+    BouncePrefilterData data;
+    gboolean built;           /* arrays compiled into the program, not ours */
 };
 
 /* --- sets of strings ----------------------------------------------------- */
@@ -770,29 +764,47 @@ bounce_prefilter_new(const BounceRule *rules, gsize count)
 {
     BouncePrefilter *pf = g_new0(BouncePrefilter, 1);
     GArray *words = g_array_new(FALSE, FALSE, sizeof(PfWord));
+    guint32 *first = g_new0(guint32, count + 1);
+    guint32 *nwords = g_new0(guint32, count + 1);
 
-    pf->count = count;
-    pf->first = g_new0(guint32, count);
-    pf->nwords = g_new0(guint32, count);
     for (gsize i = 0; i < count; i++) {
         g_autoptr(GPtrArray) set = pf_words(rules[i].pattern);
 
-        pf->first[i] = words->len;
+        first[i] = words->len;
         if (set == NULL)
             continue;
         for (guint j = 0; j < set->len; j++) {
             const char *word = g_ptr_array_index(set, j);
-            PfWord w;
+            PfWord w = { { 0 }, 0 };    /* unused keys zero: the build writes them out */
 
             pf_word_keys(word, &w);
-            pf->sizes |= 1u << (MIN(strlen(word), 3) - 1);
+            pf->data.sizes |= 1u << (MIN(strlen(word), 3) - 1);
             g_array_append_val(words, w);
         }
-        pf->nwords[i] = set->len;
+        nwords[i] = set->len;
     }
-    pf->nwords_total = words->len;
-    pf->words = (PfWord *)g_array_free(words, FALSE);
+    pf->data.count = count;
+    pf->data.first = first;
+    pf->data.nwords = nwords;
+    pf->data.nwords_total = words->len;
+    pf->data.words = (PfWord *)g_array_free(words, FALSE);
     return pf;
+}
+
+BouncePrefilter *
+bounce_prefilter_new_built(const BouncePrefilterData *data)
+{
+    BouncePrefilter *pf = g_new0(BouncePrefilter, 1);
+
+    pf->data = *data;
+    pf->built = TRUE;
+    return pf;
+}
+
+const BouncePrefilterData *
+bounce_prefilter_data(const BouncePrefilter *pf)
+{
+    return &pf->data;
 }
 
 void
@@ -800,9 +812,11 @@ bounce_prefilter_free(BouncePrefilter *pf)
 {
     if (pf == NULL)
         return;
-    g_free(pf->first);
-    g_free(pf->nwords);
-    g_free(pf->words);
+    if (!pf->built) {
+        g_free((gpointer)pf->data.first);
+        g_free((gpointer)pf->data.nwords);
+        g_free((gpointer)pf->data.words);
+    }
     g_free(pf);
 }
 
@@ -976,17 +990,17 @@ bounce_prefilter_scan(const BouncePrefilter *pf, const char *subject, gsize len,
 {
     const PfTextMap *m;
 
-    if (pf->sizes == 0) {
-        memset(maybe, 1, pf->count);    /* no rule has words */
+    if (pf->data.sizes == 0) {
+        memset(maybe, 1, pf->data.count);    /* no rule has words */
         return;
     }
-    m = pf_text_map(subject, len, pf->sizes);
+    m = pf_text_map(subject, len, pf->data.sizes);
 
-    for (gsize r = 0; r < pf->count; r++) {
-        const PfWord *word = pf->words + pf->first[r];
+    for (gsize r = 0; r < pf->data.count; r++) {
+        const PfWord *word = pf->data.words + pf->data.first[r];
 
-        maybe[r] = pf->nwords[r] == 0;
-        for (guint32 j = 0; j < pf->nwords[r] && !maybe[r]; j++, word++) {
+        maybe[r] = pf->data.nwords[r] == 0;
+        for (guint32 j = 0; j < pf->data.nwords[r] && !maybe[r]; j++, word++) {
             gboolean all = TRUE;
 
             for (int k = 0; k < word->nkeys && all; k++) {

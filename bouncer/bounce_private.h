@@ -211,13 +211,59 @@ typedef struct {
  * order they are tried. (transfer none) */
 const BounceRule *bounce_tables_get(BounceTable table, gsize *count_out);
 
+/* bounce_tables_fingerprint - a hash of the rules' ids and patterns: tells
+ * whether data worked out from a table at build time is still its own. */
+guint64 bounce_tables_fingerprint(const BounceRule *rules, gsize count);
+
+/* The options every rule pattern is compiled with. */
+#define BOUNCE_RULES_PCRE2_OPTIONS \
+    (PCRE2_CASELESS | PCRE2_UTF | PCRE2_MULTILINE | PCRE2_UCP)
+
 /* A table's prefilter (bounce_prefilter.c): which of its rules could match a
  * text at all, from the literal words their patterns require. */
 typedef struct BouncePrefilter BouncePrefilter;
 
+#define BOUNCE_PREFILTER_MAX_KEYS 8
+/* One word a rule's matches must contain, as the hashes of the n-grams of
+ * it that are looked up in a text's map. */
+typedef struct {
+    guint32 keys[BOUNCE_PREFILTER_MAX_KEYS];
+    guint8 nkeys;
+} BouncePrefilterWord;
+/* A table's prefilter as plain arrays: what the build writes out
+ * (bounce_rules_gen), so that a process need not work it out again. */
+typedef struct {
+    gsize count;              /* rules */
+    guint sizes;              /* n-gram sizes its words use: bit n-1 for n */
+    const guint32 *first;     /* per rule: its first word in words[] */
+    const guint32 *nwords;    /* per rule: 0 = always tried */
+    const BouncePrefilterWord *words;
+    gsize nwords_total;
+} BouncePrefilterData;
+
 /* bounce_prefilter_new - the words of each rule's pattern. (transfer full) */
 BouncePrefilter *bounce_prefilter_new(const BounceRule *rules, gsize count);
+/* bounce_prefilter_new_built - a prefilter over arrays that outlive it
+ * (the ones the build wrote). (transfer full) */
+BouncePrefilter *bounce_prefilter_new_built(const BouncePrefilterData *data);
+/* bounce_prefilter_data - its arrays. (transfer none) */
+const BouncePrefilterData *bounce_prefilter_data(const BouncePrefilter *filter);
 void bounce_prefilter_free(BouncePrefilter *filter);
+
+/* What the build works out once per rule table and compiles into the
+ * program (bouncer/gen/bounce_rules_gen.c writes it): the fingerprint of
+ * the table it was made from, the table's prefilter, and its patterns
+ * compiled and serialized by PCRE2 (pcre2_serialize_encode, all in one
+ * block). Used only when the fingerprint is that of the table compiled in
+ * and PCRE2 takes the block back; otherwise the table is worked out at
+ * run time as before. */
+typedef struct {
+    guint64 fingerprint;
+    BouncePrefilterData prefilter;
+    const guint8 *codes;
+    gsize codes_len;
+} BounceBuiltTable;
+extern const BounceBuiltTable bounce_built_tables[BOUNCE_TABLE_COUNT];
 /* bounce_prefilter_scan - maybe[i] (one byte per rule) FALSE when rule i
  * cannot match subject[0..len), TRUE when it could. */
 void bounce_prefilter_scan(const BouncePrefilter *filter, const char *subject, gsize len,

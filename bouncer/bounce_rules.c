@@ -24,11 +24,35 @@ typedef struct {
     pcre2_code **jits;        /* a JIT-compiled copy once the rule is hot */
     gint *runs;               /* runs so far, counted up to RULES_JIT_AFTER */
     BouncePrefilter *filter;  /* made on the first filtered use */
+    const BouncePrefilterData *built_filter; /* the build's, when it fits */
     gsize filter_done;
     char ***hosts;            /* per rule: its rhost names in lower case, or NULL */
 } CompiledTable;
 
 static CompiledTable rules_compiled[BOUNCE_TABLE_COUNT];
+
+/* rules_load_built - take what the build worked out for table (its
+ * prefilter, its compiled patterns) when it was made from these very
+ * rules and PCRE2 reads the block back; otherwise each pattern is compiled
+ * on first use and the prefilter made then. */
+static void
+rules_load_built(CompiledTable *ct, BounceTable table)
+{
+    const BounceBuiltTable *built = &bounce_built_tables[table];
+    int32_t n;
+
+    if (ct->count == 0 || built->prefilter.count != ct->count
+        || built->fingerprint != bounce_tables_fingerprint(ct->rules, ct->count))
+        return;
+    ct->built_filter = &built->prefilter;
+    n = pcre2_serialize_get_number_of_codes(built->codes);
+    if (n != (int32_t)ct->count
+        || pcre2_serialize_decode(ct->codes, n, built->codes, NULL) != n) {
+        /* Another PCRE2 than the build's: compile as we go. */
+        for (gsize i = 0; i < ct->count; i++)
+            g_clear_pointer(&ct->codes[i], pcre2_code_free);
+    }
+}
 
 /* rules_table - a table ready for use, set up by whichever thread gets
  * here first. */
@@ -43,6 +67,7 @@ rules_table(BounceTable table)
         ct->codes = g_new0(pcre2_code *, ct->count + 1);
         ct->jits = g_new0(pcre2_code *, ct->count + 1);
         ct->runs = g_new0(gint, ct->count + 1);
+        rules_load_built(ct, table);
         ct->hosts = g_new0(char **, ct->count + 1);
         for (gsize i = 0; i < ct->count; i++) {
             g_autofree char *lower = NULL;
@@ -77,7 +102,7 @@ rules_compile(const CompiledTable *ct, gsize i)
     PCRE2_SIZE at = 0;
 
     code = pcre2_compile((PCRE2_SPTR)ct->rules[i].pattern, PCRE2_ZERO_TERMINATED,
-                         PCRE2_CASELESS | PCRE2_UTF | PCRE2_MULTILINE | PCRE2_UCP, &err, &at, NULL);
+                         BOUNCE_RULES_PCRE2_OPTIONS, &err, &at, NULL);
     if (code == NULL) {
         PCRE2_UCHAR msg[256];
 
@@ -135,7 +160,8 @@ rules_maybe(const CompiledTable *ct, const char *subject, gsize len, guint8 *may
     CompiledTable *made = (CompiledTable *)ct;
 
     if (g_once_init_enter(&made->filter_done)) {
-        made->filter = bounce_prefilter_new(ct->rules, ct->count);
+        made->filter = ct->built_filter != NULL ? bounce_prefilter_new_built(ct->built_filter)
+                                                : bounce_prefilter_new(ct->rules, ct->count);
         g_once_init_leave(&made->filter_done, 1);
     }
     bounce_prefilter_scan(ct->filter, subject, len, maybe);

@@ -582,3 +582,23 @@ bounce_tables_get(BounceTable table, gsize *count_out)
     *count_out = tables[table].count;
     return tables[table].rules;
 }
+
+guint64
+bounce_tables_fingerprint(const BounceRule *rules, gsize count)
+{
+    guint64 h = G_GUINT64_CONSTANT(14695981039346656037);
+
+    /* FNV-1a over each rule's id and pattern, NUL-separated. */
+    for (gsize i = 0; i < count; i++) {
+        const char *parts[2] = { rules[i].id, rules[i].pattern };
+
+        for (int k = 0; k < 2; k++) {
+            for (const guchar *c = (const guchar *)parts[k]; ; c++) {
+                h = (h ^ *c) * G_GUINT64_CONSTANT(1099511628211);
+                if (*c == '\0')
+                    break;
+            }
+        }
+    }
+    return h ^ count;
+}

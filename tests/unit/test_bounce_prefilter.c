@@ -25,7 +25,7 @@ pattern_code(const char *pattern)
     if (code != NULL)
         return code;
     code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-                         PCRE2_CASELESS | PCRE2_UTF | PCRE2_MULTILINE | PCRE2_UCP, &err, &at, NULL);
+                         BOUNCE_RULES_PCRE2_OPTIONS, &err, &at, NULL);
     if (code == NULL)
         g_error("pattern %s does not compile", pattern);
     pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
@@ -170,11 +170,73 @@ test_prefilter_tables(void)
         g_error("got %u fixtures and %u matches, want some of each", files, matched);
 }
 
+/* test_prefilter_built - what the build compiled in is what the tables
+ * give at run time: same fingerprint, same prefilter arrays, and a block
+ * of compiled patterns this PCRE2 reads back whole, one per rule, each
+ * answering as a fresh compile does. A stale or unreadable block would
+ * only be slow (bounce_rules.c falls back), so only a test notices. */
+static void
+test_prefilter_built(void)
+{
+    for (guint t = 0; t < BOUNCE_TABLE_COUNT; t++) {
+        gsize count = 0;
+        const BounceRule *rules = bounce_tables_get(t, &count);
+        const BounceBuiltTable *built = &bounce_built_tables[t];
+        BouncePrefilter *pf = bounce_prefilter_new(rules, count);
+        const BouncePrefilterData *d = bounce_prefilter_data(pf);
+        pcre2_code **codes = g_new0(pcre2_code *, count + 1);
+        g_autofree char *what = g_strdup_printf("table %u", t);
+
+        g_assert_cmpuint(built->fingerprint, ==, bounce_tables_fingerprint(rules, count));
+        g_assert_cmpuint(built->prefilter.count, ==, count);
+        g_assert_cmpuint(built->prefilter.sizes, ==, d->sizes);
+        g_assert_cmpuint(built->prefilter.nwords_total, ==, d->nwords_total);
+        g_assert_cmpmem(built->prefilter.first, count * sizeof(guint32), d->first,
+                        count * sizeof(guint32));
+        g_assert_cmpmem(built->prefilter.nwords, count * sizeof(guint32), d->nwords,
+                        count * sizeof(guint32));
+        for (gsize w = 0; w < d->nwords_total; w++) {
+            g_assert_cmpuint(built->prefilter.words[w].nkeys, ==, d->words[w].nkeys);
+            g_assert_cmpmem(built->prefilter.words[w].keys, sizeof(d->words[w].keys),
+                            d->words[w].keys, sizeof(d->words[w].keys));
+        }
+        if (count > 0) {
+            g_assert_cmpint(pcre2_serialize_get_number_of_codes(built->codes), ==, (int)count);
+            g_assert_cmpint(pcre2_serialize_decode(codes, (int32_t)count, built->codes, NULL), ==,
+                            (int)count);
+        }
+        for (gsize i = 0; i < count; i++) {
+            static const char *const subjects[] = {
+                "550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown",
+                "452 4.2.2 Mailbox full, quota exceeded",
+                "Delivery Status Notification (Failure)",
+                "",
+            };
+            pcre2_match_data *md = pcre2_match_data_create(16, NULL);
+
+            for (gsize k = 0; k < G_N_ELEMENTS(subjects); k++) {
+                const char *subject = subjects[k];
+                gboolean a = pcre2_match(codes[i], (PCRE2_SPTR)subject, strlen(subject), 0, 0, md,
+                                         NULL) > 0;
+
+                if (a != pattern_matches(rules[i].pattern, subject, strlen(subject)))
+                    g_error("%s rule %s: the built pattern disagrees on \"%s\"", what,
+                            rules[i].id, subject);
+            }
+            pcre2_match_data_free(md);
+            pcre2_code_free(codes[i]);
+        }
+        g_free(codes);
+        bounce_prefilter_free(pf);
+    }
+}
+
 int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/bounce/prefilter/words", test_prefilter_words);
     g_test_add_func("/bounce/prefilter/tables", test_prefilter_tables);
+    g_test_add_func("/bounce/prefilter/built", test_prefilter_built);
     return g_test_run();
 }

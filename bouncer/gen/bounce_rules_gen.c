@@ -1,0 +1,119 @@
+/* bounce_rules_gen.c - run by the build: writes, as C, what every process
+ * would otherwise work out from the rule tables when it first uses them:
+ * each table's prefilter and its patterns compiled by PCRE2 and serialized
+ * (bounce_rules.c loads them back with pcre2_serialize_decode). About a
+ * quarter of the time `bouncerctl parse` spent on a few hundred bounces
+ * went to compiling patterns and prefilters it could have been given.
+ *
+ *   bounce_rules_gen > bounce_rules_built.c */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "bouncer/bounce_private.h"
+
+static void
+print_bytes(const char *name, const guint8 *bytes, gsize len)
+{
+    printf("static const guint8 %s[%zu] = {", name, len > 0 ? len : 1);
+    for (gsize i = 0; i < len; i++)
+        printf("%s%u,", i % 24 == 0 ? "\n    " : "", bytes[i]);
+    printf("%s\n};\n", len > 0 ? "" : " 0");
+}
+
+/* gen_codes - every pattern of the table compiled, serialized in one
+ * block; exits on a pattern that does not compile (a build error). */
+static void
+gen_codes(guint t, const BounceRule *rules, gsize count)
+{
+    pcre2_code **codes = g_new0(pcre2_code *, count + 1);
+    uint8_t *bytes = NULL;
+    PCRE2_SIZE size = 0;
+    g_autofree char *name = g_strdup_printf("table%u_codes", t);
+    int32_t rc;
+
+    for (gsize i = 0; i < count; i++) {
+        int err = 0;
+        PCRE2_SIZE at = 0;
+
+        codes[i] = pcre2_compile((PCRE2_SPTR)rules[i].pattern, PCRE2_ZERO_TERMINATED,
+                                 BOUNCE_RULES_PCRE2_OPTIONS, &err, &at, NULL);
+        if (codes[i] == NULL) {
+            PCRE2_UCHAR msg[256];
+
+            pcre2_get_error_message(err, msg, sizeof(msg));
+            fprintf(stderr, "bounce_rules_gen: rule %s does not compile at %zu: %s\n",
+                    rules[i].id, (size_t)at, (const char *)msg);
+            exit(1);
+        }
+    }
+    rc = count > 0 ? pcre2_serialize_encode((const pcre2_code **)codes, (int32_t)count, &bytes,
+                                            &size, NULL)
+                   : 0;
+    if (rc < 0) {
+        fprintf(stderr, "bounce_rules_gen: cannot serialize table %u (error %d)\n", t, rc);
+        exit(1);
+    }
+    print_bytes(name, bytes, size);
+    pcre2_serialize_free(bytes);
+    for (gsize i = 0; i < count; i++)
+        pcre2_code_free(codes[i]);
+    g_free(codes);
+}
+
+static void
+gen_prefilter(guint t, const BounceRule *rules, gsize count)
+{
+    BouncePrefilter *pf = bounce_prefilter_new(rules, count);
+    const BouncePrefilterData *d = bounce_prefilter_data(pf);
+
+    printf("static const guint32 table%u_first[%zu] = {", t, count + 1);
+    for (gsize i = 0; i <= count; i++)
+        printf("%s%u,", i % 16 == 0 ? "\n    " : "", i < count ? d->first[i] : 0);
+    printf("\n};\nstatic const guint32 table%u_nwords[%zu] = {", t, count + 1);
+    for (gsize i = 0; i <= count; i++)
+        printf("%s%u,", i % 16 == 0 ? "\n    " : "", i < count ? d->nwords[i] : 0);
+    printf("\n};\nstatic const BouncePrefilterWord table%u_words[%zu] = {\n", t, d->nwords_total + 1);
+    for (gsize i = 0; i < d->nwords_total; i++) {
+        printf("    { {");
+        for (int k = 0; k < BOUNCE_PREFILTER_MAX_KEYS; k++)
+            printf("%s%uu", k ? "," : "", d->words[i].keys[k]);
+        printf("}, %u },\n", d->words[i].nkeys);
+    }
+    printf("    { {0}, 0 }\n};\n");
+    bounce_prefilter_free(pf);
+}
+
+int
+main(void)
+{
+    printf("/* Written by bouncer/gen/bounce_rules_gen.c from bouncer/bounce_tables.c:\n"
+           " * do not edit. PCRE2 %d.%d. */\n"
+           "#include \"bouncer/bounce_private.h\"\n\n",
+           PCRE2_MAJOR, PCRE2_MINOR);
+    for (guint t = 0; t < BOUNCE_TABLE_COUNT; t++) {
+        gsize count = 0;
+        const BounceRule *rules = bounce_tables_get(t, &count);
+
+        gen_prefilter(t, rules, count);
+        gen_codes(t, rules, count);
+        printf("\n");
+    }
+    printf("const BounceBuiltTable bounce_built_tables[BOUNCE_TABLE_COUNT] = {\n");
+    for (guint t = 0; t < BOUNCE_TABLE_COUNT; t++) {
+        gsize count = 0;
+        const BounceRule *rules = bounce_tables_get(t, &count);
+        BouncePrefilter *pf = bounce_prefilter_new(rules, count);
+        const BouncePrefilterData *d = bounce_prefilter_data(pf);
+
+        printf("    { G_GUINT64_CONSTANT(%" G_GUINT64_FORMAT "),\n"
+               "      { %zu, %u, table%u_first, table%u_nwords, table%u_words, %zu },\n"
+               "      table%u_codes, sizeof(table%u_codes) },\n",
+               bounce_tables_fingerprint(rules, count), count, d->sizes, t, t, t,
+               d->nwords_total, t, t);
+        bounce_prefilter_free(pf);
+    }
+    printf("};\n");
+    return fflush(stdout) == 0 ? 0 : 1;
+}
