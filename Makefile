@@ -1,6 +1,6 @@
 # bouncer - one non-recursive Makefile.
 #
-#   make                 build bin/bouncerd and bin/bouncerctl
+#   make                 build bin/bouncerd, bin/bouncerctl and bin/bouncerctl-db
 #   make run             embedded default: local PostgreSQL under ./var + bouncerd
 #   make test            unit, integration and replay tests; ends "N passed, N failed"
 #   make psql            psql on the embedded database
@@ -12,7 +12,12 @@
 #   make install PREFIX=/usr/local
 
 PREFIX   ?= /usr/local
+# bouncerctl runs its database commands through bouncerctl-db, from here
+# when it is not beside bouncerctl.
+LIBEXECDIR ?= $(PREFIX)/lib/bouncer
 PKGS     := glib-2.0 gio-2.0 gmime-3.0 libpq libzmq libpcre2-8 json-glib-1.0 libcurl libmicrohttpd
+# What bin/bouncerctl alone links: the commands that need no database.
+CTL_FRONT_PKGS := glib-2.0 gio-2.0 gmime-3.0 libpcre2-8 json-glib-1.0
 CC       ?= cc
 OPT      ?= -O2
 
@@ -34,10 +39,13 @@ endif
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CTL_FRONT_LIBS = $(shell pkg-config --libs $(CTL_FRONT_PKGS) 2>/dev/null)
 
 CPPFLAGS += -I. -D_GNU_SOURCE -DGLIB_VERSION_MIN_REQUIRED=GLIB_VERSION_2_74
 CFLAGS   += -std=gnu11 $(OPT) -g $(WARN) $(SANFLAGS) $(PKG_CFLAGS) -MMD -MP
-LDFLAGS  += $(SANFLAGS)
+# --as-needed: a program records only the libraries it uses (bouncerctl
+# must not load libpq); some toolchains default to it, not all.
+LDFLAGS  += -Wl,--as-needed $(SANFLAGS)
 LDLIBS   += $(PKG_LIBS) -lm
 
 # --- sources -------------------------------------------------------------
@@ -45,6 +53,8 @@ COMMON_SRC    := $(wildcard common/*.c)
 BOUNCER_SRC   := $(wildcard bouncer/*.c)
 AUTOREPLY_SRC := $(wildcard autoreply/*.c)
 CTL_SRC       := $(wildcard cmd/ctl_*.c)
+# The commands bin/bouncerctl runs itself; the rest go to bouncerctl-db.
+CTL_FRONT_SRC := cmd/ctl_parse.c cmd/ctl_token.c
 UNIT_SRC      := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC      := $(wildcard tests/fuzz/fuzz_*.c)
 
@@ -56,11 +66,11 @@ LIBAUTOREPLY := $(BUILD)/libautoreply.a
 # Link order: the mailbox libraries use libcommon, never each other.
 LIBS         := $(LIBAUTOREPLY) $(LIBBOUNCER) $(LIBCOMMON)
 
-PROGRAMS     := $(BINDIR)/bouncerd $(BINDIR)/bouncerctl
+PROGRAMS     := $(BINDIR)/bouncerd $(BINDIR)/bouncerctl $(BINDIR)/bouncerctl-db
 UNIT_BINS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 REPLAY_BINS  := $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/tests/replay_%,$(FUZZ_SRC))
 
-.PHONY: all deps run test test-e2e test-unit psql clean install fuzz corpus bench bench-parse bench-sql
+.PHONY: FORCE all deps run test test-e2e test-unit psql clean install fuzz corpus bench bench-parse bench-sql
 .DEFAULT_GOAL := all
 # Keep objects of tests and programs: they are not throw-away intermediates.
 .SECONDARY:
@@ -103,9 +113,28 @@ $(BINDIR)/bouncerd: $(call obj,cmd/bouncerd.c) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BINDIR)/bouncerctl: $(call obj,cmd/bouncerctl.c $(CTL_SRC)) $(LIBS)
+# bouncerctl-db: every command. bouncerctl: cmd/bouncerctl.c again, with
+# only the commands of CTL_FRONT_SRC, linked without libpq, libzmq, libcurl
+# and libmicrohttpd (a start-up in half the time); it execs bouncerctl-db
+# for the others. A front command that comes to need one of them fails to
+# link here rather than slowing every `bouncerctl parse` down.
+$(BINDIR)/bouncerctl-db: $(call obj,cmd/bouncerctl.c $(CTL_SRC)) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BINDIR)/bouncerctl: $(BUILD)/cmd/bouncerctl-front.o $(call obj,$(CTL_FRONT_SRC)) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CTL_FRONT_LIBS) -lm
+
+$(BUILD)/cmd/bouncerctl-front.o: cmd/bouncerctl.c $(BUILD)/gen/libexecdir
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -DBOUNCERCTL_FRONT -DBOUNCER_LIBEXECDIR='"$(LIBEXECDIR)"' $(CFLAGS) -c -o $@ $<
+
+# Rewritten only when LIBEXECDIR changes (make install PREFIX=... after a
+# plain make), so that bouncerctl is compiled again with the new one.
+$(BUILD)/gen/libexecdir: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(LIBEXECDIR)' | cmp -s - $@ || echo '$(LIBEXECDIR)' > $@
 
 $(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(call obj,tests/unit/testutil.c) $(LIBS)
 	@mkdir -p $(dir $@)
@@ -170,8 +199,9 @@ fuzz: deps $(BUILD)/gen/migrations.c $(BUILD)/gen/bounce_rules_built.c
 
 # --- install and clean ---------------------------------------------------
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/bouncer/sql
-	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(PREFIX)/share/bouncer/sql
+	install -m 755 $(BINDIR)/bouncerd $(BINDIR)/bouncerctl $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(BINDIR)/bouncerctl-db $(DESTDIR)$(LIBEXECDIR)/
 	install -m 644 sql/*.sql $(DESTDIR)$(PREFIX)/share/bouncer/sql/
 
 clean:

@@ -2,9 +2,12 @@
 out one line each, in the order given, whatever the thread count; a file
 that cannot be read is said on stderr in its place and makes the exit
 status 1; standard input is read where it stands among the arguments. No
-database is needed."""
+database is needed: bin/bouncerctl does not even load libpq, and runs
+bouncerctl-db beside it for the commands that need the database."""
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -83,6 +86,48 @@ def jobs_must_be_a_small_number():
         eq(rc, 2, "exit status of %s" % bad)
         eq(out, "", "nothing printed for %s" % bad)
         check("--jobs" in err, "the error names the option: %r" % err)
+
+
+@no_db
+def bouncerctl_does_not_load_libpq():
+    readelf = shutil.which("readelf")
+    if readelf is None:
+        return  # binutils not installed: nothing to look with
+    out = subprocess.run([readelf, "-d", os.path.join(BINDIR, "bouncerctl")],
+                         capture_output=True, text=True, timeout=60)
+    eq(out.returncode, 0, "readelf -d exit status")
+    needed = re.findall(r"\(NEEDED\).*\[(.+)\]", out.stdout)
+    check("libc.so.6" in needed, "readelf shows the libraries needed: %r" % needed)
+    for lib in needed:
+        check(not re.match(r"lib(pq|zmq|curl|microhttpd|ssl|crypto|gssapi_krb5|ldap)\b", lib),
+              "bin/bouncerctl needs %s (only bouncerctl-db may): %r" % (lib, needed))
+
+
+@no_db
+def bouncerctl_alone_parses_and_says_why_not_stats():
+    with tempfile.TemporaryDirectory() as tmp:
+        alone = os.path.join(tmp, "bouncerctl")
+        shutil.copy2(os.path.join(BINDIR, "bouncerctl"), alone)
+        first = emails()[0]
+        out = subprocess.run([alone, "parse", first], capture_output=True, text=True, timeout=60)
+        eq(out.returncode, 0, "parse exit status: %r" % out.stderr)
+        eq(files_of(out.stdout), [first], "parse output")
+
+        out = subprocess.run([alone, "--help"], capture_output=True, text=True, timeout=60)
+        eq(out.returncode, 0, "--help exit status")
+        for command in ("parse", "token", "migrate", "stats", "reclassify"):
+            check("\n  %s " % command in out.stdout, "--help lists %s: %r" % (command, out.stdout))
+
+        out = subprocess.run([alone, "stats", "--conninfo", "host=%s dbname=none" % tmp],
+                             capture_output=True, text=True, timeout=60)
+        eq(out.returncode, 1, "stats exit status without bouncerctl-db: %r" % out.stderr)
+        eq(out.stdout, "", "stats output without bouncerctl-db")
+        check("'stats' needs the database helper bouncerctl-db" in out.stderr,
+              "stderr says what is missing (or an installed bouncerctl-db ran): %r" % out.stderr)
+        check(os.path.join(tmp, "bouncerctl-db") in out.stderr,
+              "stderr names the path tried beside bouncerctl: %r" % out.stderr)
+        check("Segmentation" not in out.stderr and "Sanitizer" not in out.stderr,
+              "no crash: %r" % out.stderr)
 
 
 if __name__ == "__main__":
