@@ -198,6 +198,7 @@ typedef struct {
     guint next;        /* the next file a worker takes */
     guint printed;     /* files printed so far */
     gboolean ok;       /* every file could be read */
+    guint waiting;     /* workers waiting for the printer to move on */
     GMutex lock;
     GCond drained;     /* printed moved on */
 } ParseRun;
@@ -220,7 +221,8 @@ parse_flush(ParseRun *run)
         g_string_free(slot->out, TRUE);
         g_free(slot->error);
     }
-    if (run->printed != from)
+    /* GLib's broadcast is a system call even with nobody waiting. */
+    if (run->printed != from && run->waiting > 0)
         g_cond_broadcast(&run->drained);
 }
 
@@ -229,27 +231,35 @@ parse_worker(gpointer data)
 {
     ParseRun *run = data;
     g_autoptr(GByteArray) buf = g_byte_array_new();
+    GString *out = NULL;
+    char *error = NULL;
+    guint done = G_MAXUINT;
 
+    /* One critical section per file: hand in the last one, print what
+     * can be printed, take the next. */
     for (;;) {
-        GString *out = g_string_new(NULL);
-        char *error = NULL;
         guint i;
 
         g_mutex_lock(&run->lock);
-        while (run->next < run->files->len && run->next >= run->printed + PARSE_AHEAD)
+        if (done != G_MAXUINT) {
+            run->slots[done].out = out;
+            run->slots[done].error = error;
+            parse_flush(run);
+        }
+        while (run->next < run->files->len && run->next >= run->printed + PARSE_AHEAD) {
+            run->waiting++;
             g_cond_wait(&run->drained, &run->lock);
+            run->waiting--;
+        }
         i = run->next < run->files->len ? run->next++ : G_MAXUINT;
         g_mutex_unlock(&run->lock);
-        if (i == G_MAXUINT) {
-            g_string_free(out, TRUE);
+        if (i == G_MAXUINT)
             return NULL;
-        }
+
+        out = g_string_new(NULL);
+        error = NULL;
         parse_file(g_ptr_array_index(run->files, i), run->pretty, buf, out, &error);
-        g_mutex_lock(&run->lock);
-        run->slots[i].out = out;
-        run->slots[i].error = error;
-        parse_flush(run);
-        g_mutex_unlock(&run->lock);
+        done = i;
     }
 }
 
