@@ -197,6 +197,19 @@ def soft_bounces_suppress_after_threshold():
                "250", "soft bounce %d" % i)
             sup = psql("SELECT reason, until IS NOT NULL FROM suppressions")
             eq(sup, [] if i < 2 else [["soft-bounces", "t"]], "suppressions after %d soft bounces" % (i + 1))
+        # An address with a long history of soft bounces (its suppression
+        # removed, or a sender that ignores it): the next one suppresses it
+        # again having read only as many as the threshold, newest first.
+        psql("INSERT INTO bounces (inbound_id, recipient, kind, action, hard)"
+             " SELECT (SELECT max(id) FROM inbound_messages), 'soft@example.org', 'dsn',"
+             " 'failed', false FROM generate_series(1, 200)")
+        psql("UPDATE suppressions SET removed_at = now(), removed_by = 'test'")
+        tok = token(5, 200)
+        eq(deliver(d.port, tok + "@notifications.example.com",
+                   dsn(tok, [("soft@example.org", "5.2.2", "552 5.2.2 mailbox full", "failed")]))[1][:3],
+           "250", "soft bounce after 203")
+        eq(psql("SELECT split_part(detail, ',', 1) FROM suppressions WHERE removed_at IS NULL"),
+           [["3 soft bounces"]], "the count stops at the threshold")
 
 
 @tap.test
