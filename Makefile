@@ -82,7 +82,8 @@ $(BUILD)/%.o: %.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # The migrations are compiled in: bouncerctl migrate needs no sql/ directory.
-$(BUILD)/gen/migrations.c: $(sort $(wildcard sql/*.sql)) scripts/embed-sql.sh
+# sql/ itself too: a migration removed or renamed changes the list.
+$(BUILD)/gen/migrations.c: sql $(sort $(wildcard sql/*.sql)) scripts/embed-sql.sh
 	@mkdir -p $(dir $@)
 	sh scripts/embed-sql.sh $(sort $(wildcard sql/*.sql)) > $@
 
