@@ -31,7 +31,7 @@ struct EventPublisher {
  * first, so nothing sequenced is lost and seq order holds on the wire. */
 static const char event_sql_resend[] =
     "SELECT seq, type, (payload || jsonb_build_object('seq', seq))::text"
-    "  FROM events WHERE seq IS NOT NULL AND published_at IS NULL"
+    "  FROM events WHERE seq > coalesce((SELECT published_seq FROM event_publication), 0)"
     " ORDER BY seq LIMIT " G_STRINGIFY(EVENT_BATCH);
 
 /* New committed events get the next seqs, in the order they were written.
@@ -43,9 +43,14 @@ static const char event_sql_sequence[] =
     " UPDATE events e SET seq = o.seq FROM o WHERE e.id = o.id"
     " RETURNING e.seq, e.type, (e.payload || jsonb_build_object('seq', e.seq))::text";
 
+/* Marking a batch sent is one row: the highest seq published. A batch
+ * is a run of consecutive seqs above the mark (resent ones included), so
+ * everything up to its highest seq has gone out. The row is written back
+ * if someone deleted it. */
 static const char event_sql_mark[] =
-    "UPDATE events SET published_at = now()"
-    " WHERE seq BETWEEN $1 AND $2 AND published_at IS NULL";
+    "INSERT INTO event_publication (published_seq) VALUES ($1)"
+    " ON CONFLICT (only_row) DO UPDATE SET published_seq = excluded.published_seq"
+    " WHERE event_publication.published_seq < excluded.published_seq";
 
 EventPublisher *
 event_publisher_new(const char *conninfo, char **endpoints, guint high_water_mark, GError **error)
@@ -116,7 +121,7 @@ event_publisher_batch(EventPublisher *publisher, PGconn *conn, const char *sql)
     g_autoptr(PGresult) res = db_exec(conn, sql, 0, NULL, &error);
     g_autoptr(PGresult) marked = NULL;
     g_autofree int *order = NULL;
-    gint64 low = G_MAXINT64, high = 0;
+    gint64 high = 0;
     int n;
 
     if (res == NULL) {
@@ -144,15 +149,13 @@ event_publisher_batch(EventPublisher *publisher, PGconn *conn, const char *sql)
         gint64 seq = g_ascii_strtoll(PQgetvalue(res, order[i], 0), NULL, 10);
 
         event_publisher_send(publisher, PQgetvalue(res, order[i], 1), PQgetvalue(res, order[i], 2));
-        low = MIN(low, seq);
         high = MAX(high, seq);
     }
     {
-        g_autofree char *lo = g_strdup_printf("%" G_GINT64_FORMAT, low);
         g_autofree char *hi = g_strdup_printf("%" G_GINT64_FORMAT, high);
-        const char *params[] = { lo, hi };
+        const char *params[] = { hi };
 
-        marked = db_exec(conn, event_sql_mark, 2, params, &error);
+        marked = db_exec(conn, event_sql_mark, 1, params, &error);
     }
     if (marked == NULL) {
         /* Sent but not marked: they go out again later (at least once). */

@@ -28,7 +28,8 @@ static const char http_metrics_gauges_sql[] =
     "       (SELECT count(*) FROM events WHERE type = 'outbox.failed'"
     "           AND created_at > now() - interval '24 hours'),"
     "       (SELECT count(*) FROM events WHERE seq IS NULL)"
-    "     + (SELECT count(*) FROM events WHERE seq IS NOT NULL AND published_at IS NULL)";
+    "     + (SELECT count(*) FROM events"
+    "         WHERE seq > coalesce((SELECT published_seq FROM event_publication), 0))";
 
 static const char *const http_metrics_gauges[] = {
     "bouncer_outbox_queued",

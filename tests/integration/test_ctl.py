@@ -436,7 +436,7 @@ def run_example(argv_prefix, extra_events=None):
     eq(len(events), count, "events printed")
     seqs = [e["seq"] for e in events]
     eq(seqs, list(range(seqs[0], seqs[0] + count)), "seqs increasing without gaps")
-    eq(psql("SELECT count(*) FROM events WHERE published_at IS NULL"), [["0"]], "marked published")
+    eq(psql("SELECT count(*) FROM events_unpublished"), [["0"]], "marked published")
     return events
 
 

@@ -290,7 +290,7 @@ def kill_9_under_load_loses_nothing_and_stores_nothing_twice():
         acked_before = set(load.acked)
         check_exactly_once(acked_before, "acked before the kill")
         published_before = set(int(r[0]) for r in psql(
-            "SELECT seq FROM events WHERE published_at IS NOT NULL"))
+            "SELECT seq FROM events EXCEPT SELECT seq FROM events_unpublished"))
         eq(len(load.lost), SESSIONS, "one reply lost per session")
 
         d.start()                       # same configuration, same ports
@@ -304,7 +304,8 @@ def kill_9_under_load_loses_nothing_and_stores_nothing_twice():
 
         # Events: one row per message, every one sequenced and published.
         total = len(jobs)
-        wait_for(lambda: psql("SELECT count(*), count(seq), count(published_at) FROM events")
+        wait_for(lambda: psql("SELECT count(*), count(seq), count(*) - (SELECT count(*)"
+                              " FROM events_unpublished) FROM events")
                  == [[str(total)] * 3], 60, "every event sequenced and published")
         eq(psql("SELECT seq, count(*) FROM events GROUP BY seq HAVING count(*) > 1"), [],
            "seqs used twice in the table")
@@ -346,9 +347,10 @@ HOLD_LOCK = 727271
 HOLD_MARK_SQL = (
     "CREATE OR REPLACE FUNCTION test_hold_mark() RETURNS trigger LANGUAGE plpgsql AS $$"
     " BEGIN PERFORM pg_advisory_xact_lock_shared(%d); RETURN NEW; END $$;"
-    "CREATE TRIGGER test_hold_mark BEFORE UPDATE OF published_at ON events FOR EACH ROW"
-    " WHEN (OLD.published_at IS NULL AND NEW.published_at IS NOT NULL)"
+    "CREATE TRIGGER test_hold_mark BEFORE INSERT OR UPDATE ON event_publication FOR EACH ROW"
     " EXECUTE FUNCTION test_hold_mark()" % HOLD_LOCK)
+MARKED_SQL = "SELECT count(*) - (SELECT count(*) FROM events_unpublished) FROM events"
+MARK_QUERY = "INSERT INTO event_publication%"
 
 
 @tap.test
@@ -374,7 +376,7 @@ def events_sent_but_not_marked_at_kill_9_are_sent_again_with_their_seq():
 
         deliver("before", 3)
         wait_for(lambda: len(wire.events) == 3, 15, "the first three events on the wire")
-        wait_for(lambda: psql("SELECT count(published_at) FROM events") == [["3"]], 10, "marked")
+        wait_for(lambda: psql(MARKED_SQL) == [["3"]], 10, "marked")
         holder = subprocess.Popen(["psql", CONNINFO, "-X", "-q", "-t", "-A"], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True)
         holder.stdin.write("SELECT pg_advisory_lock(%d);\n\\echo held\n" % HOLD_LOCK)
@@ -384,30 +386,32 @@ def events_sent_but_not_marked_at_kill_9_are_sent_again_with_their_seq():
         deliver("held", 5)          # one transaction: one batch of five
         wait_for(lambda: len(wire.events) == 8, 15, "the held batch on the wire")
         time.sleep(0.5)
-        eq(psql("SELECT count(seq), count(published_at) FROM events"), [["8", "3"]],
+        eq(psql("SELECT count(seq), (%s) FROM events" % MARKED_SQL), [["8", "3"]],
            "sent, sequenced, not marked")
         os.kill(d.proc.pid, signal.SIGKILL)
         d.proc.wait(10)
         # The dead daemon's statement still waits for the lock; end it, or it
         # would mark the batch once the lock goes.
         psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-             " WHERE query LIKE 'UPDATE events SET published_at%' AND pid <> pg_backend_pid()")
+             " WHERE query LIKE '%s' AND pid <> pg_backend_pid()" % MARK_QUERY)
         wait_for(lambda: psql("SELECT count(*) FROM pg_stat_activity"
-                              " WHERE query LIKE 'UPDATE events SET published_at%'"
-                              " AND pid <> pg_backend_pid()") == [["0"]], 10, "the orphan gone")
+                              " WHERE query LIKE '%s'"
+                              " AND pid <> pg_backend_pid()" % MARK_QUERY) == [["0"]], 10,
+                 "the orphan gone")
         holder.stdin.close()
         holder.wait(10)
         holder = None
-        eq(psql("SELECT count(published_at) FROM events"), [["3"]], "still unmarked after the kill")
+        eq(psql(MARKED_SQL), [["3"]], "still unmarked after the kill")
         d.start()
         wait_for(lambda: len(wire.events) >= 13, 15, "the batch sent again")
-        wait_for(lambda: psql("SELECT count(published_at) FROM events") == [["8"]], 10,
+        wait_for(lambda: psql(MARKED_SQL) == [["8"]], 10,
                  "every event marked")
         time.sleep(0.5)
     finally:
         if holder is not None:
             holder.kill()
-        psql("DROP TRIGGER IF EXISTS test_hold_mark ON events; DROP FUNCTION IF EXISTS test_hold_mark()")
+        psql("DROP TRIGGER IF EXISTS test_hold_mark ON event_publication;"
+             " DROP FUNCTION IF EXISTS test_hold_mark()")
         wire.close()
         if d.proc.poll() is None:
             d.stop()
@@ -561,7 +565,7 @@ def absent_then_slow_subscriber_costs_no_memory_and_no_latency():
             total = 240 * per_report
             wait_for(lambda: psql("SELECT count(seq) FROM events") == [[str(total)]], 90,
                      "every event sequenced while the slow subscriber is connected")
-            wait_for(lambda: psql("SELECT count(*) FROM events WHERE published_at IS NULL")
+            wait_for(lambda: psql("SELECT count(*) FROM events_unpublished")
                      == [["0"]], 30, "every event marked published")
             time.sleep(1)
         finally:
