@@ -217,15 +217,19 @@ bounce_store_store(gpointer self, PGconn *conn, const DeliveryRecipient *rcpt, g
     values[13] = forward ? "t" : "f";
     values[14] = limit;
     values[15] = give_up;
-    res = PQexecParams(conn,
-                       "SELECT id, duplicate FROM bouncer_deliver_report($1, $2, $3, $4, $5, $6,"
-                       " $7, $8, $9, $10::jsonb, $11, $12::interval, $13::interval, $14, $15,"
-                       " $16::interval)",
-                       16, NULL, values, lengths, formats, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+    res = db_exec_prepared(conn, "bouncer_deliver_report",
+                           "SELECT id, duplicate FROM bouncer_deliver_report($1, $2, $3, $4, $5,"
+                           " $6, $7, $8, $9, $10::jsonb, $11, $12::interval, $13::interval, $14,"
+                           " $15, $16::interval)",
+                           16, values, lengths, formats, error);
+    if (res == NULL) {
+        g_prefix_error(error, "deliver report: ");
+        return FALSE;
+    }
+    if (PQntuples(res) != 1) {
         metrics_counter_inc("bouncer_db_errors_total", NULL);
-        g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY, "deliver report: %s",
-                    PQresultErrorMessage(res));
+        g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY,
+                    "deliver report: %d rows, not one", PQntuples(res));
         return FALSE;
     }
     *duplicate_out = strcmp(PQgetvalue(res, 0, 1), "t") == 0;

@@ -1,6 +1,7 @@
 /* db.c - PostgreSQL connections, a reconnecting pool, and migrations. */
 #include "common/db.h"
 
+#include <libpq-events.h>
 #include <string.h>
 
 #include "common/db_private.h"
@@ -18,6 +19,29 @@ struct DbPool {
     GAsyncQueue *idle;       /* PGconn* ready for use */
     GMutex       lock;
 };
+
+/* db_event - libpq's per-connection events: each connection made by
+ * db_connect carries the set of statement names prepared on it, which a
+ * reset empties and the end of the connection frees. */
+static int
+db_event(PGEventId id, void *info, void *passthrough)
+{
+    PGconn *conn = NULL;
+
+    if (id == PGEVT_CONNRESET)
+        conn = ((PGEventConnReset *)info)->conn;
+    else if (id == PGEVT_CONNDESTROY)
+        conn = ((PGEventConnDestroy *)info)->conn;
+    if (conn != NULL) {
+        GHashTable *prepared = PQinstanceData(conn, db_event);
+
+        if (prepared != NULL && id == PGEVT_CONNRESET)
+            g_hash_table_remove_all(prepared);
+        else if (prepared != NULL)
+            g_hash_table_destroy(prepared);
+    }
+    return TRUE;
+}
 
 /* db_notice_quiet - keep server NOTICEs (e.g. "relation exists, skipping")
  * out of the daemon's log. */
@@ -53,6 +77,8 @@ db_connect(const char *conninfo, GError **error)
         return NULL;
     }
     PQsetNoticeProcessor(conn, db_notice_quiet, NULL);
+    if (PQregisterEventProc(conn, db_event, "bouncer", NULL))
+        PQsetInstanceData(conn, db_event, g_hash_table_new(g_str_hash, g_str_equal));
     return conn;
 }
 
@@ -154,10 +180,11 @@ db_pool_release(DbPool *pool, PGconn *conn)
     g_async_queue_push(pool->idle, conn);
 }
 
-PGresult *
-db_exec(PGconn *conn, const char *sql, int n_params, const char *const *params, GError **error)
+/* db_result_check - res when it is COMMAND_OK or TUPLES_OK, else NULL
+ * with BOUNCER_ERROR_TEMPORARY (res cleared). */
+static PGresult *
+db_result_check(PGconn *conn, PGresult *res, GError **error)
 {
-    PGresult *res = PQexecParams(conn, sql, n_params, NULL, params, NULL, NULL, 0);
     ExecStatusType status = PQresultStatus(res);
 
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
@@ -170,6 +197,35 @@ db_exec(PGconn *conn, const char *sql, int n_params, const char *const *params, 
         return NULL;
     }
     return res;
+}
+
+PGresult *
+db_exec(PGconn *conn, const char *sql, int n_params, const char *const *params, GError **error)
+{
+    return db_result_check(conn, PQexecParams(conn, sql, n_params, NULL, params, NULL, NULL, 0),
+                           error);
+}
+
+PGresult *
+db_exec_prepared(PGconn *conn, const char *name, const char *sql, int n_params,
+                 const char *const *values, const int *lengths, const int *formats,
+                 GError **error)
+{
+    GHashTable *prepared = PQinstanceData(conn, db_event);
+
+    if (prepared == NULL)   /* not made by db_connect: no record of what it has */
+        return db_result_check(conn, PQexecParams(conn, sql, n_params, NULL, values, lengths,
+                                                  formats, 0), error);
+    if (!g_hash_table_contains(prepared, name)) {
+        PGresult *res = db_result_check(conn, PQprepare(conn, name, sql, n_params, NULL), error);
+
+        if (res == NULL)
+            return NULL;
+        PQclear(res);
+        g_hash_table_add(prepared, (gpointer)name);
+    }
+    return db_result_check(conn, PQexecPrepared(conn, name, n_params, values, lengths, formats, 0),
+                           error);
 }
 
 gboolean

@@ -32,6 +32,15 @@ PGconn *db_connect(const char *conninfo, GError **error);
  * unless the result is COMMAND_OK or TUPLES_OK. (transfer full) */
 PGresult *db_exec(PGconn *conn, const char *sql, int n_params, const char *const *params,
                   GError **error);
+/* db_exec_prepared - the same with binary-capable parameters (lengths
+ * and formats as PQexecParams), through a statement prepared on this
+ * connection under name the first time it runs there: the hot statements
+ * are parsed and planned once per connection, not once per message. name
+ * must be a string that lives as long as the program (a literal); one
+ * name, one sql. */
+PGresult *db_exec_prepared(PGconn *conn, const char *name, const char *sql, int n_params,
+                           const char *const *values, const int *lengths, const int *formats,
+                           GError **error);
 /* db_exec_ok - the same, for statements whose result is not needed. */
 gboolean db_exec_ok(PGconn *conn, const char *sql, GError **error);
 
