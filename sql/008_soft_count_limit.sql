@@ -4,6 +4,30 @@
 -- bounce of it read its whole history: 10 000 rows in a benchmark where one
 -- address came back 10 000 times, doubling the database's work per message.
 
+-- bouncer_recent_soft_bounces - failed soft bounces of an address within
+-- p_window, counted up to p_limit, newest first along bounces_recipient.
+-- Bitmap scans are off for it: the plan cached for any address expects
+-- one row or two, and a bitmap scan then reads every bounce the address
+-- ever had (and sorts them) before the LIMIT applies; the index scan
+-- stops after p_limit rows.
+CREATE FUNCTION bouncer_recent_soft_bounces(p_recipient text, p_window interval,
+                                            p_limit integer)
+RETURNS integer
+LANGUAGE plpgsql STABLE
+SET enable_bitmapscan = off
+AS $$
+BEGIN
+    RETURN (SELECT count(*)
+              FROM (SELECT 1
+                      FROM bounces
+                     WHERE lower(recipient) = lower(p_recipient) AND action = 'failed'
+                       AND NOT hard AND kind <> 'autoreply'
+                       AND received_at > now() - p_window
+                     ORDER BY lower(recipient), received_at DESC
+                     LIMIT p_limit) recent);
+END;
+$$;
+
 CREATE OR REPLACE FUNCTION bouncer_record_bounce(
     p_inbound_id bigint, p_org_id bigint, p_message_id bigint, p_recipient text,
     p_kind text, p_action text, p_status text, p_reply_code text, p_reason text,
@@ -57,15 +81,7 @@ BEGIN
     IF p_hard THEN
         PERFORM bouncer_suppress(p_recipient, NULL, 'hard-bounce', v_detail, v_event, NULL);
     ELSIF p_soft_threshold > 0 THEN
-        -- Counted up to the threshold only, newest first: an address that
-        -- keeps bouncing must not make each bounce of it read its history.
-        SELECT count(*) INTO v_count
-          FROM (SELECT 1
-                  FROM bounces
-                 WHERE lower(recipient) = lower(p_recipient) AND action = 'failed' AND NOT hard
-                   AND kind <> 'autoreply' AND received_at > now() - p_soft_window
-                 ORDER BY lower(recipient), received_at DESC
-                 LIMIT p_soft_threshold) recent;
+        v_count := bouncer_recent_soft_bounces(p_recipient, p_soft_window, p_soft_threshold);
         IF v_count >= p_soft_threshold THEN
             PERFORM bouncer_suppress(p_recipient, NULL, 'soft-bounces',
                                      v_count || ' soft bounces, last ' || v_detail, v_event,
