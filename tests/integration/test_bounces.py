@@ -287,6 +287,46 @@ def two_instances_publish_each_event_once_in_order():
 
 
 @tap.test
+def an_event_that_commits_late_is_published_soon():
+    # A transaction takes an events id, then stays open while later events
+    # are committed and published; when it commits, its event must go out
+    # in seconds (the publisher scans from a floor it may only raise past
+    # ids whose transactions have ended), not at the next full look a
+    # minute later.
+    reset_database()
+    events_port = free_port()
+    sub = Subscriber(events_port)
+    late = subprocess.Popen(["psql", os.environ["BOUNCER_TEST_CONNINFO"], "-X", "-q", "-v",
+                             "ON_ERROR_STOP=1"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        with daemon(events_port) as d:
+            tok = token(31, 900)
+            deliver(d.port, tok + "@notifications.example.com",
+                    dsn(tok, [("early@example.org", "4.4.1", "451 4.4.1 timeout", "delayed")]))
+            eq([e["recipient"] for e in sub.receive(1)], ["early@example.org"], "first event")
+            late.stdin.write("BEGIN;\nINSERT INTO events (type, payload) VALUES"
+                             " ('test.late', '{\"type\": \"test.late\", \"recipient\": \"late@example.org\"}');\n"
+                             "\\echo inserted\n")
+            late.stdin.flush()
+            eq(late.stdout.readline().strip(), "inserted", "the late event's row is in")
+            for i in range(5):
+                tok = token(31, 901 + i)
+                deliver(d.port, tok + "@notifications.example.com",
+                        dsn(tok, [("after%d@example.org" % i, "4.4.1", "451 4.4.1 timeout", "delayed")]))
+            eq(len(sub.receive(5)), 5, "the later events on the wire")
+            time.sleep(3)     # long enough for the floor to move, were it careless
+            late.stdin.write("COMMIT;\n\\echo committed\n")
+            late.stdin.flush()
+            eq(late.stdout.readline().strip(), "committed", "the late event committed")
+            got = sub.receive(1, timeout=10)
+            eq([e.get("recipient") for e in got], ["late@example.org"], "the late event, soon")
+    finally:
+        late.kill()
+        sub.close()
+
+
+@tap.test
 def events_since_catches_up():
     out = subprocess.run([os.path.join(BINDIR, "bouncerctl"), "events", "--conninfo",
                           os.environ["BOUNCER_TEST_CONNINFO"], "--since", "0"],
