@@ -204,10 +204,11 @@ SELECT f, m.received_at, 'forward', pg_temp.org(m.id, 1, :n_orgs), m.id, '',
             WHEN pg_temp.u(f, 6) < 0.02 THEN 'failed'
             WHEN pg_temp.u(f, 6) < 0.025 THEN 'held' ELSE 'sent' END AS state) s;
 
-INSERT INTO events (type, org_id, payload, created_at, seq, published_at)
+INSERT INTO events (type, org_id, payload, created_at, seq)
 SELECT 'outbox.failed', x.org_id, jsonb_build_object('outbox_id', x.id), x.created_at + interval '1 hour',
-       row_number() OVER (ORDER BY x.id), x.created_at + interval '1 hour'
+       row_number() OVER (ORDER BY x.id)
   FROM outbox x WHERE x.state = 'failed';
+INSERT INTO event_publication (published_seq) SELECT coalesce(max(seq), 0) FROM events;
 
 -- The reply mailbox: two in five answered (an outbox row each), the rest
 -- skipped by a rule.

@@ -302,7 +302,7 @@ checkpoint() { psql_q "CHECKPOINT" >/dev/null; }
 wait_published() {
     i=0
     while [ $i -lt 150 ]; do
-        [ "$(psql_q "SELECT count(*) FROM events WHERE published_at IS NULL")" = 0 ] && return 0
+        [ "$(psql_q "SELECT count(*) FROM events_unpublished")" = 0 ] && return 0
         sleep 0.1
         i=$((i + 1))
     done
