@@ -183,8 +183,15 @@ parse_list_dir(const char *path, GPtrArray *files)
  * prints whatever run of slots is complete from the last one printed: the
  * output needs no thread of its own and nobody waits for it. A worker
  * does not run more than PARSE_AHEAD files past the last one printed, so
- * one slow file cannot make the process hold a corpus of answers. */
+ * one slow file cannot make the process hold a corpus of answers.
+ *
+ * The helper threads start before the arguments are read and the
+ * directories listed: a thread's first run on an idle processor can come
+ * milliseconds after its creation (a parked core, a virtual CPU), and a
+ * corpus takes only tens of them. Until the list is complete they wait,
+ * first yielding the processor for up to PARSE_SPIN_US, then asleep. */
 #define PARSE_AHEAD 256
+#define PARSE_SPIN_US (50 * 1000)
 
 typedef struct {
     GString *out;      /* the file's line; NULL until parsed */
@@ -192,15 +199,18 @@ typedef struct {
 } ParseSlot;
 
 typedef struct {
-    GPtrArray *files;
+    GPtrArray *files;  /* filled by the main thread before listed is set */
     gboolean pretty;
     ParseSlot *slots;
+    gint listed;       /* files complete: workers may start */
     guint next;        /* the next file a worker takes */
     guint printed;     /* files printed so far */
     gboolean ok;       /* every file could be read */
     guint waiting;     /* workers waiting for the printer to move on */
+    GPtrArray *threads;
     GMutex lock;
     GCond drained;     /* printed moved on */
+    GCond ready;       /* listed was set */
 } ParseRun;
 
 /* parse_flush - print the complete slots from run->printed on; called
@@ -226,6 +236,20 @@ parse_flush(ParseRun *run)
         g_cond_broadcast(&run->drained);
 }
 
+/* parse_wait_listed - until the main thread has listed every file. */
+static void
+parse_wait_listed(ParseRun *run)
+{
+    gint64 until = g_get_monotonic_time() + PARSE_SPIN_US;
+
+    while (!g_atomic_int_get(&run->listed) && g_get_monotonic_time() < until)
+        g_thread_yield();
+    g_mutex_lock(&run->lock);
+    while (!g_atomic_int_get(&run->listed))
+        g_cond_wait(&run->ready, &run->lock);
+    g_mutex_unlock(&run->lock);
+}
+
 static gpointer
 parse_worker(gpointer data)
 {
@@ -235,6 +259,7 @@ parse_worker(gpointer data)
     char *error = NULL;
     guint done = G_MAXUINT;
 
+    parse_wait_listed(run);
     /* One critical section per file: hand in the last one, print what
      * can be printed, take the next. */
     for (;;) {
@@ -263,48 +288,60 @@ parse_worker(gpointer data)
     }
 }
 
-/* parse_jobs - how many threads: one per processor, a few at most (the
- * work is small and the output is one stream). */
-static guint
-parse_jobs(guint files)
+/* parse_run_start - a run with jobs threads in all (this one among them):
+ * the helpers start now and wait for parse_run_finish. (transfer full) */
+static ParseRun *
+parse_run_start(gboolean pretty, guint jobs)
 {
-    guint jobs = MIN(g_get_num_processors(), 8);
+    ParseRun *run = g_new0(ParseRun, 1);
 
-    return MAX(1, MIN(jobs, files));
-}
-
-/* parse_files - parse every file with jobs threads (this one among
- * them), print in order; FALSE when one could not be read (each one said
- * on stderr). */
-static gboolean
-parse_files(GPtrArray *files, gboolean pretty, guint jobs)
-{
-    ParseRun run = { .files = files, .pretty = pretty, .ok = TRUE };
-    g_autoptr(GPtrArray) threads = g_ptr_array_new();
-
-    run.slots = g_new0(ParseSlot, files->len + 1);
-    g_mutex_init(&run.lock);
-    g_cond_init(&run.drained);
+    run->files = g_ptr_array_new_with_free_func(g_free);
+    run->pretty = pretty;
+    run->ok = TRUE;
+    run->threads = g_ptr_array_new();
+    g_mutex_init(&run->lock);
+    g_cond_init(&run->drained);
+    g_cond_init(&run->ready);
     for (guint t = 1; t < jobs; t++) {
-        GThread *thread = g_thread_try_new("parse", parse_worker, &run, NULL);
+        GThread *thread = g_thread_try_new("parse", parse_worker, run, NULL);
 
         if (thread == NULL)
             break;      /* fewer threads: the work still gets done */
-        g_ptr_array_add(threads, thread);
+        g_ptr_array_add(run->threads, thread);
     }
-    parse_worker(&run);
-    for (guint t = 0; t < threads->len; t++)
-        g_thread_join(g_ptr_array_index(threads, t));
-    g_mutex_clear(&run.lock);
-    g_cond_clear(&run.drained);
-    g_free(run.slots);
-    return run.ok;
+    return run;
+}
+
+/* parse_run_finish - parse and print the files added to run->files, free
+ * the run; FALSE when one could not be read (each one said on stderr). */
+static gboolean
+parse_run_finish(ParseRun *run)
+{
+    gboolean ok;
+
+    run->slots = g_new0(ParseSlot, run->files->len + 1);
+    g_mutex_lock(&run->lock);
+    g_atomic_int_set(&run->listed, TRUE);
+    g_cond_broadcast(&run->ready);
+    g_mutex_unlock(&run->lock);
+    parse_worker(run);
+    for (guint t = 0; t < run->threads->len; t++)
+        g_thread_join(g_ptr_array_index(run->threads, t));
+    ok = run->ok;
+    g_ptr_array_free(run->threads, TRUE);
+    g_ptr_array_free(run->files, TRUE);
+    g_mutex_clear(&run->lock);
+    g_cond_clear(&run->drained);
+    g_cond_clear(&run->ready);
+    g_free(run->slots);
+    g_free(run);
+    return ok;
 }
 
 int
 ctl_parse_main(int argc, char **argv)
 {
-    g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func(g_free);
+    ParseRun *run = NULL;
     gboolean pretty = FALSE, ok = TRUE;
     int first = 1, paths = 0;
     guint jobs = 0;
@@ -334,31 +371,38 @@ ctl_parse_main(int argc, char **argv)
             break;
         }
     }
+    for (int i = first; i < argc; i++)
+        pretty = pretty || strcmp(argv[i], "--pretty") == 0;
+    /* One thread per processor, a few at most (the work is small and the
+     * output one stream); one for a single file. */
+    if (jobs == 0)
+        jobs = argc - first == 1 && !g_file_test(argv[first], G_FILE_TEST_IS_DIR)
+                   ? 1 : MAX(1, MIN(g_get_num_processors(), 8));
+
     /* Files and directories are listed first, in argument order, and
      * parsed together; standard input is read where it stands. */
+    run = parse_run_start(pretty, jobs);
     for (int i = first; i < argc; i++) {
         const char *path = argv[i];
 
-        if (strcmp(path, "--pretty") == 0) {
-            pretty = TRUE;
+        if (strcmp(path, "--pretty") == 0)
             continue;
-        }
         paths++;
         if (strcmp(path, "-") == 0) {
-            ok = parse_files(files, pretty, jobs ? jobs : parse_jobs(files->len)) && ok;
-            g_ptr_array_set_size(files, 0);
+            ok = parse_run_finish(run) && ok;
             ok = parse_stdin(pretty) && ok;
+            run = parse_run_start(pretty, jobs);
         } else if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
-            ok = parse_list_dir(path, files) && ok;
+            ok = parse_list_dir(path, run->files) && ok;
         } else {
-            g_ptr_array_add(files, g_strdup(path));
+            g_ptr_array_add(run->files, g_strdup(path));
         }
     }
+    ok = parse_run_finish(run) && ok;
     if (paths == 0) {
         ctl_parse_usage(stderr);
         return 2;
     }
-    ok = parse_files(files, pretty, jobs ? jobs : parse_jobs(files->len)) && ok;
     fflush(stdout);
     return ok ? 0 : 1;
 }
