@@ -94,14 +94,67 @@ plain_ascii(const char *data, gsize len)
     return high == 0;
 }
 
+/* Converters are kept per thread, by charset: g_convert() opens one and
+ * closes it each time, and glibc's iconv_open() looks the conversion up
+ * under one process-wide lock, on which two parsing threads were queuing.
+ * At most TEXT_CONVERTERS_MAX charsets per thread are kept (a message may
+ * name any); past that, a converter is opened for the call. */
+#define TEXT_CONVERTERS_MAX 32
+
+static void
+text_converter_close(gpointer cd)
+{
+    if (cd != NULL)
+        g_iconv_close((GIConv)cd);
+}
+
+static void
+text_converters_free(gpointer table)
+{
+    g_hash_table_destroy(table);
+}
+
+/* text_convert - data in charset as UTF-8, or NULL when it cannot be
+ * converted. (transfer full) */
+static char *
+text_convert(const char *data, gsize len, const char *charset)
+{
+    static GPrivate key = G_PRIVATE_INIT(text_converters_free);
+    GHashTable *converters = g_private_get(&key);
+    gpointer cd = NULL;
+    gsize written = 0;
+    char *out;
+
+    if (converters == NULL) {
+        converters = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, text_converter_close);
+        g_private_set(&key, converters);
+    }
+    if (!g_hash_table_lookup_extended(converters, charset, NULL, &cd)) {
+        GIConv opened = g_iconv_open("UTF-8", charset);
+
+        cd = opened == (GIConv)-1 ? NULL : (gpointer)opened;
+        if (g_hash_table_size(converters) >= TEXT_CONVERTERS_MAX) {
+            out = cd != NULL ? g_convert_with_iconv(data, len, (GIConv)cd, NULL, &written, NULL)
+                             : NULL;
+            text_converter_close(cd);
+            return out;
+        }
+        g_hash_table_insert(converters, g_strdup(charset), cd);  /* NULL: unknown, remembered */
+    }
+    if (cd == NULL)
+        return NULL;
+    /* Back to the initial state: a conversion that failed half-way may
+     * have left a stateful one (ISO-2022-JP) in the middle of a shift. */
+    g_iconv((GIConv)cd, NULL, NULL, NULL, NULL);
+    return g_convert_with_iconv(data, len, (GIConv)cd, NULL, &written, NULL);
+}
+
 char *
 bounce_text_to_utf8(const char *data, gsize len, const char *charset)
 {
     if (!charset_is_utf8_compatible(charset)) {
-        gsize written = 0;
-        char *conv;
+        char *conv = text_convert(data, len, g_mime_charset_iconv_name(charset));
 
-        conv = g_convert(data, len, "UTF-8", g_mime_charset_iconv_name(charset), NULL, &written, NULL);
         if (conv != NULL)
             return conv;
     }
@@ -110,8 +163,7 @@ bounce_text_to_utf8(const char *data, gsize len, const char *charset)
     /* Unknown 8-bit text: Latin-1 reads every byte and keeps the ASCII
      * wording the rules look for intact. */
     {
-        gsize written = 0;
-        char *conv = g_convert(data, len, "UTF-8", "ISO-8859-1", NULL, &written, NULL);
+        char *conv = text_convert(data, len, "ISO-8859-1");
 
         return conv != NULL ? conv : g_utf8_make_valid(data, len);
     }
