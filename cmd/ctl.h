@@ -23,6 +23,14 @@ int ctl_reclassify_main(int argc, char **argv); /* cmd/ctl_reclassify.c */
 #include <glib.h>
 #include <libpq-fe.h>
 
+/* CTL_DB_OPTIONS - the two options of every database command, for its
+ * GOptionEntry table: --config FILE and --conninfo STR (ctl_connect's two
+ * sources). */
+#define CTL_DB_OPTIONS(config_ptr, conninfo_ptr)                                   \
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, (config_ptr),                     \
+      "read [database] conninfo from FILE", "FILE" },                             \
+    { "conninfo", 'd', 0, G_OPTION_ARG_STRING, (conninfo_ptr), "libpq connection string", "STR" }
+
 /* ctl_connect - conninfo wins, else the [database] conninfo of
  * config_path, else libpq's defaults and PG* variables. */
 PGconn *ctl_connect(const char *config_path, const char *conninfo, GError **error);

@@ -170,10 +170,7 @@ ctl_bounces_main(int argc, char **argv)
         { "limit", 'n', 0, G_OPTION_ARG_STRING, &opts.limit,
           "at most N rows, the newest (default " G_STRINGIFY(CTL_BOUNCES_DEFAULT_LIMIT) ")", "N" },
         { "json", 'j', 0, G_OPTION_ARG_NONE, &opts.json, "print JSON lines, every field", NULL },
-        { "config", 'c', 0, G_OPTION_ARG_FILENAME, &opts.config,
-          "read [database] conninfo from FILE", "FILE" },
-        { "conninfo", 'd', 0, G_OPTION_ARG_STRING, &opts.conninfo,
-          "libpq connection string", "STR" },
+        CTL_DB_OPTIONS(&opts.config, &opts.conninfo),
         { NULL },
     };
 

@@ -43,8 +43,7 @@ ctl_events_main(int argc, char **argv)
     gint64 since = 0;
     gboolean follow = FALSE;
     GOptionEntry entries[] = {
-        { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "read [database] conninfo from FILE", "FILE" },
-        { "conninfo", 'd', 0, G_OPTION_ARG_STRING, &conninfo, "libpq connection string", "STR" },
+        CTL_DB_OPTIONS(&config_path, &conninfo),
         { "since", 's', 0, G_OPTION_ARG_INT64, &since, "print events with seq greater than SEQ", "SEQ" },
         { "follow", 'f', 0, G_OPTION_ARG_NONE, &follow, "keep printing new events as they are published", NULL },
         { NULL },

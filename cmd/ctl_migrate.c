@@ -11,8 +11,7 @@ ctl_migrate_main(int argc, char **argv)
     g_autofree char *config_path = NULL;
     g_autofree char *conninfo = NULL;
     GOptionEntry entries[] = {
-        { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "read [database] conninfo from FILE", "FILE" },
-        { "conninfo", 'd', 0, G_OPTION_ARG_STRING, &conninfo, "libpq connection string", "STR" },
+        CTL_DB_OPTIONS(&config_path, &conninfo),
         { NULL },
     };
     g_autoptr(GOptionContext) options = g_option_context_new("- apply the database migrations");

@@ -195,10 +195,7 @@ ctl_org_main(int argc, char **argv)
     const char *action;
     gboolean set;
     GOptionEntry common[] = {
-        { "config", 'c', 0, G_OPTION_ARG_FILENAME, &opts.config,
-          "read [database] conninfo from FILE", "FILE" },
-        { "conninfo", 'd', 0, G_OPTION_ARG_STRING, &opts.conninfo,
-          "libpq connection string", "STR" },
+        CTL_DB_OPTIONS(&opts.config, &opts.conninfo),
         { NULL },
     };
     GOptionEntry set_entries[] = {

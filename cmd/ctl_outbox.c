@@ -148,9 +148,7 @@ ctl_outbox_main(int argc, char **argv)
     g_autoptr(PGconn) conn = NULL;
     int status;
     GOptionEntry common[] = {
-        { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config,
-          "read [database] conninfo from FILE", "FILE" },
-        { "conninfo", 'd', 0, G_OPTION_ARG_STRING, &conninfo, "libpq connection string", "STR" },
+        CTL_DB_OPTIONS(&config, &conninfo),
         { NULL },
     };
     GOptionEntry list_entries[] = {

@@ -298,9 +298,7 @@ ctl_reclassify_main(int argc, char **argv)
           "only reports received at or after WHEN (2h, 7d, 2026-03-01, ...)", "WHEN" },
         { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &rc.dry_run,
           "change nothing; print what would change", NULL },
-        { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config,
-          "read [database] conninfo from FILE", "FILE" },
-        { "conninfo", 'd', 0, G_OPTION_ARG_STRING, &conninfo, "libpq connection string", "STR" },
+        CTL_DB_OPTIONS(&config, &conninfo),
         { NULL },
     };
     const CtlReclassifyCounts *c = &rc.counts;

@@ -188,9 +188,7 @@ ctl_show_main(int argc, char **argv)
     GOptionEntry entries[] = {
         { "json", 'j', 0, G_OPTION_ARG_NONE, &json, "print one JSON object, every field", NULL },
         { "raw", 'r', 0, G_OPTION_ARG_NONE, &raw, "print the stored message itself", NULL },
-        { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config,
-          "read [database] conninfo from FILE", "FILE" },
-        { "conninfo", 'd', 0, G_OPTION_ARG_STRING, &conninfo, "libpq connection string", "STR" },
+        CTL_DB_OPTIONS(&config, &conninfo),
         { NULL },
     };
 

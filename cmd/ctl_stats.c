@@ -158,9 +158,7 @@ ctl_stats_main(int argc, char **argv)
     GOptionEntry entries[] = {
         { "org", 'o', 0, G_OPTION_ARG_STRING, &org, "only organisation N", "N" },
         { "json", 'j', 0, G_OPTION_ARG_NONE, &json, "print one JSON object", NULL },
-        { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config,
-          "read [database] conninfo from FILE", "FILE" },
-        { "conninfo", 'd', 0, G_OPTION_ARG_STRING, &conninfo, "libpq connection string", "STR" },
+        CTL_DB_OPTIONS(&config, &conninfo),
         { NULL },
     };
 

@@ -363,10 +363,7 @@ ctl_suppression_main(int argc, char **argv)
     const char *name;
     int status;
     GOptionEntry common[] = {
-        { "config", 'c', 0, G_OPTION_ARG_FILENAME, &opts.config,
-          "read [database] conninfo from FILE", "FILE" },
-        { "conninfo", 'd', 0, G_OPTION_ARG_STRING, &opts.conninfo,
-          "libpq connection string", "STR" },
+        CTL_DB_OPTIONS(&opts.config, &opts.conninfo),
         { NULL },
     };
     GOptionEntry list_entries[] = {
