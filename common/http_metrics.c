@@ -27,9 +27,7 @@ static const char http_metrics_gauges_sql[] =
     "          FROM outbox WHERE state = 'queued'),"
     "       (SELECT count(*) FROM events WHERE type = 'outbox.failed'"
     "           AND created_at > now() - interval '24 hours'),"
-    "       (SELECT count(*) FROM events WHERE seq IS NULL)"
-    "     + (SELECT count(*) FROM events"
-    "         WHERE seq > coalesce((SELECT published_seq FROM event_publication), 0))";
+    "       (SELECT count(*) FROM events_unpublished)";
 
 static const char *const http_metrics_gauges[] = {
     "bouncer_outbox_queued",

@@ -20,9 +20,10 @@ DROP INDEX events_unpublished;
 ALTER TABLE events DROP COLUMN published_at;
 
 -- events_unpublished - committed events not yet sent: waiting for a seq,
--- or sequenced after the last batch marked sent.
+-- or sequenced after the last batch marked sent. Two arms rather than an
+-- OR, so that each reads its own index (events_unsequenced, the seq key).
 CREATE VIEW events_unpublished AS
-SELECT e.*
-  FROM events e
- WHERE e.seq IS NULL
-    OR e.seq > coalesce((SELECT published_seq FROM event_publication), 0);
+SELECT e.* FROM events e WHERE e.seq IS NULL
+UNION ALL
+SELECT e.* FROM events e
+ WHERE e.seq > coalesce((SELECT published_seq FROM event_publication), 0);
