@@ -62,8 +62,10 @@ gen_codes(guint t, const BounceRule *rules, gsize count)
     g_free(codes);
 }
 
+/* gen_prefilter - the table's prefilter arrays; its entry of
+ * bounce_built_tables[] appended to entries. */
 static void
-gen_prefilter(guint t, const BounceRule *rules, gsize count)
+gen_prefilter(guint t, const BounceRule *rules, gsize count, GString *entries)
 {
     BouncePrefilter *pf = bounce_prefilter_new(rules, count);
     const BouncePrefilterData *d = bounce_prefilter_data(pf);
@@ -82,12 +84,20 @@ gen_prefilter(guint t, const BounceRule *rules, gsize count)
         printf("}, %u },\n", d->words[i].nkeys);
     }
     printf("    { {0}, 0 }\n};\n");
+    g_string_append_printf(entries,
+                           "    { G_GUINT64_CONSTANT(%" G_GUINT64_FORMAT "),\n"
+                           "      { %zu, %u, table%u_first, table%u_nwords, table%u_words, %zu },\n"
+                           "      table%u_codes, sizeof(table%u_codes) },\n",
+                           bounce_tables_fingerprint(rules, count), count, d->sizes, t, t, t,
+                           d->nwords_total, t, t);
     bounce_prefilter_free(pf);
 }
 
 int
 main(void)
 {
+    g_autoptr(GString) entries = g_string_new(NULL);
+
     printf("/* Written by bouncer/gen/bounce_rules_gen.c from bouncer/bounce_tables.c:\n"
            " * do not edit. PCRE2 %d.%d. */\n"
            "#include \"bouncer/bounce_private.h\"\n\n",
@@ -96,24 +106,11 @@ main(void)
         gsize count = 0;
         const BounceRule *rules = bounce_tables_get(t, &count);
 
-        gen_prefilter(t, rules, count);
+        gen_prefilter(t, rules, count, entries);
         gen_codes(t, rules, count);
         printf("\n");
     }
-    printf("const BounceBuiltTable bounce_built_tables[BOUNCE_TABLE_COUNT] = {\n");
-    for (guint t = 0; t < BOUNCE_TABLE_COUNT; t++) {
-        gsize count = 0;
-        const BounceRule *rules = bounce_tables_get(t, &count);
-        BouncePrefilter *pf = bounce_prefilter_new(rules, count);
-        const BouncePrefilterData *d = bounce_prefilter_data(pf);
-
-        printf("    { G_GUINT64_CONSTANT(%" G_GUINT64_FORMAT "),\n"
-               "      { %zu, %u, table%u_first, table%u_nwords, table%u_words, %zu },\n"
-               "      table%u_codes, sizeof(table%u_codes) },\n",
-               bounce_tables_fingerprint(rules, count), count, d->sizes, t, t, t,
-               d->nwords_total, t, t);
-        bounce_prefilter_free(pf);
-    }
-    printf("};\n");
+    printf("const BounceBuiltTable bounce_built_tables[BOUNCE_TABLE_COUNT] = {\n%s};\n",
+           entries->str);
     return fflush(stdout) == 0 ? 0 : 1;
 }
