@@ -206,24 +206,33 @@ db_exec(PGconn *conn, const char *sql, int n_params, const char *const *params, 
                            error);
 }
 
+gboolean
+db_prepare(PGconn *conn, const char *name, const char *sql, int n_params, GError **error)
+{
+    GHashTable *prepared = PQinstanceData(conn, db_event);
+    PGresult *res;
+
+    if (prepared != NULL && g_hash_table_contains(prepared, name))
+        return TRUE;
+    res = db_result_check(conn, PQprepare(conn, name, sql, n_params, NULL), error);
+    if (res == NULL)
+        return FALSE;
+    PQclear(res);
+    if (prepared != NULL)
+        g_hash_table_add(prepared, (gpointer)name);
+    return TRUE;
+}
+
 PGresult *
 db_exec_prepared(PGconn *conn, const char *name, const char *sql, int n_params,
                  const char *const *values, const int *lengths, const int *formats,
                  GError **error)
 {
-    GHashTable *prepared = PQinstanceData(conn, db_event);
-
-    if (prepared == NULL)   /* not made by db_connect: no record of what it has */
+    if (PQinstanceData(conn, db_event) == NULL)    /* not made by db_connect: no record of what it has */
         return db_result_check(conn, PQexecParams(conn, sql, n_params, NULL, values, lengths,
                                                   formats, 0), error);
-    if (!g_hash_table_contains(prepared, name)) {
-        PGresult *res = db_result_check(conn, PQprepare(conn, name, sql, n_params, NULL), error);
-
-        if (res == NULL)
-            return NULL;
-        PQclear(res);
-        g_hash_table_add(prepared, (gpointer)name);
-    }
+    if (!db_prepare(conn, name, sql, n_params, error))
+        return NULL;
     return db_result_check(conn, PQexecPrepared(conn, name, n_params, values, lengths, formats, 0),
                            error);
 }

@@ -41,6 +41,9 @@ PGresult *db_exec(PGconn *conn, const char *sql, int n_params, const char *const
 PGresult *db_exec_prepared(PGconn *conn, const char *name, const char *sql, int n_params,
                            const char *const *values, const int *lengths, const int *formats,
                            GError **error);
+/* db_prepare - prepare sql under name on conn unless it already is there
+ * (the same rules for name as db_exec_prepared). */
+gboolean db_prepare(PGconn *conn, const char *name, const char *sql, int n_params, GError **error);
 /* db_exec_ok - the same, for statements whose result is not needed. */
 gboolean db_exec_ok(PGconn *conn, const char *sql, GError **error);
 
