@@ -168,78 +168,71 @@ bounce_store_forward_wanted(const BounceStore *store, const BounceReport *report
     return FALSE;
 }
 
-/* bounce_store_store - the message and everything it says, in one
- * statement (its own transaction in autocommit): the inbound row or the
- * discovery that it is a redelivery, a row per recipient with its event
- * and suppression, and the forward, queued to be composed when sent. */
+/* The statement of a returned message: the message and everything it
+ * says in one call (sql/007), its own transaction or a share of one: the
+ * inbound row or the discovery that it is a redelivery, a row per
+ * recipient with its event and suppression, and the forward, queued to
+ * be composed when sent. */
+#define BOUNCE_STORE_PARAM_ORG      6
+#define BOUNCE_STORE_PARAM_MESSAGE  7
+#define BOUNCE_STORE_PARAM_FORWARD  13
+
 static gboolean
-bounce_store_store(gpointer self, PGconn *conn, const DeliveryRecipient *rcpt, gpointer prepared,
-                   gboolean *duplicate_out, GError **error)
+bounce_store_statement(gpointer self, const DeliveryRecipient *rcpt, gpointer prepared,
+                       DbStatement *stmt, GError **error)
 {
     BounceStore *store = self;
     const BounceReport *report = prepared;
     TokenInfo info = { 0 };
-    g_autofree char *org = NULL;
-    g_autofree char *msg = NULL;
-    g_autofree char *recipients = bounce_store_recipients_json(report);
-    g_autofree char *window = g_strdup_printf("%u days", store->policy.soft_window_days);
-    g_autofree char *period = g_strdup_printf("%u days", store->policy.soft_days);
-    g_autofree char *threshold = g_strdup_printf("%u", store->policy.soft_threshold);
-    g_autofree char *limit = g_strdup_printf("%u", store->forward.hourly_limit);
-    g_autofree char *give_up = g_strdup_printf("%u hours", store->forward.give_up_hours);
-    gboolean forward = bounce_store_forward_wanted(store, report);
-    const char *kind = bounce_kind_to_string(report->kind);
-    const char *values[16];
-    int lengths[16] = { 0 };
-    int formats[16] = { 0 };
-    g_autoptr(PGresult) res = NULL;
 
+    stmt->name = "bouncer_deliver_report";
+    stmt->sql = "SELECT id, duplicate FROM bouncer_deliver_report($1, $2, $3, $4, $5,"
+                " $6, $7, $8, $9, $10::jsonb, $11, $12::interval, $13::interval, $14,"
+                " $15, $16::interval)";
+    stmt->n_params = 16;
     if (report->kind != BOUNCE_KIND_NOTBOUNCE && report->kind != BOUNCE_KIND_UNPARSEABLE &&
         bounce_store_find_token(store, rcpt, report, &info)) {
-        org = g_strdup_printf("%" G_GUINT64_FORMAT, info.org_id);
-        msg = g_strdup_printf("%" G_GUINT64_FORMAT, info.message_id);
+        db_statement_take(stmt, BOUNCE_STORE_PARAM_ORG,
+                          g_strdup_printf("%" G_GUINT64_FORMAT, info.org_id));
+        db_statement_take(stmt, BOUNCE_STORE_PARAM_MESSAGE,
+                          g_strdup_printf("%" G_GUINT64_FORMAT, info.message_id));
     }
-    values[0] = rcpt->sid;
-    values[1] = rcpt->mail_from;
-    values[2] = rcpt->rcpt_to;
-    values[3] = mailbox_kind_name(rcpt->mailbox);
-    values[4] = kind;
-    values[5] = (const char *)rcpt->data;
-    lengths[5] = (int)rcpt->len;
-    formats[5] = 1;
-    values[6] = org;
-    values[7] = msg;
-    values[8] = bounce_store_str(report->reporting_mta);
-    values[9] = recipients;
-    values[10] = threshold;
-    values[11] = window;
-    values[12] = period;
-    values[13] = forward ? "t" : "f";
-    values[14] = limit;
-    values[15] = give_up;
-    res = db_exec_prepared(conn, "bouncer_deliver_report",
-                           "SELECT id, duplicate FROM bouncer_deliver_report($1, $2, $3, $4, $5,"
-                           " $6, $7, $8, $9, $10::jsonb, $11, $12::interval, $13::interval, $14,"
-                           " $15, $16::interval)",
-                           16, values, lengths, formats, error);
-    if (res == NULL) {
-        g_prefix_error(error, "deliver report: ");
-        return FALSE;
-    }
-    if (PQntuples(res) != 1) {
-        metrics_counter_inc("bouncer_db_errors_total", NULL);
-        g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY,
-                    "deliver report: %d rows, not one", PQntuples(res));
-        return FALSE;
-    }
-    *duplicate_out = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
-    if (!*duplicate_out) {
-        bounce_store_count(report);
-        log_info("sid=%s rcpt=<%s> kind=%s recipients=%u org=%s message=%s%s", rcpt->sid,
-                 rcpt->rcpt_to, kind, report->recipients->len, org != NULL ? org : "-",
-                 msg != NULL ? msg : "-", forward && org != NULL ? " forward=wanted" : "");
-    }
+    stmt->values[0] = rcpt->sid;
+    stmt->values[1] = rcpt->mail_from;
+    stmt->values[2] = rcpt->rcpt_to;
+    stmt->values[3] = mailbox_kind_name(rcpt->mailbox);
+    stmt->values[4] = bounce_kind_to_string(report->kind);
+    stmt->values[5] = (const char *)rcpt->data;
+    stmt->lengths[5] = (int)rcpt->len;
+    stmt->formats[5] = 1;
+    stmt->values[8] = bounce_store_str(report->reporting_mta);
+    db_statement_take(stmt, 9, bounce_store_recipients_json(report));
+    db_statement_take(stmt, 10, g_strdup_printf("%u", store->policy.soft_threshold));
+    db_statement_take(stmt, 11, g_strdup_printf("%u days", store->policy.soft_window_days));
+    db_statement_take(stmt, 12, g_strdup_printf("%u days", store->policy.soft_days));
+    stmt->values[BOUNCE_STORE_PARAM_FORWARD] = bounce_store_forward_wanted(store, report) ? "t" : "f";
+    db_statement_take(stmt, 14, g_strdup_printf("%u", store->forward.hourly_limit));
+    db_statement_take(stmt, 15, g_strdup_printf("%u hours", store->forward.give_up_hours));
     return TRUE;
+}
+
+/* bounce_store_stored - the metrics and the log line, once committed. */
+static void
+bounce_store_stored(gpointer self, const DeliveryRecipient *rcpt, gpointer prepared,
+                    const DbStatement *stmt, gboolean duplicate)
+{
+    const BounceReport *report = prepared;
+    const char *org = stmt->values[BOUNCE_STORE_PARAM_ORG];
+    const char *msg = stmt->values[BOUNCE_STORE_PARAM_MESSAGE];
+    gboolean forward = stmt->values[BOUNCE_STORE_PARAM_FORWARD][0] == 't';
+
+    if (duplicate)
+        return;
+    bounce_store_count(report);
+    log_info("sid=%s rcpt=<%s> kind=%s recipients=%u org=%s message=%s%s", rcpt->sid,
+             rcpt->rcpt_to, bounce_kind_to_string(report->kind), report->recipients->len,
+             org != NULL ? org : "-", msg != NULL ? msg : "-",
+             forward && org != NULL ? " forward=wanted" : "");
 }
 
 /* bounce_store_compose_forward - the forward, composed when the sender
@@ -277,7 +270,8 @@ bounce_store_new(const TokenKeyring *keyring, const BounceSuppressionPolicy *pol
     store->processor = (MailboxProcessor){
         .prepare = bounce_store_prepare,
         .prepared_free = bounce_store_prepared_free,
-        .store = bounce_store_store,
+        .statement = bounce_store_statement,
+        .stored = bounce_store_stored,
         .self = store,
     };
     return store;

@@ -179,7 +179,8 @@ main(int argc, char **argv)
     pool = db_pool_new(config->conninfo, config->pool_size);
     router = router_new(config->bounce_domain, config->reply_mailbox);
     router_set_keyring(router, keyring);
-    delivery = delivery_new(pool, router);
+    delivery = delivery_new(pool, router, MIN(config->transactions, config->pool_size),
+                            config->group_commit);
     policy = (BounceSuppressionPolicy){
         .soft_threshold = config->soft_threshold,
         .soft_window_days = config->soft_window_days,

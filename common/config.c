@@ -50,6 +50,8 @@ static const ConfigKey config_keys[] = {
     CFG("mail", "reply_mailbox", CONFIG_STRING, reply_mailbox, "messageservice@post.example.com", 0, 0),
     CFG("database", "conninfo", CONFIG_STRING, conninfo, "dbname=bouncer", 0, 0),
     CFG("database", "pool_size", CONFIG_UINT, pool_size, "8", 1, 1000),
+    CFG("database", "transactions", CONFIG_UINT, transactions, "2", 1, 1000),
+    CFG("database", "group_commit", CONFIG_UINT, group_commit, "16", 1, 64),
     CFG("log", "file", CONFIG_STRING, log_file, "", 0, 0),
     CFG("log", "level", CONFIG_LEVEL, log_level, "info", 0, 0),
     CFG("suppression", "soft_threshold", CONFIG_UINT, soft_threshold, "3", 0, 1000),

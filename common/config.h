@@ -29,6 +29,8 @@ typedef struct {
     /* [database] */
     char    *conninfo;
     guint    pool_size;
+    guint    transactions;      /* deliveries' transactions at once (at most pool_size) */
+    guint    group_commit;      /* messages sharing one transaction, at most */
     /* [log] */
     char    *log_file;
     LogLevel log_level;

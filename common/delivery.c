@@ -13,16 +13,19 @@
 
 struct Delivery {
     DbPool                 *pool;
+    CommitQueue            *queue;
     Router                 *router;
     const MailboxProcessor *processors[MAILBOX_KIND_COUNT];
 };
 
 Delivery *
-delivery_new(DbPool *pool, Router *router)
+delivery_new(DbPool *pool, Router *router, guint transactions, guint group_commit)
 {
     Delivery *delivery = g_new0(Delivery, 1);
 
     delivery->pool = pool;
+    delivery->queue = commit_queue_new(pool, transactions, group_commit,
+                                       DELIVERY_ACQUIRE_TIMEOUT_MS);
     delivery->router = router;
     return delivery;
 }
@@ -30,6 +33,9 @@ delivery_new(DbPool *pool, Router *router)
 void
 delivery_free(Delivery *delivery)
 {
+    if (delivery == NULL)
+        return;
+    commit_queue_free(delivery->queue);
     g_free(delivery);
 }
 
@@ -69,8 +75,6 @@ delivery_store_one(Delivery *delivery, PGconn *conn, const DeliveryRecipient *ba
     g_autoptr(PGresult) res = NULL;
     const char *kind = NULL;
 
-    if (processor != NULL && processor->store != NULL)
-        return processor->store(processor->self, conn, &rcpt, prepared, duplicate_out, error);
     if (!db_exec_ok(conn, "BEGIN", error))
         return FALSE;
     res = PQexecParams(conn,
@@ -114,45 +118,93 @@ rollback:
  * out to be dead (the database restarted while it sat in the pool). A
  * retry after a lost COMMIT reply is safe: the redelivery check finds the
  * first copy. */
-static GError *
-delivery_deliver_one(Delivery *delivery, const DeliveryRecipient *rcpt, gpointer prepared)
+/* delivery_run_statement - the processor's statement through the commit
+ * queue; TRUE once committed. */
+static gboolean
+delivery_run_statement(Delivery *delivery, const MailboxProcessor *processor,
+                       const DeliveryRecipient *rcpt, gpointer prepared, gboolean *duplicate_out,
+                       GError **error)
 {
-    for (int attempt = 0; attempt < 2; attempt++) {
-        g_autoptr(GError) error = NULL;
-        gboolean duplicate = FALSE;
-        PGconn *conn = db_pool_acquire(delivery->pool, DELIVERY_ACQUIRE_TIMEOUT_MS, &error);
+    DbStatement stmt = { 0 };
+    g_autoptr(PGresult) res = NULL;
+    gboolean ok = FALSE;
+
+    if (!processor->statement(processor->self, rcpt, prepared, &stmt, error))
+        goto out;
+    res = commit_queue_run(delivery->queue, &stmt, error);
+    if (res == NULL)
+        goto out;
+    if (PQntuples(res) != 1 || PQnfields(res) < 2) {
+        metrics_counter_inc("bouncer_db_errors_total", NULL);
+        g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY, "%s: %d rows, not one",
+                    stmt.name, PQntuples(res));
+        goto out;
+    }
+    *duplicate_out = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+    processor->stored(processor->self, rcpt, prepared, &stmt, *duplicate_out);
+    ok = TRUE;
+out:
+    db_statement_clear(&stmt);
+    return ok;
+}
+
+/* delivery_store - store one recipient: through the commit queue when
+ * its mailbox has a statement, else in a transaction of its own, with one
+ * retry when the connection turned out to be dead (the database
+ * restarted while it sat in the pool; a retry after a lost COMMIT reply
+ * is safe: the redelivery check finds the first copy). */
+static gboolean
+delivery_store(Delivery *delivery, const DeliveryRecipient *rcpt, gpointer prepared,
+               gboolean *duplicate_out, GError **error)
+{
+    const MailboxProcessor *processor = delivery->processors[rcpt->mailbox];
+
+    if (processor != NULL && processor->statement != NULL)
+        return delivery_run_statement(delivery, processor, rcpt, prepared, duplicate_out, error);
+    for (int attempt = 0;; attempt++) {
+        g_autoptr(GError) local = NULL;
+        PGconn *conn = db_pool_acquire(delivery->pool, DELIVERY_ACQUIRE_TIMEOUT_MS, &local);
         gboolean ok, broken;
 
         if (conn == NULL) {
-            log_warning("sid=%s rcpt=<%s> result=451 reason=db-unavailable error=\"%s\"", rcpt->sid,
-                        rcpt->rcpt_to, error->message);
-            metrics_counter_inc("bouncer_lmtp_messages_total", "mailbox", mailbox_kind_name(rcpt->mailbox),
-                                "result", "tempfail", NULL);
-            return g_steal_pointer(&error);
+            g_propagate_error(error, g_steal_pointer(&local));
+            return FALSE;
         }
         metrics_tx_begin();
-        ok = delivery_store_one(delivery, conn, rcpt, prepared, &duplicate, &error);
+        ok = delivery_store_one(delivery, conn, rcpt, prepared, duplicate_out, &local);
         metrics_tx_end(ok);
         broken = PQstatus(conn) != CONNECTION_OK;
         db_pool_release(delivery->pool, conn);
-        if (ok) {
-            metrics_counter_inc("bouncer_lmtp_messages_total", "mailbox", mailbox_kind_name(rcpt->mailbox),
-                                "result", duplicate ? "duplicate" : "stored", NULL);
-            if (duplicate)
-                log_info("sid=%s rcpt=<%s> result=duplicate", rcpt->sid, rcpt->rcpt_to);
-            return NULL;
-        }
+        if (ok)
+            return TRUE;
         if (!broken || attempt == 1) {
-            metrics_counter_inc("bouncer_lmtp_messages_total", "mailbox", mailbox_kind_name(rcpt->mailbox),
-                                "result", error->domain != BOUNCER_ERROR ||
-                                          error->code == BOUNCER_ERROR_TEMPORARY ? "tempfail" : "rejected",
-                                NULL);
-            log_warning("sid=%s rcpt=<%s> result=451 reason=db-error error=\"%s\"", rcpt->sid,
-                        rcpt->rcpt_to, error->message);
-            return g_steal_pointer(&error);
+            g_propagate_error(error, g_steal_pointer(&local));
+            return FALSE;
         }
     }
-    g_assert_not_reached();
+}
+
+/* delivery_deliver_one - store, then count and log the outcome. */
+static GError *
+delivery_deliver_one(Delivery *delivery, const DeliveryRecipient *rcpt, gpointer prepared)
+{
+    g_autoptr(GError) error = NULL;
+    gboolean duplicate = FALSE;
+    const char *mailbox = mailbox_kind_name(rcpt->mailbox);
+
+    if (delivery_store(delivery, rcpt, prepared, &duplicate, &error)) {
+        metrics_counter_inc("bouncer_lmtp_messages_total", "mailbox", mailbox,
+                            "result", duplicate ? "duplicate" : "stored", NULL);
+        if (duplicate)
+            log_info("sid=%s rcpt=<%s> result=duplicate", rcpt->sid, rcpt->rcpt_to);
+        return NULL;
+    }
+    metrics_counter_inc("bouncer_lmtp_messages_total", "mailbox", mailbox, "result",
+                        error->domain != BOUNCER_ERROR || error->code == BOUNCER_ERROR_TEMPORARY
+                            ? "tempfail" : "rejected", NULL);
+    log_warning("sid=%s rcpt=<%s> result=451 reason=db-error error=\"%s\"", rcpt->sid,
+                rcpt->rcpt_to, error->message);
+    return g_steal_pointer(&error);
 }
 
 /* delivery_deliver - parse once per mailbox kind, then store per recipient. */

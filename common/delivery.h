@@ -10,6 +10,7 @@
 #include <glib.h>
 #include <libpq-fe.h>
 
+#include "common/commit_queue.h"
 #include "common/db.h"
 #include "common/lmtp_session.h"
 #include "common/router.h"
@@ -35,19 +36,26 @@ typedef struct {
      * the recipient gets a 451. Sets *kind_out to the inbound kind. */
     gboolean (*record)(gpointer self, PGconn *conn, const DeliveryRecipient *rcpt,
                        gpointer prepared, const char **kind_out, GError **error);
-    /* store - instead of record(), for the busy mailboxes: the whole
-     * recipient (inbound row included) in one statement, outside any
-     * transaction, so it commits in one round trip. Sets *duplicate_out
-     * when the message was a redelivery. TRUE only once committed. */
-    gboolean (*store)(gpointer self, PGconn *conn, const DeliveryRecipient *rcpt,
-                      gpointer prepared, gboolean *duplicate_out, GError **error);
+    /* statement - instead of record(), for the busy mailboxes: the whole
+     * recipient (inbound row included) as one statement returning one row
+     * (id, duplicate), run outside any transaction of the caller's; those
+     * of messages arriving together share one transaction and one commit
+     * (commit_queue.h). Fills *out; FALSE when no statement can be made. */
+    gboolean (*statement)(gpointer self, const DeliveryRecipient *rcpt, gpointer prepared,
+                          DbStatement *out, GError **error);
+    /* stored - once statement's row is committed: what is said about it
+     * then (metrics, log); duplicate when it was a redelivery. */
+    void     (*stored)(gpointer self, const DeliveryRecipient *rcpt, gpointer prepared,
+                       const DbStatement *stmt, gboolean duplicate);
     gpointer self;
 } MailboxProcessor;
 
 typedef struct Delivery Delivery;
 
-/* delivery_new - pool and router are borrowed. (transfer full) */
-Delivery *delivery_new(DbPool *pool, Router *router);
+/* delivery_new - pool and router are borrowed; up to group_commit
+ * messages share a transaction (1: each its own), at most transactions
+ * of them at once. (transfer full) */
+Delivery *delivery_new(DbPool *pool, Router *router, guint transactions, guint group_commit);
 void delivery_free(Delivery *delivery);
 /* delivery_set_processor - processor is borrowed; none means store only. */
 void delivery_set_processor(Delivery *delivery, MailboxKind kind, const MailboxProcessor *processor);

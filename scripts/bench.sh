@@ -49,6 +49,8 @@ mem_sessions=${BENCH_MEM_SESSIONS:-100}
 mem_idle=${BENCH_MEM_IDLE:-5}
 mem_seconds=${BENCH_MEM_SECONDS:-10}
 pool_size=${BENCH_POOL_SIZE:-8}
+transactions=${BENCH_TRANSACTIONS:-2}
+group_commit=${BENCH_GROUP_COMMIT:-16}
 mailboxes=${BENCH_MAILBOXES:-1000}
 perf_seconds=${BENCH_PERF_SECONDS:-10}
 fixtures_src=$top/tests/fixtures/bounces
@@ -187,6 +189,8 @@ reply_mailbox = messageservice@post.example.com
 [database]
 conninfo = $conninfo
 pool_size = $pool_size
+transactions = $transactions
+group_commit = $group_commit
 [log]
 file = $out/bouncerd.log
 level = warning
@@ -461,7 +465,7 @@ run_pgbench() {
          >"$out/$name.txt"
 }
 
-say "PostgreSQL $pg_version; bouncerd on 127.0.0.1:$lmtp_port (pool_size $pool_size)"
+say "PostgreSQL $pg_version; bouncerd on 127.0.0.1:$lmtp_port (pool_size $pool_size, transactions $transactions, group_commit $group_commit)"
 [ $have_dovecot -eq 1 ] && say "Dovecot $dovecot_version LMTP on 127.0.0.1:$dovecot_port (mail_fsync=$dovecot_fsync)"
 # Warm-up: caches, JIT-compiled patterns, and every Dovecot mailbox
 # created once (creating a maildir is not what is measured).
@@ -641,7 +645,7 @@ mem_total=$(awk '/^MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo)
     echo
     echo "Machine: $(nproc) CPUs ($model), $mem_total memory, Linux $(uname -r);" \
          "load average $load_before before the run, $(cut -d' ' -f1-3 /proc/loadavg) after." \
-         "PostgreSQL $pg_version (default settings, synchronous_commit on), bouncerd pool_size $pool_size," \
+         "PostgreSQL $pg_version (default settings, synchronous_commit on), bouncerd pool_size $pool_size, transactions $transactions, group_commit $group_commit," \
          "$([ $have_dovecot -eq 1 ] && echo "Dovecot $dovecot_version (mail_fsync=$dovecot_fsync, maildir, $mailboxes mailboxes),")" \
          "$rounds rounds of ${seconds}s per run, $nfixtures DSN fixtures of $((fixture_bytes / nfixtures)) bytes on average."
 } >"$report"

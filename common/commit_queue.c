@@ -1,0 +1,330 @@
+/* commit_queue.c - statements that arrive together commit together.
+ *
+ * Leader and followers, no thread of its own: every caller queues its job
+ * and then either leads (a transaction slot is free: it takes the jobs at
+ * the head of the queue, its own among them, and runs them) or sleeps on
+ * its job's condition until a leader has run it or a slot frees up. A
+ * job's state only moves forward: WAITING in the queue, TAKEN by a
+ * leader, DONE with its result. */
+#include "common/commit_queue.h"
+
+#include <string.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/metrics.h"
+
+/* No more statements than this in one transaction, whatever is asked. */
+#define COMMIT_QUEUE_MAX_BATCH 64
+
+typedef enum {
+    JOB_WAITING,
+    JOB_TAKEN,
+    JOB_DONE,
+} JobState;
+
+/* One caller's statement; lives on the caller's stack until DONE. */
+typedef struct {
+    const DbStatement *stmt;
+    JobState state;
+    GCond wake;              /* DONE, or a slot to lead with */
+    PGresult *result;
+    GError *error;
+} Job;
+
+struct CommitQueue {
+    DbPool *pool;
+    guint transactions;      /* batches running at once, at most */
+    guint batch;             /* statements per batch, at most */
+    guint acquire_timeout_ms;
+    GMutex lock;
+    GQueue waiting;          /* Job*, oldest first */
+    guint running;           /* batches running now */
+};
+
+void
+db_statement_take(DbStatement *stmt, int i, char *value)
+{
+    g_return_if_fail(i >= 0 && i < DB_STATEMENT_MAX_PARAMS);
+    g_free(stmt->owned[i]);
+    stmt->owned[i] = value;
+    stmt->values[i] = value;
+}
+
+void
+db_statement_clear(DbStatement *stmt)
+{
+    for (int i = 0; i < DB_STATEMENT_MAX_PARAMS; i++)
+        g_clear_pointer(&stmt->owned[i], g_free);
+}
+
+CommitQueue *
+commit_queue_new(DbPool *pool, guint transactions, guint batch, guint acquire_timeout_ms)
+{
+    CommitQueue *queue = g_new0(CommitQueue, 1);
+
+    queue->pool = pool;
+    queue->transactions = MAX(transactions, 1);
+    queue->batch = CLAMP(batch, 1, COMMIT_QUEUE_MAX_BATCH);
+    queue->acquire_timeout_ms = acquire_timeout_ms;
+    g_mutex_init(&queue->lock);
+    g_queue_init(&queue->waiting);
+    return queue;
+}
+
+void
+commit_queue_free(CommitQueue *queue)
+{
+    if (queue == NULL)
+        return;
+    g_warn_if_fail(queue->running == 0 && g_queue_is_empty(&queue->waiting));
+    g_mutex_clear(&queue->lock);
+    g_free(queue);
+}
+
+/* --- running a batch --------------------------------------------------- */
+
+/* conn_usable - connected, outside any transaction and pipeline: fit for
+ * the next statement. */
+static gboolean
+conn_usable(PGconn *conn)
+{
+    return PQstatus(conn) == CONNECTION_OK && PQpipelineStatus(conn) == PQ_PIPELINE_OFF &&
+           PQtransactionStatus(conn) == PQTRANS_IDLE;
+}
+
+/* pipeline_read - the next query's result in pipeline mode: the result,
+ * with the NULL that ends it consumed. (transfer full) */
+static PGresult *
+pipeline_read(PGconn *conn)
+{
+    PGresult *res = PQgetResult(conn);
+
+    if (res != NULL && PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
+        PGresult *extra;
+
+        while ((extra = PQgetResult(conn)) != NULL)
+            PQclear(extra);
+    }
+    return res;
+}
+
+/* pipeline_check - res is what a query of the pipeline should answer
+ * (tag: the command's tag, NULL for rows); else the first thing that went
+ * wrong goes into *first. */
+static gboolean
+pipeline_check(PGconn *conn, const PGresult *res, const char *tag, GError **first)
+{
+    ExecStatusType status = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    gboolean ok = tag != NULL ? status == PGRES_COMMAND_OK && strcmp(PQcmdStatus((PGresult *)res), tag) == 0
+                              : status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK;
+
+    if (!ok && *first == NULL) {
+        const char *why = res != NULL ? PQresultErrorMessage(res) : "";
+
+        if (status == PGRES_FATAL_ERROR)
+            metrics_counter_inc("bouncer_db_errors_total", NULL);
+        /* A transaction that failed answers COMMIT with the tag ROLLBACK. */
+        g_set_error(first, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY, "database: %s",
+                    why[0] != '\0' ? why : status == PGRES_COMMAND_OK ? "not committed"
+                                                                      : PQerrorMessage(conn));
+        g_strchomp((*first)->message);
+    }
+    return ok;
+}
+
+/* batch_run_together - jobs in one transaction, sent in one go: BEGIN,
+ * the statements, COMMIT and a sync point. TRUE when it committed, each
+ * job's result then set; FALSE leaves every job as it was. */
+static gboolean
+batch_run_together(PGconn *conn, Job **jobs, guint n, GError **error)
+{
+    PGresult *results[COMMIT_QUEUE_MAX_BATCH] = { NULL };
+    g_autoptr(GError) first = NULL;
+    PGresult *res;
+    gboolean sent;
+
+    /* Statements are prepared outside the pipeline: a name counts as
+     * prepared only once the server said so. */
+    for (guint i = 0; i < n; i++) {
+        const DbStatement *st = jobs[i]->stmt;
+
+        if (!db_prepare(conn, st->name, st->sql, st->n_params, error))
+            return FALSE;
+    }
+    if (!PQenterPipelineMode(conn)) {
+        g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY, "database: %s",
+                    PQerrorMessage(conn));
+        return FALSE;
+    }
+    sent = PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+    for (guint i = 0; sent && i < n; i++) {
+        const DbStatement *st = jobs[i]->stmt;
+
+        sent = PQsendQueryPrepared(conn, st->name, st->n_params, st->values, st->lengths,
+                                   st->formats, 0);
+    }
+    sent = sent && PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
+    sent = sent && PQpipelineSync(conn);
+    if (!sent) {
+        /* Half a pipeline: the connection is not used again (conn_usable). */
+        g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY, "database: %s",
+                    PQerrorMessage(conn));
+        return FALSE;
+    }
+
+    /* Every result up to the sync point is read whatever happens, so the
+     * connection leaves the pipeline clean. After an error the server
+     * skips the rest (PIPELINE_ABORTED) and the transaction is rolled
+     * back below. */
+    res = pipeline_read(conn);
+    pipeline_check(conn, res, "BEGIN", &first);
+    PQclear(res);
+    for (guint i = 0; i < n; i++) {
+        results[i] = pipeline_read(conn);
+        pipeline_check(conn, results[i], NULL, &first);
+    }
+    res = pipeline_read(conn);
+    pipeline_check(conn, res, "COMMIT", &first);
+    PQclear(res);
+    res = PQgetResult(conn);
+    if ((res == NULL || PQresultStatus(res) != PGRES_PIPELINE_SYNC) && first == NULL)
+        g_set_error(&first, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY,
+                    "database: no sync point: %s", PQerrorMessage(conn));
+    PQclear(res);
+    PQexitPipelineMode(conn);
+    if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) == PQTRANS_INERROR)
+        db_exec_ok(conn, "ROLLBACK", NULL);
+
+    for (guint i = 0; i < n; i++) {
+        if (first == NULL)
+            jobs[i]->result = results[i];
+        else
+            PQclear(results[i]);
+    }
+    if (first != NULL) {
+        g_propagate_error(error, g_steal_pointer(&first));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* batch_run - run the jobs and set each one's result or error: together
+ * when there are several; what that leaves undone runs alone, so a
+ * failing statement fails only its own job. A job that could not run on
+ * a connection found broken gets one more try on a fresh one: the
+ * database may have restarted while the connection sat in the pool, and
+ * a retry after a lost COMMIT reply is safe (the redelivery check finds
+ * the first copy). */
+static void
+batch_run(CommitQueue *queue, Job **jobs, guint n)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        g_autoptr(GError) error = NULL;
+        PGconn *conn = db_pool_acquire(queue->pool, queue->acquire_timeout_ms, &error);
+        gboolean broken;
+
+        if (conn == NULL) {
+            for (guint i = 0; i < n; i++) {
+                if (jobs[i]->result == NULL && jobs[i]->error == NULL)
+                    jobs[i]->error = g_error_copy(error);
+            }
+            return;
+        }
+        if (n > 1 && attempt == 0) {
+            if (batch_run_together(conn, jobs, n, &error)) {
+                metrics_counter_inc("bouncer_db_group_commits_total", NULL);
+                metrics_counter_add("bouncer_db_group_commit_messages_total", n, NULL);
+                db_pool_release(queue->pool, conn);
+                return;
+            }
+            metrics_counter_inc("bouncer_db_group_commit_failures_total", NULL);
+            log_info("group commit of %u messages failed, each runs alone: %s", n,
+                     error->message);
+        }
+        for (guint i = 0; i < n && conn_usable(conn); i++) {
+            const DbStatement *st = jobs[i]->stmt;
+
+            if (jobs[i]->result == NULL && jobs[i]->error == NULL)
+                jobs[i]->result = db_exec_prepared(conn, st->name, st->sql, st->n_params,
+                                                   st->values, st->lengths, st->formats,
+                                                   &jobs[i]->error);
+        }
+        broken = !conn_usable(conn);
+        db_pool_release(queue->pool, conn);
+        if (!broken)
+            return;
+        for (guint i = 0; i < n; i++) {
+            if (attempt == 0)
+                g_clear_error(&jobs[i]->error);     /* failed on a broken connection */
+            else if (jobs[i]->result == NULL && jobs[i]->error == NULL)
+                g_set_error(&jobs[i]->error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY,
+                            "database connection lost");
+        }
+    }
+}
+
+/* --- leaders and followers --------------------------------------------- */
+
+/* queue_wake_leader - with a slot free and jobs waiting, wake the oldest
+ * waiting job's owner to lead them. Called with the lock held. */
+static void
+queue_wake_leader(CommitQueue *queue)
+{
+    Job *head = g_queue_peek_head(&queue->waiting);
+
+    if (head != NULL && queue->running < queue->transactions)
+        g_cond_signal(&head->wake);
+}
+
+PGresult *
+commit_queue_run(CommitQueue *queue, const DbStatement *stmt, GError **error)
+{
+    Job job = { .stmt = stmt, .state = JOB_WAITING };
+    gboolean logged = FALSE;
+
+    g_cond_init(&job.wake);
+    g_mutex_lock(&queue->lock);
+    g_queue_push_tail(&queue->waiting, &job);
+    while (job.state != JOB_DONE) {
+        Job *batch[COMMIT_QUEUE_MAX_BATCH];
+        guint n = 0;
+
+        if (job.state != JOB_WAITING || queue->running >= queue->transactions) {
+            if (!logged) {
+                log_debug("commit queue: a statement waits, %u in all", queue->waiting.length);
+                logged = TRUE;
+            }
+            g_cond_wait(&job.wake, &queue->lock);
+            continue;
+        }
+        /* Lead: the oldest jobs, this one among them unless more than a
+         * batch is ahead of it (it then leads again). */
+        while (n < queue->batch && !g_queue_is_empty(&queue->waiting)) {
+            batch[n] = g_queue_pop_head(&queue->waiting);
+            batch[n]->state = JOB_TAKEN;
+            n++;
+        }
+        queue->running++;
+        queue_wake_leader(queue);
+        g_mutex_unlock(&queue->lock);
+
+        batch_run(queue, batch, n);
+
+        g_mutex_lock(&queue->lock);
+        queue->running--;
+        for (guint i = 0; i < n; i++) {
+            batch[i]->state = JOB_DONE;
+            if (batch[i] != &job)
+                g_cond_signal(&batch[i]->wake);
+        }
+        queue_wake_leader(queue);
+    }
+    g_mutex_unlock(&queue->lock);
+    g_cond_clear(&job.wake);
+    if (job.result == NULL) {
+        g_propagate_error(error, job.error);
+        return NULL;
+    }
+    return job.result;
+}

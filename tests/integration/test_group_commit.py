@@ -1,0 +1,223 @@
+"""Group commit: returned messages that arrive while every transaction slot
+is busy share the next transaction. Real bouncerd, real PostgreSQL, one LMTP
+session per message as the MTA opens them.
+
+The database is made busy on purpose: a trigger on inbound_messages makes
+the delivery of a chosen recipient wait on an advisory lock the test holds
+(or fail outright), so the test decides which message holds the only slot,
+which ones queue behind it, and when they go."""
+import contextlib
+import os
+import subprocess
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import CONNINFO, Lmtp, Tap, check, eq, psql, reset_database, wait_for
+from test_bounces import dsn, token
+from test_metrics import Deltas, daemon, scrape
+
+tap = Tap()
+GATE_1 = 917001       # advisory lock keys the trigger waits on
+GATE_2 = 917002
+
+
+def address(tok):
+    return tok + "@notifications.example.com"
+
+
+@contextlib.contextmanager
+def gated(hold=(), fail=()):
+    """The trigger: a delivery to an address in hold[0] waits on GATE_1, in
+    hold[1] on GATE_2; one to an address in fail raises an error."""
+    checks = []
+    for gate, addrs in zip((GATE_1, GATE_2), hold):
+        for a in addrs:
+            checks.append("IF NEW.rcpt_to = '%s' THEN PERFORM pg_advisory_xact_lock(%d); END IF;"
+                          % (a, gate))
+    for a in fail:
+        checks.append("IF NEW.rcpt_to = '%s' THEN RAISE EXCEPTION 'refused by the test'; END IF;"
+                      % a)
+    psql("CREATE OR REPLACE FUNCTION test_group_commit_gate() RETURNS trigger "
+         "LANGUAGE plpgsql AS $$ BEGIN %s RETURN NEW; END $$;\n"
+         "CREATE TRIGGER test_group_commit_gate BEFORE INSERT ON inbound_messages "
+         "FOR EACH ROW EXECUTE FUNCTION test_group_commit_gate();" % " ".join(checks))
+    try:
+        yield
+    finally:
+        psql("DROP TRIGGER IF EXISTS test_group_commit_gate ON inbound_messages;"
+             "DROP FUNCTION IF EXISTS test_group_commit_gate();")
+
+
+class Locks:
+    """A psql session holding advisory locks until told to let go."""
+
+    def __init__(self, *keys):
+        self.proc = subprocess.Popen(["psql", CONNINFO, "-X", "-q", "-t", "-A", "-v",
+                                      "ON_ERROR_STOP=1"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        for key in keys:
+            self.say("SELECT pg_advisory_lock(%d);" % key)
+
+    def say(self, sql):
+        self.proc.stdin.write(sql + "\n\\echo done\n")
+        self.proc.stdin.flush()
+        while self.proc.stdout.readline().strip() != "done":
+            pass
+
+    def release(self, key):
+        self.say("SELECT pg_advisory_unlock(%d);" % key)
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def waiting_on(key):
+    """Backends waiting for the advisory lock key: [pid]."""
+    return [int(r[0]) for r in psql(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        " AND classid = 0 AND objid = %d" % key)]
+
+
+class Sender(threading.Thread):
+    """One LMTP session delivering one message; the reply after DATA lands
+    in self.reply."""
+
+    def __init__(self, port, tok, n):
+        super().__init__(daemon=True)
+        self.port, self.tok = port, tok
+        self.msg = dsn(tok, [("user%d@example.org" % n, "5.1.1",
+                              "550 5.1.1 user%d: user unknown" % n, "failed")])
+        self.reply = None
+        self.start()
+
+    def run(self):
+        c = Lmtp(self.port)
+        try:
+            c.lhlo()
+            rcpt, replies = c.transaction("", [address(self.tok)], self.msg)
+            self.reply = replies[0] if replies else rcpt[0]
+        finally:
+            c.close()
+
+
+def queued(d, n):
+    """Until n statements have said they wait for a transaction slot."""
+    wait_for(lambda: d.log_text().count("commit queue: a statement waits") >= n, 10,
+             "%d deliveries waiting in the commit queue" % n)
+
+
+def stored(tok):
+    return int(psql("SELECT count(*) FROM inbound_messages WHERE rcpt_to = :'v1'",
+                    address(tok))[0][0])
+
+
+def one_slot():
+    return daemon(database={"pool_size": "4", "transactions": "1", "group_commit": "16"})
+
+
+# --- tests -------------------------------------------------------------------------
+
+@tap.test
+def messages_that_wait_for_a_slot_commit_together():
+    reset_database()
+    holder, followers = token(61, 1), [token(61, 10 + i) for i in range(6)]
+    locks = Locks(GATE_1)
+    try:
+        with gated(hold=[[address(holder)]]), one_slot() as d:
+            before = scrape(d.metrics_port)
+            first = Sender(d.port, holder, 0)
+            wait_for(lambda: waiting_on(GATE_1), 10, "the first delivery waiting on the lock")
+            senders = [Sender(d.port, tok, i + 1) for i, tok in enumerate(followers)]
+            queued(d, len(followers))
+            eq([s.reply for s in senders], [None] * len(followers), "nobody answered yet")
+            locks.release(GATE_1)
+            for s in [first] + senders:
+                s.join(20)
+            eq([s.reply[:3] for s in [first] + senders], ["250"] * 7, "every message stored")
+            after = scrape(d.metrics_port)
+            deltas = Deltas(before)
+            deltas.expect(after, "bouncer_db_group_commits_total", 1)
+            deltas.expect(after, "bouncer_db_group_commit_messages_total", len(followers))
+            deltas.expect(after, "bouncer_db_group_commit_failures_total", 0)
+        for tok in [holder] + followers:
+            eq(stored(tok), 1, "rows for %s" % tok)
+        eq(int(psql("SELECT count(*) FROM bounces")[0][0]), 7, "one bounce row per message")
+        eq(int(psql("SELECT count(*) FROM events WHERE type = 'bounce.hard'")[0][0]), 7,
+           "one event per bounce")
+    finally:
+        locks.close()
+
+
+@tap.test
+def a_message_that_fails_in_a_group_fails_alone():
+    reset_database()
+    holder, bad = token(62, 1), token(62, 2)
+    good = [token(62, 10 + i) for i in range(5)]
+    locks = Locks(GATE_1)
+    try:
+        with gated(hold=[[address(holder)]], fail=[address(bad)]), one_slot() as d:
+            before = scrape(d.metrics_port)
+            first = Sender(d.port, holder, 0)
+            wait_for(lambda: waiting_on(GATE_1), 10, "the first delivery waiting on the lock")
+            senders = [Sender(d.port, tok, i + 1) for i, tok in enumerate(good[:2] + [bad] + good[2:])]
+            queued(d, len(senders))
+            locks.release(GATE_1)
+            for s in [first] + senders:
+                s.join(20)
+            replies = {s.tok: s.reply for s in [first] + senders}
+            check(replies[bad].startswith("451"), "the failing message: %r" % replies[bad])
+            for tok in [holder] + good:
+                check(replies[tok].startswith("250"), "a good message: %r" % replies[tok])
+            deltas = Deltas(before)
+            after = scrape(d.metrics_port)
+            deltas.expect(after, "bouncer_db_group_commit_failures_total", 1)
+            deltas.expect(after, "bouncer_db_group_commits_total", 0)
+            check("group commit of 6 messages failed, each runs alone" in d.log_text(),
+                  "the fallback is in the log")
+        eq(stored(bad), 0, "nothing kept of the failing message")
+        for tok in [holder] + good:
+            eq(stored(tok), 1, "rows for %s" % tok)
+    finally:
+        locks.close()
+
+
+@tap.test
+def a_group_whose_connection_dies_is_stored_once_by_retries():
+    # The group's transaction is stopped half-way (one message inserted,
+    # the next waiting on a lock) by killing its backend. Nothing of it was
+    # committed: each message runs again alone on a new connection and is
+    # stored exactly once.
+    reset_database()
+    holder, blocker = token(63, 1), token(63, 2)
+    others = [token(63, 10 + i) for i in range(3)]
+    locks = Locks(GATE_1, GATE_2)
+    try:
+        with gated(hold=[[address(holder)], [address(blocker)]]), one_slot() as d:
+            first = Sender(d.port, holder, 0)
+            wait_for(lambda: waiting_on(GATE_1), 10, "the first delivery waiting on lock 1")
+            group = [Sender(d.port, tok, i + 1)
+                     for i, tok in enumerate([others[0], blocker] + others[1:])]
+            queued(d, len(group))
+            locks.release(GATE_1)
+            victims = wait_for(lambda: waiting_on(GATE_2), 10, "the group waiting on lock 2")
+            first.join(20)
+            check(first.reply is not None and first.reply.startswith("250"),
+                  "the first message: %r" % first.reply)
+            psql("SELECT pg_terminate_backend(%d)" % victims[0])
+            # The retry of the blocker waits on lock 2 again, on a new backend.
+            wait_for(lambda: waiting_on(GATE_2) not in ([], victims), 10,
+                     "the blocker retried alone")
+            locks.release(GATE_2)
+            for s in group:
+                s.join(20)
+            eq([s.reply[:3] for s in group], ["250"] * len(group), "every message stored")
+        for tok in [holder, blocker] + others:
+            eq(stored(tok), 1, "rows for %s" % tok)
+    finally:
+        locks.close()
+
+
+if __name__ == "__main__":
+    tap.run()
