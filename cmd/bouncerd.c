@@ -180,7 +180,7 @@ main(int argc, char **argv)
     router = router_new(config->bounce_domain, config->reply_mailbox);
     router_set_keyring(router, keyring);
     delivery = delivery_new(pool, router, MIN(config->transactions, config->pool_size),
-                            config->group_commit);
+                            config->group_commit, config->wait_timeout * 1000);
     policy = (BounceSuppressionPolicy){
         .soft_threshold = config->soft_threshold,
         .soft_window_days = config->soft_window_days,

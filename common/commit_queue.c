@@ -36,7 +36,7 @@ struct CommitQueue {
     DbPool *pool;
     guint transactions;      /* batches running at once, at most */
     guint batch;             /* statements per batch, at most */
-    guint acquire_timeout_ms;
+    guint wait_ms;           /* for a connection, or for a slot */
     GMutex lock;
     GQueue waiting;          /* Job*, oldest first */
     guint running;           /* batches running now */
@@ -59,14 +59,14 @@ db_statement_clear(DbStatement *stmt)
 }
 
 CommitQueue *
-commit_queue_new(DbPool *pool, guint transactions, guint batch, guint acquire_timeout_ms)
+commit_queue_new(DbPool *pool, guint transactions, guint batch, guint wait_ms)
 {
     CommitQueue *queue = g_new0(CommitQueue, 1);
 
     queue->pool = pool;
     queue->transactions = MAX(transactions, 1);
     queue->batch = CLAMP(batch, 1, COMMIT_QUEUE_MAX_BATCH);
-    queue->acquire_timeout_ms = acquire_timeout_ms;
+    queue->wait_ms = wait_ms;
     g_mutex_init(&queue->lock);
     g_queue_init(&queue->waiting);
     return queue;
@@ -221,7 +221,7 @@ batch_run(CommitQueue *queue, Job **jobs, guint n)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
         g_autoptr(GError) error = NULL;
-        PGconn *conn = db_pool_acquire(queue->pool, queue->acquire_timeout_ms, &error);
+        PGconn *conn = db_pool_acquire(queue->pool, queue->wait_ms, &error);
         gboolean broken;
 
         if (conn == NULL) {
@@ -281,6 +281,7 @@ PGresult *
 commit_queue_run(CommitQueue *queue, const DbStatement *stmt, GError **error)
 {
     Job job = { .stmt = stmt, .state = JOB_WAITING };
+    gint64 deadline = g_get_monotonic_time() + (gint64)queue->wait_ms * 1000;
     gboolean logged = FALSE;
 
     g_cond_init(&job.wake);
@@ -290,12 +291,27 @@ commit_queue_run(CommitQueue *queue, const DbStatement *stmt, GError **error)
         Job *batch[COMMIT_QUEUE_MAX_BATCH];
         guint n = 0;
 
-        if (job.state != JOB_WAITING || queue->running >= queue->transactions) {
+        if (job.state == JOB_TAKEN) {
+            /* A leader runs it: its statements are bounded by the
+             * connection's statement and lock timeouts. */
+            g_cond_wait(&job.wake, &queue->lock);
+            continue;
+        }
+        if (queue->running >= queue->transactions) {
             if (!logged) {
                 log_debug("commit queue: a statement waits, %u in all", queue->waiting.length);
                 logged = TRUE;
             }
-            g_cond_wait(&job.wake, &queue->lock);
+            /* Not taken in time: the message is answered 451 and the MTA
+             * tries again later, as when no connection is free. */
+            if (!g_cond_wait_until(&job.wake, &queue->lock, deadline) &&
+                job.state == JOB_WAITING && queue->running >= queue->transactions) {
+                g_queue_remove(&queue->waiting, &job);
+                g_set_error(&job.error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY,
+                            "no database transaction free after %u ms", queue->wait_ms);
+                queue_wake_leader(queue);     /* in case the wake-up was meant for us */
+                break;
+            }
             continue;
         }
         /* Lead: the oldest jobs, this one among them unless more than a

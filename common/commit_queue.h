@@ -44,10 +44,10 @@ void db_statement_clear(DbStatement *stmt);
 typedef struct CommitQueue CommitQueue;
 
 /* commit_queue_new - at most transactions batches at once, of at most
- * batch statements each (1: every statement alone); pool is borrowed.
- * (transfer full) */
-CommitQueue *commit_queue_new(DbPool *pool, guint transactions, guint batch,
-                              guint acquire_timeout_ms);
+ * batch statements each (1: every statement alone); a statement not taken
+ * within wait_ms, and a batch without a connection within wait_ms, fail
+ * with BOUNCER_ERROR_TEMPORARY. pool is borrowed. (transfer full) */
+CommitQueue *commit_queue_new(DbPool *pool, guint transactions, guint batch, guint wait_ms);
 void commit_queue_free(CommitQueue *queue);
 
 /* commit_queue_run - run stmt, committed, and return its result

@@ -31,6 +31,7 @@ typedef struct {
     guint    pool_size;
     guint    transactions;      /* deliveries' transactions at once (at most pool_size) */
     guint    group_commit;      /* messages sharing one transaction, at most */
+    guint    wait_timeout;      /* seconds a message waits for the database, then 451 */
     /* [log] */
     char    *log_file;
     LogLevel log_level;

@@ -7,25 +7,23 @@
 #include "common/log.h"
 #include "common/metrics.h"
 
-/* How long a message waits for a free database connection before it is
- * answered 451 (the MTA then retries later). */
-#define DELIVERY_ACQUIRE_TIMEOUT_MS 20000
-
 struct Delivery {
     DbPool                 *pool;
     CommitQueue            *queue;
+    guint                   wait_ms;
     Router                 *router;
     const MailboxProcessor *processors[MAILBOX_KIND_COUNT];
 };
 
 Delivery *
-delivery_new(DbPool *pool, Router *router, guint transactions, guint group_commit)
+delivery_new(DbPool *pool, Router *router, guint transactions, guint group_commit,
+             guint wait_ms)
 {
     Delivery *delivery = g_new0(Delivery, 1);
 
     delivery->pool = pool;
-    delivery->queue = commit_queue_new(pool, transactions, group_commit,
-                                       DELIVERY_ACQUIRE_TIMEOUT_MS);
+    delivery->wait_ms = wait_ms;
+    delivery->queue = commit_queue_new(pool, transactions, group_commit, wait_ms);
     delivery->router = router;
     return delivery;
 }
@@ -163,7 +161,7 @@ delivery_store(Delivery *delivery, const DeliveryRecipient *rcpt, gpointer prepa
         return delivery_run_statement(delivery, processor, rcpt, prepared, duplicate_out, error);
     for (int attempt = 0;; attempt++) {
         g_autoptr(GError) local = NULL;
-        PGconn *conn = db_pool_acquire(delivery->pool, DELIVERY_ACQUIRE_TIMEOUT_MS, &local);
+        PGconn *conn = db_pool_acquire(delivery->pool, delivery->wait_ms, &local);
         gboolean ok, broken;
 
         if (conn == NULL) {

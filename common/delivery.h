@@ -54,8 +54,10 @@ typedef struct Delivery Delivery;
 
 /* delivery_new - pool and router are borrowed; up to group_commit
  * messages share a transaction (1: each its own), at most transactions
- * of them at once. (transfer full) */
-Delivery *delivery_new(DbPool *pool, Router *router, guint transactions, guint group_commit);
+ * of them at once; a message waits at most wait_ms for a connection or a
+ * transaction before it is answered 451. (transfer full) */
+Delivery *delivery_new(DbPool *pool, Router *router, guint transactions, guint group_commit,
+                       guint wait_ms);
 void delivery_free(Delivery *delivery);
 /* delivery_set_processor - processor is borrowed; none means store only. */
 void delivery_set_processor(Delivery *delivery, MailboxKind kind, const MailboxProcessor *processor);

@@ -219,5 +219,35 @@ def a_group_whose_connection_dies_is_stored_once_by_retries():
         locks.close()
 
 
+@tap.test
+def a_message_that_waits_too_long_for_a_transaction_is_answered_451():
+    # [database] wait_timeout bounds the wait in the queue as it bounds the
+    # wait for a connection: the MTA hears 451 and tries again later.
+    reset_database()
+    holder, waiter = token(64, 1), token(64, 2)
+    locks = Locks(GATE_1)
+    try:
+        with gated(hold=[[address(holder)]]), daemon(database={
+                "pool_size": "4", "transactions": "1", "group_commit": "16",
+                "wait_timeout": "2"}) as d:
+            first = Sender(d.port, holder, 0)
+            wait_for(lambda: waiting_on(GATE_1), 10, "the first delivery waiting on the lock")
+            second = Sender(d.port, waiter, 1)
+            second.join(15)
+            check(second.reply is not None and second.reply.startswith("451"),
+                  "the message behind the stuck transaction: %r" % second.reply)
+            check(first.reply is None, "the first one is still waiting on the lock")
+            check("no database transaction free after 2000 ms" in d.log_text(),
+                  "the reason is in the log")
+            locks.release(GATE_1)
+            first.join(20)
+            check(first.reply is not None and first.reply.startswith("250"),
+                  "the first message: %r" % first.reply)
+        eq(stored(holder), 1, "the first message stored")
+        eq(stored(waiter), 0, "the one answered 451 not stored")
+    finally:
+        locks.close()
+
+
 if __name__ == "__main__":
     tap.run()
