@@ -108,6 +108,16 @@ def queued(d, n):
              "%d deliveries waiting in the commit queue" % n)
 
 
+def behind_a_held_transaction(d, holder, toks):
+    """The holder's delivery takes the only slot and waits on GATE_1; then
+    one session per token delivers, each queueing behind it."""
+    first = Sender(d.port, holder, 0)
+    wait_for(lambda: waiting_on(GATE_1), 10, "the first delivery waiting on the lock")
+    senders = [Sender(d.port, tok, i + 1) for i, tok in enumerate(toks)]
+    queued(d, len(toks))
+    return first, senders
+
+
 def stored(tok):
     return int(psql("SELECT count(*) FROM inbound_messages WHERE rcpt_to = :'v1'",
                     address(tok))[0][0])
@@ -127,10 +137,7 @@ def messages_that_wait_for_a_slot_commit_together():
     try:
         with gated(hold=[[address(holder)]]), one_slot() as d:
             before = scrape(d.metrics_port)
-            first = Sender(d.port, holder, 0)
-            wait_for(lambda: waiting_on(GATE_1), 10, "the first delivery waiting on the lock")
-            senders = [Sender(d.port, tok, i + 1) for i, tok in enumerate(followers)]
-            queued(d, len(followers))
+            first, senders = behind_a_held_transaction(d, holder, followers)
             eq([s.reply for s in senders], [None] * len(followers), "nobody answered yet")
             locks.release(GATE_1)
             for s in [first] + senders:
@@ -159,10 +166,7 @@ def a_message_that_fails_in_a_group_fails_alone():
     try:
         with gated(hold=[[address(holder)]], fail=[address(bad)]), one_slot() as d:
             before = scrape(d.metrics_port)
-            first = Sender(d.port, holder, 0)
-            wait_for(lambda: waiting_on(GATE_1), 10, "the first delivery waiting on the lock")
-            senders = [Sender(d.port, tok, i + 1) for i, tok in enumerate(good[:2] + [bad] + good[2:])]
-            queued(d, len(senders))
+            first, senders = behind_a_held_transaction(d, holder, good[:2] + [bad] + good[2:])
             locks.release(GATE_1)
             for s in [first] + senders:
                 s.join(20)
@@ -195,11 +199,7 @@ def a_group_whose_connection_dies_is_stored_once_by_retries():
     locks = Locks(GATE_1, GATE_2)
     try:
         with gated(hold=[[address(holder)], [address(blocker)]]), one_slot() as d:
-            first = Sender(d.port, holder, 0)
-            wait_for(lambda: waiting_on(GATE_1), 10, "the first delivery waiting on lock 1")
-            group = [Sender(d.port, tok, i + 1)
-                     for i, tok in enumerate([others[0], blocker] + others[1:])]
-            queued(d, len(group))
+            first, group = behind_a_held_transaction(d, holder, [others[0], blocker] + others[1:])
             locks.release(GATE_1)
             victims = wait_for(lambda: waiting_on(GATE_2), 10, "the group waiting on lock 2")
             first.join(20)
