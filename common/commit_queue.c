@@ -1,11 +1,12 @@
 /* commit_queue.c - statements that arrive together commit together.
  *
  * Leader and followers, no thread of its own: every caller queues its job
- * and then either leads (a transaction slot is free: it takes the jobs at
- * the head of the queue, its own among them, and runs them) or sleeps on
- * its job's condition until a leader has run it or a slot frees up. A
- * job's state only moves forward: WAITING in the queue, TAKEN by a
- * leader, DONE with its result. */
+ * and then either leads (a transaction slot is free: it takes its own job
+ * and the oldest waiting ones, and runs them) or sleeps on its job's
+ * condition until a leader has run it, a slot frees up (the oldest
+ * waiting job's owner is woken to lead), or its wait times out. A job's
+ * state only moves forward: WAITING in the queue, TAKEN by a leader, DONE
+ * with its result. */
 #include "common/commit_queue.h"
 
 #include <string.h>
@@ -122,13 +123,13 @@ pipeline_check(PGconn *conn, const PGresult *res, const char *tag, GError **firs
     if (!ok && *first == NULL) {
         const char *why = res != NULL ? PQresultErrorMessage(res) : "";
 
-        if (status == PGRES_FATAL_ERROR)
-            metrics_counter_inc("bouncer_db_errors_total", NULL);
-        /* A transaction that failed answers COMMIT with the tag ROLLBACK. */
+        /* Not counted in bouncer_db_errors_total: the statements run
+         * again alone, and count there. A transaction that failed answers
+         * COMMIT with the tag ROLLBACK. */
         g_set_error(first, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY, "database: %s",
                     why[0] != '\0' ? why : status == PGRES_COMMAND_OK ? "not committed"
                                                                       : PQerrorMessage(conn));
-        g_strchomp((*first)->message);
+        g_strdelimit(g_strchomp((*first)->message), "\r\n", ' ');     /* one log line */
     }
     return ok;
 }
@@ -192,7 +193,11 @@ batch_run_together(PGconn *conn, Job **jobs, guint n, GError **error)
         g_set_error(&first, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY,
                     "database: no sync point: %s", PQerrorMessage(conn));
     PQclear(res);
-    PQexitPipelineMode(conn);
+    /* A connection that cannot leave the pipeline is closed on release
+     * (db_pool_release), never used again. */
+    if (!PQexitPipelineMode(conn) && first == NULL)
+        g_set_error(&first, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY,
+                    "database: cannot leave pipeline mode: %s", PQerrorMessage(conn));
     if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) == PQTRANS_INERROR)
         db_exec_ok(conn, "ROLLBACK", NULL);
 
@@ -211,14 +216,20 @@ batch_run_together(PGconn *conn, Job **jobs, guint n, GError **error)
 
 /* batch_run - run the jobs and set each one's result or error: together
  * when there are several; what that leaves undone runs alone, so a
- * failing statement fails only its own job. A job that could not run on
- * a connection found broken gets one more try on a fresh one: the
- * database may have restarted while the connection sat in the pool, and
- * a retry after a lost COMMIT reply is safe (the redelivery check finds
- * the first copy). */
+ * failing statement fails only its own job. Running alone stops after
+ * wait_ms: when the group failed on something every statement meets (a
+ * lock held elsewhere, a timeout), trying each in turn would make the last
+ * wait that long again and again; the rest are answered 451 instead.
+ *
+ * A job that could not run on a connection found broken gets one more try
+ * on a new one: the database may have restarted, and a retry after a lost
+ * COMMIT reply is safe (the redelivery check finds the first copy). */
 static void
 batch_run(CommitQueue *queue, Job **jobs, guint n)
 {
+    gint64 give_up = 0;     /* when running alone stops; 0: not started */
+    g_autoptr(GError) group_error = NULL;
+
     for (int attempt = 0; attempt < 2; attempt++) {
         g_autoptr(GError) error = NULL;
         PGconn *conn = db_pool_acquire(queue->pool, queue->wait_ms, &error);
@@ -232,7 +243,7 @@ batch_run(CommitQueue *queue, Job **jobs, guint n)
             return;
         }
         if (n > 1 && attempt == 0) {
-            if (batch_run_together(conn, jobs, n, &error)) {
+            if (batch_run_together(conn, jobs, n, &group_error)) {
                 metrics_counter_inc("bouncer_db_group_commits_total", NULL);
                 metrics_counter_add("bouncer_db_group_commit_messages_total", n, NULL);
                 db_pool_release(queue->pool, conn);
@@ -240,22 +251,34 @@ batch_run(CommitQueue *queue, Job **jobs, guint n)
             }
             metrics_counter_inc("bouncer_db_group_commit_failures_total", NULL);
             log_info("group commit of %u messages failed, each runs alone: %s", n,
-                     error->message);
+                     group_error->message);
         }
+        if (give_up == 0)
+            give_up = g_get_monotonic_time() + (gint64)queue->wait_ms * 1000;
         for (guint i = 0; i < n && conn_usable(conn); i++) {
             const DbStatement *st = jobs[i]->stmt;
 
-            if (jobs[i]->result == NULL && jobs[i]->error == NULL)
-                jobs[i]->result = db_exec_prepared(conn, st->name, st->sql, st->n_params,
-                                                   st->values, st->lengths, st->formats,
-                                                   &jobs[i]->error);
+            if (jobs[i]->result != NULL || jobs[i]->error != NULL)
+                continue;
+            if (n > 1 && g_get_monotonic_time() >= give_up) {
+                g_set_error(&jobs[i]->error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY,
+                            "not run alone after its group failed (%s): %u ms spent",
+                            group_error != NULL ? group_error->message : "connection lost",
+                            queue->wait_ms);
+                continue;
+            }
+            jobs[i]->result = db_exec_prepared(conn, st->name, st->sql, st->n_params,
+                                               st->values, st->lengths, st->formats,
+                                               &jobs[i]->error);
         }
         broken = !conn_usable(conn);
         db_pool_release(queue->pool, conn);
         if (!broken)
             return;
+        /* The other idle connections date from before too. */
+        db_pool_flush_idle(queue->pool);
         for (guint i = 0; i < n; i++) {
-            if (attempt == 0)
+            if (attempt == 0 && jobs[i]->result == NULL)
                 g_clear_error(&jobs[i]->error);     /* failed on a broken connection */
             else if (jobs[i]->result == NULL && jobs[i]->error == NULL)
                 g_set_error(&jobs[i]->error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY,
@@ -309,13 +332,17 @@ commit_queue_run(CommitQueue *queue, const DbStatement *stmt, GError **error)
                 g_queue_remove(&queue->waiting, &job);
                 g_set_error(&job.error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY,
                             "no database transaction free after %u ms", queue->wait_ms);
-                queue_wake_leader(queue);     /* in case the wake-up was meant for us */
                 break;
             }
             continue;
         }
-        /* Lead: the oldest jobs, this one among them unless more than a
-         * batch is ahead of it (it then leads again). */
+        /* Lead: this job and the oldest others. Always this one: while a
+         * leader runs, its own job must not sit in the queue, where a
+         * wake-up meant for its owner would be lost (the owner is not
+         * waiting) and the jobs behind it would sleep with a slot free. */
+        g_queue_remove(&queue->waiting, &job);
+        job.state = JOB_TAKEN;
+        batch[n++] = &job;
         while (n < queue->batch && !g_queue_is_empty(&queue->waiting)) {
             batch[n] = g_queue_pop_head(&queue->waiting);
             batch[n]->state = JOB_TAKEN;

@@ -8,7 +8,9 @@
  * gets its statement's result only after that COMMIT, so nothing is
  * answered 250 before it is on disk. When a statement fails the whole
  * transaction is rolled back and each statement runs again alone, so a
- * bad message fails by itself and the others are stored.
+ * bad message fails by itself and the others are stored (for at most the
+ * wait time: a failure every statement meets, such as a lock held
+ * elsewhere, answers the rest 451 rather than waiting it out once each).
  *
  * No statement waits for company: one arriving when a slot is free runs
  * at once (alone, as an autocommit statement). Batches form only while

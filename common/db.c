@@ -168,7 +168,8 @@ db_pool_release(DbPool *pool, PGconn *conn)
 {
     if (conn == NULL)
         return;
-    if (PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) != PQTRANS_IDLE) {
+    if (PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) != PQTRANS_IDLE ||
+        PQpipelineStatus(conn) != PQ_PIPELINE_OFF) {
         if (PQstatus(conn) != CONNECTION_OK)
             metrics_counter_inc("bouncer_db_reconnects_total", NULL);
         PQfinish(conn);
@@ -178,6 +179,21 @@ db_pool_release(DbPool *pool, PGconn *conn)
         return;
     }
     g_async_queue_push(pool->idle, conn);
+}
+
+void
+db_pool_flush_idle(DbPool *pool)
+{
+    PGconn *conn;
+    guint closed = 0;
+
+    while ((conn = g_async_queue_try_pop(pool->idle)) != NULL) {
+        PQfinish(conn);
+        closed++;
+    }
+    g_mutex_lock(&pool->lock);
+    pool->opened -= MIN(closed, pool->opened);
+    g_mutex_unlock(&pool->lock);
 }
 
 /* db_result_check - res when it is COMMAND_OK or TUPLES_OK, else NULL

@@ -22,8 +22,12 @@ void db_pool_free(DbPool *pool);
  * timeout_ms for a free one. BOUNCER_ERROR_TEMPORARY when none. */
 PGconn *db_pool_acquire(DbPool *pool, guint timeout_ms, GError **error);
 /* db_pool_release - give it back; a connection whose status is bad, or
- * that was left inside a transaction, is closed instead. */
+ * that was left inside a transaction or a pipeline, is closed instead. */
 void db_pool_release(DbPool *pool, PGconn *conn);
+/* db_pool_flush_idle - close the idle connections: after one was found
+ * broken the others, idle since before, are suspect too (a restarted
+ * database), and a retry should get a new one. */
+void db_pool_flush_idle(DbPool *pool);
 
 /* db_connect - one connection outside any pool (bouncerctl, tests). */
 PGconn *db_connect(const char *conninfo, GError **error);

@@ -112,10 +112,6 @@ rollback:
     return FALSE;
 }
 
-/* delivery_deliver_one - store with one retry when the connection turned
- * out to be dead (the database restarted while it sat in the pool). A
- * retry after a lost COMMIT reply is safe: the redelivery check finds the
- * first copy. */
 /* delivery_run_statement - the processor's statement through the commit
  * queue; TRUE once committed. */
 static gboolean
@@ -179,6 +175,7 @@ delivery_store(Delivery *delivery, const DeliveryRecipient *rcpt, gpointer prepa
             g_propagate_error(error, g_steal_pointer(&local));
             return FALSE;
         }
+        db_pool_flush_idle(delivery->pool);
     }
 }
 

@@ -249,5 +249,37 @@ def a_message_that_waits_too_long_for_a_transaction_is_answered_451():
         locks.close()
 
 
+@tap.test
+def a_group_that_fails_on_a_lock_everyone_needs_gives_up_in_bounded_time():
+    # Every message of the group waits on a lock held elsewhere; the group
+    # fails at the lock timeout. Running each alone would wait the timeout
+    # once per message; after wait_timeout the rest are answered 451.
+    reset_database()
+    holder = token(65, 1)
+    stuck = [token(65, 10 + i) for i in range(8)]
+    locks = Locks(GATE_1, GATE_2)
+    try:
+        with gated(hold=[[address(holder)], [address(t) for t in stuck]]), daemon(database={
+                "conninfo": CONNINFO + " options='-c lock_timeout=1000'", "pool_size": "4",
+                "transactions": "1", "group_commit": "16", "wait_timeout": "2"}) as d:
+            first, group = behind_a_held_transaction(d, holder, stuck)
+            locks.release(GATE_1)
+            for s in [first] + group:
+                s.join(30)
+            check(first.reply is not None and first.reply.startswith("250"),
+                  "the first message: %r" % first.reply)
+            eq([s.reply[:3] if s.reply else None for s in group], ["451"] * len(stuck),
+               "the group, its lock still held elsewhere")
+            log = d.log_text()
+            gave_up = log.count("not run alone after its group failed")
+            check(gave_up >= len(stuck) // 2,
+                  "most of the group answered without a run of its own (%d of %d)"
+                  % (gave_up, len(stuck)))
+        for tok in stuck:
+            eq(stored(tok), 0, "nothing stored for %s" % tok)
+    finally:
+        locks.close()
+
+
 if __name__ == "__main__":
     tap.run()
