@@ -224,11 +224,14 @@ guint64 bounce_tables_fingerprint(const BounceRule *rules, gsize count);
 typedef struct BouncePrefilter BouncePrefilter;
 
 #define BOUNCE_PREFILTER_MAX_KEYS 8
-/* One word a rule's matches must contain, as the hashes of the n-grams of
- * it that are looked up in a text's map. */
+/* One word a rule's matches must contain: the hashes of the n-grams of it
+ * that are looked up in a text's map, then, when they are all there, the
+ * word itself (lower case), looked for in the text folded the same way. */
 typedef struct {
     guint32 keys[BOUNCE_PREFILTER_MAX_KEYS];
     guint8 nkeys;
+    guint16 len;
+    const char *text;
 } BouncePrefilterWord;
 /* A table's prefilter as plain arrays: what the build writes out
  * (bounce_rules_gen), so that a process need not work it out again. */

@@ -62,6 +62,24 @@ gen_codes(guint t, const BounceRule *rules, gsize count)
     g_free(codes);
 }
 
+/* gen_string - s as a C string literal: printable ASCII as it is, any
+ * other byte (and the quote, the backslash and '?', against trigraphs) as
+ * a three-digit octal escape. */
+static void
+gen_string(const char *s, gsize len)
+{
+    putchar('"');
+    for (gsize i = 0; i < len; i++) {
+        guchar c = (guchar)s[i];
+
+        if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\' && c != '?')
+            putchar(c);
+        else
+            printf("\\%03o", c);
+    }
+    putchar('"');
+}
+
 /* gen_prefilter - the table's prefilter arrays; its entry of
  * bounce_built_tables[] appended to entries. */
 static void
@@ -81,9 +99,11 @@ gen_prefilter(guint t, const BounceRule *rules, gsize count, GString *entries)
         printf("    { {");
         for (int k = 0; k < BOUNCE_PREFILTER_MAX_KEYS; k++)
             printf("%s%uu", k ? "," : "", d->words[i].keys[k]);
-        printf("}, %u },\n", d->words[i].nkeys);
+        printf("}, %u, %u, ", d->words[i].nkeys, d->words[i].len);
+        gen_string(d->words[i].text, d->words[i].len);
+        printf(" },\n");
     }
-    printf("    { {0}, 0 }\n};\n");
+    printf("    { {0}, 0, 0, NULL }\n};\n");
     g_string_append_printf(entries,
                            "    { G_GUINT64_CONSTANT(%" G_GUINT64_FORMAT "),\n"
                            "      { %zu, %u, table%u_first, table%u_nwords, table%u_words, %zu },\n"

@@ -70,6 +70,10 @@ test_prefilter_words(void)
         { "mailbox (?:is )?full|quota exceeded", "452 try again later", TRUE },
         { "no such (?:user|mailbox)\\b", "no such mailbox here", FALSE },
         { "no such (?:user|mailbox)\\b", "no such address", TRUE },
+        /* every n-gram looked up is there, the phrase is not */
+        { "user unknown", "for unknown reasons the user was known", TRUE },
+        { "user unknown", "for unknown reasons the USER  UNKNOWN", TRUE },
+        { "user unknown", "for unknown reasons the USER UNKNOWN", FALSE },
         /* classes, repeats, anchors and escapes */
         { "[245]\\.\\d\\.\\d", "status 5.1.1", FALSE },
         { "[245]\\.\\d\\.\\d", "status 3.1.1", TRUE },
@@ -197,6 +201,8 @@ test_prefilter_built(void)
                         count * sizeof(guint32));
         for (gsize w = 0; w < d->nwords_total; w++) {
             g_assert_cmpuint(built->prefilter.words[w].nkeys, ==, d->words[w].nkeys);
+            g_assert_cmpuint(built->prefilter.words[w].len, ==, d->words[w].len);
+            g_assert_cmpstr(built->prefilter.words[w].text, ==, d->words[w].text);
             g_assert_cmpmem(built->prefilter.words[w].keys, sizeof(d->words[w].keys),
                             d->words[w].keys, sizeof(d->words[w].keys));
         }
