@@ -74,7 +74,7 @@ bounce_arf_read(BounceReport *report, const BounceParts *parts)
 
         if (g_ascii_strcasecmp(f->name, "Original-Rcpt-To") == 0
             || g_ascii_strcasecmp(f->name, "Removal-Recipient") == 0)
-            added += arf_add_list(report, f->value, ftype);
+            added += arf_add_list(report, bounce_field_value(f), ftype);
     }
     /* Reports that omit Original-Rcpt-To: the complainer is whom the
      * returned original was addressed to. */

@@ -151,7 +151,7 @@ bounce_dsn_read_text(BounceReport *report, const char *text, gsize len)
 
     for (guint i = 0; i < fields->fields->len; i++) {
         const BounceField *f = &g_array_index(fields->fields, BounceField, i);
-        const char *v = f->value;
+        const char *v = bounce_field_value(f);
 
         if (g_ascii_strcasecmp(f->name, "Final-Recipient") == 0
             || g_ascii_strcasecmp(f->name, "X-Actual-Recipient") == 0) {

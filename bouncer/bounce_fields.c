@@ -30,19 +30,40 @@ bounce_fields_free(BounceFields *fields)
     g_free(fields);
 }
 
-/* bounce_fields_add - append one field; the value is folded and made valid
- * UTF-8 here so every reader gets clean text. */
+/* bounce_fields_add - append one field: its name and raw value in one
+ * block; the value is folded and made valid UTF-8 when it is read
+ * (bounce_field_value), so every reader gets clean text. */
 void
 bounce_fields_add(BounceFields *fields, const char *name, gsize name_len,
                   const char *value, gsize value_len)
 {
     BounceField f;
+    char *block;
 
     if (fields->fields->len >= BOUNCE_MAX_FIELDS)
         return;
-    f.name = g_strndup(name, name_len);
-    f.value = bounce_fold(value, value_len);
+    /* No more is ever folded (bounce_fold caps what it reads). */
+    value_len = MIN(value_len, BOUNCE_MAX_DIAGNOSTIC * 4);
+    block = g_malloc(name_len + 1 + value_len + 1);
+    memcpy(block, name, name_len);
+    block[name_len] = '\0';
+    memcpy(block + name_len + 1, value, value_len);
+    block[name_len + 1 + value_len] = '\0';
+    f.name = block;
+    f.raw = block + name_len + 1;
+    f.raw_len = value_len;
+    f.value = NULL;
     g_array_append_val(fields->fields, f);
+}
+
+const char *
+bounce_field_value(const BounceField *field)
+{
+    BounceField *f = (BounceField *)field;     /* the fold is a cache */
+
+    if (f->value == NULL)
+        f->value = bounce_fold(f->raw, f->raw_len);
+    return f->value;
 }
 
 /* field_name_len - length of a field name at the start of line, 0 when the
@@ -122,7 +143,7 @@ bounce_fields_get(const BounceFields *fields, const char *name)
         if ((f->name[0] | 0x20) != (first | 0x20))
             continue;
         if (g_ascii_strcasecmp(f->name, name) == 0)
-            return f->value;
+            return bounce_field_value(f);
     }
     return NULL;
 }

@@ -32,9 +32,15 @@
 /* --- header-like fields ("Name: value", folded) ---------------------- */
 
 typedef struct {
-    char *name;               /* as written */
-    char *value;              /* unfolded, trimmed; raw bytes made valid UTF-8 */
+    char *name;               /* as written; the raw value follows it */
+    const char *raw;          /* the value as written, continuation lines joined */
+    gsize raw_len;
+    char *value;              /* unfolded, trimmed, valid UTF-8: made on first read */
 } BounceField;
+
+/* bounce_field_value - the field's value, folded (bounce_fold) the first
+ * time it is asked for: most fields of a header block are never read. */
+const char *bounce_field_value(const BounceField *field);
 
 typedef struct {
     GArray *fields;           /* BounceField */

@@ -79,7 +79,8 @@ bounce_mta_name(const BounceParts *parts)
             const BounceField *f = &g_array_index(parts->headers->fields, BounceField, k);
 
             if (g_ascii_strcasecmp(f->name, header) == 0
-                && bounce_rules_try(BOUNCE_TABLE_MTA, i, f->value, strlen(f->value), &m))
+                && bounce_rules_try(BOUNCE_TABLE_MTA, i, bounce_field_value(f),
+                                    strlen(bounce_field_value(f)), &m))
                 return rules[i].value;
         }
     }

@@ -54,7 +54,7 @@ parts_dump(const BounceParts *parts, gboolean ok, const char *error)
     for (guint i = 0; parts->original != NULL && i < parts->original->fields->len; i++) {
         const BounceField *f = &g_array_index(parts->original->fields, BounceField, i);
 
-        g_string_append_printf(out, "original %s: %s\n", f->name, f->value);
+        g_string_append_printf(out, "original %s: %s\n", f->name, bounce_field_value(f));
     }
     return g_string_free(out, FALSE);
 }
