@@ -1023,6 +1023,37 @@ pf_word_in(const PfTextMap *m, const PfWord *word)
     return memmem(m->folded, m->folded_len, word->text, word->len) != NULL;
 }
 
+/* pf_rule_maybe - whether rule r's words let it run on m's text. */
+static gboolean
+pf_rule_maybe(const BouncePrefilter *pf, const PfTextMap *m, gsize r)
+{
+    const PfWord *word = pf->data.words + pf->data.first[r];
+
+    if (pf->data.nwords[r] == 0)
+        return TRUE;
+    for (guint32 j = 0; j < pf->data.nwords[r]; j++, word++) {
+        gboolean all = TRUE;
+
+        for (int k = 0; k < word->nkeys && all; k++) {
+            guint32 b = word->keys[k] >> m->shift;
+
+            all = (m->map[b >> 6] >> (b & 63)) & 1;
+        }
+        if (all && pf_word_in(m, word))
+            return TRUE;
+    }
+    return FALSE;
+}
+
+gboolean
+bounce_prefilter_rule_maybe(const BouncePrefilter *pf, gsize rule, const char *subject, gsize len)
+{
+    g_return_val_if_fail(rule < pf->data.count, TRUE);
+    if (pf->data.nwords[rule] == 0)
+        return TRUE;
+    return pf_rule_maybe(pf, pf_text_map(subject, len, pf->data.sizes), rule);
+}
+
 void
 bounce_prefilter_scan(const BouncePrefilter *pf, const char *subject, gsize len, guint8 *maybe)
 {
@@ -1034,19 +1065,6 @@ bounce_prefilter_scan(const BouncePrefilter *pf, const char *subject, gsize len,
     }
     m = pf_text_map(subject, len, pf->data.sizes);
 
-    for (gsize r = 0; r < pf->data.count; r++) {
-        const PfWord *word = pf->data.words + pf->data.first[r];
-
-        maybe[r] = pf->data.nwords[r] == 0;
-        for (guint32 j = 0; j < pf->data.nwords[r] && !maybe[r]; j++, word++) {
-            gboolean all = TRUE;
-
-            for (int k = 0; k < word->nkeys && all; k++) {
-                guint32 b = word->keys[k] >> m->shift;
-
-                all = (m->map[b >> 6] >> (b & 63)) & 1;
-            }
-            maybe[r] = all && pf_word_in(m, word);
-        }
-    }
+    for (gsize r = 0; r < pf->data.count; r++)
+        maybe[r] = pf_rule_maybe(pf, m, r);
 }

@@ -277,6 +277,10 @@ extern const BounceBuiltTable bounce_built_tables[BOUNCE_TABLE_COUNT];
  * cannot match subject[0..len), TRUE when it could. */
 void bounce_prefilter_scan(const BouncePrefilter *filter, const char *subject, gsize len,
                            guint8 *maybe);
+/* bounce_prefilter_rule_maybe - the same for one rule: for callers that
+ * want a few rules of a big table. */
+gboolean bounce_prefilter_rule_maybe(const BouncePrefilter *filter, gsize rule,
+                                     const char *subject, gsize len);
 
 /* bounce_rules_first - first rule of table that matches subject[0..len);
  * fills match_out. Thread-safe; sets tables up and compiles patterns on

@@ -152,10 +152,9 @@ rules_code(const CompiledTable *ct, gsize i)
     return code;
 }
 
-/* rules_maybe - which rules of ct could match subject (one byte each, in
- * maybe); the others need not run. */
-static void
-rules_maybe(const CompiledTable *ct, const char *subject, gsize len, guint8 *maybe)
+/* rules_filter - ct's prefilter, set up by the first thread to want it. */
+static const BouncePrefilter *
+rules_filter(const CompiledTable *ct)
 {
     CompiledTable *made = (CompiledTable *)ct;
 
@@ -164,7 +163,15 @@ rules_maybe(const CompiledTable *ct, const char *subject, gsize len, guint8 *may
                                                 : bounce_prefilter_new(ct->rules, ct->count);
         g_once_init_leave(&made->filter_done, 1);
     }
-    bounce_prefilter_scan(ct->filter, subject, len, maybe);
+    return ct->filter;
+}
+
+/* rules_maybe - which rules of ct could match subject (one byte each, in
+ * maybe); the others need not run. */
+static void
+rules_maybe(const CompiledTable *ct, const char *subject, gsize len, guint8 *maybe)
+{
+    bounce_prefilter_scan(rules_filter(ct), subject, len, maybe);
 }
 
 static void
@@ -260,7 +267,6 @@ bounce_rules_first_rhost(BounceTable table, const char *host, const char *subjec
                          BounceMatch *match_out)
 {
     const CompiledTable *ct;
-    guint8 *maybe = NULL;
     g_autofree char *lower = NULL;
 
     g_return_val_if_fail(table < BOUNCE_TABLE_COUNT, FALSE);
@@ -268,14 +274,12 @@ bounce_rules_first_rhost(BounceTable table, const char *host, const char *subjec
     if (subject == NULL || host == NULL || *host == '\0')
         return FALSE;
     lower = g_ascii_strdown(host, -1);
+    /* Only the few rules of this host are asked of the prefilter, not
+     * the whole table. */
     for (gsize i = 0; i < ct->count; i++) {
-        if (!rules_host_matches(ct->hosts[i], lower))
-            continue;
-        if (maybe == NULL) {
-            maybe = g_newa(guint8, ct->count + 1);
-            rules_maybe(ct, subject, len, maybe);
-        }
-        if (maybe[i] && rules_try(ct, i, subject, len, 0, match_out))
+        if (rules_host_matches(ct->hosts[i], lower)
+            && bounce_prefilter_rule_maybe(rules_filter(ct), i, subject, len)
+            && rules_try(ct, i, subject, len, 0, match_out))
             return TRUE;
     }
     return FALSE;

@@ -128,6 +128,10 @@ check_tables(const char *subject, gsize len)
         filters[t] = pf;
         bounce_prefilter_scan(pf, subject, len, maybe);
         for (gsize i = 0; i < count; i++) {
+            /* one rule asked alone gets the answer the table scan gives */
+            if (bounce_prefilter_rule_maybe(pf, i, subject, len) != (maybe[i] != 0))
+                g_error("rule %s on \"%.80s\": alone %d, in the scan %d", rules[i].id, subject,
+                        !maybe[i], maybe[i]);
             if (!pattern_matches(rules[i].pattern, subject, len))
                 continue;
             matched++;
