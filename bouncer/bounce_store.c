@@ -18,6 +18,10 @@ struct BounceStore {
     BounceSuppressionPolicy  policy;
     BounceForwardPolicy      forward;
     char                    *reply_mailbox;
+    /* The statement's policy parameters ($11-$13, $15, $16): the same for
+     * every message, written out once. */
+    char                    *soft_threshold, *soft_window, *soft_period;
+    char                    *forward_limit, *give_up;
     MailboxProcessor         processor;
 };
 
@@ -207,12 +211,12 @@ bounce_store_statement(gpointer self, const DeliveryRecipient *rcpt, gpointer pr
     stmt->formats[5] = 1;
     stmt->values[8] = bounce_store_str(report->reporting_mta);
     db_statement_take(stmt, 9, bounce_store_recipients_json(report));
-    db_statement_take(stmt, 10, g_strdup_printf("%u", store->policy.soft_threshold));
-    db_statement_take(stmt, 11, g_strdup_printf("%u days", store->policy.soft_window_days));
-    db_statement_take(stmt, 12, g_strdup_printf("%u days", store->policy.soft_days));
+    stmt->values[10] = store->soft_threshold;
+    stmt->values[11] = store->soft_window;
+    stmt->values[12] = store->soft_period;
     stmt->values[BOUNCE_STORE_PARAM_FORWARD] = bounce_store_forward_wanted(store, report) ? "t" : "f";
-    db_statement_take(stmt, 14, g_strdup_printf("%u", store->forward.hourly_limit));
-    db_statement_take(stmt, 15, g_strdup_printf("%u hours", store->forward.give_up_hours));
+    stmt->values[14] = store->forward_limit;
+    stmt->values[15] = store->give_up;
     return TRUE;
 }
 
@@ -267,6 +271,11 @@ bounce_store_new(const TokenKeyring *keyring, const BounceSuppressionPolicy *pol
     store->forward = *forward;
     store->reply_mailbox = g_strdup(forward->reply_mailbox);
     store->forward.reply_mailbox = store->reply_mailbox;
+    store->soft_threshold = g_strdup_printf("%u", policy->soft_threshold);
+    store->soft_window = g_strdup_printf("%u days", policy->soft_window_days);
+    store->soft_period = g_strdup_printf("%u days", policy->soft_days);
+    store->forward_limit = g_strdup_printf("%u", forward->hourly_limit);
+    store->give_up = g_strdup_printf("%u hours", forward->give_up_hours);
     store->processor = (MailboxProcessor){
         .prepare = bounce_store_prepare,
         .prepared_free = bounce_store_prepared_free,
@@ -283,6 +292,11 @@ bounce_store_free(BounceStore *store)
     if (store == NULL)
         return;
     g_free(store->reply_mailbox);
+    g_free(store->soft_threshold);
+    g_free(store->soft_window);
+    g_free(store->soft_period);
+    g_free(store->forward_limit);
+    g_free(store->give_up);
     g_free(store);
 }
 
