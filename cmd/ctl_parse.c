@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -189,7 +191,15 @@ parse_list_dir(const char *path, GPtrArray *files)
  * directories listed: a thread's first run on an idle processor can come
  * milliseconds after its creation (a parked core, a virtual CPU), and a
  * corpus takes only tens of them. Until the list is complete they wait,
- * first yielding the processor for up to PARSE_SPIN_US, then asleep. */
+ * first yielding the processor for up to PARSE_SPIN_US, then asleep.
+ *
+ * Helpers are plain POSIX threads started on the processors other than
+ * the one the main thread is on. Linux puts a new thread on its
+ * creator's processor unless another one looks idle, and on a virtual
+ * machine the other one seldom does at the moment of creation: the helper
+ * then waits in the creator's run queue for milliseconds, as long as the
+ * main thread keeps running. Started elsewhere it runs at once; it then
+ * takes back the whole set the process may use. */
 #define PARSE_AHEAD 256
 #define PARSE_SPIN_US (50 * 1000)
 
@@ -207,7 +217,9 @@ typedef struct {
     guint printed;     /* files printed so far */
     gboolean ok;       /* every file could be read */
     guint waiting;     /* workers waiting for the printer to move on */
-    GPtrArray *threads;
+    GArray *threads;   /* pthread_t of the helpers */
+    cpu_set_t cpus;    /* the processors the process may use */
+    gboolean place;    /* helpers start away from the main thread */
     GMutex lock;
     GCond drained;     /* printed moved on */
     GCond ready;       /* listed was set */
@@ -250,10 +262,24 @@ parse_wait_listed(ParseRun *run)
     g_mutex_unlock(&run->lock);
 }
 
+static gpointer parse_work(ParseRun *run);
+
+/* parse_helper - a helper thread: back onto every processor, then work. */
 static gpointer
-parse_worker(gpointer data)
+parse_helper(gpointer data)
 {
     ParseRun *run = data;
+
+    if (run->place)
+        pthread_setaffinity_np(pthread_self(), sizeof(run->cpus), &run->cpus);
+    return parse_work(run);
+}
+
+/* parse_work - parse files until there are none left; the main thread
+ * and every helper run this. */
+static gpointer
+parse_work(ParseRun *run)
+{
     g_autoptr(GByteArray) buf = g_byte_array_new();
     GString *out = NULL;
     char *error = NULL;
@@ -294,21 +320,36 @@ static ParseRun *
 parse_run_start(gboolean pretty, guint jobs)
 {
     ParseRun *run = g_new0(ParseRun, 1);
+    pthread_attr_t attr;
+    int here = sched_getcpu();
 
     run->files = g_ptr_array_new_with_free_func(g_free);
     run->pretty = pretty;
     run->ok = TRUE;
-    run->threads = g_ptr_array_new();
+    run->threads = g_array_new(FALSE, FALSE, sizeof(pthread_t));
     g_mutex_init(&run->lock);
     g_cond_init(&run->drained);
     g_cond_init(&run->ready);
-    for (guint t = 1; t < jobs; t++) {
-        GThread *thread = g_thread_try_new("parse", parse_worker, run, NULL);
+    if (jobs < 2)
+        return run;
+    pthread_attr_init(&attr);
+    run->place = here >= 0 && here < CPU_SETSIZE
+                 && pthread_getaffinity_np(pthread_self(), sizeof(run->cpus), &run->cpus) == 0
+                 && CPU_ISSET(here, &run->cpus) && CPU_COUNT(&run->cpus) > 1;
+    if (run->place) {
+        cpu_set_t away = run->cpus;
 
-        if (thread == NULL)
-            break;      /* fewer threads: the work still gets done */
-        g_ptr_array_add(run->threads, thread);
+        CPU_CLR(here, &away);
+        run->place = pthread_attr_setaffinity_np(&attr, sizeof(away), &away) == 0;
     }
+    for (guint t = 1; t < jobs; t++) {
+        pthread_t thread;
+
+        if (pthread_create(&thread, &attr, parse_helper, run) != 0)
+            break;      /* fewer threads: the work still gets done */
+        g_array_append_val(run->threads, thread);
+    }
+    pthread_attr_destroy(&attr);
     return run;
 }
 
@@ -324,11 +365,11 @@ parse_run_finish(ParseRun *run)
     g_atomic_int_set(&run->listed, TRUE);
     g_cond_broadcast(&run->ready);
     g_mutex_unlock(&run->lock);
-    parse_worker(run);
+    parse_work(run);
     for (guint t = 0; t < run->threads->len; t++)
-        g_thread_join(g_ptr_array_index(run->threads, t));
+        pthread_join(g_array_index(run->threads, pthread_t, t), NULL);
     ok = run->ok;
-    g_ptr_array_free(run->threads, TRUE);
+    g_array_free(run->threads, TRUE);
     g_ptr_array_free(run->files, TRUE);
     g_mutex_clear(&run->lock);
     g_cond_clear(&run->drained);
