@@ -5,9 +5,10 @@
  * try at every offset of the text, and most rules never match. From each
  * pattern we take literal words every match must contain one of ("user
  * unknown" or "no such user" ...), and from the text the set of 3-byte
- * (and 1- and 2-byte) sequences it has: a rule none of whose words can be
- * there is not tried. A word whose sequences are all there is then looked
- * for whole, in the text folded as the sequences were read: phrases of
+ * sequences it has: a rule none of whose words can be there is not tried.
+ * A word whose sequences are all there (a word of one or two bytes has
+ * none to look up) is then looked for whole, in the text folded as the
+ * sequences were read: phrases of
  * common words ("error following") have their sequences in most texts,
  * and a search for the phrase costs less than running the pattern over
  * the text (two runs in five over the shared corpus were of rules whose
@@ -738,7 +739,9 @@ pf_key(guint32 n, guint32 gram)
     return (n << 24 | gram) * 0x9E3779B1u;
 }
 
-/* pf_word_keys - the n-grams of a word checked in a text. */
+/* pf_word_keys - the trigrams of a word checked in a text. A word of one
+ * or two bytes has none: it is looked for whole straight away, and a
+ * search for one byte costs less than the map of its bytes would. */
 static void
 pf_word_keys(const char *word, PfWord *out)
 {
@@ -748,11 +751,7 @@ pf_word_keys(const char *word, PfWord *out)
     out->nkeys = 0;
     out->len = (guint16)len;
     out->text = word;
-    if (len == 1) {
-        out->keys[out->nkeys++] = pf_key(1, w[0]);
-    } else if (len == 2) {
-        out->keys[out->nkeys++] = pf_key(2, (guint32)w[0] << 8 | w[1]);
-    } else {
+    if (len >= 3) {
         /* Every third trigram, up to the last: a word that is not in the
          * text rarely has all of them there. */
         gsize last = len - 3, step = last / (PF_MAX_KEYS - 1) + 1;
@@ -785,7 +784,7 @@ bounce_prefilter_new(const BounceRule *rules, gsize count)
             PfWord w = { { 0 }, 0, 0, NULL };    /* unused keys zero: the build writes them out */
 
             pf_word_keys(g_strdup(word), &w);
-            pf->data.sizes |= 1u << (MIN(strlen(word), 3) - 1);
+            pf->data.trigrams = pf->data.trigrams || w.nkeys > 0;
             g_array_append_val(words, w);
         }
         nwords[i] = set->len;
@@ -857,18 +856,19 @@ pf_fold_utf8(const guchar *s, gsize len, gsize *i)
 
 /* The n-grams of one text: a bit map, kept for the few texts last seen by
  * this thread (the same diagnostic goes through several tables). */
-typedef struct {
+typedef struct BouncePrefilterText PfTextMap;
+struct BouncePrefilterText {
     char *text;
     gsize len;
     guint64 *map;
     guint32 shift;            /* 32 - log2(bits of the map) */
-    guint sizes;              /* n-gram sizes in the map */
+    gboolean trigrams;        /* the map holds the text's trigrams */
     guint64 used;             /* for least-recently-used replacement */
     char *folded;             /* the text as the words are written */
     gsize folded_len;
     gsize folded_size;        /* bytes allocated */
     gboolean has_folded;      /* folded is this text's */
-} PfTextMap;
+};
 
 #define PF_CACHE 4
 
@@ -890,71 +890,68 @@ pf_cache_free(gpointer data)
     g_free(cache);
 }
 
-/* pf_map_add - put the n-grams of the sizes wanted of m's text in its map;
- * the first time, write the folded text too (the same bytes the n-grams
- * are made of), for the words to be looked for in. */
+/* pf_map_fold - write m's text folded (the bytes the words are written
+ * in) without making its map: for tables whose words are all short. */
 static void
-pf_map_add(PfTextMap *m, guint sizes)
+pf_map_fold(PfTextMap *m)
 {
     const guchar *s = (const guchar *)m->text;
-    guint32 window = 0, shift = m->shift;
-    guint64 *map = m->map;
     gsize i = 0, n = 0, len = m->len;
-    char *out = NULL;
 
-    if (!m->has_folded) {
-        if (m->folded_size < len + 1) {
-            g_free(m->folded);
-            m->folded_size = len + 1;
-            m->folded = g_malloc(m->folded_size);
+    while (i < len) {
+        guint32 c = s[i];
+
+        if (G_LIKELY(c < 0x80)) {
+            c |= (guint32)(c - 'A' < 26) << 5;      /* ASCII lower case */
+            i++;
+        } else {
+            c = pf_fold_utf8(s, len, &i);
         }
-        out = m->folded;
+        m->folded[n++] = (char)c;
     }
-    if (sizes == 4) {
-        /* Trigrams only, the common case: a tight loop. */
-        while (i < len) {
-            guint32 c = s[i], k;
+    m->folded[n] = '\0';
+    m->folded_len = n;
+}
 
-            if (G_LIKELY(c < 0x80)) {
-                c |= (guint32)(c - 'A' < 26) << 5;
-                i++;
-            } else {
-                c = pf_fold_utf8(s, len, &i);
-            }
-            if (out != NULL)
-                out[n] = (char)c;
-            window = window << 8 | c;
-            if (++n >= 3) {
-                k = pf_key(3, window & 0xFFFFFF) >> shift;
-                map[k >> 6] |= G_GUINT64_CONSTANT(1) << (k & 63);
-            }
+/* pf_map_trigrams - put the trigrams of m's text in its map, and write the
+ * folded text in the same pass (the same bytes the trigrams are made of)
+ * when it is not written yet. */
+static void
+pf_map_trigrams(PfTextMap *m)
+{
+    const guchar *s = (const guchar *)m->text;
+    guint32 window = 0, shift, bits = 8192;
+    gsize i = 0, n = 0, len = m->len;
+    char *out = m->has_folded ? NULL : m->folded;
+    guint64 *map;
+
+    /* About 16 bits per byte of text keeps false hits (which only cost a
+     * pattern run) rare. */
+    while (bits < len * 16 && bits < (1u << 22))
+        bits <<= 1;
+    if (m->map == NULL || (1u << (32 - m->shift)) != bits) {
+        g_free(m->map);
+        m->map = g_new(guint64, bits / 64);
+        m->shift = 32 - (guint32)g_bit_storage(bits - 1);
+    }
+    memset(m->map, 0, bits / 8);
+    map = m->map;
+    shift = m->shift;
+    while (i < len) {
+        guint32 c = s[i], k;
+
+        if (G_LIKELY(c < 0x80)) {
+            c |= (guint32)(c - 'A' < 26) << 5;      /* ASCII lower case */
+            i++;
+        } else {
+            c = pf_fold_utf8(s, len, &i);
         }
-    } else {
-        while (i < len) {
-            guint32 c = s[i], k;
-
-            if (G_LIKELY(c < 0x80)) {
-                c |= (guint32)(c - 'A' < 26) << 5;      /* ASCII lower case */
-                i++;
-            } else {
-                c = pf_fold_utf8(s, len, &i);
-            }
-            if (out != NULL)
-                out[n] = (char)c;
-            window = (window << 8 | c) & 0xFFFFFF;
-            n++;
-            if ((sizes & 4) && n >= 3) {
-                k = pf_key(3, window) >> shift;
-                map[k >> 6] |= G_GUINT64_CONSTANT(1) << (k & 63);
-            }
-            if (sizes & 1) {
-                k = pf_key(1, c) >> shift;
-                map[k >> 6] |= G_GUINT64_CONSTANT(1) << (k & 63);
-            }
-            if ((sizes & 2) && n >= 2) {
-                k = pf_key(2, window & 0xFFFF) >> shift;
-                map[k >> 6] |= G_GUINT64_CONSTANT(1) << (k & 63);
-            }
+        if (out != NULL)
+            out[n] = (char)c;
+        window = window << 8 | c;
+        if (++n >= 3) {
+            k = pf_key(3, window & 0xFFFFFF) >> shift;
+            map[k >> 6] |= G_GUINT64_CONSTANT(1) << (k & 63);
         }
     }
     if (out != NULL) {
@@ -962,19 +959,36 @@ pf_map_add(PfTextMap *m, guint sizes)
         m->folded_len = n;
         m->has_folded = TRUE;
     }
-    m->sizes |= sizes;
+    m->trigrams = TRUE;
 }
 
-/* pf_text_map - the map of subject with the n-gram sizes wanted: from
- * this thread's cache when it saw the same bytes last, else made now.
- * (transfer none) */
+/* pf_map_add - m's text ready for words: folded, and its trigrams mapped
+ * when they are wanted. */
+static void
+pf_map_add(PfTextMap *m, gboolean trigrams)
+{
+    if (m->folded_size < m->len + 1) {
+        g_free(m->folded);
+        m->folded_size = m->len + 1;
+        m->folded = g_malloc(m->folded_size);
+    }
+    if (trigrams && !m->trigrams) {
+        pf_map_trigrams(m);
+    } else if (!m->has_folded) {
+        pf_map_fold(m);
+        m->has_folded = TRUE;
+    }
+}
+
+/* pf_text_map - subject ready for words (and its trigrams mapped when
+ * they are wanted): from this thread's cache when it saw the same bytes
+ * last, else made now. (transfer none) */
 static const PfTextMap *
-pf_text_map(const char *subject, gsize len, guint sizes)
+pf_text_map(const char *subject, gsize len, gboolean trigrams)
 {
     static GPrivate key = G_PRIVATE_INIT(pf_cache_free);
     PfCache *cache = g_private_get(&key);
     PfTextMap *m = NULL;
-    guint32 bits = 8192;
 
     if (cache == NULL) {
         cache = g_new0(PfCache, 1);
@@ -984,34 +998,23 @@ pf_text_map(const char *subject, gsize len, guint sizes)
     for (int k = 0; k < PF_CACHE; k++) {
         PfTextMap *c = &cache->maps[k];
 
-        /* The map of a text that starts with subject has every n-gram
-         * of subject: using it can only let more rules run. */
+        /* The map of a text that starts with subject has every trigram
+         * and word of subject: using it can only let more rules run. */
         if (c->text != NULL && c->len >= len && memcmp(c->text, subject, len) == 0) {
             c->used = cache->clock;
-            if ((sizes & ~c->sizes) != 0)
-                pf_map_add(c, sizes & ~c->sizes);
+            pf_map_add(c, trigrams);
             return c;
         }
         if (m == NULL || c->used < m->used)
             m = c;
     }
-    /* About 16 bits per byte of text keeps false hits (which only cost a
-     * pattern run) rare. */
-    while (bits < len * 16 && bits < (1u << 22))
-        bits <<= 1;
     g_free(m->text);
     m->text = g_memdup2(subject, len + 1);
     m->len = len;
-    if (m->map == NULL || (1u << (32 - m->shift)) != bits) {
-        g_free(m->map);
-        m->map = g_new(guint64, bits / 64);
-        m->shift = 32 - (guint32)g_bit_storage(bits - 1);
-    }
-    memset(m->map, 0, bits / 8);
-    m->sizes = 0;
+    m->trigrams = FALSE;
     m->has_folded = FALSE;
     m->used = cache->clock;
-    pf_map_add(m, sizes);
+    pf_map_add(m, trigrams);
     return m;
 }
 
@@ -1020,7 +1023,18 @@ pf_text_map(const char *subject, gsize len, guint sizes)
 static gboolean
 pf_word_in(const PfTextMap *m, const PfWord *word)
 {
-    return memmem(m->folded, m->folded_len, word->text, word->len) != NULL;
+    const char *at = m->folded, *end = m->folded + m->folded_len;
+
+    if (word->len > 2)
+        return memmem(at, end - at, word->text, word->len) != NULL;
+    /* One or two bytes: memchr for the first, which libc does many bytes
+     * at a time (its memmem goes byte by byte for these). */
+    while ((at = memchr(at, word->text[0], end - at)) != NULL) {
+        if (word->len == 1 || (at + 1 < end && at[1] == word->text[1]))
+            return TRUE;
+        at++;
+    }
+    return FALSE;
 }
 
 /* pf_rule_maybe - whether rule r's words let it run on m's text. */
@@ -1045,13 +1059,22 @@ pf_rule_maybe(const BouncePrefilter *pf, const PfTextMap *m, gsize r)
     return FALSE;
 }
 
+const BouncePrefilterText *
+bounce_prefilter_text(const BouncePrefilter *pf, const char *subject, gsize len)
+{
+    if (pf->data.nwords_total == 0)
+        return NULL;            /* no rule has words: nothing to look up */
+    return pf_text_map(subject, len, pf->data.trigrams);
+}
+
 gboolean
-bounce_prefilter_rule_maybe(const BouncePrefilter *pf, gsize rule, const char *subject, gsize len)
+bounce_prefilter_text_maybe(const BouncePrefilter *pf, const BouncePrefilterText *text,
+                            gsize rule)
 {
     g_return_val_if_fail(rule < pf->data.count, TRUE);
     if (pf->data.nwords[rule] == 0)
         return TRUE;
-    return pf_rule_maybe(pf, pf_text_map(subject, len, pf->data.sizes), rule);
+    return pf_rule_maybe(pf, text, rule);
 }
 
 void
@@ -1059,11 +1082,11 @@ bounce_prefilter_scan(const BouncePrefilter *pf, const char *subject, gsize len,
 {
     const PfTextMap *m;
 
-    if (pf->data.sizes == 0) {
+    if (pf->data.nwords_total == 0) {
         memset(maybe, 1, pf->data.count);    /* no rule has words */
         return;
     }
-    m = pf_text_map(subject, len, pf->data.sizes);
+    m = pf_text_map(subject, len, pf->data.trigrams);
 
     for (gsize r = 0; r < pf->data.count; r++)
         maybe[r] = pf_rule_maybe(pf, m, r);

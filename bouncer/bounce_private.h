@@ -41,6 +41,13 @@ typedef struct {
 /* bounce_field_value - the field's value, folded (bounce_fold) the first
  * time it is asked for: most fields of a header block are never read. */
 const char *bounce_field_value(const BounceField *field);
+/* bounce_field_is - the field's name is name, ignoring ASCII case. Most
+ * names differ in their first letter: those cost no call. */
+static inline gboolean
+bounce_field_is(const BounceField *field, const char *name)
+{
+    return (field->name[0] | 0x20) == (name[0] | 0x20) && g_ascii_strcasecmp(field->name, name) == 0;
+}
 
 typedef struct {
     GArray *fields;           /* BounceField */
@@ -243,7 +250,7 @@ typedef struct {
  * (bounce_rules_gen), so that a process need not work it out again. */
 typedef struct {
     gsize count;              /* rules */
-    guint sizes;              /* n-gram sizes its words use: bit n-1 for n */
+    guint trigrams;           /* TRUE when a word has trigrams to look up */
     const guint32 *first;     /* per rule: its first word in words[] */
     const guint32 *nwords;    /* per rule: 0 = always tried */
     const BouncePrefilterWord *words;
@@ -277,10 +284,18 @@ extern const BounceBuiltTable bounce_built_tables[BOUNCE_TABLE_COUNT];
  * cannot match subject[0..len), TRUE when it could. */
 void bounce_prefilter_scan(const BouncePrefilter *filter, const char *subject, gsize len,
                            guint8 *maybe);
-/* bounce_prefilter_rule_maybe - the same for one rule: for callers that
- * want a few rules of a big table. */
-gboolean bounce_prefilter_rule_maybe(const BouncePrefilter *filter, gsize rule,
-                                     const char *subject, gsize len);
+/* A text as a prefilter reads it (its n-grams, its folded bytes), kept by
+ * the calling thread: valid until the thread's next call of
+ * bounce_prefilter_text or _scan, and only with the filter it was asked
+ * of. NULL when the filter has no words. */
+typedef struct BouncePrefilterText BouncePrefilterText;
+const BouncePrefilterText *bounce_prefilter_text(const BouncePrefilter *filter,
+                                                 const char *subject, gsize len);
+/* bounce_prefilter_text_maybe - whether rule could match text, as _scan
+ * would say: for callers that stop at the first rule that matches, or
+ * want a few rules of a big table, so need not ask of the rest. */
+gboolean bounce_prefilter_text_maybe(const BouncePrefilter *filter,
+                                     const BouncePrefilterText *text, gsize rule);
 
 /* bounce_rules_first - first rule of table that matches subject[0..len);
  * fills match_out. Thread-safe; sets tables up and compiles patterns on

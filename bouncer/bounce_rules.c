@@ -222,16 +222,20 @@ gboolean
 bounce_rules_first(BounceTable table, const char *subject, gsize len, BounceMatch *match_out)
 {
     const CompiledTable *ct;
-    guint8 *maybe;
+    const BouncePrefilter *filter;
+    const BouncePrefilterText *text;
 
     g_return_val_if_fail(table < BOUNCE_TABLE_COUNT, FALSE);
     ct = rules_table(table);
     if (subject == NULL)
         return FALSE;
-    maybe = g_newa(guint8, ct->count + 1);
-    rules_maybe(ct, subject, len, maybe);
+    /* Rule by rule: the rules after the first that matches are not asked
+     * of the prefilter either. */
+    filter = rules_filter(ct);
+    text = bounce_prefilter_text(filter, subject, len);
     for (gsize i = 0; i < ct->count; i++) {
-        if (maybe[i] && rules_try(ct, i, subject, len, 0, match_out))
+        if (bounce_prefilter_text_maybe(filter, text, i)
+            && rules_try(ct, i, subject, len, 0, match_out))
             return TRUE;
     }
     return FALSE;
@@ -267,6 +271,9 @@ bounce_rules_first_rhost(BounceTable table, const char *host, const char *subjec
                          BounceMatch *match_out)
 {
     const CompiledTable *ct;
+    const BouncePrefilter *filter;
+    const BouncePrefilterText *text = NULL;
+    gboolean read = FALSE;
     g_autofree char *lower = NULL;
 
     g_return_val_if_fail(table < BOUNCE_TABLE_COUNT, FALSE);
@@ -274,11 +281,17 @@ bounce_rules_first_rhost(BounceTable table, const char *host, const char *subjec
     if (subject == NULL || host == NULL || *host == '\0')
         return FALSE;
     lower = g_ascii_strdown(host, -1);
+    filter = rules_filter(ct);
     /* Only the few rules of this host are asked of the prefilter, not
-     * the whole table. */
+     * the whole table; the text is read once there is one. */
     for (gsize i = 0; i < ct->count; i++) {
-        if (rules_host_matches(ct->hosts[i], lower)
-            && bounce_prefilter_rule_maybe(rules_filter(ct), i, subject, len)
+        if (!rules_host_matches(ct->hosts[i], lower))
+            continue;
+        if (!read) {
+            text = bounce_prefilter_text(filter, subject, len);
+            read = TRUE;
+        }
+        if (bounce_prefilter_text_maybe(filter, text, i)
             && rules_try(ct, i, subject, len, 0, match_out))
             return TRUE;
     }

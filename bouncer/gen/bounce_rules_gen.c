@@ -108,7 +108,7 @@ gen_prefilter(guint t, const BounceRule *rules, gsize count, GString *entries)
                            "    { G_GUINT64_CONSTANT(%" G_GUINT64_FORMAT "),\n"
                            "      { %zu, %u, table%u_first, table%u_nwords, table%u_words, %zu },\n"
                            "      table%u_codes, sizeof(table%u_codes) },\n",
-                           bounce_tables_fingerprint(rules, count), count, d->sizes, t, t, t,
+                           bounce_tables_fingerprint(rules, count), count, d->trigrams, t, t, t,
                            d->nwords_total, t, t);
     bounce_prefilter_free(pf);
 }
