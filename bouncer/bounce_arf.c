@@ -72,8 +72,8 @@ bounce_arf_read(BounceReport *report, const BounceParts *parts)
     for (guint i = 0; i < fields->fields->len && report->recipients->len < BOUNCE_MAX_RECIPIENTS; i++) {
         const BounceField *f = &g_array_index(fields->fields, BounceField, i);
 
-        if (g_ascii_strcasecmp(f->name, "Original-Rcpt-To") == 0
-            || g_ascii_strcasecmp(f->name, "Removal-Recipient") == 0)
+        if (bounce_field_is(f, "Original-Rcpt-To")
+            || bounce_field_is(f, "Removal-Recipient"))
             added += arf_add_list(report, bounce_field_value(f), ftype);
     }
     /* Reports that omit Original-Rcpt-To: the complainer is whom the

@@ -153,10 +153,10 @@ bounce_dsn_read_text(BounceReport *report, const char *text, gsize len)
         const BounceField *f = &g_array_index(fields->fields, BounceField, i);
         const char *v = bounce_field_value(f);
 
-        if (g_ascii_strcasecmp(f->name, "Final-Recipient") == 0
-            || g_ascii_strcasecmp(f->name, "X-Actual-Recipient") == 0) {
+        if (bounce_field_is(f, "Final-Recipient")
+            || bounce_field_is(f, "X-Actual-Recipient")) {
             g_autofree char *addr = bounce_addr_clean(strip_type(v));
-            gboolean actual = g_ascii_strcasecmp(f->name, "X-Actual-Recipient") == 0;
+            gboolean actual = bounce_field_is(f, "X-Actual-Recipient");
 
             if (actual) {
                 /* Postfix adds the address after alias expansion; the
@@ -172,7 +172,7 @@ bounce_dsn_read_text(BounceReport *report, const char *text, gsize len)
             have_final = TRUE;
             if (addr != NULL)
                 bounce_recipient_set(&rcpt->addr, addr);
-        } else if (g_ascii_strcasecmp(f->name, "Original-Recipient") == 0) {
+        } else if (bounce_field_is(f, "Original-Recipient")) {
             g_autofree char *addr = bounce_addr_clean(strip_type(v));
 
             /* Original-Recipient may come before or after Final-Recipient;
@@ -187,10 +187,10 @@ bounce_dsn_read_text(BounceReport *report, const char *text, gsize len)
             }
             g_free(original);
             original = g_steal_pointer(&addr);
-        } else if (g_ascii_strcasecmp(f->name, "Reporting-MTA") == 0) {
+        } else if (bounce_field_is(f, "Reporting-MTA")) {
             if (report->reporting_mta == NULL)
                 report->reporting_mta = g_strdup(strip_type(v));
-        } else if (g_ascii_strcasecmp(f->name, "Arrival-Date") == 0) {
+        } else if (bounce_field_is(f, "Arrival-Date")) {
             if (report->arrival_date == NULL)
                 report->arrival_date = g_strdup(v);
         } else if (rcpt == NULL && !dsn_is_recipient_field(f->name)) {
@@ -202,13 +202,13 @@ bounce_dsn_read_text(BounceReport *report, const char *text, gsize len)
             have_final = FALSE;
             i--;
             continue;
-        } else if (g_ascii_strcasecmp(f->name, "Action") == 0) {
+        } else if (bounce_field_is(f, "Action")) {
             g_free(rcpt->action);
             rcpt->action = dsn_action(v);
-        } else if (g_ascii_strcasecmp(f->name, "Status") == 0) {
+        } else if (bounce_field_is(f, "Status")) {
             g_free(rcpt->status);
             rcpt->status = dsn_status(v);
-        } else if (g_ascii_strcasecmp(f->name, "Diagnostic-Code") == 0) {
+        } else if (bounce_field_is(f, "Diagnostic-Code")) {
             const char *semi = strchr(v, ';');
 
             if (semi != NULL && semi - v < 20) {
@@ -217,13 +217,13 @@ bounce_dsn_read_text(BounceReport *report, const char *text, gsize len)
                 g_strstrip(rcpt->diagnostic_type);
             }
             bounce_recipient_set(&rcpt->diagnostic, strip_type(v));
-        } else if (g_ascii_strcasecmp(f->name, "Remote-MTA") == 0) {
+        } else if (bounce_field_is(f, "Remote-MTA")) {
             bounce_recipient_set(&rcpt->remote_mta, strip_type(v));
-        } else if (g_ascii_strcasecmp(f->name, "Last-Attempt-Date") == 0) {
+        } else if (bounce_field_is(f, "Last-Attempt-Date")) {
             bounce_recipient_set(&rcpt->last_attempt_date, v);
-        } else if (g_ascii_strcasecmp(f->name, "Will-Retry-Until") == 0) {
+        } else if (bounce_field_is(f, "Will-Retry-Until")) {
             bounce_recipient_set(&rcpt->will_retry_until, v);
-        } else if (g_ascii_strcasecmp(f->name, "X-PowerMTA-BounceCategory") == 0) {
+        } else if (bounce_field_is(f, "X-PowerMTA-BounceCategory")) {
             const char *reason = dsn_category_reason(v);
 
             /* the sending MTA's own verdict, as bounce_mta_preset() gives */

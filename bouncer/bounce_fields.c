@@ -131,18 +131,12 @@ bounce_fields_parse(BounceFields *fields, const char *text, gsize len, gboolean 
 const char *
 bounce_fields_get(const BounceFields *fields, const char *name)
 {
-    char first;
-
     if (fields == NULL)
         return NULL;
-    first = g_ascii_tolower(name[0]);
     for (guint i = 0; i < fields->fields->len; i++) {
         const BounceField *f = &g_array_index(fields->fields, BounceField, i);
 
-        /* most names differ in their first letter: no call for those */
-        if ((f->name[0] | 0x20) != (first | 0x20))
-            continue;
-        if (g_ascii_strcasecmp(f->name, name) == 0)
+        if (bounce_field_is(f, name))
             return bounce_field_value(f);
     }
     return NULL;

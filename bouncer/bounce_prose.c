@@ -78,7 +78,7 @@ bounce_mta_name(const BounceParts *parts)
         for (guint k = 0; k < parts->headers->fields->len; k++) {
             const BounceField *f = &g_array_index(parts->headers->fields, BounceField, k);
 
-            if (g_ascii_strcasecmp(f->name, header) == 0
+            if (bounce_field_is(f, header)
                 && bounce_rules_try(BOUNCE_TABLE_MTA, i, bounce_field_value(f),
                                     strlen(bounce_field_value(f)), &m))
                 return rules[i].value;
