@@ -5,7 +5,7 @@
 #
 # The whole corpus (../shared/corpus/emails, or $BENCH_CORPUS) is parsed by
 # one `BOUNCERCTL parse` process and by one Perl process running Sisimai, in
-# the same run, RUNS times each (default 5), alternating so both see the
+# the same run, RUNS times each (default 9), alternating so both see the
 # same machine state. Prints the median emails/s of each, the ratio, and the
 # peak RSS (from /usr/bin/time -v) of each. Where perf is installed it also
 # gives the CPU time of each (perf stat task-clock, in runs of their own):
@@ -15,7 +15,7 @@
 set -u
 
 ctl=${1:?usage: sh scripts/bench-parse.sh BOUNCERCTL [RUNS]}
-runs=${2:-5}
+runs=${2:-9}
 corpus=${BENCH_CORPUS:-../shared/corpus/emails}
 
 if [ ! -d "$corpus" ]; then
