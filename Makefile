@@ -42,10 +42,10 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CTL_FRONT_LIBS = $(shell pkg-config --libs $(CTL_FRONT_PKGS) 2>/dev/null)
 
 CPPFLAGS += -I. -D_GNU_SOURCE -DGLIB_VERSION_MIN_REQUIRED=GLIB_VERSION_2_74
-CFLAGS   += -std=gnu11 $(OPT) -g $(WARN) $(SANFLAGS) $(PKG_CFLAGS) -MMD -MP
+CFLAGS   += -std=gnu11 -pthread $(OPT) -g $(WARN) $(SANFLAGS) $(PKG_CFLAGS) -MMD -MP
 # --as-needed: a program records only the libraries it uses (bouncerctl
 # must not load libpq); some toolchains default to it, not all.
-LDFLAGS  += -Wl,--as-needed $(SANFLAGS)
+LDFLAGS  += -pthread -Wl,--as-needed $(SANFLAGS)
 LDLIBS   += $(PKG_LIBS) -lm
 
 # --- sources -------------------------------------------------------------

@@ -218,7 +218,7 @@ typedef struct {
     gboolean ok;       /* every file could be read */
     guint waiting;     /* workers waiting for the printer to move on */
     GArray *threads;   /* pthread_t of the helpers */
-    cpu_set_t cpus;    /* the processors the process may use */
+    cpu_set_t cpus;    /* the main thread's processors: helpers take them back */
     gboolean place;    /* helpers start away from the main thread */
     GMutex lock;
     GCond drained;     /* printed moved on */
@@ -264,14 +264,16 @@ parse_wait_listed(ParseRun *run)
 
 static gpointer parse_work(ParseRun *run);
 
-/* parse_helper - a helper thread: back onto every processor, then work. */
+/* parse_helper - a helper thread: back onto every processor the main
+ * thread may use (should that fail, it keeps to the others: it still
+ * works), then work. */
 static gpointer
 parse_helper(gpointer data)
 {
     ParseRun *run = data;
 
     if (run->place)
-        pthread_setaffinity_np(pthread_self(), sizeof(run->cpus), &run->cpus);
+        (void)pthread_setaffinity_np(pthread_self(), sizeof(run->cpus), &run->cpus);
     return parse_work(run);
 }
 
@@ -321,7 +323,7 @@ parse_run_start(gboolean pretty, guint jobs)
 {
     ParseRun *run = g_new0(ParseRun, 1);
     pthread_attr_t attr;
-    int here = sched_getcpu();
+    int here;
 
     run->files = g_ptr_array_new_with_free_func(g_free);
     run->pretty = pretty;
@@ -332,6 +334,7 @@ parse_run_start(gboolean pretty, guint jobs)
     g_cond_init(&run->ready);
     if (jobs < 2)
         return run;
+    here = sched_getcpu();
     pthread_attr_init(&attr);
     run->place = here >= 0 && here < CPU_SETSIZE
                  && pthread_getaffinity_np(pthread_self(), sizeof(run->cpus), &run->cpus) == 0
@@ -345,8 +348,12 @@ parse_run_start(gboolean pretty, guint jobs)
     for (guint t = 1; t < jobs; t++) {
         pthread_t thread;
 
-        if (pthread_create(&thread, &attr, parse_helper, run) != 0)
+        /* A mask the system refuses (a processor gone since, a sandbox
+         * that forbids affinity) must not cost the helper itself. */
+        if (pthread_create(&thread, &attr, parse_helper, run) != 0
+            && (!run->place || pthread_create(&thread, NULL, parse_helper, run) != 0))
             break;      /* fewer threads: the work still gets done */
+        pthread_setname_np(thread, "parse");
         g_array_append_val(run->threads, thread);
     }
     pthread_attr_destroy(&attr);
