@@ -30,7 +30,7 @@
 
 #define PF_MAX_EXACT      16    /* strings a sub-pattern may be spelled out as */
 #define PF_MAX_EXACT_LEN  48
-#define PF_MAX_KEYS       8     /* n-grams checked per word */
+#define PF_MAX_KEYS       8     /* trigrams checked per word */
 
 /* What a sub-pattern says about the text it matches: the exact strings it
  * can match (NULL: too many or unknown), or else a set of words one of
@@ -729,10 +729,11 @@ pf_words(const char *pattern)
     return words;
 }
 
-/* --- n-gram keys --------------------------------------------------------- */
+/* --- trigram keys -------------------------------------------------------- */
 
-/* pf_key - the hash of an n-gram (its n bytes in the low bits of
- * gram); a text's map of 2^b bits uses the top b bits. */
+/* pf_key - the hash of an n-gram (its n bytes in the low bits of gram;
+ * only trigrams are used now); a text's map of 2^b bits uses the top b
+ * bits. */
 static inline guint32
 pf_key(guint32 n, guint32 gram)
 {
@@ -854,7 +855,7 @@ pf_fold_utf8(const guchar *s, gsize len, gsize *i)
     return c;
 }
 
-/* The n-grams of one text: a bit map, kept for the few texts last seen by
+/* The trigrams of one text: a bit map, kept for the few texts last seen by
  * this thread (the same diagnostic goes through several tables). */
 typedef struct BouncePrefilterText PfTextMap;
 struct BouncePrefilterText {
@@ -1018,7 +1019,7 @@ pf_text_map(const char *subject, gsize len, gboolean trigrams)
     return m;
 }
 
-/* pf_word_in - the word is in m's text, not just its n-grams: a phrase of
+/* pf_word_in - the word is in m's text, not just its trigrams: a phrase of
  * common words ("error following") has them in most texts. */
 static gboolean
 pf_word_in(const PfTextMap *m, const PfWord *word)
@@ -1072,7 +1073,7 @@ bounce_prefilter_text_maybe(const BouncePrefilter *pf, const BouncePrefilterText
                             gsize rule)
 {
     g_return_val_if_fail(rule < pf->data.count, TRUE);
-    if (pf->data.nwords[rule] == 0)
+    if (pf->data.nwords[rule] == 0 || text == NULL)
         return TRUE;
     return pf_rule_maybe(pf, text, rule);
 }

@@ -237,9 +237,10 @@ guint64 bounce_tables_fingerprint(const BounceRule *rules, gsize count);
 typedef struct BouncePrefilter BouncePrefilter;
 
 #define BOUNCE_PREFILTER_MAX_KEYS 8
-/* One word a rule's matches must contain: the hashes of the n-grams of it
- * that are looked up in a text's map, then, when they are all there, the
- * word itself (lower case), looked for in the text folded the same way. */
+/* One word a rule's matches must contain: the hashes of the trigrams of it
+ * that are looked up in a text's map (none for a word of one or two bytes),
+ * then, when they are all there, the word itself (lower case), looked for
+ * in the text folded the same way. */
 typedef struct {
     guint32 keys[BOUNCE_PREFILTER_MAX_KEYS];
     guint8 nkeys;
@@ -284,7 +285,7 @@ extern const BounceBuiltTable bounce_built_tables[BOUNCE_TABLE_COUNT];
  * cannot match subject[0..len), TRUE when it could. */
 void bounce_prefilter_scan(const BouncePrefilter *filter, const char *subject, gsize len,
                            guint8 *maybe);
-/* A text as a prefilter reads it (its n-grams, its folded bytes), kept by
+/* A text as a prefilter reads it (its trigrams, its folded bytes), kept by
  * the calling thread: valid until the thread's next call of
  * bounce_prefilter_text or _scan, and only with the filter it was asked
  * of. NULL when the filter has no words. */
@@ -293,7 +294,8 @@ const BouncePrefilterText *bounce_prefilter_text(const BouncePrefilter *filter,
                                                  const char *subject, gsize len);
 /* bounce_prefilter_text_maybe - whether rule could match text, as _scan
  * would say: for callers that stop at the first rule that matches, or
- * want a few rules of a big table, so need not ask of the rest. */
+ * want a few rules of a big table, so need not ask of the rest. A NULL
+ * text (a filter without words) lets every rule run. */
 gboolean bounce_prefilter_text_maybe(const BouncePrefilter *filter,
                                      const BouncePrefilterText *text, gsize rule);
 

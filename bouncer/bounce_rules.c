@@ -273,7 +273,7 @@ bounce_rules_first_rhost(BounceTable table, const char *host, const char *subjec
     const CompiledTable *ct;
     const BouncePrefilter *filter;
     const BouncePrefilterText *text = NULL;
-    gboolean read = FALSE;
+    gboolean have_text = FALSE;
     g_autofree char *lower = NULL;
 
     g_return_val_if_fail(table < BOUNCE_TABLE_COUNT, FALSE);
@@ -287,9 +287,9 @@ bounce_rules_first_rhost(BounceTable table, const char *host, const char *subjec
     for (gsize i = 0; i < ct->count; i++) {
         if (!rules_host_matches(ct->hosts[i], lower))
             continue;
-        if (!read) {
+        if (!have_text) {
             text = bounce_prefilter_text(filter, subject, len);
-            read = TRUE;
+            have_text = TRUE;
         }
         if (bounce_prefilter_text_maybe(filter, text, i)
             && rules_try(ct, i, subject, len, 0, match_out))

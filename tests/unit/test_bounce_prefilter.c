@@ -126,6 +126,10 @@ check_tables(const char *subject, gsize len)
         g_autofree guint8 *maybe = g_new0(guint8, count + 1);
         const BouncePrefilterText *text;
 
+        BounceMatch first;
+        gboolean found = bounce_rules_first((BounceTable)t, subject, len, &first);
+        gboolean expected = FALSE;
+
         filters[t] = pf;
         bounce_prefilter_scan(pf, subject, len, maybe);
         text = bounce_prefilter_text(pf, subject, len);
@@ -136,10 +140,19 @@ check_tables(const char *subject, gsize len)
                         !maybe[i], maybe[i]);
             if (!pattern_matches(rules[i].pattern, subject, len))
                 continue;
+            /* bounce_rules_first, which asks rule by rule, stops at the
+             * first rule a plain loop finds */
+            if (!expected && (!found || first.rule != &rules[i]))
+                g_error("table %d on \"%.80s\": first rule %s, want %s", t, subject,
+                        found ? first.rule->id : "none", rules[i].id);
+            expected = TRUE;
             matched++;
             if (!maybe[i])
                 g_error("rule %s matches \"%.80s\" but the filter skips it", rules[i].id, subject);
         }
+        if (found && !expected)
+            g_error("table %d on \"%.80s\": first rule %s, but no pattern matches", t, subject,
+                    first.rule->id);
     }
     return matched;
 }
@@ -178,6 +191,53 @@ test_prefilter_tables(void)
     }
     if (files == 0 || matched == 0)
         g_error("got %u fixtures and %u matches, want some of each", files, matched);
+}
+
+/* test_prefilter_shared_text - a thread keeps the texts it read for the
+ * next filter: one read by a filter whose words are all too short for
+ * trigrams (only folded) must get its trigrams when a filter that looks
+ * them up reads it next, and the other way round. */
+static void
+test_prefilter_shared_text(void)
+{
+    static const BounceRule shorts[] = { { "at", "x", 0, "@", NULL }, { "code", "x", 0, "5\\.", NULL } };
+    static const BounceRule longs[] = { { "unknown", "x", 0, "user unknown", NULL },
+                                        { "full", "x", 0, "mailbox (?:is )?full", NULL } };
+    static const char *const subjects[] = {
+        "550 5.1.1 <a@example.org>: user unknown",
+        "452 4.2.2 mailbox is full",
+        "no address, no code, nothing known",
+    };
+    BouncePrefilter *a = bounce_prefilter_new(shorts, G_N_ELEMENTS(shorts));
+    BouncePrefilter *b = bounce_prefilter_new(longs, G_N_ELEMENTS(longs));
+
+    g_assert_false(bounce_prefilter_data(a)->trigrams);
+    g_assert_true(bounce_prefilter_data(b)->trigrams);
+    for (int order = 0; order < 2; order++) {
+        for (gsize k = 0; k < G_N_ELEMENTS(subjects); k++) {
+            /* a copy per round: the cache keys on the bytes, not the pointer */
+            g_autofree char *subject = g_strdup(subjects[k]);
+            gsize len = strlen(subject);
+            BouncePrefilter *filters[2] = { order == 0 ? a : b, order == 0 ? b : a };
+            const BounceRule *rules[2] = { order == 0 ? shorts : longs, order == 0 ? longs : shorts };
+
+            for (int f = 0; f < 2; f++) {
+                const BouncePrefilterText *text = bounce_prefilter_text(filters[f], subject, len);
+
+                for (gsize i = 0; i < 2; i++) {
+                    gboolean runs = bounce_prefilter_text_maybe(filters[f], text, i);
+                    gboolean matches = pattern_matches(rules[f][i].pattern, subject, len);
+
+                    if (runs != matches)
+                        g_error("rule %s on \"%s\" (filter %d of 2): %s, but it %s",
+                                rules[f][i].id, subject, f + 1, runs ? "runs" : "is skipped",
+                                matches ? "matches" : "does not match");
+                }
+            }
+        }
+    }
+    bounce_prefilter_free(a);
+    bounce_prefilter_free(b);
 }
 
 /* test_prefilter_built - what the build compiled in is what the tables
@@ -249,6 +309,7 @@ main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/bounce/prefilter/words", test_prefilter_words);
     g_test_add_func("/bounce/prefilter/tables", test_prefilter_tables);
+    g_test_add_func("/bounce/prefilter/shared-text", test_prefilter_shared_text);
     g_test_add_func("/bounce/prefilter/built", test_prefilter_built);
     return g_test_run();
 }
