@@ -1,8 +1,9 @@
 /* fuzz_rules.c - libFuzzer target: the rule prefilter against PCRE2. Any
  * text (made valid UTF-8, as the parser's texts are) through every table:
  * a rule the prefilter skips must not match, PCRE2 compiled here with the
- * flags of bounce_rules.c says whether it does. A skipped match is the
- * finding. */
+ * flags of bounce_rules.c says whether it does; and bounce_rules_first,
+ * which asks the prefilter rule by rule, must stop at the first rule that
+ * matches. A skipped match or another first rule is the finding. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <stdint.h>
@@ -51,16 +52,32 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         gsize count = 0;
         const BounceRule *rules = bounce_tables_get((BounceTable)t, &count);
         g_autofree guint8 *maybe = g_new0(guint8, count + 1);
+        const BounceRule *want = NULL;
+        BounceMatch first;
+        gboolean found;
 
         if (filters[t] == NULL)
             filters[t] = bounce_prefilter_new(rules, count);
         bounce_prefilter_scan(filters[t], text, len, maybe);
         for (gsize i = 0; i < count; i++) {
-            if (!maybe[i] && pcre2_match(rule_code(codes, &rules[i]), (PCRE2_SPTR)text, len, 0, 0,
-                                         md, NULL) > 0) {
+            gboolean matches;
+
+            if (maybe[i] && want != NULL)
+                continue;       /* nothing left to learn from this rule */
+            matches = pcre2_match(rule_code(codes, &rules[i]), (PCRE2_SPTR)text, len, 0, 0, md,
+                                  NULL) > 0;
+            if (!maybe[i] && matches) {
                 fprintf(stderr, "rule %s matches but the prefilter skips it\n", rules[i].id);
                 abort();
             }
+            if (matches && want == NULL)
+                want = &rules[i];
+        }
+        found = bounce_rules_first((BounceTable)t, text, len, &first);
+        if ((found ? first.rule : NULL) != want) {
+            fprintf(stderr, "table %d: bounce_rules_first gives %s, the first match is %s\n", t,
+                    found ? first.rule->id : "none", want != NULL ? want->id : "none");
+            abort();
         }
     }
     return 0;
