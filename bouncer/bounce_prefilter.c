@@ -916,7 +916,9 @@ pf_map_fold(PfTextMap *m)
 
 /* pf_map_trigrams - put the trigrams of m's text in its map, and write the
  * folded text in the same pass (the same bytes the trigrams are made of)
- * when it is not written yet. */
+ * when it is not written yet. Its fold is pf_map_fold's loop written again
+ * on purpose: folding first and reading the trigrams back from the folded
+ * text made a warm corpus pass 0.5-1% slower. */
 static void
 pf_map_trigrams(PfTextMap *m)
 {
