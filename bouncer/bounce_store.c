@@ -91,7 +91,9 @@ bounce_store_sender_address(const char *from)
 }
 
 /* bounce_store_recipients_json - the parser's recipients as the JSON
- * array bouncer_deliver_report() reads; an auto-reply that names none is
+ * array bouncer_deliver_report() reads: each one the recipient's part of
+ * its event, under the event's own names (docs/events.md), so that the
+ * database adds only what it alone knows. An auto-reply that names none is
  * recorded under its sender. (transfer full) */
 static char *
 bounce_store_recipients_json(const BounceReport *report)
@@ -113,21 +115,26 @@ bounce_store_recipients_json(const BounceReport *report)
     json_builder_begin_array(b);
     for (guint i = 0; i < n || (i == 0 && sender != NULL); i++) {
         const BounceRecipient *r = sender != NULL ? &synthetic : g_ptr_array_index(report->recipients, i);
-        const struct { const char *key, *value; } fields[] = {
-            { "addr", r->addr }, { "action", r->action }, { "status", r->status },
-            { "replycode", r->replycode }, { "reason", r->reason },
+        const struct { const char *key, *value; } bounce[] = {
+            { "recipient", r->addr }, { "action", r->action }, { "status", r->status },
+            { "reply_code", r->replycode }, { "reason", r->reason },
             { "bounce_type", r->bounce_type }, { "bounce_subtype", r->bounce_subtype },
-            { "diagnostic", r->diagnostic }, { "remote_mta", r->remote_mta },
-            { "rule", r->rule }, { "feedbacktype", r->feedbacktype },
+            { "diagnostic", r->diagnostic }, { "remote_mta", r->remote_mta }, { "rule", r->rule },
+        }, complaint[] = {
+            { "recipient", r->addr }, { "feedback_type", r->feedbacktype },
         };
+        gboolean arf = report->kind == BOUNCE_KIND_ARF;
+        gsize nfields = arf ? G_N_ELEMENTS(complaint) : G_N_ELEMENTS(bounce);
 
         json_builder_begin_object(b);
-        for (gsize f = 0; f < G_N_ELEMENTS(fields); f++) {
-            json_builder_set_member_name(b, fields[f].key);
-            json_builder_add_string_value(b, bounce_store_str(fields[f].value));
+        for (gsize f = 0; f < nfields; f++) {
+            json_builder_set_member_name(b, arf ? complaint[f].key : bounce[f].key);
+            json_builder_add_string_value(b, bounce_store_str(arf ? complaint[f].value : bounce[f].value));
         }
-        json_builder_set_member_name(b, "hard");
-        json_builder_add_boolean_value(b, r->hard);
+        if (!arf) {
+            json_builder_set_member_name(b, "hard");
+            json_builder_add_boolean_value(b, r->hard);
+        }
         json_builder_end_object(b);
         if (sender != NULL)
             break;

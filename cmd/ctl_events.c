@@ -5,6 +5,7 @@
 
 #include "cmd/ctl.h"
 #include "common/db.h"
+#include "common/event_publisher.h"
 
 #define CTL_EVENTS_PAGE "1000"
 
@@ -15,17 +16,19 @@ ctl_events_print(PGconn *conn, gint64 *since, GError **error)
     g_autofree char *from = g_strdup_printf("%" G_GINT64_FORMAT, *since);
     const char *params[] = { from };
     g_autoptr(PGresult) res = NULL;
+    g_autoptr(GString) line = g_string_new(NULL);
 
     do {
         g_clear_pointer(&res, PQclear);
         res = db_exec(conn,
-                      "SELECT seq, (payload || jsonb_build_object('seq', seq))::text FROM events"
+                      "SELECT seq, payload::text FROM events"
                       " WHERE seq > $1 ORDER BY seq LIMIT " CTL_EVENTS_PAGE, 1, params, error);
         if (res == NULL)
             return FALSE;
         for (int i = 0; i < PQntuples(res); i++) {
-            printf("%s\n", PQgetvalue(res, i, 1));
             *since = g_ascii_strtoll(PQgetvalue(res, i, 0), NULL, 10);
+            event_json_with_seq(line, *since, PQgetvalue(res, i, 1));
+            printf("%s\n", line->str);
         }
         g_free(from);
         from = g_strdup_printf("%" G_GINT64_FORMAT, *since);

@@ -25,6 +25,11 @@ void event_publisher_start(EventPublisher *publisher);
 void event_publisher_stop(EventPublisher *publisher);
 void event_publisher_free(EventPublisher *publisher);
 
+/* event_json_with_seq - what a subscriber gets for an event: its payload
+ * (as PostgreSQL prints jsonb) with "seq" added as the first member, into
+ * out, replacing what it held. */
+void event_json_with_seq(GString *out, gint64 seq, const char *payload);
+
 /* event_publisher_published - events sent since start (for tests, metrics). */
 guint64 event_publisher_published(EventPublisher *publisher);
 

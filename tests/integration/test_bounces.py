@@ -14,6 +14,11 @@ from harness import (BINDIR, Bouncerd, Lmtp, Tap, check, eq, free_port, psql, re
 
 tap = Tap()
 OTHER_KEY = "1:ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
+# Every field of a bounce.* or autoreply.in event, seq included (docs/events.md).
+BOUNCE_EVENT_FIELDS = sorted([
+    "seq", "type", "time", "org_id", "message_id", "recipient", "action", "status", "reply_code",
+    "reason", "hard", "bounce_type", "bounce_subtype", "diagnostic", "remote_mta",
+    "reporting_mta", "rule", "inbound_id", "bounce_id"])
 
 
 def token(org, msg, key=TEST_KEY, day=None):
@@ -141,7 +146,29 @@ def dsn_for_two_recipients_records_suppresses_and_publishes():
         eq(hard.get(field), want, "event field %s" % field)
     for field in ("time", "inbound_id", "diagnostic", "bounce_subtype"):
         check(field in hard, "event lacks %s" % field)
+    eq(sorted(hard), BOUNCE_EVENT_FIELDS, "bounce.hard fields, as docs/events.md lists them")
+    eq(sorted(events[2]), BOUNCE_EVENT_FIELDS, "bounce.delayed fields")
+    eq((hard["hard"], events[2]["hard"]), (True, False), "hard is a boolean")
+    eq(hard["bounce_id"], int(psql("SELECT min(id) FROM bounces")[0][0]), "bounce_id")
     eq(events[1]["recipient"], "gone@example.org", "suppression event recipient")
+
+
+@tap.test
+def a_recipient_list_in_the_old_form_is_refused():
+    # A bouncerd older than migration 010 sends "addr" where the event has
+    # "recipient": its deliveries must fail (451, retried), not store
+    # recipients without an address.
+    reset_database()
+    old = '[{"addr": "gone@example.org", "action": "failed", "status": "5.1.1", "hard": true}]'
+    try:
+        psql("SELECT bouncer_deliver_report('s', 'b@x', 'b@notifications.example.com', 'bounce',"
+             " 'dsn', 'raw'::bytea, 42, 7, 'mta', :'v1'::jsonb, 3, '7 days', '30 days', false, 10,"
+             " '5 days')", old)
+        raise AssertionError("the old form was accepted")
+    except AssertionError as e:
+        check('recipient without "recipient"' in str(e), str(e))
+    eq(psql("SELECT (SELECT count(*) FROM inbound_messages), (SELECT count(*) FROM bounces)"),
+       [["0", "0"]], "nothing stored")
 
 
 @tap.test
@@ -184,6 +211,11 @@ def complaint_to_fbl_is_linked_through_original_headers():
     eq(psql("SELECT address, org_id, reason FROM suppressions"),
        [["angry@example.com", "77", "complaint"]], "suppressed for that organisation only")
     eq(psql("SELECT kind FROM inbound_messages"), [["arf"]], "inbound kind")
+    payload = json.loads(psql("SELECT payload::text FROM events WHERE type = 'complaint'")[0][0])
+    eq(sorted(payload), ["complaint_id", "feedback_type", "inbound_id", "message_id", "org_id",
+                         "recipient", "reporting_mta", "time", "type"], "complaint event fields")
+    eq((payload["recipient"], payload["feedback_type"]), ("angry@example.com", "abuse"),
+       "complainant and feedback type in the event")
 
 
 @tap.test

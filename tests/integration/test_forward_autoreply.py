@@ -4,6 +4,7 @@ import base64
 import email
 import email.policy
 import glob
+import json
 import os
 import sys
 import tempfile
@@ -140,6 +141,10 @@ def out_of_office_to_a_verp_address_is_recorded_and_forwarded():
     eq(psql("SELECT kind, org_id, recipient, reason FROM bounces"),
        [["autoreply", "42", "ann@customer.example", "vacation"]], "recorded as an auto-reply")
     eq([r[0] for r in psql("SELECT type FROM events")], ["autoreply.in"], "event, not a bounce")
+    payload = json.loads(psql("SELECT payload::text FROM events")[0][0])
+    eq((payload["recipient"], payload["reason"], payload["rule"], payload["action"], payload["hard"]),
+       ("ann@customer.example", "vacation", "hdr-auto-submitted", "", False), "autoreply.in event")
+    eq(len(payload), 18, "autoreply.in has a bounce event's fields (seq comes when published)")
     eq(psql("SELECT count(*) FROM suppressions"), [["0"]], "never suppressed")
     msg = sink.parsed()[0][2]
     check(msg["Subject"].startswith("Automatic reply to your email"), msg["Subject"])
