@@ -6,7 +6,16 @@
  * condition until a leader has run it, a slot frees up (the oldest
  * waiting job's owner is woken to lead), or its wait times out. A job's
  * state only moves forward: WAITING in the queue, TAKEN by a leader, DONE
- * with its result. */
+ * with its result.
+ *
+ * Two locks. The queue's covers the queue, the slots and the move to
+ * TAKEN; each job's own covers its move to DONE and the call to lead, and
+ * is what its owner sleeps on. Owners are woken after every lock is let
+ * go: woken under a lock, an owner's first act was to sleep again on that
+ * lock until the waker let it go (2.6 futex calls a message at 16
+ * sessions on the queue's lock alone). A job is therefore counted, not
+ * on the caller's stack: whoever wakes its owner holds a reference, and
+ * the owner may already have returned. Lock order: queue, then job. */
 #include "common/commit_queue.h"
 
 #include <string.h>
@@ -24,11 +33,17 @@ typedef enum {
     JOB_DONE,
 } JobState;
 
-/* One caller's statement; lives on the caller's stack until DONE. */
+/* One caller's statement: held by its owner, by a leader that took it
+ * until it has woken the owner, and by a waker while it calls the owner
+ * to lead. */
 typedef struct {
+    gint ref;
     const DbStatement *stmt;
-    JobState state;
-    GCond wake;              /* DONE, or a slot to lead with */
+    gint state;              /* JobState: to TAKEN under the queue's lock,
+                              * to DONE under lock */
+    gboolean lead;           /* under lock: a slot is free, come and lead */
+    GMutex lock;
+    GCond wake;              /* DONE, or lead */
     PGresult *result;
     GError *error;
 } Job;
@@ -289,48 +304,126 @@ batch_run(CommitQueue *queue, Job **jobs, guint n)
 
 /* --- leaders and followers --------------------------------------------- */
 
-/* queue_wake_leader - with a slot free and jobs waiting, wake the oldest
- * waiting job's owner to lead them. Called with the lock held. */
+static Job *
+job_new(const DbStatement *stmt)
+{
+    Job *job = g_new0(Job, 1);
+
+    job->ref = 1;
+    job->stmt = stmt;
+    job->state = JOB_WAITING;
+    g_mutex_init(&job->lock);
+    g_cond_init(&job->wake);
+    return job;
+}
+
+static Job *
+job_ref(Job *job)
+{
+    g_atomic_int_inc(&job->ref);
+    return job;
+}
+
 static void
-queue_wake_leader(CommitQueue *queue)
+job_unref(Job *job)
+{
+    if (!g_atomic_int_dec_and_test(&job->ref))
+        return;
+    g_cond_clear(&job->wake);
+    g_mutex_clear(&job->lock);
+    g_free(job);
+}
+
+/* job_wake - set a job DONE or call its owner to lead, and wake the owner
+ * once the lock is let go; drops the caller's reference. */
+static void
+job_wake(Job *job, gboolean done)
+{
+    g_mutex_lock(&job->lock);
+    if (done)
+        g_atomic_int_set(&job->state, JOB_DONE);
+    else
+        job->lead = TRUE;
+    g_mutex_unlock(&job->lock);
+    g_cond_signal(&job->wake);
+    job_unref(job);
+}
+
+/* queue_next_leader - with a slot free and jobs waiting, the oldest
+ * waiting job, referenced, for job_wake() to call its owner to lead once
+ * the queue's lock is let go; else NULL. Called with that lock held. */
+static Job *
+queue_next_leader(CommitQueue *queue)
 {
     Job *head = g_queue_peek_head(&queue->waiting);
 
-    if (head != NULL && queue->running < queue->transactions)
-        g_cond_signal(&head->wake);
+    return head != NULL && queue->running < queue->transactions ? job_ref(head) : NULL;
+}
+
+/* job_sleep - the owner waits, without the queue's lock, until its job is
+ * DONE, or (until deadline, 0 for none) until it is called to lead while
+ * still WAITING. FALSE when the deadline passed first. */
+static gboolean
+job_sleep(Job *job, gint64 deadline)
+{
+    gboolean in_time = TRUE;
+
+    g_mutex_lock(&job->lock);
+    while (g_atomic_int_get(&job->state) != JOB_DONE &&
+           !(job->lead && g_atomic_int_get(&job->state) == JOB_WAITING)) {
+        if (deadline == 0 || g_atomic_int_get(&job->state) == JOB_TAKEN) {
+            /* A leader runs it: its statements are bounded by the
+             * connection's statement and lock timeouts. */
+            g_cond_wait(&job->wake, &job->lock);
+        } else if (!g_cond_wait_until(&job->wake, &job->lock, deadline)) {
+            in_time = g_atomic_int_get(&job->state) != JOB_WAITING || job->lead;
+            break;
+        }
+    }
+    job->lead = FALSE;
+    g_mutex_unlock(&job->lock);
+    return in_time;
 }
 
 PGresult *
 commit_queue_run(CommitQueue *queue, const DbStatement *stmt, GError **error)
 {
-    Job job = { .stmt = stmt, .state = JOB_WAITING };
+    Job *job = job_new(stmt);
     gint64 deadline = g_get_monotonic_time() + (gint64)queue->wait_ms * 1000;
     gboolean logged = FALSE;
+    PGresult *result;
 
-    g_cond_init(&job.wake);
     g_mutex_lock(&queue->lock);
-    g_queue_push_tail(&queue->waiting, &job);
-    while (job.state != JOB_DONE) {
+    g_queue_push_tail(&queue->waiting, job);
+    for (;;) {
         Job *batch[COMMIT_QUEUE_MAX_BATCH];
+        Job *next;
         guint n = 0;
 
-        if (job.state == JOB_TAKEN) {
-            /* A leader runs it: its statements are bounded by the
-             * connection's statement and lock timeouts. */
-            g_cond_wait(&job.wake, &queue->lock);
+        if (g_atomic_int_get(&job->state) == JOB_DONE)
+            break;
+        if (g_atomic_int_get(&job->state) == JOB_TAKEN) {
+            g_mutex_unlock(&queue->lock);
+            job_sleep(job, 0);
+            g_mutex_lock(&queue->lock);
             continue;
         }
         if (queue->running >= queue->transactions) {
+            gboolean in_time;
+
             if (!logged) {
                 log_debug("commit queue: a statement waits, %u in all", queue->waiting.length);
                 logged = TRUE;
             }
+            g_mutex_unlock(&queue->lock);
+            in_time = job_sleep(job, deadline);
+            g_mutex_lock(&queue->lock);
             /* Not taken in time: the message is answered 451 and the MTA
              * tries again later, as when no connection is free. */
-            if (!g_cond_wait_until(&job.wake, &queue->lock, deadline) &&
-                job.state == JOB_WAITING && queue->running >= queue->transactions) {
-                g_queue_remove(&queue->waiting, &job);
-                g_set_error(&job.error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY,
+            if (!in_time && g_atomic_int_get(&job->state) == JOB_WAITING &&
+                queue->running >= queue->transactions) {
+                g_queue_remove(&queue->waiting, job);
+                g_set_error(&job->error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY,
                             "no database transaction free after %u ms", queue->wait_ms);
                 break;
             }
@@ -338,36 +431,43 @@ commit_queue_run(CommitQueue *queue, const DbStatement *stmt, GError **error)
         }
         /* Lead: this job and the oldest others. Always this one: while a
          * leader runs, its own job must not sit in the queue, where a
-         * wake-up meant for its owner would be lost (the owner is not
+         * call to lead meant for its owner would be lost (the owner is not
          * waiting) and the jobs behind it would sleep with a slot free. */
-        g_queue_remove(&queue->waiting, &job);
-        job.state = JOB_TAKEN;
-        batch[n++] = &job;
+        g_queue_remove(&queue->waiting, job);
+        g_atomic_int_set(&job->state, JOB_TAKEN);
+        batch[n++] = job;
         while (n < queue->batch && !g_queue_is_empty(&queue->waiting)) {
-            batch[n] = g_queue_pop_head(&queue->waiting);
-            batch[n]->state = JOB_TAKEN;
+            /* Not woken: an owner sleeping until its deadline finds it
+             * TAKEN then, and sleeps on until DONE. The reference is the
+             * leader's until it wakes the owner. */
+            batch[n] = job_ref(g_queue_pop_head(&queue->waiting));
+            g_atomic_int_set(&batch[n]->state, JOB_TAKEN);
             n++;
         }
         queue->running++;
-        queue_wake_leader(queue);
+        next = queue_next_leader(queue);
         g_mutex_unlock(&queue->lock);
+        if (next != NULL)
+            job_wake(next, FALSE);
 
         batch_run(queue, batch, n);
 
         g_mutex_lock(&queue->lock);
         queue->running--;
-        for (guint i = 0; i < n; i++) {
-            batch[i]->state = JOB_DONE;
-            if (batch[i] != &job)
-                g_cond_signal(&batch[i]->wake);
-        }
-        queue_wake_leader(queue);
+        next = queue_next_leader(queue);
+        g_mutex_unlock(&queue->lock);
+        if (next != NULL)
+            job_wake(next, FALSE);
+        g_atomic_int_set(&job->state, JOB_DONE);
+        for (guint i = 1; i < n; i++)
+            job_wake(batch[i], TRUE);
+        goto done;
     }
     g_mutex_unlock(&queue->lock);
-    g_cond_clear(&job.wake);
-    if (job.result == NULL) {
-        g_propagate_error(error, job.error);
-        return NULL;
-    }
-    return job.result;
+done:
+    result = job->result;
+    if (result == NULL)
+        g_propagate_error(error, g_steal_pointer(&job->error));
+    job_unref(job);
+    return result;
 }
