@@ -15,9 +15,11 @@ typedef struct {
     gboolean first;           /* no member or element yet at this level */
 } JsonWriter;
 
-/* json_escape - json-glib's json_strescape(): quotes and backslashes,
- * control characters below 0x1f and DEL; 0x1f itself and all other bytes
- * go out as they are. */
+/* json_escape - as json-glib's json_strescape(): quotes, backslashes,
+ * control characters and DEL; all other bytes go out as they are. One
+ * difference: json-glib leaves 0x1f as it is, which is not JSON (RFC 8259
+ * section 7: every control character is escaped) and which PostgreSQL
+ * refuses, so a diagnostic holding one could never be stored. */
 static void
 json_escape(GString *out, const char *s)
 {
@@ -26,7 +28,7 @@ json_escape(GString *out, const char *s)
     for (const char *p = s; *p != '\0'; p++) {
         unsigned char c = (unsigned char)*p;
 
-        if (c != '\\' && c != '"' && (c >= 0x1f || c == 0) && c != 0x7f)
+        if (c != '\\' && c != '"' && c >= 0x20 && c != 0x7f)
             continue;
         g_string_append_len(out, run, p - run);
         run = p + 1;
@@ -42,6 +44,14 @@ json_escape(GString *out, const char *s)
         }
     }
     g_string_append(out, run);
+}
+
+void
+bounce_json_append_string(GString *out, const char *s)
+{
+    g_string_append_c(out, '"');
+    json_escape(out, s != NULL ? s : "");
+    g_string_append_c(out, '"');
 }
 
 static void

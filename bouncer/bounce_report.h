@@ -86,6 +86,10 @@ gboolean bounce_report_is_automated(const BounceReport *report);
  * file may be NULL. (transfer full) */
 char *bounce_report_to_json(const BounceReport *report, const char *file, gboolean pretty);
 
+/* bounce_json_append_string - s (NULL: "") as a JSON string, quoted, with
+ * every control character escaped, appended to out. */
+void bounce_json_append_string(GString *out, const char *s);
+
 /* bounce_split_mbox - split an mbox-style buffer ("From " separator lines)
  * into messages; a buffer without separators is one message. Returns
  * GBytes* views. (transfer full) */

@@ -172,6 +172,25 @@ def a_recipient_list_in_the_old_form_is_refused():
 
 
 @tap.test
+def control_characters_in_a_diagnostic_are_stored():
+    # PostgreSQL's json refuses unescaped control characters. json-glib,
+    # which wrote the recipients once, left 0x1f unescaped: such a bounce
+    # was answered 451 on every attempt until the MTA gave up.
+    reset_database()
+    tok = token(42, 7)
+    diag = "550 5.1.1 user\x1f unknown\x01 here"
+    with daemon(free_port()) as d:
+        rcpt, reply = deliver(d.port, tok + "@notifications.example.com",
+                              dsn(tok, [("gone@example.org", "5.1.1", diag, "failed")]))
+        eq(reply[:9], "250 2.0.0", "data reply")
+    hexed = diag.encode().hex()
+    eq(psql("SELECT encode(convert_to(diagnostic, 'UTF8'), 'hex') FROM bounces"), [[hexed]],
+       "the diagnostic as it came")
+    eq(psql("SELECT encode(convert_to(payload->>'diagnostic', 'UTF8'), 'hex') FROM events"
+            " WHERE type = 'bounce.hard'"), [[hexed]], "and in its event")
+
+
+@tap.test
 def forged_tokens_are_refused_at_rcpt():
     reset_database()
     good = token(42, 7)
