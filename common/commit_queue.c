@@ -400,13 +400,14 @@ commit_queue_run(CommitQueue *queue, const DbStatement *stmt, GError **error)
         Job *next;
         guint n = 0;
 
+        /* Taken and run while this owner was on its way back here. */
         if (g_atomic_int_get(&job->state) == JOB_DONE)
             break;
         if (g_atomic_int_get(&job->state) == JOB_TAKEN) {
+            /* Taken: it can only become DONE, and that needs no queue. */
             g_mutex_unlock(&queue->lock);
             job_sleep(job, 0);
-            g_mutex_lock(&queue->lock);
-            continue;
+            goto done;
         }
         if (queue->running >= queue->transactions) {
             gboolean in_time;
@@ -417,6 +418,9 @@ commit_queue_run(CommitQueue *queue, const DbStatement *stmt, GError **error)
             }
             g_mutex_unlock(&queue->lock);
             in_time = job_sleep(job, deadline);
+            /* Mostly a leader took it meanwhile and has run it. */
+            if (g_atomic_int_get(&job->state) == JOB_DONE)
+                goto done;
             g_mutex_lock(&queue->lock);
             /* Not taken in time: the message is answered 451 and the MTA
              * tries again later, as when no connection is free. */
@@ -458,7 +462,6 @@ commit_queue_run(CommitQueue *queue, const DbStatement *stmt, GError **error)
         g_mutex_unlock(&queue->lock);
         if (next != NULL)
             job_wake(next, FALSE);
-        g_atomic_int_set(&job->state, JOB_DONE);
         for (guint i = 1; i < n; i++)
             job_wake(batch[i], TRUE);
         goto done;
