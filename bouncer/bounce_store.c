@@ -11,7 +11,6 @@
 #include "common/outbox.h"
 #include "common/metrics.h"
 
-
 struct BounceStore {
     const TokenKeyring      *keyring;
     BounceSuppressionPolicy  policy;
@@ -96,6 +95,10 @@ bounce_store_sender_address(const char *from)
  * recorded under its sender. Written straight into a string: json-glib's
  * builder (a node, a value and a list cell per member) was a twelfth of
  * bouncerd's CPU per message. (transfer full) */
+typedef struct {
+    const char *key, *value;
+} StoreField;
+
 static char *
 bounce_store_recipients_json(const BounceReport *report)
 {
@@ -115,7 +118,7 @@ bounce_store_recipients_json(const BounceReport *report)
     g_string_append_c(out, '[');
     for (guint i = 0; i < n; i++) {
         const BounceRecipient *r = sender != NULL ? &synthetic : g_ptr_array_index(report->recipients, i);
-        const struct { const char *key, *value; } bounce[] = {
+        const StoreField bounce[] = {
             { "recipient", r->addr }, { "action", r->action }, { "status", r->status },
             { "reply_code", r->replycode }, { "reason", r->reason },
             { "bounce_type", r->bounce_type }, { "bounce_subtype", r->bounce_subtype },
@@ -124,15 +127,16 @@ bounce_store_recipients_json(const BounceReport *report)
             { "recipient", r->addr }, { "feedback_type", r->feedbacktype },
         };
         gboolean arf = report->kind == BOUNCE_KIND_ARF;
+        const StoreField *fields = arf ? complaint : bounce;
         gsize nfields = arf ? G_N_ELEMENTS(complaint) : G_N_ELEMENTS(bounce);
 
         g_string_append(out, i == 0 ? "{" : ",{");
         for (gsize f = 0; f < nfields; f++) {
             if (f > 0)
                 g_string_append_c(out, ',');
-            bounce_json_append_string(out, arf ? complaint[f].key : bounce[f].key);
+            bounce_json_append_string(out, fields[f].key);
             g_string_append_c(out, ':');
-            bounce_json_append_string(out, arf ? complaint[f].value : bounce[f].value);
+            bounce_json_append_string(out, fields[f].value);
         }
         if (!arf)
             g_string_append(out, r->hard ? ",\"hard\":true" : ",\"hard\":false");

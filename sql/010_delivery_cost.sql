@@ -18,7 +18,7 @@
 -- * The unique index on seq held an entry for every event not yet
 --   sequenced (NULLs are indexed): it now holds the sequenced ones only.
 --
--- Together about 15% of the database's instructions per message. Building
+-- Together 12-14% of the database's instructions per message. Building
 -- the index on seq again takes a while on a large events table and blocks
 -- writes meanwhile (bouncerd answers 4xx if it lasts past its wait
 -- timeout; Postfix retries).
