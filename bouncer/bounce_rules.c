@@ -27,6 +27,7 @@ typedef struct {
     const BouncePrefilterData *built_filter; /* the build's, when it fits */
     gsize filter_done;
     char ***hosts;            /* per rule: its rhost names in lower case, or NULL */
+    guint16 **host_pairs;     /* per rule and name: rules_pair() of its first two bytes */
 } CompiledTable;
 
 static CompiledTable rules_compiled[BOUNCE_TABLE_COUNT];
@@ -54,6 +55,43 @@ rules_load_built(CompiledTable *ct, BounceTable table)
     }
 }
 
+/* Host names are screened by their first two bytes before strstr(): the
+ * provider table has some 200 names, a remote host a dozen byte pairs. */
+#define RULES_PAIR_BITS 1024
+
+/* rules_pair - where the byte pair a, b falls in a RulesPairs map. */
+static inline guint16
+rules_pair(guchar a, guchar b)
+{
+    return (guint16)(((guint)a * 131u + b) % RULES_PAIR_BITS);
+}
+
+/* rules_name_pair - a name's first pair; RULES_PAIR_BITS (always
+ * looked for) for a name of one byte. */
+static guint16
+rules_name_pair(const char *name)
+{
+    if (name[0] == '\0' || name[1] == '\0')
+        return RULES_PAIR_BITS;
+    return rules_pair((guchar)name[0], (guchar)name[1]);
+}
+
+typedef struct {
+    guint64 bits[RULES_PAIR_BITS / 64];
+} RulesPairs;
+
+/* rules_pairs_of - the byte pairs of host. */
+static void
+rules_pairs_of(const char *host, RulesPairs *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (gsize i = 0; host[i] != '\0' && host[i + 1] != '\0'; i++) {
+        guint16 k = rules_pair((guchar)host[i], (guchar)host[i + 1]);
+
+        out->bits[k / 64] |= G_GUINT64_CONSTANT(1) << (k % 64);
+    }
+}
+
 /* rules_table - a table ready for use, set up by whichever thread gets
  * here first. */
 static const CompiledTable *
@@ -69,6 +107,7 @@ rules_table(BounceTable table)
         ct->runs = g_new0(gint, ct->count + 1);
         rules_load_built(ct, table);
         ct->hosts = g_new0(char **, ct->count + 1);
+        ct->host_pairs = g_new0(guint16 *, ct->count + 1);
         for (gsize i = 0; i < ct->count; i++) {
             g_autofree char *lower = NULL;
             g_auto(GStrv) split = NULL;
@@ -84,6 +123,9 @@ rules_table(BounceTable table)
                     g_ptr_array_add(names, g_strdup(split[k]));
             }
             g_ptr_array_add(names, NULL);
+            ct->host_pairs[i] = g_new0(guint16, names->len);
+            for (guint k = 0; k + 1 < names->len; k++)
+                ct->host_pairs[i][k] = rules_name_pair(g_ptr_array_index(names, k));
             ct->hosts[i] = (char **)g_ptr_array_free(names, FALSE);
         }
         g_once_init_leave(&done[table], 1);
@@ -254,13 +296,19 @@ bounce_rules_try(BounceTable table, gsize index, const char *subject, gsize len,
     return rules_try(ct, index, subject, len, 0, match_out);
 }
 
-/* rules_host_matches - host (in lower case) contains one of the names of
- * a rule's rhost. */
+/* rules_host_matches - host (in lower case, its byte pairs in pairs)
+ * contains one of the names of a rule's rhost (their first pairs in
+ * name_pairs). */
 static gboolean
-rules_host_matches(char *const *names, const char *host)
+rules_host_matches(char *const *names, const guint16 *name_pairs, const char *host,
+                   const RulesPairs *pairs)
 {
-    for (; names != NULL && *names != NULL; names++) {
-        if (strstr(host, *names) != NULL)
+    for (gsize k = 0; names != NULL && names[k] != NULL; k++) {
+        guint16 p = name_pairs[k];
+
+        if (p < RULES_PAIR_BITS && !(pairs->bits[p / 64] >> (p % 64) & 1))
+            continue;
+        if (strstr(host, names[k]) != NULL)
             return TRUE;
     }
     return FALSE;
@@ -275,17 +323,19 @@ bounce_rules_first_rhost(BounceTable table, const char *host, const char *subjec
     const BouncePrefilterText *text = NULL;
     gboolean have_text = FALSE;
     g_autofree char *lower = NULL;
+    RulesPairs pairs;
 
     g_return_val_if_fail(table < BOUNCE_TABLE_COUNT, FALSE);
     ct = rules_table(table);
     if (subject == NULL || host == NULL || *host == '\0')
         return FALSE;
     lower = g_ascii_strdown(host, -1);
+    rules_pairs_of(lower, &pairs);
     filter = rules_filter(ct);
     /* Only the few rules of this host are asked of the prefilter, not
      * the whole table; the text is read once there is one. */
     for (gsize i = 0; i < ct->count; i++) {
-        if (!rules_host_matches(ct->hosts[i], lower))
+        if (!rules_host_matches(ct->hosts[i], ct->host_pairs[i], lower, &pairs))
             continue;
         if (!have_text) {
             text = bounce_prefilter_text(filter, subject, len);
