@@ -914,19 +914,47 @@ pf_map_fold(PfTextMap *m)
     m->folded_len = n;
 }
 
+/* pf_ascii_lower8 - eight ASCII bytes (none with the top bit set) with
+ * their capital letters lowered, all at once. */
+static inline guint64
+pf_ascii_lower8(guint64 w)
+{
+    const guint64 ones = G_GUINT64_CONSTANT(0x0101010101010101);
+    guint64 at_least_a = w + ones * (0x80 - 'A');        /* top bit: byte >= 'A' */
+    guint64 past_z = w + ones * (0x80 - 'Z' - 1);        /* top bit: byte > 'Z' */
+
+    return w | ((at_least_a & ~past_z & ones * 0x80) >> 2);
+}
+
 /* pf_map_trigrams - put the trigrams of m's text in its map, and write the
- * folded text in the same pass (the same bytes the trigrams are made of)
- * when it is not written yet. Its fold is pf_map_fold's loop written again
- * on purpose: folding first and reading the trigrams back from the folded
- * text made a warm corpus pass 0.5-1% slower. */
+ * folded text in the same pass (the same bytes the trigrams are made of).
+ * Its fold is pf_map_fold's written again on purpose: folding first and
+ * reading the trigrams back from the folded text made a warm corpus pass
+ * 0.5-1% slower. Eight ASCII bytes at a time are lowered together, and
+ * the loop keeps its position in a register: a byte at a time, through
+ * pf_fold_utf8's pointer, it took 31 instructions a byte. */
 static void
 pf_map_trigrams(PfTextMap *m)
 {
     const guchar *s = (const guchar *)m->text;
     guint32 window = 0, shift, bits = 8192;
     gsize i = 0, n = 0, len = m->len;
-    char *out = m->has_folded ? NULL : m->folded;
+    guchar *out = (guchar *)m->folded;
     guint64 *map;
+
+    /* PF_MAP_SET: the trigram ending at the byte just read is in the
+     * text; PF_MAP_ONE: one more byte, c. */
+#define PF_MAP_SET()                                                     \
+    do {                                                                 \
+        guint32 k_ = pf_key(3, window & 0xFFFFFF) >> shift;              \
+        map[k_ >> 6] |= G_GUINT64_CONSTANT(1) << (k_ & 63);              \
+    } while (0)
+#define PF_MAP_ONE(c)                                                    \
+    do {                                                                 \
+        window = window << 8 | (c);                                      \
+        if (G_LIKELY(++n >= 3))                                          \
+            PF_MAP_SET();                                                \
+    } while (0)
 
     /* About 16 bits per byte of text keeps false hits (which only cost a
      * pattern run) rare. */
@@ -941,27 +969,51 @@ pf_map_trigrams(PfTextMap *m)
     map = m->map;
     shift = m->shift;
     while (i < len) {
-        guint32 c = s[i], k;
+        guint64 w;
 
-        if (G_LIKELY(c < 0x80)) {
-            c |= (guint32)(c - 'A' < 26) << 5;      /* ASCII lower case */
-            i++;
-        } else {
-            c = pf_fold_utf8(s, len, &i);
+        if (len - i >= 8) {
+            memcpy(&w, s + i, 8);
+            w = GUINT64_FROM_LE(w);             /* the first byte lowest */
+            if (G_LIKELY((w & G_GUINT64_CONSTANT(0x8080808080808080)) == 0)) {
+                guint64 le;
+
+                w = pf_ascii_lower8(w);
+                le = GUINT64_TO_LE(w);
+                memcpy(out + n, &le, 8);
+                if (G_LIKELY(n >= 2)) {         /* every byte ends a trigram */
+                    for (int b = 0; b < 8; b++) {
+                        window = window << 8 | ((guint32)(w >> (8 * b)) & 0xFF);
+                        PF_MAP_SET();
+                    }
+                    n += 8;
+                } else {
+                    for (int b = 0; b < 8; b++)
+                        PF_MAP_ONE((guint32)(w >> (8 * b)) & 0xFF);
+                }
+                i += 8;
+                continue;
+            }
         }
-        if (out != NULL)
-            out[n] = (char)c;
-        window = window << 8 | c;
-        if (++n >= 3) {
-            k = pf_key(3, window & 0xFFFFFF) >> shift;
-            map[k >> 6] |= G_GUINT64_CONSTANT(1) << (k & 63);
+        {
+            gsize at = i;
+            guint32 c = s[i];
+
+            if (G_LIKELY(c < 0x80)) {
+                c |= (guint32)(c - 'A' < 26) << 5;      /* ASCII lower case */
+                i++;
+            } else {
+                c = pf_fold_utf8(s, len, &at);
+                i = at;
+            }
+            out[n] = (guchar)c;
+            PF_MAP_ONE(c);
         }
     }
-    if (out != NULL) {
-        out[n] = '\0';
-        m->folded_len = n;
-        m->has_folded = TRUE;
-    }
+#undef PF_MAP_ONE
+#undef PF_MAP_SET
+    out[n] = '\0';
+    m->folded_len = n;
+    m->has_folded = TRUE;
     m->trigrams = TRUE;
 }
 

@@ -74,6 +74,14 @@ test_prefilter_words(void)
         { "user unknown", "for unknown reasons the user was known", TRUE },
         { "user unknown", "for unknown reasons the USER  UNKNOWN", TRUE },
         { "user unknown", "for unknown reasons the USER UNKNOWN", FALSE },
+        /* eight ASCII bytes are lowered at once: capitals at every
+         * offset, and the bytes beside A and Z ('@', '[') left alone */
+        { "user unknown", "1234567USER UNKNOWN", FALSE },
+        { "user unknown", "12345678uSER uNKNOWn", FALSE },
+        { "user unknown", "12345678USER-UNKNOWN", TRUE },
+        { "a@b\\[z\\]`", "0123456789A@B[Z]`", FALSE },
+        { "a@b\\[z\\]`", "0123456789A`B{Z}@", TRUE },
+        { "user unknown", "\xc3\xa9t\xc3\xa9: 1234567USER UNKNOWN", FALSE },
         /* classes, repeats, anchors and escapes */
         { "[245]\\.\\d\\.\\d", "status 5.1.1", FALSE },
         { "[245]\\.\\d\\.\\d", "status 3.1.1", TRUE },
