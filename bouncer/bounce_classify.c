@@ -178,21 +178,32 @@ typedef struct {
     const char *command;      /* the SMTP command the failure answered, or NULL */
 } ReasonHits;
 
-/* reason_hit_add - bounce_rules_each callback: remember the first rule of
- * each reason that matched. */
+/* reason_hit_wanted - bounce_rules_each's question: whether a match of
+ * rule would be kept, so that the others are not run at all. Only the
+ * first rule of each reason that matches is kept, and a rule limited to
+ * one SMTP command says nothing about the others. */
+static gboolean
+reason_hit_wanted(const BounceRule *rule, gpointer data)
+{
+    const ReasonHits *hits = data;
+
+    if (rule->rhost != NULL && g_strcmp0(rule->rhost, hits->command) != 0)
+        return FALSE;
+    for (guint i = 0; i < hits->count; i++) {
+        if (strcmp(hits->names[i], rule->value) == 0)
+            return FALSE;
+    }
+    return hits->count < REASON_SLOTS;
+}
+
+/* reason_hit_add - bounce_rules_each callback: remember the rule (one that
+ * reason_hit_wanted asked for). */
 static void
 reason_hit_add(const BounceMatch *m, gpointer data)
 {
     ReasonHits *hits = data;
 
-    /* A rule limited to one SMTP command says nothing about the others. */
-    if (m->rule->rhost != NULL && g_strcmp0(m->rule->rhost, hits->command) != 0)
-        return;
-    for (guint i = 0; i < hits->count; i++) {
-        if (strcmp(hits->names[i], m->rule->value) == 0)
-            return;
-    }
-    if (hits->count < REASON_SLOTS) {
+    if (reason_hit_wanted(m->rule, hits)) {
         hits->names[hits->count] = m->rule->value;
         hits->by_reason[hits->count] = m->rule;
         hits->count++;
@@ -411,7 +422,7 @@ classify_reason(BounceRecipient *r, gboolean reported_delayed)
     }
     hits.command = r->smtp_command;
     if (len > 0)
-        bounce_rules_each(BOUNCE_TABLE_REASON, diag, len, reason_hit_add, &hits);
+        bounce_rules_each(BOUNCE_TABLE_REASON, diag, len, reason_hit_wanted, reason_hit_add, &hits);
     if (reported_delayed) {
         /* The report says delivery is still being tried: whatever the last
          * attempt met, the message is waiting out its queue time (a full

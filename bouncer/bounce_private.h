@@ -317,9 +317,13 @@ gboolean bounce_rules_try(BounceTable table, gsize index, const char *subject, g
 gboolean bounce_rules_earliest(BounceTable table, const char *subject, gsize len, gsize offset,
                                BounceMatch *match_out);
 typedef void (*BounceRuleFunc)(const BounceMatch *match, gpointer data);
-/* bounce_rules_each - call func for every rule of table that matches. */
-void bounce_rules_each(BounceTable table, const char *subject, gsize len, BounceRuleFunc func,
-                       gpointer data);
+/* A BounceRuleWantFunc tells, as the walk reaches it, whether a rule's
+ * match would still mean anything: a rule not wanted is not run. */
+typedef gboolean (*BounceRuleWantFunc)(const BounceRule *rule, gpointer data);
+/* bounce_rules_each - in table order, call func for every rule of table
+ * that wants (NULL: all) asks for and that matches. */
+void bounce_rules_each(BounceTable table, const char *subject, gsize len, BounceRuleWantFunc wants,
+                       BounceRuleFunc func, gpointer data);
 /* bounce_rules_last - the match that starts last in the text, over all
  * rules (the last SMTP command of a transcript). */
 gboolean bounce_rules_last(BounceTable table, const char *subject, gsize len, BounceMatch *match_out);

@@ -443,21 +443,26 @@ bounce_rules_find_codes(const char *text, char status_out[16], char reply_out[8]
 }
 
 void
-bounce_rules_each(BounceTable table, const char *subject, gsize len, BounceRuleFunc func,
-                  gpointer data)
+bounce_rules_each(BounceTable table, const char *subject, gsize len, BounceRuleWantFunc wants,
+                  BounceRuleFunc func, gpointer data)
 {
     const CompiledTable *ct;
+    const BouncePrefilter *filter;
+    const BouncePrefilterText *text;
     BounceMatch m;
-    guint8 *maybe;
 
     g_return_if_fail(table < BOUNCE_TABLE_COUNT);
     ct = rules_table(table);
     if (subject == NULL)
         return;
-    maybe = g_newa(guint8, ct->count + 1);
-    rules_maybe(ct, subject, len, maybe);
+    /* Rule by rule, as bounce_rules_first: a rule not wanted is not asked
+     * of the prefilter either. */
+    filter = rules_filter(ct);
+    text = bounce_prefilter_text(filter, subject, len);
     for (gsize i = 0; i < ct->count; i++) {
-        if (maybe[i] && rules_try(ct, i, subject, len, 0, &m))
+        if ((wants == NULL || wants(&ct->rules[i], data))
+            && bounce_prefilter_text_maybe(filter, text, i)
+            && rules_try(ct, i, subject, len, 0, &m))
             func(&m, data);
     }
 }
