@@ -399,7 +399,10 @@ reply_code_valid(const char *code, gsize len)
  * "status" give the RFC 3463 code, "reply" the SMTP reply code; the first
  * rule of each kind that matches wins (a reply rule keeps looking past
  * numbers that are no reply code). A failure's code is looked for before
- * a success's: in a session transcript the 250s come before the refusal. */
+ * a success's: in a session transcript the 250s come before the refusal.
+ * One walk finds both: a success's code is kept aside as it is met, and
+ * used only when no rule of its kind found a failure's (every rule of the
+ * kind then ran over the whole text). */
 void
 bounce_rules_find_codes(const char *text, char status_out[16], char reply_out[8])
 {
@@ -407,6 +410,7 @@ bounce_rules_find_codes(const char *text, char status_out[16], char reply_out[8]
     gsize len;
     BounceMatch m;
     guint8 *maybe;
+    char status_ok[16] = "", reply_ok[8] = "";
 
     status_out[0] = '\0';
     reply_out[0] = '\0';
@@ -416,30 +420,38 @@ bounce_rules_find_codes(const char *text, char status_out[16], char reply_out[8]
     len = strlen(text);
     maybe = g_newa(guint8, ct->count + 1);
     rules_maybe(ct, text, len, maybe);
-    for (int success = 0; success <= 1; success++) {
-        for (gsize i = 0; i < ct->count; i++) {
-            gboolean is_status = strcmp(ct->rules[i].value, "status") == 0;
-            char *dest = is_status ? status_out : reply_out;
-            gsize cap = is_status ? 16 : 8;
-            gsize offset = 0, n;
+    for (gsize i = 0; i < ct->count; i++) {
+        gboolean is_status = strcmp(ct->rules[i].value, "status") == 0;
+        char *dest = is_status ? status_out : reply_out;
+        char *dest_ok = is_status ? status_ok : reply_ok;
+        gsize cap = is_status ? 16 : 8;
+        gsize offset = 0, n;
 
-            if (dest[0] != '\0' || !maybe[i])
-                continue;
-            while (offset < len && rules_try(ct, i, text, len, offset, &m)) {
-                if ((text[m.start] == '2') == success
-                    && (is_status || reply_code_valid(text + m.start, m.end - m.start))) {
+        if (dest[0] != '\0' || !maybe[i])
+            continue;
+        while (offset < len && rules_try(ct, i, text, len, offset, &m)) {
+            if (is_status || reply_code_valid(text + m.start, m.end - m.start)) {
+                gboolean success = text[m.start] == '2';
+                char *to = success ? dest_ok : dest;
+
+                if (to[0] == '\0') {
                     n = MIN(m.end - m.start, cap - 1);
-                    memcpy(dest, text + m.start, n);
-                    dest[n] = '\0';
-                    break;
+                    memcpy(to, text + m.start, n);
+                    to[n] = '\0';
                 }
-                offset = m.match_end > offset ? m.match_end : offset + 1;
-                /* stay on a character boundary for the UTF-8 matcher */
-                while (offset < len && ((unsigned char)text[offset] & 0xC0) == 0x80)
-                    offset++;
+                if (!success)
+                    break;
             }
+            offset = m.match_end > offset ? m.match_end : offset + 1;
+            /* stay on a character boundary for the UTF-8 matcher */
+            while (offset < len && ((unsigned char)text[offset] & 0xC0) == 0x80)
+                offset++;
         }
     }
+    if (status_out[0] == '\0')
+        memcpy(status_out, status_ok, sizeof(status_ok));
+    if (reply_out[0] == '\0')
+        memcpy(reply_out, reply_ok, sizeof(reply_ok));
 }
 
 void
