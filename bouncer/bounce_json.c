@@ -20,17 +20,35 @@ typedef struct {
  * difference: json-glib leaves 0x1f as it is, which is not JSON (RFC 8259
  * section 7: every control character is escaped) and which PostgreSQL
  * refuses, so a diagnostic holding one could never be stored. */
+#define J_ROW16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+/* json_plain - 1 for a byte that goes out as it is (not NUL, which ends
+ * the string). */
+static const guint8 json_plain[256] = {
+    J_ROW16(0), J_ROW16(0),                                 /* 0x00-0x1f */
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,         /* 0x20-0x2f: '"' */
+    J_ROW16(1), J_ROW16(1),                                 /* 0x30-0x4f */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,         /* 0x50-0x5f: '\\' */
+    J_ROW16(1),                                             /* 0x60-0x6f */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,         /* 0x70-0x7f: DEL */
+    J_ROW16(1), J_ROW16(1), J_ROW16(1), J_ROW16(1),         /* 0x80-0xff */
+    J_ROW16(1), J_ROW16(1), J_ROW16(1), J_ROW16(1),
+};
+#undef J_ROW16
+
 static void
 json_escape(GString *out, const char *s)
 {
     const char *run = s;
 
-    for (const char *p = s; *p != '\0'; p++) {
-        unsigned char c = (unsigned char)*p;
+    for (const char *p = s;; p++) {
+        unsigned char c;
 
-        if (c != '\\' && c != '"' && c >= 0x20 && c != 0x7f)
-            continue;
+        while (json_plain[(unsigned char)*p])
+            p++;
+        c = (unsigned char)*p;
         g_string_append_len(out, run, p - run);
+        if (c == '\0')
+            return;
         run = p + 1;
         switch (c) {
         case '\\': g_string_append(out, "\\\\"); break;
@@ -43,7 +61,6 @@ json_escape(GString *out, const char *s)
         default: g_string_append_printf(out, "\\u00%02x", c); break;
         }
     }
-    g_string_append(out, run);
 }
 
 void
@@ -73,8 +90,9 @@ json_member(JsonWriter *w, const char *name)
         g_string_append_c(w->out, '\n');
     w->first = FALSE;
     json_indent(w, w->level + 1);
+    /* Member names are this file's own words: nothing to escape. */
     g_string_append_c(w->out, '"');
-    json_escape(w->out, name);
+    g_string_append(w->out, name);
     g_string_append(w->out, w->pretty ? "\" : " : "\":");
 }
 
