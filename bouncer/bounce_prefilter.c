@@ -51,6 +51,9 @@ G_STATIC_ASSERT(PF_MAX_KEYS == BOUNCE_PREFILTER_MAX_KEYS);
 struct BouncePrefilter {
     BouncePrefilterData data;
     gboolean built;           /* arrays compiled into the program, not ours */
+    /* Per word, its first trigram key (0, which no key is: none), side by
+     * side: most words fail on it, and a table's are read in a row. */
+    guint32 *key0;
 };
 
 /* --- sets of strings ----------------------------------------------------- */
@@ -766,6 +769,16 @@ pf_word_keys(const char *word, PfWord *out)
     }
 }
 
+/* pf_keys_first - pf->key0 from its words. pf_key() is never 0: its
+ * factor is odd and what it multiplies has bit 24 or 25 set. */
+static void
+pf_keys_first(BouncePrefilter *pf)
+{
+    pf->key0 = g_new(guint32, pf->data.nwords_total + 1);
+    for (gsize i = 0; i < pf->data.nwords_total; i++)
+        pf->key0[i] = pf->data.words[i].nkeys > 0 ? pf->data.words[i].keys[0] : 0;
+}
+
 BouncePrefilter *
 bounce_prefilter_new(const BounceRule *rules, gsize count)
 {
@@ -795,6 +808,7 @@ bounce_prefilter_new(const BounceRule *rules, gsize count)
     pf->data.nwords = nwords;
     pf->data.nwords_total = words->len;
     pf->data.words = (PfWord *)g_array_free(words, FALSE);
+    pf_keys_first(pf);
     return pf;
 }
 
@@ -805,6 +819,7 @@ bounce_prefilter_new_built(const BouncePrefilterData *data)
 
     pf->data = *data;
     pf->built = TRUE;
+    pf_keys_first(pf);
     return pf;
 }
 
@@ -826,6 +841,7 @@ bounce_prefilter_free(BouncePrefilter *pf)
         g_free((gpointer)pf->data.nwords);
         g_free((gpointer)pf->data.words);
     }
+    g_free(pf->key0);
     g_free(pf);
 }
 
@@ -1103,17 +1119,28 @@ pf_word_in(const PfTextMap *m, const PfWord *word)
 static gboolean
 pf_rule_maybe(const BouncePrefilter *pf, const PfTextMap *m, gsize r)
 {
-    const PfWord *word = pf->data.words + pf->data.first[r];
+    guint32 first = pf->data.first[r], nwords = pf->data.nwords[r];
+    const guint32 *key0 = pf->key0 + first;
+    const guint64 *map = m->map;
+    guint32 shift = m->shift;
 
-    if (pf->data.nwords[r] == 0)
+    if (nwords == 0)
         return TRUE;
-    for (guint32 j = 0; j < pf->data.nwords[r]; j++, word++) {
+    for (guint32 j = 0; j < nwords; j++) {
+        const PfWord *word;
         gboolean all = TRUE;
 
-        for (int k = 0; k < word->nkeys && all; k++) {
-            guint32 b = word->keys[k] >> m->shift;
+        if (key0[j] != 0) {
+            guint32 b = key0[j] >> shift;
 
-            all = (m->map[b >> 6] >> (b & 63)) & 1;
+            if (!((map[b >> 6] >> (b & 63)) & 1))
+                continue;
+        }
+        word = pf->data.words + first + j;
+        for (int k = 1; k < word->nkeys && all; k++) {
+            guint32 b = word->keys[k] >> shift;
+
+            all = (map[b >> 6] >> (b & 63)) & 1;
         }
         if (all && pf_word_in(m, word))
             return TRUE;
