@@ -318,7 +318,9 @@ bounce_split_mbox(const char *data, gsize len)
     gsize start = 0, pos = 0;
     gboolean have = FALSE;
 
-    all = g_bytes_new(data, len);
+    /* Views of the caller's buffer: copying every message cost a pass
+     * over it for nothing. */
+    all = g_bytes_new_static(data, len);
     if (len == 0 || !mbox_is_separator(data, len, 0)) {
         g_ptr_array_add(out, all);
         return out;

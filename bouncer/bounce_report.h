@@ -92,7 +92,7 @@ void bounce_json_append_string(GString *out, const char *s);
 
 /* bounce_split_mbox - split an mbox-style buffer ("From " separator lines)
  * into messages; a buffer without separators is one message. Returns
- * GBytes* views. (transfer full) */
+ * GBytes* views of data, which must outlive them. (transfer full) */
 GPtrArray *bounce_split_mbox(const char *data, gsize len);
 
 #endif
