@@ -316,6 +316,8 @@ gboolean bounce_rules_try(BounceTable table, gsize index, const char *subject, g
  * all rules of table (for scanning a text line by line). */
 gboolean bounce_rules_earliest(BounceTable table, const char *subject, gsize len, gsize offset,
                                BounceMatch *match_out);
+/* bounce_rules_warm_up - every table and its prefilter set up now. */
+void bounce_rules_warm_up(void);
 typedef void (*BounceRuleFunc)(const BounceMatch *match, gpointer data);
 /* A BounceRuleWantFunc tells, as the walk reaches it, whether a rule's
  * match would still mean anything: a rule not wanted is not run. */

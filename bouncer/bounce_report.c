@@ -236,6 +236,13 @@ report_read(BounceReport *report, BounceParts *parts)
     report->kind = BOUNCE_KIND_NOTBOUNCE;
 }
 
+void
+bounce_report_warm_up(void)
+{
+    gmime_init_once();
+    bounce_rules_warm_up();
+}
+
 BounceReport *
 bounce_report_parse(const char *data, gsize len)
 {

@@ -72,6 +72,10 @@ typedef struct {
  * Never returns NULL: what cannot be read is kind UNPARSEABLE with error set.
  * (transfer full) */
 BounceReport *bounce_report_parse(const char *data, gsize len);
+/* bounce_report_warm_up - set up now what the first parse of a process
+ * would (GMime, the rule tables and their prefilters), for a thread that
+ * has nothing else to do yet. Never needed: parsing does it on demand. */
+void bounce_report_warm_up(void);
 void bounce_report_free(BounceReport *report);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(BounceReport, bounce_report_free)
 

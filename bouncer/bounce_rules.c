@@ -208,6 +208,13 @@ rules_filter(const CompiledTable *ct)
     return ct->filter;
 }
 
+void
+bounce_rules_warm_up(void)
+{
+    for (int t = 0; t < BOUNCE_TABLE_COUNT; t++)
+        (void)rules_filter(rules_table((BounceTable)t));
+}
+
 /* rules_maybe - which rules of ct could match subject (one byte each, in
  * maybe); the others need not run. */
 static void

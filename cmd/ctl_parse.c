@@ -274,6 +274,9 @@ parse_helper(gpointer data)
 
     if (run->place)
         (void)pthread_setaffinity_np(pthread_self(), sizeof(run->cpus), &run->cpus);
+    /* While the main thread lists the files: the set-up the first parse
+     * would otherwise do on the way, in one thread or the other. */
+    bounce_report_warm_up();
     return parse_work(run);
 }
 
