@@ -193,6 +193,8 @@ main(int argc, char **argv)
         .give_up_hours = config->relay_give_up_hours,
     };
     bounce_store = bounce_store_new(keyring, &policy, &forward);
+    /* The parser's one-time set-up before the first message, not in it. */
+    bounce_report_warm_up();
     delivery_set_processor(delivery, MAILBOX_BOUNCE, bounce_store_processor(bounce_store));
     delivery_set_processor(delivery, MAILBOX_POSTMASTER, bounce_store_processor(bounce_store));
     delivery_set_processor(delivery, MAILBOX_FBL, bounce_store_processor(bounce_store));
