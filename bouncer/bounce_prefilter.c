@@ -3,9 +3,12 @@
  *
  * Most rule patterns are long alternations of phrases that PCRE2 has to
  * try at every offset of the text, and most rules never match. From each
- * pattern we take literal words every match must contain one of ("user
- * unknown" or "no such user" ...), and from the text the set of 3-byte
- * sequences it has: a rule none of whose words can be there is not tried.
+ * pattern we take sets of literal words (clauses) such that every match
+ * contains a word of each ("user unknown" or "no such user" ...; or, for
+ * "(?:mailbox|recipient) \S+ (?:not found|unknown)", one of the first two
+ * and one of the last two), and from the text the set of 3-byte sequences
+ * it has: a rule with a clause none of whose words can be there is not
+ * tried.
  * A word whose sequences are all there (a word of one or two bytes has
  * none to look up) is then looked for whole, in the text folded as the
  * sequences were read: phrases of
@@ -31,13 +34,14 @@
 #define PF_MAX_EXACT      16    /* strings a sub-pattern may be spelled out as */
 #define PF_MAX_EXACT_LEN  48
 #define PF_MAX_KEYS       8     /* trigrams checked per word */
+#define PF_MAX_CLAUSES    4     /* word sets kept per sub-pattern, the best */
 
 /* What a sub-pattern says about the text it matches: the exact strings it
- * can match (NULL: too many or unknown), or else a set of words one of
- * which is in every match (NULL: nothing known). */
+ * can match (NULL: too many or unknown), or else clauses: sets of words,
+ * every match containing a word of each (NULL: nothing known). */
 typedef struct {
     GPtrArray *exact;
-    GPtrArray *any;
+    GPtrArray *all;           /* of GPtrArray of strings, best first */
 } PfInfo;
 
 typedef struct {
@@ -51,9 +55,11 @@ G_STATIC_ASSERT(PF_MAX_KEYS == BOUNCE_PREFILTER_MAX_KEYS);
 struct BouncePrefilter {
     BouncePrefilterData data;
     gboolean built;           /* arrays compiled into the program, not ours */
-    /* Per word, its first trigram key (0, which no key is: none), side by
-     * side: most words fail on it, and a table's are read in a row. */
+    /* Per word, its first trigram key (0, which no key is: none) and where
+     * it belongs (branch << 8 | clause), side by side: most words fail on
+     * that key, and a table's are read in a row. */
     guint32 *key0;
+    guint16 *place;
 };
 
 /* --- sets of strings ----------------------------------------------------- */
@@ -99,7 +105,7 @@ static void
 pf_info_clear(PfInfo *info)
 {
     g_clear_pointer(&info->exact, g_ptr_array_unref);
-    g_clear_pointer(&info->any, g_ptr_array_unref);
+    g_clear_pointer(&info->all, g_ptr_array_unref);
 }
 
 /* pf_info_word - the info of one exact string. */
@@ -112,35 +118,95 @@ pf_info_string(const char *s)
     return info;
 }
 
-/* pf_take_required - the words one of which every match contains, or
- * NULL; takes them out of info. (transfer full) */
+/* pf_set_better - whether word set a says more than b: its shortest word
+ * longer, or as long with fewer words. */
+static gboolean
+pf_set_better(const GPtrArray *a, const GPtrArray *b)
+{
+    gsize wa = pf_set_weakest(a), wb = pf_set_weakest(b);
+
+    return wa > wb || (wa == wb && a->len < b->len);
+}
+
+/* pf_set_within - every word of a is in b: a match with a word of a has
+ * one of b. */
+static gboolean
+pf_set_within(const GPtrArray *a, const GPtrArray *b)
+{
+    for (guint i = 0; i < a->len; i++) {
+        gboolean found = FALSE;
+
+        for (guint j = 0; j < b->len && !found; j++)
+            found = strcmp(g_ptr_array_index(a, i), g_ptr_array_index(b, j)) == 0;
+        if (!found)
+            return FALSE;
+    }
+    return TRUE;
+}
+
 static GPtrArray *
-pf_take_required(PfInfo *info)
+pf_clauses_new(void)
+{
+    return g_ptr_array_new_with_free_func((GDestroyNotify)g_ptr_array_unref);
+}
+
+/* pf_clauses_add - one more clause (taken); only the PF_MAX_CLAUSES that
+ * say most are kept, best first (dropping a clause only lets more rules
+ * run). An empty clause says nothing and a clause implied by one already
+ * there adds nothing. */
+static void
+pf_clauses_add(GPtrArray *clauses, GPtrArray *clause)
+{
+    guint at = clauses->len;
+
+    for (guint i = 0; i < clauses->len && clause->len > 0; i++) {
+        if (pf_set_within(g_ptr_array_index(clauses, i), clause)) {
+            g_ptr_array_set_size(clause, 0);
+            break;
+        }
+    }
+    if (clause->len == 0) {
+        g_ptr_array_unref(clause);
+        return;
+    }
+    while (at > 0 && pf_set_better(clause, g_ptr_array_index(clauses, at - 1)))
+        at--;
+    g_ptr_array_insert(clauses, (gint)at, clause);
+    if (clauses->len > PF_MAX_CLAUSES)
+        g_ptr_array_remove_index(clauses, clauses->len - 1);
+}
+
+/* pf_take_clauses - the clauses every match satisfies, or NULL; takes
+ * them out of info. (transfer full) */
+static GPtrArray *
+pf_take_clauses(PfInfo *info)
 {
     GPtrArray *out = NULL;
 
-    if (info->exact != NULL && !pf_set_has_empty(info->exact))
-        out = g_steal_pointer(&info->exact);
-    else if (info->exact == NULL && info->any != NULL)
-        out = g_steal_pointer(&info->any);
+    if (info->exact != NULL && !pf_set_has_empty(info->exact)) {
+        out = pf_clauses_new();
+        pf_clauses_add(out, g_steal_pointer(&info->exact));
+    } else if (info->exact == NULL && info->all != NULL) {
+        out = g_steal_pointer(&info->all);
+    }
     pf_info_clear(info);
+    if (out != NULL && out->len == 0)
+        g_clear_pointer(&out, g_ptr_array_unref);
     return out;
 }
 
-/* pf_better - of two word sets, the one that says more. (transfer full of the kept one) */
+/* pf_clauses_join - both a's clauses and b's (a match of a sequence has
+ * what each part's matches have). Consumes both; either may be NULL. */
 static GPtrArray *
-pf_better(GPtrArray *a, GPtrArray *b)
+pf_clauses_join(GPtrArray *a, GPtrArray *b)
 {
     if (a == NULL)
         return b;
-    if (b == NULL)
-        return a;
-    if (pf_set_weakest(b) > pf_set_weakest(a)
-        || (pf_set_weakest(b) == pf_set_weakest(a) && b->len < a->len)) {
-        g_ptr_array_unref(a);
-        return b;
+    if (b != NULL) {
+        while (b->len > 0)
+            pf_clauses_add(a, g_ptr_array_steal_index(b, 0));
+        g_ptr_array_unref(b);
     }
-    g_ptr_array_unref(b);
     return a;
 }
 
@@ -173,14 +239,12 @@ pf_concat(PfInfo a, PfInfo b)
                 pf_set_add(out.exact, s);
             }
         }
-        if (too_long && !pf_set_has_empty(out.exact)) {
+        if (too_long) {
             /* still every match, but no longer worth joining further */
-            out.any = g_steal_pointer(&out.exact);
-        } else if (too_long) {
-            g_clear_pointer(&out.exact, g_ptr_array_unref);
+            out.all = pf_take_clauses(&out);
         }
     } else {
-        out.any = pf_better(pf_take_required(&a), pf_take_required(&b));
+        out.all = pf_clauses_join(pf_take_clauses(&a), pf_take_clauses(&b));
     }
     pf_info_clear(&a);
     pf_info_clear(&b);
@@ -199,12 +263,23 @@ pf_alternate(PfInfo a, PfInfo b)
         for (guint i = 0; i < b.exact->len; i++)
             pf_set_add(out.exact, g_ptr_array_index(b.exact, i));
     } else {
-        ra = pf_take_required(&a);
-        rb = pf_take_required(&b);
+        /* (a1 and a2) or (b1 and b2) = (a1 or b1) and (a1 or b2) and ... */
+        ra = pf_take_clauses(&a);
+        rb = pf_take_clauses(&b);
         if (ra != NULL && rb != NULL) {
-            for (guint i = 0; i < rb->len; i++)
-                pf_set_add(ra, g_ptr_array_index(rb, i));
-            out.any = g_steal_pointer(&ra);
+            out.all = pf_clauses_new();
+            for (guint i = 0; i < ra->len; i++) {
+                for (guint j = 0; j < rb->len; j++) {
+                    GPtrArray *one = pf_set_new();
+                    const GPtrArray *x = g_ptr_array_index(ra, i), *y = g_ptr_array_index(rb, j);
+
+                    for (guint k = 0; k < x->len; k++)
+                        pf_set_add(one, g_ptr_array_index(x, k));
+                    for (guint k = 0; k < y->len; k++)
+                        pf_set_add(one, g_ptr_array_index(y, k));
+                    pf_clauses_add(out.all, one);
+                }
+            }
         }
         if (ra != NULL)
             g_ptr_array_unref(ra);
@@ -674,12 +749,12 @@ pf_parse_sequence(PfParser *ps)
             } else {
                 pf_info_clear(&atom);
             }
-            g_clear_pointer(&atom.any, g_ptr_array_unref);
+            g_clear_pointer(&atom.all, g_ptr_array_unref);
         } else if (min > 0) {
             /* at least once: what one occurrence must contain */
-            GPtrArray *req = pf_take_required(&atom);
+            GPtrArray *req = pf_take_clauses(&atom);
 
-            atom.any = req;
+            atom.all = req;
         }
         info = pf_concat(info, atom);
     }
@@ -698,23 +773,11 @@ pf_parse_alternation(PfParser *ps)
     return info;
 }
 
-/* pf_words - the words one of which every match of pattern contains, or
- * NULL when there are none we can be sure of. (transfer full) */
-static GPtrArray *
-pf_words(const char *pattern)
+/* pf_clause_tidy - in a clause, a word that contains another one says
+ * nothing more. */
+static void
+pf_clause_tidy(GPtrArray *words)
 {
-    PfParser ps = { pattern, FALSE };
-    PfInfo info;
-    GPtrArray *words = NULL;
-
-    info = pf_parse_alternation(&ps);
-
-    if (!ps.failed && *ps.p == '\0')
-        words = pf_take_required(&info);
-    pf_info_clear(&info);
-    if (words == NULL)
-        return NULL;
-    /* A word that contains another one says nothing more. */
     for (guint i = 0; i < words->len;) {
         const char *w = g_ptr_array_index(words, i);
         gboolean redundant = FALSE;
@@ -729,7 +792,71 @@ pf_words(const char *pattern)
         else
             i++;
     }
-    return words;
+}
+
+/* pf_words - what every match of pattern has, as branches: each one
+ * clauses (sets of words, a word of each in the match), and a match
+ * meets every clause of at least one branch. The pattern's top-level
+ * alternatives are its branches, less those of one clause, which make one
+ * branch together (one word of any of their clauses). NULL when nothing
+ * is sure. (transfer full: of GPtrArray of clauses) */
+static GPtrArray *
+pf_words(const char *pattern)
+{
+    PfParser ps = { pattern, FALSE };
+    g_autoptr(GPtrArray) branches = g_ptr_array_new_with_free_func((GDestroyNotify)g_ptr_array_unref);
+    GPtrArray *single = NULL;          /* the words of the one-clause branches */
+    GPtrArray *out;
+
+    for (;;) {
+        PfInfo info = pf_parse_sequence(&ps);
+        GPtrArray *clauses = ps.failed ? NULL : pf_take_clauses(&info);
+
+        pf_info_clear(&info);
+        if (clauses == NULL) {
+            g_clear_pointer(&single, g_ptr_array_unref);
+            return NULL;        /* an alternative we know nothing of */
+        }
+        g_ptr_array_add(branches, clauses);
+        if (*ps.p != '|')
+            break;
+        ps.p++;
+    }
+    if (*ps.p != '\0')
+        return NULL;
+    out = g_ptr_array_new_with_free_func((GDestroyNotify)g_ptr_array_unref);
+    for (guint b = 0; b < branches->len; b++) {
+        GPtrArray *clauses = g_ptr_array_index(branches, b);
+
+        if (clauses->len == 1) {
+            const GPtrArray *words = g_ptr_array_index(clauses, 0);
+
+            if (single == NULL)
+                single = pf_set_new();
+            for (guint k = 0; k < words->len; k++)
+                pf_set_add(single, g_ptr_array_index(words, k));
+        } else {
+            g_ptr_array_add(out, g_ptr_array_ref(clauses));
+        }
+    }
+    if (single != NULL) {
+        GPtrArray *clauses = pf_clauses_new();
+
+        g_ptr_array_add(clauses, single);
+        g_ptr_array_insert(out, 0, clauses);
+    }
+    if (out->len > G_MAXUINT8) {
+        /* too many to number: one branch of one clause, every word */
+        g_ptr_array_unref(out);
+        return NULL;
+    }
+    for (guint b = 0; b < out->len; b++) {
+        GPtrArray *clauses = g_ptr_array_index(out, b);
+
+        for (guint c = 0; c < clauses->len; c++)
+            pf_clause_tidy(g_ptr_array_index(clauses, c));
+    }
+    return out;
 }
 
 /* --- trigram keys -------------------------------------------------------- */
@@ -769,14 +896,17 @@ pf_word_keys(const char *word, PfWord *out)
     }
 }
 
-/* pf_keys_first - pf->key0 from its words. pf_key() is never 0: its
+/* pf_keys_first - pf->key0 and pf->place from its words. pf_key() is never 0: its
  * factor is odd and what it multiplies has bit 24 or 25 set. */
 static void
 pf_keys_first(BouncePrefilter *pf)
 {
     pf->key0 = g_new(guint32, pf->data.nwords_total + 1);
-    for (gsize i = 0; i < pf->data.nwords_total; i++)
+    pf->place = g_new(guint16, pf->data.nwords_total + 1);
+    for (gsize i = 0; i < pf->data.nwords_total; i++) {
         pf->key0[i] = pf->data.words[i].nkeys > 0 ? pf->data.words[i].keys[0] : 0;
+        pf->place[i] = (guint16)(pf->data.words[i].branch << 8 | pf->data.words[i].clause);
+    }
 }
 
 BouncePrefilter *
@@ -788,20 +918,31 @@ bounce_prefilter_new(const BounceRule *rules, gsize count)
     guint32 *nwords = g_new0(guint32, count + 1);
 
     for (gsize i = 0; i < count; i++) {
-        g_autoptr(GPtrArray) set = pf_words(rules[i].pattern);
+        g_autoptr(GPtrArray) branches = pf_words(rules[i].pattern);
 
         first[i] = words->len;
-        if (set == NULL)
+        if (branches == NULL)
             continue;
-        for (guint j = 0; j < set->len; j++) {
-            const char *word = g_ptr_array_index(set, j);
-            PfWord w = { { 0 }, 0, 0, NULL };    /* unused keys zero: the build writes them out */
+        /* A rule's words branch by branch and, in a branch, clause by
+         * clause, the one that says most first (it fails most often, and
+         * the others need not be looked at). */
+        for (guint b = 0; b < branches->len; b++) {
+            const GPtrArray *clauses = g_ptr_array_index(branches, b);
 
-            pf_word_keys(g_strdup(word), &w);
-            pf->data.trigrams = pf->data.trigrams || w.nkeys > 0;
-            g_array_append_val(words, w);
+            for (guint c = 0; c < clauses->len; c++) {
+                const GPtrArray *set = g_ptr_array_index(clauses, c);
+
+                for (guint j = 0; j < set->len; j++) {
+                    /* unused keys zero: the build writes them out */
+                    PfWord w = { { 0 }, 0, (guint8)b, (guint8)c, 0, NULL };
+
+                    pf_word_keys(g_strdup(g_ptr_array_index(set, j)), &w);
+                    pf->data.trigrams = pf->data.trigrams || w.nkeys > 0;
+                    g_array_append_val(words, w);
+                }
+            }
         }
-        nwords[i] = set->len;
+        nwords[i] = words->len - first[i];
     }
     pf->data.count = count;
     pf->data.first = first;
@@ -842,6 +983,7 @@ bounce_prefilter_free(BouncePrefilter *pf)
         g_free((gpointer)pf->data.words);
     }
     g_free(pf->key0);
+    g_free(pf->place);
     g_free(pf);
 }
 
@@ -1115,14 +1257,18 @@ pf_word_in(const PfTextMap *m, const PfWord *word)
     return FALSE;
 }
 
-/* pf_rule_maybe - whether rule r's words let it run on m's text. */
+/* pf_rule_maybe - whether rule r's words let it run on m's text: each
+ * clause of one of its branches has a word there. */
 static gboolean
 pf_rule_maybe(const BouncePrefilter *pf, const PfTextMap *m, gsize r)
 {
     guint32 first = pf->data.first[r], nwords = pf->data.nwords[r];
     const guint32 *key0 = pf->key0 + first;
+    const guint16 *place = pf->place + first;
     const guint64 *map = m->map;
     guint32 shift = m->shift;
+    gboolean found = FALSE;   /* the current clause has a word in the text */
+    gboolean alive = TRUE;    /* every clause of the branch so far has */
 
     if (nwords == 0)
         return TRUE;
@@ -1130,6 +1276,18 @@ pf_rule_maybe(const BouncePrefilter *pf, const PfTextMap *m, gsize r)
         const PfWord *word;
         gboolean all = TRUE;
 
+        if (j > 0 && place[j] != place[j - 1]) {
+            if (place[j] >> 8 != place[j - 1] >> 8) {
+                if (alive && found)
+                    return TRUE;        /* a whole branch is there */
+                alive = TRUE;
+            } else {
+                alive = alive && found;
+            }
+            found = FALSE;
+        }
+        if (!alive || found)
+            continue;   /* a branch already out, or a clause already met */
         if (key0[j] != 0) {
             guint32 b = key0[j] >> shift;
 
@@ -1142,10 +1300,9 @@ pf_rule_maybe(const BouncePrefilter *pf, const PfTextMap *m, gsize r)
 
             all = (map[b >> 6] >> (b & 63)) & 1;
         }
-        if (all && pf_word_in(m, word))
-            return TRUE;
+        found = all && pf_word_in(m, word);
     }
-    return FALSE;
+    return alive && found;
 }
 
 const BouncePrefilterText *

@@ -237,13 +237,17 @@ guint64 bounce_tables_fingerprint(const BounceRule *rules, gsize count);
 typedef struct BouncePrefilter BouncePrefilter;
 
 #define BOUNCE_PREFILTER_MAX_KEYS 8
-/* One word a rule's matches must contain: the hashes of the trigrams of it
- * that are looked up in a text's map (none for a word of one or two bytes),
- * then, when they are all there, the word itself (lower case), looked for
- * in the text folded the same way. */
+/* One of the words of a rule's prefilter. A rule's words come in branches
+ * of clauses, stored in that order; a match of the rule contains a word of
+ * every clause of (at least) one branch. Per word: the hashes of the
+ * trigrams of it that are looked up in a text's map (none for a word of
+ * one or two bytes), then, when they are all there, the word itself (lower
+ * case), looked for in the text folded the same way. */
 typedef struct {
     guint32 keys[BOUNCE_PREFILTER_MAX_KEYS];
     guint8 nkeys;
+    guint8 branch;            /* which of the rule's branches, from 0 */
+    guint8 clause;            /* which of the branch's clauses, from 0 */
     guint16 len;
     const char *text;
 } BouncePrefilterWord;
@@ -253,7 +257,7 @@ typedef struct {
     gsize count;              /* rules */
     guint trigrams;           /* TRUE when a word has trigrams to look up */
     const guint32 *first;     /* per rule: its first word in words[] */
-    const guint32 *nwords;    /* per rule: 0 = always tried */
+    const guint32 *nwords;    /* per rule, all branches: 0 = always tried */
     const BouncePrefilterWord *words;
     gsize nwords_total;
 } BouncePrefilterData;

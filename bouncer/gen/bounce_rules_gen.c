@@ -99,11 +99,12 @@ gen_prefilter(guint t, const BounceRule *rules, gsize count, GString *entries)
         printf("    { {");
         for (int k = 0; k < BOUNCE_PREFILTER_MAX_KEYS; k++)
             printf("%s%uu", k ? "," : "", d->words[i].keys[k]);
-        printf("}, %u, %u, ", d->words[i].nkeys, d->words[i].len);
+        printf("}, %u, %u, %u, %u, ", d->words[i].nkeys, d->words[i].branch, d->words[i].clause,
+               d->words[i].len);
         gen_string(d->words[i].text, d->words[i].len);
         printf(" },\n");
     }
-    printf("    { {0}, 0, 0, NULL }\n};\n");
+    printf("    { {0}, 0, 0, 0, 0, NULL }\n};\n");
     g_string_append_printf(entries,
                            "    { G_GUINT64_CONSTANT(%" G_GUINT64_FORMAT "),\n"
                            "      { %zu, %u, table%u_first, table%u_nwords, table%u_words, %zu },\n"

@@ -74,6 +74,19 @@ test_prefilter_words(void)
         { "user unknown", "for unknown reasons the user was known", TRUE },
         { "user unknown", "for unknown reasons the USER  UNKNOWN", TRUE },
         { "user unknown", "for unknown reasons the USER UNKNOWN", FALSE },
+        /* a word of each part of a sequence: one of the first two and
+         * one of the last two */
+        { "(?:mailbox|recipient) \\S+ (?:not found|unknown)", "Mailbox x@y.example unknown", FALSE },
+        { "(?:mailbox|recipient) \\S+ (?:not found|unknown)", "your mailbox is over quota", TRUE },
+        { "(?:mailbox|recipient) \\S+ (?:not found|unknown)", "the user is unknown", TRUE },
+        /* ... for one alternative or another, not half of each */
+        { "user \\S+ unknown|no \\S+ mailbox", "user x@y.example unknown", FALSE },
+        { "user \\S+ unknown|no \\S+ mailbox", "no such mailbox", FALSE },
+        { "user \\S+ unknown|no \\S+ mailbox", "user x@y.example: mailbox full", TRUE },
+        /* nested: (a and b) or (c and d) inside a group keeps a clause
+         * of each pairing */
+        { "^(?:user \\S+ unknown|no \\S+ mailbox)$", "mailbox of user unknown", FALSE },
+        { "^(?:user \\S+ unknown|no \\S+ mailbox)$", "nothing to see", TRUE },
         /* eight ASCII bytes are lowered at once: capitals at every
          * offset, and the bytes beside A and Z ('@', '[') left alone */
         { "user unknown", "1234567USER UNKNOWN", FALSE },
@@ -275,6 +288,8 @@ test_prefilter_built(void)
                         count * sizeof(guint32));
         for (gsize w = 0; w < d->nwords_total; w++) {
             g_assert_cmpuint(built->prefilter.words[w].nkeys, ==, d->words[w].nkeys);
+            g_assert_cmpuint(built->prefilter.words[w].branch, ==, d->words[w].branch);
+            g_assert_cmpuint(built->prefilter.words[w].clause, ==, d->words[w].clause);
             g_assert_cmpuint(built->prefilter.words[w].len, ==, d->words[w].len);
             g_assert_cmpstr(built->prefilter.words[w].text, ==, d->words[w].text);
             g_assert_cmpmem(built->prefilter.words[w].keys, sizeof(d->words[w].keys),
