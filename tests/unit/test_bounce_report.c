@@ -71,6 +71,11 @@ test_classify(void)
         { "5.2.2", "552 5.2.2 Mailbox full", "mailboxfull", FALSE },
         { "", "Sorry, I couldn't find any host named nowhere.example. (#5.1.2)", "hostunknown", TRUE },
         { "5.7.1", "554 5.7.1 Client host [192.0.2.9] blocked using zen.example", "blocked", FALSE },
+        /* a block list, however it is spelled */
+        { "5.7.1", "550 5.7.1 Your IP has been found on a block list", "blocked", FALSE },
+        { "5.7.1", "550 5.7.1 192.0.2.9 is on our block-list, see https://x.example/", "blocked", FALSE },
+        { "5.7.1", "550 5.7.1 Sender IP blocklisted by the recipient", "blocked", FALSE },
+        { "5.7.1", "554 5.7.1 listed on black-lists: bl.example", "blocked", FALSE },
         { "5.7.26", "550 5.7.26 Unauthenticated email is not accepted due to DMARC policy", "authfailure", FALSE },
         { "5.7.25", "550 5.7.25 The IP address sending this message does not have a PTR record", "requireptr", FALSE },
         { "4.4.7", "delivery time expired", "expired", FALSE },
