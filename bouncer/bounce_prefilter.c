@@ -1013,6 +1013,20 @@ pf_fold_utf8(const guchar *s, gsize len, gsize *i)
     return c;
 }
 
+/* pf_fold_at - the character at *i as the words are written (ASCII
+ * lowered, see pf_fold_utf8 for the rest); advances *i past it. */
+static inline guint32
+pf_fold_at(const guchar *s, gsize len, gsize *i)
+{
+    guint32 c = s[*i];
+
+    if (G_LIKELY(c < 0x80)) {
+        (*i)++;
+        return c | (guint32)(c - 'A' < 26) << 5;
+    }
+    return pf_fold_utf8(s, len, i);
+}
+
 /* The trigrams of one text: a bit map, kept for the few texts last seen by
  * this thread (the same diagnostic goes through several tables). */
 typedef struct BouncePrefilterText PfTextMap;
@@ -1057,17 +1071,8 @@ pf_map_fold(PfTextMap *m)
     const guchar *s = (const guchar *)m->text;
     gsize i = 0, n = 0, len = m->len;
 
-    while (i < len) {
-        guint32 c = s[i];
-
-        if (G_LIKELY(c < 0x80)) {
-            c |= (guint32)(c - 'A' < 26) << 5;      /* ASCII lower case */
-            i++;
-        } else {
-            c = pf_fold_utf8(s, len, &i);
-        }
-        m->folded[n++] = (char)c;
-    }
+    while (i < len)
+        m->folded[n++] = (char)pf_fold_at(s, len, &i);
     m->folded[n] = '\0';
     m->folded_len = n;
 }
@@ -1160,16 +1165,10 @@ pf_map_trigrams(PfTextMap *m)
             }
         }
         {
-            gsize at = i;
-            guint32 c = s[i];
+            gsize at = i;               /* i itself stays in a register */
+            guint32 c = pf_fold_at(s, len, &at);
 
-            if (G_LIKELY(c < 0x80)) {
-                c |= (guint32)(c - 'A' < 26) << 5;      /* ASCII lower case */
-                i++;
-            } else {
-                c = pf_fold_utf8(s, len, &at);
-                i = at;
-            }
+            i = at;
             out[n] = (guchar)c;
             PF_MAP_ONE(c);
         }
