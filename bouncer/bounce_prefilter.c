@@ -55,11 +55,15 @@ G_STATIC_ASSERT(PF_MAX_KEYS == BOUNCE_PREFILTER_MAX_KEYS);
 struct BouncePrefilter {
     BouncePrefilterData data;
     gboolean built;           /* arrays compiled into the program, not ours */
-    /* Per word, its first trigram key (0, which no key is: none) and where
-     * it belongs (branch << 8 | clause), side by side: most words fail on
-     * that key, and a table's are read in a row. */
+    /* Per word, side by side: its first trigram key (0, which no key
+     * is: none), on which most words fail, and where its clause and its
+     * branch end (the rule's word after them, counted from its first):
+     * a clause met needs no more of its words looked at, and a clause
+     * not met, no more of its branch. */
     guint32 *key0;
-    guint16 *place;
+    guint32 *key_end;         /* the next word of the clause with another key0 */
+    guint32 *clause_end;
+    guint32 *branch_end;
 };
 
 /* --- sets of strings ----------------------------------------------------- */
@@ -896,16 +900,50 @@ pf_word_keys(const char *word, PfWord *out)
     }
 }
 
-/* pf_keys_first - pf->key0 and pf->place from its words. pf_key() is never 0: its
- * factor is odd and what it multiplies has bit 24 or 25 set. */
+/* pf_word_cmp - words by first key, then text: the same order every build. */
+static int
+pf_word_cmp(const void *a, const void *b)
+{
+    const PfWord *x = a, *y = b;
+    guint32 kx = x->nkeys > 0 ? x->keys[0] : 0, ky = y->nkeys > 0 ? y->keys[0] : 0;
+
+    if (kx != ky)
+        return kx < ky ? -1 : 1;
+    return strcmp(x->text, y->text);
+}
+
+/* pf_keys_first - pf->key0, key_end, clause_end and branch_end from its
+ * words.
+ * pf_key() is never 0: its factor is odd and what it multiplies has bit
+ * 24 or 25 set. */
 static void
 pf_keys_first(BouncePrefilter *pf)
 {
+    const PfWord *words = pf->data.words;
+
     pf->key0 = g_new(guint32, pf->data.nwords_total + 1);
-    pf->place = g_new(guint16, pf->data.nwords_total + 1);
-    for (gsize i = 0; i < pf->data.nwords_total; i++) {
-        pf->key0[i] = pf->data.words[i].nkeys > 0 ? pf->data.words[i].keys[0] : 0;
-        pf->place[i] = (guint16)(pf->data.words[i].branch << 8 | pf->data.words[i].clause);
+    pf->key_end = g_new(guint32, pf->data.nwords_total + 1);
+    pf->clause_end = g_new(guint32, pf->data.nwords_total + 1);
+    pf->branch_end = g_new(guint32, pf->data.nwords_total + 1);
+    for (gsize i = 0; i < pf->data.nwords_total; i++)
+        pf->key0[i] = words[i].nkeys > 0 ? words[i].keys[0] : 0;
+    for (gsize r = 0; r < pf->data.count; r++) {
+        guint32 first = pf->data.first[r], n = pf->data.nwords[r];
+        guint32 kend = n, cend = n, bend = n;
+
+        for (guint32 j = n; j-- > 0;) {
+            const PfWord *w = &words[first + j], *next = w + 1;
+
+            if (j + 1 < n && next->branch != w->branch)
+                kend = cend = bend = j + 1;
+            else if (j + 1 < n && next->clause != w->clause)
+                kend = cend = j + 1;
+            else if (j + 1 < n && pf->key0[first + j + 1] != pf->key0[first + j])
+                kend = j + 1;
+            pf->key_end[first + j] = kend;
+            pf->clause_end[first + j] = cend;
+            pf->branch_end[first + j] = bend;
+        }
     }
 }
 
@@ -931,6 +969,7 @@ bounce_prefilter_new(const BounceRule *rules, gsize count)
 
             for (guint c = 0; c < clauses->len; c++) {
                 const GPtrArray *set = g_ptr_array_index(clauses, c);
+                guint from = words->len;
 
                 for (guint j = 0; j < set->len; j++) {
                     /* unused keys zero: the build writes them out */
@@ -940,6 +979,10 @@ bounce_prefilter_new(const BounceRule *rules, gsize count)
                     pf->data.trigrams = pf->data.trigrams || w.nkeys > 0;
                     g_array_append_val(words, w);
                 }
+                /* Words of one first trigram side by side: when it is not
+                 * in a text, they are passed over together. */
+                qsort(&g_array_index(words, PfWord, from), words->len - from, sizeof(PfWord),
+                      pf_word_cmp);
             }
         }
         nwords[i] = words->len - first[i];
@@ -983,7 +1026,9 @@ bounce_prefilter_free(BouncePrefilter *pf)
         g_free((gpointer)pf->data.words);
     }
     g_free(pf->key0);
-    g_free(pf->place);
+    g_free(pf->key_end);
+    g_free(pf->clause_end);
+    g_free(pf->branch_end);
     g_free(pf);
 }
 
@@ -1256,52 +1301,59 @@ pf_word_in(const PfTextMap *m, const PfWord *word)
     return FALSE;
 }
 
+/* pf_key_there - whether key is in m's text (0, no key: maybe). */
+static inline gboolean
+pf_key_there(const PfTextMap *m, guint32 key)
+{
+    guint32 b = key >> m->shift;
+
+    return key == 0 || ((m->map[b >> 6] >> (b & 63)) & 1);
+}
+
+/* pf_word_there - whether word number j of the table, whose first key is
+ * in m's text, is there whole. */
+static inline gboolean
+pf_word_there(const BouncePrefilter *pf, const PfTextMap *m, guint32 j)
+{
+    const PfWord *word = pf->data.words + j;
+
+    for (int k = 1; k < word->nkeys; k++) {
+        if (!pf_key_there(m, word->keys[k]))
+            return FALSE;
+    }
+    return pf_word_in(m, word);
+}
+
 /* pf_rule_maybe - whether rule r's words let it run on m's text: each
  * clause of one of its branches has a word there. */
 static gboolean
 pf_rule_maybe(const BouncePrefilter *pf, const PfTextMap *m, gsize r)
 {
     guint32 first = pf->data.first[r], nwords = pf->data.nwords[r];
-    const guint32 *key0 = pf->key0 + first;
-    const guint16 *place = pf->place + first;
-    const guint64 *map = m->map;
-    guint32 shift = m->shift;
-    gboolean found = FALSE;   /* the current clause has a word in the text */
-    gboolean alive = TRUE;    /* every clause of the branch so far has */
+    const guint32 *key0 = pf->key0 + first, *key_end = pf->key_end + first;
+    const guint32 *clause_end = pf->clause_end + first, *branch_end = pf->branch_end + first;
+    guint32 j = 0;
 
     if (nwords == 0)
         return TRUE;
-    for (guint32 j = 0; j < nwords; j++) {
-        const PfWord *word;
-        gboolean all = TRUE;
+    while (j < nwords) {
+        guint32 cend = clause_end[j], k = j;
+        gboolean found = FALSE;
 
-        if (j > 0 && place[j] != place[j - 1]) {
-            if (place[j] >> 8 != place[j - 1] >> 8) {
-                if (alive && found)
-                    return TRUE;        /* a whole branch is there */
-                alive = TRUE;
-            } else {
-                alive = alive && found;
-            }
-            found = FALSE;
+        while (k < cend && !found) {
+            if (!pf_key_there(m, key0[k]))
+                k = key_end[k];         /* no word of this first key */
+            else
+                found = pf_word_there(pf, m, first + k++);
         }
-        if (!alive || found)
-            continue;   /* a branch already out, or a clause already met */
-        if (key0[j] != 0) {
-            guint32 b = key0[j] >> shift;
-
-            if (!((map[b >> 6] >> (b & 63)) & 1))
-                continue;
-        }
-        word = pf->data.words + first + j;
-        for (int k = 1; k < word->nkeys && all; k++) {
-            guint32 b = word->keys[k] >> shift;
-
-            all = (map[b >> 6] >> (b & 63)) & 1;
-        }
-        found = all && pf_word_in(m, word);
+        if (!found)
+            j = branch_end[j];          /* this branch is out */
+        else if (cend == branch_end[j])
+            return TRUE;                /* every clause of it met */
+        else
+            j = cend;
     }
-    return alive && found;
+    return FALSE;
 }
 
 const BouncePrefilterText *
