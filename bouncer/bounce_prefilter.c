@@ -817,10 +817,8 @@ pf_words(const char *pattern)
         GPtrArray *clauses = ps.failed ? NULL : pf_take_clauses(&info);
 
         pf_info_clear(&info);
-        if (clauses == NULL) {
-            g_clear_pointer(&single, g_ptr_array_unref);
+        if (clauses == NULL)
             return NULL;        /* an alternative we know nothing of */
-        }
         g_ptr_array_add(branches, clauses);
         if (*ps.p != '|')
             break;
@@ -850,9 +848,8 @@ pf_words(const char *pattern)
         g_ptr_array_insert(out, 0, clauses);
     }
     if (out->len > G_MAXUINT8) {
-        /* too many to number: one branch of one clause, every word */
         g_ptr_array_unref(out);
-        return NULL;
+        return NULL;            /* too many branches to number: always run */
     }
     for (guint b = 0; b < out->len; b++) {
         GPtrArray *clauses = g_ptr_array_index(out, b);
