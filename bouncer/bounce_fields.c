@@ -11,6 +11,9 @@ bounce_fields_new(void)
     BounceFields *fields = g_new0(BounceFields, 1);
 
     fields->fields = g_array_new(FALSE, FALSE, sizeof(BounceField));
+    /* A header block's names and values in a few blocks, not an
+     * allocation each: a message has dozens of fields. */
+    fields->text = g_string_chunk_new(2048);
     return fields;
 }
 
@@ -23,34 +26,28 @@ bounce_fields_free(BounceFields *fields)
     for (guint i = 0; i < fields->fields->len; i++) {
         BounceField *f = &g_array_index(fields->fields, BounceField, i);
 
-        g_free(f->name);
         g_free(f->value);
     }
     g_array_free(fields->fields, TRUE);
+    g_string_chunk_free(fields->text);
     g_free(fields);
 }
 
-/* bounce_fields_add - append one field: its name and raw value in one
- * block; the value is folded and made valid UTF-8 when it is read
- * (bounce_field_value), so every reader gets clean text. */
+/* bounce_fields_add - append one field: its name and raw value, kept with
+ * the list's other strings; the value is folded and made valid UTF-8 when
+ * it is read (bounce_field_value), so every reader gets clean text. */
 void
 bounce_fields_add(BounceFields *fields, const char *name, gsize name_len,
                   const char *value, gsize value_len)
 {
     BounceField f;
-    char *block;
 
     if (fields->fields->len >= BOUNCE_MAX_FIELDS)
         return;
     /* No more is ever folded (bounce_fold caps what it reads). */
     value_len = MIN(value_len, BOUNCE_MAX_DIAGNOSTIC * 4);
-    block = g_malloc(name_len + 1 + value_len + 1);
-    memcpy(block, name, name_len);
-    block[name_len] = '\0';
-    memcpy(block + name_len + 1, value, value_len);
-    block[name_len + 1 + value_len] = '\0';
-    f.name = block;
-    f.raw = block + name_len + 1;
+    f.name = g_string_chunk_insert_len(fields->text, name, (gssize)name_len);
+    f.raw = g_string_chunk_insert_len(fields->text, value, (gssize)value_len);
     f.raw_len = value_len;
     f.value = NULL;
     g_array_append_val(fields->fields, f);

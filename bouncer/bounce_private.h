@@ -32,7 +32,7 @@
 /* --- header-like fields ("Name: value", folded) ---------------------- */
 
 typedef struct {
-    char *name;               /* as written; the raw value follows it */
+    char *name;               /* as written (kept in the list's string chunk) */
     const char *raw;          /* the value as written, continuation lines joined */
     gsize raw_len;
     char *value;              /* unfolded, trimmed, valid UTF-8: made on first read */
@@ -51,6 +51,7 @@ bounce_field_is(const BounceField *field, const char *name)
 
 typedef struct {
     GArray *fields;           /* BounceField */
+    GStringChunk *text;       /* the fields' names and raw values */
 } BounceFields;
 
 BounceFields *bounce_fields_new(void);
