@@ -139,11 +139,14 @@ bounce_fields_get(const BounceFields *fields, const char *name)
     return NULL;
 }
 
+/* fold_blank - the bytes bounce_fold turns into one space: blanks, line
+ * ends and NUL. */
+static const guint8 fold_blank[256] = { [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, [0] = 1 };
+
 char *
 bounce_fold(const char *text, gsize len)
 {
     char *out, *o;
-    gboolean space = FALSE;
     unsigned char high = 0;
     char *valid;
 
@@ -151,20 +154,24 @@ bounce_fold(const char *text, gsize len)
         return g_strdup("");
     if (len > BOUNCE_MAX_DIAGNOSTIC * 4)
         len = BOUNCE_MAX_DIAGNOSTIC * 4;
-    /* Folding never lengthens the text: one buffer of its size will do. */
+    /* Folding never lengthens the text: one buffer of its size will do.
+     * Word by word: the blanks before it become one space (none at the
+     * start), its bytes are copied as they are. */
     out = o = g_malloc(len + 1);
-    for (gsize i = 0; i < len; i++) {
-        char c = text[i];
+    for (gsize i = 0; i < len;) {
+        gsize start;
 
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\0') {
-            space = o > out;
-            continue;
-        }
-        if (space)
+        while (i < len && fold_blank[(unsigned char)text[i]])
+            i++;
+        if (i == len)
+            break;
+        if (o > out)
             *o++ = ' ';
-        space = FALSE;
-        *o++ = c;
-        high |= (unsigned char)c;
+        start = i;
+        while (i < len && !fold_blank[(unsigned char)text[i]])
+            high |= (unsigned char)text[i++];
+        memcpy(o, text + start, i - start);
+        o += i - start;
     }
     if (o - out > BOUNCE_MAX_DIAGNOSTIC) {
         /* Cut on a character boundary. */

@@ -30,6 +30,27 @@ test_addr_clean(void)
     }
 }
 
+/* test_fold - blanks, line ends and NUL become one space between words
+ * and none at either end; bytes that are no UTF-8 are replaced. */
+static void
+test_fold(void)
+{
+    static const struct { const char *in; gsize len; const char *out; } cases[] = {
+        { "  550 user\r\n\tunknown \n", 22, "550 user unknown" },
+        { "a\0\0b", 4, "a b" },
+        { " \t\r\n", 4, "" },
+        { "x", 1, "x" },
+        { "caf\xc3\xa9  ok", 9, "caf\xc3\xa9 ok" },
+        { "bad \xff byte", 10, "bad \xef\xbf\xbd byte" },
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *got = bounce_fold(cases[i].in, cases[i].len);
+
+        g_assert_cmpstr(got, ==, cases[i].out);
+    }
+}
+
 static void
 test_find_codes(void)
 {
@@ -281,6 +302,7 @@ main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/bounce/addr_clean", test_addr_clean);
+    g_test_add_func("/bounce/fold", test_fold);
     g_test_add_func("/bounce/find_codes", test_find_codes);
     g_test_add_func("/bounce/classify", test_classify);
     g_test_add_func("/bounce/classify_context", test_classify_context);
