@@ -196,14 +196,14 @@ reason_hit_wanted(const BounceRule *rule, gpointer data)
     return hits->count < REASON_SLOTS;
 }
 
-/* reason_hit_add - bounce_rules_each callback: remember the rule (one that
- * reason_hit_wanted asked for). */
+/* reason_hit_add - bounce_rules_each callback: remember the rule, which
+ * reason_hit_wanted has just asked for (and nothing has changed since). */
 static void
 reason_hit_add(const BounceMatch *m, gpointer data)
 {
     ReasonHits *hits = data;
 
-    if (reason_hit_wanted(m->rule, hits)) {
+    if (hits->count < REASON_SLOTS) {
         hits->names[hits->count] = m->rule->value;
         hits->by_reason[hits->count] = m->rule;
         hits->count++;
