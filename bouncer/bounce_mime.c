@@ -94,6 +94,86 @@ plain_ascii(const char *data, gsize len)
     return high == 0;
 }
 
+/* The 8-bit charsets most mail is written in map every byte to one code
+ * point, so they need no iconv: glibc loads a module for each on first use
+ * (a dlopen under its lock) and g_convert_with_iconv() costs more than the
+ * table. What each of the three gives for 0x80..0xFF, 0 where iconv
+ * refuses the byte (then so do we: the caller's fallback is the same). */
+typedef enum { LATIN_NONE, LATIN_1, LATIN_9, LATIN_CP1252 } LatinCharset;
+
+static const gunichar2 cp1252_high[32] = {
+    0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+    0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0,
+    0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+    0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
+};
+
+/* latin_charset - which of the three an iconv name is, if any. */
+static LatinCharset
+latin_charset(const char *name)
+{
+    static const struct { const char *name; LatinCharset set; } names[] = {
+        { "iso-8859-1", LATIN_1 }, { "iso8859-1", LATIN_1 }, { "iso_8859-1", LATIN_1 },
+        { "latin1", LATIN_1 }, { "l1", LATIN_1 },
+        { "iso-8859-15", LATIN_9 }, { "iso8859-15", LATIN_9 }, { "iso_8859-15", LATIN_9 },
+        { "latin-9", LATIN_9 }, { "latin9", LATIN_9 },
+        { "cp1252", LATIN_CP1252 }, { "windows-1252", LATIN_CP1252 },
+    };
+
+    for (gsize i = 0; name != NULL && i < G_N_ELEMENTS(names); i++) {
+        if (g_ascii_strcasecmp(name, names[i].name) == 0)
+            return names[i].set;
+    }
+    return LATIN_NONE;
+}
+
+/* latin_code_point - byte c (0x80..0xFF) in set; 0 when set has none. */
+static gunichar
+latin_code_point(LatinCharset set, guchar c)
+{
+    if (set == LATIN_CP1252 && c < 0xA0)
+        return cp1252_high[c - 0x80];
+    if (set == LATIN_9) {
+        switch (c) {
+        case 0xA4: return 0x20AC;
+        case 0xA6: return 0x0160;
+        case 0xA8: return 0x0161;
+        case 0xB4: return 0x017D;
+        case 0xB8: return 0x017E;
+        case 0xBC: return 0x0152;
+        case 0xBD: return 0x0153;
+        case 0xBE: return 0x0178;
+        default: break;
+        }
+    }
+    return c;
+}
+
+/* latin_convert - data in set as UTF-8; NULL when a byte has no
+ * character there. (transfer full) */
+static char *
+latin_convert(const char *data, gsize len, LatinCharset set)
+{
+    GString *out = g_string_sized_new(len + len / 8 + 1);
+
+    for (gsize i = 0; i < len; i++) {
+        guchar c = (guchar)data[i];
+        gunichar u;
+
+        if (c < 0x80) {
+            g_string_append_c(out, (char)c);
+            continue;
+        }
+        u = latin_code_point(set, c);
+        if (u == 0) {
+            g_string_free(out, TRUE);
+            return NULL;
+        }
+        g_string_append_unichar(out, u);
+    }
+    return g_string_free(out, FALSE);
+}
+
 /* Converters are kept per thread, by charset: g_convert() opens one and
  * closes it each time, and glibc's iconv_open() looks the conversion up
  * under one process-wide lock, on which two parsing threads were queuing.
@@ -124,7 +204,10 @@ text_convert(const char *data, gsize len, const char *charset)
     gpointer cd = NULL;
     gsize written = 0;
     char *out;
+    LatinCharset latin = latin_charset(charset);
 
+    if (latin != LATIN_NONE)
+        return latin_convert(data, len, latin);
     if (converters == NULL) {
         converters = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, text_converter_close);
         g_private_set(&key, converters);

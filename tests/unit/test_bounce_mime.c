@@ -5,6 +5,7 @@
  * splitter alone and by GMime alone: where the splitter reads a message it
  * must give exactly what GMime gives, and it must read (or decline) the
  * shapes the table says. */
+#include <gmime/gmime.h>
 #include <string.h>
 
 #include "bouncer/bounce_private.h"
@@ -258,6 +259,38 @@ test_split_auto(void)
     }
 }
 
+/* test_latin - the 8-bit charsets converted without iconv give, byte for
+ * byte, what glibc's iconv gives: the character, or (for a byte the
+ * charset lacks) the Latin-1 reading every unconvertible text gets. */
+static void
+test_latin(void)
+{
+    static const char *const names[] = {
+        "iso-8859-1", "ISO-8859-1", "latin1", "iso-8859-15", "ISO8859-15",
+        "windows-1252", "cp1252", "iso-8859-2",     /* the last through iconv */
+    };
+
+    for (gsize n = 0; n < G_N_ELEMENTS(names); n++) {
+        for (int c = 1; c < 256; c++) {
+            char in[4] = { 'a', (char)c, 'b', '\0' };
+            g_autofree char *got = bounce_text_to_utf8(in, 3, names[n]);
+            g_autofree char *want = g_convert(in, 3, "UTF-8", g_mime_charset_iconv_name(names[n]),
+                                              NULL, NULL, NULL);
+
+            if (want == NULL)
+                want = g_convert(in, 3, "UTF-8", "ISO-8859-1", NULL, NULL, NULL);
+            g_assert_nonnull(want);
+            if (strcmp(got, want) != 0) {
+                g_autofree char *got_esc = g_strescape(got, NULL);
+                g_autofree char *want_esc = g_strescape(want, NULL);
+
+                g_error("%s byte 0x%02X: got \"%s\", iconv gives \"%s\"", names[n], c, got_esc,
+                        want_esc);
+            }
+        }
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -265,5 +298,6 @@ main(int argc, char **argv)
     g_test_add_func("/bounce/mime/normalize", test_normalize);
     g_test_add_func("/bounce/mime/split_cases", test_split_cases);
     g_test_add_func("/bounce/mime/split_auto", test_split_auto);
+    g_test_add_func("/bounce/mime/latin", test_latin);
     return g_test_run();
 }
