@@ -147,6 +147,8 @@ typedef struct {
     gsize diag_start;         /* where its diagnostic starts */
     const char *rule;
     gsize diag_end;           /* where it ends, 0: at the next recipient */
+    gsize again_start;        /* its diagnostic where it is named again, */
+    gsize again_end;          /* (Exchange's section for administrators); 0: not */
 } ProseHit;
 
 /* prose_transcript_block - Sendmail's transcript gives, per remote host,
@@ -232,6 +234,7 @@ static GArray *
 prose_find_recipients(const BounceParts *parts, const char *text, gsize len)
 {
     GArray *hits = g_array_new(FALSE, TRUE, sizeof(ProseHit));
+    guint again = G_MAXUINT;    /* the hit named again on the last recipient line */
     gsize pos = 0;
 
     while (pos < len && hits->len < BOUNCE_MAX_RECIPIENTS) {
@@ -253,9 +256,21 @@ prose_find_recipients(const BounceParts *parts, const char *text, gsize len)
             gboolean sure = g_strcmp0(m.rule->value, "sure") == 0;
 
             if (addr != NULL && (sure || !prose_is_own(parts, addr))) {
+                /* A recipient line ends the text of the one named again
+                 * before it. */
+                if (again != G_MAXUINT && g_array_index(hits, ProseHit, again).again_end == 0)
+                    g_array_index(hits, ProseHit, again).again_end = pos;
+                again = G_MAXUINT;
                 for (guint i = 0; i < hits->len; i++) {
-                    if (g_ascii_strcasecmp(g_array_index(hits, ProseHit, i).addr, addr) == 0)
+                    ProseHit *seen = &g_array_index(hits, ProseHit, i);
+
+                    if (g_ascii_strcasecmp(seen->addr, addr) == 0) {
                         dup = TRUE;
+                        if (seen->again_start == 0) {
+                            seen->again_start = m.match_start > 0 ? pos : pos + m.match_end;
+                            again = i;
+                        }
+                    }
                 }
                 if (!dup) {
                     ProseHit hit = { g_steal_pointer(&addr), pos, pos + m.match_end, m.rule->id, 0 };
@@ -279,6 +294,8 @@ prose_find_recipients(const BounceParts *parts, const char *text, gsize len)
         }
         pos = line_end + 1;
     }
+    if (again != G_MAXUINT && g_array_index(hits, ProseHit, again).again_end == 0)
+        g_array_index(hits, ProseHit, again).again_end = len;
     return hits;
 }
 
@@ -322,6 +339,36 @@ prose_has_code(const char *text)
 
     bounce_rules_find_codes(text, status, reply);
     return status[0] != '\0' || (reply[0] == '4' || reply[0] == '5');
+}
+
+/* prose_hit_diagnostic - what the text says of hit i: from its line to the
+ * next recipient's. Exchange names each recipient twice, for people and
+ * then for administrators ("#550 5.1.1 RESOLVER.ADR.RecipNotFound"):
+ * when only the second has a code, both count. (transfer full) */
+static char *
+prose_hit_diagnostic(const char *text, GArray *hits, guint i, gsize err_len)
+{
+    const ProseHit *hit = &g_array_index(hits, ProseHit, i);
+    gsize end = hit->diag_end > 0 ? hit->diag_end
+        : i + 1 < hits->len ? g_array_index(hits, ProseHit, i + 1).line_start : err_len;
+    char *diag = prose_diagnostic(text, hit->diag_start, end);
+    g_autofree char *again = NULL;
+
+    if (hit->again_start == 0 || prose_has_code(diag))
+        return diag;
+    again = prose_diagnostic(text, hit->again_start, hit->again_end);
+    if (!prose_has_code(again))
+        return diag;
+    if (diag[0] == '\0') {
+        g_free(diag);
+        return g_steal_pointer(&again);
+    }
+    {
+        char *both = g_strconcat(diag, " ", again, NULL);
+
+        g_free(diag);
+        return both;
+    }
 }
 
 /* prose_is_bounce - the message says it is a bounce: sender, subject or
@@ -387,11 +434,8 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
                 ProseHit *hit = &g_array_index(hits, ProseHit, i);
 
                 if (g_ascii_strcasecmp(hit->addr, addr) == 0) {
-                    gsize end = hit->diag_end > 0 ? hit->diag_end
-                        : i + 1 < hits->len ? g_array_index(hits, ProseHit, i + 1).line_start : err_len;
-
                     g_free(r->diagnostic);
-                    r->diagnostic = prose_diagnostic(text->str, hit->diag_start, end);
+                    r->diagnostic = prose_hit_diagnostic(text->str, hits, i, err_len);
                     found = TRUE;
                 }
             }
@@ -404,8 +448,6 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
     }
     for (guint i = 0; i < hits->len; i++) {
         ProseHit *hit = &g_array_index(hits, ProseHit, i);
-        gsize end = hit->diag_end > 0 ? hit->diag_end
-            : i + 1 < hits->len ? g_array_index(hits, ProseHit, i + 1).line_start : err_len;
         BounceRecipient *r;
 
         if (report->recipients->len > 0 && failed != NULL) {
@@ -415,7 +457,7 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
         r = bounce_recipient_new();
         bounce_recipient_set(&r->addr, hit->addr);
         g_free(r->diagnostic);
-        r->diagnostic = prose_diagnostic(text->str, hit->diag_start, end);
+        r->diagnostic = prose_hit_diagnostic(text->str, hits, i, err_len);
         if (r->diagnostic[0] == '\0') {
             /* The reason came before the address ("...: user unknown\n
              * <addr>"): take the text before the first recipient. */
@@ -476,12 +518,8 @@ bounce_prose_diagnostic_for(const BounceParts *parts, const char *addr)
     for (guint i = 0; i < hits->len; i++) {
         ProseHit *hit = &g_array_index(hits, ProseHit, i);
 
-        if (diag == NULL && (addr == NULL || g_ascii_strcasecmp(hit->addr, addr) == 0)) {
-            gsize end = hit->diag_end > 0 ? hit->diag_end
-                : i + 1 < hits->len ? g_array_index(hits, ProseHit, i + 1).line_start : err_len;
-
-            diag = prose_diagnostic(text->str, hit->diag_start, end);
-        }
+        if (diag == NULL && (addr == NULL || g_ascii_strcasecmp(hit->addr, addr) == 0))
+            diag = prose_hit_diagnostic(text->str, hits, i, err_len);
         g_free(hit->addr);
     }
     if (diag == NULL && hits->len == 0 && addr != NULL && *addr != '\0') {
