@@ -219,12 +219,15 @@ report_read(BounceReport *report, BounceParts *parts)
         return;
     }
     /* Explicit auto-reply headers win over the wording; a mailer-daemon
-     * that marks its bounces auto-replied is caught by the From rule. */
+     * that marks its bounces auto-replied is caught by the From rule, and
+     * Exchange, which marks its non-delivery reports so too, says what
+     * they are in a header of its own. */
     if (bounce_autoreply_check(parts, &rule)) {
         BounceMatch m;
         const char *from = bounce_fields_get(parts->headers, "From");
 
-        if (from == NULL || !bounce_rules_first(BOUNCE_TABLE_BOUNCE_FROM, from, strlen(from), &m)) {
+        if (bounce_fields_get(parts->headers, "X-MS-Exchange-Message-Is-Ndr") == NULL
+            && (from == NULL || !bounce_rules_first(BOUNCE_TABLE_BOUNCE_FROM, from, strlen(from), &m))) {
             report_autoreply(report, parts, rule);
             return;
         }

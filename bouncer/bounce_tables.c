@@ -21,7 +21,7 @@ static const BounceRule table_bounce_subject[] = {
 
 /* Senders of bounces. */
 static const BounceRule table_bounce_from[] = {
-    { "from-daemon",      NULL, 0, "mailer[-_]?daemon|mail delivery (?:subsystem|system|service)|post_?master@|\\bpostmaster\\b|mail administrator|mail\\.?delivery|bounce[sd]?@|\\bmailer@|no-?reply@.*\\b(?:bounce|dsn)|\\bmail router\\b|system administrator|mdaemon@|mailadmin", NULL },
+    { "from-daemon",      NULL, 0, "mailer[-_]?daemon|mail delivery (?:subsystem|system|service)|post_?master@|\\bpostmaster\\b|mail administrator|mail\\.?delivery|bounce[sd]?@|\\bmailer@|no-?reply@.*\\b(?:bounce|dsn)|\\bmail router\\b|system administrator|mdaemon@|mailadmin|\\bmicrosoftexchange[0-9a-f]{32}@", NULL },
 };
 
 /* Wording in the text that only a bounce uses: enough to call the message
