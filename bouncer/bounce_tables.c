@@ -470,6 +470,10 @@ static const BounceRule table_mta[] = {
     { "mta-biglobe",       "biglobe",      0, "postmaster@(?:biglobe|inacatv|tmtv|ttv)\\.ne\\.jp", "From" },
     { "mta-amavis",        "amavis",       0, "^\"?content-filter at ", "From" },
     { "mta-ezweb",         "ezweb",        0, "postmaster@(?:ezweb\\.ne\\.jp|au\\.com)", "From" },
+    /* au by KDDI's own relays; after EZweb, whose bounces pass them too. */
+    { "mta-kddi",          "kddi",         0, "no-reply@\\S*\\.dion\\.ne\\.jp", "From" },
+    { "mta-kddi-reply-to", "kddi",         0, "no-reply@app\\.auone-net\\.jp", "Reply-To" },
+    { "mta-kddi-received", "kddi",         0, "ezweb\\.ne\\.jp \\(|\\.au\\.com \\(", "Received" },
 };
 
 /* Each MTA's own wording (rhost: the MTA's name from table_mta), as the
@@ -519,6 +523,9 @@ static const BounceRule table_mta_reason[] = {
     { "ezweb-full",        "mailboxfull",   0, "the user\\(s\\) account is temporarily over quota", "ezweb" },
     { "ezweb-suspend",     "suspend",       0, "the user\\(s\\) account is (?:disabled|temporarily limited)\\.", "ezweb" },
     { "ezweb-expired",     "expired",       0, "your message was not delivered within ", "ezweb" },
+    { "kddi-full",         "mailboxfull",   0, "as their mailbox is full", "kddi" },
+    { "kddi-relay",        "norelaying",    0, "due to the following smtp relay error", "kddi" },
+    { "kddi-host",         "hostunknown",   0, "as the remote domain doesn'?t exist", "kddi" },
 };
 
 /* The SMTP command an MTA's wording implies (rhost: the MTA's name). */
