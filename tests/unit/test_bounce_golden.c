@@ -1,6 +1,8 @@
-/* test_bounce_golden.c - every tests/fixtures/bounces/NAME.eml parsed gives
- * NAME.json beside it (one JSON line per message, "file" = NAME.eml), with
- * LF, CRLF and CR line ends alike.
+/* test_bounce_golden.c - every NAME.eml of tests/fixtures/bounces (the
+ * shapes and wordings the parser handles) and tests/fixtures/formats (one
+ * or two bounces of each MTA and provider we know the format of) parsed
+ * gives NAME.json beside it (one JSON line per message, "file" =
+ * NAME.eml), with LF, CRLF and CR line ends alike.
  *
  * BOUNCER_UPDATE_GOLDEN=1 rewrites the .json files from the current parser
  * (review the diff before committing it). */
@@ -9,7 +11,7 @@
 #include "bouncer/bounce_report.h"
 #include "tests/unit/testutil.h"
 
-#define GOLDEN_DIR "tests/fixtures/bounces"
+static const char *const golden_dirs[] = { "tests/fixtures/bounces", "tests/fixtures/formats" };
 
 /* golden_render - what `bouncerctl parse` would print for the buffer. */
 static char *
@@ -50,11 +52,12 @@ golden_line_ends(const char *data, gsize len, const char *ending)
 static void
 test_golden_one(gconstpointer user_data)
 {
-    const char *name = user_data;
-    g_autofree char *eml_rel = g_build_filename(GOLDEN_DIR, name, NULL);
-    g_autofree char *base = g_strndup(name, strlen(name) - 4);
-    g_autofree char *json_name = g_strconcat(base, ".json", NULL);
-    g_autofree char *json_path = g_build_filename(testutil_source_dir(), GOLDEN_DIR, json_name, NULL);
+    const char *eml_rel = user_data;     /* tests/fixtures/DIR/NAME.eml */
+    g_autofree char *name = g_path_get_basename(eml_rel);
+    g_autofree char *base = g_strndup(eml_rel, strlen(eml_rel) - 4);
+    g_autofree char *json_rel = g_strconcat(base, ".json", NULL);
+    g_autofree char *json_name = g_path_get_basename(json_rel);
+    g_autofree char *json_path = g_build_filename(testutil_source_dir(), json_rel, NULL);
     g_autoptr(GBytes) eml = testutil_read_file(eml_rel);
     gsize len = 0;
     const char *data = g_bytes_get_data(eml, &len);
@@ -90,22 +93,24 @@ golden_compare(gconstpointer a, gconstpointer b)
 int
 main(int argc, char **argv)
 {
-    g_autofree char *dir_path = g_build_filename(testutil_source_dir(), GOLDEN_DIR, NULL);
-    g_autoptr(GDir) dir = NULL;
     g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-    const char *name;
 
     g_test_init(&argc, &argv, NULL);
-    dir = g_dir_open(dir_path, 0, NULL);
-    g_assert_nonnull(dir);
-    while ((name = g_dir_read_name(dir)) != NULL) {
-        if (g_str_has_suffix(name, ".eml"))
-            g_ptr_array_add(names, g_strdup(name));
+    for (gsize d = 0; d < G_N_ELEMENTS(golden_dirs); d++) {
+        g_autofree char *dir_path = g_build_filename(testutil_source_dir(), golden_dirs[d], NULL);
+        g_autoptr(GDir) dir = g_dir_open(dir_path, 0, NULL);
+        const char *name;
+
+        g_assert_nonnull(dir);
+        while ((name = g_dir_read_name(dir)) != NULL) {
+            if (g_str_has_suffix(name, ".eml"))
+                g_ptr_array_add(names, g_build_filename(golden_dirs[d], name, NULL));
+        }
     }
     g_ptr_array_sort(names, golden_compare);
     for (guint i = 0; i < names->len; i++) {
         const char *n = g_ptr_array_index(names, i);
-        g_autofree char *path = g_strconcat("/bounce/golden/", n, NULL);
+        g_autofree char *path = g_strconcat("/bounce/golden/", n + strlen("tests/fixtures/"), NULL);
 
         g_test_add_data_func(path, n, test_golden_one);
     }
