@@ -424,12 +424,28 @@ classify_reason(BounceRecipient *r, gboolean reported_delayed)
     if (len > 0)
         bounce_rules_each(BOUNCE_TABLE_REASON, diag, len, reason_hit_wanted, reason_hit_add, &hits);
     if (reported_delayed) {
-        /* The report says delivery is still being tried: whatever the last
-         * attempt met, the message is waiting out its queue time (a full
-         * mailbox being the one reason worth telling apart). */
-        const BounceRule *full = reason_hit(&hits, "mailboxfull");
+        /* The report says delivery is still being tried: the message is
+         * waiting out its queue time (expired), unless the last attempt
+         * met a passing condition worth telling apart. The wording may
+         * say a full mailbox or system, or too many connections; the
+         * status code may say so too, or a bad connection (X.4.2). Words
+         * about the address (user unknown) say nothing of a delay, and a
+         * network wording alone is too often another recipient's. */
+        static const char *const passing[] = { "mailboxfull", "systemfull", "toomanyconn",
+                                               "networkerror" };
 
-        reason_set(r, full != NULL ? "mailboxfull" : "expired", full != NULL ? full->id : "action-delayed");
+        for (gsize k = 0; k + 1 < G_N_ELEMENTS(passing); k++) {
+            const BounceRule *hit = reason_hit(&hits, passing[k]);
+
+            if (hit != NULL) {
+                reason_set(r, passing[k], hit->id);
+                return;
+            }
+        }
+        if (code != NULL && str_in(code, passing, G_N_ELEMENTS(passing)))
+            reason_set(r, code, "status-code");
+        else
+            reason_set(r, "expired", "action-delayed");
         return;
     }
     if ((smtp || !g_str_has_prefix(r->diagnostic_type, "X-UNIX")) && reason_first_pass(r, &hits, code))
