@@ -1,5 +1,6 @@
 /* bounce_fields.c - "Name: value" blocks (delivery-status, feedback-report,
  * returned headers in prose), addresses and whitespace folding. */
+#include <gmime/gmime.h>
 #include <string.h>
 
 #include "bouncer/bounce_private.h"
@@ -303,4 +304,24 @@ bounce_recipient_set(char **slot, const char *value)
 
     g_free(*slot);
     *slot = copy;
+}
+
+char *
+bounce_fields_get_text(const BounceFields *fields, const char *name)
+{
+    const char *value = fields != NULL ? bounce_fields_get(fields, name) : NULL;
+    char *decoded;
+
+    if (value == NULL)
+        return NULL;
+    if (strstr(value, "=?") == NULL)
+        return g_strdup(value);
+    decoded = g_mime_utils_header_decode_text(NULL, value);
+    if (decoded != NULL && !g_utf8_validate(decoded, -1, NULL)) {
+        char *valid = g_utf8_make_valid(decoded, -1);
+
+        g_free(decoded);
+        decoded = valid;
+    }
+    return decoded;
 }

@@ -65,6 +65,11 @@ void bounce_fields_add(BounceFields *fields, const char *name, gsize name_len,
 gsize bounce_fields_parse(BounceFields *fields, const char *text, gsize len, gboolean lenient);
 /* bounce_fields_get - first value of name (case-insensitive), or NULL. (transfer none) */
 const char *bounce_fields_get(const BounceFields *fields, const char *name);
+/* bounce_fields_get_text - first value of name with its RFC 2047 encoded
+ * words decoded, as valid UTF-8; NULL when there is none. What the
+ * header rules read: a Subject "=?utf-8?q?R=C3=A9ponse_automatique?="
+ * says "Réponse automatique". (transfer full) */
+char *bounce_fields_get_text(const BounceFields *fields, const char *name);
 
 /* --- the message taken apart ------------------------------------------ */
 

@@ -7,11 +7,12 @@
 
 #define PROSE_MAX_DIAGNOSTIC_LINES 12
 
-/* header_matches - a header of the message matches a table. */
+/* header_matches - a header of the message, its encoded words decoded,
+ * matches a table. */
 static gboolean
 header_matches(const BounceParts *parts, const char *name, BounceTable table, BounceMatch *m)
 {
-    const char *value = bounce_fields_get(parts->headers, name);
+    g_autofree char *value = bounce_fields_get_text(parts->headers, name);
 
     return value != NULL && bounce_rules_first(table, value, strlen(value), m);
 }

@@ -83,26 +83,6 @@ strip_angles(const char *value)
     return g_strstrip(g_strdup(value));
 }
 
-/* decode_text - an RFC 2047 header value as UTF-8. (transfer full) */
-static char *
-decode_text(const char *value)
-{
-    char *decoded;
-
-    if (value == NULL)
-        return NULL;
-    if (strstr(value, "=?") == NULL)
-        return g_strdup(value);
-    decoded = g_mime_utils_header_decode_text(NULL, value);
-    if (decoded != NULL && !g_utf8_validate(decoded, -1, NULL)) {
-        char *valid = g_utf8_make_valid(decoded, -1);
-
-        g_free(decoded);
-        decoded = valid;
-    }
-    return decoded;
-}
-
 /* report_headers - the message's own fields and the returned original's. */
 static void
 report_headers(BounceReport *report, const BounceParts *parts)
@@ -110,8 +90,8 @@ report_headers(BounceReport *report, const BounceParts *parts)
     const BounceFields *h = parts->headers;
     const BounceFields *o = parts->original;
 
-    report->subject = decode_text(bounce_fields_get(h, "Subject"));
-    report->from = decode_text(bounce_fields_get(h, "From"));
+    report->subject = bounce_fields_get_text(h, "Subject");
+    report->from = bounce_fields_get_text(h, "From");
     report->message_id = strip_angles(bounce_fields_get(h, "Message-ID"));
     report->in_reply_to = g_strdup(bounce_fields_get(h, "In-Reply-To"));
     report->references = g_strdup(bounce_fields_get(h, "References"));
@@ -119,9 +99,9 @@ report_headers(BounceReport *report, const BounceParts *parts)
         return;
     report->original.message_id = strip_angles(bounce_fields_get(o, "Message-ID"));
     report->original.return_path = bounce_addr_clean(bounce_fields_get(o, "Return-Path"));
-    report->original.from = decode_text(bounce_fields_get(o, "From"));
-    report->original.to = decode_text(bounce_fields_get(o, "To"));
-    report->original.subject = decode_text(bounce_fields_get(o, "Subject"));
+    report->original.from = bounce_fields_get_text(o, "From");
+    report->original.to = bounce_fields_get_text(o, "To");
+    report->original.subject = bounce_fields_get_text(o, "Subject");
     report->original.in_reply_to = g_strdup(bounce_fields_get(o, "In-Reply-To"));
     report->original.references = g_strdup(bounce_fields_get(o, "References"));
 }
