@@ -182,6 +182,12 @@ const char *bounce_mta_name(const BounceParts *parts);
 void bounce_mta_preset(BounceRecipient *rcpt, const char *mta);
 /* bounce_autoreply_check - TRUE for an auto-reply (headers or subject). */
 gboolean bounce_autoreply_check(const BounceParts *parts, const char **rule_out);
+/* bounce_autoreply_generated - TRUE for a message marked
+ * "Auto-Submitted: auto-generated" (or auto-notified) that is not from a
+ * mailer-daemon: an automatic answer that does not call itself a reply
+ * (ticket acknowledgements, "I have left"). Weaker than
+ * bounce_autoreply_check: asked only of what is not a bounce. */
+gboolean bounce_autoreply_generated(const BounceParts *parts, const char **rule_out);
 
 /* --- rule tables ------------------------------------------------------- */
 

@@ -61,6 +61,21 @@ bounce_autoreply_check(const BounceParts *parts, const char **rule_out)
     return FALSE;
 }
 
+gboolean
+bounce_autoreply_generated(const BounceParts *parts, const char **rule_out)
+{
+    const char *v = bounce_fields_get(parts->headers, "Auto-Submitted");
+    BounceMatch m;
+
+    if (v == NULL || (g_ascii_strncasecmp(v, "auto-generated", 14) != 0
+                      && g_ascii_strncasecmp(v, "auto-notified", 13) != 0))
+        return FALSE;
+    if (header_matches(parts, "From", BOUNCE_TABLE_BOUNCE_FROM, &m))
+        return FALSE;
+    *rule_out = "hdr-auto-generated";
+    return TRUE;
+}
+
 const char *
 bounce_mta_name(const BounceParts *parts)
 {

@@ -216,6 +216,12 @@ report_read(BounceReport *report, BounceParts *parts)
         report->kind = BOUNCE_KIND_NONSTANDARD;
         return;
     }
+    /* Not a bounce: an automatic answer all the same when it says it
+     * was generated (a ticket system's acknowledgement). */
+    if (bounce_autoreply_generated(parts, &rule)) {
+        report_autoreply(report, parts, rule);
+        return;
+    }
     report->kind = BOUNCE_KIND_NOTBOUNCE;
 }
 
