@@ -198,6 +198,50 @@ addr_char(unsigned char c)
         && c != ':' && c != '"' && c != '[' && c != ']' && c != '\\' && c != 127;
 }
 
+/* Full-width colon, space, brackets and parentheses: CJK text runs into
+ * an address with no ASCII between ("宛先：user@example.jp"), and these
+ * are punctuation, never part of a name. */
+static const char *const addr_wide_stops[] = {
+    "\xEF\xBC\x9A",   /* ： */
+    "\xE3\x80\x80",   /* ideographic space */
+    "\xEF\xBC\x9C", "\xEF\xBC\x9E",   /* ＜ ＞ */
+    "\xEF\xBC\x88", "\xEF\xBC\x89",   /* （ ） */
+    "\xE3\x80\x8C", "\xE3\x80\x8D", "\xE3\x80\x90", "\xE3\x80\x91",  /* 「」【】 */
+};
+
+/* addr_wide_stop - one of addr_wide_stops starts at p (3 bytes there). */
+static gboolean
+addr_wide_stop(const char *p)
+{
+    for (gsize k = 0; k < G_N_ELEMENTS(addr_wide_stops); k++) {
+        if (memcmp(p, addr_wide_stops[k], 3) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* addr_after_wide_stop - start moved past the last wide stop before at. */
+static const char *
+addr_after_wide_stop(const char *start, const char *at)
+{
+    for (const char *p = at; p - start >= 3; p--) {
+        if ((unsigned char)p[-3] >= 0xE0 && addr_wide_stop(p - 3))
+            return p;
+    }
+    return start;
+}
+
+/* addr_before_wide_stop - end moved back to the first wide stop after at. */
+static const char *
+addr_before_wide_stop(const char *at, const char *end)
+{
+    for (const char *p = at + 1; end - p >= 3; p++) {
+        if ((unsigned char)*p >= 0xE0 && addr_wide_stop(p))
+            return p;
+    }
+    return end;
+}
+
 char *
 bounce_addr_clean(const char *value)
 {
@@ -221,6 +265,8 @@ bounce_addr_clean(const char *value)
             end++;
         while (end > at + 1 && (end[-1] == '.' || end[-1] == '\''))
             end--;
+        start = addr_after_wide_stop(start, at);
+        end = addr_before_wide_stop(at, end);
         while (start < at && (*start == '\'' || *start == '.'))
             start++;
         if (at > value + 1 && at[-1] == '"') {
