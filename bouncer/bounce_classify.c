@@ -485,7 +485,10 @@ classify_reason(BounceRecipient *r, gboolean reported_delayed)
     } else if (strcmp(r->action, "delayed") == 0) {
         reason_set(r, "expired", "action-delayed");
     } else if (r->smtp_command != NULL && (strcmp(r->smtp_command, "HELO") == 0
-                                           || strcmp(r->smtp_command, "EHLO") == 0)) {
+                                           || strcmp(r->smtp_command, "EHLO") == 0
+                                           || strcmp(r->smtp_command, "CONN") == 0)) {
+        /* Refused before anything about the message was said: the
+         * sending host is (Postfix: "refused to talk to me"). */
         reason_set(r, "blocked", "command-helo");
     } else if (len > 0) {
         reason_set(r, "onhold", "no-rule");
