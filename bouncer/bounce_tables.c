@@ -446,6 +446,9 @@ static const BounceRule table_vendor_reason[] = {
  * (rhost names the header; "\\A" is any value) or its own wording in the
  * text (rhost NULL). The first rule that matches names the MTA. */
 static const BounceRule table_mta[] = {
+    /* Google Groups refusing a post, for a group of googlegroups.com or of
+     * a Workspace domain: its own letter, in the sender's language. */
+    { "mta-googlegroups",  "googlegroups", 0, "the group you tried to contact \\(|you do not have permission to post to this group|^google groups\\s*$|^google グループ\\s*$", NULL },
     { "mta-mcafee",        "mcafee",       0, "modified by mcafee", "X-NAI-Header" },
     { "mta-messagelabs",   "messagelabs",  0, "\\A", "X-Msg-Ref" },
     { "mta-messagelabs-from","messagelabs",0, "mailer-daemon@messagelabs\\.com", "From" },
@@ -523,6 +526,7 @@ static const BounceRule table_mta_reason[] = {
     { "ezweb-full",        "mailboxfull",   0, "the user\\(s\\) account is temporarily over quota", "ezweb" },
     { "ezweb-suspend",     "suspend",       0, "the user\\(s\\) account is (?:disabled|temporarily limited)\\.", "ezweb" },
     { "ezweb-expired",     "expired",       0, "your message was not delivered within ", "ezweb" },
+    { "googlegroups-post", "rejected",      0, "group you tried to contact|permission to post|may not be open to posting|投稿する権限がない|投稿を受け付けていない", "googlegroups" },
     { "kddi-full",         "mailboxfull",   0, "as their mailbox is full", "kddi" },
     { "kddi-relay",        "norelaying",    0, "due to the following smtp relay error", "kddi" },
     { "kddi-host",         "hostunknown",   0, "as the remote domain doesn'?t exist", "kddi" },
