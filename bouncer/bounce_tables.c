@@ -521,6 +521,9 @@ static const BounceRule table_mta_reason[] = {
     { "exim-user",         "userunknown",   0, "user not found", "exim" },
     { "exim-host",         "hostunknown",   0, "all host address lookups failed permanently|all relevant mx records point to non-existent hosts|unrouteable address", "exim" },
     { "exim-notaccept",    "notaccept",     0, "an mx or srv record indicated no smtp service|no host found for existing smtp connection", "exim" },
+    /* A pipe that failed is the delivery program's failure, whatever
+     * Exim adds ("local delivery failed"). */
+    { "exim-pipe",         "mailererror",   0, "\\bpipe to \\|\\s*/", "exim" },
     { "exim-system",       "systemerror",   0, "delivery to (?:file|pipe) forbidden|local delivery failed|lmtp error after ", "exim" },
     { "exim-content",      "contenterror",  0, "too many \"received\" headers", "exim" },
     { "fml-rejected",      "rejected",      0, "not member article from|reject mail (?:from \\S+@|since .+ header may cause mail loop)|reject spammers:|you are not a member of this mailing list|spam mail from a spammer is rejected", "fml" },
