@@ -408,6 +408,9 @@ static const BounceRule table_vendor_reason[] = {
     { "exch-recipnotfound",  "userunknown",   0, "\\bresolver\\.adr\\.(?:ex)?recip(?:ient)?notfound\\b", NULL },
     { "exch-reciplimit",     "toomanyconn",   0, "\\bresolver\\.adr\\.reciplimit\\b", NULL },
     { "exch-resolver-error", "systemerror",   0, "\\bresolver\\.adr\\.(?:badprimary|invalidinsmtp|ambiguous)\\b", NULL },
+    /* 5.7.133-5.7.136: a group, mailbox or public folder that takes mail
+     * from its own organisation only refused an outside sender. */
+    { "exch-sendernotauth",  "rejected",      0, "\\bresolver\\.rst\\.sendernotauthenticatedfor(?:group|mailbox|publicfolder)\\b|sender (?:was )?not authenticated for (?:group|mailbox|public folder)", NULL },
     { "exch-authrequired",   "securityerror", 0, "\\bresolver\\.rst\\.authrequired\\b", NULL },
     { "exch-recipsizelimit", "mesgtoobig",    0, "\\bresolver\\.rst\\.(?:recip|send)sizelimit\\b", NULL },
     { "exch-queue-expired",  "expired",       0, "\\bqueue\\.expired\\b", NULL },
