@@ -474,6 +474,13 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
         bounce_recipient_set(&r->addr, hit->addr);
         g_free(r->diagnostic);
         r->diagnostic = prose_hit_diagnostic(text->str, hits, i, err_len);
+        /* Addresses listed one under another with one error after the
+         * last (Exim, when a host refused them together): the error is
+         * theirs all. */
+        for (guint j = i + 1; r->diagnostic[0] == '\0' && j < hits->len; j++) {
+            g_free(r->diagnostic);
+            r->diagnostic = prose_hit_diagnostic(text->str, hits, j, err_len);
+        }
         if (r->diagnostic[0] == '\0') {
             /* The reason came before the address ("...: user unknown\n
              * <addr>"): take the text before the first recipient. */
