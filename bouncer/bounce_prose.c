@@ -120,16 +120,41 @@ bounce_mta_preset(BounceRecipient *r, const char *mta)
         r->smtp_command = g_strdup(m.rule->value);
 }
 
-/* prose_error_end - where the error text ends: at the first mark of the
- * returned original, which is also where its headers begin. */
-static gsize
-prose_error_end(const GString *text, gsize *original_at)
+/* prose_is_forward - someone forwarded what follows ("Fwd: Undelivered
+ * Mail Returned to Sender"): its first "Forwarded message" line starts
+ * the bounce, not the returned original. */
+static gboolean
+prose_is_forward(const BounceParts *parts)
 {
+    g_autofree char *subject = bounce_fields_get_text(parts->headers, "Subject");
+    const char *s = subject;
+
+    if (s == NULL)
+        return FALSE;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    return g_ascii_strncasecmp(s, "fwd:", 4) == 0 || g_ascii_strncasecmp(s, "fw:", 3) == 0;
+}
+
+/* prose_error_end - where the error text ends: at the first mark of the
+ * returned original, which is also where its headers begin; in a
+ * forward, at the first mark after its "Forwarded message" line. */
+static gsize
+prose_error_end(const BounceParts *parts, gsize *original_at)
+{
+    const GString *text = parts->text;
     BounceMatch m;
+    gsize from = 0;
 
     *original_at = text->len;
-    if (!bounce_rules_earliest(BOUNCE_TABLE_ORIGINAL_MARK, text->str, text->len, 0, &m))
+    if (!bounce_rules_earliest(BOUNCE_TABLE_ORIGINAL_MARK, text->str, text->len, from, &m))
         return text->len;
+    if (prose_is_forward(parts)
+        && g_strstr_len(text->str + m.match_start, m.match_end - m.match_start, "orwarded message") != NULL) {
+        from = m.match_end;
+        if (!bounce_rules_earliest(BOUNCE_TABLE_ORIGINAL_MARK, text->str, text->len, from, &m))
+            return text->len;
+    }
     *original_at = m.match_end;
     return m.match_start;
 }
@@ -421,7 +446,7 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
     const BounceFields *original = parts->original;
     const char *failed;
 
-    err_len = prose_error_end(text, &original_at);
+    err_len = prose_error_end(parts, &original_at);
     if (!prose_is_bounce(parts, err_len, &why))
         return FALSE;
     if (original == NULL && original_at < text->len) {
@@ -506,8 +531,9 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
     }
 
     /* Bounces that never name the recipient: the returned original says
-     * whom it was for. */
-    if (report->recipients->len == 0 && original != NULL) {
+     * whom it was for. Not in a forward: its "original" is the forwarded
+     * message, whose To: is whoever forwarded it (or our own address). */
+    if (report->recipients->len == 0 && original != NULL && !prose_is_forward(parts)) {
         g_autofree char *addr = bounce_addr_clean(bounce_fields_get(original, "To"));
 
         if (addr != NULL) {
@@ -534,7 +560,7 @@ char *
 bounce_prose_diagnostic_for(const BounceParts *parts, const char *addr)
 {
     const GString *text = parts->text;
-    gsize original_at, err_len = prose_error_end(text, &original_at);
+    gsize original_at, err_len = prose_error_end(parts, &original_at);
     g_autoptr(GArray) hits = prose_find_recipients(parts, text->str, err_len);
     char *diag = NULL;
 
