@@ -136,6 +136,15 @@ prose_is_forward(const BounceParts *parts)
     return g_ascii_strncasecmp(s, "fwd:", 4) == 0 || g_ascii_strncasecmp(s, "fw:", 3) == 0;
 }
 
+/* prose_mark_forwards - the mark m found is a "Forwarded message" line. */
+static gboolean
+prose_mark_forwards(const GString *text, const BounceMatch *m)
+{
+    g_autofree char *mark = g_ascii_strdown(text->str + m->match_start, m->match_end - m->match_start);
+
+    return strstr(mark, "forwarded message") != NULL;
+}
+
 /* prose_error_end - where the error text ends: at the first mark of the
  * returned original, which is also where its headers begin; in a
  * forward, at the first mark after its "Forwarded message" line. */
@@ -144,17 +153,13 @@ prose_error_end(const BounceParts *parts, gsize *original_at)
 {
     const GString *text = parts->text;
     BounceMatch m;
-    gsize from = 0;
 
     *original_at = text->len;
-    if (!bounce_rules_earliest(BOUNCE_TABLE_ORIGINAL_MARK, text->str, text->len, from, &m))
+    if (!bounce_rules_earliest(BOUNCE_TABLE_ORIGINAL_MARK, text->str, text->len, 0, &m))
         return text->len;
-    if (prose_is_forward(parts)
-        && g_strstr_len(text->str + m.match_start, m.match_end - m.match_start, "orwarded message") != NULL) {
-        from = m.match_end;
-        if (!bounce_rules_earliest(BOUNCE_TABLE_ORIGINAL_MARK, text->str, text->len, from, &m))
-            return text->len;
-    }
+    if (prose_is_forward(parts) && prose_mark_forwards(text, &m)
+        && !bounce_rules_earliest(BOUNCE_TABLE_ORIGINAL_MARK, text->str, text->len, m.match_end, &m))
+        return text->len;
     *original_at = m.match_end;
     return m.match_start;
 }
