@@ -431,18 +431,19 @@ classify_reason(BounceRecipient *r, gboolean reported_delayed)
          * status code may say so too, or a bad connection (X.4.2). Words
          * about the address (user unknown) say nothing of a delay, and a
          * network wording alone is too often another recipient's. */
-        static const char *const passing[] = { "mailboxfull", "systemfull", "toomanyconn",
+        static const char *const by_words[] = { "mailboxfull", "systemfull", "toomanyconn" };
+        static const char *const by_code[] = { "mailboxfull", "systemfull", "toomanyconn",
                                                "networkerror" };
 
-        for (gsize k = 0; k + 1 < G_N_ELEMENTS(passing); k++) {
-            const BounceRule *hit = reason_hit(&hits, passing[k]);
+        for (gsize k = 0; k < G_N_ELEMENTS(by_words); k++) {
+            const BounceRule *hit = reason_hit(&hits, by_words[k]);
 
             if (hit != NULL) {
-                reason_set(r, passing[k], hit->id);
+                reason_set(r, by_words[k], hit->id);
                 return;
             }
         }
-        if (code != NULL && str_in(code, passing, G_N_ELEMENTS(passing)))
+        if (code != NULL && str_in(code, by_code, G_N_ELEMENTS(by_code)))
             reason_set(r, code, "status-code");
         else
             reason_set(r, "expired", "action-delayed");
