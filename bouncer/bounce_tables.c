@@ -62,7 +62,7 @@ static const BounceRule table_autoreply_subject[] = {
 static const BounceRule table_original_mark[] = {
     { "mark-qmail",     NULL, 0, "^--- below this line is a copy of the message\\.", NULL },
     { "mark-exim",      NULL, 0, "^-+ this is a copy of the message|^-+ the header of the original message is following|^-+ this is a copy of (?:the|your) message's headers", NULL },
-    { "mark-original",  NULL, 0, "^\\s*-+\\s*(?:original message|original mail|the original message|original message follows|returned message|undelivered message|forwarded message|original message header|message headers? follows?)\\b.*-*\\s*$", NULL },
+    { "mark-original",  NULL, 0, "^\\s*-+\\s*(?:original message|original mail|the original message|original message follows|returned message|undelivered message|forwarded message|original message header|message headers? follows?|headers? of the original message)\\b.*-*\\s*$", NULL },
     { "mark-sendmail",  NULL, 0, "^\\s*-+ ?(?:original message|unsent message (?:below|follows)|returned mail follows|message header follows|the original message headers are included) ?-+\\s*$", NULL },
     { "mark-follow",    NULL, 0, "^\\s*(?:message headers follow|original message follows|headers of the original message follow)\\b.*$", NULL },
     { "mark-prose",     NULL, 0, "^original message:\\s*$|^original mail as follows:\\s*$|^\\s*(?:original message headers?|the original message headers? (?:is|are) (?:included|below|as follows)|the message headers? (?:is|are) below|a copy of the original message (?:below|follows)|your message reads? \\(in part\\)|this is a copy of the original message|below is a copy of the original message|the text of your message was)\\b.*$", NULL },
