@@ -180,6 +180,9 @@ const char *bounce_mta_name(const BounceParts *parts);
  * NULL) decide for one recipient before the generic rules: the reason
  * (rcpt->reason and ->rule) and the SMTP command its wording implies. */
 void bounce_mta_preset(BounceRecipient *rcpt, const char *mta);
+/* bounce_mta_preset_from - the reason the MTA's own words in text decide
+ * for rcpt, when it has none yet. */
+void bounce_mta_preset_from(BounceRecipient *rcpt, const char *mta, const char *text);
 /* bounce_autoreply_check - TRUE for an auto-reply (headers or subject). */
 gboolean bounce_autoreply_check(const BounceParts *parts, const char **rule_out);
 /* bounce_autoreply_generated - TRUE for a message marked

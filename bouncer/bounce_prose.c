@@ -111,13 +111,24 @@ bounce_mta_preset(BounceRecipient *r, const char *mta)
 
     if (r->reason[0] != '\0' || mta == NULL || len == 0)
         return;
-    if (bounce_rules_first_rhost(BOUNCE_TABLE_MTA_REASON, mta, r->diagnostic, len, &m)) {
-        bounce_recipient_set(&r->reason, m.rule->value);
-        bounce_recipient_set(&r->rule, m.rule->id);
-    }
+    bounce_mta_preset_from(r, mta, r->diagnostic);
     if (r->smtp_command == NULL
         && bounce_rules_first_rhost(BOUNCE_TABLE_MTA_COMMAND, mta, r->diagnostic, len, &m))
         r->smtp_command = g_strdup(m.rule->value);
+}
+
+void
+bounce_mta_preset_from(BounceRecipient *r, const char *mta, const char *text)
+{
+    BounceMatch m;
+    gsize len = strlen(text);
+
+    if (r->reason[0] != '\0' || mta == NULL || len == 0)
+        return;
+    if (bounce_rules_first_rhost(BOUNCE_TABLE_MTA_REASON, mta, text, len, &m)) {
+        bounce_recipient_set(&r->reason, m.rule->value);
+        bounce_recipient_set(&r->rule, m.rule->id);
+    }
 }
 
 /* prose_is_forward - someone forwarded what follows ("Fwd: Undelivered
@@ -554,9 +565,20 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
     (void)why;
     if (report->recipients->len > 0) {
         const char *mta = bounce_mta_name(parts);
+        g_autofree char *before = hits->len > 0 && g_array_index(hits, ProseHit, 0).line_start > 0
+            ? prose_diagnostic(text->str, 0, g_array_index(hits, ProseHit, 0).line_start) : NULL;
 
-        for (guint i = 0; i < report->recipients->len; i++)
-            bounce_mta_preset(g_ptr_array_index(report->recipients, i), mta);
+        for (guint i = 0; i < report->recipients->len; i++) {
+            BounceRecipient *r = g_ptr_array_index(report->recipients, i);
+
+            bounce_mta_preset(r, mta);
+            /* EZweb and others say why before they list the recipients
+             * ("The user(s) account is temporarily over quota.\n\n<addr>"):
+             * the MTA's own words there count when the recipient's own
+             * text has none. */
+            if (r->reason[0] == '\0' && before != NULL)
+                bounce_mta_preset_from(r, mta, before);
+        }
     }
     return report->recipients->len > 0;
 }
