@@ -331,6 +331,11 @@ gboolean bounce_rules_first_rhost(BounceTable table, const char *host, const cha
  * fills match_out. */
 gboolean bounce_rules_try(BounceTable table, gsize index, const char *subject, gsize len,
                           BounceMatch *match_out);
+/* bounce_rules_try_text - bounce_rules_try, asking the table's prefilter
+ * first: for a long text (a message's whole text) that most rules'
+ * words are not in. */
+gboolean bounce_rules_try_text(BounceTable table, gsize index, const char *subject, gsize len,
+                               BounceMatch *match_out);
 /* bounce_rules_earliest - from offset on, the match that starts first among
  * all rules of table (for scanning a text line by line). */
 gboolean bounce_rules_earliest(BounceTable table, const char *subject, gsize len, gsize offset,

@@ -87,7 +87,7 @@ bounce_mta_name(const BounceParts *parts)
         const char *header = rules[i].rhost;
 
         if (header == NULL) {
-            if (bounce_rules_try(BOUNCE_TABLE_MTA, i, parts->text->str, parts->text->len, &m))
+            if (bounce_rules_try_text(BOUNCE_TABLE_MTA, i, parts->text->str, parts->text->len, &m))
                 return rules[i].value;
             continue;
         }

@@ -303,6 +303,23 @@ bounce_rules_try(BounceTable table, gsize index, const char *subject, gsize len,
     return rules_try(ct, index, subject, len, 0, match_out);
 }
 
+gboolean
+bounce_rules_try_text(BounceTable table, gsize index, const char *subject, gsize len,
+                      BounceMatch *match_out)
+{
+    const CompiledTable *ct;
+    const BouncePrefilter *filter;
+
+    g_return_val_if_fail(table < BOUNCE_TABLE_COUNT, FALSE);
+    ct = rules_table(table);
+    if (subject == NULL || index >= ct->count)
+        return FALSE;
+    filter = rules_filter(ct);
+    if (!bounce_prefilter_text_maybe(filter, bounce_prefilter_text(filter, subject, len), index))
+        return FALSE;
+    return rules_try(ct, index, subject, len, 0, match_out);
+}
+
 /* rules_host_matches - host (in lower case, its byte pairs in pairs)
  * contains one of the names of a rule's rhost (their first pairs in
  * name_pairs). */
