@@ -98,6 +98,10 @@ static const BounceRule table_recipient[] = {
     /* "...recipients returned permanent errors: x@y." and "...: <x@y>" */
     { "rcpt-list-colon",  "weak", 1, "(?:recipients?|address(?:es)?)(?: [a-z()]+){0,5}:\\s*<?([^\\s<>\"]+@[^\\s<>\"]+?)>?(?:[\\s,;]|\\.?$|\\. )", NULL },
     { "rcpt-colon-angle-end", "weak", 1, ":\\s*<([^\\s<>]+@[^\\s<>]+)>\\s*$", NULL },
+    /* Japanese and Chinese letters: "宛先：＜user@example.jp＞" or
+     * "宛先：「user@example.jp」", a label, a full-width colon and the
+     * address in full-width brackets, on its own line. */
+    { "rcpt-cjk-label",   "strong", 1, "^\\s*(?:宛先|送信先|あて先|受信者|收件人|收件者)\\s*[：:]\\s*[＜「<]?([^\\s<>＜＞「」]+@[^\\s<>＜＞「」]+?)[＞」>]?\\s*$", NULL },
     /* An address alone on its line. */
     /* "Duplicated Message-ID in <user@example.com>." (fml) */
     { "rcpt-angle-period-end", "weak", 1, "\\sin <([^\\s<>]+@[^\\s<>]+)>\\.\\s*$", NULL },
