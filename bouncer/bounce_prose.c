@@ -286,6 +286,36 @@ prose_is_id_line(const char *line, gsize len)
     return FALSE;
 }
 
+/* prose_list_line - the addresses of a line that is nothing but two or
+ * more of them in angle brackets ("<a@example.org>, <b@example.org>"),
+ * or NULL. (transfer full) */
+static GPtrArray *
+prose_list_line(const char *line, gsize len)
+{
+    g_autoptr(GPtrArray) addrs = g_ptr_array_new_with_free_func(g_free);
+    gsize i = 0;
+
+    while (i < len) {
+        const char *gt;
+        char *addr;
+
+        if (line[i] == ' ' || line[i] == '\t' || line[i] == ',' || line[i] == ';' || line[i] == '\r') {
+            i++;
+            continue;
+        }
+        if (line[i] != '<' || (gt = memchr(line + i, '>', len - i)) == NULL)
+            return NULL;
+        addr = g_strndup(line + i + 1, gt - (line + i + 1));
+        if (strchr(addr, '@') == NULL || strpbrk(addr, " \t<") != NULL) {
+            g_free(addr);
+            return NULL;
+        }
+        g_ptr_array_add(addrs, addr);
+        i = (gsize)(gt - line) + 1;
+    }
+    return addrs->len >= 2 ? g_steal_pointer(&addrs) : NULL;
+}
+
 /* prose_find_recipients - scan the error text line by line. */
 static GArray *
 prose_find_recipients(const BounceParts *parts, const char *text, gsize len)
@@ -298,7 +328,31 @@ prose_find_recipients(const BounceParts *parts, const char *text, gsize len)
         const char *nl = memchr(text + pos, '\n', len - pos);
         gsize line_end = nl != NULL ? (gsize)(nl - text) : len;
         BounceMatch m;
+        g_autoptr(GPtrArray) list = NULL;
 
+        /* Several recipients on one line: each is a recipient, and what
+         * follows the line is said of them all. */
+        if (line_end > pos && text[pos] != '\n'
+            && (list = prose_list_line(text + pos, line_end - pos)) != NULL) {
+            for (guint k = 0; k < list->len && hits->len < BOUNCE_MAX_RECIPIENTS; k++) {
+                char *addr = bounce_addr_clean(g_ptr_array_index(list, k));
+                gboolean dup = addr == NULL;
+
+                for (guint i = 0; !dup && i < hits->len; i++)
+                    dup = g_ascii_strcasecmp(g_array_index(hits, ProseHit, i).addr, addr) == 0;
+                if (dup) {
+                    g_free(addr);
+                    continue;
+                }
+                {
+                    ProseHit hit = { addr, pos, MIN(line_end + 1, len), "rcpt-angle-list", 0 };
+
+                    g_array_append_val(hits, hit);
+                }
+            }
+            pos = line_end + 1;
+            continue;
+        }
         /* Every recipient rule captures an address: a line without '@'
          * cannot match, and most lines have none. */
         if (line_end > pos && memchr(text + pos, '@', line_end - pos) != NULL
