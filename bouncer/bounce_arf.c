@@ -87,7 +87,7 @@ bounce_arf_read(BounceReport *report, const BounceParts *parts)
 gboolean
 bounce_arf_read_headers(BounceReport *report, const BounceParts *parts)
 {
-    g_autofree char *subject = bounce_fields_get_text(parts->headers, "Subject");
+    const char *subject = parts->subject;
     BounceMatch m;
     guint added = 0;
 

@@ -623,6 +623,9 @@ bounce_mime_read_with(GByteArray *message_bytes, BounceParts *parts, BounceMimeM
         *error_out = "no header fields";
         return FALSE;
     }
+    /* Decoded once: the subject rules, the forward check and the report
+     * all read it. */
+    parts->subject = bounce_fields_get_text(parts->headers, "Subject");
 
     if (mime_read_simple(data, len, parts))
         return TRUE;
@@ -670,5 +673,6 @@ bounce_parts_clear(BounceParts *parts)
     if (parts->original_body != NULL)
         g_string_free(parts->original_body, TRUE);
     g_free(parts->content_type);
+    g_free(parts->subject);
     memset(parts, 0, sizeof(*parts));
 }

@@ -81,6 +81,7 @@ typedef enum {
 
 typedef struct {
     BounceFields *headers;        /* the message's own header fields */
+    char *subject;                /* its Subject, encoded words decoded, or NULL */
     char *content_type;           /* top-level "type/subtype", lower case */
     BounceReportType report_type;
     GString *report;              /* delivery-status or feedback-report text */

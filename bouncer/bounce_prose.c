@@ -17,6 +17,15 @@ header_matches(const BounceParts *parts, const char *name, BounceTable table, Bo
     return value != NULL && bounce_rules_first(table, value, strlen(value), m);
 }
 
+/* subject_matches - the message's subject (decoded) matches a table. */
+static gboolean
+subject_matches(const BounceParts *parts, BounceTable table, BounceMatch *m)
+{
+    const char *s = parts->subject;
+
+    return s != NULL && bounce_rules_first(table, s, strlen(s), m);
+}
+
 /* autoreply_header - the RFC 3834 header fields and their vendor cousins. */
 static const char *
 autoreply_header(const BounceParts *parts)
@@ -54,7 +63,7 @@ bounce_autoreply_check(const BounceParts *parts, const char **rule_out)
         *rule_out = rule;
         return TRUE;
     }
-    if (header_matches(parts, "Subject", BOUNCE_TABLE_AUTOREPLY_SUBJECT, &m)) {
+    if (subject_matches(parts, BOUNCE_TABLE_AUTOREPLY_SUBJECT, &m)) {
         *rule_out = m.rule->id;
         return TRUE;
     }
@@ -137,8 +146,7 @@ bounce_mta_preset_from(BounceRecipient *r, const char *mta, const char *text)
 static gboolean
 prose_is_forward(const BounceParts *parts)
 {
-    g_autofree char *subject = bounce_fields_get_text(parts->headers, "Subject");
-    const char *s = subject;
+    const char *s = parts->subject;
 
     if (s == NULL)
         return FALSE;
@@ -495,7 +503,7 @@ prose_is_bounce(const BounceParts *parts, gsize err_len, const char **rule_out)
         *rule_out = m.rule->id;
         return TRUE;
     }
-    if (header_matches(parts, "Subject", BOUNCE_TABLE_BOUNCE_SUBJECT, &m)) {
+    if (subject_matches(parts, BOUNCE_TABLE_BOUNCE_SUBJECT, &m)) {
         *rule_out = m.rule->id;
         return TRUE;
     }

@@ -90,7 +90,7 @@ report_headers(BounceReport *report, const BounceParts *parts)
     const BounceFields *h = parts->headers;
     const BounceFields *o = parts->original;
 
-    report->subject = bounce_fields_get_text(h, "Subject");
+    report->subject = g_strdup(parts->subject);
     report->from = bounce_fields_get_text(h, "From");
     report->message_id = strip_angles(bounce_fields_get(h, "Message-ID"));
     report->in_reply_to = g_strdup(bounce_fields_get(h, "In-Reply-To"));
