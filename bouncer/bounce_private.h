@@ -184,6 +184,10 @@ void bounce_mta_preset(BounceRecipient *rcpt, const char *mta);
 /* bounce_mta_preset_from - the reason the MTA's own words in text decide
  * for rcpt, when it has none yet. */
 void bounce_mta_preset_from(BounceRecipient *rcpt, const char *mta, const char *text);
+/* bounce_from_daemon - the message's sender is a mailer-daemon, postmaster
+ * or the like (the BOUNCE_FROM table, on the decoded From); rule_out, when
+ * not NULL, gets the rule's id. */
+gboolean bounce_from_daemon(const BounceParts *parts, const char **rule_out);
 /* bounce_autoreply_check - TRUE for an auto-reply (headers or subject). */
 gboolean bounce_autoreply_check(const BounceParts *parts, const char **rule_out);
 /* bounce_autoreply_generated - TRUE for a message marked

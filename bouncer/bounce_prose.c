@@ -7,14 +7,17 @@
 
 #define PROSE_MAX_DIAGNOSTIC_LINES 12
 
-/* header_matches - a header of the message, its encoded words decoded,
- * matches a table. */
-static gboolean
-header_matches(const BounceParts *parts, const char *name, BounceTable table, BounceMatch *m)
+gboolean
+bounce_from_daemon(const BounceParts *parts, const char **rule_out)
 {
-    g_autofree char *value = bounce_fields_get_text(parts->headers, name);
+    g_autofree char *from = bounce_fields_get_text(parts->headers, "From");
+    BounceMatch m;
 
-    return value != NULL && bounce_rules_first(table, value, strlen(value), m);
+    if (from == NULL || !bounce_rules_first(BOUNCE_TABLE_BOUNCE_FROM, from, strlen(from), &m))
+        return FALSE;
+    if (rule_out != NULL)
+        *rule_out = m.rule->id;
+    return TRUE;
 }
 
 /* subject_matches - the message's subject (decoded) matches a table. */
@@ -74,12 +77,11 @@ gboolean
 bounce_autoreply_generated(const BounceParts *parts, const char **rule_out)
 {
     const char *v = bounce_fields_get(parts->headers, "Auto-Submitted");
-    BounceMatch m;
 
     if (v == NULL || (g_ascii_strncasecmp(v, "auto-generated", 14) != 0
                       && g_ascii_strncasecmp(v, "auto-notified", 13) != 0))
         return FALSE;
-    if (header_matches(parts, "From", BOUNCE_TABLE_BOUNCE_FROM, &m))
+    if (bounce_from_daemon(parts, NULL))
         return FALSE;
     *rule_out = "hdr-auto-generated";
     return TRUE;
@@ -496,8 +498,6 @@ static gboolean
 prose_is_bounce(const BounceParts *parts, gsize err_len, const char **rule_out)
 {
     BounceMatch m;
-    gboolean from = header_matches(parts, "From", BOUNCE_TABLE_BOUNCE_FROM, &m);
-    const char *from_rule = from ? m.rule->id : NULL;
 
     if (bounce_rules_first(BOUNCE_TABLE_BOUNCE_BODY, parts->text->str, err_len, &m)) {
         *rule_out = m.rule->id;
@@ -507,11 +507,7 @@ prose_is_bounce(const BounceParts *parts, gsize err_len, const char **rule_out)
         *rule_out = m.rule->id;
         return TRUE;
     }
-    if (from) {
-        *rule_out = from_rule;
-        return TRUE;
-    }
-    return FALSE;
+    return bounce_from_daemon(parts, rule_out);
 }
 
 gboolean

@@ -203,11 +203,8 @@ report_read(BounceReport *report, BounceParts *parts)
      * Exchange, which marks its non-delivery reports so too, says what
      * they are in a header of its own. */
     if (bounce_autoreply_check(parts, &rule)) {
-        BounceMatch m;
-        const char *from = bounce_fields_get(parts->headers, "From");
-
         if (bounce_fields_get(parts->headers, "X-MS-Exchange-Message-Is-Ndr") == NULL
-            && (from == NULL || !bounce_rules_first(BOUNCE_TABLE_BOUNCE_FROM, from, strlen(from), &m))) {
+            && !bounce_from_daemon(parts, NULL)) {
             report_autoreply(report, parts, rule);
             return;
         }
