@@ -296,6 +296,18 @@ prose_is_id_line(const char *line, gsize len)
     return FALSE;
 }
 
+/* prose_hit_find - the hit for addr (compared without case), or
+ * G_MAXUINT. */
+static guint
+prose_hit_find(GArray *hits, const char *addr)
+{
+    for (guint i = 0; i < hits->len; i++) {
+        if (g_ascii_strcasecmp(g_array_index(hits, ProseHit, i).addr, addr) == 0)
+            return i;
+    }
+    return G_MAXUINT;
+}
+
 /* prose_list_line - the addresses of a line that is nothing but two or
  * more of them in angle brackets ("<a@example.org>, <b@example.org>"),
  * or NULL. (transfer full) */
@@ -346,11 +358,8 @@ prose_find_recipients(const BounceParts *parts, const char *text, gsize len)
             && (list = prose_list_line(text + pos, line_end - pos)) != NULL) {
             for (guint k = 0; k < list->len && hits->len < BOUNCE_MAX_RECIPIENTS; k++) {
                 char *addr = bounce_addr_clean(g_ptr_array_index(list, k));
-                gboolean dup = addr == NULL;
 
-                for (guint i = 0; !dup && i < hits->len; i++)
-                    dup = g_ascii_strcasecmp(g_array_index(hits, ProseHit, i).addr, addr) == 0;
-                if (dup) {
+                if (addr == NULL || prose_hit_find(hits, addr) != G_MAXUINT) {
                     g_free(addr);
                     continue;
                 }
@@ -370,11 +379,11 @@ prose_find_recipients(const BounceParts *parts, const char *text, gsize len)
             && bounce_rules_first(BOUNCE_TABLE_RECIPIENT, text + pos, line_end - pos, &m)) {
             g_autofree char *span = g_strndup(text + pos + m.start, m.end - m.start);
             g_autofree char *addr = bounce_addr_clean(span);
-            gboolean dup = FALSE;
 
             /* Only a "sure" line shape (<addr>: ...) outweighs the address
              * being the sender's own. */
             gboolean sure = g_strcmp0(m.rule->value, "sure") == 0;
+            guint seen;
 
             if (addr != NULL && (sure || !prose_is_own(parts, addr))) {
                 /* A recipient line ends the text of the one named again
@@ -382,18 +391,13 @@ prose_find_recipients(const BounceParts *parts, const char *text, gsize len)
                 if (again != G_MAXUINT && g_array_index(hits, ProseHit, again).again_end == 0)
                     g_array_index(hits, ProseHit, again).again_end = pos;
                 again = G_MAXUINT;
-                for (guint i = 0; i < hits->len; i++) {
-                    ProseHit *seen = &g_array_index(hits, ProseHit, i);
-
-                    if (g_ascii_strcasecmp(seen->addr, addr) == 0) {
-                        dup = TRUE;
-                        if (seen->again_start == 0) {
-                            seen->again_start = m.match_start > 0 ? pos : pos + m.match_end;
-                            again = i;
-                        }
-                    }
+                seen = prose_hit_find(hits, addr);
+                if (seen != G_MAXUINT && g_array_index(hits, ProseHit, seen).again_start == 0) {
+                    g_array_index(hits, ProseHit, seen).again_start
+                        = m.match_start > 0 ? pos : pos + m.match_end;
+                    again = seen;
                 }
-                if (!dup) {
+                if (seen == G_MAXUINT) {
                     ProseHit hit = { g_steal_pointer(&addr), pos, pos + m.match_end, m.rule->id, 0 };
                     gsize from = hits->len > 0 ? g_array_index(hits, ProseHit, hits->len - 1).line_start : 0;
                     gssize block = strcmp(m.rule->id, "rcpt-sendmail-dots") == 0
@@ -623,8 +627,8 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
     (void)why;
     if (report->recipients->len > 0) {
         const char *mta = bounce_mta_name(parts);
-        g_autofree char *before = hits->len > 0 && g_array_index(hits, ProseHit, 0).line_start > 0
-            ? prose_diagnostic(text->str, 0, g_array_index(hits, ProseHit, 0).line_start) : NULL;
+        gsize first = hits->len > 0 ? g_array_index(hits, ProseHit, 0).line_start : 0;
+        g_autofree char *before = NULL;
 
         for (guint i = 0; i < report->recipients->len; i++) {
             BounceRecipient *r = g_ptr_array_index(report->recipients, i);
@@ -634,8 +638,11 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
              * ("The user(s) account is temporarily over quota.\n\n<addr>"):
              * the MTA's own words there count when the recipient's own
              * text has none. */
-            if (r->reason[0] == '\0' && before != NULL)
-                bounce_mta_preset_from(r, mta, before);
+            if (r->reason[0] != '\0' || mta == NULL || first == 0)
+                continue;
+            if (before == NULL)
+                before = prose_diagnostic(text->str, 0, first);
+            bounce_mta_preset_from(r, mta, before);
         }
     }
     return report->recipients->len > 0;
