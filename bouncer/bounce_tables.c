@@ -455,8 +455,9 @@ static const BounceRule table_vendor_reason[] = {
  * text (rhost NULL). The first rule that matches names the MTA. */
 static const BounceRule table_mta[] = {
     /* Google Groups refusing a post, for a group of googlegroups.com or of
-     * a Workspace domain: its own letter, in the sender's language. */
-    { "mta-googlegroups",  "googlegroups", 0, "the group you tried to contact \\(|you do not have permission to post to this group|^google groups\\s*$|^google グループ\\s*$", NULL },
+     * a Workspace domain: its own letter, in the sender's language. The
+     * Help Center's address is the same in every language. */
+    { "mta-googlegroups",  "googlegroups", 0, "the group you tried to contact \\(|you do not have permission to post to this group|^google groups\\s*$|^google グループ\\s*$|groups\\.google\\.com/support\\b", NULL },
     { "mta-mcafee",        "mcafee",       0, "modified by mcafee", "X-NAI-Header" },
     { "mta-messagelabs",   "messagelabs",  0, "\\A", "X-Msg-Ref" },
     { "mta-messagelabs-from","messagelabs",0, "mailer-daemon@messagelabs\\.com", "From" },
@@ -543,7 +544,9 @@ static const BounceRule table_mta_reason[] = {
     { "ezweb-full",        "mailboxfull",   0, "the user\\(s\\) account is temporarily over quota", "ezweb" },
     { "ezweb-suspend",     "suspend",       0, "the user\\(s\\) account is (?:disabled|temporarily limited)\\.", "ezweb" },
     { "ezweb-expired",     "expired",       0, "your message was not delivered within ", "ezweb" },
-    { "googlegroups-post", "rejected",      0, "group you tried to contact|permission to post|may not be open to posting|投稿する権限がない|投稿を受け付けていない", "googlegroups" },
+    /* In any language the letter lists four reasons the post may have
+     * failed, one "*" bullet each; fewer is some other notice. */
+    { "googlegroups-post", "rejected",      0, "group you tried to contact|permission to post|may not be open to posting|投稿する権限がない|投稿を受け付けていない|(?:(?:^|\\s)\\*\\s?[^*]+){4}", "googlegroups" },
     { "zoho-expired",      "expired",       0, "host not reachable", "zoho" },
     { "kddi-full",         "mailboxfull",   0, "as their mailbox is full", "kddi" },
     { "kddi-relay",        "norelaying",    0, "due to the following smtp relay error", "kddi" },
