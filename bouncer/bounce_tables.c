@@ -347,7 +347,9 @@ static const BounceRule table_rhost_reason[] = {
 };
 
 /* Status and reply codes inside diagnostic text (value "status" or
- * "reply"); the first match of each kind wins. */
+ * "reply"); the first match of each kind wins. A number after a reply
+ * code makes it something else ("error: 500 000 bytes"), an address that
+ * starts with digits does not ("550 12345@example.cn... No such user"). */
 static const BounceRule table_status[] = {
     { "code-dsn-after-reply", "status", 1, "(?<!\\d)[245]\\d\\d[ -]['\"]?#?([245]\\.\\d{1,3}\\.\\d{1,3})(?![\\d.]*\\d)", NULL },
     { "code-dsn-hash",        "status", 1, "[#(]([245]\\.\\d{1,3}\\.\\d{1,3})(?![\\d]|\\.\\d)", NULL },
@@ -356,7 +358,7 @@ static const BounceRule table_status[] = {
     { "code-reply-start",     "reply",  1, "^\\s*(?:smtp;|x-[\\w-]+;)?\\s*<?([245][0-5]\\d)(?:[ -]|:\\s|$)", NULL },
     { "code-reply-transcript","reply",  1, "<<<\\s*([245][0-5]\\d)(?:[ -]|$)", NULL },
     { "code-reply-doubled",   "reply",  1, "(?<![\\d.])([245][0-5]\\d) \\1(?![\\d.])", NULL },
-    { "code-reply-said",      "reply",  1, "(?:said|says|returned|replied|response|error_code|error|reply|server message|problem|host \\S+ \\[[\\d.:a-f]+\\]|\\]|:)\\s*:?\\s*<?([245][0-5]\\d)(?:[ ,-]|$)(?!\\d)", NULL },
+    { "code-reply-said",      "reply",  1, "(?:said|says|returned|replied|response|error_code|error|reply|server message|problem|host \\S+ \\[[\\d.:a-f]+\\]|\\]|:)\\s*:?\\s*<?([245][0-5]\\d)(?:[ ,-]|$)(?!\\d(?![\\w.+=-]*@))", NULL },
     { "code-reply-before-dsn","reply",  1, "(?<![\\d.])([245][0-5]\\d)[ -]#?[245]\\.\\d{1,3}\\.\\d{1,3}", NULL },
 };
 
