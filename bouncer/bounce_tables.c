@@ -302,17 +302,19 @@ static const BounceRule table_rhost_reason[] = {
     { "rhost-cox-policy",      "policyviolation", 0, "esmtp no data before greeting|attachment extension is forbidden", "cox.net" },
     { "rhost-cox-system",      "systemerror", 0, "esmtp server temporarily not available", "cox.net" },
     { "rhost-cox-user",        "userunknown", 0, "recipient rejected", "cox.net" },
-    /* Spectrum (Charter): "AUP#In-1310" and the like, by number range. */
-    { "rhost-spectrum-blocked","blocked", 0, "aup#\\D{0,4}(?:1000|12[0-4]\\d|1250)\\b", "charter.net" },
-    { "rhost-spectrum-sender", "rejected", 0, "aup#\\D{0,4}(?:10[1-7]\\d|1080|15[02]0)\\b", "charter.net" },
-    { "rhost-spectrum-system", "systemerror", 0, "aup#\\D{0,4}1090\\b", "charter.net" },
-    { "rhost-spectrum-ptr",    "requireptr", 0, "aup#\\D{0,4}(?:11[0-4]\\d|1150)\\b", "charter.net" },
-    { "rhost-spectrum-policy", "policyviolation", 0, "aup#\\D{0,4}(?:11[6-8]\\d|1190|1560)\\b", "charter.net" },
-    { "rhost-spectrum-network","networkerror", 0, "aup#\\D{0,4}1260\\b", "charter.net" },
-    { "rhost-spectrum-toomany","toomanyconn", 0, "aup#\\D{0,4}(?:13[0-3]\\d|1340)\\b", "charter.net" },
-    { "rhost-spectrum-speeding","speeding", 0, "aup#\\D{0,4}(?:13[5-9]\\d|14\\d\\d|1540|1550|1580)\\b", "charter.net" },
-    { "rhost-spectrum-toobig", "mesgtoobig", 0, "aup#\\D{0,4}1530\\b", "charter.net" },
-    { "rhost-spectrum-block",  "blocked", 0, "blocked|spectrum|rejected", "charter.net" },
+    /* Spectrum: "AUP#In-1310" and the like, by number range, for Charter
+     * and the Time Warner Cable, Road Runner and Bright House domains its
+     * mail platform took over. */
+    { "rhost-spectrum-blocked","blocked", 0, "aup#\\D{0,4}(?:1000|12[0-4]\\d|1250)\\b", "charter.net|spectrum.net|twc.com|.rr.com|roadrunner.com|brighthouse.com" },
+    { "rhost-spectrum-sender", "rejected", 0, "aup#\\D{0,4}(?:10[1-7]\\d|1080|15[02]0)\\b", "charter.net|spectrum.net|twc.com|.rr.com|roadrunner.com|brighthouse.com" },
+    { "rhost-spectrum-system", "systemerror", 0, "aup#\\D{0,4}1090\\b", "charter.net|spectrum.net|twc.com|.rr.com|roadrunner.com|brighthouse.com" },
+    { "rhost-spectrum-ptr",    "requireptr", 0, "aup#\\D{0,4}(?:11[0-4]\\d|1150)\\b", "charter.net|spectrum.net|twc.com|.rr.com|roadrunner.com|brighthouse.com" },
+    { "rhost-spectrum-policy", "policyviolation", 0, "aup#\\D{0,4}(?:11[6-8]\\d|1190|1560)\\b", "charter.net|spectrum.net|twc.com|.rr.com|roadrunner.com|brighthouse.com" },
+    { "rhost-spectrum-network","networkerror", 0, "aup#\\D{0,4}1260\\b", "charter.net|spectrum.net|twc.com|.rr.com|roadrunner.com|brighthouse.com" },
+    { "rhost-spectrum-toomany","toomanyconn", 0, "aup#\\D{0,4}(?:13[0-3]\\d|1340)\\b", "charter.net|spectrum.net|twc.com|.rr.com|roadrunner.com|brighthouse.com" },
+    { "rhost-spectrum-speeding","speeding", 0, "aup#\\D{0,4}(?:13[5-9]\\d|14\\d\\d|1540|1550|1580)\\b", "charter.net|spectrum.net|twc.com|.rr.com|roadrunner.com|brighthouse.com" },
+    { "rhost-spectrum-toobig", "mesgtoobig", 0, "aup#\\D{0,4}1530\\b", "charter.net|spectrum.net|twc.com|.rr.com|roadrunner.com|brighthouse.com" },
+    { "rhost-spectrum-block",  "blocked", 0, "blocked|spectrum|rejected", "charter.net|spectrum.net|twc.com|.rr.com|roadrunner.com|brighthouse.com" },
     /* i.ua: "see http://mail.i.ua/err/N/". */
     { "rhost-iua-relay",       "norelaying", 0, "\\.i\\.ua/err/[16]/", "email.ua" },
     { "rhost-iua-user2",       "userunknown", 0, "\\.i\\.ua/err/2/", "email.ua" },
