@@ -78,7 +78,7 @@ run_program() {
 
 for t in "$build"/tests/test_*; do
     [ -x "$t" ] || continue
-    run_program "$(basename "$t")" "$t" --tap
+    run_program "$(basename "$t")" "$t" --tap --keep-going
 done
 
 # Replay every saved fuzz input through its target (no libFuzzer needed).
