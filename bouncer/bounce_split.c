@@ -628,6 +628,41 @@ split_type(const SplitHead *head, gboolean in_digest, SplitType *ct)
     return TRUE;
 }
 
+/* split_qp_unpad - quoted-printable content without the blanks at the end
+ * of its lines: an encoder writes a line's own trailing blank as =20, so
+ * blanks there were added on the way and a decoder deletes them (RFC 2045
+ * 6.7 (3)); left in, "=  " is no soft line break. NULL when there are
+ * none. (transfer full) */
+static char *
+split_qp_unpad(const char *p, gsize len, gsize *len_out)
+{
+    char *out = NULL, *o = NULL;
+    gsize from = 0;
+
+    for (gsize i = 0; i < len; i++) {
+        gsize end;
+
+        if (p[i] != ' ' && p[i] != '\t')
+            continue;
+        end = i;
+        while (end < len && (p[end] == ' ' || p[end] == '\t'))
+            end++;
+        if (end == len || p[end] == '\n' || p[end] == '\r') {
+            if (out == NULL)
+                o = out = g_malloc(len);
+            memcpy(o, p + from, i - from);
+            o += i - from;
+            from = end;
+        }
+        i = end - 1;
+    }
+    if (out == NULL)
+        return NULL;
+    memcpy(o, p + from, len - from);
+    *len_out = (gsize)(o - out) + (len - from);
+    return out;
+}
+
 /* split_leaf_content - a leaf's content decoded, handed to the readers
  * when its type is one they want. */
 static void
@@ -647,7 +682,13 @@ split_leaf_content(Split *s, const SplitType *ct, SplitSpan content)
     if (ct->encoding != SPLIT_ENC_RAW) {
         /* GMime's own decoders, as its data wrapper runs them. */
         GMimeEncoding enc;
+        g_autofree char *unpadded = NULL;
 
+        if (ct->encoding != SPLIT_ENC_BASE64
+            && (unpadded = split_qp_unpad(content.p, content.len, &len)) != NULL) {
+            content.p = unpadded;
+            content.len = len;
+        }
         g_mime_encoding_init_decode(&enc, ct->encoding == SPLIT_ENC_BASE64
                                     ? GMIME_CONTENT_ENCODING_BASE64
                                     : GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
