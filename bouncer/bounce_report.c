@@ -106,21 +106,35 @@ report_headers(BounceReport *report, const BounceParts *parts)
     report->original.references = g_strdup(bounce_fields_get(o, "References"));
 }
 
+/* text_has_name - a field name (ending in ':') somewhere from p, as a
+ * word of its own: at a line start or after blanks, in any case. */
+static gboolean
+text_has_name(const char *start, const char *p, const char *name)
+{
+    while ((p = strcasestr(p, name)) != NULL) {
+        if (p == start || g_ascii_isspace(p[-1]))
+            return TRUE;
+        p++;
+    }
+    return FALSE;
+}
+
 /* text_has_dsn_fields - DSN fields pasted into the text of a message that
- * is not a multipart/report (some MTAs, and forwarded reports). */
+ * is not a multipart/report (some MTAs, and forwarded reports). Field
+ * names are case-insensitive (RFC 3464 §2.1, after RFC 822). */
 static gboolean
 text_has_dsn_fields(const GString *text)
 {
     const char *p = text->str;
 
-    while ((p = strstr(p, "Recipient:")) != NULL) {
+    while ((p = strcasestr(p, "recipient:")) != NULL) {
         const char *line = p;
 
         while (line > text->str && line[-1] != '\n')
             line--;
         if (g_ascii_strncasecmp(line, "Final-Recipient:", 16) == 0
             || g_ascii_strncasecmp(line, "Original-Recipient:", 19) == 0)
-            return strstr(p, "Action:") != NULL || strstr(p, "Status:") != NULL;
+            return text_has_name(text->str, p, "action:") || text_has_name(text->str, p, "status:");
         p += 10;
     }
     return FALSE;
