@@ -338,11 +338,80 @@ prose_list_line(const char *line, gsize len)
     return addrs->len >= 2 ? g_steal_pointer(&addrs) : NULL;
 }
 
+/* prose_command_addrs - the addresses the text gives to an SMTP command
+ * ("MAIL FROM:<a@example.org>": verb "mail", word "from:"), cleaned. The
+ * two words may be wrapped onto two lines. */
+static void
+prose_command_addrs(const char *text, gsize len, const char *verb, const char *word,
+                    GPtrArray *out)
+{
+    const char *p = text;
+    gsize vn = strlen(verb), wn = strlen(word);
+
+    while ((p = strcasestr(p, word)) != NULL && (gsize)(p - text) < len) {
+        const char *v = p, *a = p + wn, *gt;
+
+        p = a;
+        while (v > text && g_ascii_isspace(v[-1]))
+            v--;
+        if (v == p - wn || (gsize)(v - text) < vn || g_ascii_strncasecmp(v - vn, verb, vn) != 0
+            || (v - vn > text && g_ascii_isalnum(v[-vn - 1])))
+            continue;
+        while (*a == ' ' || *a == '\t')
+            a++;
+        if (*a == '<' && (gt = strchr(a, '>')) != NULL && (gsize)(gt - text) < len
+            && gt - a < 512) {
+            g_autofree char *inside = g_strndup(a + 1, gt - a - 1);
+            char *addr = strpbrk(inside, " \t\r\n") == NULL ? bounce_addr_clean(inside) : NULL;
+
+            if (addr != NULL)
+                g_ptr_array_add(out, addr);
+        }
+    }
+}
+
+/* prose_envelope_senders - the addresses the text gives to MAIL FROM and
+ * never to RCPT TO: the envelope sender, which a reply to MAIL FROM may
+ * quote in a line shaped like a recipient's ("<a@example.org>... Sender
+ * refused"), wrapped or not. (transfer full) */
+static GPtrArray *
+prose_envelope_senders(const char *text, gsize len)
+{
+    GPtrArray *senders = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) rcpts = g_ptr_array_new_with_free_func(g_free);
+
+    prose_command_addrs(text, len, "mail", "from:", senders);
+    if (senders->len == 0)
+        return senders;
+    prose_command_addrs(text, len, "rcpt", "to:", rcpts);
+    for (guint i = senders->len; i-- > 0;) {
+        for (guint k = 0; k < rcpts->len; k++) {
+            if (g_ascii_strcasecmp(g_ptr_array_index(senders, i), g_ptr_array_index(rcpts, k)) == 0) {
+                g_ptr_array_remove_index(senders, i);
+                break;
+            }
+        }
+    }
+    return senders;
+}
+
+/* prose_addr_in - addr is one of list (compared without case). */
+static gboolean
+prose_addr_in(const GPtrArray *list, const char *addr)
+{
+    for (guint i = 0; i < list->len; i++) {
+        if (g_ascii_strcasecmp(g_ptr_array_index(list, i), addr) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
 /* prose_find_recipients - scan the error text line by line. */
 static GArray *
 prose_find_recipients(const BounceParts *parts, const char *text, gsize len)
 {
     GArray *hits = g_array_new(FALSE, TRUE, sizeof(ProseHit));
+    g_autoptr(GPtrArray) senders = prose_envelope_senders(text, len);
     guint again = G_MAXUINT;    /* the hit named again on the last recipient line */
     gsize pos = 0;
 
@@ -385,7 +454,8 @@ prose_find_recipients(const BounceParts *parts, const char *text, gsize len)
             gboolean sure = g_strcmp0(m.rule->value, "sure") == 0;
             guint seen;
 
-            if (addr != NULL && (sure || !prose_is_own(parts, addr))) {
+            if (addr != NULL && (sure || !prose_is_own(parts, addr))
+                && !prose_addr_in(senders, addr)) {
                 /* A recipient line ends the text of the one named again
                  * before it. */
                 if (again != G_MAXUINT && g_array_index(hits, ProseHit, again).again_end == 0)
