@@ -56,10 +56,39 @@ bounce_store_find_token(const BounceStore *store, const DeliveryRecipient *rcpt,
     return found;
 }
 
+/* bounce_store_is_own - addr is one of our signed VERP addresses, of any
+ * age: the envelope sender of what we sent, never one of its recipients. */
+static gboolean
+bounce_store_is_own(const BounceStore *store, const char *addr)
+{
+    g_autoptr(GError) error = NULL;
+
+    if (store->keyring == NULL || addr == NULL || (addr[0] != 'b' && addr[0] != 'B'))
+        return FALSE;
+    return token_decode(store->keyring, addr, token_today(), NULL, &error)
+           || g_error_matches(error, TOKEN_ERROR, TOKEN_ERROR_EXPIRED)
+           || g_error_matches(error, TOKEN_ERROR, TOKEN_ERROR_FUTURE);
+}
+
+/* bounce_store_prepare - parse, then leave out any "recipient" that is our
+ * own VERP address: a server refusing the envelope sender may quote it in
+ * a line shaped like a recipient's ("<b…@notifications.example.com>...
+ * Domain of sender address does not exist"), which a parser that does not
+ * know our addresses reads as one more failed recipient. Recorded, it
+ * would be suppressed, forwarded and published as a bounce. */
 static gpointer
 bounce_store_prepare(gpointer self, const char *mail_from, const guint8 *data, gsize len)
 {
-    return bounce_report_parse((const char *)data, len);
+    const BounceStore *store = self;
+    BounceReport *report = bounce_report_parse((const char *)data, len);
+
+    for (guint i = report->recipients->len; i-- > 0;) {
+        const BounceRecipient *r = g_ptr_array_index(report->recipients, i);
+
+        if (bounce_store_is_own(store, r->addr))
+            g_ptr_array_remove_index(report->recipients, i);
+    }
+    return report;
 }
 
 static void

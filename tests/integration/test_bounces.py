@@ -154,6 +154,41 @@ def dsn_for_two_recipients_records_suppresses_and_publishes():
 
 
 @tap.test
+def our_own_verp_address_quoted_by_a_refusal_is_never_a_recipient():
+    # A server refusing the envelope sender quotes it in a line shaped like
+    # a recipient's; that address is ours and must not be recorded,
+    # suppressed or published.
+    reset_database()
+    tok = token(42, 9)
+    verp = tok + "@notifications.example.com"
+    msg = ("From: MAILER-DAEMON@mta.example.net (Mail Delivery System)\r\n"
+           "To: %s\r\n"
+           "Subject: Undelivered Mail Returned to Sender\r\n"
+           "Message-ID: <%s@mta.example.net>\r\n"
+           "\r\n"
+           "This is the mail system at host mta.example.net.\r\n\r\n"
+           "I'm sorry to have to inform you that your message could not\r\n"
+           "be delivered to one or more recipients.\r\n\r\n"
+           "<gone@example.org>: host mx.example.org[192.0.2.1] said: 553 5.1.8\r\n"
+           "    <%s>... Domain of sender address\r\n"
+           "    notifications.example.com does not exist (in reply to MAIL FROM command)\r\n"
+           % (verp, os.urandom(6).hex(), verp))
+    parsed = subprocess.run([os.path.join(BINDIR, "bouncerctl"), "parse", "-"], input=msg.encode(),
+                            capture_output=True, check=True).stdout
+    check(verp in [r["addr"] for r in json.loads(parsed)["recipients"]],
+          "the parser alone, which does not know our addresses, reads it as a recipient")
+    with Bouncerd() as d:
+        rcpt, reply = deliver(d.port, verp, msg)
+        eq(reply[:9], "250 2.0.0", "data reply")
+    eq(psql("SELECT org_id, message_id, recipient, status FROM bounces ORDER BY id"),
+       [["42", "9", "gone@example.org", "5.1.8"]], "only the real recipient is recorded")
+    eq(psql("SELECT count(*) FROM suppressions WHERE address = :'v1'", verp), [["0"]],
+       "our address is not suppressed")
+    eq(psql("SELECT count(*) FROM events WHERE payload->>'recipient' = :'v1'", verp), [["0"]],
+       "nor published")
+
+
+@tap.test
 def a_recipient_list_in_the_old_form_is_refused():
     # A bouncerd older than migration 010 sends "addr" where the event has
     # "recipient": its deliveries must fail (451, retried), not store
