@@ -5,6 +5,30 @@
 
 #include "bouncer/bounce_private.h"
 
+/* ses_blanks - past the blanks from p. */
+static const char *
+ses_blanks(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    return p;
+}
+
+/* ses_signature - the "--" line SNS puts after the JSON (blanks a
+ * transport added after it allowed), or NULL. */
+static const char *
+ses_signature(const char *p, const char *end)
+{
+    while ((p = g_strstr_len(p, end - p, "\n--")) != NULL) {
+        const char *after = ses_blanks(p + 3, end);
+
+        if (after == end || *after == '\n')
+            return p;
+        p += 3;
+    }
+    return NULL;
+}
+
 /* ses_json_text - the JSON object of the body, with the "!\n " that
  * sendmail inserts into lines over 990 octets (and plain line ends)
  * taken out. NULL when the body does not start with '{'. (transfer full) */
@@ -19,13 +43,15 @@ ses_json_text(const GString *text)
         p++;
     if (*p != '{' || strstr(p, "notificationType") == NULL)
         return NULL;
-    end = strstr(p, "\n--\n");
+    end = ses_signature(p, text->str + text->len);
     if (end == NULL)
         end = text->str + text->len;
     out = g_string_sized_new(end - p);
     for (const char *q = p; q < end; q++) {
-        if (q[0] == '!' && q + 2 < end && q[1] == '\n' && q[2] == ' ') {
-            q += 2;
+        const char *nl = q[0] == '!' ? ses_blanks(q + 1, end) : NULL;
+
+        if (nl != NULL && nl + 1 < end && nl[0] == '\n' && nl[1] == ' ') {
+            q = nl + 1;
             continue;
         }
         if (*q == '\n')
