@@ -1,0 +1,196 @@
+/* test_bounce_invariant.c - changes a message may go through on its way
+ * that must not change what it says: every fixture of tests/fixtures/bounces
+ * and tests/fixtures/formats, changed so, gives the same kind and the same
+ * recipients (address, action, status, reply code, reason, hard/soft).
+ *
+ *   names    header and DSN field names in lower case ("final-recipient:"):
+ *            they are case-insensitive (RFC 5322 2.2, RFC 3464 2.1)
+ *   blanks   two blanks at the end of every line, as a transport may add;
+ *            in quoted-printable text a decoder deletes them (RFC 2045 6.7)
+ *   case     every recipient's address in upper case where the text gives it
+ *
+ * Line ends (CRLF, CR) are held to the same answer by test_bounce_golden. */
+#include <string.h>
+
+#include "bouncer/bounce_report.h"
+#include "tests/unit/testutil.h"
+
+static const char *const invariant_dirs[] = { "tests/fixtures/bounces", "tests/fixtures/formats" };
+
+typedef GByteArray *(*InvariantChange)(const char *data, gsize len, const GPtrArray *addrs);
+
+/* invariant_summary - what must not change: one line per recipient;
+ * their addresses added to addrs when it is not NULL. */
+static char *
+invariant_summary(const char *data, gsize len, GPtrArray *addrs)
+{
+    g_autoptr(GPtrArray) messages = bounce_split_mbox(data, len);
+    GString *out = g_string_new(NULL);
+
+    for (guint m = 0; m < messages->len; m++) {
+        gsize mlen = 0;
+        const char *mdata = g_bytes_get_data(g_ptr_array_index(messages, m), &mlen);
+        g_autoptr(BounceReport) report = bounce_report_parse(mdata, mlen);
+
+        g_string_append_printf(out, "kind %s\n", bounce_kind_to_string(report->kind));
+        for (guint i = 0; i < report->recipients->len; i++) {
+            const BounceRecipient *r = g_ptr_array_index(report->recipients, i);
+            g_autofree char *addr = g_ascii_strdown(r->addr, -1);
+
+            g_string_append_printf(out, "  %s %s %s %s %s %s\n", addr, r->action, r->status,
+                                   r->replycode, r->reason, r->hard ? "hard" : "soft");
+            if (addrs != NULL)
+                g_ptr_array_add(addrs, g_strdup(r->addr));
+        }
+    }
+    return g_string_free(out, FALSE);
+}
+
+/* change_names - "Name:" at a line start in lower case. */
+static GByteArray *
+change_names(const char *data, gsize len, const GPtrArray *addrs)
+{
+    GByteArray *out = g_byte_array_sized_new(len);
+
+    g_byte_array_append(out, (const guint8 *)data, len);
+    for (gsize i = 0; i < len; i++) {
+        gsize k = i;
+
+        if (i > 0 && data[i - 1] != '\n')
+            continue;
+        while (k < len && (g_ascii_isalnum(data[k]) || data[k] == '-'))
+            k++;
+        if (k > i && k < len && data[k] == ':' && g_ascii_isalpha(data[i])) {
+            for (gsize j = i; j < k; j++)
+                out->data[j] = g_ascii_tolower(data[j]);
+        }
+    }
+    return out;
+}
+
+/* change_blanks - two blanks before every line end of a line with text. */
+static GByteArray *
+change_blanks(const char *data, gsize len, const GPtrArray *addrs)
+{
+    GByteArray *out = g_byte_array_sized_new(len + len / 8);
+
+    for (gsize i = 0; i < len; i++) {
+        gboolean end = data[i] == '\n' && !(i > 0 && data[i - 1] == '\r');
+
+        end = end || data[i] == '\r';
+        if (end && i > 0 && data[i - 1] != '\n' && data[i - 1] != '\r')
+            g_byte_array_append(out, (const guint8 *)"  ", 2);
+        g_byte_array_append(out, (const guint8 *)&data[i], 1);
+    }
+    return out;
+}
+
+/* change_case - each recipient's address, where the text gives it as the
+ * report does, in upper case. */
+static GByteArray *
+change_case(const char *data, gsize len, const GPtrArray *addrs)
+{
+    GByteArray *out = g_byte_array_sized_new(len);
+
+    g_byte_array_append(out, (const guint8 *)data, len);
+    for (guint i = 0; i < addrs->len; i++) {
+        const char *addr = g_ptr_array_index(addrs, i);
+        gsize n = strlen(addr);
+
+        for (gsize at = 0; n > 0 && at + n <= len; at++) {
+            if (g_ascii_strncasecmp(data + at, addr, n) != 0)
+                continue;
+            for (gsize j = 0; j < n; j++)
+                out->data[at + j] = g_ascii_toupper(data[at + j]);
+            at += n - 1;
+        }
+    }
+    return out;
+}
+
+typedef struct {
+    const char *name;
+    InvariantChange change;
+} Invariant;
+
+static const Invariant invariants[] = {
+    { "names", change_names },
+    { "blanks", change_blanks },
+    { "case", change_case },
+};
+
+static void
+test_invariant_one(gconstpointer user_data)
+{
+    const char *eml_rel = user_data;
+    g_autoptr(GBytes) eml = testutil_read_file(eml_rel);
+    gsize len = 0;
+    const char *data = g_bytes_get_data(eml, &len);
+    g_autoptr(GPtrArray) addrs = g_ptr_array_new_with_free_func(g_free);
+    g_autofree char *want = invariant_summary(data, len, addrs);
+
+    for (gsize v = 0; v < G_N_ELEMENTS(invariants); v++) {
+        g_autoptr(GByteArray) changed = invariants[v].change(data, len, addrs);
+        g_autofree char *got = invariant_summary((const char *)changed->data, changed->len, NULL);
+
+        if (strcmp(got, want) != 0) {
+            g_test_message("%s, %s:\n got\n%s want\n%s", eml_rel, invariants[v].name, got, want);
+            g_test_fail();
+        }
+    }
+}
+
+/* The changes themselves, so that a test that passes has changed
+ * something. */
+static void
+test_invariant_changes(void)
+{
+    static const char msg[] = "Final-Recipient: rfc822; Ann@Example.org\nAction: failed\n\nbody";
+    g_autoptr(GPtrArray) addrs = g_ptr_array_new();
+    g_autoptr(GByteArray) names = change_names(msg, sizeof(msg) - 1, addrs);
+    g_autoptr(GByteArray) blanks = change_blanks(msg, sizeof(msg) - 1, addrs);
+    g_autoptr(GByteArray) upper = NULL;
+
+    g_ptr_array_add(addrs, (gpointer)"ann@example.org");
+    upper = change_case(msg, sizeof(msg) - 1, addrs);
+    g_assert_cmpmem(names->data, names->len,
+                    "final-recipient: rfc822; Ann@Example.org\naction: failed\n\nbody", 61);
+    g_assert_cmpmem(blanks->data, blanks->len,
+                    "Final-Recipient: rfc822; Ann@Example.org  \nAction: failed  \n\nbody", 65);
+    g_assert_cmpmem(upper->data, upper->len,
+                    "Final-Recipient: rfc822; ANN@EXAMPLE.ORG\nAction: failed\n\nbody", 61);
+}
+
+static int
+invariant_compare(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+main(int argc, char **argv)
+{
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/bounce/invariant/changes", test_invariant_changes);
+    for (gsize d = 0; d < G_N_ELEMENTS(invariant_dirs); d++) {
+        g_autofree char *dir_path = g_build_filename(testutil_source_dir(), invariant_dirs[d], NULL);
+        g_autoptr(GDir) dir = g_dir_open(dir_path, 0, NULL);
+        const char *name;
+
+        g_assert_nonnull(dir);
+        while ((name = g_dir_read_name(dir)) != NULL) {
+            if (g_str_has_suffix(name, ".eml"))
+                g_ptr_array_add(names, g_build_filename(invariant_dirs[d], name, NULL));
+        }
+    }
+    g_ptr_array_sort(names, invariant_compare);
+    for (guint i = 0; i < names->len; i++) {
+        const char *n = g_ptr_array_index(names, i);
+        g_autofree char *path = g_strconcat("/bounce/invariant/", n + strlen("tests/fixtures/"), NULL);
+
+        g_test_add_data_func(path, n, test_invariant_one);
+    }
+    return g_test_run();
+}
