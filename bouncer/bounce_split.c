@@ -637,24 +637,28 @@ static char *
 split_qp_unpad(const char *p, gsize len, gsize *len_out)
 {
     char *out = NULL, *o = NULL;
-    gsize from = 0;
+    gsize from = 0, pos = 0;
 
-    for (gsize i = 0; i < len; i++) {
-        gsize end;
+    /* Line by line: only the bytes before a line end are looked at. */
+    while (pos <= len) {
+        const char *nl = pos < len ? memchr(p + pos, '\n', len - pos) : NULL;
+        gsize end = nl != NULL ? (gsize)(nl - p) : len;
+        gsize cut = end;
 
-        if (p[i] != ' ' && p[i] != '\t')
-            continue;
-        end = i;
-        while (end < len && (p[end] == ' ' || p[end] == '\t'))
-            end++;
-        if (end == len || p[end] == '\n' || p[end] == '\r') {
+        if (cut > pos && p[cut - 1] == '\r')
+            cut--;
+        if (cut > pos && (p[cut - 1] == ' ' || p[cut - 1] == '\t')) {
+            gsize blank = cut;
+
+            while (blank > pos && (p[blank - 1] == ' ' || p[blank - 1] == '\t'))
+                blank--;
             if (out == NULL)
                 o = out = g_malloc(len);
-            memcpy(o, p + from, i - from);
-            o += i - from;
-            from = end;
+            memcpy(o, p + from, blank - from);
+            o += blank - from;
+            from = cut;
         }
-        i = end - 1;
+        pos = end + 1;
     }
     if (out == NULL)
         return NULL;
