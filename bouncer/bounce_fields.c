@@ -140,6 +140,20 @@ bounce_fields_get(const BounceFields *fields, const char *name)
     return NULL;
 }
 
+const char *
+bounce_text_find_name(const char *p, const char *end, const char *name)
+{
+    gsize n = strlen(name);
+    const char *c = p + n;
+
+    while (c < end && (c = memchr(c, ':', end - c)) != NULL) {
+        if (g_ascii_strncasecmp(c - n, name, n) == 0)
+            return c - n;
+        c++;
+    }
+    return NULL;
+}
+
 /* fold_blank - the bytes bounce_fold turns into one space: blanks, line
  * ends and NUL. */
 static const guint8 fold_blank[256] = { [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, [0] = 1 };

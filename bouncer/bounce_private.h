@@ -63,6 +63,10 @@ void bounce_fields_add(BounceFields *fields, const char *name, gsize name_len,
  * until a blank line or len; returns how many bytes were consumed. Lines
  * that are not fields are skipped when lenient, else end the block. */
 gsize bounce_fields_parse(BounceFields *fields, const char *text, gsize len, gboolean lenient);
+/* bounce_text_find_name - the first "name:" in [p, end) with name compared
+ * without ASCII case (name without the colon), or NULL; a pointer to its
+ * first byte. Looks for the colons, which memchr finds fast. */
+const char *bounce_text_find_name(const char *p, const char *end, const char *name);
 /* bounce_fields_get - first value of name (case-insensitive), or NULL. (transfer none) */
 const char *bounce_fields_get(const BounceFields *fields, const char *name);
 /* bounce_fields_get_text - first value of name with its RFC 2047 encoded

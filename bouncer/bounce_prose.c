@@ -339,28 +339,27 @@ prose_list_line(const char *line, gsize len)
 }
 
 /* prose_command_addrs - the addresses the text gives to an SMTP command
- * ("MAIL FROM:<a@example.org>": verb "mail", word "from:"), cleaned. The
+ * ("MAIL FROM:<a@example.org>": verb "mail", word "from"), cleaned. The
  * two words may be wrapped onto two lines. */
 static void
 prose_command_addrs(const char *text, gsize len, const char *verb, const char *word,
                     GPtrArray *out)
 {
-    const char *p = text;
+    const char *p = text, *end = text + len;
     gsize vn = strlen(verb), wn = strlen(word);
 
-    while ((p = strcasestr(p, word)) != NULL && (gsize)(p - text) < len) {
-        const char *v = p, *a = p + wn, *gt;
+    while ((p = bounce_text_find_name(p, end, word)) != NULL) {
+        const char *v = p, *a = p + wn + 1, *gt;
 
         p = a;
         while (v > text && g_ascii_isspace(v[-1]))
             v--;
-        if (v == p - wn || (gsize)(v - text) < vn || g_ascii_strncasecmp(v - vn, verb, vn) != 0
+        if (v == p - wn - 1 || (gsize)(v - text) < vn || g_ascii_strncasecmp(v - vn, verb, vn) != 0
             || (v - vn > text && g_ascii_isalnum(v[-vn - 1])))
             continue;
-        while (*a == ' ' || *a == '\t')
+        while (a < end && (*a == ' ' || *a == '\t'))
             a++;
-        if (*a == '<' && (gt = strchr(a, '>')) != NULL && (gsize)(gt - text) < len
-            && gt - a < 512) {
+        if (a < end && *a == '<' && (gt = memchr(a, '>', MIN((gsize)(end - a), 512))) != NULL) {
             g_autofree char *inside = g_strndup(a + 1, gt - a - 1);
             char *addr = strpbrk(inside, " \t\r\n") == NULL ? bounce_addr_clean(inside) : NULL;
 
@@ -380,10 +379,10 @@ prose_envelope_senders(const char *text, gsize len)
     GPtrArray *senders = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GPtrArray) rcpts = g_ptr_array_new_with_free_func(g_free);
 
-    prose_command_addrs(text, len, "mail", "from:", senders);
+    prose_command_addrs(text, len, "mail", "from", senders);
     if (senders->len == 0)
         return senders;
-    prose_command_addrs(text, len, "rcpt", "to:", rcpts);
+    prose_command_addrs(text, len, "rcpt", "to", rcpts);
     for (guint i = senders->len; i-- > 0;) {
         for (guint k = 0; k < rcpts->len; k++) {
             if (g_ascii_strcasecmp(g_ptr_array_index(senders, i), g_ptr_array_index(rcpts, k)) == 0) {

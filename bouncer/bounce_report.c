@@ -106,12 +106,12 @@ report_headers(BounceReport *report, const BounceParts *parts)
     report->original.references = g_strdup(bounce_fields_get(o, "References"));
 }
 
-/* text_has_name - a field name (ending in ':') somewhere from p, as a
- * word of its own: at a line start or after blanks, in any case. */
+/* text_has_name - a field name (without its ':') somewhere in [p, end),
+ * as a word of its own: at a line start or after blanks, in any case. */
 static gboolean
-text_has_name(const char *start, const char *p, const char *name)
+text_has_name(const char *start, const char *p, const char *end, const char *name)
 {
-    while ((p = strcasestr(p, name)) != NULL) {
+    while ((p = bounce_text_find_name(p, end, name)) != NULL) {
         if (p == start || g_ascii_isspace(p[-1]))
             return TRUE;
         p++;
@@ -125,16 +125,17 @@ text_has_name(const char *start, const char *p, const char *name)
 static gboolean
 text_has_dsn_fields(const GString *text)
 {
-    const char *p = text->str;
+    const char *p = text->str, *end = text->str + text->len;
 
-    while ((p = strcasestr(p, "recipient:")) != NULL) {
+    while ((p = bounce_text_find_name(p, end, "recipient")) != NULL) {
         const char *line = p;
 
         while (line > text->str && line[-1] != '\n')
             line--;
         if (g_ascii_strncasecmp(line, "Final-Recipient:", 16) == 0
             || g_ascii_strncasecmp(line, "Original-Recipient:", 19) == 0)
-            return text_has_name(text->str, p, "action:") || text_has_name(text->str, p, "status:");
+            return text_has_name(text->str, p, end, "action")
+                   || text_has_name(text->str, p, end, "status");
         p += 10;
     }
     return FALSE;
