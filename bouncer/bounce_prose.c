@@ -166,6 +166,25 @@ prose_mark_forwards(const GString *text, const BounceMatch *m)
     return strstr(mark, "forwarded message") != NULL;
 }
 
+/* prose_signature_cut - end, or an earlier signature separator: a line
+ * that is "-- " (RFC 3676 4.3). What follows one is a footer a server or
+ * gateway signs with ("scanned for viruses and spam by ..."), never the
+ * error. */
+static gsize
+prose_signature_cut(const GString *text, gsize end)
+{
+    const char *p = text->str;
+
+    while ((p = g_strstr_len(p, end - (p - text->str), "\n-- ")) != NULL) {
+        const char *after = p + 4;
+
+        if (after >= text->str + end || *after == '\n' || (*after == '\r' && after[1] == '\n'))
+            return (gsize)(p - text->str) + 1;
+        p = after;
+    }
+    return end;
+}
+
 /* prose_error_end - where the error text ends: at the first mark of the
  * returned original, which is also where its headers begin; in a
  * forward, at the first mark after its "Forwarded message" line. */
@@ -177,12 +196,12 @@ prose_error_end(const BounceParts *parts, gsize *original_at)
 
     *original_at = text->len;
     if (!bounce_rules_earliest(BOUNCE_TABLE_ORIGINAL_MARK, text->str, text->len, 0, &m))
-        return text->len;
+        return prose_signature_cut(text, text->len);
     if (prose_is_forward(parts) && prose_mark_forwards(text, &m)
         && !bounce_rules_earliest(BOUNCE_TABLE_ORIGINAL_MARK, text->str, text->len, m.match_end, &m))
-        return text->len;
+        return prose_signature_cut(text, text->len);
     *original_at = m.match_end;
-    return m.match_start;
+    return prose_signature_cut(text, m.match_start);
 }
 
 /* prose_original_headers - the returned original's header block after the
