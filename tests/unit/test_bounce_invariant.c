@@ -8,6 +8,8 @@
  *   blanks   two blanks at the end of every line, as a transport may add;
  *            in quoted-printable text a decoder deletes them (RFC 2045 6.7)
  *   case     every recipient's address in upper case where the text gives it
+ *   footer   a gateway's signature ("-- " and a line about viruses and spam)
+ *            at the end of a message of one text part, not encoded
  *
  * Line ends (CRLF, CR) are held to the same answer by test_bounce_golden. */
 #include <string.h>
@@ -108,6 +110,23 @@ change_case(const char *data, gsize len, const GPtrArray *addrs)
     return out;
 }
 
+/* change_footer - a signed footer at the end of a single, unencoded part. */
+static GByteArray *
+change_footer(const char *data, gsize len, const GPtrArray *addrs)
+{
+    static const char footer[] = "\n-- \nThis message was scanned for viruses and spam by the"
+                                 " Example Mail Gateway.\n";
+    const char *body = g_strstr_len(data, len, "\n\n");
+    g_autofree char *head = g_ascii_strdown(data, body != NULL ? body - data : (gssize)len);
+    GByteArray *out = g_byte_array_sized_new(len + sizeof(footer));
+
+    g_byte_array_append(out, (const guint8 *)data, len);
+    if (body != NULL && strstr(head, "multipart/") == NULL && strstr(head, "base64") == NULL
+        && strstr(head, "quoted-printable") == NULL)
+        g_byte_array_append(out, (const guint8 *)footer, sizeof(footer) - 1);
+    return out;
+}
+
 typedef struct {
     const char *name;
     InvariantChange change;
@@ -117,6 +136,7 @@ static const Invariant invariants[] = {
     { "names", change_names },
     { "blanks", change_blanks },
     { "case", change_case },
+    { "footer", change_footer },
 };
 
 static void
