@@ -175,7 +175,7 @@ prose_signature_cut(const GString *text, gsize end)
 {
     const char *p = text->str;
 
-    while ((p = g_strstr_len(p, end - (p - text->str), "\n-- ")) != NULL) {
+    while ((p = memmem(p, end - (p - text->str), "\n-- ", 4)) != NULL) {
         const char *after = p + 4;
 
         if (after >= text->str + end || *after == '\n' || (*after == '\r' && after[1] == '\n'))
