@@ -87,7 +87,7 @@ bounce_arf_read(BounceReport *report, const BounceParts *parts)
 gboolean
 bounce_arf_read_headers(BounceReport *report, const BounceParts *parts)
 {
-    const char *subject = parts->subject;
+    const char *subject = parts->subject_bare;
     BounceMatch m;
     guint added = 0;
 

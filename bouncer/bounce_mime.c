@@ -583,6 +583,40 @@ mime_read_simple(const char *data, gsize len, BounceParts *parts)
     return TRUE;
 }
 
+
+/* mime_subject_bare - subject past the tags a gateway or filter puts in
+ * front of it: "[EXTERNAL] ", "[SPAM] [ext] ", "***SPAM*** " (a tag is at
+ * most 40 bytes). subject itself when there are none, or nothing after
+ * them. (transfer none) */
+static const char *
+mime_subject_bare(const char *subject)
+{
+    const char *s = subject;
+
+    if (subject == NULL)
+        return NULL;
+    for (;;) {
+        const char *close = NULL;
+
+        while (*s == ' ' || *s == '\t')
+            s++;
+        if (*s == '[')
+            close = memchr(s + 1, ']', strnlen(s + 1, 40));
+        else if (s[0] == '*' && s[1] == '*') {
+            const char *word = s + strspn(s, "*");
+            const char *end = memchr(word, '*', strnlen(word, 40));
+
+            close = end != NULL && end > word ? end + strspn(end, "*") - 1 : NULL;
+        }
+        if (close == NULL)
+            break;
+        s = close + 1;
+    }
+    while (*s == ' ' || *s == '\t')
+        s++;
+    return *s != '\0' ? s : subject;
+}
+
 /* parts_reset - forget what a declined split left in parts (the top-level
  * headers stay). */
 static void
@@ -626,6 +660,7 @@ bounce_mime_read_with(GByteArray *message_bytes, BounceParts *parts, BounceMimeM
     /* Decoded once: the subject rules, the forward check and the report
      * all read it. */
     parts->subject = bounce_fields_get_text(parts->headers, "Subject");
+    parts->subject_bare = mime_subject_bare(parts->subject);
 
     if (mime_read_simple(data, len, parts))
         return TRUE;

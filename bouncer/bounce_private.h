@@ -86,6 +86,10 @@ typedef enum {
 typedef struct {
     BounceFields *headers;        /* the message's own header fields */
     char *subject;                /* its Subject, encoded words decoded, or NULL */
+    const char *subject_bare;     /* the same without the tags a gateway puts
+                                   * before it ("[EXTERNAL] ", "***SPAM*** "):
+                                   * what rules anchored at its start read;
+                                   * points into subject, or NULL */
     char *content_type;           /* top-level "type/subtype", lower case */
     BounceReportType report_type;
     GString *report;              /* delivery-status or feedback-report text */

@@ -20,13 +20,18 @@ bounce_from_daemon(const BounceParts *parts, const char **rule_out)
     return TRUE;
 }
 
-/* subject_matches - the message's subject (decoded) matches a table. */
+/* subject_matches - the message's subject (decoded) matches a table,
+ * with a gateway's tags before it or without. */
 static gboolean
 subject_matches(const BounceParts *parts, BounceTable table, BounceMatch *m)
 {
     const char *s = parts->subject;
 
-    return s != NULL && bounce_rules_first(table, s, strlen(s), m);
+    if (s == NULL)
+        return FALSE;
+    return bounce_rules_first(table, s, strlen(s), m)
+           || (parts->subject_bare != s
+               && bounce_rules_first(table, parts->subject_bare, strlen(parts->subject_bare), m));
 }
 
 /* autoreply_header - the RFC 3834 header fields and their vendor cousins. */
@@ -105,9 +110,17 @@ bounce_mta_name(const BounceParts *parts)
         for (guint k = 0; k < parts->headers->fields->len; k++) {
             const BounceField *f = &g_array_index(parts->headers->fields, BounceField, k);
 
-            if (bounce_field_is(f, header)
-                && bounce_rules_try(BOUNCE_TABLE_MTA, i, bounce_field_value(f),
-                                    strlen(bounce_field_value(f)), &m))
+            const char *value;
+
+            if (!bounce_field_is(f, header))
+                continue;
+            /* The subject as the other subject rules read it: decoded,
+             * and without a gateway's tags. */
+            if (parts->subject_bare != NULL && g_ascii_strcasecmp(header, "Subject") == 0)
+                value = parts->subject_bare;
+            else
+                value = bounce_field_value(f);
+            if (bounce_rules_try(BOUNCE_TABLE_MTA, i, value, strlen(value), &m))
                 return rules[i].value;
         }
     }
@@ -148,7 +161,7 @@ bounce_mta_preset_from(BounceRecipient *r, const char *mta, const char *text)
 static gboolean
 prose_is_forward(const BounceParts *parts)
 {
-    const char *s = parts->subject;
+    const char *s = parts->subject_bare;
 
     if (s == NULL)
         return FALSE;
