@@ -10,6 +10,7 @@
  *   case     every recipient's address in upper case where the text gives it
  *   footer   a gateway's signature ("-- " and a line about viruses and spam)
  *            at the end of a message of one text part, not encoded
+ *   tag      "[EXTERNAL] " put before the subject, as gateways mark mail
  *
  * Line ends (CRLF, CR) are held to the same answer by test_bounce_golden. */
 #include <string.h>
@@ -127,6 +128,28 @@ change_footer(const char *data, gsize len, const GPtrArray *addrs)
     return out;
 }
 
+/* change_tag - "[EXTERNAL] " before the first Subject's value. */
+static GByteArray *
+change_tag(const char *data, gsize len, const GPtrArray *addrs)
+{
+    GByteArray *out = g_byte_array_sized_new(len + 16);
+
+    for (gsize i = 0; i + 8 <= len; i++) {
+        if ((i == 0 || data[i - 1] == '\n') && g_ascii_strncasecmp(data + i, "subject:", 8) == 0) {
+            gsize at = i + 8;
+
+            while (at < len && (data[at] == ' ' || data[at] == '\t'))
+                at++;
+            g_byte_array_append(out, (const guint8 *)data, at);
+            g_byte_array_append(out, (const guint8 *)"[EXTERNAL] ", 11);
+            g_byte_array_append(out, (const guint8 *)data + at, len - at);
+            return out;
+        }
+    }
+    g_byte_array_append(out, (const guint8 *)data, len);
+    return out;
+}
+
 typedef struct {
     const char *name;
     InvariantChange change;
@@ -137,6 +160,7 @@ static const Invariant invariants[] = {
     { "blanks", change_blanks },
     { "case", change_case },
     { "footer", change_footer },
+    { "tag", change_tag },
 };
 
 static void
@@ -179,6 +203,13 @@ test_invariant_changes(void)
                     "Final-Recipient: rfc822; Ann@Example.org  \nAction: failed  \n\nbody", 65);
     g_assert_cmpmem(upper->data, upper->len,
                     "Final-Recipient: rfc822; ANN@EXAMPLE.ORG\nAction: failed\n\nbody", 61);
+    {
+        static const char subj[] = "From: a@b\nSubject:  Returned mail\n\nx";
+        g_autoptr(GByteArray) tagged = change_tag(subj, sizeof(subj) - 1, addrs);
+
+        g_assert_cmpmem(tagged->data, tagged->len,
+                        "From: a@b\nSubject:  [EXTERNAL] Returned mail\n\nx", 47);
+    }
 }
 
 static int
