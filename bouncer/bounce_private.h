@@ -212,7 +212,6 @@ typedef enum {
     BOUNCE_TABLE_BOUNCE_FROM,      /* senders of bounces */
     BOUNCE_TABLE_BOUNCE_BODY,      /* body wording that only bounces use */
     BOUNCE_TABLE_AUTOREPLY_SUBJECT,/* out-of-office subjects */
-    BOUNCE_TABLE_NOT_BOUNCE_SUBJECT, /* subjects that rule a bounce out */
     BOUNCE_TABLE_ORIGINAL_MARK,    /* where the returned original starts */
     BOUNCE_TABLE_RECIPIENT,        /* lines naming a failed recipient */
     BOUNCE_TABLE_REASON,           /* diagnostic text -> reason */

@@ -39,11 +39,6 @@ static const BounceRule table_bounce_body[] = {
     { "body-intl",        NULL, 0, "配信できませんでした|届きませんでした|送信できませんでした|宛先不明|存在しないか", NULL },
 };
 
-/* Subjects that mean "not a bounce" whatever else the message says. */
-static const BounceRule table_not_bounce_subject[] = {
-    { "notbounce-re",     NULL, 0, "^(?:re|aw|sv|vs|antw|réf|rif|fw|fwd)\\s*:", NULL },
-};
-
 /* Out-of-office subjects, in the common languages. */
 static const BounceRule table_autoreply_subject[] = {
     { "oof-en",  NULL, 0, "out of (?:the )?office|auto(?:matic|matisk|mated)?[- ]?(?:reply|response|answer|svar|antwort|respuesta|risposta|réponse)|\\bauto:|away from (?:the )?office|^away until|^away\\b|on (?:vacation|holiday|leave)|vacation (?:reply|message|notice)|\\bvacation\\b|i am (?:currently )?away|absence", NULL },
@@ -595,7 +590,6 @@ static const struct {
     [BOUNCE_TABLE_BOUNCE_FROM]        = TABLE(table_bounce_from),
     [BOUNCE_TABLE_BOUNCE_BODY]        = TABLE(table_bounce_body),
     [BOUNCE_TABLE_AUTOREPLY_SUBJECT]  = TABLE(table_autoreply_subject),
-    [BOUNCE_TABLE_NOT_BOUNCE_SUBJECT] = TABLE(table_not_bounce_subject),
     [BOUNCE_TABLE_ORIGINAL_MARK]      = TABLE(table_original_mark),
     [BOUNCE_TABLE_RECIPIENT]          = TABLE(table_recipient),
     [BOUNCE_TABLE_REASON]             = TABLE(table_reason),
