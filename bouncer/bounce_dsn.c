@@ -120,18 +120,28 @@ dsn_recipient_done(BounceReport *report, BounceRecipient **rcpt, char **original
     g_clear_pointer(original, g_free);
 }
 
+/* A block of fields between blank lines. */
+typedef struct {
+    guint first;              /* index of its first field */
+    guint finals, originals;  /* its Final- and Original-Recipient fields */
+} DsnBlock;
+
 /* bounce_dsn_read_text - read DSN fields from text: blank lines separate
- * the per-message block from the per-recipient blocks, but broken reports
- * omit them, so a new recipient starts at each Final-Recipient (or at an
- * Original-Recipient that comes before one). */
+ * the per-message block from the per-recipient blocks, and a recipient's
+ * fields may come in any order within its block (RFC 3464 2.3). Broken
+ * reports omit the blank lines, so within one block a new recipient also
+ * starts at each Final-Recipient (or at an Original-Recipient that comes
+ * before one). */
 void
 bounce_dsn_read_text(BounceReport *report, const char *text, gsize len)
 {
     g_autoptr(BounceFields) fields = bounce_fields_new();
+    g_autoptr(GArray) blocks = g_array_new(FALSE, TRUE, sizeof(DsnBlock));
     BounceRecipient *rcpt = NULL;
     char *original = NULL;
     gboolean have_final = FALSE;
     gsize pos = 0;
+    guint b = 0;
 
     while (pos < len) {
         const char *nl = memchr(text + pos, '\n', len - pos);
@@ -145,14 +155,37 @@ bounce_dsn_read_text(BounceReport *report, const char *text, gsize len)
             pos = line_end + 1;
             continue;
         }
-        used = bounce_fields_parse(fields, text + pos, len - pos, TRUE);
+        {
+            DsnBlock block = { fields->fields->len, 0, 0 };
+
+            used = bounce_fields_parse(fields, text + pos, len - pos, TRUE);
+            for (guint i = block.first; i < fields->fields->len; i++) {
+                const BounceField *f = &g_array_index(fields->fields, BounceField, i);
+
+                block.finals += bounce_field_is(f, "Final-Recipient");
+                block.originals += bounce_field_is(f, "Original-Recipient");
+            }
+            if (fields->fields->len > block.first)
+                g_array_append_val(blocks, block);
+        }
         pos = used == 0 ? line_end + 1 : pos + used;
     }
 
     for (guint i = 0; i < fields->fields->len; i++) {
         const BounceField *f = &g_array_index(fields->fields, BounceField, i);
         const char *v = bounce_field_value(f);
+        const DsnBlock *block;
 
+        while (b + 1 < blocks->len && g_array_index(blocks, DsnBlock, b + 1).first <= i)
+            b++;
+        block = &g_array_index(blocks, DsnBlock, b);
+        /* A block that names a recipient is a new one, whatever the order
+         * of its fields. */
+        if (i == block->first && block->finals + block->originals > 0 && rcpt != NULL
+            && (have_final || original != NULL)) {
+            dsn_recipient_done(report, &rcpt, &original);
+            have_final = FALSE;
+        }
         if (bounce_field_is(f, "Final-Recipient")
             || bounce_field_is(f, "X-Actual-Recipient")) {
             g_autofree char *addr = bounce_addr_clean(strip_type(v));
@@ -176,8 +209,10 @@ bounce_dsn_read_text(BounceReport *report, const char *text, gsize len)
             g_autofree char *addr = bounce_addr_clean(strip_type(v));
 
             /* Original-Recipient may come before or after Final-Recipient;
-             * it starts the next recipient only once this one is complete. */
-            if (rcpt != NULL && (original != NULL || (have_final && rcpt->status[0] != '\0'))) {
+             * in a block of several recipients it starts the next one once
+             * this one is complete. */
+            if (rcpt != NULL && (block->finals > 1 || block->originals > 1)
+                && (original != NULL || (have_final && rcpt->status[0] != '\0'))) {
                 dsn_recipient_done(report, &rcpt, &original);
                 have_final = FALSE;
             }

@@ -134,8 +134,8 @@ text_has_dsn_fields(const GString *text)
             line--;
         if (g_ascii_strncasecmp(line, "Final-Recipient:", 16) == 0
             || g_ascii_strncasecmp(line, "Original-Recipient:", 19) == 0)
-            return text_has_name(text->str, p, end, "action")
-                   || text_has_name(text->str, p, end, "status");
+            return text_has_name(text->str, text->str, end, "action")
+                   || text_has_name(text->str, text->str, end, "status");
         p += 10;
     }
     return FALSE;
