@@ -11,6 +11,8 @@
  *   footer   a gateway's signature ("-- " and a line about viruses and spam)
  *            at the end of a message of one text part, not encoded
  *   tag      "[EXTERNAL] " put before the subject, as gateways mark mail
+ *   order    the fields of each DSN recipient block in reverse order (a
+ *            block of one Final-Recipient; RFC 3464 sets no order)
  *
  * Line ends (CRLF, CR) are held to the same answer by test_bounce_golden. */
 #include <string.h>
@@ -150,6 +152,75 @@ change_tag(const char *data, gsize len, const GPtrArray *addrs)
     return out;
 }
 
+/* order_block - the lines [from, to) of a block of one recipient's DSN
+ * fields, appended to out with its fields in reverse order; FALSE (and
+ * nothing appended) when it is not such a block. */
+static gboolean
+order_block(const char *data, gsize from, gsize to, GByteArray *out)
+{
+    g_autoptr(GArray) starts = g_array_new(FALSE, FALSE, sizeof(gsize));
+    guint finals = 0;
+
+    for (gsize at = from; at < to;) {
+        const char *nl = memchr(data + at, '\n', to - at);
+        gsize end = nl != NULL ? (gsize)(nl - data) + 1 : to;
+        gsize k = at;
+
+        if (data[at] != ' ' && data[at] != '\t') {
+            while (k < end && (g_ascii_isalnum(data[k]) || data[k] == '-'))
+                k++;
+            if (k == at || k == end || data[k] != ':')
+                return FALSE;
+            finals += g_ascii_strncasecmp(data + at, "Final-Recipient:", 16) == 0;
+            g_array_append_val(starts, at);
+        } else if (starts->len == 0) {
+            return FALSE;
+        }
+        at = end;
+    }
+    if (finals != 1 || starts->len < 2 || data[to - 1] != '\n')
+        return FALSE;
+    for (guint i = starts->len; i-- > 0;) {
+        gsize a = g_array_index(starts, gsize, i);
+        gsize b = i + 1 < starts->len ? g_array_index(starts, gsize, i + 1) : to;
+
+        g_byte_array_append(out, (const guint8 *)data + a, b - a);
+    }
+    return TRUE;
+}
+
+/* change_order - every DSN recipient block with its fields reversed. */
+static GByteArray *
+change_order(const char *data, gsize len, const GPtrArray *addrs)
+{
+    GByteArray *out = g_byte_array_sized_new(len);
+    gsize at = 0;
+
+    while (at < len) {
+        gsize end = at;
+
+        /* a block: lines up to a blank one */
+        while (end < len) {
+            const char *nl = memchr(data + end, '\n', len - end);
+            gsize next = nl != NULL ? (gsize)(nl - data) + 1 : len;
+
+            if (next - end <= 1 || (next - end == 2 && data[end] == '\r'))
+                break;
+            end = next;
+        }
+        if (end == at) {
+            const char *nl = memchr(data + at, '\n', len - at);
+
+            end = nl != NULL ? (gsize)(nl - data) + 1 : len;
+            g_byte_array_append(out, (const guint8 *)data + at, end - at);
+        } else if (!order_block(data, at, end, out)) {
+            g_byte_array_append(out, (const guint8 *)data + at, end - at);
+        }
+        at = end;
+    }
+    return out;
+}
+
 typedef struct {
     const char *name;
     InvariantChange change;
@@ -161,6 +232,7 @@ static const Invariant invariants[] = {
     { "case", change_case },
     { "footer", change_footer },
     { "tag", change_tag },
+    { "order", change_order },
 };
 
 static void
@@ -209,6 +281,15 @@ test_invariant_changes(void)
 
         g_assert_cmpmem(tagged->data, tagged->len,
                         "From: a@b\nSubject:  [EXTERNAL] Returned mail\n\nx", 47);
+    }
+    {
+        static const char dsn[] = "Reporting-MTA: dns; a\n\nFinal-Recipient: rfc822; x@y\n"
+                                  "Action: failed\nDiagnostic-Code: smtp; 550\n  gone\n\nz";
+        static const char want[] = "Reporting-MTA: dns; a\n\nDiagnostic-Code: smtp; 550\n  gone\n"
+                                   "Action: failed\nFinal-Recipient: rfc822; x@y\n\nz";
+        g_autoptr(GByteArray) ordered = change_order(dsn, sizeof(dsn) - 1, addrs);
+
+        g_assert_cmpmem(ordered->data, ordered->len, want, sizeof(want) - 1);
     }
 }
 
