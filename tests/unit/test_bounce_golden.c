@@ -11,8 +11,6 @@
 #include "bouncer/bounce_report.h"
 #include "tests/unit/testutil.h"
 
-static const char *const golden_dirs[] = { "tests/fixtures/bounces", "tests/fixtures/formats" };
-
 /* golden_render - what `bouncerctl parse` would print for the buffer. */
 static char *
 golden_render(const char *name, const char *data, gsize len)
@@ -95,35 +93,10 @@ test_golden_one(gconstpointer user_data)
     }
 }
 
-static int
-golden_compare(gconstpointer a, gconstpointer b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int
 main(int argc, char **argv)
 {
-    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-
     g_test_init(&argc, &argv, NULL);
-    for (gsize d = 0; d < G_N_ELEMENTS(golden_dirs); d++) {
-        g_autofree char *dir_path = g_build_filename(testutil_source_dir(), golden_dirs[d], NULL);
-        g_autoptr(GDir) dir = g_dir_open(dir_path, 0, NULL);
-        const char *name;
-
-        g_assert_nonnull(dir);
-        while ((name = g_dir_read_name(dir)) != NULL) {
-            if (g_str_has_suffix(name, ".eml"))
-                g_ptr_array_add(names, g_build_filename(golden_dirs[d], name, NULL));
-        }
-    }
-    g_ptr_array_sort(names, golden_compare);
-    for (guint i = 0; i < names->len; i++) {
-        const char *n = g_ptr_array_index(names, i);
-        g_autofree char *path = g_strconcat("/bounce/golden/", n + strlen("tests/fixtures/"), NULL);
-
-        g_test_add_data_func(path, n, test_golden_one);
-    }
+    testutil_add_fixture_tests("/bounce/golden", test_golden_one);
     return g_test_run();
 }

@@ -20,8 +20,6 @@
 #include "bouncer/bounce_report.h"
 #include "tests/unit/testutil.h"
 
-static const char *const invariant_dirs[] = { "tests/fixtures/bounces", "tests/fixtures/formats" };
-
 typedef GByteArray *(*InvariantChange)(const char *data, gsize len, const GPtrArray *addrs);
 
 /* invariant_summary - what must not change: one line per recipient;
@@ -293,36 +291,11 @@ test_invariant_changes(void)
     }
 }
 
-static int
-invariant_compare(gconstpointer a, gconstpointer b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int
 main(int argc, char **argv)
 {
-    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/bounce/invariant/changes", test_invariant_changes);
-    for (gsize d = 0; d < G_N_ELEMENTS(invariant_dirs); d++) {
-        g_autofree char *dir_path = g_build_filename(testutil_source_dir(), invariant_dirs[d], NULL);
-        g_autoptr(GDir) dir = g_dir_open(dir_path, 0, NULL);
-        const char *name;
-
-        g_assert_nonnull(dir);
-        while ((name = g_dir_read_name(dir)) != NULL) {
-            if (g_str_has_suffix(name, ".eml"))
-                g_ptr_array_add(names, g_build_filename(invariant_dirs[d], name, NULL));
-        }
-    }
-    g_ptr_array_sort(names, invariant_compare);
-    for (guint i = 0; i < names->len; i++) {
-        const char *n = g_ptr_array_index(names, i);
-        g_autofree char *path = g_strconcat("/bounce/invariant/", n + strlen("tests/fixtures/"), NULL);
-
-        g_test_add_data_func(path, n, test_invariant_one);
-    }
+    testutil_add_fixture_tests("/bounce/invariant", test_invariant_one);
     return g_test_run();
 }

@@ -1,6 +1,8 @@
 /* testutil.c - small helpers shared by the test programs. */
 #include "tests/unit/testutil.h"
 
+#include <string.h>
+
 const char *
 testutil_source_dir(void)
 {
@@ -20,6 +22,40 @@ testutil_read_file(const char *relative_path)
     if (!g_file_get_contents(path, &data, &len, &error))
         g_error("cannot read %s: %s", path, error->message);
     return g_bytes_new_take(data, len);
+}
+
+static int
+fixture_compare(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void
+testutil_add_fixture_tests(const char *prefix, GTestDataFunc func)
+{
+    static const char *const dirs[] = { "tests/fixtures/bounces", "tests/fixtures/formats" };
+    /* The names live as long as the tests: only the array is freed. */
+    GPtrArray *names = g_ptr_array_new();
+
+    for (gsize d = 0; d < G_N_ELEMENTS(dirs); d++) {
+        g_autofree char *dir_path = g_build_filename(testutil_source_dir(), dirs[d], NULL);
+        g_autoptr(GDir) dir = g_dir_open(dir_path, 0, NULL);
+        const char *name;
+
+        g_assert_nonnull(dir);
+        while ((name = g_dir_read_name(dir)) != NULL) {
+            if (g_str_has_suffix(name, ".eml"))
+                g_ptr_array_add(names, g_build_filename(dirs[d], name, NULL));
+        }
+    }
+    g_ptr_array_sort(names, fixture_compare);
+    for (guint i = 0; i < names->len; i++) {
+        const char *n = g_ptr_array_index(names, i);
+        g_autofree char *path = g_strconcat(prefix, "/", n + strlen("tests/fixtures/"), NULL);
+
+        g_test_add_data_func(path, n, func);
+    }
+    g_free(g_ptr_array_free(names, FALSE));
 }
 
 const char *

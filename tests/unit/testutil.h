@@ -10,6 +10,12 @@ const char *testutil_source_dir(void);
 /* testutil_read_file - whole file under the source dir, or abort the test. (transfer full) */
 GBytes *testutil_read_file(const char *relative_path);
 
+/* testutil_add_fixture_tests - one test per NAME.eml of the bounce
+ * fixtures (tests/fixtures/bounces and tests/fixtures/formats), in name
+ * order, at PREFIX/bounces/NAME.eml ...; each gets its path relative to
+ * the source dir ("tests/fixtures/formats/NAME.eml") as data. */
+void testutil_add_fixture_tests(const char *prefix, GTestDataFunc func);
+
 /* testutil_pg_conninfo - conninfo of the test PostgreSQL started by tests/run.sh,
  * or NULL when there is none (tests that need it then skip). (transfer none) */
 const char *testutil_pg_conninfo(void);
