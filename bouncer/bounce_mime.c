@@ -252,52 +252,193 @@ bounce_text_to_utf8(const char *data, gsize len, const char *charset)
     }
 }
 
-/* html_to_text - rough text of an HTML part: tags dropped, block ends made
- * line ends, the few entities bounces use decoded. */
+/* html_tag_name - the name of the tag that starts at tag (after '<'),
+ * with its '/' when closing, in lower case: "/p" for "/P class=x". ""
+ * when it is longer than a tag we know. */
+static const char *
+html_tag_name(const char *tag, gsize len, char name[12])
+{
+    gsize n = 0;
+
+    if (len > 0 && *tag == '/')
+        name[n++] = '/';
+    while (n < len && n < 11 && g_ascii_isalnum(tag[n]))
+        name[n] = g_ascii_tolower(tag[n]), n++;
+    if (n < len && g_ascii_isalnum(tag[n]))
+        n = 0;
+    name[n] = '\0';
+    return name;
+}
+
+/* html_break - the line breaks a tag stands for in text: 2 for a
+ * paragraph, 1 for a line or a block, 0 for the rest. */
+static guint
+html_break(const char *name)
+{
+    static const char *const lines[] = { "br", "div", "tr", "li", "table", "ul", "ol",
+                                         "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
+                                         "pre", "hr", "dt", "dd" };
+
+    if (*name == '/')
+        name++;
+    if (strcmp(name, "p") == 0)
+        return 2;
+    for (gsize i = 0; i < G_N_ELEMENTS(lines); i++) {
+        if (name[0] == lines[i][0] && strcmp(name, lines[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* html_newlines - end the text with at least n line ends (none at its
+ * start), without the blanks before them. */
+static void
+html_newlines(GString *out, gsize from, guint n)
+{
+    guint have = 0;
+
+    while (out->len > from && out->str[out->len - 1] == ' ')
+        g_string_truncate(out, out->len - 1);
+    if (out->len == from)
+        return;
+    for (gsize k = out->len; k > from && out->str[k - 1] == '\n' && have < n; k--)
+        have++;
+    for (; have < n; have++)
+        g_string_append_c(out, '\n');
+}
+
+/* html_entity - the character an entity at html stands for, appended to
+ * out; its length, or 0 when it is none we know. */
+static gsize
+html_entity(GString *out, const char *html, gsize len)
+{
+    static const struct { const char *entity; const char *text; } entities[] = {
+        { "&lt;", "<" }, { "&gt;", ">" }, { "&amp;", "&" }, { "&nbsp;", " " },
+        { "&quot;", "\"" }, { "&apos;", "'" },
+    };
+    const char *semi = memchr(html, ';', MIN(len, 12));
+
+    if (semi == NULL)
+        return 0;
+    if (html[1] == '#') {
+        gboolean hex = html[2] == 'x' || html[2] == 'X';
+        const char *digits = html + (hex ? 3 : 2);
+        char *stop = NULL;
+        guint64 c = g_ascii_strtoull(digits, &stop, hex ? 16 : 10);
+
+        if (stop != semi || stop == digits || c == 0 || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+            return 0;
+        g_string_append_unichar(out, c == 0xA0 ? ' ' : (gunichar)c);
+        return (gsize)(semi - html) + 1;
+    }
+    for (gsize e = 0; e < G_N_ELEMENTS(entities); e++) {
+        gsize elen = strlen(entities[e].entity);
+
+        if ((gsize)(semi - html) + 1 == elen && g_ascii_strncasecmp(html, entities[e].entity, elen) == 0) {
+            g_string_append(out, entities[e].text);
+            return elen;
+        }
+    }
+    return 0;
+}
+
+/* html_is_address - what follows a '<' is an address and its '>'
+ * ("user@example.org>"), which no tag is. */
+static gboolean
+html_is_address(const char *p, gsize len)
+{
+    guint ats = 0;
+
+    for (gsize k = 0; k < len && k < 320; k++) {
+        if (p[k] == '>')
+            return ats == 1 && p[0] != '@' && p[k - 1] != '@';
+        if (p[k] == '@')
+            ats++;
+        else if (g_ascii_isspace(p[k]) || strchr("<\"'=/", p[k]) != NULL)
+            return FALSE;
+    }
+    return FALSE;
+}
+
+/* html_to_text - the text of an HTML part as a reader sees it: tags
+ * dropped (and what <style>, <script> and <head> hold), runs of white
+ * space one blank as HTML has them except inside <pre>, a line end for
+ * <br> and each block, a blank line for each paragraph, entities
+ * decoded. */
 static void
 html_to_text(GString *out, const char *html, gsize len)
 {
-    static const struct { const char *entity; char c; } entities[] = {
-        { "&lt;", '<' }, { "&gt;", '>' }, { "&amp;", '&' }, { "&nbsp;", ' ' },
-        { "&quot;", '"' }, { "&#39;", '\'' },
-    };
-    gsize i = 0;
+    gsize from = out->len, i = 0;
+    guint pre = 0;
 
     while (i < len) {
-        if (html[i] == '<') {
-            const char *end = memchr(html + i, '>', len - i);
-            gsize tag_len = end != NULL ? (gsize)(end - (html + i)) : len - i;
+        char c = html[i];
 
-            if (tag_len >= 2 && (g_ascii_strncasecmp(html + i + 1, "br", 2) == 0
-                                 || g_ascii_strncasecmp(html + i + 1, "/p", 2) == 0
-                                 || g_ascii_strncasecmp(html + i + 1, "/div", 4) == 0
-                                 || g_ascii_strncasecmp(html + i + 1, "/tr", 3) == 0
-                                 || g_ascii_strncasecmp(html + i + 1, "/h", 2) == 0
-                                 || g_ascii_strncasecmp(html + i + 1, "/li", 3) == 0))
-                g_string_append_c(out, '\n');
-            i += tag_len + 1;
+        if (c == '<' && html_is_address(html + i + 1, len - i - 1)) {
+            /* "<user@example.org>" written unescaped: text, not a tag */
+            g_string_append_c(out, c);
+            i++;
             continue;
         }
-        if (html[i] == '&') {
-            gboolean done = FALSE;
+        if (c == '<') {
+            const char *end = memchr(html + i, '>', len - i);
+            gsize tag_len = end != NULL ? (gsize)(end - (html + i)) - 1 : len - i - 1;
+            char buf[12];
+            const char *name = html_tag_name(html + i + 1, tag_len, buf);
+            guint breaks = html_break(name);
 
-            for (gsize e = 0; e < G_N_ELEMENTS(entities); e++) {
-                gsize elen = strlen(entities[e].entity);
+            /* what these hold is not text */
+            if (strcmp(name, "style") == 0 || strcmp(name, "script") == 0 || strcmp(name, "head") == 0) {
+                char close[12] = "</";
+                gsize n, k = i + 1;
 
-                if (len - i >= elen && g_ascii_strncasecmp(html + i, entities[e].entity, elen) == 0) {
-                    g_string_append_c(out, entities[e].c);
-                    i += elen;
-                    done = TRUE;
-                    break;
+                g_strlcat(close, name, sizeof(close));
+                n = strlen(close);
+                while (k + n <= len && g_ascii_strncasecmp(html + k, close, n) != 0) {
+                    const char *lt = memchr(html + k + 1, '<', len - k - 1);
+
+                    k = lt != NULL ? (gsize)(lt - html) : len;
                 }
+                end = k + n <= len ? memchr(html + k, '>', len - k) : NULL;
+                tag_len = end != NULL ? (gsize)(end - (html + i)) - 1 : len - i - 1;
+                breaks = 1;
             }
-            if (done)
-                continue;
+            if (strcmp(name, "pre") == 0)
+                pre++;
+            else if (strcmp(name, "/pre") == 0 && pre > 0)
+                pre--;
+            if (strcmp(name, "br") == 0) {
+                /* each <br> is a line end of its own: two make a blank line */
+                html_newlines(out, from, 0);
+                if (out->len > from)
+                    g_string_append_c(out, '\n');
+            } else if (breaks > 0) {
+                html_newlines(out, from, breaks);
+            }
+            else if (out->len > from && out->str[out->len - 1] != ' ' && out->str[out->len - 1] != '\n'
+                     && (strcmp(name, "td") == 0 || strcmp(name, "th") == 0))
+                g_string_append_c(out, ' ');
+            i += tag_len + 2;
+            continue;
         }
-        g_string_append_c(out, html[i]);
+        if (c == '&') {
+            gsize used = html_entity(out, html + i, len - i);
+
+            if (used > 0) {
+                i += used;
+                continue;
+            }
+        }
+        if (pre == 0 && (c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
+            if (out->len > from && out->str[out->len - 1] != ' ' && out->str[out->len - 1] != '\n')
+                g_string_append_c(out, ' ');
+            i++;
+            continue;
+        }
+        g_string_append_c(out, c);
         i++;
     }
-    g_string_append_c(out, '\n');
+    html_newlines(out, from, 1);
 }
 
 /* append_text - add a text part, converted to UTF-8 with LF line ends. */
