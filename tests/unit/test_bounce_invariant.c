@@ -13,6 +13,8 @@
  *   tag      "[EXTERNAL] " put before the subject, as gateways mark mail
  *   order    the fields of each DSN recipient block in reverse order (a
  *            block of one Final-Recipient; RFC 3464 sets no order)
+ *   html     a message of one plain text part sent as HTML instead: each
+ *            line ended by <br>, blanks and &<>" as entities
  *
  * Line ends (CRLF, CR) are held to the same answer by test_bounce_golden. */
 #include <string.h>
@@ -219,6 +221,60 @@ change_order(const char *data, gsize len, const GPtrArray *addrs)
     return out;
 }
 
+/* append_str - a string's bytes at the end of out. */
+static void
+append_str(GByteArray *out, const char *text)
+{
+    g_byte_array_append(out, (const guint8 *)text, strlen(text));
+}
+
+/* change_html - a message that is one unencoded text/plain part (not an
+ * mbox, no escape-sequence charset) as text/html. */
+static GByteArray *
+change_html(const char *data, gsize len, const GPtrArray *addrs)
+{
+    const char *body = g_strstr_len(data, len, "\n\n");
+    g_autofree char *head = body != NULL ? g_ascii_strdown(data, body - data) : NULL;
+    const char *ct = head != NULL ? strstr(head, "\ncontent-type:") : NULL;
+    GByteArray *out = g_byte_array_sized_new(len * 2);
+
+    if (body == NULL || g_str_has_prefix(data, "From ") || memchr(data, 0x1b, len) != NULL
+        || (ct != NULL && !g_str_has_prefix(ct + 14 + strspn(ct + 14, " \t"), "text/plain"))
+        || strstr(head, "base64") != NULL || strstr(head, "quoted-printable") != NULL) {
+        g_byte_array_append(out, (const guint8 *)data, len);
+        return out;
+    }
+    /* the header, its Content-Type made text/html */
+    if (ct != NULL) {
+        gsize at = ct - head + 1, end = at;
+
+        while (end < (gsize)(body - data) && data[end] != '\n')
+            end++;
+        g_byte_array_append(out, (const guint8 *)data, at);
+        append_str(out, "Content-Type: text/html");
+        for (const char *semi = memchr(data + at, ';', end - at); semi != NULL; semi = NULL)
+            g_byte_array_append(out, (const guint8 *)semi, data + end - semi);
+        g_byte_array_append(out, (const guint8 *)data + end, body - (data + end));
+    } else {
+        g_byte_array_append(out, (const guint8 *)data, body - data);
+        append_str(out, "\nContent-Type: text/html");
+    }
+    append_str(out, "\n\n<html><body>\n");
+    for (const char *p = body + 2; p < data + len; p++) {
+        const char *entity = *p == '&' ? "&amp;" : *p == '<' ? "&lt;" : *p == '>' ? "&gt;"
+                             : *p == '"' ? "&quot;" : *p == '\n' ? "<br>\n" : NULL;
+
+        if (*p == ' ' && p + 1 < data + len && p[1] == ' ')
+            entity = "&nbsp;";
+        if (entity != NULL)
+            append_str(out, entity);
+        else
+            g_byte_array_append(out, (const guint8 *)p, 1);
+    }
+    append_str(out, "</body></html>\n");
+    return out;
+}
+
 typedef struct {
     const char *name;
     InvariantChange change;
@@ -231,6 +287,7 @@ static const Invariant invariants[] = {
     { "footer", change_footer },
     { "tag", change_tag },
     { "order", change_order },
+    { "html", change_html },
 };
 
 static void
@@ -288,6 +345,16 @@ test_invariant_changes(void)
         g_autoptr(GByteArray) ordered = change_order(dsn, sizeof(dsn) - 1, addrs);
 
         g_assert_cmpmem(ordered->data, ordered->len, want, sizeof(want) - 1);
+    }
+    {
+        static const char text[] = "From: a@b\nContent-Type: text/plain; charset=utf-8\n\n"
+                                   "<x@y>:  gone & \"lost\"\n";
+        static const char want[] = "From: a@b\nContent-Type: text/html; charset=utf-8\n\n"
+                                   "<html><body>\n&lt;x@y&gt;:&nbsp; gone &amp; &quot;lost&quot;"
+                                   "<br>\n</body></html>\n";
+        g_autoptr(GByteArray) html = change_html(text, sizeof(text) - 1, addrs);
+
+        g_assert_cmpmem(html->data, html->len, want, sizeof(want) - 1);
     }
 }
 
