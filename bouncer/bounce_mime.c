@@ -435,8 +435,17 @@ html_to_text(GString *out, const char *html, gsize len)
             i++;
             continue;
         }
-        g_string_append_c(out, c);
-        i++;
+        {
+            /* the run of ordinary text up to the next tag, entity or blank */
+            gsize run = i + 1;
+
+            while (run < len && html[run] != '<' && html[run] != '&'
+                   && (pre > 0 || (html[run] != ' ' && html[run] != '\t' && html[run] != '\n'
+                                   && html[run] != '\r')))
+                run++;
+            g_string_append_len(out, html + i, run - i);
+            i = run;
+        }
     }
     html_newlines(out, from, 1);
 }
