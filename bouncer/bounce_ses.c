@@ -19,7 +19,7 @@ ses_blanks(const char *p, const char *end)
 static const char *
 ses_signature(const char *p, const char *end)
 {
-    while ((p = g_strstr_len(p, end - p, "\n--")) != NULL) {
+    while ((p = memmem(p, end - p, "\n--", 3)) != NULL) {
         const char *after = ses_blanks(p + 3, end);
 
         if (after == end || *after == '\n')
