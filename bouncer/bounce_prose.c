@@ -372,7 +372,8 @@ prose_list_line(const char *line, gsize len)
 
 /* prose_command_addrs - the addresses the text gives to an SMTP command
  * ("MAIL FROM:<a@example.org>": verb "mail", word "from"), cleaned. The
- * two words may be wrapped onto two lines. */
+ * two words may be wrapped onto two lines, the second indented (a "From:"
+ * header at a line start after a line ending in "mail" is no command). */
 static void
 prose_command_addrs(const char *text, gsize len, const char *verb, const char *word,
                     GPtrArray *out)
@@ -384,8 +385,14 @@ prose_command_addrs(const char *text, gsize len, const char *verb, const char *w
         const char *v = p, *a = p + wn + 1, *gt;
 
         p = a;
-        while (v > text && g_ascii_isspace(v[-1]))
+        while (v > text && (v[-1] == ' ' || v[-1] == '\t'))
             v--;
+        if (v > text && v[-1] == '\n' && v < p - wn - 1) {
+            /* wrapped: back over the line end to the end of the verb */
+            v--;
+            while (v > text && g_ascii_isspace(v[-1]))
+                v--;
+        }
         if (v == p - wn - 1 || (gsize)(v - text) < vn || g_ascii_strncasecmp(v - vn, verb, vn) != 0
             || (v - vn > text && g_ascii_isalnum(v[-vn - 1])))
             continue;

@@ -221,6 +221,40 @@ test_split_mbox(void)
     }
 }
 
+/* test_envelope_sender - an address the text gives to MAIL FROM (wrapped
+ * or not) and never to RCPT TO is no recipient; a "From:" header line at
+ * a line start is no MAIL FROM, so the same address stays a recipient. */
+static void
+test_envelope_sender(void)
+{
+    static const struct { const char *text; const char *want; } cases[] = {
+        { "<gone@example.org>: host mx.example.org[192.0.2.1] said: 553 5.1.8\n"
+          "    <snd@example.com>... Domain of sender address does not exist\n"
+          "    (in reply to MAIL\n    FROM:<snd@example.com> command)\n", "gone@example.org" },
+        { "<gone@example.org>: host mx.example.org[192.0.2.1] said: 553 5.1.8\n"
+          "    <snd@example.com>... Domain of sender address does not exist\n"
+          "    (in reply to MAIL FROM:<snd@example.com>, RCPT TO:<snd@example.com>)\n",
+          "gone@example.org snd@example.com" },
+        { "I could not deliver your mail\nFrom: <self@example.com>\n\n"
+          "<self@example.com>... User unknown\n", "self@example.com" },
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *msg = g_strconcat("From: MAILER-DAEMON@mta.example.net\nTo: x@example.net\n"
+                                           "Subject: Undelivered Mail Returned to Sender\n\n",
+                                           cases[i].text, NULL);
+        g_autoptr(BounceReport) report = bounce_report_parse(msg, strlen(msg));
+        g_autoptr(GString) got = g_string_new(NULL);
+
+        for (guint k = 0; k < report->recipients->len; k++) {
+            const BounceRecipient *r = g_ptr_array_index(report->recipients, k);
+
+            g_string_append_printf(got, "%s%s", k > 0 ? " " : "", r->addr);
+        }
+        g_assert_cmpstr(got->str, ==, cases[i].want);
+    }
+}
+
 /* test_hostile - inputs that must give a report, never a crash. */
 static void
 test_hostile(void)
@@ -312,6 +346,7 @@ main(int argc, char **argv)
     g_test_add_func("/bounce/classify", test_classify);
     g_test_add_func("/bounce/classify_context", test_classify_context);
     g_test_add_func("/bounce/split_mbox", test_split_mbox);
+    g_test_add_func("/bounce/envelope_sender", test_envelope_sender);
     g_test_add_func("/bounce/hostile", test_hostile);
     g_test_add_func("/bounce/threads", test_threads);
     g_test_add_func("/bounce/kind_names", test_kind_names);
