@@ -262,20 +262,23 @@ html_tag_name(const char *tag, gsize len, char name[12])
 
     if (len > 0 && *tag == '/')
         name[n++] = '/';
-    while (n < len && n < 11 && g_ascii_isalnum(tag[n]))
-        name[n] = g_ascii_tolower(tag[n]), n++;
+    while (n < len && n < 11 && g_ascii_isalnum(tag[n])) {
+        name[n] = g_ascii_tolower(tag[n]);
+        n++;
+    }
     if (n < len && g_ascii_isalnum(tag[n]))
         n = 0;
     name[n] = '\0';
     return name;
 }
 
-/* html_break - the line breaks a tag stands for in text: 2 for a
- * paragraph, 1 for a line or a block, 0 for the rest. */
+/* html_break - the line breaks a block's tag stands for in text: 2 for a
+ * paragraph, 1 for the other blocks, 0 for the rest (<br> is a line end
+ * of its own: html_to_text). */
 static guint
 html_break(const char *name)
 {
-    static const char *const lines[] = { "br", "div", "tr", "li", "table", "ul", "ol",
+    static const char *const lines[] = { "div", "tr", "li", "table", "ul", "ol",
                                          "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
                                          "pre", "hr", "dt", "dd" };
 
@@ -414,10 +417,11 @@ html_to_text(GString *out, const char *html, gsize len)
                     g_string_append_c(out, '\n');
             } else if (breaks > 0) {
                 html_newlines(out, from, breaks);
+            } else if (out->len > from && out->str[out->len - 1] != ' '
+                       && out->str[out->len - 1] != '\n'
+                       && (strcmp(name, "td") == 0 || strcmp(name, "th") == 0)) {
+                g_string_append_c(out, ' ');    /* cells of a row apart */
             }
-            else if (out->len > from && out->str[out->len - 1] != ' ' && out->str[out->len - 1] != '\n'
-                     && (strcmp(name, "td") == 0 || strcmp(name, "th") == 0))
-                g_string_append_c(out, ' ');
             i += tag_len + 2;
             continue;
         }
@@ -732,7 +736,6 @@ mime_read_simple(const char *data, gsize len, BounceParts *parts)
         append_text(parts, parts->text, (const guint8 *)data + body_at, len - body_at, charset, html);
     return TRUE;
 }
-
 
 /* mime_subject_bare - subject past the tags a gateway or filter puts in
  * front of it: "[EXTERNAL] ", "[SPAM] [ext] ", "***SPAM*** " (a tag is at
