@@ -349,9 +349,9 @@ static const BounceRule table_rhost_reason[] = {
  * starts with digits does not ("550 12345@example.cn... No such user"). */
 static const BounceRule table_status[] = {
     { "code-dsn-after-reply", "status", 1, "(?<!\\d)[245]\\d\\d[ -]['\"]?#?([245]\\.\\d{1,3}\\.\\d{1,3})(?![\\d.]*\\d)", NULL },
-    { "code-dsn-hash",        "status", 1, "[#(]([245]\\.\\d{1,3}\\.\\d{1,3})(?![\\d]|\\.\\d)", NULL },
+    { "code-dsn-hash",        "status", 1, "[#(]([245]\\.[0-7]\\.\\d{1,3})(?![\\d]|\\.\\d)", NULL },
     { "code-dsn-status",      "status", 1, "status:?\\s*([245]\\.\\d{1,3}\\.\\d{1,3})(?![\\d]|\\.\\d)", NULL },
-    { "code-dsn-any",         "status", 1, "(?<![\\d.\\w])([245]\\.\\d{1,3}\\.\\d{1,3})(?![\\d]|\\.\\d)", NULL },
+    { "code-dsn-any",         "status", 1, "(?<![\\d.\\w])([245]\\.[0-7]\\.\\d{1,3})(?![\\d]|\\.\\d)", NULL },
     { "code-reply-start",     "reply",  1, "^\\s*(?:smtp;|x-[\\w-]+;)?\\s*<?([245][0-5]\\d)(?:[ -]|:\\s|$)", NULL },
     { "code-reply-transcript","reply",  1, "<<<\\s*([245][0-5]\\d)(?:[ -]|$)", NULL },
     { "code-reply-doubled",   "reply",  1, "(?<![\\d.])([245][0-5]\\d) \\1(?![\\d.])", NULL },

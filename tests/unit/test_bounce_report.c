@@ -72,6 +72,8 @@ test_find_codes(void)
         { ">>> MAIL From:<a@b.example> <<< 501 <a@b.example>... no access", "", "501" },
         { "542 kim@strict.example Rejected", "", "" },        /* 542 is no reply code */
         { "connect to 10.5.1.1 failed", "", "" },
+        /* RFC 3463 subjects are 0 to 7: a version in brackets is no status */
+        { "X-Mailer: Apple Mail (2.753.1)", "", "" },
         /* only a success's codes: those, the first of each kind */
         { "250 2.0.0 Ok: queued as 4F1A then 251 2.1.5 forwarded", "2.0.0", "250" },
         /* each kind on its own: a failure's status, a success's reply */
