@@ -307,15 +307,21 @@ prose_is_own(const BounceParts *parts, const char *addr)
     return FALSE;
 }
 
-/* prose_is_id_line - a header line whose <...@...> is an identifier or a
- * trace, never a recipient (returned headers without a mark before them). */
+/* prose_is_id_line - a line whose address is an identifier, a trace or
+ * the sender's, never a recipient: header lines of the returned message
+ * without a mark before them (also where a forward quoted them, "> ..."),
+ * and a notice's own "Sender Address:". */
 static gboolean
 prose_is_id_line(const char *line, gsize len)
 {
-    static const char *const names[] = { "message-id:", "references:", "in-reply-to:",
-                                         "content-id:", "x-message-id:", "resent-message-id:" };
+    static const char *const names[] = {
+        "message-id:", "references:", "in-reply-to:", "content-id:", "x-message-id:",
+        "resent-message-id:", "return-path:", "errors-to:", "sender:", "sender address:",
+        "envelope-from:", "list-unsubscribe:", "list-subscribe:", "list-post:", "list-help:",
+        "list-owner:", "list-id:", "list-archive:", "dkim-signature:", "feedback-id:",
+    };
 
-    while (len > 0 && (*line == ' ' || *line == '\t')) {
+    while (len > 0 && (*line == ' ' || *line == '\t' || *line == '>')) {
         line++;
         len--;
     }
@@ -326,6 +332,24 @@ prose_is_id_line(const char *line, gsize len)
             return TRUE;
     }
     return FALSE;
+}
+
+/* prose_quote_len - the quote marks a forward put before a line ("> ",
+ * "> > ", ">>"), which the shapes of recipient lines look past; a
+ * Sendmail transcript's ">>> " before a command is no quote. */
+static gsize
+prose_quote_len(const char *line, gsize len)
+{
+    gsize n = 0;
+
+    while (n < len && line[n] == '>') {
+        if (len - n > 4 && memcmp(line + n, ">>> ", 4) == 0 && g_ascii_isalpha(line[n + 4]))
+            break;
+        n++;
+        if (n < len && line[n] == ' ')
+            n++;
+    }
+    return n;
 }
 
 /* prose_hit_find - the hit for addr (compared without case), or
@@ -456,13 +480,14 @@ prose_find_recipients(const BounceParts *parts, const char *text, gsize len)
     while (pos < len && hits->len < BOUNCE_MAX_RECIPIENTS) {
         const char *nl = memchr(text + pos, '\n', len - pos);
         gsize line_end = nl != NULL ? (gsize)(nl - text) : len;
+        gsize at = pos + prose_quote_len(text + pos, line_end - pos);    /* past "> " */
         BounceMatch m;
         g_autoptr(GPtrArray) list = NULL;
 
         /* Several recipients on one line: each is a recipient, and what
          * follows the line is said of them all. */
-        if (line_end > pos && text[pos] != '\n'
-            && (list = prose_list_line(text + pos, line_end - pos)) != NULL) {
+        if (line_end > at && text[at] != '\n'
+            && (list = prose_list_line(text + at, line_end - at)) != NULL) {
             for (guint k = 0; k < list->len && hits->len < BOUNCE_MAX_RECIPIENTS; k++) {
                 char *addr = bounce_addr_clean(g_ptr_array_index(list, k));
 
@@ -483,8 +508,8 @@ prose_find_recipients(const BounceParts *parts, const char *text, gsize len)
          * cannot match, and most lines have none. */
         if (line_end > pos && memchr(text + pos, '@', line_end - pos) != NULL
             && !prose_is_id_line(text + pos, line_end - pos)
-            && bounce_rules_first(BOUNCE_TABLE_RECIPIENT, text + pos, line_end - pos, &m)) {
-            g_autofree char *span = g_strndup(text + pos + m.start, m.end - m.start);
+            && bounce_rules_first(BOUNCE_TABLE_RECIPIENT, text + at, line_end - at, &m)) {
+            g_autofree char *span = g_strndup(text + at + m.start, m.end - m.start);
             g_autofree char *addr = bounce_addr_clean(span);
 
             /* Only a "sure" line shape (<addr>: ...) outweighs the address
@@ -502,11 +527,11 @@ prose_find_recipients(const BounceParts *parts, const char *text, gsize len)
                 seen = prose_hit_find(hits, addr);
                 if (seen != G_MAXUINT && g_array_index(hits, ProseHit, seen).again_start == 0) {
                     g_array_index(hits, ProseHit, seen).again_start
-                        = m.match_start > 0 ? pos : pos + m.match_end;
+                        = m.match_start > 0 ? pos : at + m.match_end;
                     again = seen;
                 }
                 if (seen == G_MAXUINT) {
-                    ProseHit hit = { g_steal_pointer(&addr), pos, pos + m.match_end, m.rule->id, 0 };
+                    ProseHit hit = { g_steal_pointer(&addr), pos, at + m.match_end, m.rule->id, 0 };
                     gsize from = hits->len > 0 ? g_array_index(hits, ProseHit, hits->len - 1).line_start : 0;
                     gssize block = strcmp(m.rule->id, "rcpt-sendmail-dots") == 0
                         ? prose_transcript_block(text, from, pos) : -1;
@@ -534,22 +559,29 @@ prose_find_recipients(const BounceParts *parts, const char *text, gsize len)
 
 /* prose_diagnostic - the text that explains one recipient: from its line to
  * the next recipient (or the end of the error text), at most a few lines
- * of a paragraph or two. (transfer full) */
+ * of a paragraph or two, without the quote marks of a forward. (transfer
+ * full) */
 static char *
 prose_diagnostic(const char *text, gsize start, gsize end)
 {
     gsize pos = start, lines = 0, blank = 0, taken_end = start;
+    g_autoptr(GString) unquoted = NULL;
 
     while (pos < end && lines < PROSE_MAX_DIAGNOSTIC_LINES) {
         const char *nl = memchr(text + pos, '\n', end - pos);
         gsize line_end = nl != NULL ? (gsize)(nl - text) : end;
+        gsize quote = prose_quote_len(text + pos, line_end - pos);
         gboolean is_blank = TRUE;
 
-        for (gsize k = pos; k < line_end; k++) {
+        for (gsize k = pos + quote; k < line_end; k++) {
             if (text[k] != ' ' && text[k] != '\t') {
                 is_blank = FALSE;
                 break;
             }
+        }
+        if (quote > 0 && unquoted == NULL) {
+            /* the lines so far as they are, the rest without marks */
+            unquoted = g_string_new_len(text + start, taken_end - start);
         }
         if (is_blank) {
             if (taken_end > start && ++blank >= 2)
@@ -557,10 +589,16 @@ prose_diagnostic(const char *text, gsize start, gsize end)
         } else {
             blank = 0;
             lines++;
+            if (unquoted != NULL) {
+                g_string_append_c(unquoted, '\n');
+                g_string_append_len(unquoted, text + pos + quote, line_end - pos - quote);
+            }
             taken_end = line_end;
         }
         pos = line_end + 1;
     }
+    if (unquoted != NULL)
+        return bounce_fold(unquoted->str, unquoted->len);
     return bounce_fold(text + start, taken_end > start ? taken_end - start : 0);
 }
 
