@@ -352,6 +352,17 @@ prose_quote_len(const char *line, gsize len)
     return n;
 }
 
+/* prose_indent - the blanks a line starts with. */
+static gsize
+prose_indent(const char *line, gsize len)
+{
+    gsize n = 0;
+
+    while (n < len && (line[n] == ' ' || line[n] == '\t'))
+        n++;
+    return n;
+}
+
 /* prose_hit_find - the hit for addr (compared without case), or
  * G_MAXUINT. */
 static guint
@@ -476,6 +487,12 @@ prose_find_recipients(const BounceParts *parts, const char *text, gsize len)
     g_autoptr(GPtrArray) senders = prose_envelope_senders(text, len);
     guint again = G_MAXUINT;    /* the hit named again on the last recipient line */
     gsize pos = 0;
+    /* The lines that carry on the last recipient's own (indented deeper,
+     * no blank line between: Postfix's and Exim's wrapped replies) quote
+     * the remote server; an address new there is one it quoted, such as
+     * the envelope sender it refused, not another recipient. */
+    gsize block_indent = 0;
+    gboolean in_block = FALSE;
 
     while (pos < len && hits->len < BOUNCE_MAX_RECIPIENTS) {
         const char *nl = memchr(text + pos, '\n', len - pos);
@@ -483,6 +500,11 @@ prose_find_recipients(const BounceParts *parts, const char *text, gsize len)
         gsize at = pos + prose_quote_len(text + pos, line_end - pos);    /* past "> " */
         BounceMatch m;
         g_autoptr(GPtrArray) list = NULL;
+        gsize indent = prose_indent(text + at, line_end - at);
+        gboolean carries_on = in_block && indent > block_indent;
+
+        if (at + indent == line_end || !carries_on)
+            in_block = FALSE;   /* a blank line, or one as far out: the block ends */
 
         /* Several recipients on one line: each is a recipient, and what
          * follows the line is said of them all. */
@@ -530,6 +552,10 @@ prose_find_recipients(const BounceParts *parts, const char *text, gsize len)
                         = m.match_start > 0 ? pos : at + m.match_end;
                     again = seen;
                 }
+                if (seen == G_MAXUINT && carries_on) {
+                    pos = line_end + 1;
+                    continue;
+                }
                 if (seen == G_MAXUINT) {
                     ProseHit hit = { g_steal_pointer(&addr), pos, at + m.match_end, m.rule->id, 0 };
                     gsize from = hits->len > 0 ? g_array_index(hits, ProseHit, hits->len - 1).line_start : 0;
@@ -547,6 +573,8 @@ prose_find_recipients(const BounceParts *parts, const char *text, gsize len)
                         hit.diag_end = line_end;
                     }
                     g_array_append_val(hits, hit);
+                    in_block = TRUE;
+                    block_indent = indent;
                 }
             }
         }

@@ -157,7 +157,9 @@ def dsn_for_two_recipients_records_suppresses_and_publishes():
 def our_own_verp_address_quoted_by_a_refusal_is_never_a_recipient():
     # A server refusing the envelope sender quotes it in a line shaped like
     # a recipient's; that address is ours and must not be recorded,
-    # suppressed or published.
+    # suppressed or published. Here the notice was rewrapped without its
+    # indentation (as gateways do), so nothing in the text itself says the
+    # line carries on the reply before it.
     reset_database()
     tok = token(42, 9)
     verp = tok + "@notifications.example.com"
@@ -170,8 +172,8 @@ def our_own_verp_address_quoted_by_a_refusal_is_never_a_recipient():
            "I'm sorry to have to inform you that your message could not\r\n"
            "be delivered to one or more recipients.\r\n\r\n"
            "<gone@example.org>: host mx.example.org[192.0.2.1] said: 553 5.1.8\r\n"
-           "    <%s>... Domain of sender address\r\n"
-           "    notifications.example.com does not exist (in reply to MAIL FROM command)\r\n"
+           "<%s>... Domain of sender address\r\n"
+           "notifications.example.com does not exist (in reply to MAIL FROM command)\r\n"
            % (verp, os.urandom(6).hex(), verp))
     parsed = subprocess.run([os.path.join(BINDIR, "bouncerctl"), "parse", "-"], input=msg.encode(),
                             capture_output=True, check=True).stdout

@@ -225,20 +225,24 @@ test_split_mbox(void)
 
 /* test_envelope_sender - an address the text gives to MAIL FROM (wrapped
  * or not) and never to RCPT TO is no recipient; a "From:" header line at
- * a line start is no MAIL FROM, so the same address stays a recipient. */
+ * a line start is no MAIL FROM, so the same address stays a recipient. The
+ * first two quote the sender on a line as far out as the recipient's (a
+ * rewrapped notice); the last, deeper, in the reply's own lines. */
 static void
 test_envelope_sender(void)
 {
     static const struct { const char *text; const char *want; } cases[] = {
         { "<gone@example.org>: host mx.example.org[192.0.2.1] said: 553 5.1.8\n"
-          "    <snd@example.com>... Domain of sender address does not exist\n"
+          "<snd@example.com>... Domain of sender address does not exist\n"
           "    (in reply to MAIL\n    FROM:<snd@example.com> command)\n", "gone@example.org" },
         { "<gone@example.org>: host mx.example.org[192.0.2.1] said: 553 5.1.8\n"
-          "    <snd@example.com>... Domain of sender address does not exist\n"
+          "<snd@example.com>... Domain of sender address does not exist\n"
           "    (in reply to MAIL FROM:<snd@example.com>, RCPT TO:<snd@example.com>)\n",
           "gone@example.org snd@example.com" },
         { "I could not deliver your mail\nFrom: <self@example.com>\n\n"
           "<self@example.com>... User unknown\n", "self@example.com" },
+        { "<gone@example.org>: host mx.example.org[192.0.2.1] said: 550 5.1.8\n"
+          "    <snd@example.com>: Sender address rejected: Domain not found\n", "gone@example.org" },
     };
 
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
