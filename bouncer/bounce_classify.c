@@ -104,11 +104,45 @@ rcpt_domain(const BounceRecipient *r)
     return at != NULL ? at + 1 : "";
 }
 
+/* action_from_text - the action of a recipient no report field gave one:
+ * its status class first; with no code at all, its wording (a delay, a
+ * delivery that worked), then the notice's if it is one that only ever
+ * reports successes; else failed. A success notice whose delivery-status
+ * part was lost must not count as a bounce: it would be published,
+ * forwarded and counted towards suppression as one. *rule_out: the wording
+ * rule that said delivered, or NULL. */
+static const char *
+action_from_text(const BounceRecipient *r, const char *context, gsize context_len,
+                 const BounceRule **rule_out)
+{
+    gsize len = strlen(r->diagnostic);
+    BounceMatch m;
+
+    *rule_out = NULL;
+    if (r->status[0] == '2')
+        return "delivered";
+    if (r->status[0] == '4')
+        return "delayed";
+    if (r->status[0] != '\0')
+        return "failed";
+    if (bounce_rules_first(BOUNCE_TABLE_DELAYED, r->diagnostic, len, &m))
+        return "delayed";
+    if (r->replycode[0] == '4' || r->replycode[0] == '5')
+        return "failed";
+    if (bounce_rules_first(BOUNCE_TABLE_DELIVERED, r->diagnostic, len, &m)
+        || (context != NULL
+            && bounce_rules_first(BOUNCE_TABLE_DELIVERED_NOTICE, context, context_len, &m))) {
+        *rule_out = m.rule;
+        return m.rule->value;
+    }
+    return "failed";
+}
+
 /* classify_codes - status and reply code: the report's Status field first;
  * the diagnostic's own code when the field is missing or vague and the
  * class agrees (or there is no field). */
 static void
-classify_codes(BounceRecipient *r)
+classify_codes(BounceRecipient *r, const char *context, gsize context_len)
 {
     char status[16], reply[8];
 
@@ -127,14 +161,11 @@ classify_codes(BounceRecipient *r)
     if (r->status[0] != '\0' && r->replycode[0] != '\0' && r->replycode[0] != r->status[0])
         bounce_recipient_set(&r->replycode, "");
     if (r->action[0] == '\0') {
-        BounceMatch m;
+        const BounceRule *said = NULL;
 
-        if (r->status[0] == '4' || (r->status[0] == '\0'
-                                    && bounce_rules_first(BOUNCE_TABLE_DELAYED, r->diagnostic,
-                                                          strlen(r->diagnostic), &m)))
-            bounce_recipient_set(&r->action, "delayed");
-        else
-            bounce_recipient_set(&r->action, "failed");
+        bounce_recipient_set(&r->action, action_from_text(r, context, context_len, &said));
+        if (said != NULL)
+            bounce_recipient_set(&r->rule, said->id);
     }
 }
 
@@ -405,7 +436,11 @@ classify_reason(BounceRecipient *r, gboolean reported_delayed)
 
     if (r->status[0] == '2' || strcmp(r->action, "delivered") == 0
         || strcmp(r->action, "relayed") == 0 || strcmp(r->action, "expanded") == 0) {
-        reason_set(r, "delivered", "status-2xx");
+        /* With no code, the wording that said so stays (action_from_text). */
+        if (r->status[0] != '\0' || !g_str_has_prefix(r->rule, "delivered-"))
+            reason_set(r, "delivered", "status-2xx");
+        else
+            bounce_recipient_set(&r->reason, "delivered");
         return;
     }
     /* The reporting MTA's own words decided (bounce_mta_preset): they
@@ -618,7 +653,7 @@ bounce_classify(BounceRecipient *r, BounceKind kind, const char *context, gsize 
     reported_delayed = strcmp(r->action, "delayed") == 0;
     if (kind == BOUNCE_KIND_DSN)
         classify_mda(r, context, context_len);
-    classify_codes(r);
+    classify_codes(r, context, context_len);
     classify_command(r, context, context_len);
     classify_reason(r, reported_delayed);
     /* Sending again can never succeed only when the address or its domain

@@ -218,6 +218,8 @@ typedef enum {
     BOUNCE_TABLE_RHOST_REASON,     /* provider-specific wording -> reason */
     BOUNCE_TABLE_STATUS,           /* status codes inside diagnostic text */
     BOUNCE_TABLE_DELAYED,          /* wording of a delay notice */
+    BOUNCE_TABLE_DELIVERED,        /* wording of a delivery that worked */
+    BOUNCE_TABLE_DELIVERED_NOTICE, /* notices that only report successes */
     BOUNCE_TABLE_COMPLAINT_SUBJECT,/* complaints without an ARF part */
     BOUNCE_TABLE_COMMAND,          /* the SMTP command a failure answered */
     BOUNCE_TABLE_VENDOR_REASON,    /* a vendor's own error code -> reason, anywhere */

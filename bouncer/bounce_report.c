@@ -270,6 +270,10 @@ bounce_report_parse(const char *data, gsize len)
     for (guint i = 0; i < report->recipients->len; i++)
         bounce_classify(g_ptr_array_index(report->recipients, i), report->kind,
                         parts.text->str, MIN(parts.text->len, BOUNCE_MAX_DIAGNOSTIC * 8));
+    /* A notice in prose whose every recipient was delivered is a success
+     * notice, as its DSN would have said. */
+    if (report->kind == BOUNCE_KIND_NONSTANDARD && report_kind_dsn(report) == BOUNCE_KIND_DELIVERED)
+        report->kind = BOUNCE_KIND_DELIVERED;
     bounce_parts_clear(&parts);
     return report;
 }

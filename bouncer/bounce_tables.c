@@ -364,6 +364,27 @@ static const BounceRule table_delayed[] = {
     { "delay-warning",   NULL, 0, "^(?:warning: )?(?:message|mail) (?:delivery )?(?:delayed|has been delayed|is delayed)|delivery (?:has been |is )?delayed|this is a warning message only|will continue (?:trying|to try)|will retry|still trying|delivery attempts will continue", NULL },
 };
 
+/* Wording of a delivery that worked, in a recipient's text with no code of
+ * its own: a success notice (NOTIFY=SUCCESS) that reached us without its
+ * machine-readable part, or sent as text only. value is the action. */
+static const BounceRule table_delivered[] = {
+    /* Postfix, Dovecot: "<a@b>: delivery via local: delivered to mailbox" */
+    { "delivered-mailbox", "delivered", 0, "\\bdelivered to (?:mailbox|maildir|command|file)\\b|\\bdelivery via [^:\\n]+: delivered\\b|\\bdelivered via \\S+ service\\b", NULL },
+    { "delivered-successfully", "delivered", 0, "(?<!not |be |been |never )\\bsuccessfully delivered\\b", NULL },
+};
+
+/* The opening words of notices that only ever report deliveries that
+ * worked, for recipients listed without words of their own. value is the
+ * action. */
+static const BounceRule table_delivered_notice[] = {
+    /* Exchange's relay notice ("Relayed: ..."): "Delivery to these
+     * recipients or groups is complete, but no delivery notification was
+     * sent by the destination server" */
+    { "delivered-relayed", "relayed", 0, "\\bdelivery to (?:these|the following) recipients(?: or groups)? (?:is|was) complete\\b", NULL },
+    /* Postfix's success notice */
+    { "delivered-notice", "delivered", 0, "\\byour message was successfully delivered to the destination", NULL },
+};
+
 /* Subjects of complaints that come without an ARF part (Hotmail JMRP and
  * the like). */
 static const BounceRule table_complaint_subject[] = {
@@ -596,6 +617,8 @@ static const struct {
     [BOUNCE_TABLE_RHOST_REASON]       = TABLE(table_rhost_reason),
     [BOUNCE_TABLE_STATUS]             = TABLE(table_status),
     [BOUNCE_TABLE_DELAYED]            = TABLE(table_delayed),
+    [BOUNCE_TABLE_DELIVERED]          = TABLE(table_delivered),
+    [BOUNCE_TABLE_DELIVERED_NOTICE]   = TABLE(table_delivered_notice),
     [BOUNCE_TABLE_COMPLAINT_SUBJECT]  = TABLE(table_complaint_subject),
     [BOUNCE_TABLE_COMMAND]            = TABLE(table_command),
     [BOUNCE_TABLE_VENDOR_REASON]      = TABLE(table_vendor_reason),

@@ -107,6 +107,38 @@ def delays_complaints_and_unknown_organisations_are_not_forwarded():
 
 
 @tap.test
+def a_success_notice_without_its_report_is_not_a_bounce():
+    # Postfix's notice for NOTIFY=SUCCESS, its delivery-status part lost on
+    # the way (a filter that strips attachments): the words alone must not
+    # make it a failure to forward, publish or count towards suppression.
+    reset_database()
+    organisation(42, "Joe Bloggs Ltd", "joe.bloggs@example.org")
+    tok = token(42, 12)
+    notice = ("From: MAILER-DAEMON@mx.example.com (Mail Delivery System)\r\n"
+              "To: %s@notifications.example.com\r\n"
+              "Subject: Successful Mail Delivery Report\r\n"
+              "Message-ID: <%s@mx.example.com>\r\n"
+              "\r\n"
+              "This is the mail system at host mx.example.com.\r\n\r\n"
+              "Your message was successfully delivered to the destination(s)\r\n"
+              "listed below. If the message was delivered to mailbox you will\r\n"
+              "receive no further notifications.\r\n\r\n"
+              "<paid@example.com>: delivery via local: delivered to mailbox\r\n"
+              % (tok, os.urandom(6).hex()))
+    port = free_port()
+    with SmtpSink(port) as sink, daemon(port) as d:
+        deliver(d.port, tok + "@notifications.example.com", notice)
+        time.sleep(1)
+        settle()
+        eq(sink.messages, [], "nothing forwarded")
+    eq(psql("SELECT recipient, kind, action, reason FROM bounces"),
+       [["paid@example.com", "delivered", "delivered", "delivered"]], "recorded as a delivery")
+    eq(psql("SELECT count(*) FROM outbox"), [["0"]], "no outbox rows")
+    eq(psql("SELECT count(*) FROM suppressions"), [["0"]], "nothing suppressed")
+    eq(psql("SELECT count(*) FROM events WHERE type LIKE 'bounce.%'"), [["0"]], "no bounce event")
+
+
+@tap.test
 def forwards_over_the_hourly_limit_are_held():
     reset_database()
     organisation(42, "Joe Bloggs Ltd", "joe.bloggs@example.org")
