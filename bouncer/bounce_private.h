@@ -214,6 +214,7 @@ typedef enum {
     BOUNCE_TABLE_AUTOREPLY_SUBJECT,/* out-of-office subjects */
     BOUNCE_TABLE_ORIGINAL_MARK,    /* where the returned original starts */
     BOUNCE_TABLE_RECIPIENT,        /* lines naming a failed recipient */
+    BOUNCE_TABLE_RECIPIENT_LAST,   /* recipient lines of the last resort */
     BOUNCE_TABLE_REASON,           /* diagnostic text -> reason */
     BOUNCE_TABLE_RHOST_REASON,     /* provider-specific wording -> reason */
     BOUNCE_TABLE_STATUS,           /* status codes inside diagnostic text */

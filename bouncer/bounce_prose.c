@@ -479,12 +479,12 @@ prose_addr_in(const GPtrArray *list, const char *addr)
     return FALSE;
 }
 
-/* prose_find_recipients - scan the error text line by line. */
-static GArray *
-prose_find_recipients(const BounceParts *parts, const char *text, gsize len)
+/* prose_scan - the recipient lines of the error text, line by line, by
+ * the rules of table, added to hits; never senders. */
+static void
+prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable table,
+           const GPtrArray *senders, GArray *hits)
 {
-    GArray *hits = g_array_new(FALSE, TRUE, sizeof(ProseHit));
-    g_autoptr(GPtrArray) senders = prose_envelope_senders(text, len);
     guint again = G_MAXUINT;    /* the hit named again on the last recipient line */
     gsize pos = 0;
     /* The lines that carry on the last recipient's own (indented deeper,
@@ -530,7 +530,7 @@ prose_find_recipients(const BounceParts *parts, const char *text, gsize len)
          * cannot match, and most lines have none. */
         if (line_end > pos && memchr(text + pos, '@', line_end - pos) != NULL
             && !prose_is_id_line(text + pos, line_end - pos)
-            && bounce_rules_first(BOUNCE_TABLE_RECIPIENT, text + at, line_end - at, &m)) {
+            && bounce_rules_first(table, text + at, line_end - at, &m)) {
             g_autofree char *span = g_strndup(text + at + m.start, m.end - m.start);
             g_autofree char *addr = bounce_addr_clean(span);
 
@@ -564,7 +564,7 @@ prose_find_recipients(const BounceParts *parts, const char *text, gsize len)
 
                     /* A line that is only the address: the diagnostic is
                      * what follows it. Otherwise the whole line counts. */
-                    if (m.match_start > 0)
+                    if (m.match_start > 0 || table == BOUNCE_TABLE_RECIPIENT_LAST)
                         hit.diag_start = pos;
                     if (block >= 0) {
                         /* a transcript's summary line: the exchange
@@ -582,6 +582,20 @@ prose_find_recipients(const BounceParts *parts, const char *text, gsize len)
     }
     if (again != G_MAXUINT && g_array_index(hits, ProseHit, again).again_end == 0)
         g_array_index(hits, ProseHit, again).again_end = len;
+}
+
+/* prose_find_recipients - the recipients the error text names: by the
+ * shapes of recipient lines, else by the last resorts (a notice that only
+ * quotes the refusal inside a sentence or a table). */
+static GArray *
+prose_find_recipients(const BounceParts *parts, const char *text, gsize len)
+{
+    GArray *hits = g_array_new(FALSE, TRUE, sizeof(ProseHit));
+    g_autoptr(GPtrArray) senders = prose_envelope_senders(text, len);
+
+    prose_scan(parts, text, len, BOUNCE_TABLE_RECIPIENT, senders, hits);
+    if (hits->len == 0)
+        prose_scan(parts, text, len, BOUNCE_TABLE_RECIPIENT_LAST, senders, hits);
     return hits;
 }
 

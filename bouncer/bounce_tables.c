@@ -106,6 +106,15 @@ static const BounceRule table_recipient[] = {
     { "rcpt-alone",       "strong", 1, "^<?([^\\s<>()@\"]+@[a-z0-9][^\\s<>()@\"]*\\.[a-z]{2,})>?:?[ \\t]*$", NULL },
 };
 
+/* Recipient lines of the last resort, for an error text in which no line
+ * of table_recipient's shapes names anyone: inside a line they would also
+ * take the words of recipients already found. */
+static const BounceRule table_recipient_last[] = {
+    /* A refusal quoting the address it refused: "Response 550 5.1.1
+     * <x@y>: Invalid recipient" (a notice's table cell, a sentence). */
+    { "rcpt-after-code",  "weak", 1, "(?<![\\d.])[45]\\d\\d[ -](?:#?[45]\\.[0-7]\\.\\d{1,3}\\s+)?<([^\\s<>]+@[^\\s<>]+)>(?=:|\\.\\.\\.|\\s)", NULL },
+};
+
 /* Diagnostic wording -> reason, tried in order (more specific first). */
 static const BounceRule table_reason[] = {
     /* Sender authentication: SPF/DKIM/DMARC failures. */
@@ -616,6 +625,7 @@ static const struct {
     [BOUNCE_TABLE_AUTOREPLY_SUBJECT]  = TABLE(table_autoreply_subject),
     [BOUNCE_TABLE_ORIGINAL_MARK]      = TABLE(table_original_mark),
     [BOUNCE_TABLE_RECIPIENT]          = TABLE(table_recipient),
+    [BOUNCE_TABLE_RECIPIENT_LAST]     = TABLE(table_recipient_last),
     [BOUNCE_TABLE_REASON]             = TABLE(table_reason),
     [BOUNCE_TABLE_RHOST_REASON]       = TABLE(table_rhost_reason),
     [BOUNCE_TABLE_STATUS]             = TABLE(table_status),
