@@ -546,19 +546,85 @@ bounce_mime_leaf_take(BounceMimeWalk *walk, BounceLeafKind kind, const guint8 *d
     }
 }
 
-/* part_content - the decoded (transfer encoding undone) bytes of a leaf. */
+/* (bounce_private.h) Line by line, from the blanks before each line end. */
+char *
+bounce_mime_qp_unpad(const char *p, gsize len, gsize *len_out)
+{
+    char *out = NULL, *o = NULL;
+    gsize from = 0, pos = 0;
+
+    /* Line by line: only the bytes before a line end are looked at. */
+    while (pos <= len) {
+        const char *nl = pos < len ? memchr(p + pos, '\n', len - pos) : NULL;
+        gsize end = nl != NULL ? (gsize)(nl - p) : len;
+        gsize cut = end;
+
+        if (cut > pos && p[cut - 1] == '\r')
+            cut--;
+        if (cut > pos && (p[cut - 1] == ' ' || p[cut - 1] == '\t')) {
+            gsize blank = cut;
+
+            while (blank > pos && (p[blank - 1] == ' ' || p[blank - 1] == '\t'))
+                blank--;
+            if (out == NULL)
+                o = out = g_malloc(len);
+            memcpy(o, p + from, blank - from);
+            o += blank - from;
+            from = cut;
+        }
+        pos = end + 1;
+    }
+    if (out == NULL)
+        return NULL;
+    memcpy(o, p + from, len - from);
+    *len_out = (gsize)(o - out) + (len - from);
+    return out;
+}
+
+
+/* part_content - the decoded (transfer encoding undone) bytes of a leaf.
+ * Quoted-printable is decoded here, not by the data wrapper, so that its
+ * blanks at line ends go first, as bounce_split.c does: GMime's decoder
+ * keeps them. */
 static GByteArray *
 part_content(GMimePart *part)
 {
     GMimeDataWrapper *wrapper = g_mime_part_get_content(part);
     GByteArray *bytes = g_byte_array_new();
     g_autoptr(GMimeStream) stream = NULL;
+    g_autoptr(GByteArray) raw = NULL;
+    g_autofree char *unpadded = NULL;
+    const char *in;
+    gsize len;
+    GMimeEncoding enc;
 
     if (wrapper == NULL)
         return bytes;
     stream = g_mime_stream_mem_new_with_byte_array(bytes);
     g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
-    g_mime_data_wrapper_write_to_stream(wrapper, stream);
+    if (g_mime_data_wrapper_get_encoding(wrapper) != GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE) {
+        g_mime_data_wrapper_write_to_stream(wrapper, stream);
+        return bytes;
+    }
+    raw = g_byte_array_new();
+    {
+        g_autoptr(GMimeStream) raw_stream = g_mime_stream_mem_new_with_byte_array(raw);
+
+        GMimeStream *encoded = g_mime_data_wrapper_get_stream(wrapper);
+
+        g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(raw_stream), FALSE);
+        g_mime_stream_reset(encoded);
+        g_mime_stream_write_to_stream(encoded, raw_stream);
+    }
+    in = (const char *)raw->data;
+    len = raw->len;
+    if ((unpadded = bounce_mime_qp_unpad(in, len, &len)) != NULL)
+        in = unpadded;
+    g_mime_encoding_init_decode(&enc, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+    g_byte_array_set_size(bytes, g_mime_encoding_outlen(&enc, len) + 8);
+    len = g_mime_encoding_step(&enc, in, len, (char *)bytes->data);
+    len += g_mime_encoding_flush(&enc, "", 0, (char *)bytes->data + len);
+    g_byte_array_set_size(bytes, len);
     return bytes;
 }
 

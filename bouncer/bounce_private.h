@@ -147,6 +147,12 @@ BounceLeafKind bounce_mime_leaf_kind(const BounceParts *parts, const char *type,
  * charset may be NULL. */
 void bounce_mime_leaf_take(BounceMimeWalk *walk, BounceLeafKind kind, const guint8 *data, gsize len,
                            const char *charset);
+/* bounce_mime_qp_unpad - quoted-printable content without the blanks at the end
+ * of its lines: an encoder writes a line's own trailing blank as =20, so
+ * blanks there were added on the way and a decoder deletes them (RFC 2045
+ * 6.7 (3)); left in, "=  " is no soft line break. NULL when there are
+ * none. (transfer full) */
+char *bounce_mime_qp_unpad(const char *p, gsize len, gsize *len_out);
 /* bounce_split_read - the parts of the normalised message into walk, read
  * as GMime reads them but without GMime; the top-level headers are already
  * in walk->parts. FALSE when the message leaves the shapes it reads

@@ -628,45 +628,6 @@ split_type(const SplitHead *head, gboolean in_digest, SplitType *ct)
     return TRUE;
 }
 
-/* split_qp_unpad - quoted-printable content without the blanks at the end
- * of its lines: an encoder writes a line's own trailing blank as =20, so
- * blanks there were added on the way and a decoder deletes them (RFC 2045
- * 6.7 (3)); left in, "=  " is no soft line break. NULL when there are
- * none. (transfer full) */
-static char *
-split_qp_unpad(const char *p, gsize len, gsize *len_out)
-{
-    char *out = NULL, *o = NULL;
-    gsize from = 0, pos = 0;
-
-    /* Line by line: only the bytes before a line end are looked at. */
-    while (pos <= len) {
-        const char *nl = pos < len ? memchr(p + pos, '\n', len - pos) : NULL;
-        gsize end = nl != NULL ? (gsize)(nl - p) : len;
-        gsize cut = end;
-
-        if (cut > pos && p[cut - 1] == '\r')
-            cut--;
-        if (cut > pos && (p[cut - 1] == ' ' || p[cut - 1] == '\t')) {
-            gsize blank = cut;
-
-            while (blank > pos && (p[blank - 1] == ' ' || p[blank - 1] == '\t'))
-                blank--;
-            if (out == NULL)
-                o = out = g_malloc(len);
-            memcpy(o, p + from, blank - from);
-            o += blank - from;
-            from = cut;
-        }
-        pos = end + 1;
-    }
-    if (out == NULL)
-        return NULL;
-    memcpy(o, p + from, len - from);
-    *len_out = (gsize)(o - out) + (len - from);
-    return out;
-}
-
 /* split_leaf_content - a leaf's content decoded, handed to the readers
  * when its type is one they want. */
 static void
@@ -689,7 +650,7 @@ split_leaf_content(Split *s, const SplitType *ct, SplitSpan content)
         g_autofree char *unpadded = NULL;
 
         if (ct->encoding != SPLIT_ENC_BASE64
-            && (unpadded = split_qp_unpad(content.p, content.len, &len)) != NULL) {
+            && (unpadded = bounce_mime_qp_unpad(content.p, content.len, &len)) != NULL) {
             content.p = unpadded;
             content.len = len;
         }
