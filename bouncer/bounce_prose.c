@@ -429,7 +429,7 @@ prose_command_addrs(const char *text, gsize len, const char *verb, const char *w
                 v--;
         }
         if (v == p - wn - 1 || (gsize)(v - text) < vn || g_ascii_strncasecmp(v - vn, verb, vn) != 0
-            || (v - vn > text && g_ascii_isalnum(v[-vn - 1])))
+            || (v - vn > text && g_ascii_isalnum(*(v - vn - 1))))
             continue;
         while (a < end && (*a == ' ' || *a == '\t'))
             a++;
