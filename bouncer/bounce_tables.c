@@ -60,7 +60,8 @@ static const BounceRule table_original_mark[] = {
     { "mark-original",  NULL, 0, "^\\s*-+\\s*(?:original message|original mail|the original message|original message follows|returned message|undelivered message|forwarded message|original message header|message headers? follows?|headers? of the original message)\\b.*-*\\s*$", NULL },
     { "mark-sendmail",  NULL, 0, "^\\s*-+ ?(?:original message|unsent message (?:below|follows)|returned mail follows|message header follows|the original message headers are included) ?-+\\s*$", NULL },
     { "mark-follow",    NULL, 0, "^\\s*(?:message headers follow|original message follows|headers of the original message follow)\\b.*$", NULL },
-    { "mark-prose",     NULL, 0, "^original message:\\s*$|^original mail as follows:\\s*$|^\\s*(?:original message headers?|the original message headers? (?:is|are) (?:included|below|as follows)|the message headers? (?:is|are) below|a copy of the original message (?:below|follows)|your message reads? \\(in part\\)|this is a copy of the original message|below is a copy of the original message|the text of your message was)\\b.*$", NULL },
+    /* Exchange's "Original message headers:" also in Italian and French. */
+    { "mark-prose",     NULL, 0, "^original message:\\s*$|^original mail as follows:\\s*$|^\\s*(?:original message headers?|the original message headers? (?:is|are) (?:included|below|as follows)|the message headers? (?:is|are) below|a copy of the original message (?:below|follows)|your message reads? \\(in part\\)|this is a copy of the original message|below is a copy of the original message|the text of your message was)\\b.*$|^\\s*(?:intestazioni originali del messaggio|en-t\\x{00ea}tes de message d'origine)\\s*:\\s*$", NULL },
     { "mark-content",   NULL, 0, "^content-type: (?:message/rfc822|text/rfc822-headers)", NULL },
 };
 
