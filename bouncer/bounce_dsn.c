@@ -274,26 +274,5 @@ bounce_dsn_read_text(BounceReport *report, const char *text, gsize len)
 void
 bounce_dsn_read(BounceReport *report, const BounceParts *parts)
 {
-    const char *mta;
-
     bounce_dsn_read_text(report, parts->report->str, parts->report->len);
-    if (report->recipients->len == 0)
-        return;
-    /* A recipient without a Diagnostic-Code takes what the human-readable
-     * part says of it, so that the reporting MTA's own words can be read. */
-    for (guint i = 0; i < report->recipients->len; i++) {
-        BounceRecipient *r = g_ptr_array_index(report->recipients, i);
-        g_autofree char *diag = NULL;
-
-        if (r->diagnostic[0] != '\0')
-            continue;
-        diag = bounce_prose_diagnostic_for(parts, r->addr);
-        if (diag == NULL && report->recipients->len == 1)
-            diag = bounce_prose_diagnostic_for(parts, NULL);
-        if (diag != NULL)
-            bounce_recipient_set(&r->diagnostic, diag);
-    }
-    mta = bounce_mta_name(parts);
-    for (guint i = 0; i < report->recipients->len; i++)
-        bounce_mta_preset(g_ptr_array_index(report->recipients, i), mta);
 }

@@ -684,6 +684,29 @@ prose_hit_diagnostic(const char *text, GArray *hits, guint i, gsize err_len)
     }
 }
 
+/* prose_dsn_fields_at - where a block of DSN fields starts in text (a
+ * line that starts with Reporting-MTA:, Final-Recipient: or
+ * Original-Recipient:, any case), or len. */
+static gsize
+prose_dsn_fields_at(const char *text, gsize len)
+{
+    static const char *const names[] = { "reporting-mta", "final-recipient", "original-recipient" };
+    gsize first = len;
+
+    for (gsize n = 0; n < G_N_ELEMENTS(names); n++) {
+        const char *p = text, *end = text + first;
+
+        while ((p = bounce_text_find_name(p, end, names[n])) != NULL) {
+            if (p == text || p[-1] == '\n') {
+                first = (gsize)(p - text);
+                break;
+            }
+            p++;
+        }
+    }
+    return first;
+}
+
 /* prose_is_bounce - the message says it is a bounce: sender, subject or
  * wording; rule_out names what decided. */
 static gboolean
@@ -836,11 +859,55 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
     return report->recipients->len > 0;
 }
 
-char *
-bounce_prose_diagnostic_for(const BounceParts *parts, const char *addr)
+/* prose_dsn_block_of - the block of DSN fields (blank lines around it) in
+ * which a Final-Recipient or Original-Recipient line names addr, folded
+ * into one line; NULL when none does. (transfer full) */
+static char *
+prose_dsn_block_of(const char *text, gsize len, const char *addr)
+{
+    gsize alen = strlen(addr), pos = 0, start = 0;
+
+    while (pos < len) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        gsize line_end = nl != NULL ? (gsize)(nl - text) : len;
+        gsize k = pos;
+
+        while (k < line_end && (text[k] == ' ' || text[k] == '\t'))
+            k++;
+        if (k == line_end) {
+            start = line_end + 1;       /* a blank line: the next block starts after it */
+        } else if ((g_ascii_strncasecmp(text + pos, "final-recipient:", 16) == 0
+                    || g_ascii_strncasecmp(text + pos, "original-recipient:", 19) == 0)
+                   && memmem(text + pos, line_end - pos, "@", 1) != NULL) {
+            for (gsize at = pos; at + alen <= line_end; at++) {
+                if (g_ascii_strncasecmp(text + at, addr, alen) != 0)
+                    continue;
+                /* found: the block runs to the next blank line */
+                for (gsize end = line_end; end < len;) {
+                    const char *enl = memchr(text + end + 1, '\n', len - end - 1);
+                    gsize next_end = enl != NULL ? (gsize)(enl - text) : len;
+                    gsize j = end + 1;
+
+                    while (j < next_end && (text[j] == ' ' || text[j] == '\t'))
+                        j++;
+                    if (j >= next_end)
+                        return bounce_fold(text + start, end - start);
+                    end = next_end;
+                }
+                return bounce_fold(text + start, len - start);
+            }
+        }
+        pos = line_end + 1;
+    }
+    return NULL;
+}
+
+/* prose_diagnostic_within - what the first err_len bytes of the text say of
+ * addr (NULL: of the only recipient), or NULL. (transfer full) */
+static char *
+prose_diagnostic_within(const BounceParts *parts, const char *addr, gsize err_len)
 {
     const GString *text = parts->text;
-    gsize original_at, err_len = prose_error_end(parts, &original_at);
     g_autoptr(GArray) hits = prose_find_recipients(parts, text->str, err_len);
     char *diag = NULL;
 
@@ -866,5 +933,25 @@ bounce_prose_diagnostic_for(const BounceParts *parts, const char *addr)
             break;
         }
     }
+    return diag;
+}
+
+char *
+bounce_prose_diagnostic_for(const BounceParts *parts, const char *addr)
+{
+    const GString *text = parts->text;
+    gsize original_at, err_len = prose_error_end(parts, &original_at);
+    gsize fields_at = prose_dsn_fields_at(text->str, err_len);
+    char *diag;
+
+    if (fields_at == err_len)
+        return prose_diagnostic_within(parts, addr, err_len);
+    /* The report's own fields came as text (a delivery-status part
+     * labelled text/plain): the human-readable part ends where they
+     * start, and what it does not say of the recipient, its own block of
+     * fields does, not the blocks of the others. */
+    diag = prose_diagnostic_within(parts, addr, fields_at);
+    if (diag == NULL && addr != NULL)
+        diag = prose_dsn_block_of(text->str + fields_at, err_len - fields_at, addr);
     return diag;
 }

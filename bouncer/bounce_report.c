@@ -120,8 +120,11 @@ text_has_name(const char *start, const char *p, const char *end, const char *nam
 }
 
 /* text_has_dsn_fields - DSN fields pasted into the text of a message that
- * is not a multipart/report (some MTAs, and forwarded reports). Field
- * names are case-insensitive (RFC 3464 §2.1, after RFC 822). */
+ * is not a multipart/report (some MTAs, forwarded reports, a
+ * delivery-status part labelled text/plain): a Final- or
+ * Original-Recipient line with an Action, a Status or a Reporting-MTA
+ * (a truncated report may have lost the first two). Field names are
+ * case-insensitive (RFC 3464 §2.1, after RFC 822). */
 static gboolean
 text_has_dsn_fields(const GString *text)
 {
@@ -135,17 +138,22 @@ text_has_dsn_fields(const GString *text)
         if (g_ascii_strncasecmp(line, "Final-Recipient:", 16) == 0
             || g_ascii_strncasecmp(line, "Original-Recipient:", 19) == 0)
             return text_has_name(text->str, text->str, end, "action")
-                   || text_has_name(text->str, text->str, end, "status");
+                   || text_has_name(text->str, text->str, end, "status")
+                   || text_has_name(text->str, text->str, end, "reporting-mta");
         p += 10;
     }
     return FALSE;
 }
 
 /* dsn_fill_from_prose - a DSN recipient without a diagnostic takes the one
- * the human-readable part gives for it. */
+ * the human-readable part gives for it, so that the reporting MTA's own
+ * words can be read; then what those words decide (bounce_mta_preset),
+ * whether the fields came in a delivery-status part or pasted in text. */
 static void
 dsn_fill_from_prose(BounceReport *report, const BounceParts *parts)
 {
+    const char *mta;
+
     for (guint i = 0; i < report->recipients->len; i++) {
         BounceRecipient *r = g_ptr_array_index(report->recipients, i);
         g_autofree char *diag = NULL;
@@ -158,6 +166,9 @@ dsn_fill_from_prose(BounceReport *report, const BounceParts *parts)
         if (diag != NULL)
             bounce_recipient_set(&r->diagnostic, diag);
     }
+    mta = bounce_mta_name(parts);
+    for (guint i = 0; i < report->recipients->len; i++)
+        bounce_mta_preset(g_ptr_array_index(report->recipients, i), mta);
 }
 
 /* report_kind_dsn - DELIVERED when every recipient was delivered. */

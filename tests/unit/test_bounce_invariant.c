@@ -152,6 +152,39 @@ change_tag(const char *data, gsize len, const GPtrArray *addrs)
     return out;
 }
 
+/* change_dsn_type - a delivery-status part labelled text/plain, as some
+ * gateways pass it on: each "Content-Type: message/delivery-status" (or
+ * global-delivery-status) at a line start. */
+static GByteArray *
+change_dsn_type(const char *data, gsize len, const GPtrArray *addrs)
+{
+    static const char *const types[] = { "message/delivery-status",
+                                         "message/global-delivery-status" };
+    GByteArray *out = g_byte_array_sized_new(len);
+    gsize from = 0;
+
+    for (gsize i = 0; i + 13 <= len; i++) {
+        gsize at = i + 13;
+
+        if ((i > 0 && data[i - 1] != '\n') || g_ascii_strncasecmp(data + i, "content-type:", 13) != 0)
+            continue;
+        while (at < len && (data[at] == ' ' || data[at] == '\t'))
+            at++;
+        for (gsize t = 0; t < G_N_ELEMENTS(types); t++) {
+            gsize n = strlen(types[t]);
+
+            if (len - at >= n && g_ascii_strncasecmp(data + at, types[t], n) == 0) {
+                g_byte_array_append(out, (const guint8 *)data + from, at - from);
+                g_byte_array_append(out, (const guint8 *)"text/plain", 10);
+                from = at + n;
+                break;
+            }
+        }
+    }
+    g_byte_array_append(out, (const guint8 *)data + from, len - from);
+    return out;
+}
+
 /* order_block - the lines [from, to) of a block of one recipient's DSN
  * fields, appended to out with its fields in reverse order; FALSE (and
  * nothing appended) when it is not such a block. */
@@ -288,6 +321,7 @@ static const Invariant invariants[] = {
     { "tag", change_tag },
     { "order", change_order },
     { "html", change_html },
+    { "dsn-type", change_dsn_type },
 };
 
 static void
@@ -355,6 +389,13 @@ test_invariant_changes(void)
         g_autoptr(GByteArray) html = change_html(text, sizeof(text) - 1, addrs);
 
         g_assert_cmpmem(html->data, html->len, want, sizeof(want) - 1);
+    }
+    {
+        static const char parts[] = "--b\nContent-Type:  message/delivery-status\n\nx\n";
+        static const char want[] = "--b\nContent-Type:  text/plain\n\nx\n";
+        g_autoptr(GByteArray) typed = change_dsn_type(parts, sizeof(parts) - 1, addrs);
+
+        g_assert_cmpmem(typed->data, typed->len, want, sizeof(want) - 1);
     }
 }
 
