@@ -150,11 +150,12 @@ parse_list_dir(const char *path, GPtrArray *files)
     struct dirent *entry;
 
     if (dir == NULL) {
+        /* GLib says why, in the words users know. */
         g_autoptr(GError) error = NULL;
         g_autoptr(GDir) gdir = g_dir_open(path, 0, &error);
 
         fprintf(stderr, "bouncerctl parse: %s\n",
-                error != NULL ? error->message : "cannot read directory");
+                gdir == NULL && error != NULL ? error->message : "cannot read directory");
         return FALSE;
     }
     while ((entry = readdir(dir)) != NULL) {
