@@ -185,6 +185,28 @@ report_kind_dsn(const BounceReport *report)
     return BOUNCE_KIND_DELIVERED;
 }
 
+/* text_is_mta_bounce - the text has a mail system's own words for a
+ * bounce (Postfix's "This is the mail system at host", Exim's, qmail's,
+ * Sendmail's, OpenSMTPD's, "your message could not be delivered"), which
+ * no person's auto-reply uses; a list's or a group's letters (fml, Google
+ * Groups), which may come marked auto-replied, are not among them. */
+static gboolean
+text_is_mta_bounce(const GString *text)
+{
+    static const char *const mta_rules[] = { "body-postfix", "body-exim", "body-qmail",
+                                             "body-sendmail", "body-opensmtpd", "body-generic",
+                                             "body-generic-more" };
+    BounceMatch m;
+
+    if (!bounce_rules_first(BOUNCE_TABLE_BOUNCE_BODY, text->str, text->len, &m))
+        return FALSE;
+    for (gsize i = 0; i < G_N_ELEMENTS(mta_rules); i++) {
+        if (strcmp(m.rule->id, mta_rules[i]) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
 /* report_autoreply - the auto-reply's sender is the recipient it speaks of. */
 static void
 report_autoreply(BounceReport *report, const BounceParts *parts, const char *rule)
@@ -225,13 +247,19 @@ report_read(BounceReport *report, BounceParts *parts)
         return;
     }
     /* Explicit auto-reply headers win over the wording; a mailer-daemon
-     * that marks its bounces auto-replied is caught by the From rule, and
+     * that marks its bounces auto-replied is caught by the From rule,
      * Exchange, which marks its non-delivery reports so too, says what
-     * they are in a header of its own. */
+     * they are in a header of its own, and a gateway whose From is neither
+     * is known by a mail system's words when they name a recipient. */
     if (bounce_autoreply_check(parts, &rule)) {
         if (bounce_fields_get(parts->headers, "X-MS-Exchange-Message-Is-Ndr") == NULL
-            && !bounce_from_daemon(parts, NULL)) {
+            && !bounce_from_daemon(parts, NULL)
+            && !(text_is_mta_bounce(parts->text) && bounce_prose_read(report, parts))) {
             report_autoreply(report, parts, rule);
+            return;
+        }
+        if (report->recipients->len > 0) {
+            report->kind = BOUNCE_KIND_NONSTANDARD;
             return;
         }
     }

@@ -27,16 +27,23 @@ static const BounceRule table_bounce_from[] = {
 /* Wording in the text that only a bounce uses: enough to call the message
  * a bounce even under an ordinary subject. */
 static const BounceRule table_bounce_body[] = {
-    { "body-qmail",       NULL, 0, "this is the qmail-send program|i'm afraid i wasn't able to deliver your message", NULL },
-    { "body-exim",        NULL, 0, "this message was created automatically by mail delivery software|could not be delivered to one or more of its\\s+recipients", NULL },
-    { "body-postfix",     NULL, 0, "this is the mail system at host|i'm sorry to have to inform you that your message could not", NULL },
-    { "body-sendmail",    NULL, 0, "the original message was received at|----- the following addresses had (?:permanent )?fatal errors -----|----- transcript of session follows -----", NULL },
+    { "body-qmail",       NULL, 0, "this is the qmail-send program|i'm afraid i wasn't able to deliver your message|^--- below this line is a copy of the message\\.", NULL },
+    { "body-exim",        NULL, 0, "this message was created automatically by mail delivery software|could not be delivered to one or more of its\\s+recipients|^-+ this is a copy of (?:your|the) message, including all the headers", NULL },
+    { "body-postfix",     NULL, 0, "this is the (?:mail system|postfix program) at host|i'm sorry to have to inform you that (?:your message|the message returned below) could not", NULL },
+    { "body-sendmail",    NULL, 0, "the original message was received at|----- the following addresses had (?:permanent fatal errors|fatal errors|delivery problems) -----|----- transcript of session follows -----|^transcript of session follows\\.?\\s*$", NULL },
     { "body-generic",     NULL, 0, "(?:your|the) message (?:could not|couldn't|cannot|can't|was not|wasn't) (?:be )?delivered|delivery to the following recipients? (?:failed|has been delayed)|message (?:could not|was not) be delivered to|could not be delivered to the following|(?:the following|your) message (?:could not|was undeliverable)|undeliverable to the following|delivery has failed to these recipients|your message did not reach some or all of the intended recipients|unable to deliver (?:your )?(?:message|mail) to|permanent fatal errors|your message wasn't delivered|message you sent (?:could not|couldn't) be delivered|delivery failed for the following|was not delivered to|the following recipient\\(s\\) could not be reached|mail delivery to the following recipients failed|could not deliver (?:mail|message|the message|your message)", NULL },
+    /* Rarer wordings apart: a rule runs, and is compiled, only where its
+     * words are. */
+    { "body-generic-more", NULL, 0, "(?:mail )?message to the following address(?:es|\\(es\\))? could not be delivered|^unable to deliver (?:mail|message|the message|your message)\\.?\\s*$|(?:we had trouble|there was a problem) delivering your message|^\\*\\* (?:message not delivered|address not found|delivery incomplete) \\*\\*|^email delivery failure\\s*$|we could not complete delivery to|the message below was not delivered|your message \"[^\"\\n]{0,200}\" could not be delivered", NULL },
     { "body-delivered-to", NULL, 0, "could not be delivered to:|your mail sent on:|there was an error delivering your mail to|not a member of this (?:mailing )?list|are not member", NULL },
+    /* OpenSMTPD's letter */
+    { "body-opensmtpd",   NULL, 0, "this is the mailer-daemon, please do not reply to this e-?mail|an error has occurred while attempting to deliver a message for", NULL },
     { "body-groups",      NULL, 0, "google groups|you do not have permission to post|the group you tried to contact", NULL },
     /* fml (a mailing list manager) returning a post it would not take. */
     { "body-fml",         NULL, 0, "^duplicated message-id in <[^>]+>\\.|^fml \\S+ has detected a loop condition|not member article from ", NULL },
     { "body-intl",        NULL, 0, "配信できませんでした|届きませんでした|送信できませんでした|宛先不明|存在しないか", NULL },
+    /* Exchange's "recipients or groups" in its languages */
+    { "body-exchange-intl", NULL, 0, "destinataires ou groupes|empf\\x{00e4}nger oder gruppen|destinatarios o grupos|destinatari o gruppi|(?:geadresseerden|ontvangers) of groepen|destinat\\x{00e1}rios ou grupos|mottagare eller grupper|adresat\\x{00f3}w lub grup|受信者またはグループ|收件人或组", NULL },
 };
 
 /* Out-of-office subjects, in the common languages. */
