@@ -859,47 +859,46 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
     return report->recipients->len > 0;
 }
 
+/* prose_dsn_line_names - line is a Final-Recipient or Original-Recipient
+ * field naming addr (any case). */
+static gboolean
+prose_dsn_line_names(const char *line, gsize len, const char *addr)
+{
+    gsize alen = strlen(addr);
+
+    if (!(len >= 16 && g_ascii_strncasecmp(line, "final-recipient:", 16) == 0)
+        && !(len >= 19 && g_ascii_strncasecmp(line, "original-recipient:", 19) == 0))
+        return FALSE;
+    for (gsize at = 0; at + alen <= len; at++) {
+        if (g_ascii_strncasecmp(line + at, addr, alen) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
 /* prose_dsn_block_of - the block of DSN fields (blank lines around it) in
  * which a Final-Recipient or Original-Recipient line names addr, folded
  * into one line; NULL when none does. (transfer full) */
 static char *
 prose_dsn_block_of(const char *text, gsize len, const char *addr)
 {
-    gsize alen = strlen(addr), pos = 0, start = 0;
+    gsize pos = 0, start = 0;
+    gboolean found = FALSE;
 
     while (pos < len) {
         const char *nl = memchr(text + pos, '\n', len - pos);
         gsize line_end = nl != NULL ? (gsize)(nl - text) : len;
-        gsize k = pos;
+        gboolean blank = pos + prose_indent(text + pos, line_end - pos) == line_end;
 
-        while (k < line_end && (text[k] == ' ' || text[k] == '\t'))
-            k++;
-        if (k == line_end) {
-            start = line_end + 1;       /* a blank line: the next block starts after it */
-        } else if ((g_ascii_strncasecmp(text + pos, "final-recipient:", 16) == 0
-                    || g_ascii_strncasecmp(text + pos, "original-recipient:", 19) == 0)
-                   && memmem(text + pos, line_end - pos, "@", 1) != NULL) {
-            for (gsize at = pos; at + alen <= line_end; at++) {
-                if (g_ascii_strncasecmp(text + at, addr, alen) != 0)
-                    continue;
-                /* found: the block runs to the next blank line */
-                for (gsize end = line_end; end < len;) {
-                    const char *enl = memchr(text + end + 1, '\n', len - end - 1);
-                    gsize next_end = enl != NULL ? (gsize)(enl - text) : len;
-                    gsize j = end + 1;
-
-                    while (j < next_end && (text[j] == ' ' || text[j] == '\t'))
-                        j++;
-                    if (j >= next_end)
-                        return bounce_fold(text + start, end - start);
-                    end = next_end;
-                }
-                return bounce_fold(text + start, len - start);
-            }
-        }
+        if (blank && found)
+            break;              /* the end of the block that names addr */
+        if (blank)
+            start = line_end + 1;
+        else
+            found = found || prose_dsn_line_names(text + pos, line_end - pos, addr);
         pos = line_end + 1;
     }
-    return NULL;
+    return found ? bounce_fold(text + start, MIN(pos, len) - start) : NULL;
 }
 
 /* prose_diagnostic_within - what the first err_len bytes of the text say of
