@@ -109,6 +109,15 @@ test_classify(void)
         { "4.4.7", "delivery time expired", "expired", FALSE },
         { "5.3.4", "552 5.3.4 Message too big for system", "mesgtoobig", FALSE },
         { "5.0.0", "554 5.0.0 Relay access denied", "norelaying", FALSE },
+        /* wordings other MTAs use, with a vague status */
+        { "5.0.0", "550 SPF check: fail for sender.example", "authfailure", FALSE },
+        { "5.0.0", "550 Your access IP has been rejected", "blocked", FALSE },
+        { "5.0.0", "550 Mailbox exceeds allowed size", "mailboxfull", FALSE },
+        { "5.0.0", "550 user or domain is disabled", "suspend", FALSE },
+        { "5.0.0", "550 Recipient deferred because there is no Mdb", "systemerror", FALSE },
+        { "5.0.0", "554 rejecting banned content", "spamdetected", FALSE },
+        { "5.0.0", "550 mail receiving disabled", "notaccept", TRUE },
+        { "5.0.0", "554 exceeded the maximum incoming message size", "mesgtoobig", FALSE },
         { "", "", "undefined", FALSE },
     };
 
