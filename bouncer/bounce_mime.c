@@ -546,9 +546,13 @@ bounce_mime_leaf_take(BounceMimeWalk *walk, BounceLeafKind kind, const guint8 *d
     }
 }
 
-/* (bounce_private.h) Line by line, from the blanks before each line end. */
-char *
-bounce_mime_qp_unpad(const char *p, gsize len, gsize *len_out)
+/* mime_qp_unpad - quoted-printable content without the blanks at the end
+ * of its lines: an encoder writes a line's own trailing blank as =20, so
+ * blanks there were added on the way and a decoder deletes them (RFC 2045
+ * 6.7 (3)); left in, "=  " is no soft line break. NULL when there are
+ * none. (transfer full) */
+static char *
+mime_qp_unpad(const char *p, gsize len, gsize *len_out)
 {
     char *out = NULL, *o = NULL;
     gsize from = 0, pos = 0;
@@ -581,10 +585,29 @@ bounce_mime_qp_unpad(const char *p, gsize len, gsize *len_out)
     return out;
 }
 
+guint8 *
+bounce_mime_decode(const char *p, gsize len, gboolean base64, gsize *len_out)
+{
+    g_autofree char *unpadded = NULL;
+    GMimeEncoding enc;
+    guint8 *out;
+    gsize n;
+
+    if (!base64 && (unpadded = mime_qp_unpad(p, len, &len)) != NULL)
+        p = unpadded;
+    g_mime_encoding_init_decode(&enc, base64 ? GMIME_CONTENT_ENCODING_BASE64
+                                             : GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+    out = g_malloc(g_mime_encoding_outlen(&enc, len) + 8);
+    n = g_mime_encoding_step(&enc, p, len, (char *)out);
+    n += g_mime_encoding_flush(&enc, "", 0, (char *)out + n);
+    *len_out = n;
+    return out;
+}
+
 
 /* part_content - the decoded (transfer encoding undone) bytes of a leaf.
  * Quoted-printable is decoded here, not by the data wrapper, so that its
- * blanks at line ends go first, as bounce_split.c does: GMime's decoder
+ * blanks at line ends go first, as on the splitter's path: GMime's decoder
  * keeps them. */
 static GByteArray *
 part_content(GMimePart *part)
@@ -592,11 +615,9 @@ part_content(GMimePart *part)
     GMimeDataWrapper *wrapper = g_mime_part_get_content(part);
     GByteArray *bytes = g_byte_array_new();
     g_autoptr(GMimeStream) stream = NULL;
-    g_autoptr(GByteArray) raw = NULL;
-    g_autofree char *unpadded = NULL;
-    const char *in;
+    GMimeStream *encoded;
+    guint8 *decoded;
     gsize len;
-    GMimeEncoding enc;
 
     if (wrapper == NULL)
         return bytes;
@@ -606,25 +627,14 @@ part_content(GMimePart *part)
         g_mime_data_wrapper_write_to_stream(wrapper, stream);
         return bytes;
     }
-    raw = g_byte_array_new();
-    {
-        g_autoptr(GMimeStream) raw_stream = g_mime_stream_mem_new_with_byte_array(raw);
-
-        GMimeStream *encoded = g_mime_data_wrapper_get_stream(wrapper);
-
-        g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(raw_stream), FALSE);
-        g_mime_stream_reset(encoded);
-        g_mime_stream_write_to_stream(encoded, raw_stream);
-    }
-    in = (const char *)raw->data;
-    len = raw->len;
-    if ((unpadded = bounce_mime_qp_unpad(in, len, &len)) != NULL)
-        in = unpadded;
-    g_mime_encoding_init_decode(&enc, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
-    g_byte_array_set_size(bytes, g_mime_encoding_outlen(&enc, len) + 8);
-    len = g_mime_encoding_step(&enc, in, len, (char *)bytes->data);
-    len += g_mime_encoding_flush(&enc, "", 0, (char *)bytes->data + len);
-    g_byte_array_set_size(bytes, len);
+    /* the encoded bytes as they are, then decoded as the splitter does */
+    encoded = g_mime_data_wrapper_get_stream(wrapper);
+    g_mime_stream_reset(encoded);
+    g_mime_stream_write_to_stream(encoded, stream);
+    decoded = bounce_mime_decode((const char *)bytes->data, bytes->len, FALSE, &len);
+    g_byte_array_set_size(bytes, 0);
+    g_byte_array_append(bytes, decoded, len);
+    g_free(decoded);
     return bytes;
 }
 

@@ -147,12 +147,12 @@ BounceLeafKind bounce_mime_leaf_kind(const BounceParts *parts, const char *type,
  * charset may be NULL. */
 void bounce_mime_leaf_take(BounceMimeWalk *walk, BounceLeafKind kind, const guint8 *data, gsize len,
                            const char *charset);
-/* bounce_mime_qp_unpad - quoted-printable content without the blanks at the end
- * of its lines: an encoder writes a line's own trailing blank as =20, so
- * blanks there were added on the way and a decoder deletes them (RFC 2045
- * 6.7 (3)); left in, "=  " is no soft line break. NULL when there are
- * none. (transfer full) */
-char *bounce_mime_qp_unpad(const char *p, gsize len, gsize *len_out);
+/* bounce_mime_decode - a leaf's content with its transfer encoding undone
+ * by GMime's own decoders (base64 when base64, else quoted-printable),
+ * the blanks a transport added at the ends of quoted-printable lines
+ * deleted first; both MIME readers decode through it. Its length in
+ * *len_out. (transfer full) */
+guint8 *bounce_mime_decode(const char *p, gsize len, gboolean base64, gsize *len_out);
 /* bounce_split_read - the parts of the normalised message into walk, read
  * as GMime reads them but without GMime; the top-level headers are already
  * in walk->parts. FALSE when the message leaves the shapes it reads

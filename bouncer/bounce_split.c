@@ -645,21 +645,7 @@ split_leaf_content(Split *s, const SplitType *ct, SplitSpan content)
     if (ct->charset.p != NULL)
         charset = g_strndup(ct->charset.p, ct->charset.len);
     if (ct->encoding != SPLIT_ENC_RAW) {
-        /* GMime's own decoders, as its data wrapper runs them. */
-        GMimeEncoding enc;
-        g_autofree char *unpadded = NULL;
-
-        if (ct->encoding != SPLIT_ENC_BASE64
-            && (unpadded = bounce_mime_qp_unpad(content.p, content.len, &len)) != NULL) {
-            content.p = unpadded;
-            content.len = len;
-        }
-        g_mime_encoding_init_decode(&enc, ct->encoding == SPLIT_ENC_BASE64
-                                    ? GMIME_CONTENT_ENCODING_BASE64
-                                    : GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
-        decoded = g_malloc(g_mime_encoding_outlen(&enc, content.len) + 8);
-        len = g_mime_encoding_step(&enc, content.p, content.len, (char *)decoded);
-        len += g_mime_encoding_flush(&enc, "", 0, (char *)decoded + len);
+        decoded = bounce_mime_decode(content.p, content.len, ct->encoding == SPLIT_ENC_BASE64, &len);
         data = decoded;
     }
     bounce_mime_leaf_take(s->walk, kind, data, len, charset);
