@@ -164,8 +164,10 @@ classify_codes(BounceRecipient *r, const char *context, gsize context_len)
         const BounceRule *said = NULL;
 
         bounce_recipient_set(&r->action, action_from_text(r, context, context_len, &said));
-        if (said != NULL)
+        if (said != NULL) {     /* the words that said so decide the reason too */
+            bounce_recipient_set(&r->reason, "delivered");
             bounce_recipient_set(&r->rule, said->id);
+        }
     }
 }
 
@@ -436,11 +438,9 @@ classify_reason(BounceRecipient *r, gboolean reported_delayed)
 
     if (r->status[0] == '2' || strcmp(r->action, "delivered") == 0
         || strcmp(r->action, "relayed") == 0 || strcmp(r->action, "expanded") == 0) {
-        /* With no code, the wording that said so stays (action_from_text). */
-        if (r->status[0] != '\0' || !g_str_has_prefix(r->rule, "delivered-"))
+        /* A delivery its words decided (classify_codes) keeps their rule. */
+        if (strcmp(r->reason, "delivered") != 0)
             reason_set(r, "delivered", "status-2xx");
-        else
-            bounce_recipient_set(&r->reason, "delivered");
         return;
     }
     /* The reporting MTA's own words decided (bounce_mta_preset): they
