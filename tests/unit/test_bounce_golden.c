@@ -15,14 +15,11 @@
 static char *
 golden_render(const char *name, const char *data, gsize len)
 {
-    g_autoptr(GPtrArray) messages = bounce_split_mbox(data, len);
+    g_autoptr(GPtrArray) reports = testutil_parse_each(data, len);
     GString *out = g_string_new(NULL);
 
-    for (guint i = 0; i < messages->len; i++) {
-        gsize mlen = 0;
-        const char *mdata = g_bytes_get_data(g_ptr_array_index(messages, i), &mlen);
-        g_autoptr(BounceReport) report = bounce_report_parse(mdata, mlen);
-        g_autofree char *json = bounce_report_to_json(report, name, FALSE);
+    for (guint i = 0; i < reports->len; i++) {
+        g_autofree char *json = bounce_report_to_json(g_ptr_array_index(reports, i), name, FALSE);
 
         g_string_append(out, json);
         g_string_append_c(out, '\n');

@@ -29,13 +29,11 @@ typedef GByteArray *(*InvariantChange)(const char *data, gsize len, const GPtrAr
 static char *
 invariant_summary(const char *data, gsize len, GPtrArray *addrs)
 {
-    g_autoptr(GPtrArray) messages = bounce_split_mbox(data, len);
+    g_autoptr(GPtrArray) reports = testutil_parse_each(data, len);
     GString *out = g_string_new(NULL);
 
-    for (guint m = 0; m < messages->len; m++) {
-        gsize mlen = 0;
-        const char *mdata = g_bytes_get_data(g_ptr_array_index(messages, m), &mlen);
-        g_autoptr(BounceReport) report = bounce_report_parse(mdata, mlen);
+    for (guint m = 0; m < reports->len; m++) {
+        const BounceReport *report = g_ptr_array_index(reports, m);
 
         g_string_append_printf(out, "kind %s\n", bounce_kind_to_string(report->kind));
         for (guint i = 0; i < report->recipients->len; i++) {

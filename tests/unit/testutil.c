@@ -1,5 +1,6 @@
 /* testutil.c - small helpers shared by the test programs. */
 #include "tests/unit/testutil.h"
+#include "bouncer/bounce_report.h"
 
 #include <string.h>
 
@@ -64,4 +65,19 @@ testutil_pg_conninfo(void)
     const char *conninfo = g_getenv("BOUNCER_TEST_CONNINFO");
 
     return conninfo != NULL && *conninfo != '\0' ? conninfo : NULL;
+}
+
+GPtrArray *
+testutil_parse_each(const char *data, gsize len)
+{
+    g_autoptr(GPtrArray) messages = bounce_split_mbox(data, len);
+    GPtrArray *reports = g_ptr_array_new_with_free_func((GDestroyNotify)bounce_report_free);
+
+    for (guint i = 0; i < messages->len; i++) {
+        gsize mlen = 0;
+        const char *mdata = g_bytes_get_data(g_ptr_array_index(messages, i), &mlen);
+
+        g_ptr_array_add(reports, bounce_report_parse(mdata, mlen));
+    }
+    return reports;
 }

@@ -16,6 +16,11 @@ GBytes *testutil_read_file(const char *relative_path);
  * the source dir ("tests/fixtures/formats/NAME.eml") as data. */
 void testutil_add_fixture_tests(const char *prefix, GTestDataFunc func);
 
+/* testutil_parse_each - the buffer parsed as `bouncerctl parse` parses a
+ * file: one BounceReport per message of an mbox (one for a plain
+ * message). (transfer full: a GPtrArray that frees its reports) */
+GPtrArray *testutil_parse_each(const char *data, gsize len);
+
 /* testutil_pg_conninfo - conninfo of the test PostgreSQL started by tests/run.sh,
  * or NULL when there is none (tests that need it then skip). (transfer none) */
 const char *testutil_pg_conninfo(void);
