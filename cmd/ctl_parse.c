@@ -194,13 +194,16 @@ parse_list_dir(const char *path, GPtrArray *files)
  * corpus takes only tens of them. Until the list is complete they wait,
  * first yielding the processor for up to PARSE_SPIN_US, then asleep.
  *
- * Helpers are plain POSIX threads started on the processors other than
- * the one the main thread is on. Linux puts a new thread on its
- * creator's processor unless another one looks idle, and on a virtual
- * machine the other one seldom does at the moment of creation: the helper
- * then waits in the creator's run queue for milliseconds, as long as the
- * main thread keeps running. Started elsewhere it runs at once; it then
- * takes back the whole set the process may use. */
+ * Each thread of a run keeps to a processor of its own: the main thread
+ * to the one it is on, each helper (a plain POSIX thread, started there)
+ * to one of the others. Left to itself, Linux puts a new thread on its
+ * creator's processor unless another looks idle at that instant, and
+ * wakes a thread that slept a moment (on a lock, a g_once) beside the one
+ * that woke it; on a virtual machine the idle processor is then left idle
+ * for whole ticks while the two threads take turns on one, 4 ms each. The
+ * work is handed out a file at a time, so a thread whose processor is
+ * busy with something else holds up only the file it has. The main
+ * thread gets its own set back when the run ends. */
 #define PARSE_AHEAD 256
 #define PARSE_SPIN_US (50 * 1000)
 
@@ -219,8 +222,8 @@ typedef struct {
     gboolean ok;       /* every file could be read */
     guint waiting;     /* workers waiting for the printer to move on */
     GArray *threads;   /* pthread_t of the helpers */
-    cpu_set_t cpus;    /* the main thread's processors: helpers take them back */
-    gboolean place;    /* helpers start away from the main thread */
+    cpu_set_t cpus;    /* the main thread's processors, given back at the end */
+    gboolean place;    /* each thread keeps to a processor of its own */
     GMutex lock;
     GCond drained;     /* printed moved on */
     GCond ready;       /* listed was set */
@@ -265,16 +268,12 @@ parse_wait_listed(ParseRun *run)
 
 static gpointer parse_work(ParseRun *run);
 
-/* parse_helper - a helper thread: back onto every processor the main
- * thread may use (should that fail, it keeps to the others: it still
- * works), then work. */
+/* parse_helper - a helper thread: set up, then work. */
 static gpointer
 parse_helper(gpointer data)
 {
     ParseRun *run = data;
 
-    if (run->place)
-        (void)pthread_setaffinity_np(pthread_self(), sizeof(run->cpus), &run->cpus);
     /* While the main thread lists the files: the set-up the first parse
      * would otherwise do on the way, in one thread or the other. */
     bounce_report_warm_up();
@@ -320,14 +319,40 @@ parse_work(ParseRun *run)
     }
 }
 
+/* parse_cpu_next - the processor of set after cpu, from the first again
+ * past the last (set is not empty). */
+static int
+parse_cpu_next(const cpu_set_t *set, int cpu)
+{
+    for (int k = 1; k <= CPU_SETSIZE; k++) {
+        int c = (cpu + k) % CPU_SETSIZE;
+
+        if (CPU_ISSET(c, set))
+            return c;
+    }
+    return cpu;
+}
+
+/* parse_pin - keep the caller, or the threads made with attr, to cpu. */
+static gboolean
+parse_pin(pthread_attr_t *attr, int cpu)
+{
+    cpu_set_t one;
+
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    return attr != NULL ? pthread_attr_setaffinity_np(attr, sizeof(one), &one) == 0
+                        : pthread_setaffinity_np(pthread_self(), sizeof(one), &one) == 0;
+}
+
 /* parse_run_start - a run with jobs threads in all (this one among them):
  * the helpers start now and wait for parse_run_finish. (transfer full) */
 static ParseRun *
 parse_run_start(gboolean pretty, guint jobs)
 {
     ParseRun *run = g_new0(ParseRun, 1);
-    pthread_attr_t attr;
-    int here;
+    cpu_set_t away;
+    int here, cpu;
 
     run->files = g_ptr_array_new_with_free_func(g_free);
     run->pretty = pretty;
@@ -339,28 +364,36 @@ parse_run_start(gboolean pretty, guint jobs)
     if (jobs < 2)
         return run;
     here = sched_getcpu();
-    pthread_attr_init(&attr);
     run->place = here >= 0 && here < CPU_SETSIZE
                  && pthread_getaffinity_np(pthread_self(), sizeof(run->cpus), &run->cpus) == 0
                  && CPU_ISSET(here, &run->cpus) && CPU_COUNT(&run->cpus) > 1;
-    if (run->place) {
-        cpu_set_t away = run->cpus;
-
+    away = run->cpus;
+    cpu = here;
+    if (run->place)
         CPU_CLR(here, &away);
-        run->place = pthread_attr_setaffinity_np(&attr, sizeof(away), &away) == 0;
-    }
     for (guint t = 1; t < jobs; t++) {
+        pthread_attr_t attr;
         pthread_t thread;
+        int rc;
 
-        /* A mask the system refuses (a processor gone since, a sandbox
-         * that forbids affinity) must not cost the helper itself. */
-        if (pthread_create(&thread, &attr, parse_helper, run) != 0
-            && (!run->place || pthread_create(&thread, NULL, parse_helper, run) != 0))
+        /* More helpers than other processors share them in turn. A mask
+         * the system refuses (a processor gone since, a sandbox that
+         * forbids affinity) must not cost the helper itself. */
+        pthread_attr_init(&attr);
+        if (run->place)
+            cpu = parse_cpu_next(&away, cpu);
+        rc = run->place && parse_pin(&attr, cpu) ? pthread_create(&thread, &attr, parse_helper, run)
+                                                 : -1;
+        if (rc != 0)
+            rc = pthread_create(&thread, NULL, parse_helper, run);
+        pthread_attr_destroy(&attr);
+        if (rc != 0)
             break;      /* fewer threads: the work still gets done */
         pthread_setname_np(thread, "parse");
         g_array_append_val(run->threads, thread);
     }
-    pthread_attr_destroy(&attr);
+    if (run->place)
+        run->place = parse_pin(NULL, here);
     return run;
 }
 
@@ -379,6 +412,8 @@ parse_run_finish(ParseRun *run)
     parse_work(run);
     for (guint t = 0; t < run->threads->len; t++)
         pthread_join(g_array_index(run->threads, pthread_t, t), NULL);
+    if (run->place)
+        (void)pthread_setaffinity_np(pthread_self(), sizeof(run->cpus), &run->cpus);
     ok = run->ok;
     g_array_free(run->threads, TRUE);
     g_ptr_array_free(run->files, TRUE);
