@@ -351,7 +351,6 @@ static ParseRun *
 parse_run_start(gboolean pretty, guint jobs)
 {
     ParseRun *run = g_new0(ParseRun, 1);
-    cpu_set_t away;
     int here, cpu;
 
     run->files = g_ptr_array_new_with_free_func(g_free);
@@ -367,21 +366,19 @@ parse_run_start(gboolean pretty, guint jobs)
     run->place = here >= 0 && here < CPU_SETSIZE
                  && pthread_getaffinity_np(pthread_self(), sizeof(run->cpus), &run->cpus) == 0
                  && CPU_ISSET(here, &run->cpus) && CPU_COUNT(&run->cpus) > 1;
-    away = run->cpus;
     cpu = here;
-    if (run->place)
-        CPU_CLR(here, &away);
     for (guint t = 1; t < jobs; t++) {
         pthread_attr_t attr;
         pthread_t thread;
         int rc;
 
-        /* More helpers than other processors share them in turn. A mask
-         * the system refuses (a processor gone since, a sandbox that
-         * forbids affinity) must not cost the helper itself. */
+        /* The processors after the main thread's in turn: with more
+         * threads than processors, each takes as many. A mask the system
+         * refuses (a processor gone since, a sandbox that forbids
+         * affinity) must not cost the helper itself. */
         pthread_attr_init(&attr);
         if (run->place)
-            cpu = parse_cpu_next(&away, cpu);
+            cpu = parse_cpu_next(&run->cpus, cpu);
         rc = run->place && parse_pin(&attr, cpu) ? pthread_create(&thread, &attr, parse_helper, run)
                                                  : -1;
         if (rc != 0)
