@@ -50,6 +50,20 @@ def same_output_with_one_thread_and_many():
 
 
 @no_db
+def many_threads_on_one_processor():
+    # Threads are kept to processors of their own when there are several;
+    # confined to one, they share it and the output is the same.
+    taskset = shutil.which("taskset")   # util-linux: on every Debian system
+    check(taskset is not None, "taskset is installed")
+    one_cpu = str(min(os.sched_getaffinity(0)))
+    cmd = [taskset, "-c", one_cpu, os.path.join(BINDIR, "bouncerctl"), "parse", "--jobs=4", FIXTURES]
+    out = subprocess.run(cmd, capture_output=True, timeout=60)
+    _, one, _ = parse("--jobs=1", FIXTURES)
+    eq(out.returncode, 0, "exit status: %s" % out.stderr.decode())
+    eq(out.stdout.decode(), one, "output of 4 threads on one processor")
+
+
+@no_db
 def files_in_argument_order_not_name_order():
     # Reversed, and each file twice: the slots are per argument.
     order = list(reversed(emails())) * 2
