@@ -140,9 +140,10 @@ compare_names(gconstpointer a, gconstpointer b)
 
 /* parse_list_dir - add the regular files of a directory to files, in name
  * order (not recursive: a corpus directory is flat). The directory entry
- * says what most entries are; only links and unknown types cost a stat. */
+ * says what most entries are; only links and unknown types cost a stat.
+ * FALSE, with the reason in error_out, when it cannot be read. */
 static gboolean
-parse_list_dir(const char *path, GPtrArray *files)
+parse_list_dir(const char *path, GPtrArray *files, char **error_out)
 {
     g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GHashTable) regular = g_hash_table_new(g_str_hash, g_str_equal);
@@ -154,8 +155,8 @@ parse_list_dir(const char *path, GPtrArray *files)
         g_autoptr(GError) error = NULL;
         g_autoptr(GDir) gdir = g_dir_open(path, 0, &error);
 
-        fprintf(stderr, "bouncerctl parse: %s\n",
-                gdir == NULL && error != NULL ? error->message : "cannot read directory");
+        *error_out = g_strdup(gdir == NULL && error != NULL ? error->message
+                                                            : "cannot read directory");
         return FALSE;
     }
     while ((entry = readdir(dir)) != NULL) {
@@ -214,6 +215,8 @@ typedef struct {
 
 typedef struct {
     GPtrArray *files;  /* filled by the main thread before listed is set */
+    GHashTable *unlisted; /* index in files + 1 -> why that directory could
+                           * not be listed; NULL when none */
     gboolean pretty;
     ParseSlot *slots;
     gint listed;       /* files complete: workers may start */
@@ -241,6 +244,9 @@ parse_flush(ParseRun *run)
 
         fwrite(slot->out->str, 1, slot->out->len, stdout);
         if (slot->error != NULL) {
+            /* In place even when both streams go to one file: standard
+             * output is buffered, standard error is not. */
+            fflush(stdout);
             fprintf(stderr, "bouncerctl parse: %s\n", slot->error);
             run->ok = FALSE;
         }
@@ -314,7 +320,10 @@ parse_work(ParseRun *run)
 
         out = g_string_new(NULL);
         error = NULL;
-        parse_file(g_ptr_array_index(run->files, i), run->pretty, buf, out, &error);
+        if (run->unlisted != NULL && g_hash_table_contains(run->unlisted, GUINT_TO_POINTER(i + 1)))
+            error = g_strdup(g_hash_table_lookup(run->unlisted, GUINT_TO_POINTER(i + 1)));
+        else
+            parse_file(g_ptr_array_index(run->files, i), run->pretty, buf, out, &error);
         done = i;
     }
 }
@@ -414,6 +423,7 @@ parse_run_finish(ParseRun *run)
     ok = run->ok;
     g_array_free(run->threads, TRUE);
     g_ptr_array_free(run->files, TRUE);
+    g_clear_pointer(&run->unlisted, g_hash_table_unref);
     g_mutex_clear(&run->lock);
     g_cond_clear(&run->drained);
     g_cond_clear(&run->ready);
@@ -477,7 +487,16 @@ ctl_parse_main(int argc, char **argv)
             ok = parse_stdin(pretty) && ok;
             run = parse_run_start(pretty, jobs);
         } else if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
-            ok = parse_list_dir(path, run->files) && ok;
+            g_autofree char *why = NULL;
+
+            /* A directory that cannot be listed is said in its place. */
+            if (!parse_list_dir(path, run->files, &why)) {
+                if (run->unlisted == NULL)
+                    run->unlisted = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+                g_ptr_array_add(run->files, g_strdup(path));
+                g_hash_table_insert(run->unlisted, GUINT_TO_POINTER(run->files->len),
+                                    g_steal_pointer(&why));
+            }
         } else {
             g_ptr_array_add(run->files, g_strdup(path));
         }

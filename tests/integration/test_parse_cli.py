@@ -82,6 +82,44 @@ def unreadable_file_reported_in_place():
         eq(rc, 1, "exit status when one file cannot be read")
         eq(files_of(out), [first, last], "the readable files are still printed")
         check("dangling.eml" in err, "stderr names the file: %r" % err)
+        # Both streams into one file, as a log does: the error between them.
+        both = subprocess.run([os.path.join(BINDIR, "bouncerctl"), "parse", "--jobs=3",
+                               first, missing, last],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+        lines = both.stdout.decode().splitlines()
+        eq(len(lines), 3, "three lines: %r" % lines)
+        check(lines[0].startswith("{") and lines[2].startswith("{")
+              and "dangling.eml" in lines[1] and not lines[1].startswith("{"),
+              "the error line stands between the two files: %r" % lines)
+
+
+@no_db
+def unlistable_directory_reported_in_place():
+    # A directory nobody may list, between two files: its error line comes
+    # between theirs. root lists anything, so the command then runs as
+    # nobody, from copies that user can reach.
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chmod(tmp, 0o755)
+        ctl = os.path.join(tmp, "bouncerctl")
+        shutil.copy2(os.path.join(BINDIR, "bouncerctl"), ctl)
+        first, last = os.path.join(tmp, "a.eml"), os.path.join(tmp, "z.eml")
+        shutil.copyfile(emails()[0], first)
+        shutil.copyfile(emails()[-1], last)
+        closed = os.path.join(tmp, "closed")
+        os.mkdir(closed, 0o000)
+        os.chmod(closed, 0o000)
+        cmd = [ctl, "parse", "--jobs=2", first, closed, last]
+        if os.geteuid() == 0:
+            setpriv = shutil.which("setpriv")   # util-linux
+            check(setpriv is not None, "setpriv is installed")
+            cmd = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"] + cmd
+        out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+        lines = out.stdout.decode().splitlines()
+        eq(out.returncode, 1, "exit status: %r" % lines)
+        eq(len(lines), 3, "three lines: %r" % lines)
+        check(json.loads(lines[0])["file"] == first and json.loads(lines[2])["file"] == last
+              and "closed" in lines[1] and "ermission denied" in lines[1],
+              "the directory's error between the two files: %r" % lines)
 
 
 @no_db
