@@ -506,6 +506,13 @@ ctl_parse_main(int argc, char **argv)
         ctl_parse_usage(stderr);
         return 2;
     }
-    fflush(stdout);
+    /* Answers that never arrived are a failure too: a full disk, a
+     * closed pipe. */
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "bouncerctl parse: cannot write the output: %s\n",
+                errno != 0 ? g_strerror(errno) : "write error");
+        return 1;
+    }
     return ok ? 0 : 1;
 }

@@ -123,6 +123,15 @@ def unlistable_directory_reported_in_place():
 
 
 @no_db
+def output_that_cannot_be_written_fails():
+    with open("/dev/full", "wb") as full:
+        out = subprocess.run([os.path.join(BINDIR, "bouncerctl"), "parse", FIXTURES],
+                             stdout=full, stderr=subprocess.PIPE, timeout=60)
+    eq(out.returncode, 1, "exit status when standard output is full")
+    check("cannot write" in out.stderr.decode(), "stderr says why: %r" % out.stderr)
+
+
+@no_db
 def stdin_between_files():
     first, last = emails()[0], emails()[-1]
     with open(emails()[1], "rb") as f:
