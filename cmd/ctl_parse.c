@@ -436,7 +436,7 @@ int
 ctl_parse_main(int argc, char **argv)
 {
     ParseRun *run = NULL;
-    gboolean pretty = FALSE, ok = TRUE;
+    gboolean pretty = FALSE, ok = TRUE, options_ended = FALSE;
     int first = 1, paths = 0;
     guint jobs = 0;
 
@@ -456,6 +456,7 @@ ctl_parse_main(int argc, char **argv)
             return 0;
         } else if (strcmp(argv[first], "--") == 0) {
             first++;
+            options_ended = TRUE;
             break;
         } else if (argv[first][0] == '-' && argv[first][1] != '\0') {
             fprintf(stderr, "bouncerctl parse: unknown option '%s'\n", argv[first]);
@@ -466,7 +467,7 @@ ctl_parse_main(int argc, char **argv)
         }
     }
     for (int i = first; i < argc; i++)
-        pretty = pretty || strcmp(argv[i], "--pretty") == 0;
+        pretty = pretty || (!options_ended && strcmp(argv[i], "--pretty") == 0);
     /* One thread per processor, a few at most (the work is small and the
      * output one stream); one for a single file. */
     if (jobs == 0)
@@ -479,7 +480,7 @@ ctl_parse_main(int argc, char **argv)
     for (int i = first; i < argc; i++) {
         const char *path = argv[i];
 
-        if (strcmp(path, "--pretty") == 0)
+        if (!options_ended && strcmp(path, "--pretty") == 0)
             continue;
         paths++;
         if (strcmp(path, "-") == 0) {

@@ -24,9 +24,9 @@ def no_db(fn):
     return tap.test(fn)
 
 
-def parse(*args, stdin=None):
+def parse(*args, stdin=None, cwd=None):
     cmd = [os.path.join(BINDIR, "bouncerctl"), "parse"] + list(args)
-    out = subprocess.run(cmd, capture_output=True, input=stdin, timeout=60)
+    out = subprocess.run(cmd, capture_output=True, input=stdin, timeout=60, cwd=cwd)
     return out.returncode, out.stdout.decode(), out.stderr.decode()
 
 
@@ -129,6 +129,16 @@ def output_that_cannot_be_written_fails():
                              stdout=full, stderr=subprocess.PIPE, timeout=60)
     eq(out.returncode, 1, "exit status when standard output is full")
     check("cannot write" in out.stderr.decode(), "stderr says why: %r" % out.stderr)
+
+
+@no_db
+def after_a_double_dash_every_argument_is_a_file():
+    with tempfile.TemporaryDirectory() as tmp:
+        named = os.path.join(tmp, "--pretty")
+        shutil.copyfile(emails()[0], named)
+        rc, out, err = parse("--", "--pretty", cwd=tmp)
+        eq(rc, 0, "exit status: %r" % err)
+        eq(files_of(out), ["--pretty"], "the file named --pretty is parsed, on one line")
 
 
 @no_db
