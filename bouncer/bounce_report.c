@@ -297,6 +297,12 @@ bounce_report_parse(const char *data, gsize len)
         report->error = g_strdup("empty message");
         return report;
     }
+    if (len > BOUNCE_REPORT_MAX_SIZE) {
+        report->kind = BOUNCE_KIND_UNPARSEABLE;
+        report->error = g_strdup_printf("message too large (%" G_GSIZE_FORMAT " bytes; at most %"
+                                        G_GSIZE_FORMAT " are read)", len, BOUNCE_REPORT_MAX_SIZE);
+        return report;
+    }
     norm = bounce_mime_normalize(data, len);
     if (!bounce_mime_read(norm, &parts, &error)) {
         bounce_parts_clear(&parts);

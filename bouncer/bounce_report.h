@@ -68,9 +68,13 @@ typedef struct {
     char           *references;
 } BounceReport;
 
+/* The largest message read: bouncerd's [lmtp] max_message_size cannot be
+ * set higher, and the parser's buffers count bytes in 32 bits. */
+#define BOUNCE_REPORT_MAX_SIZE ((gsize)512 * 1024 * 1024)
+
 /* bounce_report_parse - read one message (any line endings, any bytes).
- * Never returns NULL: what cannot be read is kind UNPARSEABLE with error set.
- * (transfer full) */
+ * Never returns NULL: what cannot be read is kind UNPARSEABLE with error set,
+ * a message over BOUNCE_REPORT_MAX_SIZE among them. (transfer full) */
 BounceReport *bounce_report_parse(const char *data, gsize len);
 /* bounce_report_warm_up - set up now what the first parse of a process
  * would (GMime, the rule tables and their prefilters), for a thread that

@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bouncer/bounce_report.h"
@@ -22,7 +23,8 @@ ctl_parse_usage(FILE *out)
             "  and print one JSON object per file, one per line. An mbox file holding\n"
             "  several messages gives one object with the recipients of them all\n"
             "  and \"messages\": N. Files are parsed by one thread per processor\n"
-            "  (--jobs=N to choose) and printed in the order given.\n");
+            "  (--jobs=N to choose) and printed in the order given. A file over\n"
+            "  512 MiB, the most a message may be, is refused unread.\n");
 }
 
 /* parse_format - one JSON object per input file, as the corpus format
@@ -58,25 +60,40 @@ parse_format(const char *name, const char *data, gsize len, gboolean pretty, GSt
 }
 
 /* parse_read - the whole file into buf (reused from file to file: a
- * corpus is hundreds of small files). FALSE when it cannot be read. */
+ * corpus is hundreds of small files). FALSE when it cannot be read, errno
+ * set; EFBIG for a file over BOUNCE_REPORT_MAX_SIZE, which is not read. */
 static gboolean
 parse_read(const char *path, GByteArray *buf)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
     gsize len = 0;
 
     if (fd < 0)
         return FALSE;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (guint64)st.st_size > BOUNCE_REPORT_MAX_SIZE) {
+        close(fd);
+        errno = EFBIG;
+        return FALSE;
+    }
     for (;;) {
         ssize_t n;
 
+        if (len > BOUNCE_REPORT_MAX_SIZE) {     /* a pipe or a device */
+            close(fd);
+            errno = EFBIG;
+            return FALSE;
+        }
         if (buf->len < len + 65536 + 1)
             g_byte_array_set_size(buf, len + 65536 + 1);
         n = read(fd, buf->data + len, buf->len - len - 1);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
+            int saved = errno;
+
             close(fd);
+            errno = saved;
             return FALSE;
         }
         if (n == 0)
@@ -87,6 +104,15 @@ parse_read(const char *path, GByteArray *buf)
     buf->data[len] = '\0';
     g_byte_array_set_size(buf, len);
     return TRUE;
+}
+
+/* parse_too_large - why a file or input over BOUNCE_REPORT_MAX_SIZE is
+ * not parsed. (transfer full) */
+static char *
+parse_too_large(const char *what)
+{
+    return g_strdup_printf("%s: larger than %" G_GSIZE_FORMAT " MiB, the most a message may be",
+                           what, BOUNCE_REPORT_MAX_SIZE / (1024 * 1024));
 }
 
 /* parse_file - read and format one file into out (buf: the caller's
@@ -102,6 +128,10 @@ parse_file(const char *path, gboolean pretty, GByteArray *buf, GString *out, cha
     if (parse_read(path, buf)) {
         parse_format(path, (const char *)buf->data, buf->len, pretty, out);
         return TRUE;
+    }
+    if (errno == EFBIG) {
+        *error_out = parse_too_large(path);
+        return FALSE;
     }
     /* GLib says what went wrong, in the words users know. */
     if (!g_file_get_contents(path, &data, &len, &error)) {
@@ -121,8 +151,15 @@ parse_stdin(gboolean pretty)
     guint8 chunk[65536];
     size_t n;
 
-    while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
+    while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0) {
+        if (buf->len + n > BOUNCE_REPORT_MAX_SIZE) {
+            g_autofree char *why = parse_too_large("standard input");
+
+            fprintf(stderr, "bouncerctl parse: %s\n", why);
+            return FALSE;
+        }
         g_byte_array_append(buf, chunk, n);
+    }
     if (ferror(stdin)) {
         fprintf(stderr, "bouncerctl parse: cannot read standard input\n");
         return FALSE;

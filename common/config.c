@@ -39,7 +39,8 @@ static const ConfigKey config_keys[] = {
     CFG("lmtp", "socket_mode", CONFIG_MODE, socket_mode, "0660", 0, 07777),
     CFG("lmtp", "socket_owner", CONFIG_STRING, socket_owner, "", 0, 0),
     CFG("lmtp", "hostname", CONFIG_STRING, hostname, "", 0, 0),
-    /* PostgreSQL stores at most 1 GB in one field; stay well under it. */
+    /* PostgreSQL stores at most 1 GB in one field; stay well under it (the
+     * parser reads up to the same, BOUNCE_REPORT_MAX_SIZE). */
     CFG("lmtp", "max_message_size", CONFIG_SIZE, max_message_size, "50M", 1024, 512 * 1024 * 1024),
     CFG("lmtp", "max_recipients", CONFIG_UINT, max_recipients, "1000", 1, 100000),
     CFG("lmtp", "command_timeout", CONFIG_UINT, command_timeout, "300", 1, 86400),

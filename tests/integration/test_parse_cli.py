@@ -142,6 +142,21 @@ def after_a_double_dash_every_argument_is_a_file():
 
 
 @no_db
+def a_file_too_large_is_refused_in_place():
+    # 4.5 GiB, sparse: once overran a 32-bit length and crashed. Refused
+    # unread, beyond the 512 MiB bouncerd may be set to accept.
+    with tempfile.TemporaryDirectory() as tmp:
+        big = os.path.join(tmp, "big.eml")
+        with open(big, "wb") as f:
+            f.truncate(4500 * 1024 * 1024)
+        first, last = emails()[0], emails()[-1]
+        rc, out, err = parse("--jobs=2", first, big, last)
+        eq(rc, 1, "exit status: %r" % err)
+        eq(files_of(out), [first, last], "the other files are still printed")
+        check("big.eml" in err and "larger than 512 MiB" in err, "stderr says why: %r" % err)
+
+
+@no_db
 def stdin_between_files():
     first, last = emails()[0], emails()[-1]
     with open(emails()[1], "rb") as f:

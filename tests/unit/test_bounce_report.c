@@ -2,6 +2,7 @@
  * codes in text, classification of wording, mbox splitting, and inputs
  * that must not break it. */
 #include <string.h>
+#include <sys/mman.h>
 
 #include "bouncer/bounce_private.h"
 #include "tests/unit/testutil.h"
@@ -309,6 +310,19 @@ test_hostile(void)
         g_assert_cmpint(r->kind, ==, BOUNCE_KIND_UNPARSEABLE);
         g_assert_nonnull(r->error);
         g_assert_false(bounce_report_is_automated(r));
+    }
+    {
+        /* Over the largest message read: refused unread (the pages of
+         * the mapping are never touched, so it costs no memory). */
+        gsize big = BOUNCE_REPORT_MAX_SIZE + 1;
+        void *map = mmap(NULL, big, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        g_autoptr(BounceReport) r = NULL;
+
+        g_assert_true(map != MAP_FAILED);
+        r = bounce_report_parse(map, big);
+        g_assert_cmpint(r->kind, ==, BOUNCE_KIND_UNPARSEABLE);
+        g_assert_nonnull(strstr(r->error, "too large"));
+        munmap(map, big);
     }
     g_string_free(deep, TRUE);
     g_string_free(wide, TRUE);
