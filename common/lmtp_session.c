@@ -386,6 +386,19 @@ lmtp_session_command(LmtpSession *session, const char *line, gsize len)
 
         if (entry->verb != command->verb)
             continue;
+        if (command->verb == LMTP_VERB_DATA && session->state == LMTP_STATE_MAIL) {
+            /* Every recipient was refused, and the client sent DATA
+             * before it read those replies, as Postfix pipelines: the
+             * answer RFC 2920 §3.1 expects, not a client error counted
+             * towards max_errors (a run of mail to stale addresses on
+             * one cached connection would otherwise end it). */
+            g_autoptr(GError) refused = g_error_new_literal(
+                BOUNCER_ERROR, BOUNCER_ERROR_BAD_SEQUENCE, lmtp_out_of_order(session, command->verb));
+            g_autofree char *reply = lmtp_reply_for_error(refused);
+
+            lmtp_session_reply(session, "%s", reply);
+            return;
+        }
         if ((entry->allowed & IN(session->state)) == 0) {
             lmtp_session_fail(session, BOUNCER_ERROR_BAD_SEQUENCE, "%s",
                               lmtp_out_of_order(session, command->verb));

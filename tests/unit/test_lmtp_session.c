@@ -177,6 +177,23 @@ static const SessionCase session_cases[] = {
       LHLO_OK MAIL_OK E_NO_USER E_TEMP E_SEQ("no valid recipients") E_UNKNOWN E_UNKNOWN,
       LMTP_STATE_MAIL },
 
+    /* Postfix pipelines DATA before it reads the RCPT replies: when every
+     * recipient was refused, DATA's 503 is expected, not a client error;
+     * more such transactions than max_errors on one connection keep it. */
+#define STALE MAIL RCPT("unknown") DATA RSET
+#define STALE_REPLIES MAIL_OK E_NO_USER E_SEQ("no valid recipients") OK
+    { "data-after-refused-recipients-is-no-error", 0,
+      STEPS(S(LHLO STALE STALE STALE STALE STALE STALE STALE STALE STALE STALE STALE STALE
+              MAIL RCPT("alice") DATA "x\r\n" DOT)),
+      LHLO_OK STALE_REPLIES STALE_REPLIES STALE_REPLIES STALE_REPLIES STALE_REPLIES
+          STALE_REPLIES STALE_REPLIES STALE_REPLIES STALE_REPLIES STALE_REPLIES STALE_REPLIES
+          STALE_REPLIES MAIL_OK RCPT_OK GO_AHEAD OK,
+      LMTP_STATE_READY,
+      { FROM "rcpt=" TO("alice") },
+      { STEPS(S("x\r\n")) } },
+#undef STALE
+#undef STALE_REPLIES
+
     /* MAIL parameters: SIZE (RFC 1870) and BODY (RFC 6152) are the ones
      * advertised; anything else is 555 5.5.4 (RFC 5321 §4.1.1.11). */
     { "mail-size", 0,
