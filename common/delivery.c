@@ -232,6 +232,7 @@ delivery_deliver(gpointer ctx, const char *sid, const LmtpTransaction *tx, GErro
                                                 tx->data->len);
             done[kind] = TRUE;
         }
+        g_clear_error(&results[i]);
         results[i] = delivery_deliver_one(delivery, &rcpt, prepared[kind]);
     }
     for (guint k = 0; k < MAILBOX_KIND_COUNT; k++) {

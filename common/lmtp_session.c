@@ -480,6 +480,10 @@ lmtp_session_end_data(LmtpSession *session)
             results[i] = g_error_new_literal(BOUNCER_ERROR, BOUNCER_ERROR_TOO_BIG,
                                              "Message size exceeds fixed limit");
     } else {
+        /* Not stored until the handler says so. */
+        for (guint i = 0; i < n; i++)
+            results[i] = g_error_new_literal(BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY,
+                                             "not stored: the handler gave no answer");
         session->handler->deliver(session->ctx, session->sid, tx, results);
     }
     for (guint i = 0; i < n; i++) {

@@ -38,8 +38,10 @@ typedef struct {
     gboolean (*check_recipient)(gpointer ctx, const char *sid, const char *address,
                                 int *route_out, GError **error);
     /* deliver - after the final dot: store the message for every recipient
-     * and set results[i] to NULL (stored, 250) or an error, in RCPT order.
-     * It must not return before what it answers 250 for is durable. */
+     * and, in RCPT order, clear results[i] (stored, 250) or put its own
+     * error there. Each entry starts as a temporary error, so a recipient
+     * the handler does not answer for is told 451, never 250. It must not
+     * return before what it answers 250 for is durable. */
     void (*deliver)(gpointer ctx, const char *sid, const LmtpTransaction *tx,
                     GError **results);
 } LmtpSessionHandler;

@@ -110,7 +110,9 @@ fuzz_deliver(gpointer ctx, const char *sid, const LmtpTransaction *tx, GError **
     for (guint i = 0; i < tx->recipients->len; i++) {
         const LmtpRecipient *rcpt = g_ptr_array_index(tx->recipients, i);
 
-        FUZZ_CHECK(results[i] == NULL, "results[%u] not cleared", i);
+        FUZZ_CHECK(g_error_matches(results[i], BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY),
+                   "results[%u] not a temporary error to start with", i);
+        g_clear_error(&results[i]);
         g_string_append_printf(fuzz->record, "<%s>", rcpt->address);
         if (local_is(rcpt->address, "faildeliver"))
             g_set_error(&results[i], BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY, "disk full");

@@ -152,6 +152,12 @@ static const SessionCase session_cases[] = {
       LMTP_STATE_READY,
       { FROM "rcpt=" TO("alice") "," TO("alice") "," TO("bob") "," TO("alice") },
       { STEPS(S("x\r\n")) } },
+    { "deliver-gives-no-answer", 0,
+      STEPS(S(LHLO MAIL RCPT("alice") RCPT("forgetdeliver") RCPT("bob") DATA "x\r\n" DOT)),
+      LHLO_OK MAIL_OK RCPT_OK RCPT_OK RCPT_OK GO_AHEAD OK E_TEMP OK,
+      LMTP_STATE_READY,
+      { FROM "rcpt=" TO("alice") "," TO("forgetdeliver") "," TO("bob") },
+      { STEPS(S("x\r\n")) } },
     { "deliver-fails-some", 0,
       STEPS(S(LHLO MAIL RCPT("alice") RCPT("faildeliver") RCPT("bob") RCPT("rejectdeliver")
               RCPT("faildeliver") DATA "x\r\n" DOT)),
@@ -442,8 +448,12 @@ fake_deliver(gpointer ctx, const char *sid, const LmtpTransaction *tx, GError **
         if (rcpt->route != TEST_ROUTE)
             g_string_append_printf(fake->problems, "recipient %s has route %d; ", rcpt->address,
                                    rcpt->route);
-        if (results[i] != NULL)
-            g_string_append(fake->problems, "results[] not cleared; ");
+        if (results[i] == NULL || !g_error_matches(results[i], BOUNCER_ERROR,
+                                                   BOUNCER_ERROR_TEMPORARY))
+            g_string_append(fake->problems, "results[] not a temporary error to start with; ");
+        if (strcmp(local, "forgetdeliver") == 0)
+            continue;       /* a handler that gives no answer: 451, not 250 */
+        g_clear_error(&results[i]);
         if (strcmp(local, "faildeliver") == 0)
             g_set_error(&results[i], BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY, "disk full");
         else if (strcmp(local, "rejectdeliver") == 0)
