@@ -8,14 +8,24 @@
 #define PURGE_BATCH "1000"
 
 /* What is due: past its own purge_after when set (a hold can set it far
- * ahead), else past the policy for its mailbox; and no queued outbox row
- * still needs it. */
+ * ahead), else past the policy for its mailbox; and no queued forward
+ * still needs it (a forward is composed from it when sent; an
+ * auto-reply carries its own text). */
 #define PURGE_DUE \
     " raw IS NOT NULL" \
     " AND coalesce(purge_after, received_at + CASE mailbox WHEN 'reply' THEN $1::interval" \
     "                                                       ELSE $2::interval END) < now()" \
     " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.inbound_id = inbound_messages.id" \
-    "                 AND o.state = 'queued')"
+    "                 AND o.state = 'queued' AND o.kind = 'forward')"
+
+/* The copies an auto-reply keeps of what it answered (the sender, the
+ * subject, in its text) go when the message they answered goes, once the
+ * reply is no longer queued; $1 is the reply mailbox's period, for a
+ * reply without its message. */
+#define PURGE_COPIES \
+    " SELECT o.id FROM outbox o LEFT JOIN inbound_messages m ON m.id = o.inbound_id" \
+    " WHERE o.message IS NOT NULL AND o.state <> 'queued'" \
+    "   AND (m.purged_at IS NOT NULL OR (m.id IS NULL AND o.created_at + $1::interval < now()))"
 
 gboolean
 purge_run(PGconn *conn, const PurgePolicy *policy, gboolean dry_run, guint64 *count_out,
@@ -47,6 +57,17 @@ purge_run(PGconn *conn, const PurgePolicy *policy, gboolean dry_run, guint64 *co
         n = g_ascii_strtoull(PQcmdTuples(res), NULL, 10);
         total += n;
         if (n < 1000)
+            break;
+    }
+    for (;;) {
+        g_autoptr(PGresult) res = db_exec(conn,
+            "UPDATE outbox SET message = NULL"
+            " WHERE id IN (" PURGE_COPIES " LIMIT " PURGE_BATCH " FOR UPDATE OF o SKIP LOCKED)",
+            1, params, error);
+
+        if (res == NULL)
+            return FALSE;
+        if (g_ascii_strtoull(PQcmdTuples(res), NULL, 10) < 1000)
             break;
     }
     *count_out = total;

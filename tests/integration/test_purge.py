@@ -65,6 +65,36 @@ def purge_removes_raw_past_retention_only():
 
 
 @tap.test
+def an_auto_reply_keeps_no_copy_past_retention():
+    # What an auto-reply quotes (the sender, the subject) goes with the
+    # message it answered; a queued one keeps its text until it is sent,
+    # and does not hold back the message it answered.
+    reset_database()
+    old, new = inbound("reply", 8), inbound("reply", 1)
+    rows = {}
+    for name, inbound_id, state in (("sent-old", old, "sent"), ("held-old", old, "held"),
+                                    ("queued-old", old, "queued"), ("sent-new", new, "sent")):
+        rows[name] = psql("INSERT INTO outbox (kind, inbound_id, rcpt_to, message, state, expires_at)"
+                          " VALUES ('autoreply', :'v1', 'sender@example.net',"
+                          " 'Subject: Auto: a private subject', :'v2', now() + interval '1 day')"
+                          " RETURNING id", inbound_id, state)[0][0]
+    orphan = psql("INSERT INTO outbox (kind, rcpt_to, message, state, expires_at, created_at)"
+                  " VALUES ('autoreply', 'sender@example.net', 'Subject: Auto: x', 'sent',"
+                  " now(), now() - interval '8 days') RETURNING id")[0][0]
+    out = ctl()
+    eq(out.returncode, 0, "exit status: " + out.stderr)
+    eq(kept(), [new], "the old message is purged though a reply to it is still queued")
+    copies = {r[0]: r[1] for r in psql("SELECT id, message IS NOT NULL FROM outbox")}
+    eq(copies, {rows["sent-old"]: "f", rows["held-old"]: "f", rows["queued-old"]: "t",
+                rows["sent-new"]: "t", orphan: "f"},
+       "copies left: the queued reply's and the one whose message is kept")
+    psql("UPDATE outbox SET state = 'sent' WHERE id = :'v1'", rows["queued-old"])
+    ctl()
+    eq(psql("SELECT message IS NULL FROM outbox WHERE id = :'v1'", rows["queued-old"]), [["t"]],
+       "once sent, the next run removes its copy too")
+
+
+@tap.test
 def daemon_timer_purges():
     ids = setup()
     with Bouncerd({"retention": {"purge_interval": "1"}}) as d:
