@@ -79,6 +79,19 @@ raw_append_word(GString *out, gsize *column, const char *word, gsize len)
     *column += 1 + len;
 }
 
+/* raw_word_bytes - the UTF-8 bytes an encoded word may carry after a
+ * space at column: its base64 (4 characters for 3 bytes) and the 12 of
+ * "=?UTF-8?B?" and "?=" within MIME_COMPOSE_FOLD_AT. */
+static gsize
+raw_word_bytes(gsize column)
+{
+    gsize used = column + 1 + 12;
+
+    if (used >= MIME_COMPOSE_FOLD_AT)
+        return 0;
+    return MIN((MIME_COMPOSE_FOLD_AT - used) / 4 * 3, MIME_COMPOSE_WORD_BYTES);
+}
+
 /* mime_compose_header_raw - plain words, then encoded words. */
 char *
 mime_compose_header_raw(const char *name, const char *text)
@@ -106,10 +119,19 @@ mime_compose_header_raw(const char *name, const char *text)
         const char *q = p;
         g_autofree char *b64 = NULL;
         g_autofree char *word = NULL;
-
         const char *whole = NULL;
+        gsize bytes = raw_word_bytes(column);
 
-        while (*q != '\0' && (gsize)(g_utf8_next_char(q) - p) <= MIME_COMPOSE_WORD_BYTES) {
+        /* A word that fits the rest of the line, else a fold first. 12
+         * bytes always hold a run of whole characters whose length is a
+         * multiple of 3 (three of 4 bytes at worst), so the word needs
+         * no padding (below). */
+        if (bytes < 12) {
+            g_string_append(out, "\n");
+            column = 0;
+            bytes = raw_word_bytes(column);
+        }
+        while (*q != '\0' && (gsize)(g_utf8_next_char(q) - p) <= bytes) {
             q = g_utf8_next_char(q);
             if ((q - p) % 3 == 0)
                 whole = q;

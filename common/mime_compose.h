@@ -13,10 +13,11 @@
 
 #include "common/gmime_autoptr.h"
 
-/* Header lines are folded before this column (RFC 5322 §2.1.1). */
-#define MIME_COMPOSE_FOLD_AT      78
-/* UTF-8 bytes per encoded word: "=?UTF-8?B?" + 60 base64 + "?=" is 72,
- * under RFC 2047 §2's 75. */
+/* Header lines are at most this long: RFC 2047 §2 holds a line with an
+ * encoded word to 76 characters (RFC 5322 §2.1.1 any line to 78). */
+#define MIME_COMPOSE_FOLD_AT      76
+/* UTF-8 bytes per encoded word at most: "=?UTF-8?B?" + 60 base64 + "?="
+ * is 72, under RFC 2047 §2's 75; fewer where the line has less room. */
 #define MIME_COMPOSE_WORD_BYTES   45
 /* A longer plain word is encoded, so no line nears RFC 5322's 998 octets. */
 #define MIME_COMPOSE_PLAIN_MAX    900
@@ -34,7 +35,7 @@ char *mime_compose_fold(const char *text, gssize len, gsize max_chars);
 /* mime_compose_header_raw - the raw value (" ...\n", as GMime stores it)
  * of an unstructured field named name whose text is one folded line of
  * UTF-8 (mime_compose_fold()): the leading plain ASCII words as they are,
- * the rest as RFC 2047 "B" encoded words of UTF-8, folded before
+ * the rest as RFC 2047 "B" encoded words of UTF-8, no line longer than
  * MIME_COMPOSE_FOLD_AT columns. GMime 3.2's own encoder leaves words with
  * "=?" unencoded and can then fold inside an encoded word, even without
  * white space; this one cannot. (transfer full) */

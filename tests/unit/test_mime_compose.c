@@ -127,18 +127,24 @@ static const struct {
     { "plain words fold", "Subject",
       "aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa "
       "aaaaaaaaa aaaaaaaaa",
-      " aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa\n"
-      " aaaaaaaaa aaaaaaaaa aaaaaaaaa\n" },
+      " aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa\n"
+      " aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa\n" },
     { "field name moves the fold", NAME70, "Hello you", " Hello\n you\n" },
     /* Words end on a multiple of 3 bytes where a character boundary allows
      * it: no base64 padding before the last word (GMime 3.2 stops there). */
-    { "long utf-8 in 44-byte words", "Subject",
+    { "long utf-8 in words that fit the line", "Subject",
       "ääääääääääääääääääääääääääääää",
-      " =?UTF-8?B?w6TDpMOkw6TDpMOkw6TDpMOkw6TDpMOkw6TDpMOkw6TDpMOkw6TDpMOk?=\n"
-      " =?UTF-8?B?w6TDpMOkw6TDpMOkw6TDpMOk?=\n" },
+      " =?UTF-8?B?w6TDpMOkw6TDpMOkw6TDpMOkw6TDpMOkw6TDpMOkw6TDpMOk?=\n"
+      " =?UTF-8?B?w6TDpMOkw6TDpMOkw6TDpMOkw6TDpMOk?=\n" },
     { "no character split", "Subject", "a€€€€€€€€€€€€€€€",
-      " =?UTF-8?B?YeKCrOKCrOKCrOKCrOKCrOKCrOKCrOKCrOKCrOKCrOKCrOKCrOKCrOKCrA==?=\n"
-      " =?UTF-8?B?4oKs?=\n" },
+      " =?UTF-8?B?YeKCrOKCrOKCrOKCrOKCrOKCrOKCrOKCrOKCrOKCrOKCrOKCrA==?=\n"
+      " =?UTF-8?B?4oKs4oKs4oKs?=\n" },
+    /* RFC 2047 §2: a line with an encoded word is at most 76 characters,
+     * "Subject:" included; the first word is cut to fit. */
+    { "first word fits the first line", "Subject",
+      "Auto:Ärger_mit_der_Rechnung_Nummer_2025-000123_für_Kunde_4711",
+      " =?UTF-8?B?QXV0bzrDhHJnZXJfbWl0X2Rlcl9SZWNobnVuZ19OdW1tZXJfMjAy?=\n"
+      " =?UTF-8?B?NS0wMDAxMjNfZsO8cl9LdW5kZV80NzEx?=\n" },
 };
 
 /* test_header_raw - each row: the raw value. */
@@ -176,6 +182,11 @@ raw_shape_ok(const char *raw, const char **why_out)
         }
         if (strlen(lines[i]) > 998 - strlen("Subject:")) {
             *why_out = "a line over 998 octets";
+            return FALSE;
+        }
+        if (strstr(lines[i], "=?") != NULL
+            && strlen(lines[i]) + (i == 0 ? strlen("Subject:") : 0) > 76) {
+            *why_out = "a line with an encoded word over 76 characters";
             return FALSE;
         }
         words = g_strsplit(lines[i], " ", -1);
@@ -540,7 +551,8 @@ test_message_crlf(void)
         }
     }
     g_assert_nonnull(strstr(text, "\r\nFrom: messageservice@post.example.com\r\n"
-                                  "Subject: Auto:\r\n =?UTF-8?B?"));          /* folded, CRLF */
+                                  "Subject: Auto: =?UTF-8?B?"));
+    g_assert_nonnull(strstr(text, "?=\r\n =?UTF-8?B?"));                   /* folded, CRLF */
     g_assert_nonnull(strstr(text, "\r\nTo: anna@customer.example\r\n"));
     again = mime_compose_to_crlf(GMIME_OBJECT(message), NULL);      /* no length wanted */
     check_str("without len_out", again, text);
