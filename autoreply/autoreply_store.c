@@ -35,15 +35,16 @@ autoreply_store_prepared_free(gpointer prepared)
 
 /* autoreply_store_limit - the per-sender period and the hourly cap, under
  * an advisory lock on the sender so two copies arriving at once on two
- * sessions cannot both be answered. Returns the rule that stops the
- * reply, or NULL. */
+ * sessions cannot both be answered. A sender is its mailbox, however its
+ * address is written (case, +detail, BATV, SRS: bouncer_sender_key() in
+ * sql/011). Returns the rule that stops the reply, or NULL. */
 static const char *
 autoreply_store_limit(AutoreplyStore *store, PGconn *conn, const char *sender, GError **error)
 {
     g_autofree char *period = g_strdup_printf("%u hours", store->options.period_hours);
     const char *params[] = { sender, period };
     g_autoptr(PGresult) lock = db_exec(conn,
-        "SELECT pg_advisory_xact_lock(hashtextextended('autoreply:' || lower($1), 0))",
+        "SELECT pg_advisory_xact_lock(hashtextextended('autoreply:' || bouncer_sender_key($1), 0))",
         1, params, error);
     g_autoptr(PGresult) res = NULL;
 
@@ -51,7 +52,8 @@ autoreply_store_limit(AutoreplyStore *store, PGconn *conn, const char *sender, G
         return NULL;
     res = db_exec(conn,
         "SELECT (SELECT count(*) FROM autoreplies WHERE decision = 'replied'"
-        "         AND lower(sender) = lower($1) AND received_at > now() - $2::interval),"
+        "         AND bouncer_sender_key(sender) = bouncer_sender_key($1)"
+        "         AND received_at > now() - $2::interval),"
         "       (SELECT count(*) FROM autoreplies WHERE decision = 'replied'"
         "         AND received_at > now() - interval '1 hour')", 2, params, error);
     if (res == NULL)

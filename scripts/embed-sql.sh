@@ -9,7 +9,7 @@ for f in "$@"; do
     base=$(basename "$f" .sql)
     version=$(echo "$base" | sed 's/_.*//' | sed 's/^0*//')
     echo "    { $version, \"$base\","
-    awk '{ gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); gsub(/\t/, "    "); printf "      \"%s\\n\"\n", $0 }' "$f"
+    awk '{ gsub(/\\/, "&&"); gsub(/"/, "\\\""); gsub(/\t/, "    "); printf "      \"%s\\n\"\n", $0 }' "$f"
     echo '    },'
 done
 echo '};'

@@ -220,6 +220,36 @@ def customer_reply_gets_one_oops_naming_the_organisation():
 
 
 @tap.test
+def one_mailbox_however_written_gets_one_reply():
+    # The period is per mailbox: case, a +detail, a BATV tag or an SRS
+    # rewrite of the same address does not make a new sender.
+    reset_database()
+    eq(psql("SELECT bouncer_sender_key(a) FROM (VALUES ('Customer+x@Example.NET'),"
+            " ('prvs=0123456789=customer@example.net'), ('btv1==0AB1CD2EF3==customer@example.net'),"
+            " ('SRS0=HHH=TT=example.net=customer@forwarder.example'),"
+            " ('SRS1=HHH=relay.example==HHH=TT=example.net=customer@forwarder.example'),"
+            " ('customer@example.net')) v(a)"),
+       [["customer@example.net"]] * 6, "every form is one key")
+    organisation(42, "Joe Bloggs Ltd", "joe.bloggs@example.org")
+    tok = token(42, 7)
+    port = free_port()
+    senders = ["customer@example.net", "Customer+invoices@example.net",
+               "prvs=0123456789=customer@example.net",
+               "SRS0=HHH=TT=example.net=customer@forwarder.example", "other@example.net"]
+    with SmtpSink(port) as sink, daemon(port) as d:
+        for sender in senders:
+            deliver(d.port, REPLY_MAILBOX, customer_reply(in_reply_to="%s@post.example.com" % tok),
+                    mail_from=sender)
+        wait_for(lambda: len(sink.messages) == 2, 15, "the replies at the sink")
+        settle()
+        eq(len(sink.messages), 2, "one reply per mailbox")
+    eq(sorted(r[1][0] for r in sink.parsed()), ["customer@example.net", "other@example.net"],
+       "replied to")
+    eq([r[0] for r in psql("SELECT coalesce(nullif(rule, ''), decision) FROM autoreplies ORDER BY id")],
+       ["replied", "period", "period", "period", "replied"], "decisions")
+
+
+@tap.test
 def automated_mail_gets_no_reply():
     reset_database()
     port = free_port()
