@@ -243,6 +243,7 @@ main(int argc, char **argv)
         .limits = {
             .hostname = config->hostname,
             .max_message_size = config->max_message_size,
+            .max_buffered = config->max_buffered,
             .max_recipients = config->max_recipients,
             .max_errors = config->max_errors,
         },

@@ -42,6 +42,10 @@ static const ConfigKey config_keys[] = {
     /* PostgreSQL stores at most 1 GB in one field; stay well under it (the
      * parser reads up to the same, BOUNCE_REPORT_MAX_SIZE). */
     CFG("lmtp", "max_message_size", CONFIG_SIZE, max_message_size, "50M", 1024, 512 * 1024 * 1024),
+    /* What the sessions hold at once, messages being received (each is
+     * buffered whole until its final dot): past it, 452 4.3.1 and the MTA
+     * retries, instead of an allocation failing and taking the process. */
+    CFG("lmtp", "max_buffered", CONFIG_SIZE, max_buffered, "1G", 1024 * 1024, G_MAXINT64),
     CFG("lmtp", "max_recipients", CONFIG_UINT, max_recipients, "1000", 1, 100000),
     CFG("lmtp", "command_timeout", CONFIG_UINT, command_timeout, "300", 1, 86400),
     CFG("lmtp", "data_timeout", CONFIG_UINT, data_timeout, "600", 1, 86400),
@@ -271,6 +275,14 @@ config_check(BouncerConfig *config, const char *text, GError **error)
         g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_CONFIG,
                     "%s:%u: [mail] bounce_domain: want a domain like notifications.example.com",
                     config->path, config_line_of(text, "mail", "bounce_domain"));
+        return FALSE;
+    }
+    if (config->max_buffered < config->max_message_size) {
+        g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_CONFIG,
+                    "%s:%u: [lmtp] max_buffered: at least max_message_size (%" G_GUINT64_FORMAT
+                    "), or no message of that size could ever be received",
+                    config->path, config_line_of(text, "lmtp", "max_buffered"),
+                    config->max_message_size);
         return FALSE;
     }
     if (g_strv_length(config->listen) == 0 && config->socket_path[0] == '\0') {

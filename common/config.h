@@ -17,6 +17,7 @@ typedef struct {
     char    *socket_owner;      /* user[:group] to chown the socket to, "" to leave */
     char    *hostname;          /* greeting and LHLO name */
     guint64  max_message_size;  /* octets */
+    guint64  max_buffered;      /* octets of messages all sessions hold at once */
     guint    max_recipients;
     guint    command_timeout;   /* seconds to complete one command line */
     guint    data_timeout;      /* seconds to receive the whole DATA phase */

@@ -21,6 +21,7 @@ typedef enum {
     BOUNCER_ERROR_PARAMETER,      /* 555 5.5.4: unsupported MAIL/RCPT parameter */
     BOUNCER_ERROR_TOO_BIG,        /* 552 5.3.4 */
     BOUNCER_ERROR_TOO_MANY_RCPTS, /* 452 4.5.3 */
+    BOUNCER_ERROR_NO_ROOM,        /* 452 4.3.1: no memory for the message now */
     BOUNCER_ERROR_CONFIG,         /* start-up only */
 } BouncerErrorCode;
 

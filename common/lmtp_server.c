@@ -37,6 +37,7 @@ struct LmtpServer {
     guint             active;
     gboolean          stopping;
     guint64           next_sid;
+    gint64            buffered;       /* message bytes the sessions hold */
 };
 
 typedef struct {
@@ -61,6 +62,8 @@ lmtp_server_new(const LmtpServerOptions *options)
     LmtpServer *server = g_new0(LmtpServer, 1);
 
     server->options = *options;
+    if (options->limits.max_buffered > 0)
+        server->options.limits.buffered = &server->buffered;
     server->session_fds = g_hash_table_new(g_direct_hash, g_direct_equal);
     g_mutex_init(&server->lock);
     g_cond_init(&server->idle);

@@ -117,6 +117,8 @@ lmtp_reply_for_error(const GError *error)
         return g_strdup_printf("552 5.3.4 %s", text);
     case BOUNCER_ERROR_TOO_MANY_RCPTS:
         return g_strdup_printf("452 4.5.3 %s", text);
+    case BOUNCER_ERROR_NO_ROOM:
+        return g_strdup_printf("452 4.3.1 %s", text);
     case BOUNCER_ERROR_TEMPORARY:
     case BOUNCER_ERROR_CONFIG:
         break;
@@ -136,6 +138,28 @@ lmtp_transaction_free(LmtpTransaction *tx)
     g_free(tx);
 }
 
+/* lmtp_session_drop_data - give up the bytes tx holds: its share of the
+ * sessions' buffered count, and the memory (an emptied array keeps it). */
+static void
+lmtp_session_drop_data(LmtpSession *session, LmtpTransaction *tx)
+{
+    if (tx->counted > 0 && session->limits->buffered != NULL)
+        __atomic_sub_fetch(session->limits->buffered, (gint64)tx->counted, __ATOMIC_RELAXED);
+    tx->counted = 0;
+    g_byte_array_unref(tx->data);
+    tx->data = g_byte_array_new();
+}
+
+/* lmtp_session_drop_tx - the transaction gone, its bytes given back. */
+static void
+lmtp_session_drop_tx(LmtpSession *session)
+{
+    if (session->tx == NULL)
+        return;
+    lmtp_session_drop_data(session, session->tx);
+    g_clear_pointer(&session->tx, lmtp_transaction_free);
+}
+
 static void
 lmtp_recipient_free(gpointer data)
 {
@@ -149,7 +173,7 @@ lmtp_recipient_free(gpointer data)
 static void
 lmtp_session_reset(LmtpSession *session)
 {
-    g_clear_pointer(&session->tx, lmtp_transaction_free);
+    lmtp_session_drop_tx(session);
     if (session->state != LMTP_STATE_INIT && session->state != LMTP_STATE_CLOSED)
         lmtp_session_set_state(session, LMTP_STATE_READY);
 }
@@ -190,7 +214,7 @@ static void
 lmtp_cmd_lhlo(LmtpSession *session, const LmtpCommand *command)
 {
     /* RFC 2033 §4.1 / RFC 5321 §4.1.4: LHLO again resets the transaction. */
-    g_clear_pointer(&session->tx, lmtp_transaction_free);
+    lmtp_session_drop_tx(session);
     g_free(session->client_name);
     session->client_name = g_strdup(command->argument);
     lmtp_session_set_state(session, LMTP_STATE_READY);
@@ -450,18 +474,32 @@ lmtp_session_feed_command(LmtpSession *session, const char *data, gsize len)
 }
 
 /* lmtp_session_append - message bytes, up to the size limit; past it the
- * rest is counted as too big and dropped. */
+ * rest is counted as too big and dropped. Past what all sessions may hold
+ * at once, the message is dropped too, to be answered 452 4.3.1. */
 static void
 lmtp_session_append(LmtpSession *session, const char *data, gsize len)
 {
     LmtpTransaction *tx = session->tx;
+    gint64 *buffered = session->limits->buffered;
 
-    if (tx->too_big || len == 0)
+    if (tx->too_big || tx->no_room || len == 0)
         return;
     if (tx->data->len + len > session->limits->max_message_size) {
         tx->too_big = TRUE;
-        g_byte_array_set_size(tx->data, 0);
+        lmtp_session_drop_data(session, tx);
         return;
+    }
+    if (buffered != NULL) {
+        gint64 now = __atomic_add_fetch(buffered, (gint64)len, __ATOMIC_RELAXED);
+
+        tx->counted += len;
+        if ((guint64)now > session->limits->max_buffered) {
+            log_warning("sid=%s result=no-room buffered=%" G_GINT64_FORMAT " max_buffered=%"
+                        G_GUINT64_FORMAT, session->sid, now, session->limits->max_buffered);
+            tx->no_room = TRUE;
+            lmtp_session_drop_data(session, tx);
+            return;
+        }
     }
     g_byte_array_append(tx->data, (const guint8 *)data, len);
 }
@@ -479,6 +517,10 @@ lmtp_session_end_data(LmtpSession *session)
         for (guint i = 0; i < n; i++)
             results[i] = g_error_new_literal(BOUNCER_ERROR, BOUNCER_ERROR_TOO_BIG,
                                              "Message size exceeds fixed limit");
+    } else if (tx->no_room) {
+        for (guint i = 0; i < n; i++)
+            results[i] = g_error_new_literal(BOUNCER_ERROR, BOUNCER_ERROR_NO_ROOM,
+                                             "Insufficient system storage, try again later");
     } else {
         /* Not stored until the handler says so. */
         for (guint i = 0; i < n; i++)
@@ -594,7 +636,7 @@ lmtp_session_free(LmtpSession *session)
 {
     if (session == NULL)
         return;
-    lmtp_transaction_free(session->tx);
+    lmtp_session_drop_tx(session);
     g_string_free(session->out, TRUE);
     g_string_free(session->line, TRUE);
     g_free(session->client_name);
@@ -621,7 +663,7 @@ lmtp_session_close(LmtpSession *session, const char *reply)
     if (session->state == LMTP_STATE_CLOSED)
         return;
     lmtp_session_reply(session, "%s", reply);
-    g_clear_pointer(&session->tx, lmtp_transaction_free);
+    lmtp_session_drop_tx(session);
     lmtp_session_set_state(session, LMTP_STATE_CLOSED);
 }
 

@@ -812,6 +812,66 @@ test_size_limit_bounds_memory(void)
     g_string_free(fake.problems, TRUE);
 }
 
+/* check_output - got is want, or the test fails saying what. */
+static void
+check_output(const char *what, const char *got, const char *want)
+{
+    if (strcmp(got, want) != 0)
+        g_test_fail_printf("%s: got \"%s\", want \"%s\"", what, got, want);
+}
+
+/* test_sessions_share_max_buffered - what all sessions hold at once is
+ * bounded: a message that would take it past max_buffered is dropped and
+ * answered 452 4.3.1 while the one already held is delivered; every byte
+ * is given back at the end of each transaction. */
+static void
+test_sessions_share_max_buffered(void)
+{
+    gint64 buffered = 0;
+    LmtpLimits limits = { TEST_HOST, 1024 * 1024, TEST_MAX_RCPTS, TEST_MAX_ERRORS, 100, &buffered };
+    FakeHandler fake = {
+        .max_size = limits.max_message_size,
+        .envelopes = g_ptr_array_new_with_free_func(g_free),
+        .data = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref),
+        .problems = g_string_new(NULL),
+    };
+    g_autoptr(LmtpSession) first = lmtp_session_new("t3", &limits, &fake_handler, &fake);
+    g_autoptr(LmtpSession) second = lmtp_session_new("t4", &limits, &fake_handler, &fake);
+    const char *start = LHLO MAIL RCPT("alice") RCPT("bob") DATA;
+    g_autofree char *sixty = g_strnfill(58, 'a');
+    g_autofree char *line = g_strconcat(sixty, "\r\n", NULL);
+
+    lmtp_session_feed(first, start, strlen(start));
+    lmtp_session_feed(second, start, strlen(start));
+    lmtp_session_feed(first, line, strlen(line));          /* 60 held */
+    g_assert_cmpint(buffered, ==, 60);
+    lmtp_session_feed(second, line, strlen(line));         /* 120: over 100 */
+    lmtp_session_feed(second, ".\r\n", 3);
+    g_assert_cmpint(buffered, ==, 60);                      /* the second gave its share back */
+    check_output("the second message", lmtp_session_output(second)->str,
+              GREETING LHLO_OK_SIZE("1048576") MAIL_OK RCPT_OK RCPT_OK GO_AHEAD
+              "452 4.3.1 Insufficient system storage, try again later\r\n"
+              "452 4.3.1 Insufficient system storage, try again later\r\n");
+    lmtp_session_feed(first, ".\r\n", 3);
+    g_assert_cmpint(buffered, ==, 0);
+    check_output("the first message", lmtp_session_output(first)->str,
+              GREETING LHLO_OK_SIZE("1048576") MAIL_OK RCPT_OK RCPT_OK GO_AHEAD OK OK);
+    g_assert_cmpuint(fake.envelopes->len, ==, 1);
+    /* Room again: the second session's next message goes through. */
+    g_string_truncate(lmtp_session_output(second), 0);
+    lmtp_session_feed(second, MAIL RCPT("alice") DATA, strlen(MAIL RCPT("alice") DATA));
+    lmtp_session_feed(second, line, strlen(line));
+    lmtp_session_feed(second, ".\r\n", 3);
+    check_output("the second, again", lmtp_session_output(second)->str,
+              MAIL_OK RCPT_OK GO_AHEAD OK);
+    g_assert_cmpint(buffered, ==, 0);
+    if (fake.problems->len > 0)
+        g_test_fail_printf("handler saw: %s", fake.problems->str);
+    g_ptr_array_unref(fake.envelopes);
+    g_ptr_array_unref(fake.data);
+    g_string_free(fake.problems, TRUE);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -826,5 +886,6 @@ main(int argc, char **argv)
     }
     g_test_add_func("/lmtp_session/reply-for-error", test_reply_for_error);
     g_test_add_func("/lmtp_session/size-limit-bounds-memory", test_size_limit_bounds_memory);
+    g_test_add_func("/lmtp_session/sessions-share-max-buffered", test_sessions_share_max_buffered);
     return g_test_run();
 }
