@@ -16,6 +16,7 @@
 
 #include "common/config.h"
 #include "common/db.h"
+#include "common/db_watchdog.h"
 #include "common/delivery.h"
 #include "common/http_metrics.h"
 #include "common/lmtp_server.h"
@@ -176,6 +177,7 @@ main(int argc, char **argv)
     if (!bouncerd_check_schema(config, &error))
         return bouncerd_fail("", error);
 
+    db_watchdog_set_timeout(config->query_timeout);
     pool = db_pool_new(config->conninfo, config->pool_size);
     router = router_new(config->bounce_domain, config->reply_mailbox);
     router_set_keyring(router, keyring);

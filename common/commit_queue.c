@@ -17,6 +17,7 @@
  * on the caller's stack: whoever wakes its owner holds a reference, and
  * the owner may already have returned. Lock order: queue, then job. */
 #include "common/commit_queue.h"
+#include "common/db_watchdog.h"
 
 #include <string.h>
 
@@ -248,6 +249,7 @@ batch_run(CommitQueue *queue, Job **jobs, guint n)
     for (int attempt = 0; attempt < 2; attempt++) {
         g_autoptr(GError) error = NULL;
         PGconn *conn = db_pool_acquire(queue->pool, queue->wait_ms, &error);
+        DbWatch *watch = NULL;
         gboolean broken;
 
         if (conn == NULL) {
@@ -257,10 +259,14 @@ batch_run(CommitQueue *queue, Job **jobs, guint n)
             }
             return;
         }
+        /* A database that stopped answering costs these messages a 451
+         * after the watchdog's deadline, not a session held for good. */
+        watch = db_watch(conn);
         if (n > 1 && attempt == 0) {
             if (batch_run_together(conn, jobs, n, &group_error)) {
                 metrics_counter_inc("bouncer_db_group_commits_total", NULL);
                 metrics_counter_add("bouncer_db_group_commit_messages_total", n, NULL);
+                db_unwatch(watch);
                 db_pool_release(queue->pool, conn);
                 return;
             }
@@ -287,6 +293,7 @@ batch_run(CommitQueue *queue, Job **jobs, guint n)
                                                &jobs[i]->error);
         }
         broken = !conn_usable(conn);
+        db_unwatch(watch);
         db_pool_release(queue->pool, conn);
         if (!broken)
             return;

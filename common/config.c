@@ -58,6 +58,9 @@ static const ConfigKey config_keys[] = {
     CFG("database", "transactions", CONFIG_UINT, transactions, "2", 1, 1000),
     CFG("database", "group_commit", CONFIG_UINT, group_commit, "16", 1, 64),
     CFG("database", "wait_timeout", CONFIG_UINT, wait_timeout, "20", 1, 3600),
+    /* A database that stopped answering (a frozen backend, a silent
+     * network) is given up after this, its messages answered 451. */
+    CFG("database", "query_timeout", CONFIG_UINT, query_timeout, "75", 1, 3600),
     CFG("log", "file", CONFIG_STRING, log_file, "", 0, 0),
     CFG("log", "level", CONFIG_LEVEL, log_level, "info", 0, 0),
     CFG("suppression", "soft_threshold", CONFIG_UINT, soft_threshold, "3", 0, 1000),

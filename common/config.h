@@ -33,6 +33,7 @@ typedef struct {
     guint    transactions;      /* deliveries' transactions at once (at most pool_size) */
     guint    group_commit;      /* messages sharing one transaction, at most */
     guint    wait_timeout;      /* seconds a message waits for the database, then 451 */
+    guint    query_timeout;     /* seconds a database that stopped answering is waited for */
     /* [log] */
     char    *log_file;
     LogLevel log_level;

@@ -1,5 +1,6 @@
 /* delivery.c - route at RCPT time, store after DATA, answer after COMMIT. */
 #include "common/delivery.h"
+#include "common/db_watchdog.h"
 
 #include <string.h>
 
@@ -158,6 +159,7 @@ delivery_store(Delivery *delivery, const DeliveryRecipient *rcpt, gpointer prepa
     for (int attempt = 0;; attempt++) {
         g_autoptr(GError) local = NULL;
         PGconn *conn = db_pool_acquire(delivery->pool, delivery->wait_ms, &local);
+        DbWatch *watch;
         gboolean ok, broken;
 
         if (conn == NULL) {
@@ -165,7 +167,9 @@ delivery_store(Delivery *delivery, const DeliveryRecipient *rcpt, gpointer prepa
             return FALSE;
         }
         metrics_tx_begin();
+        watch = db_watch(conn);
         ok = delivery_store_one(delivery, conn, rcpt, prepared, duplicate_out, &local);
+        db_unwatch(watch);
         metrics_tx_end(ok);
         broken = PQstatus(conn) != CONNECTION_OK;
         db_pool_release(delivery->pool, conn);

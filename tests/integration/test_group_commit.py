@@ -8,6 +8,7 @@ the delivery of a chosen recipient wait on an advisory lock the test holds
 which ones queue behind it, and when they go."""
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -84,11 +85,11 @@ class Sender(threading.Thread):
     """One LMTP session delivering one message; the reply after DATA lands
     in self.reply."""
 
-    def __init__(self, port, tok, n):
+    def __init__(self, port, tok, n, msg=None):
         super().__init__(daemon=True)
         self.port, self.tok = port, tok
-        self.msg = dsn(tok, [("user%d@example.org" % n, "5.1.1",
-                              "550 5.1.1 user%d: user unknown" % n, "failed")])
+        self.msg = msg or dsn(tok, [("user%d@example.org" % n, "5.1.1",
+                                     "550 5.1.1 user%d: user unknown" % n, "failed")])
         self.reply = None
         self.start()
 
@@ -278,6 +279,56 @@ def a_group_that_fails_on_a_lock_everyone_needs_gives_up_in_bounded_time():
         for tok in stuck:
             eq(stored(tok), 0, "nothing stored for %s" % tok)
     finally:
+        locks.close()
+
+
+@tap.test
+def a_database_that_stops_answering_costs_a_451():
+    # A backend that no longer runs (a frozen process, a paused machine)
+    # answers nothing and no server timeout fires in it. The watchdog
+    # closes the connection after [database] query_timeout: the message
+    # is answered 451, on a second try too, and the daemon goes on.
+    reset_database()
+    holder, later = token(64, 1), token(64, 2)
+    locks = Locks(GATE_1)
+    stopped = []
+
+    def resume():
+        while stopped:
+            os.kill(stopped.pop(), signal.SIGCONT)
+
+    try:
+        with gated(hold=[[address(holder)]]), \
+                daemon(database={"pool_size": "4", "transactions": "1", "group_commit": "16",
+                                 "query_timeout": "2"}) as d:
+            try:
+                first = Sender(d.port, holder, 0)
+                wait_for(lambda: waiting_on(GATE_1), 10, "the delivery waiting on the lock")
+                pid = waiting_on(GATE_1)[0]
+                os.kill(pid, signal.SIGSTOP)
+                stopped.append(pid)
+                first.join(30)
+                check(first.reply is not None and first.reply.startswith("451"),
+                      "the stopped backend's message: %r" % first.reply)
+                check("result=db-timeout" in d.log_text(), "the log says why")
+            finally:
+                resume()        # before the daemon stops: never leave a backend stopped
+                locks.release(GATE_1)
+            again = Sender(d.port, later, 1)
+            again.join(30)
+            check(again.reply is not None and again.reply.startswith("250"),
+                  "the next message: %r" % again.reply)
+            # The statements given up may still have committed once their
+            # backends ran again; the MTA's retry of the 451 (the same
+            # bytes) is then recognised, and the message is stored once.
+            retry = Sender(d.port, holder, 0, msg=first.msg)
+            retry.join(30)
+            check(retry.reply is not None and retry.reply.startswith("250"),
+                  "the MTA's retry: %r" % retry.reply)
+        eq(stored(holder), 1, "the message answered 451, then retried, is stored once")
+        eq(stored(later), 1, "the next one is stored")
+    finally:
+        resume()
         locks.close()
 
 
