@@ -11,6 +11,8 @@
 /* Bytes of message data a transaction starts with room for: a bounce with
  * the headers of the returned message is a few kilobytes. */
 #define LMTP_DATA_RESERVE 16384
+/* What a transaction adds to the sessions' buffered count at a time. */
+#define LMTP_BUFFERED_STEP 65536
 
 /* Where the DATA scanner is within the current line (RFC 5321 §4.5.2). Only
  * <CRLF>.<CRLF> ends the message: a bare LF or CR never does, so a message
@@ -489,10 +491,14 @@ lmtp_session_append(LmtpSession *session, const char *data, gsize len)
         lmtp_session_drop_data(session, tx);
         return;
     }
-    if (buffered != NULL) {
-        gint64 now = __atomic_add_fetch(buffered, (gint64)len, __ATOMIC_RELAXED);
+    /* Counted in steps of LMTP_BUFFERED_STEP: one atomic add for most
+     * messages rather than one per line, for at most a step too many per
+     * session. */
+    if (buffered != NULL && tx->data->len + len > tx->counted) {
+        gsize step = MAX(LMTP_BUFFERED_STEP, tx->data->len + len - tx->counted);
+        gint64 now = __atomic_add_fetch(buffered, (gint64)step, __ATOMIC_RELAXED);
 
-        tx->counted += len;
+        tx->counted += step;
         if ((guint64)now > session->limits->max_buffered) {
             log_warning("sid=%s result=no-room buffered=%" G_GINT64_FORMAT " max_buffered=%"
                         G_GUINT64_FORMAT, session->sid, now, session->limits->max_buffered);

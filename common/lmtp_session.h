@@ -30,7 +30,7 @@ typedef struct {
     GByteArray *data;          /* the message, dot-stuffing removed */
     gboolean    too_big;       /* over max_message_size: data stopped growing */
     gboolean    no_room;       /* over the sessions' max_buffered: data dropped */
-    gsize       counted;       /* bytes of data counted in LmtpLimits.buffered */
+    gsize       counted;       /* bytes counted in LmtpLimits.buffered for it */
     gint64      started_us;    /* monotonic time of MAIL */
 } LmtpTransaction;
 
@@ -56,7 +56,8 @@ typedef struct {
     /* The messages all sessions hold at once, in bytes: a transaction that
      * would take buffered past max_buffered drops its data and is answered
      * 452 4.3.1, so many large messages at once cost a retry, not the
-     * process. buffered NULL: no such limit. */
+     * process. Counted in steps of 64 KiB a transaction. buffered NULL: no
+     * such limit. */
     guint64     max_buffered;
     gint64     *buffered;          /* shared by the sessions, atomic */
 } LmtpLimits;

@@ -828,7 +828,7 @@ static void
 test_sessions_share_max_buffered(void)
 {
     gint64 buffered = 0;
-    LmtpLimits limits = { TEST_HOST, 1024 * 1024, TEST_MAX_RCPTS, TEST_MAX_ERRORS, 100, &buffered };
+    LmtpLimits limits = { TEST_HOST, 1024 * 1024, TEST_MAX_RCPTS, TEST_MAX_ERRORS, 100 * 1024, &buffered };
     FakeHandler fake = {
         .max_size = limits.max_message_size,
         .envelopes = g_ptr_array_new_with_free_func(g_free),
@@ -843,11 +843,13 @@ test_sessions_share_max_buffered(void)
 
     lmtp_session_feed(first, start, strlen(start));
     lmtp_session_feed(second, start, strlen(start));
-    lmtp_session_feed(first, line, strlen(line));          /* 60 held */
-    g_assert_cmpint(buffered, ==, 60);
-    lmtp_session_feed(second, line, strlen(line));         /* 120: over 100 */
+    /* Counted in steps of 64 KiB: the first holds one, the second's
+     * would make two, over the 100 KiB. */
+    lmtp_session_feed(first, line, strlen(line));
+    g_assert_cmpint(buffered, ==, 65536);
+    lmtp_session_feed(second, line, strlen(line));
     lmtp_session_feed(second, ".\r\n", 3);
-    g_assert_cmpint(buffered, ==, 60);                      /* the second gave its share back */
+    g_assert_cmpint(buffered, ==, 65536);                   /* the second gave its share back */
     check_output("the second message", lmtp_session_output(second)->str,
               GREETING LHLO_OK_SIZE("1048576") MAIL_OK RCPT_OK RCPT_OK GO_AHEAD
               "452 4.3.1 Insufficient system storage, try again later\r\n"
