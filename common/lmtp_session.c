@@ -140,14 +140,22 @@ lmtp_transaction_free(LmtpTransaction *tx)
     g_free(tx);
 }
 
-/* lmtp_session_drop_data - give up the bytes tx holds: its share of the
- * sessions' buffered count, and the memory (an emptied array keeps it). */
+/* lmtp_session_uncount - tx's share of the sessions' buffered count
+ * given back. */
 static void
-lmtp_session_drop_data(LmtpSession *session, LmtpTransaction *tx)
+lmtp_session_uncount(LmtpSession *session, LmtpTransaction *tx)
 {
     if (tx->counted > 0 && session->limits->buffered != NULL)
         __atomic_sub_fetch(session->limits->buffered, (gint64)tx->counted, __ATOMIC_RELAXED);
     tx->counted = 0;
+}
+
+/* lmtp_session_drop_data - give up the bytes tx holds, the memory too (an
+ * emptied array keeps it). */
+static void
+lmtp_session_drop_data(LmtpSession *session, LmtpTransaction *tx)
+{
+    lmtp_session_uncount(session, tx);
     g_byte_array_unref(tx->data);
     tx->data = g_byte_array_new();
 }
@@ -158,7 +166,7 @@ lmtp_session_drop_tx(LmtpSession *session)
 {
     if (session->tx == NULL)
         return;
-    lmtp_session_drop_data(session, session->tx);
+    lmtp_session_uncount(session, session->tx);
     g_clear_pointer(&session->tx, lmtp_transaction_free);
 }
 
@@ -315,6 +323,15 @@ lmtp_cmd_rcpt(LmtpSession *session, const LmtpCommand *command)
 static void
 lmtp_cmd_data(LmtpSession *session, const LmtpCommand *command)
 {
+    if (session->state == LMTP_STATE_MAIL) {
+        /* Every recipient was refused, and the client sent DATA before it
+         * read those replies, as Postfix pipelines: the answer RFC 2920
+         * §3.1 expects, not a client error counted towards max_errors (a
+         * run of mail to stale addresses on one cached connection would
+         * otherwise end it). */
+        lmtp_session_reply(session, "503 5.5.1 Error: no valid recipients");
+        return;
+    }
     session->scan = DATA_LINE_START;
     lmtp_session_set_state(session, LMTP_STATE_DATA);
     lmtp_session_reply(session, "354 End data with <CR><LF>.<CR><LF>");
@@ -365,7 +382,7 @@ static const LmtpCommandEntry lmtp_commands[] = {
     { LMTP_VERB_LHLO, ANY_OPEN, lmtp_cmd_lhlo },
     { LMTP_VERB_MAIL, IN(LMTP_STATE_READY), lmtp_cmd_mail },
     { LMTP_VERB_RCPT, IN(LMTP_STATE_MAIL) | IN(LMTP_STATE_RCPT), lmtp_cmd_rcpt },
-    { LMTP_VERB_DATA, IN(LMTP_STATE_RCPT), lmtp_cmd_data },
+    { LMTP_VERB_DATA, IN(LMTP_STATE_MAIL) | IN(LMTP_STATE_RCPT), lmtp_cmd_data },
     { LMTP_VERB_RSET, ANY_OPEN, lmtp_cmd_rset },
     { LMTP_VERB_NOOP, ANY_OPEN, lmtp_cmd_noop },
     { LMTP_VERB_QUIT, ANY_OPEN, lmtp_cmd_quit },
@@ -386,10 +403,8 @@ lmtp_out_of_order(const LmtpSession *session, LmtpVerb verb)
     case LMTP_VERB_RCPT:
         return "Error: need MAIL command";
     case LMTP_VERB_DATA:
-        if (session->state == LMTP_STATE_READY)
-            return "Error: need MAIL command";
-        return session->state == LMTP_STATE_MAIL ? "Error: no valid recipients"
-                                                 : "Error: need RCPT command";
+        return session->state == LMTP_STATE_READY ? "Error: need MAIL command"
+                                                  : "Error: need RCPT command";
     default:
         return "Error: bad sequence of commands";
     }
@@ -412,19 +427,6 @@ lmtp_session_command(LmtpSession *session, const char *line, gsize len)
 
         if (entry->verb != command->verb)
             continue;
-        if (command->verb == LMTP_VERB_DATA && session->state == LMTP_STATE_MAIL) {
-            /* Every recipient was refused, and the client sent DATA
-             * before it read those replies, as Postfix pipelines: the
-             * answer RFC 2920 §3.1 expects, not a client error counted
-             * towards max_errors (a run of mail to stale addresses on
-             * one cached connection would otherwise end it). */
-            g_autoptr(GError) refused = g_error_new_literal(
-                BOUNCER_ERROR, BOUNCER_ERROR_BAD_SEQUENCE, lmtp_out_of_order(session, command->verb));
-            g_autofree char *reply = lmtp_reply_for_error(refused);
-
-            lmtp_session_reply(session, "%s", reply);
-            return;
-        }
         if ((entry->allowed & IN(session->state)) == 0) {
             lmtp_session_fail(session, BOUNCER_ERROR_BAD_SEQUENCE, "%s",
                               lmtp_out_of_order(session, command->verb));
