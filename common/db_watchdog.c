@@ -79,18 +79,14 @@ db_watch(PGconn *conn)
     return w;
 }
 
-gboolean
+void
 db_unwatch(DbWatch *watch)
 {
-    gboolean fired;
-
     if (watch == NULL)
-        return FALSE;
+        return;
     g_mutex_lock(&watch_lock);
     if (watches != NULL)
         g_ptr_array_remove_fast(watches, watch);
-    fired = watch->fired;
     g_mutex_unlock(&watch_lock);
     g_free(watch);
-    return fired;
 }

@@ -30,8 +30,8 @@ void db_watchdog_set_timeout(guint seconds);
  * is released or closed. (transfer full) */
 DbWatch *db_watch(PGconn *conn);
 
-/* db_unwatch - the watch ended; TRUE when its deadline had passed and the
- * socket was shut down. NULL is allowed. */
-gboolean db_unwatch(DbWatch *watch);
+/* db_unwatch - the watch ended (NULL is allowed). Whether it fired, the
+ * caller learns as libpq does: the connection is closed. */
+void db_unwatch(DbWatch *watch);
 
 #endif
