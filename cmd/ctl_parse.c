@@ -331,6 +331,7 @@ parse_work(ParseRun *run)
     g_autoptr(GByteArray) buf = g_byte_array_new();
     GString *out = NULL;
     char *error = NULL;
+    const char *why;
     guint done = G_MAXUINT;
 
     parse_wait_listed(run);
@@ -357,8 +358,10 @@ parse_work(ParseRun *run)
 
         out = g_string_new(NULL);
         error = NULL;
-        if (run->unlisted != NULL && g_hash_table_contains(run->unlisted, GUINT_TO_POINTER(i + 1)))
-            error = g_strdup(g_hash_table_lookup(run->unlisted, GUINT_TO_POINTER(i + 1)));
+        why = run->unlisted != NULL ? g_hash_table_lookup(run->unlisted, GUINT_TO_POINTER(i + 1))
+                                    : NULL;
+        if (why != NULL)
+            error = g_strdup(why);
         else
             parse_file(g_ptr_array_index(run->files, i), run->pretty, buf, out, &error);
         done = i;
