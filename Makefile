@@ -123,9 +123,16 @@ $(BINDIR)/bouncerctl-db: $(call obj,cmd/bouncerctl.c $(CTL_SRC)) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The C library and GLib are named first so that they come first in the
+# dynamic linker's search order: the libraries GMime pulls in are bound
+# at load time (BIND_NOW), some 4 400 symbols, most of them from these
+# three, and each lookup walks the list until it finds its symbol: 6% fewer
+# instructions for the whole start-up (docs/performance.md).
+CTL_FRONT_FIRST := -Wl,--no-as-needed -lc -lglib-2.0 -lgobject-2.0 -lgio-2.0 -Wl,--as-needed
+
 $(BINDIR)/bouncerctl: $(BUILD)/cmd/bouncerctl-front.o $(call obj,$(CTL_FRONT_SRC)) $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CTL_FRONT_LIBS) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(CTL_FRONT_FIRST) $(CTL_FRONT_LIBS) -lm
 
 $(BUILD)/cmd/bouncerctl-front.o: cmd/bouncerctl.c $(BUILD)/gen/libexecdir
 	@mkdir -p $(dir $@)
