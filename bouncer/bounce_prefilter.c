@@ -1086,6 +1086,7 @@ struct BouncePrefilterText {
 };
 
 #define PF_CACHE 4
+#define PF_REUSE_SLACK 256    /* bytes past twice a text's length */
 
 typedef struct {
     PfTextMap maps[PF_CACHE];
@@ -1260,8 +1261,12 @@ pf_text_map(const char *subject, gsize len, gboolean trigrams)
         PfTextMap *c = &cache->maps[k];
 
         /* The map of a text that starts with subject has every trigram
-         * and word of subject: using it can only let more rules run. */
-        if (c->text != NULL && c->len >= len && memcmp(c->text, subject, len) == 0) {
+         * and word of subject: using it can only let more rules run. Not
+         * of a text much longer, though: each word looked for whole is
+         * looked for in all of it, and the lines of a body, each the
+         * start of the body, made that quadratic. */
+        if (c->text != NULL && c->len >= len && c->len - len <= len + PF_REUSE_SLACK
+            && memcmp(c->text, subject, len) == 0) {
             c->used = cache->clock;
             pf_map_add(c, trigrams);
             return c;

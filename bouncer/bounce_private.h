@@ -184,10 +184,15 @@ gboolean bounce_ses_read(BounceReport *report, const BounceParts *parts);
  * added to report; the returned original's headers found inline are kept
  * in parts->original. */
 gboolean bounce_prose_read(BounceReport *report, BounceParts *parts);
-/* bounce_prose_diagnostic_for - the prose text's diagnostic for addr (or for
- * the only recipient when addr is NULL), to fill a DSN recipient that has
- * none. (transfer full) */
-char *bounce_prose_diagnostic_for(const BounceParts *parts, const char *addr);
+/* A report's prose text read once for its recipient lines, to fill the DSN
+ * recipients that have no diagnostic (bounce_prose.c). */
+typedef struct BounceProseIndex BounceProseIndex;
+BounceProseIndex *bounce_prose_index_new(const BounceParts *parts);
+void bounce_prose_index_free(BounceProseIndex *index);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(BounceProseIndex, bounce_prose_index_free)
+/* bounce_prose_index_diagnostic_for - the prose text's diagnostic for addr
+ * (or for the only recipient when addr is NULL), or NULL. (transfer full) */
+char *bounce_prose_index_diagnostic_for(BounceProseIndex *index, const char *addr);
 /* bounce_mta_name - which MTA or gateway wrote the bounce (the MTA table:
  * a header only it sets, or its own wording), or NULL. (transfer none) */
 const char *bounce_mta_name(const BounceParts *parts);

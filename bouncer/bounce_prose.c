@@ -293,28 +293,40 @@ prose_transcript_block(const char *text, gsize from, gsize line_start)
     return reply ? block : -1;
 }
 
-/* prose_is_own - an address that is the sender's, not a recipient's. */
-static gboolean
-prose_is_own(const BounceParts *parts, const char *addr)
+/* prose_own_addresses - the sender's own addresses, as the headers give
+ * them: read once per scan, since a text may have thousands of lines with
+ * an address and the headers thousands of fields. (transfer full) */
+static GPtrArray *
+prose_own_addresses(const BounceParts *parts)
 {
     static const char *const names[] = { "To", "From", "Return-Path", "Reply-To", "Sender" };
+    GPtrArray *own = g_ptr_array_new_with_free_func(g_free);
 
     for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
-        g_autofree char *own = bounce_addr_clean(bounce_fields_get(parts->headers, names[i]));
+        char *addr = bounce_addr_clean(bounce_fields_get(parts->headers, names[i]));
 
-        if (own != NULL && g_ascii_strcasecmp(own, addr) == 0)
-            return TRUE;
+        if (addr != NULL)
+            g_ptr_array_add(own, addr);
         if (parts->original != NULL && (i == 2 || i == 1)) {
-            g_autofree char *orig = bounce_addr_clean(bounce_fields_get(parts->original, names[i]));
-
-            if (orig != NULL && g_ascii_strcasecmp(orig, addr) == 0)
-                return TRUE;
+            addr = bounce_addr_clean(bounce_fields_get(parts->original, names[i]));
+            if (addr != NULL)
+                g_ptr_array_add(own, addr);
         }
     }
-    if (g_ascii_strncasecmp(addr, "mailer-daemon@", 14) == 0
-        || g_ascii_strncasecmp(addr, "postmaster@", 11) == 0)
-        return TRUE;
-    return FALSE;
+    return own;
+}
+
+/* prose_is_own - an address that is the sender's (one of own, from
+ * prose_own_addresses), not a recipient's. */
+static gboolean
+prose_is_own(const GPtrArray *own, const char *addr)
+{
+    for (guint i = 0; i < own->len; i++) {
+        if (g_ascii_strcasecmp(g_ptr_array_index(own, i), addr) == 0)
+            return TRUE;
+    }
+    return g_ascii_strncasecmp(addr, "mailer-daemon@", 14) == 0
+           || g_ascii_strncasecmp(addr, "postmaster@", 11) == 0;
 }
 
 /* prose_is_id_line - a line whose address is an identifier, a trace or
@@ -503,6 +515,7 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
      * the envelope sender it refused, not another recipient. */
     gsize block_indent = 0;
     gboolean in_block = FALSE;
+    g_autoptr(GPtrArray) own = NULL;    /* the sender's addresses, on first need */
 
     while (pos < len && hits->len < BOUNCE_MAX_RECIPIENTS) {
         const char *nl = memchr(text + pos, '\n', len - pos);
@@ -549,7 +562,9 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
             gboolean sure = g_strcmp0(m.rule->value, "sure") == 0;
             guint seen;
 
-            if (addr != NULL && (sure || !prose_is_own(parts, addr))
+            if (!sure && addr != NULL && own == NULL)
+                own = prose_own_addresses(parts);
+            if (addr != NULL && (sure || !prose_is_own(own, addr))
                 && !prose_addr_in(senders, addr)) {
                 /* A recipient line ends the text of the one named again
                  * before it. */
@@ -911,56 +926,96 @@ prose_dsn_block_of(const char *text, gsize len, const char *addr)
     return found ? bounce_fold(text + start, MIN(pos, len) - start) : NULL;
 }
 
-/* prose_diagnostic_within - what the first err_len bytes of the text say of
- * addr (NULL: of the only recipient), or NULL. (transfer full) */
-static char *
-prose_diagnostic_within(const BounceParts *parts, const char *addr, gsize err_len)
+/* What the text says of the recipients of a DSN that gives them no
+ * diagnostic of its own: worked out once per report, since a report may
+ * name a thousand such recipients and the text may be 256 KiB. */
+struct BounceProseIndex {
+    const BounceParts *parts;
+    gsize err_len;            /* where the error text ends */
+    gsize within;             /* where the human-readable part ends in it */
+    GArray *hits;             /* of ProseHit: its recipient lines */
+    char *lower;              /* its first within bytes, ASCII lowered: made
+                               * on first need */
+};
+
+BounceProseIndex *
+bounce_prose_index_new(const BounceParts *parts)
 {
-    const GString *text = parts->text;
-    g_autoptr(GArray) hits = prose_find_recipients(parts, text->str, err_len);
-    char *diag = NULL;
+    BounceProseIndex *ix = g_new0(BounceProseIndex, 1);
+    gsize original_at;
+
+    ix->parts = parts;
+    ix->err_len = prose_error_end(parts, &original_at);
+    /* The report's own fields may come as text (a delivery-status part
+     * labelled text/plain): the human-readable part ends where they
+     * start. */
+    ix->within = prose_dsn_fields_at(parts->text->str, ix->err_len);
+    ix->hits = prose_find_recipients(parts, parts->text->str, ix->within);
+    return ix;
+}
+
+void
+bounce_prose_index_free(BounceProseIndex *ix)
+{
+    if (ix == NULL)
+        return;
+    for (guint i = 0; i < ix->hits->len; i++)
+        g_free(g_array_index(ix->hits, ProseHit, i).addr);
+    g_array_unref(ix->hits);
+    g_free(ix->lower);
+    g_free(ix);
+}
+
+/* prose_diagnostic_within - what the human-readable part says of addr
+ * (NULL: of the only recipient), or NULL. (transfer full) */
+static char *
+prose_diagnostic_within(BounceProseIndex *ix, const char *addr)
+{
+    const char *text = ix->parts->text->str;
+    GArray *hits = ix->hits;
 
     for (guint i = 0; i < hits->len; i++) {
         ProseHit *hit = &g_array_index(hits, ProseHit, i);
 
-        if (diag == NULL && (addr == NULL || g_ascii_strcasecmp(hit->addr, addr) == 0))
-            diag = prose_hit_diagnostic(text->str, hits, i, err_len);
-        g_free(hit->addr);
+        if (addr == NULL || g_ascii_strcasecmp(hit->addr, addr) == 0)
+            return prose_hit_diagnostic(text, hits, i, ix->within);
     }
-    if (diag == NULL && hits->len == 0 && addr != NULL && *addr != '\0') {
+    if (hits->len == 0 && addr != NULL && *addr != '\0') {
         /* No line has a recipient's shape ("pipe to |prog addr", "wasn't
          * delivered to addr because ..."): the paragraph naming the
          * address is what the text says of it. */
-        gsize alen = strlen(addr);
+        g_autofree char *needle = g_ascii_strdown(addr, -1);
+        const char *found;
+        gsize at;
 
-        for (gsize at = 0; at + alen <= err_len; at++) {
-            if (g_ascii_strncasecmp(text->str + at, addr, alen) != 0)
-                continue;
-            while (at > 0 && !(text->str[at - 1] == '\n' && at >= 2 && text->str[at - 2] == '\n'))
-                at--;
-            diag = prose_diagnostic(text->str, at, err_len);
-            break;
+        if (ix->lower == NULL) {
+            /* byte for byte: the text may hold NULs, which g_strndup
+             * (under g_ascii_strdown) would stop at */
+            ix->lower = g_malloc(ix->within + 1);
+            for (gsize k = 0; k < ix->within; k++)
+                ix->lower[k] = g_ascii_tolower(text[k]);
+            ix->lower[ix->within] = '\0';
         }
+        found = memmem(ix->lower, ix->within, needle, strlen(needle));
+        if (found == NULL)
+            return NULL;
+        at = (gsize)(found - ix->lower);
+        while (at > 0 && !(text[at - 1] == '\n' && at >= 2 && text[at - 2] == '\n'))
+            at--;
+        return prose_diagnostic(text, at, ix->within);
     }
-    return diag;
+    return NULL;
 }
 
 char *
-bounce_prose_diagnostic_for(const BounceParts *parts, const char *addr)
+bounce_prose_index_diagnostic_for(BounceProseIndex *ix, const char *addr)
 {
-    const GString *text = parts->text;
-    gsize original_at, err_len = prose_error_end(parts, &original_at);
-    gsize fields_at = prose_dsn_fields_at(text->str, err_len);
-    char *diag;
+    char *diag = prose_diagnostic_within(ix, addr);
 
-    if (fields_at == err_len)
-        return prose_diagnostic_within(parts, addr, err_len);
-    /* The report's own fields came as text (a delivery-status part
-     * labelled text/plain): the human-readable part ends where they
-     * start, and what it does not say of the recipient, its own block of
-     * fields does, not the blocks of the others. */
-    diag = prose_diagnostic_within(parts, addr, fields_at);
-    if (diag == NULL && addr != NULL)
-        diag = prose_dsn_block_of(text->str + fields_at, err_len - fields_at, addr);
+    /* What the human-readable part does not say of the recipient, its
+     * own block of fields does, not the blocks of the others. */
+    if (diag == NULL && addr != NULL && ix->within < ix->err_len)
+        diag = prose_dsn_block_of(ix->parts->text->str + ix->within, ix->err_len - ix->within,
+                                  addr);
     return diag;
 }

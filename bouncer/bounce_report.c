@@ -131,12 +131,15 @@ text_has_dsn_fields(const GString *text)
     const char *p = text->str, *end = text->str + text->len;
 
     while ((p = bounce_text_find_name(p, end, "recipient")) != NULL) {
-        const char *line = p;
+        gsize before = (gsize)(p - text->str);
+        /* Where the line would start: looked at, not walked back to (a
+         * line of a thousand "recipient:" would be walked a thousand
+         * times). */
+        const char *line = before >= 6 && g_ascii_strncasecmp(p - 6, "Final-", 6) == 0 ? p - 6
+                           : before >= 9 && g_ascii_strncasecmp(p - 9, "Original-", 9) == 0 ? p - 9
+                           : NULL;
 
-        while (line > text->str && line[-1] != '\n')
-            line--;
-        if (g_ascii_strncasecmp(line, "Final-Recipient:", 16) == 0
-            || g_ascii_strncasecmp(line, "Original-Recipient:", 19) == 0)
+        if (line != NULL && (line == text->str || line[-1] == '\n'))
             return text_has_name(text->str, text->str, end, "action")
                    || text_has_name(text->str, text->str, end, "status")
                    || text_has_name(text->str, text->str, end, "reporting-mta");
@@ -152,6 +155,7 @@ text_has_dsn_fields(const GString *text)
 static void
 dsn_fill_from_prose(BounceReport *report, const BounceParts *parts)
 {
+    g_autoptr(BounceProseIndex) prose = NULL;
     const char *mta;
 
     for (guint i = 0; i < report->recipients->len; i++) {
@@ -160,9 +164,12 @@ dsn_fill_from_prose(BounceReport *report, const BounceParts *parts)
 
         if (r->diagnostic[0] != '\0')
             continue;
-        diag = bounce_prose_diagnostic_for(parts, r->addr);
+        /* Read once for all of them: the text is the same for each. */
+        if (prose == NULL)
+            prose = bounce_prose_index_new(parts);
+        diag = bounce_prose_index_diagnostic_for(prose, r->addr);
         if (diag == NULL && report->recipients->len == 1)
-            diag = bounce_prose_diagnostic_for(parts, NULL);
+            diag = bounce_prose_index_diagnostic_for(prose, NULL);
         if (diag != NULL)
             bounce_recipient_set(&r->diagnostic, diag);
     }

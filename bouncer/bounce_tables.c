@@ -64,11 +64,11 @@ static const BounceRule table_autoreply_subject[] = {
 static const BounceRule table_original_mark[] = {
     { "mark-qmail",     NULL, 0, "^--- below this line is a copy of the message\\.", NULL },
     { "mark-exim",      NULL, 0, "^-+ this is a copy of the message|^-+ the header of the original message is following|^-+ this is a copy of (?:the|your) message's headers", NULL },
-    { "mark-original",  NULL, 0, "^\\s*-+\\s*(?:original message|original mail|the original message|original message follows|returned message|undelivered message|forwarded message|original message header|message headers? follows?|headers? of the original message)\\b.*-*\\s*$", NULL },
-    { "mark-sendmail",  NULL, 0, "^\\s*-+ ?(?:original message|unsent message (?:below|follows)|returned mail follows|message header follows|the original message headers are included) ?-+\\s*$", NULL },
-    { "mark-follow",    NULL, 0, "^\\s*(?:message headers follow|original message follows|headers of the original message follow)\\b.*$", NULL },
+    { "mark-original",  NULL, 0, "^[ \\t]*-+\\s*(?:original message|original mail|the original message|original message follows|returned message|undelivered message|forwarded message|original message header|message headers? follows?|headers? of the original message)\\b.*-*[ \\t]*$", NULL },
+    { "mark-sendmail",  NULL, 0, "^[ \\t]*-+ ?(?:original message|unsent message (?:below|follows)|returned mail follows|message header follows|the original message headers are included) ?-+[ \\t]*$", NULL },
+    { "mark-follow",    NULL, 0, "^[ \\t]*(?:message headers follow|original message follows|headers of the original message follow)\\b.*$", NULL },
     /* Exchange's "Original message headers:" also in Italian and French. */
-    { "mark-prose",     NULL, 0, "^original message:\\s*$|^original mail as follows:\\s*$|^\\s*(?:original message headers?|the original message headers? (?:is|are) (?:included|below|as follows)|the message headers? (?:is|are) below|a copy of the original message (?:below|follows)|your message reads? \\(in part\\)|this is a copy of the original message|below is a copy of the original message|the text of your message was)\\b.*$|^\\s*(?:intestazioni originali del messaggio|en-t\\x{00ea}tes de message d'origine)\\s*:\\s*$", NULL },
+    { "mark-prose",     NULL, 0, "^original message:[ \\t]*$|^original mail as follows:[ \\t]*$|^[ \\t]*(?:original message headers?|the original message headers? (?:is|are) (?:included|below|as follows)|the message headers? (?:is|are) below|a copy of the original message (?:below|follows)|your message reads? \\(in part\\)|this is a copy of the original message|below is a copy of the original message|the text of your message was)\\b.*$|^[ \\t]*(?:intestazioni originali del messaggio|en-t\\x{00ea}tes de message d'origine)[ \\t]*:[ \\t]*$", NULL },
     { "mark-content",   NULL, 0, "^content-type: (?:message/rfc822|text/rfc822-headers)", NULL },
 };
 
@@ -77,14 +77,14 @@ static const BounceRule table_original_mark[] = {
 static const BounceRule table_recipient[] = {
     /* qmail, Postfix prose, Yahoo: "<user@example.com>:" on its own line
      * or followed by the reason; GMX quotes it instead. */
-    { "rcpt-angle-colon", "sure", 1, "^\\s*<([^\\s<>]+@[^\\s<>]+)>:", NULL },
-    { "rcpt-quoted-colon", "sure", 1, "^\\s*\"([^\\s\"]+@[^\\s\"]+)\":", NULL },
-    { "rcpt-bare-colon", "sure", 1, "^([^\\s<>\"]+@[^\\s<>\":]+):[ \\t]*$", NULL },
+    { "rcpt-angle-colon", "sure", 1, "^\\s*<([^\\s<>@]+@[^\\s<>]+)>:", NULL },
+    { "rcpt-quoted-colon", "sure", 1, "^\\s*\"([^\\s\"@]+@[^\\s\"]+)\":", NULL },
+    { "rcpt-bare-colon", "sure", 1, "^([^\\s<>\"@]+@[^\\s<>\":]+):[ \\t]*$", NULL },
     /* Sendmail: "user@example.com... User unknown", also after a reply
      * code in a session transcript. */
-    { "rcpt-sendmail-dots", "sure", 1, "^\\s*(?:[245]\\d\\d[ -])?<?([^\\s<>]+@[^\\s<>.]+(?:\\.[^\\s<>.]+)*)>?\\.\\.\\.\\s", NULL },
+    { "rcpt-sendmail-dots", "sure", 1, "^\\s*(?:[245]\\d\\d[ -])?<?([^\\s<>@]+@[^\\s<>.]+(?:\\.[^\\s<>.]+)*)>?\\.\\.\\.\\s", NULL },
     /* OpenSMTPD: "user@example.com: 550 5.1.1 ..." */
-    { "rcpt-colon-reply", "sure", 1, "^\\s*<?([^\\s<>:]+@[^\\s<>:]+?)>?:(?=\\s+[245]\\d\\d[ -])", NULL },
+    { "rcpt-colon-reply", "sure", 1, "^\\s*<?([^\\s<>:@]+@[^\\s<>:]+?)>?:(?=\\s+[245]\\d\\d[ -])", NULL },
     /* Exchange 5.5/2000/2003: "user@example.com on Thu, 29 Apr 2007 ..." */
     { "rcpt-exchange-on", "strong", 1, "^\\s*<?([^\\s<>()@\"]+@[^\\s<>()@\"]+?)>?(?= on (?:mon|tue|wed|thu|fri|sat|sun|\\d))", NULL },
     /* Zoho: "user@example.com Invalid Address, ERROR_CODE :550, ..." */
@@ -97,20 +97,20 @@ static const BounceRule table_recipient[] = {
      * does not exist"). */
     { "rcpt-lead-dash",   "strong", 1, "^[ \\t]+<?([^\\s<>()@\"\\[]+@[^\\s<>()@\"\\[]+?)>?:?[ \\t]+[-\\x{2013}\\x{2014}][ \\t]+(?=\\S)", NULL },
     /* "Could not deliver to <x>", "failed for x", "RCPT TO:<x>" */
-    { "rcpt-phrase",      "weak", 1, "(?:recipient|address|deliver(?:y|ed)? to|delivering to|sent to|mail to|message to|rcpt to:?|to:|user|mailbox|list|error (?:to|for))\\s*:?\\s*<([^\\s<>]+@[^\\s<>]+)>", NULL },
-    { "rcpt-phrase-bare", "weak", 1, "(?:failed recipient|original recipient|recipient address|final recipient|recipient|addressee|failed address|invalid address|unknown address|rcpt to)\\s*:\\s*(?:rfc822;\\s*)?<?([^\\s<>\"]+@[^\\s<>\"]+?)>?(?:[\\s,;]|\\.(?:\\s|$)|$)", NULL },
+    { "rcpt-phrase",      "weak", 1, "(?:recipient|address|deliver(?:y|ed)? to|delivering to|sent to|mail to|message to|rcpt to:?|to:|user|mailbox|list|error (?:to|for))\\s*:?\\s*<([^\\s<>@]+@[^\\s<>]+)>", NULL },
+    { "rcpt-phrase-bare", "weak", 1, "(?:failed recipient|original recipient|recipient address|final recipient|recipient|addressee|failed address|invalid address|unknown address|rcpt to)\\s*:\\s*(?:rfc822;\\s*)?<?([^\\s<>\"@]+@[^\\s<>\"]+?)>?(?:[\\s,;]|\\.(?:\\s|$)|$)", NULL },
     /* A bulleted list of recipients. */
     { "rcpt-bullet",      "strong", 1, "^\\s*[*\\-\\x{2022}]\\s+<?([^\\s<>()@\"]+@[^\\s<>()@\"]+?)>?[ \\t]*$", NULL },
     /* "...recipients returned permanent errors: x@y." and "...: <x@y>" */
-    { "rcpt-list-colon",  "weak", 1, "(?:recipients?|address(?:es)?)(?: [a-z()]+){0,5}:\\s*<?([^\\s<>\"]+@[^\\s<>\"]+?)>?(?:[\\s,;]|\\.?$|\\. )", NULL },
-    { "rcpt-colon-angle-end", "weak", 1, ":\\s*<([^\\s<>]+@[^\\s<>]+)>\\s*$", NULL },
+    { "rcpt-list-colon",  "weak", 1, "(?:recipients?|address(?:es)?)(?: [a-z()]+){0,5}:\\s*<?([^\\s<>\"@]+@[^\\s<>\"]+?)>?(?:[\\s,;]|\\.?$|\\. )", NULL },
+    { "rcpt-colon-angle-end", "weak", 1, ":\\s*<([^\\s<>@]+@[^\\s<>]+)>\\s*$", NULL },
     /* Japanese and Chinese letters: "宛先：＜user@example.jp＞" or
      * "宛先：「user@example.jp」", a label, a full-width colon and the
      * address in full-width brackets, on its own line. */
-    { "rcpt-cjk-label",   "strong", 1, "^\\s*(?:宛先|送信先|あて先|受信者|收件人|收件者)\\s*[：:]\\s*[＜「<]?([^\\s<>＜＞「」]+@[^\\s<>＜＞「」]+?)[＞」>]?\\s*$", NULL },
+    { "rcpt-cjk-label",   "strong", 1, "^\\s*(?:宛先|送信先|あて先|受信者|收件人|收件者)\\s*[：:]\\s*[＜「<]?([^\\s<>＜＞「」@]+@[^\\s<>＜＞「」]+?)[＞」>]?\\s*$", NULL },
     /* An address alone on its line. */
     /* "Duplicated Message-ID in <user@example.com>." (fml) */
-    { "rcpt-angle-period-end", "weak", 1, "\\sin <([^\\s<>]+@[^\\s<>]+)>\\.\\s*$", NULL },
+    { "rcpt-angle-period-end", "weak", 1, "\\sin <([^\\s<>@]+@[^\\s<>]+)>\\.\\s*$", NULL },
     { "rcpt-alone",       "strong", 1, "^<?([^\\s<>()@\"]+@[a-z0-9][^\\s<>()@\"]*\\.[a-z]{2,})>?:?[ \\t]*$", NULL },
 };
 
@@ -120,7 +120,7 @@ static const BounceRule table_recipient[] = {
 static const BounceRule table_recipient_last[] = {
     /* A refusal quoting the address it refused: "Response 550 5.1.1
      * <x@y>: Invalid recipient" (a notice's table cell, a sentence). */
-    { "rcpt-after-code",  "weak", 1, "(?<![\\d.])[45]\\d\\d[ -](?:#?[45]\\.[0-7]\\.\\d{1,3}\\s+)?<([^\\s<>]+@[^\\s<>]+)>(?=:|\\.\\.\\.|\\s)", NULL },
+    { "rcpt-after-code",  "weak", 1, "(?<![\\d.])[45]\\d\\d[ -](?:#?[45]\\.[0-7]\\.\\d{1,3}\\s+)?<([^\\s<>@]+@[^\\s<>]+)>(?=:|\\.\\.\\.|\\s)", NULL },
 };
 
 /* Diagnostic wording -> reason, tried in order (more specific first). */

@@ -10,7 +10,7 @@ libglib2.0-dev libgmime-3.0-dev libpq-dev libzmq3-dev libpcre2-dev
 libjson-glib-dev libcurl4-openssl-dev libmicrohttpd-dev
 postgresql postgresql-client
 python3 python3-zmq python3-aiosmtpd
-clang"
+clang valgrind"
 
 # Extra packages for benchmarks only (make bench, make bench-parse).
 if [ "${1:-}" = "--bench" ]; then

@@ -1,0 +1,145 @@
+"""The parse of a message grows in proportion to the message: twice the
+bytes of one kind of input, at most about twice the work. Each test builds
+one hostile shape at two sizes and counts, with callgrind, the instructions
+bouncerctl spends inside bounce_report_parse (start-up excluded), so the
+answer does not depend on how busy the machine is. Every shape here once
+cost the square (or the cube) of its size: minutes for a few hundred
+kilobytes, a session thread of bouncerd held as long.
+
+Not run in a sanitizer build: valgrind cannot run those binaries."""
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import BINDIR, Tap, check
+
+tap = Tap()
+KIB = 1024
+# Linear work gives about 2.0-2.2 from one size to twice that; every shape
+# below gave 3.6 or more before it was made linear.
+MAX_GROWTH = 2.8
+
+HEADER = ("From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\n"
+          "To: sender@example.org\n"
+          "Subject: Undelivered Mail Returned to Sender\n"
+          "Message-ID: <growth@mx.example.net>\n"
+          "Date: Mon, 2 Mar 2026 10:00:00 +0000\n"
+          "MIME-Version: 1.0\n")
+
+
+def sanitized():
+    out = subprocess.run(["nm", os.path.join(BINDIR, "bouncerctl")], capture_output=True)
+    return b"__asan_init" in out.stdout or b"__ubsan_handle" in out.stdout
+
+
+def no_db(fn):
+    fn.needs_db = False
+    return tap.test(fn)
+
+
+def repeat(unit, size):
+    return unit * max(1, size // len(unit))
+
+
+def text_message(body, extra=""):
+    return HEADER + extra + "Content-Type: text/plain; charset=us-ascii\n\n" + body
+
+
+def dsn_message(text, groups):
+    return (HEADER + "Content-Type: multipart/report; report-type=delivery-status;\n"
+            " boundary=\"B\"\n\n--B\nContent-Type: text/plain\n\n" + text
+            + "\n--B\nContent-Type: message/delivery-status\n\n"
+            "Reporting-MTA: dns; mx.example.net\n\n" + groups + "--B--\n")
+
+
+def instructions(message):
+    """Instructions inside bounce_report_parse for one message."""
+    with tempfile.TemporaryDirectory() as tmp:
+        eml = os.path.join(tmp, "m.eml")
+        out = os.path.join(tmp, "callgrind.out")
+        with open(eml, "w") as f:
+            f.write(message)
+        run = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
+                              "--toggle-collect=bounce_report_parse",
+                              os.path.join(BINDIR, "bouncerctl"), "parse", "--jobs=1", eml],
+                             capture_output=True, timeout=600)
+        check(run.returncode == 0, "valgrind ran: %s" % run.stderr.decode()[-300:])
+        with open(out) as f:
+            for line in f:
+                if line.startswith("totals:") or line.startswith("summary:"):
+                    return int(line.split()[1])
+    raise AssertionError("no totals in the callgrind output")
+
+
+def grows_linearly(what, make, size):
+    if sanitized():
+        print("# skip: sanitizer build")
+        return
+    small, large = instructions(make(size)), instructions(make(2 * size))
+    growth = large / small
+    print("# %s: %d -> %d instructions (x%.2f)" % (what, small, large, growth))
+    check(growth < MAX_GROWTH, "%s: twice the input cost x%.2f the work" % (what, growth))
+
+
+@no_db
+def blank_lines_before_the_original():
+    # A run of blank lines: a mark pattern starting "^\s*" read the rest of
+    # the run from every line of it (until it ran JIT-compiled).
+    grows_linearly("blank lines",
+                   lambda n: text_message("Delivery to <a@example.com> failed: 550 5.1.1 unknown\n"
+                                          + "\n" * n + "original message headers follow x\n"),
+                   16 * KIB)
+
+
+@no_db
+def a_line_dense_with_at_signs():
+    # A recipient line's local part took '@' too, so the pattern tried
+    # every '@' of the line as the one, and read the rest of it each time.
+    grows_linearly("one line of a@a.", lambda n: text_message(repeat("a@a.", n) + ": x\n"),
+                   8 * KIB)
+    grows_linearly("one line of <\"\"@", lambda n: text_message("<" + repeat('""@', n) + ":\n"),
+                   8 * KIB)
+
+
+@no_db
+def dsn_recipients_without_diagnostics():
+    # Each recipient without a Diagnostic-Code read the whole text again for
+    # its own: recipients times text.
+    def make(n):
+        text = repeat("The message could not be delivered to a recipient, see below.\n", n // 2)
+        groups = repeat("Final-Recipient: rfc822; user@example.com\nAction: failed\n"
+                        "Status: 5.0.0\n\n", n // 2)
+        return dsn_message(text, groups)
+    grows_linearly("DSN recipients without diagnostics", make, 16 * KIB)
+
+
+@no_db
+def the_same_line_many_times():
+    # Each line looked its words up in the map of the whole body, whose
+    # start it was.
+    grows_linearly("the same line", lambda n: text_message(
+        repeat("Your mail to someone@example.com could not be delivered there\n", n)), 16 * KIB)
+
+
+@no_db
+def many_header_fields_and_addresses():
+    # Each line with an address read the header fields again to see whether
+    # it was the sender's own.
+    def make(n):
+        fields = repeat("Received: from relay.example.net by mx.example.net; Mon, 2 Mar 2026\n",
+                        n // 2)
+        return text_message(repeat("  a@b.example\n", n // 2), fields)
+    grows_linearly("header fields and addresses", make, 16 * KIB)
+
+
+@no_db
+def one_line_of_recipient_fields():
+    # Each "recipient:" walked back to the start of its line.
+    grows_linearly("recipient: on one line",
+                   lambda n: text_message(repeat("x recipient: ", n) + "\n"), 16 * KIB)
+
+
+if __name__ == "__main__":
+    tap.run()
