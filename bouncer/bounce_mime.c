@@ -714,6 +714,28 @@ mime_walk(BounceMimeWalk *walk, GMimeObject *object, guint depth)
         mime_leaf(walk, GMIME_PART(object));
 }
 
+/* GMime builds every part of a message before we walk the first
+ * BOUNCE_MAX_PARTS of them, some 1.4 KB of memory each: 8 MB of empty
+ * parts took 2.2 GB. Past this many lines that could be boundaries, the
+ * rest of the message is not given to it. */
+#define MIME_GMIME_MAX_BOUNDARIES (16 * BOUNCE_MAX_PARTS)
+
+/* mime_boundary_cut - where the message stops for GMime: the start of its
+ * MIME_GMIME_MAX_BOUNDARIES-th line that starts with "--", or its length. */
+static gsize
+mime_boundary_cut(const GByteArray *message)
+{
+    const char *data = (const char *)message->data, *p = data, *end = data + message->len;
+    guint lines = 0;
+
+    while (p < end && (p = memmem(p, end - p, "\n--", 3)) != NULL) {
+        if (++lines >= MIME_GMIME_MAX_BOUNDARIES)
+            return (gsize)(p - data) + 1;
+        p += 3;
+    }
+    return message->len;
+}
+
 /* mime_read_gmime - the parts of the message through GMime's parser. */
 static gboolean
 mime_read_gmime(GByteArray *message_bytes, BounceMimeWalk *walk, const char **error_out)
@@ -724,9 +746,18 @@ mime_read_gmime(GByteArray *message_bytes, BounceMimeWalk *walk, const char **er
     g_autoptr(GMimeMessage) message = NULL;
     GMimeContentType *ct;
 
+    gsize cut = mime_boundary_cut(message_bytes);
+
     /* The caller keeps ownership: GMime only reads the stream. */
     stream = g_mime_stream_mem_new_with_byte_array(message_bytes);
     g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
+    if (cut < message_bytes->len) {
+        GMimeStream *head = g_mime_stream_substream(stream, 0, (gint64)cut);
+
+        g_object_unref(stream);
+        stream = head;
+        parts->truncated = TRUE;
+    }
     parser = g_mime_parser_new_with_stream(stream);
     g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
     message = g_mime_parser_construct_message(parser, NULL);
