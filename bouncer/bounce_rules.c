@@ -223,24 +223,57 @@ rules_maybe(const CompiledTable *ct, const char *subject, gsize len, guint8 *may
     bounce_prefilter_scan(rules_filter(ct), subject, len, maybe);
 }
 
+/* What one thread matches with: its match data, and a match context with
+ * bounds on a single run of a pattern. PCRE2's own defaults let one run
+ * take ten million steps and 20 GB of backtracking memory, and give
+ * JIT-compiled code a 32 KB stack, on which a rule ran out on a line of a
+ * few kilobytes while the interpreter, on the same line, did not: the
+ * answer then hung on whether the rule had been JIT-compiled yet. A run
+ * past a bound is a rule that did not match. */
+#define RULES_MATCH_LIMIT   1000000     /* steps of one run */
+#define RULES_DEPTH_LIMIT   100000      /* backtracking depth of the interpreter */
+#define RULES_HEAP_LIMIT    (16 * 1024) /* KiB of backtracking memory */
+#define RULES_JIT_STACK     (1024 * 1024)
+
+typedef struct {
+    pcre2_match_data *data;
+    pcre2_match_context *context;
+    pcre2_jit_stack *jit_stack;
+} RulesMatcher;
+
 static void
-match_data_free(gpointer data)
+rules_matcher_free(gpointer p)
 {
-    pcre2_match_data_free(data);
+    RulesMatcher *m = p;
+
+    pcre2_match_data_free(m->data);
+    pcre2_match_context_free(m->context);
+    pcre2_jit_stack_free(m->jit_stack);
+    g_free(m);
 }
 
-/* rules_match_data - this thread's match data, made once per thread. */
-static pcre2_match_data *
-rules_match_data(void)
+/* rules_matcher - this thread's, made once per thread. */
+static RulesMatcher *
+rules_matcher(void)
 {
-    static GPrivate key = G_PRIVATE_INIT(match_data_free);
-    pcre2_match_data *md = g_private_get(&key);
+    static GPrivate key = G_PRIVATE_INIT(rules_matcher_free);
+    RulesMatcher *m = g_private_get(&key);
 
-    if (md == NULL) {
-        md = pcre2_match_data_create(RULES_OVECTOR_PAIRS, NULL);
-        g_private_set(&key, md);
+    if (m == NULL) {
+        m = g_new0(RulesMatcher, 1);
+        m->data = pcre2_match_data_create(RULES_OVECTOR_PAIRS, NULL);
+        m->context = pcre2_match_context_create(NULL);
+        pcre2_set_match_limit(m->context, RULES_MATCH_LIMIT);
+        pcre2_set_depth_limit(m->context, RULES_DEPTH_LIMIT);
+        pcre2_set_heap_limit(m->context, RULES_HEAP_LIMIT);
+        /* Reserved, not used, until a run needs it; NULL (no JIT) keeps
+         * the 32 KB default. */
+        m->jit_stack = pcre2_jit_stack_create(32 * 1024, RULES_JIT_STACK, NULL);
+        if (m->jit_stack != NULL)
+            pcre2_jit_stack_assign(m->context, NULL, m->jit_stack);
+        g_private_set(&key, m);
     }
-    return md;
+    return m;
 }
 
 /* rules_try - run one compiled rule; TRUE and the span of its group. */
@@ -248,11 +281,13 @@ static gboolean
 rules_try(const CompiledTable *ct, gsize i, const char *subject, gsize len, gsize offset,
           BounceMatch *match_out)
 {
-    pcre2_match_data *md = rules_match_data();
+    RulesMatcher *matcher = rules_matcher();
+    pcre2_match_data *md = matcher->data;
     PCRE2_SIZE *ov;
     int rc, group;
 
-    rc = pcre2_match(rules_code(ct, i), (PCRE2_SPTR)subject, len, offset, PCRE2_NO_UTF_CHECK, md, NULL);
+    rc = pcre2_match(rules_code(ct, i), (PCRE2_SPTR)subject, len, offset, PCRE2_NO_UTF_CHECK, md,
+                     matcher->context);
     if (rc <= 0)
         return FALSE;
     ov = pcre2_get_ovector_pointer(md);
