@@ -316,19 +316,6 @@ prose_own_addresses(const BounceParts *parts)
     return own;
 }
 
-/* prose_is_own - an address that is the sender's (one of own, from
- * prose_own_addresses), not a recipient's. */
-static gboolean
-prose_is_own(const GPtrArray *own, const char *addr)
-{
-    for (guint i = 0; i < own->len; i++) {
-        if (g_ascii_strcasecmp(g_ptr_array_index(own, i), addr) == 0)
-            return TRUE;
-    }
-    return g_ascii_strncasecmp(addr, "mailer-daemon@", 14) == 0
-           || g_ascii_strncasecmp(addr, "postmaster@", 11) == 0;
-}
-
 /* prose_is_id_line - a line whose address is an identifier, a trace or
  * the sender's, never a recipient: header lines of the returned message
  * without a mark before them (also where a forward quoted them, "> ..."),
@@ -499,6 +486,15 @@ prose_addr_in(const GPtrArray *list, const char *addr)
             return TRUE;
     }
     return FALSE;
+}
+
+/* prose_is_own - an address that is the sender's (one of own, from
+ * prose_own_addresses), not a recipient's. */
+static gboolean
+prose_is_own(const GPtrArray *own, const char *addr)
+{
+    return prose_addr_in(own, addr) || g_ascii_strncasecmp(addr, "mailer-daemon@", 14) == 0
+           || g_ascii_strncasecmp(addr, "postmaster@", 11) == 0;
 }
 
 /* prose_scan - the recipient lines of the error text, line by line, by
