@@ -8,6 +8,7 @@
 
 #include "autoreply/autoreply_private.h"
 #include "common/gmime_autoptr.h"
+#include "common/gmime_guard.h"
 
 G_DEFINE_QUARK(autoreply-error-quark, autoreply_error)
 
@@ -318,6 +319,10 @@ autoreply_decide(const AutoreplyPolicy *policy, const char *envelope_from,
     if (data == NULL)
         len = 0;
     block = header_block(data, len);
+    if (!gmime_guard_address_fields_ok((const char *)block->data, block->len))
+        return decision_skip(d, "unparseable",
+                             g_strdup_printf("an address field with more than %d groups",
+                                             GMIME_GUARD_MAX_GROUPS));
     message = parse_headers(block);
     if (message != NULL) {
         headers = g_mime_object_get_header_list(GMIME_OBJECT(message));

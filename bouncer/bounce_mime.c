@@ -6,6 +6,7 @@
 
 #include "bouncer/bounce_private.h"
 #include "common/gmime_autoptr.h"
+#include "common/gmime_guard.h"
 
 GByteArray *
 bounce_mime_normalize(const char *data, gsize len)
@@ -747,6 +748,11 @@ mime_read_gmime(GByteArray *message_bytes, BounceMimeWalk *walk, const char **er
     GMimeContentType *ct;
 
     gsize cut = mime_boundary_cut(message_bytes);
+
+    if (!gmime_guard_address_fields_ok((const char *)message_bytes->data, cut)) {
+        *error_out = "an address field with more groups than GMime can read";
+        return FALSE;
+    }
 
     /* The caller keeps ownership: GMime only reads the stream. */
     stream = g_mime_stream_mem_new_with_byte_array(message_bytes);

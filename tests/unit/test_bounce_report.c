@@ -365,6 +365,29 @@ test_kind_names(void)
     g_assert_cmpstr(bounce_kind_to_string((BounceKind)99), ==, "unparseable");
 }
 
+/* test_nested_groups - a message the own MIME reader hands to GMime (more
+ * parts than it reads) with a From of 50 000 groups inside groups: GMime's
+ * address parser, which calls itself once per group, overflowed the
+ * stack. The message is now unparseable, and the process lives. */
+static void
+test_nested_groups(void)
+{
+    g_autoptr(GString) msg = g_string_new("From: ");
+
+    for (int i = 0; i < 50000; i++)
+        g_string_append(msg, "g:");
+    g_string_append(msg, " postmaster@mx.example.net\nSubject: Undelivered Mail\n"
+                         "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"P\"\n\n");
+    for (int i = 0; i < 200; i++)
+        g_string_append(msg, "--P\nContent-Type: text/plain\n\npart\n");
+    g_string_append(msg, "--P--\n");
+    {
+        g_autoptr(BounceReport) r = bounce_report_parse(msg->str, msg->len);
+
+        g_assert_cmpint(r->kind, ==, BOUNCE_KIND_UNPARSEABLE);
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -377,6 +400,7 @@ main(int argc, char **argv)
     g_test_add_func("/bounce/split_mbox", test_split_mbox);
     g_test_add_func("/bounce/envelope_sender", test_envelope_sender);
     g_test_add_func("/bounce/hostile", test_hostile);
+    g_test_add_func("/bounce/nested-groups", test_nested_groups);
     g_test_add_func("/bounce/threads", test_threads);
     g_test_add_func("/bounce/kind_names", test_kind_names);
     return g_test_run();
