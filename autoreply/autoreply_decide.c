@@ -74,16 +74,22 @@ autoreply_find_token_text(const AutoreplyDecision *decision)
 
 /* header_block - the header block of data with every line end made LF and
  * NUL bytes made spaces (GMime then sees one kind of line and C strings),
- * ending with the blank line; at most AUTOREPLY_HEADER_MAX bytes of it.
- * (transfer full) */
+ * ending with the blank line; NULL when it is longer than
+ * AUTOREPLY_HEADER_MAX bytes. (transfer full) */
 static GByteArray *
 header_block(const char *data, gsize len)
 {
     GByteArray *out = g_byte_array_sized_new(MIN(len, 65536) + 2);
     gboolean line_start = TRUE;
+    guint8 c;
 
-    for (gsize i = 0; i < len && out->len < AUTOREPLY_HEADER_MAX; i++) {
-        guint8 c = (guint8)data[i];
+    for (gsize i = 0; i < len; i++) {
+        /* Past the limit the rules cannot all be checked: not answered. */
+        if (out->len >= AUTOREPLY_HEADER_MAX) {
+            g_byte_array_unref(out);
+            return NULL;
+        }
+        c = (guint8)data[i];
 
         if (c == '\r') {
             /* CR LF, CR CR LF (converted twice) and a bare CR end one line */
@@ -319,6 +325,10 @@ autoreply_decide(const AutoreplyPolicy *policy, const char *envelope_from,
     if (data == NULL)
         len = 0;
     block = header_block(data, len);
+    if (block == NULL)
+        return decision_skip(d, "unparseable",
+                             g_strdup_printf("a header block over %d KiB",
+                                             AUTOREPLY_HEADER_MAX / 1024));
     if (!gmime_guard_address_fields_ok((const char *)block->data, block->len))
         return decision_skip(d, "unparseable",
                              g_strdup_printf("an address field with more than %d groups",

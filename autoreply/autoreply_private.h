@@ -13,9 +13,12 @@
 #define AUTOREPLY_VALUE_MAX        200   /* a placeholder value in the body */
 #define AUTOREPLY_IDS_TEXT_MAX     8192  /* In-Reply-To / References kept */
 #define AUTOREPLY_DETAIL_MAX       160   /* AutoreplyDecision.detail */
-/* Bytes of header block read; what is beyond is ignored (real ones are a
- * few kilobytes, a message may be 50 MB without a blank line). */
-#define AUTOREPLY_HEADER_MAX       (1024 * 1024)
+/* Bytes of header block read. Real ones are a few kilobytes, and Postfix
+ * passes at most 100 KB as header (header_size_limit); a message may be
+ * 50 MB without a blank line. GMime takes some 85 bytes of memory per
+ * byte of header, so a longer block is not parsed at all, and a message
+ * whose rules cannot all be read is not answered. */
+#define AUTOREPLY_HEADER_MAX       (256 * 1024)
 /* RFC 5321 §4.5.3.1 sizes. */
 #define AUTOREPLY_LOCAL_PART_MAX   64
 #define AUTOREPLY_ADDRESS_MAX      254

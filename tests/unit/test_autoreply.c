@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 
 #include "autoreply/autoreply.h"
+#include "autoreply/autoreply_private.h"
 #include "common/gmime_guard.h"
 #include "common/gmime_autoptr.h"
 #include "tests/unit/testutil.h"
@@ -300,6 +301,34 @@ test_nested_groups(void)
             g_assert_cmpstr(d->rule, ==, "unparseable");
             g_assert_cmpstr(ok->rule, ==, "reply");
         }
+    }
+}
+
+/* test_header_limit - a header block past AUTOREPLY_HEADER_MAX is not parsed
+ * (GMime takes some 85 bytes a byte of it) and not answered: a field that
+ * says the message is automated could be past the part read. One under
+ * the limit is read whole. */
+static void
+test_header_limit(void)
+{
+    g_autoptr(GString) under = g_string_new("From: anna@customer.example\n");
+    g_autoptr(GString) over = NULL;
+
+    while (under->len < AUTOREPLY_HEADER_MAX - 1024)
+        g_string_append(under, "X-Filler: a header field of no meaning to anyone\n");
+    over = g_string_new(under->str);
+    while (over->len < AUTOREPLY_HEADER_MAX + 1024)
+        g_string_append(over, "X-Filler: a header field of no meaning to anyone\n");
+    g_string_append(under, "Auto-Submitted: auto-replied\n\nbody\n");
+    g_string_append(over, "Subject: x\n\nbody\n");
+    {
+        g_autoptr(AutoreplyDecision) u = autoreply_decide(&policy, PERSON, under->str,
+                                                          under->len, FALSE);
+        g_autoptr(AutoreplyDecision) o = autoreply_decide(&policy, PERSON, over->str,
+                                                          over->len, FALSE);
+
+        g_assert_cmpstr(u->rule, ==, "auto-submitted");
+        g_assert_cmpstr(o->rule, ==, "unparseable");
     }
 }
 
@@ -1095,6 +1124,7 @@ main(int argc, char **argv)
     g_test_add_func("/autoreply/decision-fields", test_decision_fields);
     g_test_add_func("/autoreply/decision-edges", test_decision_edges);
     g_test_add_func("/autoreply/nested-groups", test_nested_groups);
+    g_test_add_func("/autoreply/header-limit", test_header_limit);
     g_test_add_func("/autoreply/compose/headers", test_compose_headers);
     g_test_add_func("/autoreply/compose/utf8", test_compose_utf8);
     g_test_add_func("/autoreply/compose/general", test_compose_general);
