@@ -114,6 +114,37 @@ ses_add(BounceReport *report, const char *addr)
     return r;
 }
 
+/* An SES notification nests objects and arrays five or six deep. */
+#define SES_MAX_DEPTH 64
+
+/* ses_shallow - json nests objects and arrays at most SES_MAX_DEPTH deep.
+ * json-glib's parser calls itself once per level, with no limit: 100 KB
+ * of '[' overflowed a thread's stack and took the process down. Brackets
+ * inside strings do not count. */
+static gboolean
+ses_shallow(const char *json)
+{
+    guint depth = 0;
+    gboolean in_string = FALSE;
+
+    for (const char *p = json; *p != '\0'; p++) {
+        if (in_string) {
+            if (*p == '\\' && p[1] != '\0')
+                p++;
+            else if (*p == '"')
+                in_string = FALSE;
+        } else if (*p == '"') {
+            in_string = TRUE;
+        } else if (*p == '[' || *p == '{') {
+            if (++depth > SES_MAX_DEPTH)
+                return FALSE;
+        } else if ((*p == ']' || *p == '}') && depth > 0) {
+            depth--;
+        }
+    }
+    return TRUE;
+}
+
 gboolean
 bounce_ses_read(BounceReport *report, const BounceParts *parts)
 {
@@ -123,7 +154,7 @@ bounce_ses_read(BounceReport *report, const BounceParts *parts)
     JsonObject *top, *body;
     const char *type;
 
-    if (json == NULL)
+    if (json == NULL || !ses_shallow(json))
         return FALSE;
     parser = json_parser_new_immutable();
     if (!json_parser_load_from_data(parser, json, -1, NULL))
@@ -134,8 +165,11 @@ bounce_ses_read(BounceReport *report, const BounceParts *parts)
     top = json_node_get_object(root);
     if (ses_str(top, "notificationType") == NULL && ses_str(top, "Message") != NULL) {
         /* The SNS envelope: the notification is a JSON string inside. */
-        JsonParser *inner = json_parser_new_immutable();
+        JsonParser *inner;
 
+        if (!ses_shallow(ses_str(top, "Message")))
+            return FALSE;
+        inner = json_parser_new_immutable();
         if (!json_parser_load_from_data(inner, ses_str(top, "Message"), -1, NULL)
             || json_parser_get_root(inner) == NULL
             || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(inner))) {

@@ -388,6 +388,41 @@ test_nested_groups(void)
     }
 }
 
+/* test_deep_json - an Amazon SES notification whose JSON nests 100 000
+ * arrays, as the body and inside the SNS envelope's Message string:
+ * json-glib's parser calls itself once per level and overflowed the
+ * stack. Neither is read as a notification now, and the process lives. */
+static void
+test_deep_json(void)
+{
+    static const char head[] = "From: no-reply@amazonses.com\nTo: a@example.org\n"
+                               "Subject: AWS Notification Message\n"
+                               "Content-Type: text/plain\n\n";
+    g_autoptr(GString) body = g_string_new(head);
+    g_autoptr(GString) sns = g_string_new(head);
+
+    g_string_append(body, "{\"notificationType\":\"Bounce\",\"x\":");
+    g_string_append(sns, "{\"Type\":\"Notification\",\"Message\":"
+                         "\"{\\\"notificationType\\\":\\\"Bounce\\\",\\\"x\\\":");
+    for (int i = 0; i < 100000; i++) {
+        g_string_append_c(body, '[');
+        g_string_append_c(sns, '[');
+    }
+    for (int i = 0; i < 100000; i++) {
+        g_string_append_c(body, ']');
+        g_string_append_c(sns, ']');
+    }
+    g_string_append(body, "}\n");
+    g_string_append(sns, "}\"}\n");
+    {
+        g_autoptr(BounceReport) r = bounce_report_parse(body->str, body->len);
+        g_autoptr(BounceReport) s = bounce_report_parse(sns->str, sns->len);
+
+        g_assert_cmpint(r->kind, ==, BOUNCE_KIND_NOTBOUNCE);
+        g_assert_cmpint(s->kind, ==, BOUNCE_KIND_NOTBOUNCE);
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -401,6 +436,7 @@ main(int argc, char **argv)
     g_test_add_func("/bounce/envelope_sender", test_envelope_sender);
     g_test_add_func("/bounce/hostile", test_hostile);
     g_test_add_func("/bounce/nested-groups", test_nested_groups);
+    g_test_add_func("/bounce/deep-json", test_deep_json);
     g_test_add_func("/bounce/threads", test_threads);
     g_test_add_func("/bounce/kind_names", test_kind_names);
     return g_test_run();
