@@ -6,6 +6,7 @@ Every test talks to real things: real sockets, a real PostgreSQL, the real
 binaries in $BOUNCER_BINDIR.
 """
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -109,12 +110,39 @@ def reset_database():
 
 # --- bouncerd ----------------------------------------------------------------
 
+_ports_given = set()
+
+
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A loopback port nobody listens on, for a listener of a test. Not
+    one the kernel picks for port 0: those are the ephemeral range, which
+    outgoing connections take their source ports from, and which handed
+    the same port to two listeners of one bouncerd (LMTP and events) now
+    and then. A port below that range, not given before in this process,
+    that can be bound now."""
+    low, high = 20000, 32768
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            first = int(f.read().split()[0])
+        if low + 1000 < first < high:
+            high = first
+    except (OSError, ValueError, IndexError):
+        pass
+    rng = random.Random()
+    for _ in range(1000):
+        port = rng.randrange(low, high)
+        if port in _ports_given:
+            continue
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        _ports_given.add(port)
+        return port
+    raise AssertionError("no free loopback port below the ephemeral range")
 
 
 class Bouncerd:
