@@ -26,6 +26,18 @@ TEST_KEY = "1:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
 # --- TAP -------------------------------------------------------------------
 
+# Directories the tests of this process made: removed when every test
+# passed, kept (and named) for a look when one failed.
+_scratch_dirs = []
+
+
+def scratch_dir(prefix):
+    """A new directory under the temporary directory, for one test's files."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    _scratch_dirs.append(path)
+    return path
+
+
 class Tap:
     """Collects test functions and runs them, printing TAP."""
 
@@ -52,6 +64,12 @@ class Tap:
                 print("not ok %d - %s" % (n, name), flush=True)
                 for line in traceback.format_exc().splitlines():
                     print("# " + line, flush=True)
+        for path in _scratch_dirs:
+            if failed:
+                if os.path.isdir(path):
+                    print("# kept for a look: %s" % path, flush=True)
+            else:
+                shutil.rmtree(path, ignore_errors=True)
         sys.exit(1 if failed else 0)
 
 
@@ -150,7 +168,7 @@ class Bouncerd:
     `extra` adds "[group] key = value" settings: {"lmtp": {"max_errors": "3"}}."""
 
     def __init__(self, extra=None):
-        self.dir = tempfile.mkdtemp(prefix="bouncerd-test.")
+        self.dir = scratch_dir("bouncerd-test.")
         self.port = free_port()
         self.socket = os.path.join(self.dir, "lmtp.sock")
         self.log = os.path.join(self.dir, "bouncerd.log")

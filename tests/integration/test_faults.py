@@ -10,14 +10,13 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 import zmq
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BINDIR, CONNINFO, Bouncerd, Lmtp, Tap, check, eq, free_port, pg_start,
+from harness import (BINDIR, CONNINFO, Bouncerd, Lmtp, Tap, check, eq, free_port, scratch_dir, pg_start,
                      pg_stop, psql, reset_database, wait_for)
 from test_bounces import token
 
@@ -625,7 +624,7 @@ def a_report_on_300_recipients_records_every_one():
 @tap.test
 def unwritable_file_relay_keeps_mail_queued_and_lmtp_answering():
     reset_database()
-    top = tempfile.mkdtemp(prefix="bouncer-relay.")
+    top = scratch_dir("bouncer-relay.")
     # A path under a regular file cannot be created, not even by root.
     blocker = os.path.join(top, "spool")
     with open(blocker, "w") as fh:

@@ -7,11 +7,10 @@ import glob
 import json
 import os
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Bouncerd, Lmtp, Tap, check, eq, free_port, psql, reset_database, wait_for
+from harness import Bouncerd, Lmtp, Tap, check, eq, free_port, scratch_dir, psql, reset_database, wait_for
 from smtp_sink import SmtpSink
 from test_bounces import arf, dsn, token
 
@@ -303,7 +302,7 @@ def hostile_subject_gives_a_well_formed_reply():
 @tap.test
 def file_relay_leaves_an_eml_for_a_reply():
     reset_database()
-    outdir = tempfile.mkdtemp(prefix="bouncer-sent.")
+    outdir = scratch_dir("bouncer-sent.")
     with Bouncerd({"relay": {"url": "file:" + outdir}}) as d:
         deliver(d.port, REPLY_MAILBOX, customer_reply(), mail_from="customer@example.net")
         wait_for(lambda: glob.glob(os.path.join(outdir, "*.eml")), 15, "an .eml in the directory")

@@ -20,7 +20,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BINDIR, CONNINFO, PGDIR, Bouncerd, Lmtp, Tap, check, eq, free_port, psql,
+from harness import (BINDIR, CONNINFO, PGDIR, Bouncerd, Lmtp, Tap, check, eq, free_port, scratch_dir, psql,
                      reset_database, wait_for, TEST_KEY)
 from smtp_sink import SmtpSink
 from test_bounces import arf, dsn, token
@@ -489,7 +489,7 @@ def sql_metacharacters_are_stored_verbatim_everywhere():
                 % (REPLY_MAILBOX, META, os.urandom(4).hex(), token(42, 9), META)).encode()
     senders = [b"\"it's \\\"x\\\"; --\\\\ $$\"@example.net", b"o'q;--\\$$@example.net",
                b"o'brien@example.net"]
-    outdir = tempfile.mkdtemp(prefix="bouncer-meta.")
+    outdir = scratch_dir("bouncer-meta.")
     with Bouncerd({"relay": {"url": "file:" + outdir}}) as d:
         c = Lmtp(d.port)
         c.lhlo()

@@ -7,12 +7,11 @@ import os
 import re
 import socket
 import sys
-import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Bouncerd, Lmtp, Tap, check, eq, free_port, message, pg_start,
+from harness import (Bouncerd, Lmtp, Tap, check, eq, free_port, scratch_dir, message, pg_start,
                      pg_stop, psql, reset_database, wait_for)
 from smtp_sink import SmtpSink
 from test_bounces import arf, dsn, token
@@ -302,7 +301,7 @@ def lmtp_counters_move_per_recipient():
 @tap.test
 def bounces_complaints_autoreplies_and_events_are_counted():
     reset_database()
-    outdir = tempfile.mkdtemp(prefix="bouncer-sent.")
+    outdir = scratch_dir("bouncer-sent.")
     with daemon(relay={"url": "file:" + outdir}, events={"endpoints": ""}) as d:
         deltas = Deltas(scrape(d.metrics_port))
         tok = token(42, 7)

@@ -3,11 +3,10 @@ the relay refuses or is not there, permanent failures, the file: relay."""
 import glob
 import os
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Bouncerd, Tap, check, eq, free_port, psql, reset_database, wait_for
+from harness import Bouncerd, Tap, check, eq, free_port, scratch_dir, psql, reset_database, wait_for
 from smtp_sink import SmtpSink
 
 tap = Tap()
@@ -110,7 +109,7 @@ def gives_up_after_expiry():
 def file_relay_writes_eml_files():
     reset_database()
     queue(2, kind="autoreply")
-    outdir = tempfile.mkdtemp(prefix="bouncer-sent.")
+    outdir = scratch_dir("bouncer-sent.")
     with Bouncerd({"relay": {"url": "file:" + outdir}}):
         wait_for(lambda: len(glob.glob(os.path.join(outdir, "*.eml"))) == 2, 15, "two .eml files")
         wait_for(lambda: states() == ["sent"] * 2, 10, "rows marked sent")
