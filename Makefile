@@ -15,9 +15,11 @@ PREFIX   ?= /usr/local
 # bouncerctl runs its database commands through bouncerctl-db, from here
 # when it is not beside bouncerctl.
 LIBEXECDIR ?= $(PREFIX)/lib/bouncer
-PKGS     := glib-2.0 gio-2.0 gmime-3.0 libpq libzmq libpcre2-8 json-glib-1.0 libcurl libmicrohttpd
+PKGS     := glib-2.0 gio-2.0 gmime-3.0 libpq libzmq libpcre2-8 json-c libcurl libmicrohttpd
 # What bin/bouncerctl alone links: the commands that need no database.
-CTL_FRONT_PKGS := glib-2.0 gio-2.0 gmime-3.0 libpcre2-8 json-glib-1.0
+CTL_FRONT_PKGS := glib-2.0 gio-2.0 gmime-3.0 libpcre2-8 json-c
+# The tests read what we write with a second JSON implementation.
+TEST_PKGS := json-glib-1.0
 CC       ?= cc
 OPT      ?= -O2
 
@@ -37,8 +39,9 @@ BINDIR   ?= bin
 SANFLAGS :=
 endif
 
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(TEST_PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+TEST_LIBS  = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 CTL_FRONT_LIBS = $(shell pkg-config --libs $(CTL_FRONT_PKGS) 2>/dev/null)
 
 CPPFLAGS += -I. -D_GNU_SOURCE -DGLIB_VERSION_MIN_REQUIRED=GLIB_VERSION_2_74
@@ -146,13 +149,13 @@ $(BUILD)/gen/libexecdir: FORCE
 
 $(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(call obj,tests/unit/testutil.c) $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
 
 # Every fuzz target is also linked with a replay main() so the saved corpus
 # runs in every test run without clang's libFuzzer.
 $(BUILD)/tests/replay_%: $(call obj,tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c) $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
 
 # --- set-up and running ---------------------------------------------------
 deps:
@@ -195,7 +198,7 @@ fuzz: deps $(BUILD)/gen/migrations.c $(BUILD)/gen/bounce_rules_built.c
 	    clang $(FUZZ_CFLAGS) -o $(FUZZ_BUILD)/$$name $$t \
 	        $$(ls $(FUZZ_BUILD)/autoreply/*.o $(FUZZ_BUILD)/bouncer/*.o 2>/dev/null) \
 	        $(FUZZ_BUILD)/common/*.o $(FUZZ_BUILD)/$(BUILD)/gen/migrations.o \
-	        $(FUZZ_BUILD)/$(BUILD)/gen/bounce_rules_built.o $(PKG_LIBS) -lm || exit 1; \
+	        $(FUZZ_BUILD)/$(BUILD)/gen/bounce_rules_built.o $(PKG_LIBS) $(TEST_LIBS) -lm || exit 1; \
 	    corpus=tests/fuzz/corpus/$${name#fuzz_}; mkdir -p $$corpus; \
 	    dict=tests/fuzz/$${name#fuzz_}.dict; \
 	    echo "fuzz: $$name for $(FUZZ_SECONDS)s"; \

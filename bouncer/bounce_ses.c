@@ -1,6 +1,6 @@
 /* bounce_ses.c - Amazon SES notifications mailed through SNS: a JSON
  * object (notificationType Bounce, Complaint or Delivery) as the body. */
-#include <json-glib/json-glib.h>
+#include <json-c/json.h>
 #include <string.h>
 
 #include "bouncer/bounce_private.h"
@@ -61,42 +61,42 @@ ses_json_text(const GString *text)
     return g_string_free(out, FALSE);
 }
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_object, json_object_put)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_tokener, json_tokener_free)
+
+/* ses_member - o's member name of the given type, or NULL. (transfer none) */
+static json_object *
+ses_member(json_object *o, const char *name, json_type type)
+{
+    json_object *v = NULL;
+
+    if (o == NULL || !json_object_is_type(o, json_type_object)
+        || !json_object_object_get_ex(o, name, &v) || !json_object_is_type(v, type))
+        return NULL;
+    return v;
+}
+
 /* ses_str - a string member or NULL. (transfer none) */
 static const char *
-ses_str(JsonObject *o, const char *name)
+ses_str(json_object *o, const char *name)
 {
-    JsonNode *n;
+    json_object *v = ses_member(o, name, json_type_string);
 
-    if (o == NULL || !json_object_has_member(o, name))
-        return NULL;
-    n = json_object_get_member(o, name);
-    if (n == NULL || JSON_NODE_TYPE(n) != JSON_NODE_VALUE || json_node_get_value_type(n) != G_TYPE_STRING)
-        return NULL;
-    return json_node_get_string(n);
+    return v != NULL ? json_object_get_string(v) : NULL;
 }
 
 /* ses_obj - an object member or NULL. (transfer none) */
-static JsonObject *
-ses_obj(JsonObject *o, const char *name)
+static json_object *
+ses_obj(json_object *o, const char *name)
 {
-    JsonNode *n;
-
-    if (o == NULL || !json_object_has_member(o, name))
-        return NULL;
-    n = json_object_get_member(o, name);
-    return n != NULL && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+    return ses_member(o, name, json_type_object);
 }
 
 /* ses_arr - an array member or NULL. (transfer none) */
-static JsonArray *
-ses_arr(JsonObject *o, const char *name)
+static json_object *
+ses_arr(json_object *o, const char *name)
 {
-    JsonNode *n;
-
-    if (o == NULL || !json_object_has_member(o, name))
-        return NULL;
-    n = json_object_get_member(o, name);
-    return n != NULL && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+    return ses_member(o, name, json_type_array);
 }
 
 /* ses_add - one recipient with the SES fields that apply. */
@@ -114,78 +114,67 @@ ses_add(BounceReport *report, const char *addr)
     return r;
 }
 
-/* An SES notification nests objects and arrays five or six deep. */
+/* An SES notification nests objects and arrays five or six deep. json-c
+ * reads without recursion and refuses anything deeper than it is told. */
 #define SES_MAX_DEPTH 64
 
-/* ses_shallow - json nests objects and arrays at most SES_MAX_DEPTH deep.
- * json-glib's parser calls itself once per level, with no limit: 100 KB
- * of '[' overflowed a thread's stack and took the process down. Brackets
- * inside strings do not count. */
-static gboolean
-ses_shallow(const char *json)
+/* ses_parse - the JSON object that is all of text[0..len) (blanks around
+ * it allowed), or NULL: not JSON, not an object, too deep, or followed by
+ * something else. (transfer full) */
+static json_object *
+ses_parse(const char *text, gsize len)
 {
-    guint depth = 0;
-    gboolean in_string = FALSE;
+    g_autoptr(json_tokener) tok = json_tokener_new_ex(SES_MAX_DEPTH);
+    g_autoptr(json_object) root = NULL;
+    const char *rest;
 
-    for (const char *p = json; *p != '\0'; p++) {
-        if (in_string) {
-            if (*p == '\\' && p[1] != '\0')
-                p++;
-            else if (*p == '"')
-                in_string = FALSE;
-        } else if (*p == '"') {
-            in_string = TRUE;
-        } else if (*p == '[' || *p == '{') {
-            if (++depth > SES_MAX_DEPTH)
-                return FALSE;
-        } else if ((*p == ']' || *p == '}') && depth > 0) {
-            depth--;
-        }
+    if (tok == NULL || len > G_MAXINT)
+        return NULL;
+    /* Not strict: a notification with comments, single quotes or a
+     * trailing comma is still read (a reader takes what it can). The text
+     * is valid UTF-8 already (bounce_text_to_utf8); an escaped lone
+     * surrogate becomes U+FFFD. */
+    json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8);
+    root = json_tokener_parse_ex(tok, text, (int)len);
+    if (root == NULL || json_tokener_get_error(tok) != json_tokener_success
+        || !json_object_is_type(root, json_type_object))
+        return NULL;
+    for (rest = text + json_tokener_get_parse_end(tok); rest < text + len; rest++) {
+        if (*rest != ' ' && *rest != '\t' && *rest != '\r' && *rest != '\n')
+            return NULL;
     }
-    return TRUE;
+    return g_steal_pointer(&root);
 }
 
 gboolean
 bounce_ses_read(BounceReport *report, const BounceParts *parts)
 {
     g_autofree char *json = ses_json_text(parts->text);
-    g_autoptr(JsonParser) parser = NULL;
-    JsonNode *root;
-    JsonObject *top, *body;
+    g_autoptr(json_object) root = NULL;
+    json_object *top, *body;
     const char *type;
 
-    if (json == NULL || !ses_shallow(json))
+    if (json == NULL || (root = ses_parse(json, strlen(json))) == NULL)
         return FALSE;
-    parser = json_parser_new_immutable();
-    if (!json_parser_load_from_data(parser, json, -1, NULL))
-        return FALSE;
-    root = json_parser_get_root(parser);
-    if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root))
-        return FALSE;
-    top = json_node_get_object(root);
+    top = root;
     if (ses_str(top, "notificationType") == NULL && ses_str(top, "Message") != NULL) {
         /* The SNS envelope: the notification is a JSON string inside. */
-        JsonParser *inner;
+        json_object *message = ses_member(top, "Message", json_type_string);
+        json_object *inner = ses_parse(json_object_get_string(message),
+                                       (gsize)json_object_get_string_len(message));
 
-        if (!ses_shallow(ses_str(top, "Message")))
+        if (inner == NULL)
             return FALSE;
-        inner = json_parser_new_immutable();
-        if (!json_parser_load_from_data(inner, ses_str(top, "Message"), -1, NULL)
-            || json_parser_get_root(inner) == NULL
-            || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(inner))) {
-            g_object_unref(inner);
-            return FALSE;
-        }
-        g_object_unref(parser);
-        parser = inner;
-        top = json_node_get_object(json_parser_get_root(parser));
+        json_object_put(root);
+        root = inner;
+        top = root;
     }
     type = ses_str(top, "notificationType");
     if (type == NULL)
         return FALSE;
 
     if (g_ascii_strcasecmp(type, "Bounce") == 0) {
-        JsonArray *list;
+        json_object *list;
 
         body = ses_obj(top, "bounce");
         list = ses_arr(body, "bouncedRecipients");
@@ -195,9 +184,8 @@ bounce_ses_read(BounceReport *report, const BounceParts *parts)
 
             report->reporting_mta = g_strstrip(g_strdup(semi != NULL ? semi + 1 : mta));
         }
-        for (guint i = 0; list != NULL && i < json_array_get_length(list); i++) {
-            JsonNode *n = json_array_get_element(list, i);
-            JsonObject *o = JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+        for (guint i = 0; list != NULL && i < json_object_array_length(list); i++) {
+            json_object *o = json_object_array_get_idx(list, i);
             BounceRecipient *r = ses_add(report, ses_str(o, "emailAddress"));
             const char *diag;
 
@@ -220,15 +208,14 @@ bounce_ses_read(BounceReport *report, const BounceParts *parts)
         }
         report->kind = BOUNCE_KIND_NONSTANDARD;
     } else if (g_ascii_strcasecmp(type, "Complaint") == 0) {
-        JsonArray *list;
+        json_object *list;
         const char *ftype;
 
         body = ses_obj(top, "complaint");
         list = ses_arr(body, "complainedRecipients");
         ftype = ses_str(body, "complaintFeedbackType");
-        for (guint i = 0; list != NULL && i < json_array_get_length(list); i++) {
-            JsonNode *n = json_array_get_element(list, i);
-            JsonObject *o = JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+        for (guint i = 0; list != NULL && i < json_object_array_length(list); i++) {
+            json_object *o = json_object_array_get_idx(list, i);
             BounceRecipient *r = ses_add(report, ses_str(o, "emailAddress"));
 
             if (r != NULL)
@@ -238,19 +225,19 @@ bounce_ses_read(BounceReport *report, const BounceParts *parts)
         report->user_agent = g_strdup(ses_str(body, "userAgent"));
         report->kind = BOUNCE_KIND_ARF;
     } else if (g_ascii_strcasecmp(type, "Delivery") == 0) {
-        JsonArray *list;
+        json_object *list;
         const char *smtp;
 
         body = ses_obj(top, "delivery");
         list = ses_arr(body, "recipients");
         smtp = ses_str(body, "smtpResponse");
-        for (guint i = 0; list != NULL && i < json_array_get_length(list); i++) {
-            JsonNode *n = json_array_get_element(list, i);
+        for (guint i = 0; list != NULL && i < json_object_array_length(list); i++) {
+            json_object *n = json_object_array_get_idx(list, i);
             BounceRecipient *r;
 
-            if (JSON_NODE_TYPE(n) != JSON_NODE_VALUE || json_node_get_value_type(n) != G_TYPE_STRING)
+            if (!json_object_is_type(n, json_type_string))
                 continue;
-            r = ses_add(report, json_node_get_string(n));
+            r = ses_add(report, json_object_get_string(n));
             if (r == NULL)
                 continue;
             bounce_recipient_set(&r->action, "delivered");

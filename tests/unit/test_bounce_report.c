@@ -389,9 +389,9 @@ test_nested_groups(void)
 }
 
 /* test_deep_json - an Amazon SES notification whose JSON nests 100 000
- * arrays, as the body and inside the SNS envelope's Message string:
- * json-glib's parser calls itself once per level and overflowed the
- * stack. Neither is read as a notification now, and the process lives. */
+ * arrays, as the body and inside the SNS envelope's Message string: a
+ * parser that calls itself once per level overflows the stack. Neither is
+ * read as a notification, and the process lives; 60 levels still are. */
 static void
 test_deep_json(void)
 {
@@ -421,6 +421,78 @@ test_deep_json(void)
         g_assert_cmpint(r->kind, ==, BOUNCE_KIND_NOTBOUNCE);
         g_assert_cmpint(s->kind, ==, BOUNCE_KIND_NOTBOUNCE);
     }
+    g_string_assign(body, head);
+    g_string_append(body, "{\"notificationType\":\"Bounce\",\"bounce\":{\"bouncedRecipients\":"
+                          "[{\"emailAddress\":\"deep@example.org\"}]},\"x\":");
+    for (int i = 0; i < 60; i++)
+        g_string_append_c(body, '[');
+    for (int i = 0; i < 60; i++)
+        g_string_append_c(body, ']');
+    g_string_append(body, "}\n");
+    {
+        g_autoptr(BounceReport) r = bounce_report_parse(body->str, body->len);
+
+        g_assert_cmpint(r->kind, ==, BOUNCE_KIND_NONSTANDARD);
+        g_assert_cmpuint(r->recipients->len, ==, 1);
+    }
+}
+
+/* ses_one - the report of an SES notification whose JSON is json. */
+static BounceReport *
+ses_one(const char *json)
+{
+    g_autofree char *msg = g_strconcat("From: no-reply@amazonses.com\nTo: a@example.org\n"
+                                       "Subject: AWS Notification Message\n"
+                                       "Content-Type: text/plain; charset=utf-8\n\n", json, "\n", NULL);
+
+    return bounce_report_parse(msg, strlen(msg));
+}
+
+/* test_ses_lenient - what a notification's JSON may get wrong and still be
+ * read: comments, single quotes, a trailing comma; an escaped lone
+ * surrogate comes out as U+FFFD (valid UTF-8). Not read: something after
+ * the object, or an object cut short. */
+static void
+test_ses_lenient(void)
+{
+    static const char *const read[] = {
+        "{\"notificationType\":\"Bounce\", /* why */ \"bounce\":{\"bouncedRecipients\":"
+        "[{\"emailAddress\":\"a@example.org\"}]}}",
+        "{'notificationType':'Bounce','bounce':{'bouncedRecipients':[{'emailAddress':'a@example.org'}]}}",
+        "{\"notificationType\":\"Bounce\",\"bounce\":{\"bouncedRecipients\":"
+        "[{\"emailAddress\":\"a@example.org\"},]}}",
+    };
+    static const char *const refused[] = {
+        "{\"notificationType\":\"Bounce\",\"bounce\":{\"bouncedRecipients\":"
+        "[{\"emailAddress\":\"a@example.org\"}]}} and more",
+        "{\"notificationType\":\"Bounce\",\"bounce\":{\"bouncedRecipients\":"
+        "[{\"emailAddress\":\"a@example.org\"}]",
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(read); i++) {
+        g_autoptr(BounceReport) r = ses_one(read[i]);
+
+        g_assert_cmpint(r->kind, ==, BOUNCE_KIND_NONSTANDARD);
+        g_assert_cmpuint(r->recipients->len, ==, 1);
+        g_assert_cmpstr(((BounceRecipient *)g_ptr_array_index(r->recipients, 0))->addr, ==,
+                        "a@example.org");
+    }
+    for (gsize i = 0; i < G_N_ELEMENTS(refused); i++) {
+        g_autoptr(BounceReport) r = ses_one(refused[i]);
+
+        g_assert_cmpuint(r->recipients->len, ==, 0);
+    }
+    {
+        g_autoptr(BounceReport) r = ses_one(
+            "{\"notificationType\":\"Bounce\",\"bounce\":{\"bouncedRecipients\":"
+            "[{\"emailAddress\":\"a@example.org\",\"diagnosticCode\":\"smtp; 550 5.1.1 \\ud800 gone\"}]}}");
+        const BounceRecipient *rcpt;
+
+        g_assert_cmpuint(r->recipients->len, ==, 1);
+        rcpt = g_ptr_array_index(r->recipients, 0);
+        g_assert_true(g_utf8_validate(rcpt->diagnostic, -1, NULL));
+        g_assert_nonnull(strstr(rcpt->diagnostic, "\xef\xbf\xbd gone"));
+    }
 }
 
 int
@@ -428,6 +500,7 @@ main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/bounce/addr_clean", test_addr_clean);
+    g_test_add_func("/bounce/ses-lenient", test_ses_lenient);
     g_test_add_func("/bounce/fold", test_fold);
     g_test_add_func("/bounce/find_codes", test_find_codes);
     g_test_add_func("/bounce/classify", test_classify);
