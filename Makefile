@@ -42,7 +42,9 @@ endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(TEST_PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_LIBS  = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
-CTL_FRONT_LIBS = $(shell pkg-config --libs $(CTL_FRONT_PKGS) 2>/dev/null)
+# bin/bouncerctl takes GLib, GMime, PCRE2 and json-c from their static
+# archives (scripts/static-libs.sh says which and why).
+CTL_FRONT_LIBS = $(shell sh scripts/static-libs.sh $(CC) $(CTL_FRONT_PKGS) 2>/dev/null)
 
 CPPFLAGS += -I. -D_GNU_SOURCE -DGLIB_VERSION_MIN_REQUIRED=GLIB_VERSION_2_74
 CFLAGS   += -std=gnu11 -pthread $(OPT) -g $(WARN) $(SANFLAGS) $(PKG_CFLAGS) -MMD -MP
@@ -126,16 +128,9 @@ $(BINDIR)/bouncerctl-db: $(call obj,cmd/bouncerctl.c $(CTL_SRC)) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# The C library and GLib are named first so that they come first in the
-# dynamic linker's search order: the libraries GMime pulls in are bound
-# at load time (BIND_NOW), some 4 400 symbols, most of them from these
-# three, and each lookup walks the list until it finds its symbol: 6% fewer
-# instructions for the whole start-up (docs/performance.md).
-CTL_FRONT_FIRST := -Wl,--no-as-needed -lc -lglib-2.0 -lgobject-2.0 -lgio-2.0 -Wl,--as-needed
-
 $(BINDIR)/bouncerctl: $(BUILD)/cmd/bouncerctl-front.o $(call obj,$(CTL_FRONT_SRC)) $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CTL_FRONT_FIRST) $(CTL_FRONT_LIBS) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(CTL_FRONT_LIBS) -lm
 
 $(BUILD)/cmd/bouncerctl-front.o: cmd/bouncerctl.c $(BUILD)/gen/libexecdir
 	@mkdir -p $(dir $@)

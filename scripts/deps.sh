@@ -8,6 +8,7 @@ set -eu
 PACKAGES="build-essential pkg-config
 libglib2.0-dev libgmime-3.0-dev libpq-dev libzmq3-dev libpcre2-dev
 libjson-c-dev libjson-glib-dev libcurl4-openssl-dev libmicrohttpd-dev
+libgpgme-dev
 postgresql postgresql-client
 python3 python3-zmq python3-aiosmtpd
 clang valgrind"
