@@ -11,7 +11,9 @@ bounce_fields_new(void)
 {
     BounceFields *fields = g_new0(BounceFields, 1);
 
-    fields->fields = g_array_new(FALSE, FALSE, sizeof(BounceField));
+    /* Room for a typical block up front: grown from one field, a list of
+     * two dozen was copied five times over. */
+    fields->fields = g_array_sized_new(FALSE, FALSE, sizeof(BounceField), 32);
     /* A header block's names and values in a few blocks, not an
      * allocation each: a message has dozens of fields. */
     fields->text = g_string_chunk_new(2048);
