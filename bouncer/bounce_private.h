@@ -368,6 +368,10 @@ gboolean bounce_rules_earliest(BounceTable table, const char *subject, gsize len
                                BounceMatch *match_out);
 /* bounce_rules_warm_up - every table and its prefilter set up now. */
 void bounce_rules_warm_up(void);
+/* bounce_rules_stopped_runs - pattern runs a bound stopped (see
+ * RULES_MATCH_LIMIT in bounce_rules.c) since the process started, in all
+ * threads. Each is also counted in bouncer_rule_runs_stopped_total. */
+guint64 bounce_rules_stopped_runs(void);
 typedef void (*BounceRuleFunc)(const BounceMatch *match, gpointer data);
 /* A BounceRuleWantFunc tells, as the walk reaches it, whether a rule's
  * match would still mean anything: a rule not wanted is not run. */

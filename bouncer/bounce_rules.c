@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bouncer/bounce_private.h"
+#include "common/metrics.h"
 
 #define RULES_OVECTOR_PAIRS 16
 
@@ -276,6 +277,46 @@ rules_matcher(void)
     return m;
 }
 
+static gsize rules_stopped_runs;      /* atomic, pointer-sized */
+
+guint64
+bounce_rules_stopped_runs(void)
+{
+    return (guint64)(gsize)g_atomic_pointer_get(&rules_stopped_runs);
+}
+
+/* rules_limit_name - which bound a failed run hit, as the metric says it. */
+static const char *
+rules_limit_name(int rc)
+{
+    switch (rc) {
+    case PCRE2_ERROR_MATCHLIMIT:
+        return "steps";
+    case PCRE2_ERROR_DEPTHLIMIT:
+        return "depth";
+    case PCRE2_ERROR_HEAPLIMIT:
+        return "heap";
+    case PCRE2_ERROR_JIT_STACKLIMIT:
+        return "jit_stack";
+    case PCRE2_ERROR_NOMEMORY:
+        return "memory";
+    default:
+        return "other";
+    }
+}
+
+/* rules_stopped - a run of rule i ended in an error, not an answer: a
+ * bound reached (a text built to make the rule backtrack) or no memory.
+ * It counts as no match, as it must for the parse to go on; the operator
+ * sees how often and for which rule. */
+static void
+rules_stopped(const CompiledTable *ct, gsize i, int rc)
+{
+    g_atomic_pointer_add(&rules_stopped_runs, 1);
+    metrics_counter_inc("bouncer_rule_runs_stopped_total", "rule", ct->rules[i].id, "limit",
+                        rules_limit_name(rc), NULL);
+}
+
 /* rules_try - run one compiled rule; TRUE and the span of its group. */
 static gboolean
 rules_try(const CompiledTable *ct, gsize i, const char *subject, gsize len, gsize offset,
@@ -288,6 +329,8 @@ rules_try(const CompiledTable *ct, gsize i, const char *subject, gsize len, gsiz
 
     rc = pcre2_match(rules_code(ct, i), (PCRE2_SPTR)subject, len, offset, PCRE2_NO_UTF_CHECK, md,
                      matcher->context);
+    if (rc < 0 && rc != PCRE2_ERROR_NOMATCH)
+        rules_stopped(ct, i, rc);
     if (rc <= 0)
         return FALSE;
     ov = pcre2_get_ovector_pointer(md);

@@ -606,6 +606,9 @@ static const MetricsFamilySpec metrics_bouncer_families[] = {
       "Complaints (ARF feedback reports) recorded." },
     { METRICS_COUNTER_TX, "bouncer_autoreplies_total", { "decision", "rule" },
       "Mail to the reply mailbox, by decision (replied, skipped) and the rule that decided." },
+    { METRICS_COUNTER, "bouncer_rule_runs_stopped_total", { "rule", "limit" },
+      "Pattern runs stopped by a bound (steps, depth, heap, jit_stack) or out of memory, "
+      "counted as no match: a text built to make that rule backtrack." },
     { METRICS_COUNTER, "bouncer_outbox_sent_total", { "kind" },
       "Outbox messages accepted by the relay." },
     { METRICS_COUNTER, "bouncer_outbox_deferred_total", { "kind" },
