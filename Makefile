@@ -44,7 +44,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_LIBS  = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 # bin/bouncerctl takes GLib, GMime, PCRE2 and json-c from their static
 # archives (scripts/static-libs.sh says which and why).
-CTL_FRONT_LIBS = $(shell sh scripts/static-libs.sh $(CC) $(CTL_FRONT_PKGS) 2>/dev/null)
+CTL_FRONT_LIBS = $(shell sh scripts/static-libs.sh "$(CC)" $(CTL_FRONT_PKGS))
 
 CPPFLAGS += -I. -D_GNU_SOURCE -DGLIB_VERSION_MIN_REQUIRED=GLIB_VERSION_2_74
 CFLAGS   += -std=gnu11 -pthread $(OPT) -g $(WARN) $(SANFLAGS) $(PKG_CFLAGS) -MMD -MP

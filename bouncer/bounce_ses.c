@@ -106,7 +106,10 @@ ses_add(BounceReport *report, const char *addr)
     g_autofree char *clean = bounce_addr_clean(addr);
     BounceRecipient *r;
 
-    if (clean == NULL || report->recipients->len >= BOUNCE_MAX_RECIPIENTS)
+    /* U+FFFD is what json-c made of a broken escape (a lone surrogate):
+     * not an address anyone has, so not one to report as failed. */
+    if (clean == NULL || strstr(clean, "\xEF\xBF\xBD") != NULL
+        || report->recipients->len >= BOUNCE_MAX_RECIPIENTS)
         return NULL;
     r = bounce_recipient_new();
     bounce_recipient_set(&r->addr, clean);
@@ -131,9 +134,9 @@ ses_parse(const char *text, gsize len)
     if (tok == NULL || len > G_MAXINT)
         return NULL;
     /* Not strict: a notification with comments, single quotes or a
-     * trailing comma is still read (a reader takes what it can). The text
-     * is valid UTF-8 already (bounce_text_to_utf8); an escaped lone
-     * surrogate becomes U+FFFD. */
+     * trailing comma is still read (a reader takes what it can); an
+     * invalid escape ("\o") is not. The text is valid UTF-8 already
+     * (bounce_text_to_utf8); an escaped lone surrogate becomes U+FFFD. */
     json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8);
     root = json_tokener_parse_ex(tok, text, (int)len);
     if (root == NULL || json_tokener_get_error(tok) != json_tokener_success
@@ -159,9 +162,9 @@ bounce_ses_read(BounceReport *report, const BounceParts *parts)
     top = root;
     if (ses_str(top, "notificationType") == NULL && ses_str(top, "Message") != NULL) {
         /* The SNS envelope: the notification is a JSON string inside. */
-        json_object *message = ses_member(top, "Message", json_type_string);
-        json_object *inner = ses_parse(json_object_get_string(message),
-                                       (gsize)json_object_get_string_len(message));
+        const char *message = ses_str(top, "Message");
+        /* Up to a NUL an escape put in it (\u0000), as a C string reads. */
+        json_object *inner = ses_parse(message, strlen(message));
 
         if (inner == NULL)
             return FALSE;

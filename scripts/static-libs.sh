@@ -1,6 +1,6 @@
 #!/bin/sh
-# static-libs.sh - link flags for PKG... with the libraries of STATIC_OK
-# taken from their static archives where the system has one.
+# static-libs.sh - link flags for PKG... with GLib, GMime and a few more
+# taken from their static archives where the system has them.
 #
 #   sh scripts/static-libs.sh CC PKG...
 #
@@ -11,35 +11,47 @@
 # shared: libmount has no archive, so it and what it loads (libselinux,
 # libblkid) stay shared, and so does GMime's crypto stack (gpgme,
 # libassuan, libgpg-error, libidn2), whose archives would need their own
-# dependencies named by hand; libc, libm and libdl always do. A library
-# is linked shared where its archive is missing, and everything is when a
-# library cannot be found at all (a -dev package missing, e.g.
-# libgpgme-dev): what pkg-config says, as before.
+# dependencies named by hand; libc, libm and libdl always do. Everything
+# is linked shared, as pkg-config says, when an archive of the GLib stack
+# is missing, when a library cannot be found at all (a -dev package
+# missing, e.g. libgpgme-dev) or when pkg-config cannot give the static
+# flags.
 set -eu
 
-cc=$1
+cc=$1           # may be a command with arguments ("ccache gcc", "gcc -m64")
 shift
-STATIC_OK="glib-2.0 gobject-2.0 gio-2.0 gmodule-2.0 gmime-3.0 pcre2-8 json-c ffi z"
+# The GLib stack goes in whole or not at all: a shared GMime or GIO beside
+# a static GLib would load the shared GLib too, a second type system.
+STATIC_ALL="glib-2.0 gobject-2.0 gio-2.0 gmodule-2.0 gmime-3.0"
+# These may each be static or shared on their own.
+STATIC_ANY="pcre2-8 json-c ffi z"
 
-# found CC NAME - the linker has libNAME.so or libNAME.a (-print-file-name
-# answers the bare name when it finds nothing).
-found() {
-    [ "$($1 -print-file-name="lib$2.so")" != "lib$2.so" ] \
-        || [ "$($1 -print-file-name="lib$2.a")" != "lib$2.a" ]
+# shared - give up on archives: the link pkg-config says, as before.
+shared() {
+    pkg-config --libs "$@"
+    exit 0
 }
 
+# has CC FILE - the linker finds FILE (-print-file-name answers the bare
+# name when it finds nothing).
+has() {
+    [ "$($1 -print-file-name="$2")" != "$2" ]
+}
+
+flags=$(pkg-config --static --libs "$@" 2>/dev/null) || shared "$@"
+for name in $STATIC_ALL; do
+    has "$cc" "lib$name.a" || shared "$@"
+done
+
 out=""
-for flag in $(pkg-config --static --libs "$@"); do
+for flag in $flags; do
     case "$flag" in
         -l*)
             name=${flag#-l}
-            if ! found "$cc" "$name"; then
-                pkg-config --libs "$@"
-                exit 0
-            fi
-            case " $STATIC_OK " in
+            has "$cc" "lib$name.so" || has "$cc" "lib$name.a" || shared "$@"
+            case " $STATIC_ALL $STATIC_ANY " in
                 *" $name "*)
-                    if [ "$($cc -print-file-name="lib$name.a")" != "lib$name.a" ]; then
+                    if has "$cc" "lib$name.a"; then
                         flag="-Wl,-Bstatic -l$name -Wl,-Bdynamic"
                     fi
                     ;;

@@ -192,21 +192,29 @@ def bouncerctl_does_not_load_libpq():
 @no_db
 def bouncerctl_loads_no_shared_glib():
     # GLib, GObject, GIO, GMime, PCRE2 and json-c are linked into
-    # bin/bouncerctl when their archives are there (scripts/static-libs.sh):
+    # bin/bouncerctl where the archives are there (scripts/static-libs.sh):
     # loading and binding them was a fifth of a corpus parse. A shared copy
-    # loaded beside the static one would also be a second type system.
-    cc = os.environ.get("CC", "cc")
-    probe = subprocess.run([cc, "-print-file-name=libglib-2.0.a"], capture_output=True, text=True)
-    if probe.returncode != 0 or probe.stdout.strip() == "libglib-2.0.a":
-        raise Skip("no static GLib here: bouncerctl is linked shared")
-    out = subprocess.run([os.path.join(BINDIR, "bouncerctl")], capture_output=True, text=True,
-                         timeout=60, env=dict(os.environ, LD_TRACE_LOADED_OBJECTS="1"))
-    eq(out.returncode, 0, "the loader's list of objects: %r" % out.stderr)
-    loaded = re.findall(r"^\s*(\S+\.so[.0-9]*)", out.stdout, re.M)
-    check("libc.so.6" in loaded, "the loader lists the objects: %r" % loaded)
+    # loaded beside the static ones, at start or later (a GIO module), would
+    # also be a second type system. Asked of the script as the Makefile asks
+    # it, so a machine where it links shared skips rather than fails.
+    with open(os.path.join(SRCDIR, "Makefile")) as f:
+        pkgs = re.search(r"^CTL_FRONT_PKGS\s*:=\s*(.+)$", f.read(), re.M).group(1).split()
+    link = subprocess.run(["sh", os.path.join(SRCDIR, "scripts", "static-libs.sh"),
+                           os.environ.get("CC", "cc")] + pkgs,
+                          capture_output=True, text=True, timeout=60)
+    eq(link.returncode, 0, "static-libs.sh: %r" % link.stderr)
+    if "-Wl,-Bstatic -lglib-2.0" not in link.stdout:
+        raise Skip("GLib is linked shared here: %s" % link.stdout.strip())
+    out = subprocess.run([os.path.join(BINDIR, "bouncerctl"), "parse", FIXTURES],
+                         capture_output=True, text=True, timeout=60,
+                         env=dict(os.environ, LD_DEBUG="libs"))
+    eq(out.returncode, 0, "parse exit status")
+    loaded = re.findall(r"calling init: (\S+)", out.stderr)
+    check(any("libc.so.6" in lib for lib in loaded), "LD_DEBUG lists the objects: %r" % loaded)
     for lib in loaded:
-        check(not re.match(r"lib(glib|gobject|gio|gmodule|gmime|json-c|json-glib|ffi)-?", lib),
-              "bin/bouncerctl loads %s shared: %r" % (lib, loaded))
+        check(not re.search(r"/lib(glib|gobject|gio|gmodule|gmime|json-c|json-glib|ffi)-?[^/]*$"
+                            r"|/gio/modules/", lib),
+              "bin/bouncerctl loads %s: %r" % (lib, loaded))
 
 
 @no_db

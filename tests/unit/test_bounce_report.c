@@ -449,9 +449,10 @@ ses_one(const char *json)
 }
 
 /* test_ses_lenient - what a notification's JSON may get wrong and still be
- * read: comments, single quotes, a trailing comma; an escaped lone
- * surrogate comes out as U+FFFD (valid UTF-8). Not read: something after
- * the object, or an object cut short. */
+ * read: comments, single quotes, a trailing comma, a NUL escaped at the
+ * end of the SNS envelope's Message; an escaped lone surrogate comes out
+ * as U+FFFD (valid UTF-8), and an address with one is no address. Not
+ * read: something after the object, an object cut short. */
 static void
 test_ses_lenient(void)
 {
@@ -461,6 +462,11 @@ test_ses_lenient(void)
         "{'notificationType':'Bounce','bounce':{'bouncedRecipients':[{'emailAddress':'a@example.org'}]}}",
         "{\"notificationType\":\"Bounce\",\"bounce\":{\"bouncedRecipients\":"
         "[{\"emailAddress\":\"a@example.org\"},]}}",
+        "{\"Type\":\"Notification\",\"Message\":\"{\\\"notificationType\\\":\\\"Bounce\\\","
+        "\\\"bounce\\\":{\\\"bouncedRecipients\\\":[{\\\"emailAddress\\\":"
+        "\\\"a@example.org\\\"}]}}\\u0000\"}",
+        "{\"notificationType\":\"Bounce\",\"bounce\":{\"bouncedRecipients\":"
+        "[{\"emailAddress\":\"b\\ud800c@example.org\"},{\"emailAddress\":\"a@example.org\"}]}}",
     };
     static const char *const refused[] = {
         "{\"notificationType\":\"Bounce\",\"bounce\":{\"bouncedRecipients\":"
