@@ -44,8 +44,9 @@ autoreply_text_fold(const char *text, gssize len, gsize max_chars)
 char *autoreply_address_clean(const char *text);
 
 /* autoreply_msgid_ok - id (without angle brackets) can be written as
- * "<id>": printable ASCII, no white space or angle brackets, one '@'
- * with text on both sides, at most AUTOREPLY_MSGID_MAX characters. */
+ * "<id>" (RFC 5322 §3.6.4 msg-id): id-left dot-atom-text, one '@',
+ * id-right dot-atom-text or "[" dtext "]" (dots anywhere), at most
+ * AUTOREPLY_MSGID_MAX characters. */
 gboolean autoreply_msgid_ok(const char *id);
 
 /* autoreply_system_local_part - the name of the system-sender pattern a

@@ -67,10 +67,18 @@ autoreply_address_clean(const char *text)
     return g_steal_pointer(&addr);
 }
 
+/* msgid_atext - RFC 5322 atext, or '.' (dots are not checked for place:
+ * "a..b" and "a." occur in the wild and harm no reader). */
+static gboolean
+msgid_atext(char c)
+{
+    return g_ascii_isalnum(c) || c == '.' || strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
+}
+
 gboolean
 autoreply_msgid_ok(const char *id)
 {
-    const char *at;
+    const char *at, *p;
     gsize len;
 
     if (id == NULL)
@@ -78,12 +86,28 @@ autoreply_msgid_ok(const char *id)
     len = strlen(id);
     if (len < 3 || len > AUTOREPLY_MSGID_MAX)
         return FALSE;
-    for (const char *p = id; *p != '\0'; p++) {
-        if (*p <= 0x20 || *p >= 0x7f || *p == '<' || *p == '>')
+    at = strchr(id, '@');
+    if (at == NULL || at == id || at[1] == '\0')
+        return FALSE;
+    /* id-left: dot-atom-text. Anything else ('(', '"', ',', ';' ...) makes
+     * some readers drop the id and every one after it in References. */
+    for (p = id; p < at; p++) {
+        if (!msgid_atext(*p))
             return FALSE;
     }
-    at = strchr(id, '@');
-    return at != NULL && at != id && at[1] != '\0' && strchr(at + 1, '@') == NULL;
+    /* id-right: dot-atom-text, or a no-fold-literal "[" *dtext "]" */
+    if (at[1] == '[') {
+        for (p = at + 2; *p != '\0' && *p != ']'; p++) {
+            if (*p <= 0x20 || *p >= 0x7f || *p == '[' || *p == '\\')
+                return FALSE;
+        }
+        return *p == ']' && p[1] == '\0';
+    }
+    for (p = at + 1; *p != '\0'; p++) {
+        if (!msgid_atext(*p))
+            return FALSE;
+    }
+    return TRUE;
 }
 
 /* local_squeeze - lower case without '.', '-' and '_', so "No_Reply",

@@ -203,8 +203,12 @@ raw_encoding(const char *raw, gsize len)
 }
 
 /* report_part - raw, byte for byte, as message/rfc822; GMime makes its
- * line ends CRLF when the whole is written. A report that cannot be
- * message/rfc822 goes as a base64 file instead. */
+ * line ends CRLF when the whole is written. A report with 8-bit bytes goes
+ * as message/global in base64 (RFC 6532 §3.7 allows any encoding there;
+ * message/rfc822 only 7bit, 8bit or binary), so the forward is 7-bit
+ * throughout: the relay need not offer 8BITMIME, and libcurl cannot say
+ * BODY=8BITMIME (RFC 6152). A report that cannot be a message at all goes
+ * as a base64 file. */
 static GMimePart *
 report_part(const char *raw, gsize len)
 {
@@ -219,6 +223,24 @@ report_part(const char *raw, gsize len)
         g_mime_part_set_content(part, content);
         g_mime_part_set_content_encoding(part, GMIME_CONTENT_ENCODING_BASE64);
         g_mime_part_set_filename(part, "delivery-report.eml");
+    } else if (encoding == GMIME_CONTENT_ENCODING_8BIT) {
+        /* base64 of the canonical form: CRLF line ends (RFC 2049 §4). */
+        g_autoptr(GByteArray) crlf = g_byte_array_sized_new(len + len / 16 + 2);
+        g_autoptr(GMimeStream) crlf_stream = NULL;
+        g_autoptr(GMimeDataWrapper) crlf_content = NULL;
+
+        for (gsize i = 0; i < len; i++) {
+            if (raw[i] == '\n' && (i == 0 || raw[i - 1] != '\r'))
+                g_byte_array_append(crlf, (const guint8 *)"\r", 1);
+            g_byte_array_append(crlf, (const guint8 *)raw + i, 1);
+        }
+        crlf_stream = g_mime_stream_mem_new_with_buffer((const char *)crlf->data, crlf->len);
+        crlf_content = g_mime_data_wrapper_new_with_stream(crlf_stream,
+                                                           GMIME_CONTENT_ENCODING_DEFAULT);
+        part = g_mime_part_new_with_type("message", "global");
+        g_mime_part_set_content(part, crlf_content);
+        g_mime_part_set_content_encoding(part, GMIME_CONTENT_ENCODING_BASE64);
+        g_mime_object_set_disposition(GMIME_OBJECT(part), GMIME_DISPOSITION_ATTACHMENT);
     } else {
         part = g_mime_part_new_with_type("message", "rfc822");
         g_mime_part_set_content(part, content);
@@ -246,11 +268,13 @@ id_domain(const char *message_id_domain, const char *from)
     return strchr(from, '@') + 1;
 }
 
-char *
-bounce_forward_compose(const BounceReport *report, const char *raw, gsize raw_len,
-                       const char *from_mailbox, const char *org_name,
-                       const char *org_reply_to, const char *message_id_domain,
-                       gsize *len_out)
+/* forward_compose - bounce_forward_compose(), with the Date and
+ * Message-ID of a queued row when stamp_id >= 0. */
+static char *
+forward_compose(const BounceReport *report, const char *raw, gsize raw_len,
+                const char *from_mailbox, const char *org_name, const char *org_reply_to,
+                const char *message_id_domain, gint64 stamp_id, gint64 stamp_us,
+                gsize *len_out)
 {
     g_autofree char *from = NULL;
     g_autofree char *to = NULL;
@@ -288,7 +312,15 @@ bounce_forward_compose(const BounceReport *report, const char *raw, gsize raw_le
     subject = failed > 0 ? forward_subject(first, failed) : autoreply_subject(report);
     /* No display name in To: the organisation's name is its own text, and
      * GMime would encode it the way it does subjects (see mime_compose.h). */
-    message = mime_compose_message_new(from, to, subject, id_domain(message_id_domain, from));
+    if (stamp_id >= 0) {
+        g_autofree char *id_left = g_strdup_printf("fwd.%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT,
+                                                   stamp_id, stamp_us);
+
+        message = mime_compose_message_new_at(from, to, subject, id_domain(message_id_domain, from),
+                                              stamp_us / G_USEC_PER_SEC, id_left);
+    } else {
+        message = mime_compose_message_new(from, to, subject, id_domain(message_id_domain, from));
+    }
     /* RFC 3834 §5: generated, not a reply; no auto-reply back to us. */
     g_mime_object_set_header(GMIME_OBJECT(message), "Auto-Submitted", "auto-generated", NULL);
     g_mime_object_set_header(GMIME_OBJECT(message), "X-Auto-Response-Suppress", "All", NULL);
@@ -302,4 +334,25 @@ bounce_forward_compose(const BounceReport *report, const char *raw, gsize raw_le
     g_mime_message_set_mime_part(message, GMIME_OBJECT(mixed));
 
     return mime_compose_to_crlf(GMIME_OBJECT(message), len_out);
+}
+
+char *
+bounce_forward_compose(const BounceReport *report, const char *raw, gsize raw_len,
+                       const char *from_mailbox, const char *org_name,
+                       const char *org_reply_to, const char *message_id_domain,
+                       gsize *len_out)
+{
+    return forward_compose(report, raw, raw_len, from_mailbox, org_name, org_reply_to,
+                           message_id_domain, -1, 0, len_out);
+}
+
+char *
+bounce_forward_compose_queued(const BounceReport *report, const char *raw, gsize raw_len,
+                              const char *from_mailbox, const char *org_name,
+                              const char *org_reply_to, const char *message_id_domain,
+                              gint64 queue_id, gint64 queued_at_us, gsize *len_out)
+{
+    g_return_val_if_fail(queue_id >= 0 && queued_at_us >= 0, NULL);
+    return forward_compose(report, raw, raw_len, from_mailbox, org_name, org_reply_to,
+                           message_id_domain, queue_id, queued_at_us, len_out);
 }

@@ -24,7 +24,8 @@ const char *bounce_forward_explain(const char *reason);
  * multipart/mixed of a text/plain explanation (greeting org_name when not
  * NULL) listing each recipient whose action is "failed", and raw (the
  * report as received) as a message/rfc822 attachment with its line ends
- * made CRLF. The caller sends it with MAIL FROM:<>.
+ * made CRLF (message/global in base64 when it has 8-bit bytes: the whole
+ * is 7-bit). The caller sends it with MAIL FROM:<>.
  *
  * An automatic reply (kind AUTOREPLY) is forwarded with a note saying what
  * it is, and attached the same way.
@@ -37,5 +38,15 @@ char *bounce_forward_compose(const BounceReport *report, const char *raw, gsize 
                              const char *from_mailbox, const char *org_name,
                              const char *org_reply_to, const char *message_id_domain,
                              gsize *len_out);
+
+/* bounce_forward_compose_queued - the same for outbox row queue_id,
+ * queued at queued_at_us (microseconds since the epoch): its Date is that
+ * time and its Message-ID <fwd.QUEUE_ID.QUEUED_AT_US@domain>, so every
+ * attempt sends the same message and a copy the relay accepted twice (a
+ * reply lost after DATA) can be told for what it is. (transfer full) */
+char *bounce_forward_compose_queued(const BounceReport *report, const char *raw, gsize raw_len,
+                                    const char *from_mailbox, const char *org_name,
+                                    const char *org_reply_to, const char *message_id_domain,
+                                    gint64 queue_id, gint64 queued_at_us, gsize *len_out);
 
 #endif

@@ -278,16 +278,18 @@ bounce_store_stored(gpointer self, const DeliveryRecipient *rcpt, gpointer prepa
 
 /* bounce_store_compose_forward - the forward, composed when the sender
  * takes it: the stored report parsed again, the organisation as it is
- * now. NULL when there is nothing to forward. */
+ * now, the Message-ID and Date of the outbox row (the same at every
+ * attempt). NULL when there is nothing to forward. */
 static char *
 bounce_store_compose_forward(gpointer self, const char *raw, gsize raw_len, const char *org_name,
-                             const char *org_reply_to, gsize *len_out)
+                             const char *org_reply_to, const OutboxStamp *stamp, gsize *len_out)
 {
     BounceStore *store = self;
     g_autoptr(BounceReport) report = bounce_report_parse(raw, raw_len);
 
-    return bounce_forward_compose(report, raw, raw_len, store->reply_mailbox, org_name,
-                                  org_reply_to, NULL, len_out);
+    return bounce_forward_compose_queued(report, raw, raw_len, store->reply_mailbox, org_name,
+                                         org_reply_to, NULL, stamp->id, stamp->queued_at_us,
+                                         len_out);
 }
 
 OutboxComposer

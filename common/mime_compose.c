@@ -163,10 +163,12 @@ mime_compose_set_subject(GMimeMessage *message, const char *text)
     g_mime_header_set_raw_value(g_mime_header_list_get_header(list, "Subject"), raw);
 }
 
-/* mime_compose_message_new - the header fields every message of ours has. */
-GMimeMessage *
-mime_compose_message_new(const char *from, const char *to, const char *subject,
-                         const char *id_domain)
+/* compose_message - the header fields every message of ours has: Date
+ * when (now when NULL), Message-ID id_left@id_domain (a new one when
+ * id_left is NULL). */
+static GMimeMessage *
+compose_message(const char *from, const char *to, const char *subject, const char *id_domain,
+                GDateTime *when, const char *id_left)
 {
     GMimeMessage *message;
     g_autoptr(GDateTime) now = NULL;
@@ -177,11 +179,29 @@ mime_compose_message_new(const char *from, const char *to, const char *subject,
     g_mime_message_add_mailbox(message, GMIME_ADDRESS_TYPE_FROM, NULL, from);
     g_mime_message_add_mailbox(message, GMIME_ADDRESS_TYPE_TO, NULL, to);
     mime_compose_set_subject(message, subject);
-    now = g_date_time_new_now_local();
-    g_mime_message_set_date(message, now);
-    message_id = g_mime_utils_generate_message_id(id_domain);
+    if (when == NULL)
+        when = now = g_date_time_new_now_local();
+    g_mime_message_set_date(message, when);
+    message_id = id_left != NULL ? g_strdup_printf("%s@%s", id_left, id_domain)
+                                 : g_mime_utils_generate_message_id(id_domain);
     g_mime_message_set_message_id(message, message_id);
     return message;
+}
+
+GMimeMessage *
+mime_compose_message_new(const char *from, const char *to, const char *subject,
+                         const char *id_domain)
+{
+    return compose_message(from, to, subject, id_domain, NULL, NULL);
+}
+
+GMimeMessage *
+mime_compose_message_new_at(const char *from, const char *to, const char *subject,
+                            const char *id_domain, gint64 date, const char *id_left)
+{
+    g_autoptr(GDateTime) when = g_date_time_new_from_unix_local(date);
+
+    return compose_message(from, to, subject, id_domain, when, id_left);
 }
 
 /* mime_compose_address_unwrap - "  < a@b >  " -> "a@b". */

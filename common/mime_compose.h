@@ -53,6 +53,13 @@ void mime_compose_set_subject(GMimeMessage *message, const char *text);
  * yet. (transfer full) */
 GMimeMessage *mime_compose_message_new(const char *from, const char *to, const char *subject,
                                        const char *id_domain);
+/* mime_compose_message_new_at - the same with a given Date (seconds since
+ * the epoch, shown in local time) and Message-ID local part (its id-left:
+ * dot-atom-text), for a message that must be the same each time it is
+ * composed. (transfer full) */
+GMimeMessage *mime_compose_message_new_at(const char *from, const char *to, const char *subject,
+                                          const char *id_domain, gint64 date,
+                                          const char *id_left);
 
 /* mime_compose_address_unwrap - text with white space and one pair of
  * angle brackets (and the white space inside them) dropped; NULL for

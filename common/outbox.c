@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/mime_compose.h"
 
 #define OUTBOX_BATCH 20
 #define OUTBOX_IDLE_POLL_MS 500
@@ -93,9 +94,25 @@ outbox_curl_read(char *buffer, size_t size, size_t nitems, void *userdata)
     return n;
 }
 
-/* outbox_send_smtp - one message through libcurl's SMTP client. A 5xx
- * reply is permanent; everything else (4xx, no connection, timeout) is
- * worth another try. */
+/* outbox_permanent - whether a failed attempt should not be tried again:
+ * a 5xx reply to the message (MAIL, RCPT, DATA). A refused login or
+ * STARTTLS, and the replies that say authentication or encryption is
+ * needed (RFC 4954: 530, 534, 535, 538), are our configuration, not the
+ * message: retried until it is fixed or the row expires, as Postfix does
+ * (smtp_sasl_auth_soft_bounce). Everything else (4xx, no connection, a
+ * timeout) is worth another try too. */
+static gboolean
+outbox_permanent(CURLcode rc, long code)
+{
+    if (rc == CURLE_LOGIN_DENIED || rc == CURLE_USE_SSL_FAILED)
+        return FALSE;
+    if (code == 530 || code == 534 || code == 535 || code == 538)
+        return FALSE;
+    return code >= 500 && code < 600;
+}
+
+/* outbox_send_smtp - one message through libcurl's SMTP client; see
+ * outbox_permanent() for which failures are final. */
 static OutboxResult
 outbox_send_smtp(OutboxSender *sender, const char *mail_from, const char *rcpt_to,
                  const char *data, gsize len, char **error_out)
@@ -142,7 +159,7 @@ outbox_send_smtp(OutboxSender *sender, const char *mail_from, const char *rcpt_t
         return OUTBOX_SENT;
     *error_out = g_strdup_printf("%s (reply %ld)", errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc),
                                  code);
-    return code >= 500 && code < 600 ? OUTBOX_PERMANENT : OUTBOX_TEMPORARY;
+    return outbox_permanent(rc, code) ? OUTBOX_PERMANENT : OUTBOX_TEMPORARY;
 }
 
 /* outbox_send_file - the file: relay writes NAME.eml atomically (a
@@ -240,6 +257,8 @@ static char *
 outbox_compose(OutboxSender *sender, const char *kind, PGresult *res, int row,
                const char *rcpt_to, gsize *len_out, char **error_out)
 {
+    OutboxStamp stamp = { g_ascii_strtoll(PQgetvalue(res, row, 0), NULL, 10),
+                          g_ascii_strtoll(PQgetvalue(res, row, 9), NULL, 10) };
     const OutboxComposerEntry *entry = g_hash_table_lookup(sender->composers, kind);
     g_autofree guchar *raw = NULL;
     size_t raw_len = 0;
@@ -251,7 +270,7 @@ outbox_compose(OutboxSender *sender, const char *kind, PGresult *res, int row,
         return NULL;
     }
     if (PQgetisnull(res, row, 7)) {
-        *error_out = g_strdup("the stored message is gone or the organisation has no Reply-To");
+        *error_out = g_strdup("not sent: the stored message is gone");
         return NULL;
     }
     unescaped = PQunescapeBytea((const guchar *)PQgetvalue(res, row, 7), &raw_len);
@@ -264,7 +283,7 @@ outbox_compose(OutboxSender *sender, const char *kind, PGresult *res, int row,
     raw[raw_len] = '\0';
     PQfreemem(unescaped);
     message = entry->composer(entry->data, (const char *)raw, raw_len, PQgetvalue(res, row, 8),
-                              rcpt_to, len_out);
+                              rcpt_to, &stamp, len_out);
     if (message == NULL)
         *error_out = g_strdup("nothing to forward in the stored message");
     return message;
@@ -302,12 +321,18 @@ outbox_sender_round(OutboxSender *sender, PGconn *conn)
         "     c AS (UPDATE outbox o SET attempts = o.attempts + 1,"
         "                  next_attempt_at = now() + interval '" OUTBOX_LEASE "'"
         "             FROM due WHERE o.id = due.id RETURNING o.*)"
-        " SELECT c.id, c.kind, c.mail_from, coalesce(g.reply_to, c.rcpt_to), c.attempts,"
-        "        c.expires_at <= now(), c.message, i.raw, coalesce(g.name, '')"
+        /* A row queued without its message (a forward) goes to the
+         * organisation's Reply-To as it is now, and only while the
+         * organisation still wants forwards: none when its Reply-To was
+         * cleared, forwarding turned off or the organisation removed. */
+        " SELECT c.id, c.kind, c.mail_from,"
+        "        CASE WHEN c.message IS NULL THEN g.reply_to ELSE c.rcpt_to END, c.attempts,"
+        "        c.expires_at <= now(), c.message, i.raw, coalesce(g.name, ''),"
+        "        (extract(epoch FROM c.created_at) * 1000000)::bigint"
         "   FROM c"
         "   LEFT JOIN inbound_messages i ON c.message IS NULL AND i.id = c.inbound_id"
         "   LEFT JOIN organisations g ON c.message IS NULL AND g.id = c.org_id"
-        "          AND coalesce(g.reply_to, '') <> ''", 0, NULL, &error);
+        "          AND g.forward_bounces AND coalesce(g.reply_to, '') <> ''", 0, NULL, &error);
     int n;
 
     if (res == NULL) {
@@ -318,7 +343,10 @@ outbox_sender_round(OutboxSender *sender, PGconn *conn)
     for (int i = 0; i < n && !g_atomic_int_get(&sender->stopping); i++) {
         const char *id = PQgetvalue(res, i, 0);
         const char *kind = PQgetvalue(res, i, 1);
-        const char *rcpt_to = PQgetvalue(res, i, 3);
+        /* The envelope recipient as the composer writes To: a bare
+         * addr-spec, not the column as typed ("<joe@example.org>"). */
+        g_autofree char *rcpt_to = PQgetisnull(res, i, 3)
+                                       ? NULL : mime_compose_plain_address(PQgetvalue(res, i, 3));
         int attempts = atoi(PQgetvalue(res, i, 4));
         gboolean expired = strcmp(PQgetvalue(res, i, 5), "t") == 0;
         g_autofree char *composed = NULL;
@@ -332,7 +360,12 @@ outbox_sender_round(OutboxSender *sender, PGconn *conn)
             log_info("outbox id=%s kind=%s result=skipped reason=lease-lost", id, kind);
             continue;
         }
-        if (!PQgetisnull(res, i, 6)) {
+        if (rcpt_to == NULL) {
+            error_text = g_strdup(PQgetisnull(res, i, 3)
+                ? "not sent: the organisation no longer forwards (no Reply-To, forwarding"
+                  " turned off, or removed)"
+                : "not sent: the recipient is not a plain address");
+        } else if (!PQgetisnull(res, i, 6)) {
             stored = PQunescapeBytea((const guchar *)PQgetvalue(res, i, 6), &len);
             message = (const char *)stored;
         } else {

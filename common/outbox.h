@@ -36,12 +36,21 @@ typedef struct {
     guint       retry_max;     /* ... up to this */
 } OutboxRelay;
 
+/* OutboxStamp - what stays the same across a row's attempts, so that a
+ * message composed again for a retry is the same message (RFC 5322
+ * §3.6.4: one Message-ID, one Date): the row's id and when it was queued. */
+typedef struct {
+    gint64 id;
+    gint64 queued_at_us;       /* microseconds since the epoch */
+} OutboxStamp;
+
 /* OutboxComposer - compose a row queued without a message (a forward is
  * composed when sent, from the stored inbound message and the
- * organisation's current row). NULL: nothing to send (the row fails).
- * (transfer full) */
+ * organisation's current row), its Message-ID and Date from stamp. NULL:
+ * nothing to send (the row fails). (transfer full) */
 typedef char *(*OutboxComposer)(gpointer data, const char *raw, gsize raw_len,
-                                const char *org_name, const char *org_reply_to, gsize *len_out);
+                                const char *org_name, const char *org_reply_to,
+                                const OutboxStamp *stamp, gsize *len_out);
 
 typedef struct OutboxSender OutboxSender;
 

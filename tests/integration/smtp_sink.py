@@ -1,6 +1,9 @@
 """smtp_sink - a real SMTP listener for the tests (aiosmtpd, Debian's
 python3-aiosmtpd), standing in for the relay. Its mode decides the answer:
-'accept', 'tempfail' (451 at RCPT) or 'permfail' (550 at RCPT)."""
+'accept', 'tempfail' (451 at RCPT), 'permfail' (550 at RCPT), 'needtls'
+(530 at MAIL: the relay wants STARTTLS, a configuration matter) or
+'lost-reply' (the first message is kept but answered 451, as when the
+reply after DATA never reached the client; later ones are accepted)."""
 import email
 import email.policy
 import threading
@@ -11,6 +14,14 @@ from aiosmtpd.controller import Controller
 class _Handler:
     def __init__(self, sink):
         self.sink = sink
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.sink.mode == "needtls":
+            self.sink.attempts += 1
+            return "530 5.7.0 Must issue a STARTTLS command first"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         self.sink.attempts += 1
@@ -25,6 +36,8 @@ class _Handler:
         with self.sink.lock:
             self.sink.messages.append((envelope.mail_from, list(envelope.rcpt_tos),
                                        bytes(envelope.original_content)))
+            if self.sink.mode == "lost-reply" and len(self.sink.messages) == 1:
+                return "451 4.3.0 try again later"
         return "250 2.0.0 queued"
 
 

@@ -153,6 +153,108 @@ def forwards_over_the_hourly_limit_are_held():
        [["held", "2"], ["sent", "2"]], "outbox states")
 
 
+def queue_a_forward(d, sink, tok, address="gone@example.com"):
+    """Deliver a final failure while the relay says 451: its forward waits."""
+    deliver(d.port, tok + "@notifications.example.com",
+            dsn(tok, [(address, "5.1.1", "550 5.1.1 unknown", "failed")]))
+    wait_for(lambda: sink.attempts >= 1, 15, "a first attempt at the relay")
+
+
+@tap.test
+def a_waiting_forward_follows_the_organisation_as_it_is_now():
+    # A forward is composed when it is sent: an organisation that cleared its
+    # Reply-To, turned forwarding off or was removed while the forward
+    # waited gets nothing, and the row says why; one that changed its
+    # Reply-To gets it at the new address.
+    reset_database()
+    cases = [(42, "UPDATE organisations SET reply_to = NULL WHERE id = 42", None),
+             (43, "UPDATE organisations SET forward_bounces = false WHERE id = 43", None),
+             (44, "DELETE FROM organisations WHERE id = 44", None),
+             (45, "UPDATE organisations SET reply_to = 'new@example.org' WHERE id = 45",
+              "new@example.org")]
+    for org_id, _, _ in cases:
+        organisation(org_id, "Org %d" % org_id, "old%d@example.org" % org_id)
+    port = free_port()
+    with SmtpSink(port, mode="tempfail") as sink, daemon(port) as d:
+        for org_id, _, _ in cases:
+            queue_a_forward(d, sink, token(org_id, 1), "gone%d@example.com" % org_id)
+        wait_for(lambda: sink.attempts >= len(cases), 15, "every forward tried once")
+        for _, change, _ in cases:
+            psql(change)
+        sink.mode = "accept"
+        wait_for(lambda: psql("SELECT count(*) FROM outbox WHERE state IN ('queued')") == [["0"]],
+                 30, "every forward settled")
+        time.sleep(0.5)
+        got = sink.parsed()
+    eq([(r, str(m["To"])) for _, r, m in got], [(["new@example.org"], "new@example.org")],
+       "only the organisation that still forwards got one, at its new address")
+    rows = psql("SELECT org_id, state, rcpt_to, last_error FROM outbox ORDER BY org_id")
+    for row, (org_id, _, want) in zip(rows, cases):
+        if want is None:
+            eq(row[1], "failed", "org %d: state" % org_id)
+            check("no longer forwards" in row[3], "org %d: the reason: %r" % (org_id, row[3]))
+        else:
+            eq(row[1], "sent", "org %d: state" % org_id)
+
+
+@tap.test
+def the_envelope_recipient_is_the_address_the_header_names():
+    # organisations.reply_to as the app typed it, with angle brackets and
+    # blanks: RCPT TO carries the same plain address as To:, not
+    # "<<joe@example.org>>".
+    reset_database()
+    organisation(42, "Joe Bloggs Ltd", "  <joe@example.org> ")
+    port = free_port()
+    with SmtpSink(port) as sink, daemon(port) as d:
+        tok = token(42, 3)
+        deliver(d.port, tok + "@notifications.example.com",
+                dsn(tok, [("gone@example.com", "5.1.1", "550 5.1.1 unknown", "failed")]))
+        wait_for(lambda: len(sink.messages) == 1, 15, "the forward at the sink")
+    _, rcpts, msg = sink.parsed()[0]
+    eq(rcpts, ["joe@example.org"], "RCPT TO")
+    eq(str(msg["To"]), "joe@example.org", "To:")
+
+
+@tap.test
+def a_relay_that_wants_tls_or_a_login_is_retried_not_failed():
+    # 530 at MAIL (STARTTLS needed): our configuration, not the message.
+    # The row stays queued and is tried again, as Postfix defers it.
+    reset_database()
+    organisation(42, "Joe Bloggs Ltd", "joe.bloggs@example.org")
+    port = free_port()
+    with SmtpSink(port, mode="needtls") as sink, daemon(port) as d:
+        tok = token(42, 4)
+        deliver(d.port, tok + "@notifications.example.com",
+                dsn(tok, [("gone@example.com", "5.1.1", "550 5.1.1 unknown", "failed")]))
+        wait_for(lambda: sink.attempts >= 2, 20, "a second attempt after the 530")
+        eq(psql("SELECT state FROM outbox"), [["queued"]], "still queued")
+        check("530" in psql("SELECT last_error FROM outbox")[0][0], "the 530 is recorded")
+        eq(psql("SELECT count(*) FROM events WHERE type = 'outbox.failed'"), [["0"]],
+           "no outbox.failed event")
+        sink.mode = "accept"
+        wait_for(lambda: len(sink.messages) == 1, 20, "sent once the relay takes it")
+
+
+@tap.test
+def a_forward_sent_again_is_the_same_message():
+    # The relay keeps the message but its reply is lost (here: 451 after
+    # DATA). The retry must be the same message — same Message-ID and Date
+    # (RFC 5322 3.6.4) — so the copy can be recognised, not a second one.
+    reset_database()
+    organisation(42, "Joe Bloggs Ltd", "joe.bloggs@example.org")
+    port = free_port()
+    with SmtpSink(port, mode="lost-reply") as sink, daemon(port) as d:
+        tok = token(42, 5)
+        deliver(d.port, tok + "@notifications.example.com",
+                dsn(tok, [("gone@example.com", "5.1.1", "550 5.1.1 unknown", "failed")]))
+        wait_for(lambda: len(sink.messages) == 2, 20, "the message and its retry")
+        settle()
+    first, again = [m for _, _, m in sink.parsed()]
+    eq(again["Message-ID"], first["Message-ID"], "Message-ID")
+    eq(again["Date"], first["Date"], "Date")
+    check(first["Message-ID"].startswith("<fwd."), "made from the row: %r" % first["Message-ID"])
+
+
 def out_of_office(tok):
     return ("From: Ann <ann@customer.example>\r\nTo: %s@notifications.example.com\r\n"
             "Subject: Out of office: Invoice 1234\r\nAuto-Submitted: auto-replied\r\n"

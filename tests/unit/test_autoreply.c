@@ -591,6 +591,41 @@ test_compose_headers(void)
     g_assert_null(strchr(body, '{'));
 }
 
+/* test_msgid_syntax - ids copied into In-Reply-To and References are RFC
+ * 5322 msg-ids: a parenthesis, quote, comma or backslash in one made some
+ * readers (GMime) drop it and every id after it. */
+static void
+test_msgid_syntax(void)
+{
+    static const char *const good[] = {
+        "m1@customer.example", "a.b.c@x.example", "a+b=c/d{e}|f~g@x.example",
+        "CAF=x_y-z@mail.gmail.com", "a..b.@x.example", "id@[192.0.2.1]",
+    };
+    static const char *const bad[] = {
+        "a(b@c.example", "a\"b\"@c.example", "a,b@c.example", "a;b@c.example",
+        "a\\b@c.example", "a:b@c.example", "a@b@c.example", "@c.example", "a@",
+        "a@[1.2.3.4", "a@[1[2]", "a@c.example]", "a b@c.example", "ab",
+    };
+    g_autofree char *msg = base_message(NULL, "References: <x@0.example> <a(b@c.example>"
+                                              " <z@9.example>\n");
+    gsize len = 0;
+    g_autofree char *text = NULL;
+    g_autoptr(GMimeMessage) reply = NULL;
+
+    for (gsize i = 0; i < G_N_ELEMENTS(good); i++) {
+        if (!autoreply_msgid_ok(good[i]))
+            g_test_fail_printf("refused %s", good[i]);
+    }
+    for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+        if (autoreply_msgid_ok(bad[i]))
+            g_test_fail_printf("took %s", bad[i]);
+    }
+    text = compose_for(msg, strlen(msg), "Joe Bloggs Ltd", "joe.bloggs@example.org", &len);
+    reply = parse_reply(text, len);
+    g_assert_cmpstr(g_mime_object_get_header(GMIME_OBJECT(reply), "References"), ==,
+                    "<x@0.example> <z@9.example> <m1@customer.example>");
+}
+
 /* test_compose_utf8 - a subject and a name outside ASCII: RFC 2047 in
  * the header, quoted-printable UTF-8 in the body, both read back. */
 static void
@@ -1121,6 +1156,7 @@ main(int argc, char **argv)
     test_add_cases("/autoreply/decide", decide_cases, sizeof decide_cases[0],
                    G_N_ELEMENTS(decide_cases), decide_name, test_decide_case);
     g_test_add_func("/autoreply/fixtures", test_fixtures);
+    g_test_add_func("/autoreply/msgid-syntax", test_msgid_syntax);
     g_test_add_func("/autoreply/decision-fields", test_decision_fields);
     g_test_add_func("/autoreply/decision-edges", test_decision_edges);
     g_test_add_func("/autoreply/nested-groups", test_nested_groups);

@@ -158,6 +158,25 @@ attached_raw(const char *text, gsize *len_out)
     return start;
 }
 
+/* attachment_bytes - the report as attached, CRLF line ends: as written
+ * for message/rfc822, decoded for message/global (base64). (transfer full) */
+static GByteArray *
+attachment_bytes(const char *text, GMimeMessage *message)
+{
+    GMimeObject *mixed = g_mime_message_get_mime_part(message);
+    GMimeObject *attachment = g_mime_multipart_get_part(GMIME_MULTIPART(mixed), 1);
+    GByteArray *bytes;
+    gsize len = 0;
+    const char *raw;
+
+    if (GMIME_IS_PART(attachment))
+        return part_bytes(attachment, FALSE);
+    raw = attached_raw(text, &len);
+    bytes = g_byte_array_sized_new(len);
+    g_byte_array_append(bytes, (const guint8 *)raw, len);
+    return bytes;
+}
+
 /* check_forward - the shape every forward has. */
 static void
 check_forward(const char *text, gsize len, GMimeMessage *message, const char *want_subject)
@@ -172,6 +191,11 @@ check_forward(const char *text, gsize len, GMimeMessage *message, const char *wa
     GMimeObject *attachment;
 
     check_crlf(text, len);
+    /* 7-bit throughout: the relay need not offer 8BITMIME (RFC 6152). */
+    for (gsize i = 0; i < len; i++) {
+        if ((guchar)text[i] >= 0x80)
+            g_error("an 8-bit byte at %" G_GSIZE_FORMAT " of the forward", i);
+    }
     if (strcmp(names, FORWARD_HEADERS) != 0)
         g_error("header fields: got %s, want %s", names, FORWARD_HEADERS);
     if (g_strcmp0(subject, want_subject) != 0)
@@ -191,8 +215,15 @@ check_forward(const char *text, gsize len, GMimeMessage *message, const char *wa
     attachment = g_mime_multipart_get_part(GMIME_MULTIPART(mixed), 1);
     ct = g_mime_object_get_content_type(attachment);
     g_assert_cmpstr(g_mime_content_type_get_media_type(ct), ==, "message");
-    g_assert_cmpstr(g_mime_content_type_get_media_subtype(ct), ==, "rfc822");
-    g_assert_true(GMIME_IS_MESSAGE_PART(attachment));
+    if (strcmp(g_mime_content_type_get_media_subtype(ct), "global") == 0) {
+        /* an 8-bit report: message/global in base64 (RFC 6532 §3.7) */
+        g_assert_true(GMIME_IS_PART(attachment));
+        g_assert_cmpint(g_mime_part_get_content_encoding(GMIME_PART(attachment)), ==,
+                        GMIME_CONTENT_ENCODING_BASE64);
+    } else {
+        g_assert_cmpstr(g_mime_content_type_get_media_subtype(ct), ==, "rfc822");
+        g_assert_true(GMIME_IS_MESSAGE_PART(attachment));
+    }
 }
 
 /* --- explanations -------------------------------------------------------- */
@@ -273,6 +304,7 @@ test_fixtures(void)
         g_autoptr(GMimeMessage) message = NULL;
         g_autofree char *body = NULL;
         g_autofree char *want_raw = NULL;
+        g_autoptr(GByteArray) got = NULL;
         const char *got_raw;
 
         if (text == NULL) {
@@ -294,7 +326,9 @@ test_fixtures(void)
         /* The fixtures have LF line ends: the attachment is the same bytes
          * with CRLF, as SMTP carries them. */
         want_raw = to_crlf(raw, raw_len, &want_len);
-        got_raw = attached_raw(text, &got_len);
+        got = attachment_bytes(text, message);
+        got_raw = (const char *)got->data;
+        got_len = got->len;
         if (got_len != want_len || memcmp(got_raw, want_raw, want_len) != 0)
             g_test_fail_printf("%s: attachment: got %" G_GSIZE_FORMAT " bytes, want the %"
                                G_GSIZE_FORMAT " of the report", c->file, got_len, want_len);
@@ -367,7 +401,7 @@ test_several(void)
     g_autofree char *text = NULL;
     g_autofree char *body = NULL;
     g_autoptr(GMimeMessage) message = NULL;
-    GMimeObject *attachment;
+    g_autoptr(GByteArray) got = NULL;
     GMimeMessage *inner;
     const char *got_raw;
 
@@ -409,16 +443,19 @@ test_several(void)
         "\n"
         "This message was sent automatically; replies to it are not read.\n");
 
-    got_raw = attached_raw(text, &got_len);
+    /* 8-bit ("Grüße"): message/global in base64, the report's bytes. */
+    g_assert_nonnull(strstr(text, "Content-Type: message/global\r\n"
+                                  "Content-Transfer-Encoding: base64\r\n"));
+    got = attachment_bytes(text, message);
+    got_raw = (const char *)got->data;
+    got_len = got->len;
     if (got_len != strlen(RAW_REPORT) || memcmp(got_raw, RAW_REPORT, got_len) != 0)
         g_error("attachment: got %" G_GSIZE_FORMAT " bytes \"%.*s\", want the report as sent",
                 got_len, (int)got_len, got_raw);
-    g_assert_nonnull(strstr(text, "Content-Type: message/rfc822\r\n"
-                                  "Content-Transfer-Encoding: 8bit\r\n"));
-    attachment = g_mime_multipart_get_part(GMIME_MULTIPART(g_mime_message_get_mime_part(message)), 1);
-    inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(attachment));
+    inner = parse(got_raw, got_len);
     g_assert_cmpstr(g_mime_message_get_subject(inner), ==, "Undelivered Mail Returned to Sender");
     g_assert_cmpstr(g_mime_message_get_message_id(inner), ==, "r1@mx.example");
+    g_object_unref(inner);
     fake_clear(&f);
 }
 
@@ -657,11 +694,54 @@ test_no_codes(void)
     fake_clear(&f);
 }
 
+/* test_queued_identity - a forward composed for a queued row has the
+ * same Message-ID and Date at every attempt, made from the row (RFC 5322
+ * §3.6.4): a copy the relay took twice is the same message, not two. */
+static void
+test_queued_identity(void)
+{
+    Fake f;
+    g_autoptr(GMimeMessage) first = NULL;
+    g_autoptr(GMimeMessage) again = NULL;
+    g_autoptr(GMimeMessage) plain = NULL;
+    g_autofree char *a = NULL;
+    g_autofree char *b = NULL;
+    g_autofree char *c = NULL;
+    gsize alen = 0, blen = 0, clen = 0;
+    GDateTime *date;
+
+    fake_init(&f, BOUNCE_KIND_DSN, "Invoice INV-9");
+    fake_add(&f, "gone@a.example", "failed", "5.1.1", "550", "userunknown", "550 5.1.1 unknown");
+    a = bounce_forward_compose_queued(&f.report, "x\r\n", 3, REPLY_MAILBOX, "Org", ORG_REPLY_TO,
+                                      NULL, 7, G_GINT64_CONSTANT(1700000000123456), &alen);
+    b = bounce_forward_compose_queued(&f.report, "x\r\n", 3, REPLY_MAILBOX, "Org", ORG_REPLY_TO,
+                                      NULL, 7, G_GINT64_CONSTANT(1700000000123456), &blen);
+    c = bounce_forward_compose(&f.report, "x\r\n", 3, REPLY_MAILBOX, "Org", ORG_REPLY_TO, NULL,
+                               &clen);
+    g_assert_nonnull(a);
+    g_assert_nonnull(b);
+    first = parse(a, alen);
+    again = parse(b, blen);
+    plain = parse(c, clen);
+    g_assert_cmpstr(g_mime_message_get_message_id(first), ==,
+                    "fwd.7.1700000000123456@post.example.com");
+    g_assert_cmpstr(g_mime_message_get_message_id(again), ==,
+                    g_mime_message_get_message_id(first));
+    date = g_mime_message_get_date(first);
+    g_assert_nonnull(date);
+    g_assert_cmpint(g_date_time_to_unix(date), ==, 1700000000);
+    g_assert_cmpint(g_date_time_to_unix(g_mime_message_get_date(again)), ==, 1700000000);
+    /* Not queued: a Message-ID of its own, this time. */
+    g_assert_false(g_str_has_prefix(g_mime_message_get_message_id(plain), "fwd."));
+    fake_clear(&f);
+}
+
 int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/bounce_forward/explain", test_explain);
+    g_test_add_func("/bounce_forward/queued-identity", test_queued_identity);
     g_test_add_func("/bounce_forward/fixtures", test_fixtures);
     g_test_add_func("/bounce_forward/several", test_several);
     g_test_add_func("/bounce_forward/nothing-to-forward", test_nothing_to_forward);
