@@ -95,16 +95,21 @@ outbox_curl_read(char *buffer, size_t size, size_t nitems, void *userdata)
 }
 
 /* outbox_permanent - whether a failed attempt should not be tried again:
- * a 5xx reply to the message (MAIL, RCPT, DATA). A refused login or
- * STARTTLS, and the replies that say authentication or encryption is
- * needed (RFC 4954: 530, 534, 535, 538), are our configuration, not the
- * message: retried until it is fixed or the row expires, as Postfix does
- * (smtp_sasl_auth_soft_bounce). Everything else (4xx, no connection, a
- * timeout) is worth another try too. */
+ * a 5xx reply to the message (MAIL, RCPT, DATA, or after its data). A
+ * refused login or STARTTLS, and the replies that say authentication or
+ * encryption is needed (RFC 4954: 530, 534, 535, 538), are our
+ * configuration, not the message; a 5xx greeting or HELO is the relay
+ * refusing service (libcurl says CURLE_WEIRD_SERVER_REPLY both for that
+ * and for a 5xx after the data, told apart by whether the data went).
+ * Those are retried until fixed or the row expires, as Postfix does
+ * (smtp_sasl_auth_soft_bounce, smtp_skip_5xx_greeting). Everything else
+ * (4xx, no connection, a timeout) is worth another try too. */
 static gboolean
-outbox_permanent(CURLcode rc, long code)
+outbox_permanent(CURLcode rc, long code, gboolean data_sent)
 {
-    if (rc == CURLE_LOGIN_DENIED || rc == CURLE_USE_SSL_FAILED)
+    if (rc == CURLE_LOGIN_DENIED || rc == CURLE_USE_SSL_FAILED || rc == CURLE_REMOTE_ACCESS_DENIED)
+        return FALSE;
+    if (rc == CURLE_WEIRD_SERVER_REPLY && !data_sent)
         return FALSE;
     if (code == 530 || code == 534 || code == 535 || code == 538)
         return FALSE;
@@ -159,7 +164,7 @@ outbox_send_smtp(OutboxSender *sender, const char *mail_from, const char *rcpt_t
         return OUTBOX_SENT;
     *error_out = g_strdup_printf("%s (reply %ld)", errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc),
                                  code);
-    return outbox_permanent(rc, code) ? OUTBOX_PERMANENT : OUTBOX_TEMPORARY;
+    return outbox_permanent(rc, code, up.pos > 0) ? OUTBOX_PERMANENT : OUTBOX_TEMPORARY;
 }
 
 /* outbox_send_file - the file: relay writes NAME.eml atomically (a

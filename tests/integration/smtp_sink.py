@@ -1,8 +1,8 @@
 """smtp_sink - a real SMTP listener for the tests (aiosmtpd, Debian's
 python3-aiosmtpd), standing in for the relay. Its mode decides the answer:
 'accept', 'tempfail' (451 at RCPT), 'permfail' (550 at RCPT), 'needtls'
-(530 at MAIL: the relay wants STARTTLS, a configuration matter) or
-'lost-reply' (the first message is kept but answered 451, as when the
+(530 at MAIL: the relay wants STARTTLS, a configuration matter),
+'reject-data' (554 after the data: the message refused) or 'lost-reply' (the first message is kept but answered 451, as when the
 reply after DATA never reached the client; later ones are accepted)."""
 import email
 import email.policy
@@ -38,6 +38,8 @@ class _Handler:
                                        bytes(envelope.original_content)))
             if self.sink.mode == "lost-reply" and len(self.sink.messages) == 1:
                 return "451 4.3.0 try again later"
+            if self.sink.mode == "reject-data":
+                return "554 5.7.1 message refused"
         return "250 2.0.0 queued"
 
 

@@ -6,7 +6,9 @@ import email.policy
 import glob
 import json
 import os
+import socket
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -233,6 +235,74 @@ def a_relay_that_wants_tls_or_a_login_is_retried_not_failed():
            "no outbox.failed event")
         sink.mode = "accept"
         wait_for(lambda: len(sink.messages) == 1, 20, "sent once the relay takes it")
+
+
+class RefusingRelay:
+    """A relay that greets every connection with 554 (no service) and
+    hangs up, counting the connections."""
+
+    def __init__(self, port):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.connections = 0
+        self.stopping = False
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+
+    def serve(self):
+        while not self.stopping:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            conn.sendall(b"554 5.3.2 no service here now\r\n")
+            conn.close()
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping = True
+        self.thread.join()
+        self.sock.close()
+
+
+@tap.test
+def a_relay_refusing_service_at_its_greeting_is_retried():
+    # 554 in the greeting is the relay refusing service, not a verdict on the
+    # message (Postfix: smtp_skip_5xx_greeting): the forward stays queued.
+    reset_database()
+    organisation(42, "Joe Bloggs Ltd", "joe.bloggs@example.org")
+    port = free_port()
+    with RefusingRelay(port) as relay, daemon(port) as d:
+        tok = token(42, 6)
+        deliver(d.port, tok + "@notifications.example.com",
+                dsn(tok, [("gone@example.com", "5.1.1", "550 5.1.1 unknown", "failed")]))
+        wait_for(lambda: relay.connections >= 2, 20, "a second attempt after the 554 greeting")
+        eq(psql("SELECT state FROM outbox"), [["queued"]], "still queued")
+        eq(psql("SELECT count(*) FROM events WHERE type = 'outbox.failed'"), [["0"]],
+           "no outbox.failed event")
+
+
+@tap.test
+def a_message_refused_after_its_data_fails_at_once():
+    # 554 after the data is about the message: final, no retry, the app told.
+    reset_database()
+    organisation(42, "Joe Bloggs Ltd", "joe.bloggs@example.org")
+    port = free_port()
+    with SmtpSink(port, mode="reject-data") as sink, daemon(port) as d:
+        tok = token(42, 7)
+        deliver(d.port, tok + "@notifications.example.com",
+                dsn(tok, [("gone@example.com", "5.1.1", "550 5.1.1 unknown", "failed")]))
+        wait_for(lambda: psql("SELECT state FROM outbox") == [["failed"]], 20, "the row failed")
+        time.sleep(2)
+        eq(len(sink.messages), 1, "one attempt, not retried")
+    eq(psql("SELECT count(*) FROM events WHERE type = 'outbox.failed'"), [["1"]],
+       "an outbox.failed event")
 
 
 @tap.test
