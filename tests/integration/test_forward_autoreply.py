@@ -155,10 +155,15 @@ def forwards_over_the_hourly_limit_are_held():
        [["held", "2"], ["sent", "2"]], "outbox states")
 
 
-def queue_a_forward(d, sink, tok, address="gone@example.com"):
-    """Deliver a final failure while the relay says 451: its forward waits."""
+def deliver_failure(d, tok, address="gone@example.com"):
+    """A final failure of address, to token tok: one forward to queue."""
     deliver(d.port, tok + "@notifications.example.com",
             dsn(tok, [(address, "5.1.1", "550 5.1.1 unknown", "failed")]))
+
+
+def queue_a_forward(d, sink, tok, address="gone@example.com"):
+    """Deliver a final failure while the relay says 451: its forward waits."""
+    deliver_failure(d, tok, address)
     wait_for(lambda: sink.attempts >= 1, 15, "a first attempt at the relay")
 
 
@@ -208,9 +213,7 @@ def the_envelope_recipient_is_the_address_the_header_names():
     organisation(42, "Joe Bloggs Ltd", "  <joe@example.org> ")
     port = free_port()
     with SmtpSink(port) as sink, daemon(port) as d:
-        tok = token(42, 3)
-        deliver(d.port, tok + "@notifications.example.com",
-                dsn(tok, [("gone@example.com", "5.1.1", "550 5.1.1 unknown", "failed")]))
+        deliver_failure(d, token(42, 3))
         wait_for(lambda: len(sink.messages) == 1, 15, "the forward at the sink")
     _, rcpts, msg = sink.parsed()[0]
     eq(rcpts, ["joe@example.org"], "RCPT TO")
@@ -225,9 +228,7 @@ def a_relay_that_wants_tls_or_a_login_is_retried_not_failed():
     organisation(42, "Joe Bloggs Ltd", "joe.bloggs@example.org")
     port = free_port()
     with SmtpSink(port, mode="needtls") as sink, daemon(port) as d:
-        tok = token(42, 4)
-        deliver(d.port, tok + "@notifications.example.com",
-                dsn(tok, [("gone@example.com", "5.1.1", "550 5.1.1 unknown", "failed")]))
+        deliver_failure(d, token(42, 4))
         wait_for(lambda: sink.attempts >= 2, 20, "a second attempt after the 530")
         eq(psql("SELECT state FROM outbox"), [["queued"]], "still queued")
         check("530" in psql("SELECT last_error FROM outbox")[0][0], "the 530 is recorded")
@@ -279,9 +280,7 @@ def a_relay_refusing_service_at_its_greeting_is_retried():
     organisation(42, "Joe Bloggs Ltd", "joe.bloggs@example.org")
     port = free_port()
     with RefusingRelay(port) as relay, daemon(port) as d:
-        tok = token(42, 6)
-        deliver(d.port, tok + "@notifications.example.com",
-                dsn(tok, [("gone@example.com", "5.1.1", "550 5.1.1 unknown", "failed")]))
+        deliver_failure(d, token(42, 6))
         wait_for(lambda: relay.connections >= 2, 20, "a second attempt after the 554 greeting")
         eq(psql("SELECT state FROM outbox"), [["queued"]], "still queued")
         eq(psql("SELECT count(*) FROM events WHERE type = 'outbox.failed'"), [["0"]],
@@ -295,9 +294,7 @@ def a_message_refused_after_its_data_fails_at_once():
     organisation(42, "Joe Bloggs Ltd", "joe.bloggs@example.org")
     port = free_port()
     with SmtpSink(port, mode="reject-data") as sink, daemon(port) as d:
-        tok = token(42, 7)
-        deliver(d.port, tok + "@notifications.example.com",
-                dsn(tok, [("gone@example.com", "5.1.1", "550 5.1.1 unknown", "failed")]))
+        deliver_failure(d, token(42, 7))
         wait_for(lambda: psql("SELECT state FROM outbox") == [["failed"]], 20, "the row failed")
         time.sleep(2)
         eq(len(sink.messages), 1, "one attempt, not retried")
@@ -314,9 +311,7 @@ def a_forward_sent_again_is_the_same_message():
     organisation(42, "Joe Bloggs Ltd", "joe.bloggs@example.org")
     port = free_port()
     with SmtpSink(port, mode="lost-reply") as sink, daemon(port) as d:
-        tok = token(42, 5)
-        deliver(d.port, tok + "@notifications.example.com",
-                dsn(tok, [("gone@example.com", "5.1.1", "550 5.1.1 unknown", "failed")]))
+        deliver_failure(d, token(42, 5))
         wait_for(lambda: len(sink.messages) == 2, 20, "the message and its retry")
         settle()
     first, again = [m for _, _, m in sink.parsed()]
