@@ -16,6 +16,8 @@ typedef enum {
     BOUNCER_ERROR_TEMPORARY,      /* 451 4.3.0: database down, out of resources */
     BOUNCER_ERROR_NO_SUCH_USER,   /* 550 5.1.1: unknown mailbox, bad token */
     BOUNCER_ERROR_SYNTAX,         /* 501 5.5.4: bad arguments */
+    BOUNCER_ERROR_BAD_SENDER,     /* 501 5.1.7: MAIL FROM address syntax */
+    BOUNCER_ERROR_BAD_RECIPIENT,  /* 501 5.1.3: RCPT TO address syntax */
     BOUNCER_ERROR_UNKNOWN_COMMAND,/* 500 5.5.2 */
     BOUNCER_ERROR_BAD_SEQUENCE,   /* 503 5.5.1 */
     BOUNCER_ERROR_PARAMETER,      /* 555 5.5.4: unsupported MAIL/RCPT parameter */

@@ -152,6 +152,23 @@ lmtp_parse_params(const char *s, char ***params_out, GError **error)
 }
 
 /* lmtp_parse_mail_rcpt - "FROM:<path> params" or "TO:<path> params". */
+/* lmtp_address_ok - the path at *p, as MAIL or RCPT wants it; *p is left
+ * after it. */
+static gboolean
+lmtp_address_ok(LmtpCommand *command, const char **p, GError **error)
+{
+    if (!lmtp_parse_path(p, &command->address, error))
+        return FALSE;
+    if (**p != '\0' && **p != ' ')
+        return lmtp_syntax_error(error, "garbage after address");
+    if (command->verb == LMTP_VERB_RCPT && command->address[0] == '\0')
+        return lmtp_syntax_error(error, "empty recipient");
+    if (command->address[0] != '\0' && strchr(command->address, '@') == NULL &&
+        !(command->verb == LMTP_VERB_RCPT && g_ascii_strcasecmp(command->address, "postmaster") == 0))
+        return lmtp_syntax_error(error, "address needs a domain");
+    return TRUE;
+}
+
 static gboolean
 lmtp_parse_mail_rcpt(LmtpCommand *command, const char *arg, GError **error)
 {
@@ -167,15 +184,14 @@ lmtp_parse_mail_rcpt(LmtpCommand *command, const char *arg, GError **error)
     /* RFC 5321 allows no space here, but common clients send one. */
     while (*p == ' ')
         p++;
-    if (!lmtp_parse_path(&p, &command->address, error))
+    if (!lmtp_address_ok(command, &p, error)) {
+        /* The address itself: the enhanced code says whose (RFC 3463
+         * X.1.7 sender, X.1.3 recipient), as Postfix's smtpd does. */
+        if (error != NULL && *error != NULL && (*error)->code == BOUNCER_ERROR_SYNTAX)
+            (*error)->code = command->verb == LMTP_VERB_MAIL ? BOUNCER_ERROR_BAD_SENDER
+                                                             : BOUNCER_ERROR_BAD_RECIPIENT;
         return FALSE;
-    if (*p != '\0' && *p != ' ')
-        return lmtp_syntax_error(error, "garbage after address");
-    if (command->verb == LMTP_VERB_RCPT && command->address[0] == '\0')
-        return lmtp_syntax_error(error, "empty recipient");
-    if (command->address[0] != '\0' && strchr(command->address, '@') == NULL &&
-        !(command->verb == LMTP_VERB_RCPT && g_ascii_strcasecmp(command->address, "postmaster") == 0))
-        return lmtp_syntax_error(error, "address needs a domain");
+    }
     return lmtp_parse_params(p, &command->params, error);
 }
 

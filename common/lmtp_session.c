@@ -109,6 +109,10 @@ lmtp_reply_for_error(const GError *error)
         return g_strdup_printf("550 5.1.1 %s", text);
     case BOUNCER_ERROR_SYNTAX:
         return g_strdup_printf("501 5.5.4 %s", text);
+    case BOUNCER_ERROR_BAD_SENDER:        /* RFC 3463: bad sender's address syntax */
+        return g_strdup_printf("501 5.1.7 %s", text);
+    case BOUNCER_ERROR_BAD_RECIPIENT:     /* bad destination mailbox address syntax */
+        return g_strdup_printf("501 5.1.3 %s", text);
     case BOUNCER_ERROR_UNKNOWN_COMMAND:
         return g_strdup_printf("500 5.5.2 %s", text);
     case BOUNCER_ERROR_BAD_SEQUENCE:
@@ -486,6 +490,7 @@ lmtp_session_append(LmtpSession *session, const char *data, gsize len)
     LmtpTransaction *tx = session->tx;
     gint64 *buffered = session->limits->buffered;
 
+    tx->received += len;
     if (tx->too_big || tx->no_room || len == 0)
         return;
     if (tx->data->len + len > session->limits->max_message_size) {
@@ -544,8 +549,11 @@ lmtp_session_end_data(LmtpSession *session)
          * delivery's, so oversized messages have a counter of their own. */
         if (tx->too_big)
             metrics_counter_inc("bouncer_lmtp_too_big_total", NULL);
-        log_info("sid=%s from=<%s> rcpt=<%s> size=%u result=%.3s ms=%" G_GINT64_FORMAT "%s%s%s",
-                 session->sid, tx->mail_from, rcpt->address, tx->data->len, reply,
+        /* The size received, not what was kept: a message over the limit
+         * was dropped, and its size is why. */
+        log_info("sid=%s from=<%s> rcpt=<%s> size=%" G_GUINT64_FORMAT " result=%.3s ms=%"
+                 G_GINT64_FORMAT "%s%s%s",
+                 session->sid, tx->mail_from, rcpt->address, tx->received, reply,
                  (g_get_monotonic_time() - tx->started_us) / 1000,
                  results[i] != NULL ? " error=\"" : "",
                  results[i] != NULL ? results[i]->message : "", results[i] != NULL ? "\"" : "");

@@ -31,6 +31,7 @@ typedef struct {
     gboolean    too_big;       /* over max_message_size: data stopped growing */
     gboolean    no_room;       /* over the sessions' max_buffered: data dropped */
     gsize       counted;       /* bytes counted in LmtpLimits.buffered for it */
+    guint64     received;      /* message bytes received, kept or dropped (the log's size) */
     gint64      started_us;    /* monotonic time of MAIL */
 } LmtpTransaction;
 

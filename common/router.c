@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/log.h"
 #include "common/metrics.h"
 
 struct Router {
@@ -58,7 +59,10 @@ router_set_keyring(Router *router, const TokenKeyring *keyring)
 }
 
 /* router_check_token - forged, altered or stale bounce addresses are
- * refused here, before the data is sent: no backscatter gets in. */
+ * refused here, before the data is sent: no backscatter gets in. The
+ * client hears only "unknown user", as for any other address: which check
+ * failed (an expired date, a key id that does not exist) would tell a
+ * forger what to change. The log says which. */
 static gboolean
 router_check_token(const Router *router, const char *address, GError **error)
 {
@@ -68,8 +72,9 @@ router_check_token(const Router *router, const char *address, GError **error)
         token_decode(router->keyring, address, token_today(), NULL, &local))
         return TRUE;
     metrics_counter_inc("bouncer_lmtp_rcpt_rejected_total", "reason", "bad_token", NULL);
+    log_info("rcpt=<%s> token refused: %s", address, local->message);
     g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_NO_SUCH_USER,
-                "Recipient address rejected: %s", local->message);
+                "Recipient address rejected: unknown user");
     return FALSE;
 }
 

@@ -246,6 +246,10 @@ def forged_tokens_are_refused_at_rcpt():
         for what, local in forged:
             reply = c.cmd("RCPT TO:<%s@notifications.example.com>" % local)
             eq(reply[:9], "550 5.1.1", "RCPT for a %s token" % what)
+            # The same words as for any unknown address: which check failed
+            # (a date, a key id) would tell a forger what to change.
+            eq(reply.strip(), "550 5.1.1 Recipient address rejected: unknown user",
+               "the reply for a %s token says no more" % what)
         eq(c.cmd("RCPT TO:<%s@NOTIFICATIONS.example.com>" % good.upper())[:3], "250",
            "upper-case copy of a valid token")
         c.close()

@@ -1,5 +1,6 @@
 """LMTP listener end to end: real sockets, real bouncerd, real PostgreSQL."""
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -159,6 +160,10 @@ def size_limit_rejects_while_streaming():
         eq([r[:9] for r in replies], ["552 5.3.4"] * 2, "replies for an oversized message")
         _, replies = c.transaction("", [POSTMASTER], message(body="small"))
         eq(replies[0][:3], "250", "the session goes on")
+        # The log gives the size received, not the nothing that was kept.
+        sizes = [int(m) for m in re.findall(r" size=(\d+) result=552", d.log_text())]
+        eq(len(sizes), 2, "a log line per recipient of the oversized message")
+        check(all(n > 200000 for n in sizes), "the size received is logged: %r" % sizes)
     eq(stored_count(), 1, "only the small message stored")
 
 

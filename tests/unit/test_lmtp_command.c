@@ -32,6 +32,8 @@ typedef struct {
     { name, line, sizeof(line) - 1, code, 0, NULL, NULL, NULL }
 
 #define SYNTAX  BOUNCER_ERROR_SYNTAX
+#define SENDER  BOUNCER_ERROR_BAD_SENDER      /* 501 5.1.7 */
+#define RECIPIENT BOUNCER_ERROR_BAD_RECIPIENT /* 501 5.1.3 */
 #define UNKNOWN BOUNCER_ERROR_UNKNOWN_COMMAND
 
 static const ParseCase parse_cases[] = {
@@ -69,23 +71,23 @@ static const ParseCase parse_cases[] = {
             LMTP_VERB_MAIL, "a@example.org", ""),
     OK_PATH("mail-8bit-local-part", "MAIL FROM:<j\xc3\xb6rg@example.org>", LMTP_VERB_MAIL,
             "j\xc3\xb6rg@example.org", ""),
-    FAIL("mail-no-brackets", "MAIL FROM:alice@example.org", SYNTAX),
-    FAIL("mail-unterminated", "MAIL FROM:<alice@example.org", SYNTAX),
+    FAIL("mail-no-brackets", "MAIL FROM:alice@example.org", SENDER),
+    FAIL("mail-unterminated", "MAIL FROM:<alice@example.org", SENDER),
     FAIL("mail-no-from", "MAIL <alice@example.org>", SYNTAX),
     FAIL("mail-no-colon", "MAIL FROM<alice@example.org>", SYNTAX),
     FAIL("mail-to", "MAIL TO:<alice@example.org>", SYNTAX),
     FAIL("mail-bare", "MAIL", SYNTAX),
-    FAIL("mail-space-in-address", "MAIL FROM:<alice smith@example.org>", SYNTAX),
-    FAIL("mail-tab-in-address", "MAIL FROM:<alice\t@example.org>", SYNTAX),
-    FAIL("mail-bracket-in-address", "MAIL FROM:<a<b@example.org>", SYNTAX),
-    FAIL("mail-control-in-address", "MAIL FROM:<a\x01@example.org>", SYNTAX),
-    FAIL("mail-del-in-address", "MAIL FROM:<a\x7f@example.org>", SYNTAX),
-    FAIL("mail-no-domain", "MAIL FROM:<alice>", SYNTAX),
-    FAIL("mail-postmaster-no-domain", "MAIL FROM:<postmaster>", SYNTAX),
-    FAIL("mail-empty-domain", "MAIL FROM:<alice@>", SYNTAX),
-    FAIL("mail-empty-local-part", "MAIL FROM:<@example.org>", SYNTAX),
-    FAIL("mail-garbage-after-path", "MAIL FROM:<a@example.org>SIZE=1", SYNTAX),
-    FAIL("mail-tab-before-param", "MAIL FROM:<a@example.org>\tSIZE=1", SYNTAX),
+    FAIL("mail-space-in-address", "MAIL FROM:<alice smith@example.org>", SENDER),
+    FAIL("mail-tab-in-address", "MAIL FROM:<alice\t@example.org>", SENDER),
+    FAIL("mail-bracket-in-address", "MAIL FROM:<a<b@example.org>", SENDER),
+    FAIL("mail-control-in-address", "MAIL FROM:<a\x01@example.org>", SENDER),
+    FAIL("mail-del-in-address", "MAIL FROM:<a\x7f@example.org>", SENDER),
+    FAIL("mail-no-domain", "MAIL FROM:<alice>", SENDER),
+    FAIL("mail-postmaster-no-domain", "MAIL FROM:<postmaster>", SENDER),
+    FAIL("mail-empty-domain", "MAIL FROM:<alice@>", SENDER),
+    FAIL("mail-empty-local-part", "MAIL FROM:<@example.org>", SENDER),
+    FAIL("mail-garbage-after-path", "MAIL FROM:<a@example.org>SIZE=1", SENDER),
+    FAIL("mail-tab-before-param", "MAIL FROM:<a@example.org>\tSIZE=1", SENDER),
     FAIL("mail-empty-param-value", "MAIL FROM:<a@example.org> SIZE=", SYNTAX),
     FAIL("mail-param-no-keyword", "MAIL FROM:<a@example.org> =1", SYNTAX),
     FAIL("mail-param-double-equals", "MAIL FROM:<a@example.org> SIZE==1", SYNTAX),
@@ -95,11 +97,11 @@ static const ParseCase parse_cases[] = {
     FAIL("mail-param-8bit-value", "MAIL FROM:<a@example.org> X=\xff", SYNTAX),
     FAIL("mail-param-control-value", "MAIL FROM:<a@example.org> X=a\x01", SYNTAX),
     /* The source route ends at the first ':' inside the brackets. */
-    FAIL("mail-source-route-no-colon", "MAIL FROM:<@r1.example>", SYNTAX),
-    FAIL("rcpt-source-route-colon-outside", "RCPT TO:<@r1.example> X=y:b@example.org>", SYNTAX),
-    FAIL("mail-source-route-no-mailbox", "MAIL FROM:<@r1.example:>", SYNTAX),
-    FAIL("mail-source-route-space", "MAIL FROM:<@r1 example:a@example.org>", SYNTAX),
-    FAIL("mail-source-route-control", "MAIL FROM:<@r1\x01:a@example.org>", SYNTAX),
+    FAIL("mail-source-route-no-colon", "MAIL FROM:<@r1.example>", SENDER),
+    FAIL("rcpt-source-route-colon-outside", "RCPT TO:<@r1.example> X=y:b@example.org>", RECIPIENT),
+    FAIL("mail-source-route-no-mailbox", "MAIL FROM:<@r1.example:>", SENDER),
+    FAIL("mail-source-route-space", "MAIL FROM:<@r1 example:a@example.org>", SENDER),
+    FAIL("mail-source-route-control", "MAIL FROM:<@r1\x01:a@example.org>", SENDER),
 
     /* RCPT TO:<forward-path> [SP rcpt-parameters] (RFC 5321 §4.1.1.3). */
     OK_PATH("rcpt", "RCPT TO:<bob@example.org>", LMTP_VERB_RCPT, "bob@example.org", ""),
@@ -119,13 +121,13 @@ static const ParseCase parse_cases[] = {
             "\"a\\\"b\"@example.org", ""),
     OK_PATH("rcpt-source-route", "RCPT TO:<@relay.example:bob@example.org>", LMTP_VERB_RCPT,
             "bob@example.org", ""),
-    FAIL("rcpt-null", "RCPT TO:<>", SYNTAX),
-    FAIL("rcpt-no-domain", "RCPT TO:<bob>", SYNTAX),
+    FAIL("rcpt-null", "RCPT TO:<>", RECIPIENT),
+    FAIL("rcpt-no-domain", "RCPT TO:<bob>", RECIPIENT),
     FAIL("rcpt-from", "RCPT FROM:<bob@example.org>", SYNTAX),
     FAIL("rcpt-bare", "RCPT", SYNTAX),
-    FAIL("rcpt-unterminated-quote", "RCPT TO:<\"bob@example.org>", SYNTAX),
-    FAIL("rcpt-control-in-quotes", "RCPT TO:<\"a\x01\"@example.org>", SYNTAX),
-    FAIL("rcpt-two-paths", "RCPT TO:<a@example.org><b@example.org>", SYNTAX),
+    FAIL("rcpt-unterminated-quote", "RCPT TO:<\"bob@example.org>", RECIPIENT),
+    FAIL("rcpt-control-in-quotes", "RCPT TO:<\"a\x01\"@example.org>", RECIPIENT),
+    FAIL("rcpt-two-paths", "RCPT TO:<a@example.org><b@example.org>", RECIPIENT),
 
     /* Commands without arguments (RFC 5321 §4.1.1.4, .5, .10). */
     OK_ARG("data", "DATA", LMTP_VERB_DATA, NULL),

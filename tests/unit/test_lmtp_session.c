@@ -73,6 +73,8 @@ typedef struct {
 #define E_HELO       "500 5.5.2 Error: this is LMTP, use LHLO\r\n"
 #define E_TOO_LONG   "500 5.5.2 Error: command line too long\r\n"
 #define E_SYNTAX(t)  "501 5.5.4 Syntax error: " t "\r\n"
+#define E_SENDER(t)  "501 5.1.7 Syntax error: " t "\r\n"
+#define E_RCPTADDR(t) "501 5.1.3 Syntax error: " t "\r\n"
 #define E_SEQ(t)     "503 5.5.1 Error: " t "\r\n"
 #define E_PARAM      "555 5.5.4 Unsupported parameter\r\n"
 #define E_BODY       "555 5.5.4 Unsupported BODY type, use 7BIT or 8BITMIME\r\n"
@@ -233,15 +235,16 @@ static const SessionCase session_cases[] = {
       STEPS(S(LHLO MAIL "RCPT TO:<alice@example.org> NOTIFY=NEVER\r\n")),
       LHLO_OK MAIL_OK E_PARAM, LMTP_STATE_MAIL },
 
-    /* Bad syntax: 501 5.5.4. */
+    /* Bad syntax: 501 5.5.4; in the address itself, 501 5.1.7 (sender)
+     * or 501 5.1.3 (recipient), as RFC 3463 has them. */
     { "syntax-errors", 0,
       STEPS(S(LHLO "MAIL FROM:sender@example.org\r\n" "MAIL TO:<sender@example.org>\r\n"
                    MAIL "RCPT TO:<>\r\n" "RCPT TO:<bob>\r\n" "RCPT TO:<a@example.org>x\r\n"
                    RCPT("alice") "DATA now\r\n"),
             S("NOOP \0\r\n")),
-      LHLO_OK E_SYNTAX("address must be in angle brackets") E_SYNTAX("use MAIL FROM:<address>")
-          MAIL_OK E_SYNTAX("empty recipient") E_SYNTAX("address needs a domain")
-          E_SYNTAX("garbage after address") RCPT_OK
+      LHLO_OK E_SENDER("address must be in angle brackets") E_SYNTAX("use MAIL FROM:<address>")
+          MAIL_OK E_RCPTADDR("empty recipient") E_RCPTADDR("address needs a domain")
+          E_RCPTADDR("garbage after address") RCPT_OK
           E_SYNTAX("this command takes no arguments") E_SYNTAX("NUL byte in command"),
       LMTP_STATE_RCPT },
 
@@ -364,7 +367,7 @@ static const SessionCase session_cases[] = {
               "MAIL FROM:<a@example.org> FOO\r\n" DATA),
             R("BOGUS\r\n", 3), S("NOOP\r\n" "BOGUS\r\n" NOOP "BOGUS\r\n")),
       LHLO_OK E_UNKNOWN E_HELO E_SEQ("need MAIL command")
-          E_SYNTAX("address must be in angle brackets") E_PARAM E_SEQ("need MAIL command")
+          E_SENDER("address must be in angle brackets") E_PARAM E_SEQ("need MAIL command")
           E_UNKNOWN E_UNKNOWN E_UNKNOWN OK E_UNKNOWN E_CLOSING,
       LMTP_STATE_CLOSED },
     { "rejections-are-not-errors", 0,
@@ -734,6 +737,8 @@ test_reply_for_error(void)
         { BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY, "db down", TEMPORARY },
         { BOUNCER_ERROR, BOUNCER_ERROR_NO_SUCH_USER, "no such user", "550 5.1.1 no such user" },
         { BOUNCER_ERROR, BOUNCER_ERROR_SYNTAX, "bad", "501 5.5.4 bad" },
+        { BOUNCER_ERROR, BOUNCER_ERROR_BAD_SENDER, "bad", "501 5.1.7 bad" },
+        { BOUNCER_ERROR, BOUNCER_ERROR_BAD_RECIPIENT, "bad", "501 5.1.3 bad" },
         { BOUNCER_ERROR, BOUNCER_ERROR_UNKNOWN_COMMAND, "what", "500 5.5.2 what" },
         { BOUNCER_ERROR, BOUNCER_ERROR_BAD_SEQUENCE, "order", "503 5.5.1 order" },
         { BOUNCER_ERROR, BOUNCER_ERROR_PARAMETER, "param", "555 5.5.4 param" },
