@@ -18,6 +18,11 @@
 #define EVENT_XID_LAG_US (1 * G_USEC_PER_SEC)
 #define EVENT_FULL_SCAN_US (60 * G_USEC_PER_SEC)
 #define EVENT_SAMPLES_MAX 64
+/* The most events sent again when this process becomes the publisher (see
+ * event_publisher_tail), and how long a closing socket may go on sending
+ * what it still holds. */
+#define EVENT_TAIL_MAX 100000
+#define EVENT_LINGER_MS 2000
 /* The advisory lock of the one publishing instance ("bouncerE" as a bigint). */
 #define EVENT_LEADER_LOCK "7093017055106265669"
 
@@ -30,7 +35,12 @@ struct EventPublisher {
     gint      subscriptions;  /* live subscriptions seen on the XPUB socket */
     gboolean  unbound;        /* no endpoints: sequence and mark, the table is the record */
     guint64   published;
+    guint     high_water_mark;
     GString  *json;           /* the publisher thread's buffer for one event */
+    /* The tail to send again, (tail_from, tail_upto] by seq; tail_upto 0:
+     * none, -1: not looked up yet. */
+    gint64    tail_from;
+    gint64    tail_upto;
     /* The publisher thread's own, reset with its connection: */
     gint64    floor;          /* every event with an id up to this has a seq */
     GQueue    samples;        /* EventSample, oldest first: candidates for the floor */
@@ -46,17 +56,21 @@ struct EventPublisher {
  *
  * An id handed out does not mean its event is visible: the transaction
  * may commit later, or never. A sample pairs the highest id handed out at
- * some moment with the xmax of a snapshot taken EVENT_XID_LAG_US later:
- * every transaction that had taken one of those ids then held an xid below
- * that xmax. Once a snapshot's xmin reaches it, all of them have ended, and
- * a scan that then sees no event without a seq up to that id (it came back
- * short, or went past it) lets the floor rise to it. EVENT_FULL_SCAN_US
- * the scan starts from nothing, for anything that reasoning missed: such
- * an event is late, never lost. */
+ * some moment with an xid assigned EVENT_XID_LAG_US later (txid_current()
+ * of a transaction of our own): every transaction that had taken one of
+ * those ids then held a smaller xid. Once a snapshot's xmin reaches it, all
+ * of them have ended, and a scan that then sees no event without a seq up
+ * to that id (it came back short, or went past it) lets the floor rise to
+ * it. A snapshot's xmax would not do as that bound: it is one past the
+ * newest transaction to have *ended*, and a transaction still running can
+ * hold an xid at or above it (on a quiet system, the one writing the late
+ * event), so the floor rose past its event and only the full scan found
+ * it, a minute later. EVENT_FULL_SCAN_US the scan starts from nothing, for
+ * anything that reasoning missed: such an event is late, never lost. */
 typedef struct {
     gint64 id;                /* the highest events id handed out ... */
     gint64 taken_at;          /* ... read at this monotonic time */
-    gint64 xmax;              /* 0 until a snapshot EVENT_XID_LAG_US later */
+    gint64 xid;               /* 0 until one assigned EVENT_XID_LAG_US later */
 } EventSample;
 
 /* Both statements below return seq, type and the payload as stored, in
@@ -84,8 +98,19 @@ static const char event_sql_sequence[] =
 /* The highest events id handed out, and this statement's snapshot. */
 static const char event_sql_horizon[] =
     "SELECT coalesce(pg_sequence_last_value('events_id_seq'), 0),"
-    "       pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint"
+    "       pg_snapshot_xmin(s)::text::bigint"
     "  FROM pg_current_snapshot() s";
+
+/* An xid newer than every one assigned before it: ours, assigned now. The
+ * transaction writes nothing but its commit record, which need not wait
+ * for the disk (at most a few a second, only while events come). */
+static const char event_sql_new_xid[] =
+    "SELECT set_config('synchronous_commit', 'off', true), txid_current()";
+
+/* The last events marked published, again: see event_publisher_tail(). */
+static const char event_sql_tail[] =
+    "SELECT seq, type, payload::text FROM events WHERE seq > $1 AND seq <= $2"
+    " ORDER BY seq LIMIT " G_STRINGIFY(EVENT_BATCH);
 
 /* Marking a batch sent is one row: the highest seq published. A batch
  * is a run of consecutive seqs above the mark (resent ones included), so
@@ -103,6 +128,7 @@ event_publisher_new(const char *conninfo, char **endpoints, guint high_water_mar
     int hwm = (int)high_water_mark, verbose = 1, linger = 0;
 
     publisher->conninfo = g_strdup(conninfo);
+    publisher->high_water_mark = high_water_mark;
     publisher->json = g_string_sized_new(1024);
     publisher->zmq = zmq_ctx_new();
     publisher->socket = zmq_socket(publisher->zmq, ZMQ_XPUB);
@@ -229,6 +255,58 @@ event_publisher_batch(EventPublisher *publisher, PGconn *conn, const char *sql, 
     return n;
 }
 
+/* event_publisher_tail - on becoming the publisher, send again the last
+ * events marked published, up to the high-water mark (at most
+ * EVENT_TAIL_MAX). Marked means handed to ZeroMQ, not received: a
+ * publisher that stopped (a restart, a crash, another instance that died)
+ * may have taken some of them down with its socket's queues, and a
+ * subscriber would see the gap only when the next event came, in a quiet
+ * hour much later. Consumers skip what they had (seq <= last). Returns
+ * the events sent, -1 on a database error. */
+static int
+event_publisher_tail(EventPublisher *publisher, PGconn *conn)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(PGresult) res = NULL;
+    g_autofree char *from = NULL;
+    g_autofree char *upto = NULL;
+    int n;
+
+    if (publisher->tail_upto < 0) {
+        g_autoptr(PGresult) mark = db_exec(conn,
+            "SELECT coalesce((SELECT published_seq FROM event_publication), 0)", 0, NULL, &error);
+
+        if (mark == NULL) {
+            log_warning("events: %s", error->message);
+            return -1;
+        }
+        publisher->tail_upto = g_ascii_strtoll(PQgetvalue(mark, 0, 0), NULL, 10);
+        publisher->tail_from = MAX(0, publisher->tail_upto
+                                          - (gint64)MIN(publisher->high_water_mark, EVENT_TAIL_MAX));
+    }
+    if (publisher->tail_from >= publisher->tail_upto) {
+        publisher->tail_upto = 0;
+        return 0;
+    }
+    from = g_strdup_printf("%" G_GINT64_FORMAT, publisher->tail_from);
+    upto = g_strdup_printf("%" G_GINT64_FORMAT, publisher->tail_upto);
+    res = db_exec(conn, event_sql_tail, 2, (const char *const[]){ from, upto }, &error);
+    if (res == NULL) {
+        log_warning("events: %s", error->message);
+        return -1;
+    }
+    n = PQntuples(res);
+    for (int i = 0; i < n; i++) {
+        gint64 seq = g_ascii_strtoll(PQgetvalue(res, i, 0), NULL, 10);
+
+        event_publisher_send(publisher, PQgetvalue(res, i, 1), seq, PQgetvalue(res, i, 2));
+        publisher->tail_from = seq;
+    }
+    if (n < EVENT_BATCH)
+        publisher->tail_upto = 0;       /* done */
+    return n;
+}
+
 /* event_publisher_lead - one publisher at a time over the whole database:
  * several bouncerd may share it, and two sequencing at once could commit
  * seqs out of order and resend each other's batches. The lock belongs to
@@ -262,7 +340,8 @@ event_publisher_sequence(EventPublisher *publisher, PGconn *conn)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(PGresult) horizon = db_exec(conn, event_sql_horizon, 0, NULL, &error);
-    gint64 now = g_get_monotonic_time(), xmin, xmax, settled = publisher->floor, from, max_id = 0;
+    gint64 now = g_get_monotonic_time(), xmin, new_xid = 0, settled = publisher->floor, from;
+    gint64 max_id = 0, last_id;
     g_autofree char *from_text = NULL;
     EventSample *sample;
     int sent;
@@ -271,22 +350,33 @@ event_publisher_sequence(EventPublisher *publisher, PGconn *conn)
         log_warning("events: %s", error->message);
         return -1;
     }
+    last_id = g_ascii_strtoll(PQgetvalue(horizon, 0, 0), NULL, 10);
     xmin = g_ascii_strtoll(PQgetvalue(horizon, 0, 1), NULL, 10);
-    xmax = g_ascii_strtoll(PQgetvalue(horizon, 0, 2), NULL, 10);
     for (GList *l = publisher->samples.head; l != NULL; l = l->next) {
         sample = l->data;
-        if (sample->xmax == 0 && now - sample->taken_at >= EVENT_XID_LAG_US)
-            sample->xmax = xmax;
-        if (sample->xmax != 0 && sample->xmax <= xmin)
+        if (sample->xid == 0 && now - sample->taken_at >= EVENT_XID_LAG_US) {
+            if (new_xid == 0) {
+                g_autoptr(PGresult) res = db_exec(conn, event_sql_new_xid, 0, NULL, &error);
+
+                if (res == NULL) {
+                    log_warning("events: %s", error->message);
+                    return -1;
+                }
+                new_xid = g_ascii_strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+            }
+            sample->xid = new_xid;
+        }
+        if (sample->xid != 0 && sample->xid <= xmin)
             settled = MAX(settled, sample->id);
     }
-    /* A few samples a second; while a long transaction holds xmin back
-     * they wait, at most EVENT_SAMPLES_MAX of them. */
+    /* A few samples a second, and only of ids not sampled yet; while a
+     * long transaction holds xmin back they wait, at most
+     * EVENT_SAMPLES_MAX of them. */
     sample = g_queue_peek_tail(&publisher->samples);
-    if ((sample == NULL || now - sample->taken_at >= EVENT_XID_LAG_US / 4)
-        && publisher->samples.length < EVENT_SAMPLES_MAX) {
+    if ((sample == NULL || (now - sample->taken_at >= EVENT_XID_LAG_US / 4 && last_id > sample->id))
+        && last_id > publisher->floor && publisher->samples.length < EVENT_SAMPLES_MAX) {
         sample = g_new0(EventSample, 1);
-        sample->id = g_ascii_strtoll(PQgetvalue(horizon, 0, 0), NULL, 10);
+        sample->id = last_id;
         sample->taken_at = now;
         g_queue_push_tail(&publisher->samples, sample);
     }
@@ -302,7 +392,7 @@ event_publisher_sequence(EventPublisher *publisher, PGconn *conn)
     if (sent < EVENT_BATCH || max_id >= settled)
         publisher->floor = MAX(publisher->floor, settled);
     while ((sample = g_queue_peek_head(&publisher->samples)) != NULL
-           && sample->id <= publisher->floor && sample->xmax != 0)
+           && sample->id <= publisher->floor && sample->xid != 0)
         g_free(g_queue_pop_head(&publisher->samples));
     return sent;
 }
@@ -312,7 +402,7 @@ event_publisher_thread(gpointer data)
 {
     EventPublisher *publisher = data;
     PGconn *conn = NULL;
-    gboolean leader = FALSE;
+    gboolean leader = FALSE, tail_queued = FALSE;     /* tail_queued: for this lead */
 
     while (!g_atomic_int_get(&publisher->stopping)) {
         zmq_pollitem_t item = { .socket = publisher->socket, .events = ZMQ_POLLIN };
@@ -324,7 +414,7 @@ event_publisher_thread(gpointer data)
             if (conn != NULL)
                 metrics_counter_inc("bouncer_db_reconnects_total", NULL);
             g_clear_pointer(&conn, PQfinish);
-            leader = FALSE;
+            leader = tail_queued = FALSE;
             event_publisher_forget(publisher);
             conn = db_connect(publisher->conninfo, &error);
             if (conn == NULL) {
@@ -340,9 +430,15 @@ event_publisher_thread(gpointer data)
             event_publisher_read_subscriptions(publisher);
             continue;
         }
+        if (!tail_queued) {
+            publisher->tail_upto = publisher->unbound ? 0 : -1;
+            tail_queued = TRUE;
+        }
         event_publisher_read_subscriptions(publisher);
         if (publisher->subscriptions > 0 || publisher->unbound) {
-            sent = event_publisher_batch(publisher, conn, event_sql_resend, 0, NULL, NULL);
+            sent = publisher->tail_upto != 0 ? event_publisher_tail(publisher, conn) : 0;
+            if (sent == 0)
+                sent = event_publisher_batch(publisher, conn, event_sql_resend, 0, NULL, NULL);
             if (sent == 0)
                 sent = event_publisher_sequence(publisher, conn);
         }
@@ -383,8 +479,15 @@ event_publisher_free(EventPublisher *publisher)
     if (publisher == NULL)
         return;
     event_publisher_stop(publisher);
-    if (publisher->socket != NULL)
+    if (publisher->socket != NULL) {
+        /* What the socket still holds for connected subscribers may go
+         * out for a moment more; the tail is sent again at the next start
+         * anyway (event_publisher_tail). */
+        int linger = EVENT_LINGER_MS;
+
+        zmq_setsockopt(publisher->socket, ZMQ_LINGER, &linger, sizeof linger);
         zmq_close(publisher->socket);
+    }
     zmq_ctx_term(publisher->zmq);
     g_free(publisher->conninfo);
     g_string_free(publisher->json, TRUE);
