@@ -57,14 +57,20 @@ static const char ctl_outbox_sql_retry[] =
     "        expires_at = greatest(x.expires_at, now()) + interval '" CTL_OUTBOX_RETRY_HOURS " hours'"
     "   FROM old"
     "  WHERE x.id = old.id AND old.state IN ('failed', 'held')"
+    /* A forward is composed from the stored report when it is sent: once
+     * retention has purged that, there is nothing left to send. */
+    "    AND (x.message IS NOT NULL OR EXISTS (SELECT 1 FROM inbound_messages i"
+    "                                          WHERE i.id = x.inbound_id AND i.raw IS NOT NULL))"
     " RETURNING old.state, " CTL_OUTBOX_TIME("x.expires_at") ", x.kind, x.rcpt_to,"
     "           coalesce(nullif(x.last_error, ''), '-')";
 
 /* Why a row could not be retried. */
 static const char ctl_outbox_sql_state[] =
     "SELECT state, coalesce(" CTL_OUTBOX_TIME("sent_at") ", '?'),"
-    "       " CTL_OUTBOX_TIME("next_attempt_at")
-    "  FROM outbox WHERE id = $1::bigint";
+    "       " CTL_OUTBOX_TIME("next_attempt_at") ","
+    "       message IS NULL AND NOT EXISTS (SELECT 1 FROM inbound_messages i"
+    "                                       WHERE i.id = o.inbound_id AND i.raw IS NOT NULL)"
+    "  FROM outbox o WHERE id = $1::bigint";
 
 /* ctl_outbox_list - the table or JSON lines. */
 static int
@@ -122,7 +128,12 @@ ctl_outbox_retry(PGconn *conn, const char *id, GError **error)
         return 1;
     }
     now = PQgetvalue(state, 0, 0);
-    if (strcmp(now, "sent") == 0)
+    if (strcmp(PQgetvalue(state, 0, 3), "t") == 0 && strcmp(now, "sent") != 0
+        && strcmp(now, "queued") != 0)
+        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+                    "outbox %s (%s) is a forward of a report whose stored copy was deleted after"
+                    " the retention period: nothing left to send", id, now);
+    else if (strcmp(now, "sent") == 0)
         g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
                     "outbox %s was sent at %s: nothing to retry", id, PQgetvalue(state, 0, 1));
     else

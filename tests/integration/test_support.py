@@ -656,6 +656,20 @@ def outbox_retry_requeues_failed_and_held_rows():
        [["1", "sent"], ["2", "queued"], ["3", "queued"], ["4", "queued"], ["5", "queued"]],
        "only the two retried rows changed")
 
+    # A forward is composed from the stored report when it is sent: one
+    # whose report retention has deleted cannot be retried, one whose
+    # report is still there can.
+    psql("UPDATE inbound_messages SET raw = NULL, purged_at = now() WHERE id = 2;"
+         " INSERT INTO outbox (id, kind, org_id, inbound_id, rcpt_to, message, state, expires_at,"
+         " last_error) VALUES (6, 'forward', 42, 2, 'joe@bloggs.example', NULL, 'held', now(),"
+         " 'hourly forward limit reached'), (7, 'forward', 42, 4, 'joe@bloggs.example', NULL,"
+         " 'failed', now(), '451 later')")
+    ctl_fails(1, "outbox 6 (held) is a forward of a report whose stored copy was deleted after the"
+              " retention period: nothing left to send", "outbox", "retry", "6")
+    eq(psql("SELECT state FROM outbox WHERE id = 6"), [["held"]], "left as it was")
+    ctl_ok("outbox", "retry", "7")
+    eq(psql("SELECT state FROM outbox WHERE id = 7"), [["queued"]], "its report is there: queued")
+
 
 # --- bouncerctl reclassify ---------------------------------------------------
 
