@@ -393,78 +393,62 @@ def two_instances_publish_each_event_at_least_once_in_order():
                                + ["after%d@example.org" % i for i in range(3)]), "which events")
 
 
-@tap.test
-def an_event_that_commits_late_is_published_soon():
-    # A transaction takes an events id, then stays open while later events
-    # are committed and published; when it commits, its event must go out
-    # in seconds (the publisher scans from a floor it may only raise past
-    # ids whose transactions have ended), not at the next full look a
-    # minute later.
+def late_event_is_published_soon(first_seq, recipient, meanwhile):
+    """An event whose transaction stays open while meanwhile(d) runs must go
+    out within seconds of its COMMIT, not at the publisher's next full look
+    a minute later."""
     reset_database()
     events_port = free_port()
     sub = Subscriber(events_port)
     late = subprocess.Popen(["psql", os.environ["BOUNCER_TEST_CONNINFO"], "-X", "-q", "-v",
                              "ON_ERROR_STOP=1"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             text=True)
+
+    def say(sql, echo):
+        late.stdin.write("%s\n\\echo %s\n" % (sql, echo))
+        late.stdin.flush()
+        eq(late.stdout.readline().strip(), echo, "psql: " + echo)
+
     try:
         with daemon(events_port) as d:
-            tok = token(31, 900)
+            tok = token(31, first_seq)
             deliver(d.port, tok + "@notifications.example.com",
                     dsn(tok, [("early@example.org", "4.4.1", "451 4.4.1 timeout", "delayed")]))
             eq([e["recipient"] for e in sub.receive(1)], ["early@example.org"], "first event")
-            late.stdin.write("BEGIN;\nINSERT INTO events (type, payload) VALUES"
-                             " ('test.late', '{\"type\": \"test.late\", \"recipient\": \"late@example.org\"}');\n"
-                             "\\echo inserted\n")
-            late.stdin.flush()
-            eq(late.stdout.readline().strip(), "inserted", "the late event's row is in")
-            for i in range(5):
-                tok = token(31, 901 + i)
-                deliver(d.port, tok + "@notifications.example.com",
-                        dsn(tok, [("after%d@example.org" % i, "4.4.1", "451 4.4.1 timeout", "delayed")]))
-            eq(len(sub.receive(5)), 5, "the later events on the wire")
-            time.sleep(3)     # long enough for the floor to move, were it careless
-            late.stdin.write("COMMIT;\n\\echo committed\n")
-            late.stdin.flush()
-            eq(late.stdout.readline().strip(), "committed", "the late event committed")
+            say("BEGIN; INSERT INTO events (type, payload) VALUES ('test.late',"
+                " '{\"type\": \"test.late\", \"recipient\": \"%s\"}');" % recipient, "inserted")
+            meanwhile(d, sub)
+            say("COMMIT;", "committed")
             got = sub.receive(1, timeout=10)
-            eq([e.get("recipient") for e in got], ["late@example.org"], "the late event, soon")
+            eq([e.get("recipient") for e in got], [recipient], "the late event, soon")
     finally:
         late.kill()
         sub.close()
+
+
+@tap.test
+def an_event_that_commits_late_is_published_soon():
+    # Later events are committed and published while the transaction is
+    # open: the publisher scans from a floor it may only raise past ids
+    # whose transactions have ended.
+    def later_events(d, sub):
+        for i in range(5):
+            tok = token(31, 901 + i)
+            deliver(d.port, tok + "@notifications.example.com",
+                    dsn(tok, [("after%d@example.org" % i, "4.4.1", "451 4.4.1 timeout", "delayed")]))
+        eq(len(sub.receive(5)), 5, "the later events on the wire")
+        time.sleep(3)     # long enough for the floor to move, were it careless
+
+    late_event_is_published_soon(900, "late@example.org", later_events)
 
 
 @tap.test
 def an_event_that_commits_late_on_a_quiet_system_is_published_soon():
-    # The same, with nothing else happening while the transaction is open:
-    # its xid is the newest, at or above every snapshot's xmax (one past the
-    # newest transaction to have ended), and a floor raised by xmax went past
-    # its event; only the full look found it, 55 s after its COMMIT.
-    reset_database()
-    events_port = free_port()
-    sub = Subscriber(events_port)
-    late = subprocess.Popen(["psql", os.environ["BOUNCER_TEST_CONNINFO"], "-X", "-q", "-v",
-                             "ON_ERROR_STOP=1"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            text=True)
-    try:
-        with daemon(events_port) as d:
-            tok = token(31, 950)
-            deliver(d.port, tok + "@notifications.example.com",
-                    dsn(tok, [("early@example.org", "4.4.1", "451 4.4.1 timeout", "delayed")]))
-            eq([e["recipient"] for e in sub.receive(1)], ["early@example.org"], "first event")
-            late.stdin.write("BEGIN;\nINSERT INTO events (type, payload) VALUES"
-                             " ('test.late', '{\"type\": \"test.late\", \"recipient\": \"quiet@example.org\"}');\n"
-                             "\\echo inserted\n")
-            late.stdin.flush()
-            eq(late.stdout.readline().strip(), "inserted", "the late event's row is in")
-            time.sleep(4)     # the publisher samples and settles meanwhile
-            late.stdin.write("COMMIT;\n\\echo committed\n")
-            late.stdin.flush()
-            eq(late.stdout.readline().strip(), "committed", "the late event committed")
-            got = sub.receive(1, timeout=10)
-            eq([e.get("recipient") for e in got], ["quiet@example.org"], "the late event, soon")
-    finally:
-        late.kill()
-        sub.close()
+    # Nothing else happens while the transaction is open: its xid is the
+    # newest, at or above every snapshot's xmax (one past the newest
+    # transaction to have ended), and a floor raised by xmax went past its
+    # event; only the full look found it, 55 s after its COMMIT.
+    late_event_is_published_soon(950, "quiet@example.org", lambda d, sub: time.sleep(4))
 
 
 @tap.test
