@@ -229,10 +229,18 @@ report_part(const char *raw, gsize len)
         g_autoptr(GMimeStream) crlf_stream = NULL;
         g_autoptr(GMimeDataWrapper) crlf_content = NULL;
 
-        for (gsize i = 0; i < len; i++) {
-            if (raw[i] == '\n' && (i == 0 || raw[i - 1] != '\r'))
+        for (const char *p = raw, *end = raw + len; p < end;) {
+            const char *nl = memchr(p, '\n', end - p);
+            const char *stop = nl != NULL ? nl : end;
+
+            g_byte_array_append(crlf, (const guint8 *)p, stop - p);
+            if (nl == NULL)
+                break;
+            /* a bare LF gets its CR; raw_encoding() let no bare CR through */
+            if (nl == raw || nl[-1] != '\r')
                 g_byte_array_append(crlf, (const guint8 *)"\r", 1);
-            g_byte_array_append(crlf, (const guint8 *)raw + i, 1);
+            g_byte_array_append(crlf, (const guint8 *)"\n", 1);
+            p = nl + 1;
         }
         crlf_stream = g_mime_stream_mem_new_with_buffer((const char *)crlf->data, crlf->len);
         crlf_content = g_mime_data_wrapper_new_with_stream(crlf_stream,

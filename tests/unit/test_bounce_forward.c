@@ -736,12 +736,38 @@ test_queued_identity(void)
     fake_clear(&f);
 }
 
+/* test_eight_bit_lf - an 8-bit report with LF line ends (as stored from
+ * some MTAs): message/global, base64 of its CRLF form, mixed ends too. */
+static void
+test_eight_bit_lf(void)
+{
+    static const char raw[] = "From: a@b.example\nSubject: x\r\n\nGr\xc3\xbc\xc3\x9f" "e\n\nend";
+    static const char want[] = "From: a@b.example\r\nSubject: x\r\n\r\nGr\xc3\xbc\xc3\x9f" "e\r\n\r\nend";
+    Fake f;
+    gsize len = 0;
+    g_autofree char *text = NULL;
+    g_autoptr(GMimeMessage) message = NULL;
+    g_autoptr(GByteArray) got = NULL;
+
+    fake_init(&f, BOUNCE_KIND_DSN, "Invoice INV-10");
+    fake_add(&f, "gone@a.example", "failed", "5.1.1", "550", "userunknown", "550 5.1.1 unknown");
+    text = bounce_forward_compose(&f.report, raw, sizeof raw - 1, REPLY_MAILBOX, "Org",
+                                  ORG_REPLY_TO, NULL, &len);
+    g_assert_nonnull(text);
+    message = parse(text, len);
+    check_forward(text, len, message, "Undeliverable: your email to gone@a.example could not be delivered");
+    got = attachment_bytes(text, message);
+    g_assert_cmpmem(got->data, got->len, want, sizeof want - 1);
+    fake_clear(&f);
+}
+
 int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/bounce_forward/explain", test_explain);
     g_test_add_func("/bounce_forward/queued-identity", test_queued_identity);
+    g_test_add_func("/bounce_forward/eight-bit-lf", test_eight_bit_lf);
     g_test_add_func("/bounce_forward/fixtures", test_fixtures);
     g_test_add_func("/bounce_forward/several", test_several);
     g_test_add_func("/bounce_forward/nothing-to-forward", test_nothing_to_forward);
