@@ -107,9 +107,11 @@ static const char event_sql_horizon[] =
 static const char event_sql_new_xid[] =
     "SELECT set_config('synchronous_commit', 'off', true), txid_current()";
 
-/* The last events marked published, again: see event_publisher_tail(). */
+/* The last events marked published, again: see event_publisher_tail().
+ * The fourth column is what event_publisher_batch() reports the highest
+ * of: here the seq, where the next page starts. */
 static const char event_sql_tail[] =
-    "SELECT seq, type, payload::text FROM events WHERE seq > $1 AND seq <= $2"
+    "SELECT seq, type, payload::text, seq FROM events WHERE seq > $1 AND seq <= $2"
     " ORDER BY seq LIMIT " G_STRINGIFY(EVENT_BATCH);
 
 /* Marking a batch sent is one row: the highest seq published. A batch
@@ -267,9 +269,9 @@ static int
 event_publisher_tail(EventPublisher *publisher, PGconn *conn)
 {
     g_autoptr(GError) error = NULL;
-    g_autoptr(PGresult) res = NULL;
     g_autofree char *from = NULL;
     g_autofree char *upto = NULL;
+    gint64 last = 0;
     int n;
 
     if (publisher->tail_upto < 0) {
@@ -290,18 +292,12 @@ event_publisher_tail(EventPublisher *publisher, PGconn *conn)
     }
     from = g_strdup_printf("%" G_GINT64_FORMAT, publisher->tail_from);
     upto = g_strdup_printf("%" G_GINT64_FORMAT, publisher->tail_upto);
-    res = db_exec(conn, event_sql_tail, 2, (const char *const[]){ from, upto }, &error);
-    if (res == NULL) {
-        log_warning("events: %s", error->message);
-        return -1;
-    }
-    n = PQntuples(res);
-    for (int i = 0; i < n; i++) {
-        gint64 seq = g_ascii_strtoll(PQgetvalue(res, i, 0), NULL, 10);
-
-        event_publisher_send(publisher, PQgetvalue(res, i, 1), seq, PQgetvalue(res, i, 2));
-        publisher->tail_from = seq;
-    }
+    /* Sent like any batch; marking it changes nothing (it is below the mark). */
+    n = event_publisher_batch(publisher, conn, event_sql_tail, 2,
+                              (const char *const[]){ from, upto }, &last);
+    if (n < 0)
+        return n;
+    publisher->tail_from = MAX(publisher->tail_from, last);
     if (n < EVENT_BATCH)
         publisher->tail_upto = 0;       /* done */
     return n;
@@ -402,7 +398,7 @@ event_publisher_thread(gpointer data)
 {
     EventPublisher *publisher = data;
     PGconn *conn = NULL;
-    gboolean leader = FALSE, tail_queued = FALSE;     /* tail_queued: for this lead */
+    gboolean leader = FALSE;
 
     while (!g_atomic_int_get(&publisher->stopping)) {
         zmq_pollitem_t item = { .socket = publisher->socket, .events = ZMQ_POLLIN };
@@ -414,7 +410,7 @@ event_publisher_thread(gpointer data)
             if (conn != NULL)
                 metrics_counter_inc("bouncer_db_reconnects_total", NULL);
             g_clear_pointer(&conn, PQfinish);
-            leader = tail_queued = FALSE;
+            leader = FALSE;
             event_publisher_forget(publisher);
             conn = db_connect(publisher->conninfo, &error);
             if (conn == NULL) {
@@ -424,15 +420,15 @@ event_publisher_thread(gpointer data)
                 continue;
             }
         }
-        if (!leader && !(leader = event_publisher_lead(conn))) {
-            /* Another instance publishes; wait our turn. */
-            zmq_poll(&item, 1, EVENT_RETRY_MS);
-            event_publisher_read_subscriptions(publisher);
-            continue;
-        }
-        if (!tail_queued) {
+        if (!leader) {
+            if (!(leader = event_publisher_lead(conn))) {
+                /* Another instance publishes; wait our turn. */
+                zmq_poll(&item, 1, EVENT_RETRY_MS);
+                event_publisher_read_subscriptions(publisher);
+                continue;
+            }
+            /* A new lead: the tail first (event_publisher_tail). */
             publisher->tail_upto = publisher->unbound ? 0 : -1;
-            tail_queued = TRUE;
         }
         event_publisher_read_subscriptions(publisher);
         if (publisher->subscriptions > 0 || publisher->unbound) {
