@@ -210,9 +210,12 @@ class Bouncerd:
     def _accepting(self):
         if self.proc.poll() is not None:
             raise AssertionError("bouncerd exited with %s: %s" % (self.proc.returncode, self.stderr()))
+        # A connection is taken by the kernel as soon as the socket
+        # listens, before bouncerd has dropped its privileges and started
+        # serving: ready is the greeting.
         try:
-            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-            return True
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                return s.recv(512).startswith(b"220")
         except OSError:
             return False
 
