@@ -33,19 +33,25 @@ autoreply_store_prepared_free(gpointer prepared)
     autoreply_decision_free(prepared);
 }
 
-/* autoreply_store_limit - the per-sender period and the hourly cap, under
- * an advisory lock on the sender so two copies arriving at once on two
- * sessions cannot both be answered. A sender is its mailbox, however its
- * address is written (case, +detail, BATV, SRS: bouncer_sender_key() in
- * sql/011). Returns the rule that stops the reply, or NULL. */
+/* autoreply_store_limit - the per-sender period and the hourly cap, each
+ * counted under an advisory lock held to the end of the transaction, so
+ * that mail arriving at once on several sessions cannot all be answered:
+ * with a cap, one lock for every reply decision (replies counted against
+ * the cap by transactions that had not yet committed let the whole pool
+ * through at once); without one, a lock per sender. Replies are rare, and
+ * one lock taken first cannot deadlock with a second. A sender is its
+ * mailbox, however its address is written (case, +detail, BATV, SRS:
+ * bouncer_sender_key() in sql/011). Returns the rule that stops the
+ * reply, or NULL. */
 static const char *
 autoreply_store_limit(AutoreplyStore *store, PGconn *conn, const char *sender, GError **error)
 {
     g_autofree char *period = g_strdup_printf("%u hours", store->options.period_hours);
     const char *params[] = { sender, period };
-    g_autoptr(PGresult) lock = db_exec(conn,
-        "SELECT pg_advisory_xact_lock(hashtextextended('autoreply:' || bouncer_sender_key($1), 0))",
-        1, params, error);
+    g_autoptr(PGresult) lock = db_exec(conn, store->options.hourly_cap > 0
+        ? "SELECT pg_advisory_xact_lock(hashtextextended('autoreply:hourly-cap', 0))"
+        : "SELECT pg_advisory_xact_lock(hashtextextended('autoreply:' || bouncer_sender_key($1), 0))",
+        store->options.hourly_cap > 0 ? 0 : 1, params, error);
     g_autoptr(PGresult) res = NULL;
 
     if (lock == NULL)

@@ -306,6 +306,49 @@ def a_flood_of_senders_gets_at_most_the_hourly_cap_of_replies():
 
 
 @tap.test
+def senders_arriving_at_once_still_get_at_most_the_hourly_cap():
+    # Sixteen sessions at once, each a new sender: the cap is counted by
+    # transactions running side by side, none of which sees the others'
+    # replies until it commits.
+    reset_database()
+    port = free_port()
+    errors = []
+
+    def send(i):
+        sender = "burst%d@example.net" % i
+        try:
+            c = Lmtp(d.port)
+            c.lhlo()
+            _, replies = c.transaction(sender, [REPLY_MAILBOX],
+                                       "From: %s\r\nSubject: hello\r\nMessage-ID: <b%d-%s@example.net>"
+                                       "\r\n\r\nspam\r\n" % (sender, i, os.urandom(4).hex()))
+            c.close()
+            if replies[0][:3] != "250":
+                errors.append(replies[0])
+        except Exception as e:          # reported below, in the main thread
+            errors.append(repr(e))
+
+    # Each message its own transaction, eight at a time: the most that
+    # can count the cap at once.
+    with SmtpSink(port) as sink, Bouncerd({"relay": {"url": "smtp://127.0.0.1:%d" % port,
+                                                     "retry_base": "1"},
+                                           "database": {"transactions": "8", "group_commit": "1"},
+                                           "autoreply": {"hourly_cap": "3"}}) as d:
+        for burst in range(3):
+            threads = [threading.Thread(target=send, args=(burst * 16 + i,)) for i in range(16)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        settle()
+        sent = len(sink.messages)
+    eq(errors, [], "every message accepted")
+    eq(sent, 3, "replies sent")
+    eq(psql("SELECT decision, rule, count(*) FROM autoreplies GROUP BY 1, 2 ORDER BY 1"),
+       [["replied", "", "3"], ["skipped", "hourly-cap", "45"]], "decisions")
+
+
+@tap.test
 def ten_thousand_recipients_get_1000_accepted_and_1000_replies():
     reset_database()
     with Bouncerd() as d:
