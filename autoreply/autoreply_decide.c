@@ -14,6 +14,7 @@ G_DEFINE_QUARK(autoreply-error-quark, autoreply_error)
 
 typedef enum {
     HEADER_TEST_NOT_NO,       /* present with any value but "no" */
+    HEADER_TEST_YES,          /* its first word is "yes" */
     HEADER_TEST_PRECEDENCE,   /* bulk, junk, list, auto_reply */
     HEADER_TEST_SUPPRESS,     /* All, OOF or AutoReply in the list */
     HEADER_TEST_ANY,          /* present */
@@ -48,6 +49,12 @@ static const struct {
     { "X-Mailing-List",           FALSE, HEADER_TEST_ANY,        "list-header" },
     /* Microsoft [MS-OXCMAIL] 2.2.3.2.14. */
     { "X-Auto-Response-Suppress", FALSE, HEADER_TEST_SUPPRESS,   "suppress-header" },
+    /* A filter on the way judged it spam (SpamAssassin's two fields,
+     * rspamd's): its sender is most likely forged, and the reply would
+     * be backscatter to whoever was named (RFC 3834 §2 and §7). */
+    { "X-Spam-Flag",              FALSE, HEADER_TEST_YES,        "spam" },
+    { "X-Spam-Status",            FALSE, HEADER_TEST_YES,        "spam" },
+    { "X-Spam",                   FALSE, HEADER_TEST_YES,        "spam" },
 };
 
 void
@@ -132,15 +139,30 @@ parse_headers(GByteArray *block)
     return g_mime_parser_construct_message(parser, NULL);
 }
 
-/* first_word - the value's first word, lower case: "no" of "No (manual)",
- * "bulk" of " bulk; x". (transfer full) */
+/* first_word - the value's first word, lower case, past white space,
+ * RFC 5322 comments and an opening quote: "no" of "No (manual)", "bulk"
+ * of " bulk; x", of "(x) bulk" and of "\"bulk\"". (transfer full) */
 static char *
 first_word(const char *value)
 {
     const char *p = value, *start;
 
-    while (*p != '\0' && g_ascii_isspace(*p))
-        p++;
+    for (;;) {
+        while (*p != '\0' && (g_ascii_isspace(*p) || *p == '"'))
+            p++;
+        if (*p != '(')
+            break;
+        for (int depth = 0; *p != '\0'; p++) {
+            if (*p == '\\' && p[1] != '\0')
+                p++;
+            else if (*p == '(')
+                depth++;
+            else if (*p == ')' && --depth == 0) {
+                p++;
+                break;
+            }
+        }
+    }
     start = p;
     while (*p != '\0' && (g_ascii_isalnum(*p) || *p == '-' || *p == '_'))
         p++;
@@ -160,6 +182,9 @@ header_test_holds(HeaderTest test, const char *value)
         /* An empty or unreadable value is not "no": stay quiet. */
         word = first_word(value);
         return strcmp(word, "no") != 0;
+    case HEADER_TEST_YES:
+        word = first_word(value);
+        return strcmp(word, "yes") == 0;
     case HEADER_TEST_PRECEDENCE:
         word = first_word(value);
         return strcmp(word, "bulk") == 0 || strcmp(word, "junk") == 0
@@ -278,6 +303,53 @@ domain_is_own(const AutoreplyPolicy *policy, const char *addr)
     return NULL;
 }
 
+/* x_loop_names_us - an X-Loop field naming an address in one of our
+ * domains: procmail, Postfix's and Sieve's loop mark, so the message has
+ * been through us before (most likely our own reply, answered by
+ * something that kept the field). The field as detail. */
+static const char *
+x_loop_names_us(const AutoreplyPolicy *policy, GMimeHeaderList *list, char **detail_out)
+{
+    int count = g_mime_header_list_get_count(list);
+
+    for (int i = 0; i < count; i++) {
+        GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
+        const char *value = g_mime_header_get_value(h);
+        g_auto(GStrv) words = NULL;
+
+        if (g_ascii_strcasecmp(g_mime_header_get_name(h), "X-Loop") != 0 || value == NULL)
+            continue;
+        words = g_strsplit_set(value, " \t,;<>()\"", -1);
+        for (guint k = 0; words[k] != NULL; k++) {
+            if (strchr(words[k], '@') != NULL && domain_is_own(policy, words[k]) != NULL) {
+                g_autofree char *line = g_strdup_printf("X-Loop: %s", value);
+
+                *detail_out = mime_compose_fold(line, -1, AUTOREPLY_DETAIL_MAX);
+                return "loop";
+            }
+        }
+    }
+    return NULL;
+}
+
+/* ids_text - an In-Reply-To or References value folded to one line. One
+ * longer than AUTOREPLY_IDS_TEXT_MAX keeps its start and its end: the
+ * reply's References takes the first id and the latest ones, and our
+ * own message, the likely parent, is among the latest. (transfer full) */
+static char *
+ids_text(const char *value)
+{
+    gsize len = strlen(value), half = AUTOREPLY_IDS_TEXT_MAX / 2;
+    g_autofree char *head = NULL;
+    g_autofree char *tail = NULL;
+
+    if (len <= AUTOREPLY_IDS_TEXT_MAX)
+        return mime_compose_fold(value, -1, AUTOREPLY_IDS_TEXT_MAX);
+    head = mime_compose_fold(value, half, half);
+    tail = mime_compose_fold(value + len - half, half, half);
+    return g_strconcat(head, " ", tail, NULL);
+}
+
 /* decision_read_fields - what a reply needs from the original. */
 static void
 decision_read_fields(AutoreplyDecision *d, GMimeMessage *message)
@@ -293,9 +365,9 @@ decision_read_fields(AutoreplyDecision *d, GMimeMessage *message)
     if (autoreply_msgid_ok(message_id))
         d->message_id = g_strdup(message_id);
     if (in_reply_to != NULL)
-        d->in_reply_to = mime_compose_fold(in_reply_to, -1, AUTOREPLY_IDS_TEXT_MAX);
+        d->in_reply_to = ids_text(in_reply_to);
     if (references != NULL)
-        d->references = mime_compose_fold(references, -1, AUTOREPLY_IDS_TEXT_MAX);
+        d->references = ids_text(references);
 }
 
 /* decision_skip - record a "no" and its reason. */
@@ -373,6 +445,9 @@ autoreply_decide(const AutoreplyPolicy *policy, const char *envelope_from,
         return decision_skip(d, "unparseable", g_strdup("no header fields"));
 
     rule = header_rules_check(headers, &detail);
+    if (rule != NULL)
+        return decision_skip(d, rule, g_steal_pointer(&detail));
+    rule = x_loop_names_us(policy, headers, &detail);
     if (rule != NULL)
         return decision_skip(d, rule, g_steal_pointer(&detail));
 

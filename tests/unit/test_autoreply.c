@@ -105,6 +105,22 @@ static const DecideCase decide_cases[] = {
     { "x-precedence bulk",       PERSON, NULL, "X-Precedence: bulk\n", FALSE, "precedence" },
     { "precedence first-class",  PERSON, NULL, "Precedence: first-class\n", FALSE, "reply" },
     { "precedence bulky",        PERSON, NULL, "Precedence: bulky\n", FALSE, "reply" },
+    { "precedence after comment", PERSON, NULL, "Precedence: (from the list) bulk\n", FALSE, "precedence" },
+    { "precedence nested comment", PERSON, NULL, "Precedence: (a (b) \\) c) list\n", FALSE, "precedence" },
+    { "precedence quoted",       PERSON, NULL, "Precedence: \"bulk\"\n", FALSE, "precedence" },
+    { "precedence comment only", PERSON, NULL, "Precedence: (bulk)\n", FALSE, "reply" },
+    /* A filter's spam verdict */
+    { "x-spam-flag yes",         PERSON, NULL, "X-Spam-Flag: YES\n", FALSE, "spam" },
+    { "x-spam-flag no",          PERSON, NULL, "X-Spam-Flag: NO\n", FALSE, "reply" },
+    { "x-spam-status yes",       PERSON, NULL, "X-Spam-Status: Yes, score=25.0 required=5.0\n", FALSE, "spam" },
+    { "x-spam-status no",        PERSON, NULL, "X-Spam-Status: No, score=-1.0 required=5.0\n", FALSE, "reply" },
+    { "x-spam rspamd",           PERSON, NULL, "X-Spam: Yes\n", FALSE, "spam" },
+    { "x-spam-level only",       PERSON, NULL, "X-Spam-Level: ****\n", FALSE, "reply" },
+    /* Been through us before */
+    { "x-loop ours",             PERSON, NULL, "X-Loop: messageservice@post.example.com\n", FALSE, "loop" },
+    { "x-loop ours in brackets", PERSON, NULL, "X-Loop: <b1@Notifications.Example.com>\n", FALSE, "loop" },
+    { "x-loop someone else",     PERSON, NULL, "X-Loop: anna@customer.example\n", FALSE, "reply" },
+    { "x-loop a word",           PERSON, NULL, "X-Loop: procmail\n", FALSE, "reply" },
     /* any List-* field (RFC 2369, RFC 2919) */
     { "list-id",                 PERSON, NULL, "List-Id: Accounts <accounts.lists.example>\n", FALSE, "list-header" },
     { "list-unsubscribe",        PERSON, NULL, "List-Unsubscribe: <mailto:leave@lists.example>\n", FALSE, "list-header" },
@@ -924,6 +940,36 @@ test_references(void)
         g_assert_cmpstr(g_mime_references_get_message_id(refs, 1), ==, "r12@x.example");
         g_assert_cmpstr(g_mime_references_get_message_id(refs, 18), ==, "r29@x.example");
         g_assert_cmpstr(g_mime_references_get_message_id(refs, 19), ==, "m@c.example");
+        g_mime_references_free(refs);
+    }
+
+    /* 200 ancestors of 50 characters, past what is kept of the field: the
+     * latest are still there (they are kept, not the middle ones). */
+    {
+        GString *fields = g_string_new("Message-ID: <m@c.example>\nReferences:");
+        g_autofree char *msg = NULL;
+        g_autofree char *text = NULL;
+        g_autoptr(GMimeMessage) reply = NULL;
+        GMimeReferences *refs;
+        gsize len = 0;
+
+        for (int i = 0; i < 200; i++)
+            g_string_append_printf(fields, "\n <id%03d.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@x.example>", i);
+        g_string_append_c(fields, '\n');
+        g_assert_cmpuint(fields->len, >, AUTOREPLY_IDS_TEXT_MAX);
+        msg = g_strconcat("From: anna@customer.example\n", fields->str, "\nx\n", NULL);
+        g_string_free(fields, TRUE);
+        text = compose_for(msg, strlen(msg), NULL, NULL, &len);
+        reply = parse_reply(text, len);
+        refs = g_mime_references_parse(NULL, g_mime_object_get_header(GMIME_OBJECT(reply),
+                                                                       "References"));
+        g_assert_cmpint(g_mime_references_length(refs), ==, 20);
+        g_assert_cmpstr(g_mime_references_get_message_id(refs, 0), ==,
+                        "id000.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@x.example");
+        g_assert_cmpstr(g_mime_references_get_message_id(refs, 1), ==,
+                        "id182.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@x.example");
+        g_assert_cmpstr(g_mime_references_get_message_id(refs, 18), ==,
+                        "id199.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@x.example");
         g_mime_references_free(refs);
     }
 }
