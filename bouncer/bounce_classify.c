@@ -497,6 +497,11 @@ classify_reason(BounceRecipient *r, gboolean reported_delayed)
     for (gsize i = 0; i < G_N_ELEMENTS(reason_order_other); i++) {
         const BounceRule *hit = reason_hit(&hits, reason_order_other[i]);
 
+        /* As in the first pass: no recipient is judged at MAIL FROM
+         * ("mailbox unavailable" there is about our sender). */
+        if (hit != NULL && strcmp(reason_order_other[i], "userunknown") == 0
+            && g_strcmp0(r->smtp_command, "MAIL") == 0)
+            continue;
         if (hit != NULL) {
             reason_set(r, reason_order_other[i], hit->id);
             return;
