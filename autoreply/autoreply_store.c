@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "autoreply/autoreply_private.h"
 #include "common/db.h"
 #include "common/error.h"
 #include "common/log.h"
@@ -129,8 +130,18 @@ autoreply_store_record(gpointer self, PGconn *conn, const DeliveryRecipient *rcp
         gint64 id = 0;
         OutboxItem item;
 
-        if (org != NULL)
-            autoreply_store_organisation(conn, org, &org_name, &org_reply_to, NULL);
+        if (org != NULL && autoreply_store_organisation(conn, org, &org_name, &org_reply_to, NULL)) {
+            g_autofree char *usable = autoreply_address_clean(org_reply_to);
+
+            /* The reply then names no address: the app wrote one we
+             * cannot (docs/app.md asks for a bare address). */
+            if (usable == NULL) {
+                g_autofree char *shown = mime_compose_fold(org_reply_to, -1, 200);
+
+                log_warning("sid=%s org=%s reply_to=\"%s\" is not a bare address: the auto-reply"
+                            " gives the general text", rcpt->sid, org, shown);
+            }
+        }
         reply = autoreply_compose(store->options.templates, d, store->reply_mailbox, org_name,
                                   org_reply_to, NULL, &len);
         if (reply == NULL) {

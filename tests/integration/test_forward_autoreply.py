@@ -386,6 +386,24 @@ def customer_reply_gets_one_oops_naming_the_organisation():
 
 
 @tap.test
+def an_organisation_address_we_cannot_write_gives_the_general_text_and_a_warning():
+    reset_database()
+    organisation(43, "Name Form Ltd", "Name Form <billing@nameform.example>")
+    tok = token(43, 7)
+    port = free_port()
+    with SmtpSink(port) as sink, daemon(port) as d:
+        deliver(d.port, REPLY_MAILBOX, customer_reply(in_reply_to="%s@post.example.com" % tok),
+                mail_from="customer@example.net")
+        wait_for(lambda: len(sink.messages) == 1, 15, "the reply at the sink")
+        log = d.log_text()
+    body = sink.parsed()[0][2].get_content()
+    check("billing@nameform.example" not in body and "Name Form Ltd" not in body,
+          "the general text: %r" % body)
+    check('org=43 reply_to="Name Form <billing@nameform.example>" is not a bare address' in log,
+          "the log says why")
+
+
+@tap.test
 def one_mailbox_however_written_gets_one_reply():
     # The period is per mailbox: case, a +detail, a BATV tag or an SRS
     # rewrite of the same address does not make a new sender.
