@@ -170,7 +170,7 @@ autoreply_store_record(gpointer self, PGconn *conn, const DeliveryRecipient *rcp
             "WITH a AS (INSERT INTO autoreplies (inbound_id, sender, org_id, message_id, decision,"
             "           rule, outbox_id) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *)"
             " INSERT INTO events (type, org_id, payload)"
-            " SELECT 'autoreply.in', a.org_id, jsonb_build_object('type', 'autoreply.in',"
+            " SELECT 'autoreply.decided', a.org_id, jsonb_build_object('type', 'autoreply.decided',"
             "        'time', now(), 'org_id', a.org_id, 'message_id', a.message_id,"
             "        'recipient', a.sender, 'decision', a.decision, 'rule', a.rule,"
             "        'inbound_id', a.inbound_id, 'autoreply_id', a.id, 'outbox_id', a.outbox_id)"

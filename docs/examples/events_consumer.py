@@ -33,7 +33,9 @@ def main():
 
     ctx = zmq.Context()
     sub = ctx.socket(zmq.SUB)
-    sub.setsockopt(zmq.SUBSCRIBE, b"")  # every topic; b"bounce." for bounces only
+    # Every topic: seq runs across all of them, so only a subscriber to all
+    # can tell a missed event from one of a topic it did not ask for.
+    sub.setsockopt(zmq.SUBSCRIBE, b"")
     sub.connect(endpoint)
     received = 0
     try:

@@ -381,7 +381,19 @@ def customer_reply_gets_one_oops_naming_the_organisation():
     eq(rows, [["customer@example.net", "42", "replied", ""],
               ["customer@example.net", "42", "skipped", "period"]], "decisions recorded")
     types = [r[0] for r in psql("SELECT type FROM events ORDER BY id")]
-    eq(types.count("autoreply.in"), 2, "autoreply.in events")
+    eq(types.count("autoreply.decided"), 2, "autoreply.decided events")
+    eq(types.count("autoreply.in"), 0, "no autoreply.in: that is an out-of-office at a VERP address")
+    payloads = [r[0] for r in psql("SELECT payload::text FROM events WHERE type = 'autoreply.decided'"
+                                   " ORDER BY id")]
+    first = json.loads(payloads[0])
+    eq(sorted(first), ["autoreply_id", "decision", "inbound_id", "message_id", "org_id", "outbox_id",
+                       "recipient", "rule", "time", "type"], "autoreply.decided fields (docs/events.md)")
+    eq((first["recipient"], first["decision"], first["rule"], first["org_id"], first["message_id"]),
+       ("customer@example.net", "replied", "", 42, 7), "the first decision")
+    check(isinstance(first["outbox_id"], int), "the reply's outbox row")
+    second = json.loads(payloads[1])
+    eq((second["decision"], second["rule"], second["outbox_id"]), ("skipped", "period", None),
+       "the second decision")
     eq(types.count("autoreply.sent"), 1, "autoreply.sent event")
 
 
