@@ -67,9 +67,12 @@ static const char ctl_suppression_sql_list[] =
     "       reason,"
     "       " CTL_SUPPRESSION_TIME("since") ","
     "       coalesce(" CTL_SUPPRESSION_TIME("until") ", '-'),"
-    "       CASE WHEN removed_at IS NOT NULL"
+    "       CASE WHEN removed_at IS NOT NULL AND removed_by IS NULL"
+    "            THEN CASE WHEN removed_reason = 'superseded' THEN 'superseded ' ELSE 'expired ' END"
+    "                 || " CTL_SUPPRESSION_TIME("removed_at")
+    "            WHEN removed_at IS NOT NULL"
     "            THEN 'removed ' || " CTL_SUPPRESSION_TIME("removed_at")
-    "                 || ' by ' || " CTL_SUPPRESSION_CLEAN("coalesce(removed_by, '?')")
+    "                 || ' by ' || " CTL_SUPPRESSION_CLEAN("removed_by")
     "            WHEN until <= now() THEN 'expired' ELSE 'live' END,"
     "       " CTL_SUPPRESSION_CLEAN("detail") ","
     "       json_build_object('id', id, 'address', address, 'org_id', org_id,"
@@ -113,7 +116,7 @@ static const char ctl_suppression_sql_remove[] =
  * nothing in the scope it was given. */
 static const char ctl_suppression_sql_scopes[] =
     "SELECT coalesce(org_id::text, '') FROM suppressions"
-    " WHERE address = lower($1) AND removed_at IS NULL"
+    " WHERE address = lower($1) AND removed_at IS NULL AND (until IS NULL OR until > now())"
     " ORDER BY org_id NULLS FIRST LIMIT 6";
 
 static void

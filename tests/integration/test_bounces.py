@@ -291,19 +291,34 @@ def soft_bounces_suppress_after_threshold():
                "250", "soft bounce %d" % i)
             sup = psql("SELECT reason, until IS NOT NULL FROM suppressions")
             eq(sup, [] if i < 2 else [["soft-bounces", "t"]], "suppressions after %d soft bounces" % (i + 1))
-        # An address with a long history of soft bounces (its suppression
-        # removed, or a sender that ignores it): the next one suppresses it
-        # again having read only as many as the threshold, newest first.
+        # An address with a long history of soft bounces (a sender that
+        # ignores its suppression): the next one makes the suppression
+        # longer having read only as many as the threshold, newest first.
         psql("INSERT INTO bounces (inbound_id, recipient, kind, action, hard)"
              " SELECT (SELECT max(id) FROM inbound_messages), 'soft@example.org', 'dsn',"
              " 'failed', false FROM generate_series(1, 200)")
-        psql("UPDATE suppressions SET removed_at = now(), removed_by = 'test'")
-        tok = token(5, 200)
-        eq(deliver(d.port, tok + "@notifications.example.com",
-                   dsn(tok, [("soft@example.org", "5.2.2", "552 5.2.2 mailbox full", "failed")]))[1][:3],
-           "250", "soft bounce after 203")
+        soft = lambda i: deliver(d.port, token(5, i) + "@notifications.example.com",
+                                 dsn(token(5, i), [("soft@example.org", "5.2.2",
+                                                    "552 5.2.2 mailbox full", "failed")]))[1][:3]
+        eq(soft(200), "250", "soft bounce after 203")
         eq(psql("SELECT split_part(detail, ',', 1) FROM suppressions WHERE removed_at IS NULL"),
            [["3 soft bounces"]], "the count stops at the threshold")
+        # Made longer: the first row is kept, closed, as what it was.
+        eq(psql("SELECT reason, removed_by IS NULL, removed_reason FROM suppressions ORDER BY id"),
+           [["soft-bounces", "t", "superseded"], ["soft-bounces", "t", ""]], "history kept")
+        # A person lifts it: the count starts again from there.
+        eq(psql("SELECT bouncer_unsuppress('soft@example.org', NULL, 'support', 'asked') IS NOT NULL"),
+           [["t"]], "lifted")
+        eq(soft(201), "250", "one soft bounce after the removal")
+        eq(psql("SELECT count(*) FROM suppressions WHERE removed_at IS NULL"), [["0"]],
+           "not suppressed again by the bounces before the removal")
+        eq(soft(202), "250", "two")
+        eq(soft(203), "250", "three")
+        eq(psql("SELECT detail FROM suppressions WHERE removed_at IS NULL"),
+           [["3 soft bounces, last 5.2.2 mailboxfull"]], "suppressed again at the threshold")
+        eq(psql("SELECT coalesce(removed_by, '-'), coalesce(removed_reason, '-') FROM suppressions"
+                " ORDER BY id"),
+           [["-", "superseded"], ["support", "asked"], ["-", "-"]], "every state of it kept")
 
 
 @tap.test

@@ -342,10 +342,29 @@ def suppression_expired_rows_only_with_all():
     obj = [json.loads(l) for l in ctl_ok("suppression", "list", "--all", "--json").splitlines()]
     eq([(o["address"], o["live"]) for o in obj],
        [("new@example.org", True), ("old@example.org", False)], "JSON live flag")
-    # A new suppression replaces the expired one in place (bouncer_suppress).
+    # An expired suppression is not in force: there is nothing to remove.
+    rc, out, err = ctl("suppression", "remove", "old@example.org", "--by", "alice")
+    eq(rc, 1, "removing an expired suppression fails")
+    eq(err, "bouncerctl suppression remove: old@example.org is not suppressed for every"
+            " organisation\n", "message for an expired one")
+    eq(psql("SELECT count(*) FROM events"), [["1"]], "no removal event (only new@'s add)")
+    # A new suppression is a new row; the expired one stays, closed as
+    # expired at its until (bouncer_suppress).
     ctl_ok("suppression", "add", "old@example.org")
     eq(parse_table(ctl_ok("suppression", "list", "--address", "old@example.org"))[0]["until"], "-",
        "suppressed again, permanently")
+    rows = parse_table(ctl_ok("suppression", "list", "--all", "--address", "old@example.org"))
+    eq([r["reason"] for r in rows], ["soft-bounces", "manual"], "both rows listed")
+    check(re.match(r"^expired \d{4}-\d\d-\d\d \d\d:\d\d[+-]\d\d$", rows[0]["state"]),
+          "the old row reads expired: %r" % rows[0]["state"])
+    eq(psql("SELECT removed_at = until, removed_by IS NULL, removed_reason FROM suppressions"
+            " WHERE reason = 'soft-bounces'"), [["t", "t", "expired"]], "closed at its until")
+    eq(psql("SELECT detail FROM support.address_history WHERE address = 'old@example.org'"
+            " AND what = 'suppression' ORDER BY at"),
+       [["for every organisation; 3 soft bounces; expired " +
+         psql("SELECT to_char(until, 'YYYY-MM-DD HH24:MI') FROM suppressions"
+              " WHERE reason = 'soft-bounces'")[0][0]],
+        ["for every organisation; live"]], "address_history tells them apart")
 
 
 @tap.test
