@@ -32,6 +32,7 @@ static const struct {
     { "5.3.0", "systemerror" },  { "5.3.1", "systemfull" },    { "5.3.2", "notaccept" },
     { "5.3.3", "systemerror" },  { "5.3.4", "mesgtoobig" },    { "5.3.5", "systemerror" },
     { "5.4.0", "networkerror" }, { "5.4.3", "systemerror" },   { "5.4.4", "hostunknown" },
+    { "5.4.6", "networkerror" },
     { "5.5.3", "toomanyconn" },  { "5.5.4", "systemerror" },   { "5.5.5", "systemerror" },
     { "5.5.6", "securityerror" },{ "5.6.0", "contenterror" },  { "5.6.1", "contenterror" },
     { "5.6.2", "contenterror" }, { "5.6.3", "contenterror" },  { "5.6.5", "contenterror" },
@@ -48,7 +49,7 @@ static const struct {
     { "5.7.27", "notaccept" },
     /* Microsoft 365's detail codes (documented with its NDRs). */
     { "4.4.312", "networkerror" },{ "5.4.312", "networkerror" },{ "4.4.316", "expired" },
-    { "5.4.316", "expired" },    { "5.7.501", "spamdetected" },{ "5.7.502", "spamdetected" },
+    { "5.4.316", "expired" },    { "5.4.300", "expired" },    { "4.4.300", "expired" },    { "5.7.501", "spamdetected" },{ "5.7.502", "spamdetected" },
     { "5.7.503", "spamdetected" },{ "5.7.504", "filtered" },   { "5.7.505", "filtered" },
     { "5.7.506", "blocked" },    { "5.7.507", "blocked" },     { "5.7.508", "toomanyconn" },
     { "5.7.509", "authfailure" },{ "5.7.510", "notaccept" },   { "5.7.511", "blocked" },
