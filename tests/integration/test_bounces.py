@@ -55,21 +55,24 @@ def dsn(token_local, recipients, original_message_id=None):
         "\r\n--BB--\r\n" % (token_local, os.urandom(6).hex(), per_rcpt, token_local, mid))
 
 
-def arf(complainant, original_message_id):
+def arf(complainant, original_message_id, feedback_type="abuse", rcpt_to=None):
+    rcpt_to = complainant if rcpt_to is None else rcpt_to
     return (
         "From: feedback@isp.example.net\r\nTo: fbl@notifications.example.com\r\n"
         "Subject: Abuse report\r\nMessage-ID: <%s@isp.example.net>\r\nMIME-Version: 1.0\r\n"
         "Content-Type: multipart/report; report-type=feedback-report; boundary=\"AA\"\r\n"
         "\r\n--AA\r\nContent-Type: text/plain\r\n\r\nThis is an email abuse report.\r\n"
         "\r\n--AA\r\nContent-Type: message/feedback-report\r\n\r\n"
-        "Feedback-Type: abuse\r\nUser-Agent: ExampleFBL/1.0\r\nVersion: 1\r\n"
+        "Feedback-Type: %s\r\nUser-Agent: ExampleFBL/1.0\r\nVersion: 1\r\n"
         "Original-Mail-From: <bounces@notifications.example.com>\r\n"
-        "Original-Rcpt-To: <%s>\r\nSource-IP: 192.0.2.1\r\n"
+        "%sSource-IP: 192.0.2.1\r\n"
         "Arrival-Date: Mon, 2 Nov 2026 10:00:00 +0000\r\n"
         "\r\n--AA\r\nContent-Type: message/rfc822\r\n\r\n"
         "From: \"Org\" <messageservice@post.example.com>\r\nTo: %s\r\n"
         "Message-ID: %s\r\nSubject: Invoice\r\n\r\nYour invoice.\r\n"
-        "\r\n--AA--\r\n" % (os.urandom(6).hex(), complainant, complainant, original_message_id))
+        "\r\n--AA--\r\n" % (os.urandom(6).hex(), feedback_type,
+                              "Original-Rcpt-To: <%s>\r\n" % rcpt_to if rcpt_to else "",
+                              complainant, original_message_id))
 
 
 class Subscriber:
@@ -278,6 +281,31 @@ def complaint_to_fbl_is_linked_through_original_headers():
                          "recipient", "reporting_mta", "time", "type"], "complaint event fields")
     eq((payload["recipient"], payload["feedback_type"]), ("angry@example.com", "abuse"),
        "complainant and feedback type in the event")
+
+
+@tap.test
+def reports_that_are_no_complaint_and_redacted_complainers_suppress_nobody():
+    # not-spam (RFC 6650) and auth-failure (RFC 6591) reports say nothing
+    # against mailing the recipient; a placeholder such as redacted@ is
+    # nobody's address. All are recorded and published.
+    reset_database()
+    tok = token(77, 9002)
+    cases = [("fine@example.com", "not-spam", None), ("auth@example.com", "auth-failure", None),
+             ("redacted@redacted", "abuse", ""), ("Redacted@example.net", "abuse", None),
+             ("angry@example.com", "abuse", None)]
+    with daemon(free_port()) as d:
+        for complainant, ftype, rcpt_to in cases:
+            _, reply = deliver(d.port, "fbl@notifications.example.com",
+                               arf(complainant, "<%s@post.example.com>" % tok, ftype, rcpt_to))
+            eq(reply[:3], "250", "data reply for %s" % ftype)
+    eq(psql("SELECT recipient, feedback_type FROM complaints ORDER BY id"),
+       [["fine@example.com", "not-spam"], ["auth@example.com", "auth-failure"],
+        ["redacted@redacted", "abuse"], ["Redacted@example.net", "abuse"],
+        ["angry@example.com", "abuse"]],
+       "every report recorded, as the report says")
+    eq(psql("SELECT address FROM suppressions"), [["angry@example.com"]],
+       "only the real complaint suppresses")
+    eq(psql("SELECT count(*) FROM events WHERE type = 'complaint'"), [["5"]], "five complaint events")
 
 
 @tap.test
