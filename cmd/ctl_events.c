@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "cmd/ctl.h"
+#include "cmd/ctl_support.h"
 #include "common/db.h"
 #include "common/event_publisher.h"
 
@@ -20,7 +21,7 @@ ctl_events_print(PGconn *conn, gint64 *since, GError **error)
 
     do {
         g_clear_pointer(&res, PQclear);
-        res = db_exec(conn,
+        res = ctl_support_exec(conn,
                       "SELECT seq, payload::text FROM events"
                       " WHERE seq > $1 ORDER BY seq LIMIT " CTL_EVENTS_PAGE, 1, params, error);
         if (res == NULL)

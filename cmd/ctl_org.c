@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cmd/ctl.h"
+#include "cmd/ctl_support.h"
 #include "common/db.h"
 
 typedef struct {
@@ -113,7 +114,7 @@ ctl_org_set(const CtlOrgOptions *opts, int argc, char **argv)
     params[1] = opts->name;
     params[2] = opts->reply_to;
     params[3] = forward;
-    res = db_exec(conn, ctl_org_sql_set, 4, params, &error);
+    res = ctl_support_exec(conn, ctl_org_sql_set, 4, params, &error);
     if (res == NULL)
         goto fail;
     printf("organisation %" G_GINT64_FORMAT " %s\n", id,
@@ -153,7 +154,7 @@ ctl_org_show(const CtlOrgOptions *opts, int argc, char **argv)
         return 1;
     }
     params[0] = argv[1];
-    res = db_exec(conn, ctl_org_sql_show, 1, params, &error);
+    res = ctl_support_exec(conn, ctl_org_sql_show, 1, params, &error);
     if (res == NULL) {
         fprintf(stderr, "bouncerctl org show: %s\n", error->message);
         return 1;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cmd/ctl.h"
+#include "cmd/ctl_support.h"
 #include "common/db.h"
 #include "common/error.h"
 
@@ -216,7 +217,7 @@ ctl_suppression_list(const CtlSuppressionOptions *opts, PGconn *conn, GError **e
 
     if (opts->json)
         return ctl_suppression_print_json(conn, params, error) ? 0 : 1;
-    res = db_exec(conn, ctl_suppression_sql_list, 3, params, error);
+    res = ctl_support_exec(conn, ctl_suppression_sql_list, 3, params, error);
     if (res == NULL)
         return 1;
     if (PQntuples(res) == 0)
@@ -234,13 +235,13 @@ ctl_suppression_add(const CtlSuppressionOptions *opts, PGconn *conn, const char 
                     GError **error)
 {
     const char *params[] = { address, opts->org, opts->reason != NULL ? opts->reason : "", opts->days };
-    g_autoptr(PGresult) added = db_exec(conn, ctl_suppression_sql_add, 4, params, error);
+    g_autoptr(PGresult) added = ctl_support_exec(conn, ctl_suppression_sql_add, 4, params, error);
     g_autoptr(PGresult) live = NULL;
     g_autofree char *scope = ctl_suppression_scope(opts->org);
 
     if (added == NULL)
         return 1;
-    live = db_exec(conn, ctl_suppression_sql_live, 2, params, error);
+    live = ctl_support_exec(conn, ctl_suppression_sql_live, 2, params, error);
     if (live == NULL)
         return 1;
     if (PQntuples(live) == 0) {
@@ -264,7 +265,7 @@ ctl_suppression_remove(const CtlSuppressionOptions *opts, PGconn *conn, const ch
                        GError **error)
 {
     const char *params[] = { address, opts->org, opts->by, opts->reason };
-    g_autoptr(PGresult) removed = db_exec(conn, ctl_suppression_sql_remove, 4, params, error);
+    g_autoptr(PGresult) removed = ctl_support_exec(conn, ctl_suppression_sql_remove, 4, params, error);
     g_autoptr(PGresult) scopes = NULL;
     g_autofree char *scope = ctl_suppression_scope(opts->org);
     g_autoptr(GString) elsewhere = NULL;
@@ -276,7 +277,7 @@ ctl_suppression_remove(const CtlSuppressionOptions *opts, PGconn *conn, const ch
                PQgetvalue(removed, 0, 0), address, scope);
         return 0;
     }
-    scopes = db_exec(conn, ctl_suppression_sql_scopes, 1, params, error);
+    scopes = ctl_support_exec(conn, ctl_suppression_sql_scopes, 1, params, error);
     if (scopes == NULL)
         return 1;
     elsewhere = g_string_new(NULL);
