@@ -290,6 +290,32 @@ bounce_report_warm_up(void)
     bounce_rules_warm_up();
 }
 
+/* report_drop_repeats - a recipient named again with the same action (a
+ * report listing "Ann@x" and "ann@x", or one address in two blocks) is
+ * one recipient: stored, counted and published once. Differing actions
+ * (delayed, then failed) are different news and stay. */
+static void
+report_drop_repeats(BounceReport *report)
+{
+    GPtrArray *list = report->recipients;
+
+    for (guint i = 1; i < list->len;) {
+        const BounceRecipient *r = g_ptr_array_index(list, i);
+        gboolean repeat = FALSE;
+
+        for (guint k = 0; k < i && !repeat && r->addr[0] != '\0'; k++) {
+            const BounceRecipient *seen = g_ptr_array_index(list, k);
+
+            repeat = g_ascii_strcasecmp(seen->addr, r->addr) == 0
+                     && g_strcmp0(seen->action, r->action) == 0;
+        }
+        if (repeat)
+            g_ptr_array_remove_index(list, i);
+        else
+            i++;
+    }
+}
+
 BounceReport *
 bounce_report_parse(const char *data, gsize len)
 {
@@ -322,6 +348,7 @@ bounce_report_parse(const char *data, gsize len)
     for (guint i = 0; i < report->recipients->len; i++)
         bounce_classify(g_ptr_array_index(report->recipients, i), report->kind,
                         parts.text->str, MIN(parts.text->len, BOUNCE_MAX_DIAGNOSTIC * 8));
+    report_drop_repeats(report);
     /* A notice in prose whose every recipient was delivered is a success
      * notice, as its DSN would have said. */
     if (report->kind == BOUNCE_KIND_NONSTANDARD && report_kind_dsn(report) == BOUNCE_KIND_DELIVERED)
