@@ -116,6 +116,46 @@ outbox_permanent(CURLcode rc, long code, gboolean data_sent)
     return code >= 500 && code < 600;
 }
 
+/* The relay's last reply, as it said it: libcurl's error text names only
+ * the command and the code ("RCPT failed: 550"), and the server's words
+ * ("5.1.1 no such user") are what an operator reads last_error for. */
+#define OUTBOX_REPLY_MAX 512
+
+typedef struct {
+    GString *reply;           /* the reply coming in, its lines joined by " " */
+    gboolean complete;        /* its last line ("NNN text") has come */
+    GString *refusal;         /* the last complete 4xx or 5xx reply (QUIT's
+                               * 221 comes after it) */
+} OutboxReply;
+
+/* outbox_curl_debug - keep each reply the server sends; what we send
+ * (AUTH among it) is not looked at. */
+static int
+outbox_curl_debug(CURL *curl, curl_infotype type, char *data, size_t size, void *userp)
+{
+    OutboxReply *reply = userp;
+    g_autofree char *line = NULL;
+
+    (void)curl;
+    if (type != CURLINFO_HEADER_IN)
+        return 0;
+    if (reply->complete) {
+        g_string_truncate(reply->reply, 0);
+        reply->complete = FALSE;
+    }
+    line = mime_compose_fold(data, (gssize)MIN(size, (size_t)OUTBOX_REPLY_MAX), OUTBOX_REPLY_MAX);
+    if (reply->reply->len < OUTBOX_REPLY_MAX) {
+        if (reply->reply->len > 0)
+            g_string_append_c(reply->reply, ' ');
+        g_string_append(reply->reply, line);
+    }
+    /* "250-..." continues a reply, "250 ..." ends it */
+    reply->complete = size < 4 || data[3] != '-';
+    if (reply->complete && (reply->reply->str[0] == '4' || reply->reply->str[0] == '5'))
+        g_string_assign(reply->refusal, reply->reply->str);
+    return 0;
+}
+
 /* outbox_send_smtp - one message through libcurl's SMTP client; see
  * outbox_permanent() for which failures are final. */
 static OutboxResult
@@ -128,6 +168,9 @@ outbox_send_smtp(OutboxSender *sender, const char *mail_from, const char *rcpt_t
     OutboxUpload up = { data, len, 0 };
     g_autofree char *from = g_strdup_printf("<%s>", mail_from);
     g_autofree char *to = g_strdup_printf("<%s>", rcpt_to);
+    g_autoptr(GString) last_reply = g_string_new(NULL);
+    g_autoptr(GString) refusal = g_string_new(NULL);
+    OutboxReply reply = { last_reply, FALSE, refusal };
     long code = 0;
     CURLcode rc;
 
@@ -147,6 +190,9 @@ outbox_send_smtp(OutboxSender *sender, const char *mail_from, const char *rcpt_t
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)sender->timeout);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, outbox_curl_debug);
+    curl_easy_setopt(curl, CURLOPT_DEBUGDATA, &reply);
+    curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L);
     if (g_strcmp0(sender->starttls, "required") == 0)
         curl_easy_setopt(curl, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
     else if (g_strcmp0(sender->starttls, "try") == 0)
@@ -162,8 +208,14 @@ outbox_send_smtp(OutboxSender *sender, const char *mail_from, const char *rcpt_t
 
     if (rc == CURLE_OK)
         return OUTBOX_SENT;
-    *error_out = g_strdup_printf("%s (reply %ld)", errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc),
-                                 code);
+    /* The server's words, when the refusal we kept is the one that failed. */
+    if (code != 0 && strtol(refusal->str, NULL, 10) == code)
+        *error_out = g_strdup_printf("%s (reply %ld: %s)",
+                                     errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc), code,
+                                     refusal->str);
+    else
+        *error_out = g_strdup_printf("%s (reply %ld)",
+                                     errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc), code);
     return outbox_permanent(rc, code, up.pos > 0) ? OUTBOX_PERMANENT : OUTBOX_TEMPORARY;
 }
 

@@ -300,6 +300,8 @@ def a_message_refused_after_its_data_fails_at_once():
         eq(len(sink.messages), 1, "one attempt, not retried")
     eq(psql("SELECT count(*) FROM events WHERE type = 'outbox.failed'"), [["1"]],
        "an outbox.failed event")
+    err = psql("SELECT last_error FROM outbox")[0][0]
+    check("554 5.7.1 message refused" in err, "the relay's words after the data: %r" % err)
 
 
 @tap.test

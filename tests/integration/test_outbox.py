@@ -92,8 +92,9 @@ def permanent_refusal_fails_with_event():
         wait_for(lambda: states() == ["failed"], 15, "row failed")
         eq(sink.attempts, 1, "no retry after a 5xx")
     err = psql("SELECT last_error FROM outbox")[0][0]
-    check("550" in err, "last_error names the reply: %r" % err)
-    eq(psql("SELECT type, payload->>'kind' FROM events"), [["outbox.failed", "forward"]], "event")
+    check("550 5.1.1 no such user" in err, "last_error gives the relay's words: %r" % err)
+    eq(psql("SELECT type, payload->>'kind', payload->>'diagnostic' FROM events"),
+       [["outbox.failed", "forward", err]], "event, with the same diagnostic")
 
 
 @tap.test
