@@ -864,6 +864,29 @@ test_long_subject(void)
     g_assert_cmpuint(g_utf8_strlen(subject, -1), ==, strlen("Auto: ") + 200);
 }
 
+/* reply_references_of - the References of our reply to a message whose
+ * own References lists n ids, each prefix, its number (width digits at
+ * least) and suffix. */
+static GMimeReferences *
+reply_references_of(int n, const char *prefix, int width, const char *suffix)
+{
+    GString *fields = g_string_new("Message-ID: <m@c.example>\nReferences:");
+    g_autofree char *msg = NULL;
+    g_autofree char *text = NULL;
+    g_autoptr(GMimeMessage) reply = NULL;
+    gsize len = 0;
+
+    for (int i = 0; i < n; i++)
+        g_string_append_printf(fields, "%s%0*d%s", prefix, width, i, suffix);
+    g_string_append_c(fields, '\n');
+    msg = g_strconcat("From: anna@customer.example\n", fields->str, "\nx\n", NULL);
+    g_string_free(fields, TRUE);
+    text = compose_for(msg, strlen(msg), NULL, NULL, &len);
+    reply = parse_reply(text, len);
+    return g_mime_references_parse(NULL, g_mime_object_get_header(GMIME_OBJECT(reply),
+                                                                   "References"));
+}
+
 /* test_references - RFC 5322 §3.6.4, and trimming a long chain. */
 static void
 test_references(void)
@@ -919,22 +942,8 @@ test_references(void)
 
     /* 30 ancestors: the first and the latest 18, then the parent. */
     {
-        GString *fields = g_string_new("Message-ID: <m@c.example>\nReferences:");
-        g_autofree char *msg = NULL;
-        g_autofree char *text = NULL;
-        g_autoptr(GMimeMessage) reply = NULL;
-        GMimeReferences *refs;
-        gsize len = 0;
+        GMimeReferences *refs = reply_references_of(30, " <r", 1, "@x.example>");
 
-        for (int i = 0; i < 30; i++)
-            g_string_append_printf(fields, " <r%d@x.example>", i);
-        g_string_append_c(fields, '\n');
-        msg = g_strconcat("From: anna@customer.example\n", fields->str, "\nx\n", NULL);
-        g_string_free(fields, TRUE);
-        text = compose_for(msg, strlen(msg), NULL, NULL, &len);
-        reply = parse_reply(text, len);
-        refs = g_mime_references_parse(NULL, g_mime_object_get_header(GMIME_OBJECT(reply),
-                                                                       "References"));
         g_assert_cmpint(g_mime_references_length(refs), ==, 20);
         g_assert_cmpstr(g_mime_references_get_message_id(refs, 0), ==, "r0@x.example");
         g_assert_cmpstr(g_mime_references_get_message_id(refs, 1), ==, "r12@x.example");
@@ -946,23 +955,9 @@ test_references(void)
     /* 200 ancestors of 50 characters, past what is kept of the field: the
      * latest are still there (they are kept, not the middle ones). */
     {
-        GString *fields = g_string_new("Message-ID: <m@c.example>\nReferences:");
-        g_autofree char *msg = NULL;
-        g_autofree char *text = NULL;
-        g_autoptr(GMimeMessage) reply = NULL;
-        GMimeReferences *refs;
-        gsize len = 0;
+        GMimeReferences *refs =
+            reply_references_of(200, "\n <id", 3, ".aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@x.example>");
 
-        for (int i = 0; i < 200; i++)
-            g_string_append_printf(fields, "\n <id%03d.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@x.example>", i);
-        g_string_append_c(fields, '\n');
-        g_assert_cmpuint(fields->len, >, AUTOREPLY_IDS_TEXT_MAX);
-        msg = g_strconcat("From: anna@customer.example\n", fields->str, "\nx\n", NULL);
-        g_string_free(fields, TRUE);
-        text = compose_for(msg, strlen(msg), NULL, NULL, &len);
-        reply = parse_reply(text, len);
-        refs = g_mime_references_parse(NULL, g_mime_object_get_header(GMIME_OBJECT(reply),
-                                                                       "References"));
         g_assert_cmpint(g_mime_references_length(refs), ==, 20);
         g_assert_cmpstr(g_mime_references_get_message_id(refs, 0), ==,
                         "id000.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@x.example");
