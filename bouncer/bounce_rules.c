@@ -13,17 +13,12 @@
 
 #define RULES_OVECTOR_PAIRS 16
 
-/* A JIT compile costs about as much as a hundred interpreted runs of a
- * typical rule over a typical diagnostic, and most rules run rarely: a
- * rule is JIT-compiled on its RULES_JIT_AFTER-th run. */
-#define RULES_JIT_AFTER 2
-
 typedef struct {
     const BounceRule *rules;
     gsize count;
     pcre2_code **codes;       /* NULL until first needed */
     pcre2_code **jits;        /* a JIT-compiled copy once the rule is hot */
-    gint *runs;               /* runs so far, counted up to RULES_JIT_AFTER */
+    gint *runs;               /* runs so far, counted up to BOUNCE_RULES_JIT_AFTER */
     BouncePrefilter *filter;  /* made on the first filtered use */
     const BouncePrefilterData *built_filter; /* the build's, when it fits */
     gsize filter_done;
@@ -184,8 +179,8 @@ rules_code(const CompiledTable *ct, gsize i)
     code = g_atomic_pointer_get(&ct->codes[i]);
     if (code == NULL)
         code = rules_publish(&ct->codes[i], rules_compile(ct, i));
-    if (g_atomic_int_get(&ct->runs[i]) < RULES_JIT_AFTER
-        && g_atomic_int_add(&ct->runs[i], 1) == RULES_JIT_AFTER - 1) {
+    if (g_atomic_int_get(&ct->runs[i]) < BOUNCE_RULES_JIT_AFTER
+        && g_atomic_int_add(&ct->runs[i], 1) == BOUNCE_RULES_JIT_AFTER - 1) {
         pcre2_code *jit = pcre2_code_copy(code);
 
         if (jit != NULL && pcre2_jit_compile(jit, PCRE2_JIT_COMPLETE) == 0)
