@@ -122,12 +122,15 @@ action_from_text(const BounceRecipient *r, const char *context, gsize context_le
     *rule_out = NULL;
     if (r->status[0] == '2')
         return "delivered";
+    /* A temporary code is a delay, unless the words say the sender gave
+     * up (a rule whose value is "failed"). */
     if (r->status[0] == '4')
-        return "delayed";
+        return bounce_rules_first(BOUNCE_TABLE_DELAYED, r->diagnostic, len, &m)
+               && m.rule->value != NULL ? m.rule->value : "delayed";
     if (r->status[0] != '\0')
         return "failed";
     if (bounce_rules_first(BOUNCE_TABLE_DELAYED, r->diagnostic, len, &m))
-        return "delayed";
+        return m.rule->value != NULL ? m.rule->value : "delayed";
     if (r->replycode[0] == '4' || r->replycode[0] == '5')
         return "failed";
     if (bounce_rules_first(BOUNCE_TABLE_DELIVERED, r->diagnostic, len, &m)
