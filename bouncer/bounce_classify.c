@@ -542,8 +542,37 @@ classify_reason(BounceRecipient *r, gboolean reported_delayed)
     }
 }
 
+/* transcript_end_for - where the first line of a session transcript
+ * (">>> " sent, "<<< " read) that names addr ends; len when none does. A
+ * transcript may hold several recipients' sessions one after another. */
+static gsize
+transcript_end_for(const char *text, gsize len, const char *addr)
+{
+    gsize alen = strlen(addr);
+
+    for (gsize i = 0; alen > 0 && i + alen <= len; i++) {
+        gsize line = i, end = i;
+
+        if (g_ascii_strncasecmp(text + i, addr, alen) != 0)
+            continue;
+        while (line > 0 && text[line - 1] != '\n')
+            line--;
+        while (line < i && (text[line] == ' ' || text[line] == '\t'))
+            line++;
+        if (i - line < 4 || (strncmp(text + line, ">>> ", 4) != 0
+                             && strncmp(text + line, "<<< ", 4) != 0))
+            continue;
+        while (end < len && text[end] != '\n')
+            end++;
+        return end;
+    }
+    return len;
+}
+
 /* classify_command - the SMTP command the failure answered: from the
- * diagnostic, else from the text around it (a session transcript). */
+ * diagnostic, else from the text around it (a session transcript): the
+ * last command before the transcript's first line about this recipient,
+ * so one refused at RCPT is not given the MAIL of the next session. */
 static void
 classify_command(BounceRecipient *r, const char *context, gsize context_len)
 {
@@ -556,7 +585,7 @@ classify_command(BounceRecipient *r, const char *context, gsize context_len)
         return;
     if (!bounce_rules_last(BOUNCE_TABLE_COMMAND, text, len, &m)) {
         text = context;
-        len = context_len;
+        len = text != NULL ? transcript_end_for(context, context_len, r->addr) : 0;
         if (text == NULL || !bounce_rules_last(BOUNCE_TABLE_COMMAND, text, len, &m))
             return;
     }
