@@ -542,39 +542,15 @@ classify_reason(BounceRecipient *r, gboolean reported_delayed)
     }
 }
 
-/* transcript_end_for - where the first line of a session transcript
- * (">>> " sent, "<<< " read) that names addr ends; len when none does. A
- * transcript may hold several recipients' sessions one after another. */
-static gsize
-transcript_end_for(const char *text, gsize len, const char *addr)
-{
-    gsize alen = strlen(addr);
-
-    for (gsize i = 0; alen > 0 && i + alen <= len; i++) {
-        gsize line = i, end = i;
-
-        if (g_ascii_strncasecmp(text + i, addr, alen) != 0)
-            continue;
-        while (line > 0 && text[line - 1] != '\n')
-            line--;
-        while (line < i && (text[line] == ' ' || text[line] == '\t'))
-            line++;
-        if (i - line < 4 || (strncmp(text + line, ">>> ", 4) != 0
-                             && strncmp(text + line, "<<< ", 4) != 0))
-            continue;
-        while (end < len && text[end] != '\n')
-            end++;
-        return end;
-    }
-    return len;
-}
-
 /* classify_command - the SMTP command the failure answered: from the
- * diagnostic, else from the text around it (a session transcript): the
- * last command before the transcript's first line about this recipient,
- * so one refused at RCPT is not given the MAIL of the next session. */
+ * diagnostic, else the one a session transcript shows sent before its
+ * first line about this recipient (transcript_command, found by the
+ * caller: a transcript may hold several sessions, and one recipient
+ * refused at RCPT must not take the MAIL of the next), else from the
+ * text around it. */
 static void
-classify_command(BounceRecipient *r, const char *context, gsize context_len)
+classify_command(BounceRecipient *r, const char *context, gsize context_len,
+                 const char *transcript_command)
 {
     BounceMatch m;
     const char *text = r->diagnostic;
@@ -584,8 +560,12 @@ classify_command(BounceRecipient *r, const char *context, gsize context_len)
     if (r->smtp_command != NULL)
         return;
     if (!bounce_rules_last(BOUNCE_TABLE_COMMAND, text, len, &m)) {
+        if (transcript_command != NULL) {
+            r->smtp_command = g_strdup(transcript_command);
+            return;
+        }
         text = context;
-        len = text != NULL ? transcript_end_for(context, context_len, r->addr) : 0;
+        len = context_len;
         if (text == NULL || !bounce_rules_last(BOUNCE_TABLE_COMMAND, text, len, &m))
             return;
     }
@@ -673,7 +653,8 @@ classify_ses(BounceRecipient *r)
 }
 
 void
-bounce_classify(BounceRecipient *r, BounceKind kind, const char *context, gsize context_len)
+bounce_classify(BounceRecipient *r, BounceKind kind, const char *context, gsize context_len,
+                const char *transcript_command)
 {
     gboolean reported_delayed;
 
@@ -692,7 +673,7 @@ bounce_classify(BounceRecipient *r, BounceKind kind, const char *context, gsize 
     if (kind == BOUNCE_KIND_DSN)
         classify_mda(r, context, context_len);
     classify_codes(r, context, context_len);
-    classify_command(r, context, context_len);
+    classify_command(r, context, context_len, transcript_command);
     classify_reason(r, reported_delayed);
     /* Sending again can never succeed only when the address or its domain
      * is gone; a null MX (notaccept) is hard only as a permanent failure. */

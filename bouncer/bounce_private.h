@@ -402,7 +402,8 @@ void bounce_rules_find_codes(const char *text, char status_out[16], char reply_o
 /* bounce_classify - fill status/replycode/reason/hard/bounce_type/... of one
  * recipient from what the readers left in it; context is the message's
  * human-readable text (for the SMTP command of a transcript), may be NULL. */
-void bounce_classify(BounceRecipient *rcpt, BounceKind kind, const char *context, gsize context_len);
+void bounce_classify(BounceRecipient *rcpt, BounceKind kind, const char *context, gsize context_len,
+                     const char *transcript_command);
 /* bounce_reason_from_status - the reason an RFC 3463 code stands for, or NULL. */
 const char *bounce_reason_from_status(const char *status);
 

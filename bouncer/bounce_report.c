@@ -290,30 +290,103 @@ bounce_report_warm_up(void)
     bounce_rules_warm_up();
 }
 
+/* transcript_command_of - the command of a transcript line ">>> RCPT
+ * To:<...>", in classify_command()'s words, or NULL. */
+static const char *
+transcript_command_of(const char *line, gsize len)
+{
+    static const struct {
+        const char *word;
+        const char *command;
+    } words[] = { { "RCPT", "RCPT" }, { "MAIL", "MAIL" }, { "DATA", "DATA" },
+                  { "EHLO", "HELO" }, { "HELO", "HELO" } };
+
+    for (gsize k = 0; k < G_N_ELEMENTS(words); k++) {
+        if (len >= 4 && g_ascii_strncasecmp(line, words[k].word, 4) == 0)
+            return words[k].command;
+    }
+    return NULL;
+}
+
+/* report_transcript_commands - for each address a Sendmail-style session
+ * transcript names (">>> RCPT To:<a@b>", "<<< 550 5.1.1 <a@b>... User
+ * unknown"), lower-cased, the command sent last before its first such
+ * line; one pass over the text. A transcript may hold several sessions
+ * ("... while talking to host:"), each starting without a command, so a
+ * recipient refused at RCPT does not take the MAIL of the next session.
+ * (transfer full: the values are static strings) */
+static GHashTable *
+report_transcript_commands(const char *text, gsize len)
+{
+    GHashTable *out = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    const char *command = NULL;
+    gsize pos = 0;
+
+    while (pos < len) {
+        const char *line = text + pos;
+        const char *nl = memchr(line, '\n', len - pos);
+        gsize line_len = nl != NULL ? (gsize)(nl - line) : len - pos;
+        gsize k = 0;
+
+        pos += line_len + 1;
+        while (k < line_len && (line[k] == ' ' || line[k] == '\t'))
+            k++;
+        if (line_len - k >= 4 && memcmp(line + k, "... ", 4) == 0) {
+            command = NULL;           /* "... while talking to": a new session */
+            continue;
+        }
+        if (line_len - k < 4 || (memcmp(line + k, ">>> ", 4) != 0 && memcmp(line + k, "<<< ", 4) != 0))
+            continue;
+        if (line[k] == '>')
+            command = transcript_command_of(line + k + 4, line_len - k - 4);
+        for (const char *open = memchr(line + k, '<', line_len - k); open != NULL;) {
+            const char *end = line + line_len;
+            const char *close = memchr(open + 1, '>', end - open - 1);
+            g_autofree char *addr = NULL;
+
+            if (close == NULL)
+                break;
+            if (command != NULL && memchr(open + 1, '@', close - open - 1) != NULL) {
+                addr = g_ascii_strdown(open + 1, close - open - 1);
+                if (!g_hash_table_contains(out, addr))
+                    g_hash_table_insert(out, g_steal_pointer(&addr), (gpointer)command);
+            }
+            open = close + 1 < end ? memchr(close + 1, '<', end - close - 1) : NULL;
+        }
+    }
+    return out;
+}
+
 /* report_drop_repeats - a recipient named again with the same action (a
  * report listing "Ann@x" and "ann@x", or one address in two blocks) is
  * one recipient: stored, counted and published once. Differing actions
- * (delayed, then failed) are different news and stay. */
+ * (delayed, then failed) are different news and stay. One pass with a
+ * set: a report may name a thousand recipients. */
 static void
 report_drop_repeats(BounceReport *report)
 {
-    GPtrArray *list = report->recipients;
+    g_autoptr(GPtrArray) all = NULL;
+    g_autoptr(GHashTable) seen = NULL;
 
-    for (guint i = 1; i < list->len;) {
-        const BounceRecipient *r = g_ptr_array_index(list, i);
-        gboolean repeat = FALSE;
+    if (report->recipients->len < 2)
+        return;
+    all = g_steal_pointer(&report->recipients);
+    seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    report->recipients = g_ptr_array_new_full(all->len,
+                                              (GDestroyNotify)bounce_recipient_free);
+    for (guint i = 0; i < all->len; i++) {
+        BounceRecipient *r = g_ptr_array_index(all, i);
+        char *key = NULL;
 
-        for (guint k = 0; k < i && !repeat && r->addr[0] != '\0'; k++) {
-            const BounceRecipient *seen = g_ptr_array_index(list, k);
+        if (r->addr[0] != '\0') {
+            g_autofree char *lower = g_ascii_strdown(r->addr, -1);
 
-            repeat = g_ascii_strcasecmp(seen->addr, r->addr) == 0
-                     && g_strcmp0(seen->action, r->action) == 0;
+            key = g_strconcat(lower, "\n", r->action != NULL ? r->action : "", NULL);
         }
-        if (repeat)
-            g_ptr_array_remove_index(list, i);
-        else
-            i++;
+        if (key == NULL || g_hash_table_add(seen, key))
+            g_ptr_array_add(report->recipients, g_steal_pointer(&all->pdata[i]));
     }
+    /* What was moved is NULL in all now; the rest is freed with it. */
 }
 
 BounceReport *
@@ -323,6 +396,8 @@ bounce_report_parse(const char *data, gsize len)
     g_autoptr(GByteArray) norm = NULL;
     BounceParts parts;
     const char *error = NULL;
+    g_autoptr(GHashTable) commands = NULL;
+    gsize context_len;
 
     report->recipients = g_ptr_array_new_with_free_func((GDestroyNotify)bounce_recipient_free);
     if (data == NULL || len == 0) {
@@ -345,9 +420,15 @@ bounce_report_parse(const char *data, gsize len)
     }
     report_read(report, &parts);
     report_headers(report, &parts);
-    for (guint i = 0; i < report->recipients->len; i++)
-        bounce_classify(g_ptr_array_index(report->recipients, i), report->kind,
-                        parts.text->str, MIN(parts.text->len, BOUNCE_MAX_DIAGNOSTIC * 8));
+    context_len = MIN(parts.text->len, BOUNCE_MAX_DIAGNOSTIC * 8);
+    commands = report_transcript_commands(parts.text->str, context_len);
+    for (guint i = 0; i < report->recipients->len; i++) {
+        BounceRecipient *r = g_ptr_array_index(report->recipients, i);
+        g_autofree char *lower = g_ascii_strdown(r->addr, -1);
+
+        bounce_classify(r, report->kind, parts.text->str, context_len,
+                        g_hash_table_lookup(commands, lower));
+    }
     report_drop_repeats(report);
     /* A notice in prose whose every recipient was delivered is a success
      * notice, as its DSN would have said. */
