@@ -52,7 +52,7 @@ static const struct {
     { "5.4.316", "expired" },    { "5.4.300", "expired" },    { "4.4.300", "expired" },    { "5.7.501", "spamdetected" },{ "5.7.502", "spamdetected" },
     { "5.7.503", "spamdetected" },{ "5.7.504", "filtered" },   { "5.7.505", "filtered" },
     { "5.7.506", "blocked" },    { "5.7.507", "blocked" },     { "5.7.508", "toomanyconn" },
-    { "5.7.509", "authfailure" },{ "5.7.510", "notaccept" },   { "5.7.511", "blocked" },
+    { "5.7.509", "authfailure" },{ "5.7.510", "blocked" },   { "5.7.511", "blocked" },
     { "5.7.606", "blocked" },    { "5.7.607", "blocked" },     { "5.7.608", "blocked" },
     { "5.7.609", "blocked" },    { "4.7.650", "badreputation" },{ "4.7.651", "badreputation" },
     { "4.7.652", "badreputation" },

@@ -189,8 +189,8 @@ static const BounceRule table_reason[] = {
     { "contenterror", "contenterror", 0, "improper use of 8-bit data|invalid mime|mime complexity|header size exceeds|improperly-formatted binary|unnecessary base64|content (?:error|rejected)|message content|routing loop detected -- too many received", NULL },
     { "contenterror-more", "contenterror", 0, "message header size, or recipient list, exceeds policy limit|this message contain (?:invalid mime headers|improperly-formatted binary content|text that uses unnecessary base64 encoding)", NULL },
     { "systemfull",   "systemfull", 0, "mail system full|system full|insufficient disk space|exceeded storage allocation|insufficient system storage|disk is full|out of (?:disk|storage|memory)", NULL },
-    { "notaccept",    "notaccept", 0, "does not accept mail|name server: \\.: host not found|null ?mx|no mx record found|couldn't find a mail exchanger|doesn't receive email according to|no route for current request|smtp protocol returned a permanent error|not accepting (?:network )?messages|host/domain does not accept", NULL },
-    { "notaccept-words", "notaccept", 0, "mail receiving disabled|domain does not (?:accept|receive) (?:e-?mail|mail)|does not receive e-?mail", NULL },
+    { "notaccept",    "notaccept", 0, "does not accept mail(?! from)|name server: \\.: host not found|null ?mx|no mx record found|couldn't find a mail exchanger|doesn't receive email according to|no route for current request|smtp protocol returned a permanent error|not accepting (?:network )?messages|host/domain does not accept", NULL },
+    { "notaccept-words", "notaccept", 0, "mail receiving disabled|domain does not (?:accept|receive) (?:e-?mail|mail)|domain \\S+ does not receive e-?mail", NULL },
     { "mailererror",  "mailererror", 0, "^procmail:|bin/(?:procmail|maildrop)|command (?:failed|died|output)|exit (?:code |status )?\\d+|mailer error|pipe to \\||x-unix;|unknown mailer error|mail(?:er)? program|delivery to (?:a )?(?:program|pipe)", NULL },
     { "mailererror-words", "mailererror", 0, "\\|\\| exit\\b|procmail:|bin/mai(?:l)?drop", NULL },
     { "syntaxerror",  "syntaxerror", 0, "syntax error|command unrecognized|command not (?:recognized|implemented)|bad sequence of commands|unrecognized command|parameter not (?:recognized|implemented)|malformed address:|angle-brackets nested too deep|expected word or \"<\"|domain missing in source-routed address", NULL },
@@ -405,7 +405,7 @@ static const BounceRule table_delayed[] = {
      * again; this message has been in the queue too long."). Value:
      * the action. First, so it wins over the wording of a delay. */
     { "gave-up",         "failed", 0, "\\bnot going to try again\\b|\\bi(?:'ve| have) given up\\b", NULL },
-    { "delay-warning",   NULL, 0, "^(?:warning: )?(?:message|mail) (?:delivery )?(?:delayed|has been delayed|is delayed)|delivery (?:has been |is )?delayed|this is a warning message only|will continue (?:trying|to try)|will keep trying|will retry|still trying|still undelivered after|delivery attempts will continue", NULL },
+    { "delay-warning",   NULL, 0, "^(?:warning: )?(?:message|mail) (?:delivery )?(?:delayed|has been delayed|is delayed)|delivery (?:has been |is )?delayed|this is a warning message only|will continue (?:trying|to try)|will keep trying|will retry|still trying|still undelivered after|delivery attempts will continue|delivery of (?:this|your) message has been delayed", NULL },
 };
 
 /* Wording of a delivery that worked, in a recipient's text with no code of
