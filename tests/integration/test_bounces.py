@@ -334,6 +334,13 @@ def soft_bounces_suppress_after_threshold():
         # Made longer: the first row is kept, closed, as what it was.
         eq(psql("SELECT reason, removed_by IS NULL, removed_reason FROM suppressions ORDER BY id"),
            [["soft-bounces", "t", "superseded"], ["soft-bounces", "t", ""]], "history kept")
+        # Lifting an organisation's own suppression of the address leaves
+        # the count alone (soft bounces suppress for everyone).
+        psql("SELECT bouncer_suppress('soft@example.org', 5, 'complaint', 'complaint abuse', NULL,"
+             " NULL); SELECT bouncer_unsuppress('soft@example.org', 5, 'support', 'other scope')")
+        eq(psql("SELECT bouncer_recent_soft_bounces('soft@example.org', '7 days', 3)"), [["3"]],
+           "the count is not restarted by another scope")
+        psql("DELETE FROM suppressions WHERE org_id = 5")
         # A person lifts it: the count starts again from there.
         eq(psql("SELECT bouncer_unsuppress('soft@example.org', NULL, 'support', 'asked') IS NOT NULL"),
            [["t"]], "lifted")
