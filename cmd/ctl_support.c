@@ -194,8 +194,8 @@ ctl_support_db_error(PGconn *conn, const PGresult *res, GError **error)
     }
     if (g_strcmp0(state, "42P01") == 0 || g_strcmp0(state, "3F000") == 0) {
         g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY,
-                    "database: %s (run 'bouncerctl migrate': the support views came with "
-                    "migration 6)", message);
+                    "database: %s (run 'bouncerctl migrate': the schema is older than this "
+                    "bouncerctl)", message);
         return;
     }
     g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY, "database: %s", message);

@@ -178,36 +178,6 @@ ctl_suppression_print_table(PGresult *res, gboolean with_state)
     }
 }
 
-/* ctl_suppression_print_json - one JSON object a line, streamed row by row
- * (single-row mode), so a list of millions never sits in memory. */
-static gboolean
-ctl_suppression_print_json(PGconn *conn, const char *const *params, GError **error)
-{
-    PGresult *res;
-    gboolean ok = TRUE;
-
-    if (!PQsendQueryParams(conn, ctl_suppression_sql_list, 3, NULL, params, NULL, NULL, 0) ||
-        !PQsetSingleRowMode(conn)) {
-        g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY, "database: %s", PQerrorMessage(conn));
-        return FALSE;
-    }
-    /* Read every result, also after an error, so the connection is idle. */
-    while ((res = PQgetResult(conn)) != NULL) {
-        ExecStatusType status = PQresultStatus(res);
-
-        if (status == PGRES_SINGLE_TUPLE)
-            printf("%s\n", PQgetvalue(res, 0, CTL_LIST_JSON));
-        else if (status != PGRES_TUPLES_OK && ok) {
-            g_autofree char *message = g_strchomp(g_strdup(PQresultErrorMessage(res)));
-
-            g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY, "database: %s", message);
-            ok = FALSE;
-        }
-        PQclear(res);
-    }
-    return ok;
-}
-
 /* ctl_suppression_list - the table for people, or JSON lines. */
 static int
 ctl_suppression_list(const CtlSuppressionOptions *opts, PGconn *conn, GError **error)
@@ -216,7 +186,8 @@ ctl_suppression_list(const CtlSuppressionOptions *opts, PGconn *conn, GError **e
     g_autoptr(PGresult) res = NULL;
 
     if (opts->json)
-        return ctl_suppression_print_json(conn, params, error) ? 0 : 1;
+        return ctl_support_print_json_lines(conn, ctl_suppression_sql_list, 3, params,
+                                            CTL_LIST_JSON, NULL, error) ? 0 : 1;
     res = ctl_support_exec(conn, ctl_suppression_sql_list, 3, params, error);
     if (res == NULL)
         return 1;

@@ -332,7 +332,8 @@ def commands_work_for_a_login_with_only_the_support_role():
         ctl_fails(1, "permission denied for table outbox", "outbox", "retry", "2", conninfo=alice)
         ctl_fails(1, "permission denied for table inbound_messages", "reclassify", conninfo=alice)
         # The commands on bouncer's own tables say the same, not a bare error.
-        for args in (("suppression", "list"), ("events", "--since", "0"), ("org", "show", "42")):
+        for args in (("suppression", "list"), ("suppression", "list", "--json"), ("events", "--since", "0"),
+                     ("org", "show", "42")):
             err = ctl_fails(1, "permission denied for table", *args, conninfo=alice)
             check("bouncer_support role reads only the views" in err,
                   "%s explains the role: %r" % (" ".join(args), err))
