@@ -555,7 +555,7 @@ classify_command(BounceRecipient *r, const char *context, gsize context_len,
     BounceMatch m;
     const char *text = r->diagnostic;
     gsize len = strlen(text);
-    g_autofree char *cmd = NULL;
+    const char *name;
 
     if (r->smtp_command != NULL)
         return;
@@ -569,21 +569,28 @@ classify_command(BounceRecipient *r, const char *context, gsize context_len,
         if (text == NULL || !bounce_rules_last(BOUNCE_TABLE_COMMAND, text, len, &m))
             return;
     }
-    if (m.rule->value != NULL) {
-        r->smtp_command = g_strdup(m.rule->value);
-        return;
-    }
-    cmd = g_ascii_strup(text + m.start, m.end - m.start);
+    name = m.rule->value != NULL ? m.rule->value
+                                 : bounce_command_name(text + m.start, m.end - m.start);
+    if (name != NULL)
+        r->smtp_command = g_strdup(name);
+}
+
+const char *
+bounce_command_name(const char *word, gsize len)
+{
+    g_autofree char *cmd = g_ascii_strup(word, (gssize)len);
+
     if (g_str_has_prefix(cmd, "RCPT") || strcmp(cmd, "RECIPIENT") == 0)
-        r->smtp_command = g_strdup("RCPT");
-    else if (g_str_has_prefix(cmd, "MAIL"))
-        r->smtp_command = g_strdup("MAIL");
-    else if (strstr(cmd, "DATA") != NULL || strcmp(cmd, "MESSAGE") == 0)
-        r->smtp_command = g_strdup("DATA");
-    else if (g_str_has_prefix(cmd, "EHLO") || g_str_has_prefix(cmd, "HELO"))
-        r->smtp_command = g_strdup("HELO");
-    else if (g_str_has_prefix(cmd, "INITIAL"))
-        r->smtp_command = g_strdup("CONN");
+        return "RCPT";
+    if (g_str_has_prefix(cmd, "MAIL"))
+        return "MAIL";
+    if (strstr(cmd, "DATA") != NULL || strcmp(cmd, "MESSAGE") == 0)
+        return "DATA";
+    if (g_str_has_prefix(cmd, "EHLO") || g_str_has_prefix(cmd, "HELO"))
+        return "HELO";
+    if (g_str_has_prefix(cmd, "INITIAL"))
+        return "CONN";
+    return NULL;
 }
 
 /* classify_mda - a delivery report whose text carries a local delivery

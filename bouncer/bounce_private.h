@@ -399,9 +399,16 @@ void bounce_rules_find_codes(const char *text, char status_out[16], char reply_o
 
 /* --- classification ----------------------------------------------------- */
 
+/* bounce_command_name - the SMTP step a command word names, as recipients
+ * carry it (RCPT, MAIL, DATA, HELO, CONN): "rcpt to", "MAIL FROM", "end of
+ * data", "EHLO", "initial connection"; NULL for any other (QUIT, RSET). */
+const char *bounce_command_name(const char *word, gsize len);
+
 /* bounce_classify - fill status/replycode/reason/hard/bounce_type/... of one
  * recipient from what the readers left in it; context is the message's
- * human-readable text (for the SMTP command of a transcript), may be NULL. */
+ * human-readable text (for the SMTP command of a transcript), may be NULL;
+ * transcript_command the command a session transcript shows sent before
+ * its first line about this recipient, or NULL. */
 void bounce_classify(BounceRecipient *rcpt, BounceKind kind, const char *context, gsize context_len,
                      const char *transcript_command);
 /* bounce_reason_from_status - the reason an RFC 3463 code stands for, or NULL. */

@@ -290,24 +290,6 @@ bounce_report_warm_up(void)
     bounce_rules_warm_up();
 }
 
-/* transcript_command_of - the command of a transcript line ">>> RCPT
- * To:<...>", in classify_command()'s words, or NULL. */
-static const char *
-transcript_command_of(const char *line, gsize len)
-{
-    static const struct {
-        const char *word;
-        const char *command;
-    } words[] = { { "RCPT", "RCPT" }, { "MAIL", "MAIL" }, { "DATA", "DATA" },
-                  { "EHLO", "HELO" }, { "HELO", "HELO" } };
-
-    for (gsize k = 0; k < G_N_ELEMENTS(words); k++) {
-        if (len >= 4 && g_ascii_strncasecmp(line, words[k].word, 4) == 0)
-            return words[k].command;
-    }
-    return NULL;
-}
-
 /* report_transcript_commands - for each address a Sendmail-style session
  * transcript names (">>> RCPT To:<a@b>", "<<< 550 5.1.1 <a@b>... User
  * unknown"), lower-cased, the command sent last before its first such
@@ -337,8 +319,14 @@ report_transcript_commands(const char *text, gsize len)
         }
         if (line_len - k < 4 || (memcmp(line + k, ">>> ", 4) != 0 && memcmp(line + k, "<<< ", 4) != 0))
             continue;
-        if (line[k] == '>')
-            command = transcript_command_of(line + k + 4, line_len - k - 4);
+        if (line[k] == '>') {
+            /* ">>> RCPT To:<a@b>": the word up to a blank or a colon */
+            gsize w = k + 4;
+
+            while (w < line_len && line[w] != ' ' && line[w] != ':')
+                w++;
+            command = bounce_command_name(line + k + 4, w - k - 4);
+        }
         for (const char *open = memchr(line + k, '<', line_len - k); open != NULL;) {
             const char *end = line + line_len;
             const char *close = memchr(open + 1, '>', end - open - 1);
