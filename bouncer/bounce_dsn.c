@@ -23,6 +23,42 @@ strip_type(const char *value)
     return semi;
 }
 
+/* dsn_recipient_address - the address of a Final- or Original-Recipient
+ * field. Under the "utf-8" type (RFC 6533 §3) a character the field could
+ * not carry as it is may be written as \x{HEX}; such escapes are decoded
+ * ("j\x{F6}rg@example.de" is jörg@). An escape that does not name a
+ * Unicode scalar value is left as written. (transfer full) */
+static char *
+dsn_recipient_address(const char *value)
+{
+    const char *addr = strip_type(value);
+    g_autoptr(GString) out = NULL;
+
+    if (addr == value || g_ascii_strncasecmp(value, "utf-8", 5) != 0
+        || strstr(addr, "\\x{") == NULL)
+        return bounce_addr_clean(addr);
+    out = g_string_sized_new(strlen(addr));
+    for (const char *p = addr; *p != '\0';) {
+        if (p[0] == '\\' && p[1] == 'x' && p[2] == '{') {
+            const char *q = p + 3;
+            guint32 c = 0;
+            int digits = 0;
+
+            while (g_ascii_isxdigit(*q) && digits < 6) {
+                c = c << 4 | (guint32)g_ascii_xdigit_value(*q++);
+                digits++;
+            }
+            if (*q == '}' && digits > 0 && g_unichar_validate(c) && c != 0) {
+                g_string_append_unichar(out, c);
+                p = q + 1;
+                continue;
+            }
+        }
+        g_string_append_c(out, *p++);
+    }
+    return bounce_addr_clean(out->str);
+}
+
 /* dsn_action - the action-value (RFC 3464 §2.3.3) in its plain form; some
  * MTAs write "failure" or add a comment. */
 static char *
@@ -188,7 +224,7 @@ bounce_dsn_read_text(BounceReport *report, const char *text, gsize len)
         }
         if (bounce_field_is(f, "Final-Recipient")
             || bounce_field_is(f, "X-Actual-Recipient")) {
-            g_autofree char *addr = bounce_addr_clean(strip_type(v));
+            g_autofree char *addr = dsn_recipient_address(v);
             gboolean actual = bounce_field_is(f, "X-Actual-Recipient");
 
             if (actual) {
@@ -206,7 +242,7 @@ bounce_dsn_read_text(BounceReport *report, const char *text, gsize len)
             if (addr != NULL)
                 bounce_recipient_set(&rcpt->addr, addr);
         } else if (bounce_field_is(f, "Original-Recipient")) {
-            g_autofree char *addr = bounce_addr_clean(strip_type(v));
+            g_autofree char *addr = dsn_recipient_address(v);
 
             /* Original-Recipient may come before or after Final-Recipient;
              * in a block of several recipients it starts the next one once
