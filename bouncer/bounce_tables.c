@@ -486,6 +486,10 @@ static const BounceRule table_vendor_reason[] = {
     { "exch-queue-expired",  "expired",       0, "\\bqueue\\.expired\\b", NULL },
     { "exch-nodomain",       "hostunknown",   0, "\\bsmtpsend\\.dns\\.nonexistentdomain\\b", NULL },
     { "exch-mxloopback",     "networkerror",  0, "\\bsmtpsend\\.dns\\.mxloopback\\b", NULL },
+    /* Exchange Online's directory-based edge blocking: the address is
+     * not in the tenant's directory. "AS(201806281)" is its documented
+     * tag; 5.4.1 with these words is no other system's. */
+    { "exch-dbeb",           "userunknown",   0, "\\b5\\.4\\.1 .{0,80}recipient address rejected: access denied|\\brecipient address rejected: access denied\\. as\\(201806281\\)", NULL },
     /* Gmail's relay names the stage of its session that the remote server
      * refused: "(state 18)" is the message refused after DATA. A precise
      * status code in the reply says more and wins. */
