@@ -96,8 +96,9 @@ static const BounceRule table_recipient[] = {
     /* An indented address, a dash, then the reason ("  x@y - mailbox
      * does not exist"). */
     { "rcpt-lead-dash",   "strong", 1, "^[ \\t]+<?([^\\s<>()@\"\\[]+@[^\\s<>()@\"\\[]+?)>?:?[ \\t]+[-\\x{2013}\\x{2014}][ \\t]+(?=\\S)", NULL },
-    /* "Could not deliver to <x>", "failed for x", "RCPT TO:<x>" */
-    { "rcpt-phrase",      "weak", 1, "(?:recipient|address|deliver(?:y|ed)? to|delivering to|sent to|mail to|message to|rcpt to:?|to:|user|mailbox|list|error (?:to|for))\\s*:?\\s*<([^\\s<>@]+@[^\\s<>]+)>", NULL },
+    /* "Could not deliver to <x>", "failed for x", "RCPT TO:<x>";
+     * CommuniGate quotes it: "Failed to deliver to '<x>'" */
+    { "rcpt-phrase",      "weak", 1, "(?:recipient|address|deliver(?:y|ed)? to|delivering to|sent to|mail to|message to|rcpt to:?|to:|user|mailbox|list|error (?:to|for))\\s*:?\\s*['\"]?<([^\\s<>@]+@[^\\s<>]+)>", NULL },
     { "rcpt-phrase-bare", "weak", 1, "(?:failed recipient|original recipient|recipient address|final recipient|recipient|addressee|failed address|invalid address|unknown address|rcpt to)\\s*:\\s*(?:rfc822;\\s*)?<?([^\\s<>\"@]+@[^\\s<>\"]+?)>?(?:[\\s,;]|\\.(?:\\s|$)|$)", NULL },
     /* A bulleted list of recipients. */
     { "rcpt-bullet",      "strong", 1, "^\\s*[*\\-\\x{2022}]\\s+<?([^\\s<>()@\"]+@[^\\s<>()@\"]+?)>?[ \\t]*$", NULL },
