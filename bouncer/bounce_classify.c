@@ -327,6 +327,10 @@ reason_first_pass(BounceRecipient *r, const ReasonHits *hits, const char *code)
                 reason_set(r, want, hit != NULL ? hit->id : uu->id);
                 return TRUE;
             }
+            /* "Address is unknown" in "mail domain mentioned in email
+             * address is unknown" is the domain's: no filter's answer. */
+            if (hit == NULL && reason_hit(hits, "hostunknown") != NULL)
+                continue;
             if (!at_rcpt && !at_mail && !at_greeting && (hit != NULL || uu != NULL)) {
                 reason_set(r, want, hit != NULL ? hit->id : uu->id);
                 return TRUE;
@@ -360,6 +364,13 @@ reason_first_pass(BounceRecipient *r, const ReasonHits *hits, const char *code)
          * that mentions it is a lookup problem (networkerror). */
         if (strcmp(want, "hostunknown") == 0 && r->status[0] == '4')
             continue;
+        /* A domain not found beside the sender's wording ("Sender address
+         * rejected: Domain not found") is the sender's domain. */
+        if (strcmp(want, "hostunknown") == 0 && g_strcmp0(code, want) != 0
+            && reason_hit(hits, "rejected") != NULL) {
+            reason_set(r, "rejected", reason_hit(hits, "rejected")->id);
+            return TRUE;
+        }
         /* "Unable to route" (X.4.4) is an unknown host unless the words
          * say the lookup itself failed. */
         if (strcmp(want, "hostunknown") == 0 && hit == NULL && reason_hit(hits, "networkerror") != NULL)
