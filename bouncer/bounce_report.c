@@ -377,8 +377,140 @@ report_drop_repeats(BounceReport *report)
     /* What was moved is NULL in all now; the rest is freed with it. */
 }
 
+/* line_starts_caseless - the line at p (of at most n bytes) starts with
+ * prefix, in any case. */
+static gboolean
+line_starts_caseless(const char *p, gsize n, const char *prefix)
+{
+    gsize plen = strlen(prefix);
+
+    return n >= plen && g_ascii_strncasecmp(p, prefix, plen) == 0;
+}
+
+/* block_has - the header block [p, end) has a line starting with name
+ * whose value holds word, both in any case. */
+static gboolean
+block_has(const char *p, const char *end, const char *name, const char *word)
+{
+    gsize wlen = strlen(word);
+
+    while (p < end) {
+        const char *eol = memchr(p, '\n', end - p);
+        const char *stop = eol != NULL ? eol : end;
+
+        if (line_starts_caseless(p, stop - p, name)) {
+            /* the value, with its folded continuation lines */
+            while (eol != NULL && eol + 1 < end && (eol[1] == ' ' || eol[1] == '\t')) {
+                eol = memchr(eol + 1, '\n', end - eol - 1);
+                stop = eol != NULL ? eol : end;
+            }
+            for (const char *q = p; q + wlen <= stop; q++) {
+                if (g_ascii_strncasecmp(q, word, wlen) == 0)
+                    return TRUE;
+            }
+        }
+        if (eol == NULL)
+            break;
+        p = eol + 1;
+    }
+    return FALSE;
+}
+
+/* report_inner_message - where, in the normalised message, an attached
+ * message (a message/rfc822 part, not transfer-encoded) that is itself a
+ * delivery or feedback report starts; -1 when there is none. Read from
+ * the lines, not the MIME tree: the readers keep only an attachment's
+ * headers. */
+static gssize
+report_inner_message(const char *data, gsize len)
+{
+    const char *end = data + len, *p = data;
+
+    while (p < end) {
+        const char *eol = memchr(p, '\n', end - p);
+        const char *next = eol != NULL ? eol + 1 : end;
+
+        if (line_starts_caseless(p, next - p, "Content-Type:")) {
+            const char *v = p + 13;
+
+            while (v < next && (*v == ' ' || *v == '\t'))
+                v++;
+            if (line_starts_caseless(v, next - v, "message/rfc822")) {
+                /* this part's header block, then the attached message's */
+                const char *body = g_strstr_len(p, end - p, "\n\n");
+                const char *inner_end;
+
+                if (body == NULL)
+                    return -1;
+                if (block_has(p, body, "Content-Transfer-Encoding:", "base64")
+                    || block_has(p, body, "Content-Transfer-Encoding:", "quoted-printable")) {
+                    p = body + 2;
+                    continue;
+                }
+                body += 2;
+                inner_end = g_strstr_len(body, end - body, "\n\n");
+                if (inner_end == NULL)
+                    inner_end = end;
+                if (block_has(body, inner_end, "Content-Type:", "multipart/report")
+                    && (block_has(body, inner_end, "Content-Type:", "delivery-status")
+                        || block_has(body, inner_end, "Content-Type:", "feedback-report")))
+                    return body - data;
+                p = body;
+                continue;
+            }
+        }
+        p = next;
+    }
+    return -1;
+}
+
+static BounceReport *report_parse(const char *data, gsize len, guint depth);
+
+/* report_adopt_inner - a gateway that passes an MTA's report on as an
+ * attachment: when the message holds no report of its own (what its prose
+ * named was only the attachment's To:), the attached report is the
+ * bounce. Its recipients, kind and returned
+ * original replace ours; the message's own headers stay. */
+static void
+report_adopt_inner(BounceReport *report, const GByteArray *norm)
+{
+    gssize at = report_inner_message((const char *)norm->data, norm->len);
+    g_autoptr(BounceReport) inner = NULL;
+
+    if (at < 0)
+        return;
+    inner = report_parse((const char *)norm->data + at, norm->len - at, 1);
+    if (inner->recipients->len == 0 || (inner->kind != BOUNCE_KIND_DSN
+                                        && inner->kind != BOUNCE_KIND_DELIVERED
+                                        && inner->kind != BOUNCE_KIND_ARF))
+        return;
+    report->kind = inner->kind;
+    g_ptr_array_unref(report->recipients);
+    report->recipients = g_steal_pointer(&inner->recipients);
+    inner->recipients = g_ptr_array_new();
+#define ADOPT(field) do { g_free(report->field); report->field = g_steal_pointer(&inner->field); } while (0)
+    ADOPT(reporting_mta);
+    ADOPT(arrival_date);
+    ADOPT(feedback_type);
+    ADOPT(original_mail_from);
+    ADOPT(source_ip);
+    ADOPT(user_agent);
+#undef ADOPT
+    original_clear(&report->original);
+    report->original = inner->original;
+    memset(&inner->original, 0, sizeof(inner->original));
+}
+
 BounceReport *
 bounce_report_parse(const char *data, gsize len)
+{
+    return report_parse(data, len, 0);
+}
+
+/* report_parse - bounce_report_parse, depth: 1 for an attached report
+ * (which is not looked into again). */
+static BounceReport *
+report_parse(const char *data, gsize len, guint depth)
 {
     BounceReport *report = g_new0(BounceReport, 1);
     g_autoptr(GByteArray) norm = NULL;
@@ -418,6 +550,11 @@ bounce_report_parse(const char *data, gsize len)
                         g_hash_table_lookup(commands, lower));
     }
     report_drop_repeats(report);
+    /* Only a mail system passing a report on: a person who forwards a
+     * bounce as an attachment is writing to us, not bouncing. */
+    if (depth == 0 && parts.report_type == BOUNCE_REPORT_NONE && parts.original != NULL
+        && bounce_from_daemon(&parts, NULL))
+        report_adopt_inner(report, norm);
     /* A notice in prose whose every recipient was delivered is a success
      * notice, as its DSN would have said. */
     if (report->kind == BOUNCE_KIND_NONSTANDARD && report_kind_dsn(report) == BOUNCE_KIND_DELIVERED)
