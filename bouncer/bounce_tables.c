@@ -551,6 +551,9 @@ static const BounceRule table_mta[] = {
     { "mta-zoho",          "zoho",         0, "\\A", "X-ZohoMail" },
     { "mta-zoho-from",     "zoho",         0, "mailer-daemon@(?:mail\\.)?zoho(?:mail)?\\.(?:com|eu|in|jp|com\\.au)\\b", "From" },
     { "mta-exim",          "exim",         0, "^this message was created automatically by mail delivery software\\.", NULL },
+    /* OpenSMTPD's letter and Courier's notice, in their own words. */
+    { "mta-opensmtpd",     "opensmtpd",    0, "this is the mailer-daemon, please do not reply to this e-?mail", NULL },
+    { "mta-courier",       "courier",      0, "running the courier mail server|^courier mail server at ", NULL },
     { "mta-fml",           "fml",          0, "\\bfml\\b", "X-MLServer" },
     { "mta-imail",         "imail",        0, "^<smtp32 v", "X-Mailer" },
     { "mta-imail-subject", "imail",        0, "^undeliverable mail\\s*$", "Subject" },
@@ -594,6 +597,17 @@ static const BounceRule table_mta_reason[] = {
     { "imail-expired",     "expired",       0, "^delivery failed \\d+ attempts", "imail" },
     { "biglobe-filtered",  "filtered",      0, "mail delivery failed\\.\\.\\. user unknown", "biglobe" },
     { "biglobe-full",      "mailboxfull",   0, "the number of messages in recipient's mailbox exceeded the local limit", "biglobe" },
+    /* OpenSMTPD's own reasons (mta.c, mta_session.c), written after the
+     * recipient with no code when it gave up without a remote reply. */
+    { "opensmtpd-expired", "expired",       0, "envelope expired", "opensmtpd" },
+    { "opensmtpd-host",    "hostunknown",   0, "invalid domain name|domain does not exist", "opensmtpd" },
+    { "opensmtpd-notaccept","notaccept",    0, "destination seem to reject all mails", "opensmtpd" },
+    { "opensmtpd-network", "networkerror",  0, "address family mismatch on destination mxs|all routes to destination blocked|bad dns lookup error code|could not retrieve source address|loop detected|network error on destination mxs|no mx found for (?:domain|destination)|no valid route to (?:remote mx|destination)|temporary failure in mx lookup", "opensmtpd" },
+    { "opensmtpd-security","securityerror", 0, "could not retrieve credentials", "opensmtpd" },
+    /* Courier's esmtp client, when no remote server answered. */
+    { "courier-host",      "hostunknown",   0, "no such domain\\.", "courier" },
+    { "courier-dns",       "systemerror",   0, "this domain's dns violates rfc 1035", "courier" },
+    { "courier-network",   "networkerror",  0, "dns lookup failed\\.", "courier" },
     { "amavis-spam",       "spamdetected",  0, " - spam\\b", "amavis" },
     { "amavis-virus",      "virusdetected", 0, " - infected\\b", "amavis" },
     { "amavis-header",     "contenterror",  0, " - bad header:", "amavis" },
