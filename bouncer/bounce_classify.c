@@ -123,10 +123,17 @@ action_from_text(const BounceRecipient *r, const char *context, gsize context_le
     if (r->status[0] == '2')
         return "delivered";
     /* A temporary code is a delay, unless the words say the sender gave
-     * up (a rule whose value is "failed"). */
-    if (r->status[0] == '4')
-        return bounce_rules_first(BOUNCE_TABLE_DELAYED, r->diagnostic, len, &m)
-               && m.rule->value != NULL ? m.rule->value : "delayed";
+     * up (a rule whose value is "failed"): the recipient's own, or the
+     * notice's ("This is a permanent error; I've given up.", qmail's
+     * heading over every address it lists). */
+    if (r->status[0] == '4') {
+        if (bounce_rules_first(BOUNCE_TABLE_DELAYED, r->diagnostic, len, &m))
+            return m.rule->value != NULL ? m.rule->value : "delayed";
+        if (context != NULL && bounce_rules_first(BOUNCE_TABLE_DELAYED, context, context_len, &m)
+            && g_strcmp0(m.rule->value, "failed") == 0)
+            return "failed";
+        return "delayed";
+    }
     if (r->status[0] != '\0')
         return "failed";
     if (bounce_rules_first(BOUNCE_TABLE_DELAYED, r->diagnostic, len, &m))
