@@ -677,6 +677,22 @@ classify_ses(BounceRecipient *r)
     bounce_recipient_set(&r->bounce_subtype, sub);
 }
 
+/* classify_remote_host - the host that refused, from the failure's own
+ * words when no Remote-MTA field named it ("host mx.example.com[192.0.2.1]
+ * said:"): support staff see it, and the provider's rules go by it. */
+static void
+classify_remote_host(BounceRecipient *r)
+{
+    BounceMatch m;
+    g_autofree char *host = NULL;
+
+    if (r->remote_mta[0] != '\0'
+        || !bounce_rules_first(BOUNCE_TABLE_REMOTE_HOST, r->diagnostic, strlen(r->diagnostic), &m))
+        return;
+    host = g_ascii_strdown(r->diagnostic + m.start, m.end - m.start);
+    bounce_recipient_set(&r->remote_mta, host);
+}
+
 void
 bounce_classify(BounceRecipient *r, BounceKind kind, const char *context, gsize context_len,
                 const char *transcript_command)
@@ -699,6 +715,7 @@ bounce_classify(BounceRecipient *r, BounceKind kind, const char *context, gsize 
         classify_mda(r, context, context_len);
     classify_codes(r, context, context_len);
     classify_command(r, context, context_len, transcript_command);
+    classify_remote_host(r);
     classify_reason(r, reported_delayed);
     /* Sending again can never succeed only when the address or its domain
      * is gone; a null MX (notaccept) is hard only as a permanent failure. */

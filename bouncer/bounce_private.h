@@ -239,6 +239,7 @@ typedef enum {
     BOUNCE_TABLE_MTA_REASON,       /* that MTA's own wording -> reason (rhost: its name) */
     BOUNCE_TABLE_MTA_COMMAND,      /* that MTA's wording -> SMTP command (rhost: its name) */
     BOUNCE_TABLE_MDA_REASON,       /* a local delivery agent's line in the text -> reason */
+    BOUNCE_TABLE_REMOTE_HOST,      /* the remote host a failure's text names (group 1) */
     BOUNCE_TABLE_COUNT
 } BounceTable;
 

@@ -127,7 +127,7 @@ static const BounceRule table_recipient_last[] = {
 /* Diagnostic wording -> reason, tried in order (more specific first). */
 static const BounceRule table_reason[] = {
     /* Sender authentication: SPF/DKIM/DMARC failures. */
-    { "auth-dmarc",   "authfailure", 0, "dmarc (?:policy|verification|check|authentication)|(?:violates|fails?|failed|unauthenticated|not pass) (?:the )?dmarc|dmarc.{0,30}(?:reject|fail)|5\\.7\\.26|5\\.7\\.509", NULL },
+    { "auth-dmarc",   "authfailure", 0, "dmarc (?:policy|verification|check|authentication)|rejected due to dmarc|(?:violates|fails?|failed|unauthenticated|not pass) (?:the )?dmarc|dmarc.{0,30}(?:reject|fail)|5\\.7\\.26|5\\.7\\.509", NULL },
     { "auth-spf",     "authfailure", 0, "spf (?:check|validation|record|authentication)? ?(?:fail|softfail|hardfail|error)|(?:fails?|failed|violat\\w*) (?:the )?spf|sender policy framework|bad spf records|spf\\.pobox\\.com|is not allowed to send (?:mail )?from .{0,80}spf|spf\\) domain authentication fail|5\\.7\\.23|authentication (?:check )?(?:failed|failure) (?:for|due)|sender (?:domain )?authentication fail|not authenticated .{0,40}(?:dkim|spf)|dkim (?:signature )?(?:fail|invalid|verification fail)|no (?:valid|passing) dkim|unauthenticated email from|is not authenticated|requires? (?:\\w+ )?authentication of the sending", NULL },
     { "auth-words", "authfailure", 0, "doesn't meet the required authentication level|please inspect your spf settings|spf check: fail|5322\\.from address doesn't meet the authentication requirements|failed dkim verification|dkim signature (?:does not|did not|doesn't|didn't) verify|does not designate \\S+ as permitted sender|spf: \\S+ is not allowed to send", NULL },
     /* No reverse DNS for the connecting host. */
@@ -175,9 +175,9 @@ static const BounceRule table_reason[] = {
     { "rejected-words", "rejected", 0, "sending this from a different address or alias using the|blocked senders? list", NULL },
     /* "Access denied" in answer to MAIL FROM refuses the sender. */
     { "rejected-at-mail", "rejected", 0, "access denied", "MAIL" },
-    { "blocked",      "blocked", 0, "\\bblocked (?:using|by|-\\s*see)\\b|\\bblock[ -]?list(?:s|ed)?\\b|black[ -]?list(?:s|ed)?|deny[ -]?list|\\brbl\\b|\\bdnsbl\\b|(?<!not )listed (?:at|on|in|by)|client host rejected|connection (?:refused by|rejected|dropped|reset by peer)|not (?:currently )?accepting mail from your ip|ip address (?:rejected|blocked|banned)|your (?:ip|host|server)\\b.{0,60}\\b(?:blocked|rejected|banned|listed|refused)|banned sending ip|access (?:from|to) .{0,40}(?:denied|blocked)|helo command rejected|go away|please use the smtp server of your isp|dynamic ip|dial-?up|residential|reject(?:ed)? (?:by|due to) .{0,30}\\b(?:ip|host)\\b|hosts? (?:is )?not allowed|poor email reputation|smtp error from remote mail server after initial connection|service not available, closing transmission channel|confirm this mail server|my name was rejected|no access from mail server|is an open relay|messages from [\\d.]+ weren't sent", NULL },
+    { "blocked",      "blocked", 0, "\\bblocked (?:using|by|-\\s*see)\\b|\\bblock[ -]?list(?:s|ed)?\\b|black[ -]?list(?:s|ed)?|deny[ -]?list|\\brbl\\b|\\bdnsbls?\\b|(?<!not )listed (?:at|on|in|by)|client host rejected|connection (?:refused by|rejected|dropped|reset by peer)|not (?:currently )?accepting mail from your ip|ip address (?:rejected|blocked|banned)|your (?:ip|host|server)\\b.{0,60}\\b(?:blocked|rejected|banned|listed|refused)|banned sending ip|access (?:from|to) .{0,40}(?:denied|blocked)|helo command rejected|go away|please use the smtp server of your isp|dynamic ip|dial-?up|residential|reject(?:ed)? (?:by|due to) .{0,30}\\b(?:ip|host)\\b|hosts? (?:is )?not allowed|poor email reputation|smtp error from remote mail server after initial connection|service not available, closing transmission channel|confirm this mail server|my name was rejected|no access from mail server|is an open relay|messages from [\\d.]+ weren't sent", NULL },
     { "blocked-more", "blocked", 0, "can't determine purported responsible address|connection was dropped by remote host|connections not accepted from ip addresses on spamhaus xbl|esmtp not accepting connections|extreme bad ip profile|host network not allowed|spamcop\\.net/bl\\.|invalid ip for sending mail of domain|part of their network is on our block list|rejected because the sending mta or the sender has not passed validation|rejecting open proxy|server access forbidden by your ip|too many spams from your ip|too many unwanted messages have been sent from|unresolvable relay host name|you are not allowed to connect|your server requires confirmation", NULL },
-    { "blocked-words", "blocked", 0, "is not allowed to send mail from|refused - see http|to submit messages to this e-mail system has been rejected|connections will not be accepted from \\S+,? because the ip is in|mail from \\S+ refused(?::|, see orbs)|server ip \\S+ listed as abusive|service refused, please try later|your access ip has been rejected|dynamic/zombied/spam ips blocked|looks suspiciously like spammer|(?:currently )?sending spam see:|you are sending spam|mail server at \\S+ is blocked|refused to talk to me: \\d+ blocked|sender ip (?:\\S+ )?is blocked|bad sender ip address|sender ip (?:address|reverse lookup) rejected|temporarily deferred due to user complaints|traffic not accepted from this ip|ip you're using to send (?:e-?)?mail is not authorized", NULL },
+    { "blocked-words", "blocked", 0, "is not allowed to send mail from|refused - see http|to submit messages to this e-mail system has been rejected|connections will not be accepted from \\S+,? because the ip is in|mail from \\S+ refused(?::|, see orbs)|server ip \\S+ listed as abusive|service refused, please try later|your access ip has been rejected|dynamic/zombied/spam ips blocked|looks suspiciously like spammer|(?:currently )?sending spam see:|you are sending spam|mail server at \\S+ is blocked|refused to talk to me: \\d+ blocked|sender ip (?:\\S+ )?is blocked|bad sender ip address|sender ip (?:address|reverse lookup) rejected|temporarily deferred due to user complaints|traffic not accepted from this ip|ip you're using to send (?:e-?)?mail is not authorized|ip=[0-9a-f.:]+ - a problem occurred|(?:mittente|sender)/ip (?:bloccato|blocked)|@[^\\s:()]+:blocked\\)", NULL },
     { "security",     "securityerror", 0, "authentication (?:credentials invalid|failure|failed|required|turned on)|tls (?:is )?required|tls session is required|(?:did|does) not offer tls|requires? (?:a )?(?:secure|encrypted|tls|encryption)|starttls|encryption (?:required|needed)|insecure|unauthenticated senders not allowed|not authorized to perform ses|verification failure|certificate|account not subscribed to ses|executable files are not allowed", NULL },
     { "security-more", "securityerror", 0, "you are not authorized to send mail, authentication is required|authentication failed; server \\S+ said:|domain \\S+ is a dead domain|tls required but not supported", NULL },
     { "security-words", "securityerror", 0, "authentification (?:invalide|requise)|domain \\S+ is a dead domain", NULL },
@@ -206,18 +206,18 @@ static const BounceRule table_reason[] = {
  * answer means different things at different steps. */
 static const BounceRule table_rhost_reason[] = {
     { "rhost-googlegroups",    "rejected", 0, "\\A(?![\\s\\S]*5\\.1\\.1)", "googlegroups.com" },
-    { "rhost-google-toomany",  "toomanyconn", 0, "your message has too many recipients|too many recipients for this sender", "google" },
-    { "rhost-google-speeding", "speeding", 0, "is receiving mail (?:too quickly|at a rate that prevents)|rate that prevents additional messages|daily (?:sending quota|user sending limit|smtp relay (?:sending )?limit) exceeded|this mail has been rate limited", "google" },
-    { "rhost-google-blocked",  "blocked", 0, "the ip you're using to send mail is not authorized|unusual rate of (?:unsolicited )?mail|ip not in whitelist for rcpt domain|helo/ehlo argument is invalid|empty helo/ehlo argument", "google" },
-    { "rhost-google-reputation","badreputation", 0, "very low reputation of the sending", "google" },
-    { "rhost-google-ptr",      "requireptr", 0, "does not have a ptr record|have a ptr record, or the ptr record|ipv6 sending guidelines regarding ptr|does not match the ip address of the hostname", "google" },
-    { "rhost-google-auth",     "authfailure", 0, "does not have authentication|not pass authentication|fails to pass (?:spf|authentication) checks|unauthenticated email|senders to authenticate|spf record (?:of the sending domain|with a hard fail)|aligned with either the authenticated|dmarc record|dkim|spf|dmarc", "google" },
-    { "rhost-google-rfc",      "notcompliantrfc", 0, "not rfc 5322 compliant|missing a valid (?:address in the from: header|message-id)|multiple addresses in from: header|unicode character in a disallowed header|encoded-word syntax is not permitted|mail message is malformed", "google" },
-    { "rhost-google-policy",   "policyviolation", 0, "illegal attachment on your message|content presents a potential security issue|has a policy that prohibited the mail|with the same message-id", "google" },
-    { "rhost-google-spam",     "spamdetected", 0, "likely unsolicited mail|nature of the content or the links", "google" },
-    { "rhost-google-suspend",  "suspend", 0, "account (?:that you tried to reach )?is (?:disabled|inactive)|is disabled|has been disabled", "google" },
-    { "rhost-google-full",     "mailboxfull", 0, "out of storage space|over quota|storage quota|inbox is full|email quota exceeded", "google" },
-    { "rhost-google-user",     "userunknown", 0, "email account that you tried to reach does not exist|does not exist", "google" },
+    { "rhost-google-toomany",  "toomanyconn", 0, "your message has too many recipients|too many recipients for this sender", "google|smtp-relay.gmail.com" },
+    { "rhost-google-speeding", "speeding", 0, "is receiving mail (?:too quickly|at a rate that prevents)|rate that prevents additional messages|daily (?:sending quota|user sending limit|smtp relay (?:sending )?limit) exceeded|this mail has been rate limited", "google|smtp-relay.gmail.com" },
+    { "rhost-google-blocked",  "blocked", 0, "the ip you're using to send mail is not authorized|unusual rate of (?:unsolicited )?mail|ip not in whitelist for rcpt domain|helo/ehlo argument is invalid|empty helo/ehlo argument", "google|smtp-relay.gmail.com" },
+    { "rhost-google-reputation","badreputation", 0, "very low reputation of the sending", "google|smtp-relay.gmail.com" },
+    { "rhost-google-ptr",      "requireptr", 0, "does not have a ptr record|have a ptr record, or the ptr record|ipv6 sending guidelines regarding ptr|does not match the ip address of the hostname", "google|smtp-relay.gmail.com" },
+    { "rhost-google-auth",     "authfailure", 0, "does not have authentication|not pass authentication|fails to pass (?:spf|authentication) checks|unauthenticated email|senders to authenticate|spf record (?:of the sending domain|with a hard fail)|aligned with either the authenticated|dmarc record|dkim|spf|dmarc", "google|smtp-relay.gmail.com" },
+    { "rhost-google-rfc",      "notcompliantrfc", 0, "not rfc 5322 compliant|missing a valid (?:address in the from: header|message-id)|multiple addresses in from: header|unicode character in a disallowed header|encoded-word syntax is not permitted|mail message is malformed", "google|smtp-relay.gmail.com" },
+    { "rhost-google-policy",   "policyviolation", 0, "illegal attachment on your message|content presents a potential security issue|has a policy that prohibited the mail|with the same message-id", "google|smtp-relay.gmail.com" },
+    { "rhost-google-spam",     "spamdetected", 0, "likely unsolicited mail|nature of the content or the links", "google|smtp-relay.gmail.com" },
+    { "rhost-google-suspend",  "suspend", 0, "account (?:that you tried to reach )?is (?:disabled|inactive)|is disabled|has been disabled", "google|smtp-relay.gmail.com" },
+    { "rhost-google-full",     "mailboxfull", 0, "out of storage space|over quota|storage quota|inbox is full|email quota exceeded", "google|smtp-relay.gmail.com" },
+    { "rhost-google-user",     "userunknown", 0, "email account that you tried to reach does not exist|does not exist", "google|smtp-relay.gmail.com" },
     /* Google Workspace's own wording (reported by googlemail.com). */
     { "rhost-gsuite-user",     "userunknown", 0, "because the address couldn't be found\\. check for typos", "googlemail.com" },
     { "rhost-ms-user",         "userunknown", 0, "recipnotfound|recipient not found|address couldn't be found|not found by smtp address lookup|5\\.4\\.1 .{0,40}access denied|access denied.{0,30}5\\.4\\.1|5\\.4\\.1 \\[[^\\]]+\\]: recipient address rejected: access denied", "outlook" },
@@ -226,6 +226,17 @@ static const BounceRule table_rhost_reason[] = {
     { "rhost-ms-auth",         "authfailure", 0, "5\\.7\\.509|dmarc|spf|dkim|not pass authentication|required authentication level", "outlook" },
     { "rhost-ms-reputation",   "badreputation", 0, "4\\.7\\.650|poor reputation|ip reputation", "outlook" },
     { "rhost-ms-null",         "userunknown", 0, "5\\.1\\.10|null mx", "outlook" },
+    /* Comcast's documented codes (postmaster.comcast.net, smtp-error-codes). */
+    { "rhost-comcast-block",   "blocked", 0, "#bl0000\\d\\d\\b|found on one or more dnsbls", "comcast.net" },
+    { "rhost-comcast-auth",    "authfailure", 0, "#dm0000\\d\\d\\b|rejected due to dmarc", "comcast.net" },
+    { "rhost-comcast-speeding","speeding", 0, "#rl0000\\d\\d\\b|throttled", "comcast.net" },
+    /* Exchange Online's documented codes whose class alone misleads. */
+    { "rhost-ms-speeding",     "speeding", 0, "per hour message receive limit(?: from specific sender)? exceeded|has exceeded permitted limits within|reached your daily limit for message recipients|submission quota exceeded|recipient thread limit exceeded", "outlook" },
+    { "rhost-ms-toomany",      "toomanyconn", 0, "the recipient has exceeded their limit for", "outlook" },
+    { "rhost-ms-suspend",      "suspend", 0, "access denied, banned recipient|5\\.7\\.504 .{0,40}recipient address rejected: access denied|mailbox cannot be accessed", "outlook" },
+    { "rhost-ms-policy",       "policyviolation", 0, "5\\.7\\.9\\d\\d .{0,40}delivery not authorized, message refused", "outlook" },
+    { "rhost-ms-rejected",     "rejected", 0, "delivery not authorized|sender was not authenticated by organization|sender not in allowed-senders list|access denied, bad outbound sender|access denied, spam abuse detected", "outlook" },
+    { "rhost-ms-system",       "systemerror", 0, "server busy\\. please try again later from|pfa agent busy|\\(suspiciousremoteservererror\\)", "outlook" },
     /* Outlook.com (Hotmail) and Aol answering from their own MX. */
     { "rhost-hotmail-host",    "hostunknown", 0, "the mail could not be delivered to the recipient because the domain is not reachable", "hotmail.com" },
     { "rhost-hotmail-user",    "userunknown", 0, "requested action not taken: mailbox unavailable", "hotmail.com" },
@@ -305,7 +316,7 @@ static const BounceRule table_rhost_reason[] = {
     { "rhost-qq-block",        "blocked", 0, "suspected bounce attacks|suspected spam ip|connection denied", "qq.com" },
     { "rhost-qq-toobig",       "mesgtoobig", 0, "message too large", "qq.com" },
     { "rhost-qq-sender",       "rejected", 0, "suspected spam|mail is rejected by recipients", "qq.com" },
-    { "rhost-qq-speeding",     "speeding", 0, "mailbox unavailable or access denined|frequency of receiving messages is limited", "qq.com" },
+    { "rhost-qq-speeding",     "speeding", 0, "mailbox unavailable or access deni(?:n)?ed|frequency of receiving messages is limited", "qq.com" },
     { "rhost-qq-syntax",       "syntaxerror", 0, "bad address syntax", "qq.com" },
     { "rhost-qq-toomany",      "toomanyconn", 0, "(?:ip|domain|sender|connection) frequency limited|too many (?:connections|mails|messages)", "qq.com" },
     { "rhost-qq-spam",         "spamdetected", 0, "spam is embedded in the email|mail content denied|spam|content denied|mail content", "qq.com" },
@@ -650,6 +661,18 @@ static const BounceRule table_mta_command[] = {
 /* A local delivery agent (mail.local, procmail, maildrop, vpopmail,
  * vmailmgr, Dovecot) reporting in the text of the bounce: its line is the
  * final word on the recipient. */
+/* The remote host a failure's own text names, where no Remote-MTA field
+ * did (a prose bounce): the provider's rules (RHOST_REASON) go by it.
+ * Group 1 is the host. */
+static const BounceRule table_remote_host[] = {
+    /* Postfix: "host mx.example.com[192.0.2.1] said: 550 ..." */
+    { "host-said",     NULL, 1, "\\bhost ([a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+)\\[[0-9a-f.:]+\\] said:", NULL },
+    /* Exim: "host mx.example.com [192.0.2.1]" before its SMTP error */
+    { "host-bracket",  NULL, 1, "\\bhost ([a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+) \\[[0-9a-f.:]+\\]", NULL },
+    /* Sendmail: "... while talking to mx.example.com.:" */
+    { "host-talking",  NULL, 1, "while talking to ([a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+)\\.?:", NULL },
+};
+
 static const BounceRule table_mda_reason[] = {
     { "mda-dovecot-user",  "userunknown", 0, "^your message to \\S+ was automatically rejected:[ \\t]*\\n(?:.+\\n)*?.*mailbox doesn't exist: ", NULL },
     { "mda-dovecot-full",  "mailboxfull", 0, "^your message to \\S+ was automatically rejected:[ \\t]*\\n(?:.+\\n)*?.*(?:quota exceeded|not enough disk space)", NULL },
@@ -693,6 +716,7 @@ static const struct {
     [BOUNCE_TABLE_MTA_REASON]         = TABLE(table_mta_reason),
     [BOUNCE_TABLE_MTA_COMMAND]        = TABLE(table_mta_command),
     [BOUNCE_TABLE_MDA_REASON]         = TABLE(table_mda_reason),
+    [BOUNCE_TABLE_REMOTE_HOST]        = TABLE(table_remote_host),
 };
 
 const BounceRule *
