@@ -316,6 +316,30 @@ prose_own_addresses(const BounceParts *parts)
     return own;
 }
 
+/* prose_is_forward_header - in a forward, a header line of the forwarded
+ * notice itself ("To: <colleague@example.com>", "Von: ..."): it names who
+ * got the notice and who sent it, never who failed. */
+static gboolean
+prose_is_forward_header(const char *line, gsize len)
+{
+    static const char *const names[] = {
+        "to:", "cc:", "bcc:", "from:", "sent:", "an:", "von:", "kopie:", "gesendet:",
+        "\xc3\xa0:", "de:", "para:", "aan:", "van:", "da:", "a:",
+    };
+
+    while (len > 0 && (*line == ' ' || *line == '\t' || *line == '>')) {
+        line++;
+        len--;
+    }
+    for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
+        gsize n = strlen(names[i]);
+
+        if (len >= n && g_ascii_strncasecmp(line, names[i], n) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
 /* prose_is_id_line - a line whose address is an identifier, a trace or
  * the sender's, never a recipient: header lines of the returned message
  * without a mark before them (also where a forward quoted them, "> ..."),
@@ -512,6 +536,7 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
     gsize block_indent = 0;
     gboolean in_block = FALSE;
     g_autoptr(GPtrArray) own = NULL;    /* the sender's addresses, on first need */
+    gboolean forward = prose_is_forward(parts);
 
     while (pos < len && hits->len < BOUNCE_MAX_RECIPIENTS) {
         const char *nl = memchr(text + pos, '\n', len - pos);
@@ -549,6 +574,7 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
          * cannot match, and most lines have none. */
         if (line_end > pos && memchr(text + pos, '@', line_end - pos) != NULL
             && !prose_is_id_line(text + pos, line_end - pos)
+            && !(forward && prose_is_forward_header(text + pos, line_end - pos))
             && bounce_rules_first(table, text + at, line_end - at, &m)) {
             g_autofree char *span = g_strndup(text + at + m.start, m.end - m.start);
             g_autofree char *addr = bounce_addr_clean(span);

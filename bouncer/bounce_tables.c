@@ -100,6 +100,8 @@ static const BounceRule table_recipient[] = {
      * CommuniGate quotes it: "Failed to deliver to '<x>'" */
     { "rcpt-phrase",      "weak", 1, "(?:recipient|address|deliver(?:y|ed)? to|delivering to|sent to|mail to|message to|rcpt to:?|to:|user|mailbox|list|error (?:to|for))\\s*:?\\s*['\"]?<([^\\s<>@]+@[^\\s<>]+)>", NULL },
     { "rcpt-phrase-bare", "weak", 1, "(?:failed recipient|original recipient|recipient address|final recipient|recipient|addressee|failed address|invalid address|unknown address|rcpt to)\\s*:\\s*(?:rfc822;\\s*)?<?([^\\s<>\"@]+@[^\\s<>\"]+?)>?(?:[\\s,;]|\\.(?:\\s|$)|$)", NULL },
+    /* Gmail's notice: "Your message wasn't delivered to x@y because ..." */
+    { "rcpt-delivered-to-because", "weak", 1, "(?:wasn't|was not|couldn't be|could not be) delivered to <?([^\\s<>\"@]+@[^\\s<>\"]+?)>? because\\b", NULL },
     /* A bulleted list of recipients. */
     { "rcpt-bullet",      "strong", 1, "^\\s*[*\\-\\x{2022}]\\s+<?([^\\s<>()@\"]+@[^\\s<>()@\"]+?)>?[ \\t]*$", NULL },
     /* "...recipients returned permanent errors: x@y." and "...: <x@y>" */
