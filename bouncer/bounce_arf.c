@@ -54,7 +54,13 @@ bounce_arf_read(BounceReport *report, const BounceParts *parts)
     }
     type = bounce_fields_get(fields, "Feedback-Type");
     ftype = g_ascii_strdown(type != NULL && *type != '\0' ? type : "abuse", -1);
-    g_strstrip(ftype);
+    /* The type is one token; a comment after it ("abuse (user clicked
+     * spam)") is not part of it. */
+    ftype[strcspn(ftype, " \t(")] = '\0';
+    if (ftype[0] == '\0') {
+        g_free(ftype);
+        ftype = g_strdup("abuse");
+    }
     report->feedback_type = g_strdup(ftype);
     report->original_mail_from = bounce_addr_clean(bounce_fields_get(fields, "Original-Mail-From"));
     report->source_ip = g_strdup(bounce_fields_get(fields, "Source-IP"));
@@ -77,7 +83,11 @@ bounce_arf_read(BounceReport *report, const BounceParts *parts)
             added += arf_add_list(report, bounce_field_value(f), ftype);
     }
     /* Reports that omit Original-Rcpt-To: the complainer is whom the
-     * returned original was addressed to. */
+     * returned original was addressed to; Outlook.com redacts that To:
+     * and names the complainer in a header of its own. */
+    if (added == 0 && parts->original != NULL)
+        added = arf_add_list(report, bounce_fields_get(parts->original, "X-HmXmrOriginalRecipient"),
+                             ftype);
     if (added == 0 && parts->original != NULL)
         added = arf_add_list(report, bounce_fields_get(parts->original, "To"), ftype);
     if (added == 0)
