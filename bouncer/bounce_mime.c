@@ -501,7 +501,9 @@ bounce_mime_leaf_kind(const BounceParts *parts, const char *type, gsize type_len
     if (span_is(type, type_len, "message")) {
         if (span_is(subtype, subtype_len, "delivery-status")
             || span_is(subtype, subtype_len, "global-delivery-status"))
-            return parts->report_type == BOUNCE_REPORT_NONE ? BOUNCE_LEAF_DSN : BOUNCE_LEAF_IGNORE;
+            /* Every one: a report may give its recipients in a second
+             * part (the first holding only the per-message fields). */
+            return parts->report_type != BOUNCE_REPORT_ARF ? BOUNCE_LEAF_DSN : BOUNCE_LEAF_IGNORE;
         if (span_is(subtype, subtype_len, "feedback-report"))
             return parts->report_type == BOUNCE_REPORT_NONE ? BOUNCE_LEAF_ARF : BOUNCE_LEAF_IGNORE;
         /* message/rfc822 reaches here only as a leaf: transfer-encoded,
@@ -528,6 +530,8 @@ bounce_mime_leaf_take(BounceMimeWalk *walk, BounceLeafKind kind, const guint8 *d
     case BOUNCE_LEAF_DSN:
     case BOUNCE_LEAF_ARF:
         parts->report_type = kind == BOUNCE_LEAF_DSN ? BOUNCE_REPORT_DSN : BOUNCE_REPORT_ARF;
+        if (parts->report->len > 0)
+            g_string_append(parts->report, "\n\n");   /* the next part's blocks stand apart */
         append_text(parts, parts->report, data, len, "utf-8", FALSE);
         break;
     case BOUNCE_LEAF_HEADERS: {
