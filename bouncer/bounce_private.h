@@ -203,6 +203,10 @@ void bounce_mta_preset(BounceRecipient *rcpt, const char *mta);
 /* bounce_mta_preset_from - the reason the MTA's own words in text decide
  * for rcpt, when it has none yet. */
 void bounce_mta_preset_from(BounceRecipient *rcpt, const char *mta, const char *text);
+/* bounce_subject_is_forward - someone forwarded what follows ("Fwd:
+ * Undelivered Mail Returned to Sender"): its first "Forwarded message"
+ * line starts the bounce, not the returned original. */
+gboolean bounce_subject_is_forward(const BounceParts *parts);
 /* bounce_from_daemon - the message's sender is a mailer-daemon, postmaster
  * or the like (the BOUNCE_FROM table, on the decoded From); rule_out, when
  * not NULL, gets the rule's id. */

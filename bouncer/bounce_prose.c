@@ -165,11 +165,8 @@ bounce_mta_preset_from(BounceRecipient *r, const char *mta, const char *text)
     }
 }
 
-/* prose_is_forward - someone forwarded what follows ("Fwd: Undelivered
- * Mail Returned to Sender"): its first "Forwarded message" line starts
- * the bounce, not the returned original. */
-static gboolean
-prose_is_forward(const BounceParts *parts)
+gboolean
+bounce_subject_is_forward(const BounceParts *parts)
 {
     const char *s = parts->subject_bare;
 
@@ -220,7 +217,7 @@ prose_error_end(const BounceParts *parts, gsize *original_at)
     *original_at = text->len;
     if (!bounce_rules_earliest(BOUNCE_TABLE_ORIGINAL_MARK, text->str, text->len, 0, &m))
         return prose_signature_cut(text, text->len);
-    if (prose_is_forward(parts) && prose_mark_forwards(text, &m)
+    if (bounce_subject_is_forward(parts) && prose_mark_forwards(text, &m)
         && !bounce_rules_earliest(BOUNCE_TABLE_ORIGINAL_MARK, text->str, text->len, m.match_end, &m))
         return prose_signature_cut(text, text->len);
     *original_at = m.match_end;
@@ -536,7 +533,7 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
     gsize block_indent = 0;
     gboolean in_block = FALSE;
     g_autoptr(GPtrArray) own = NULL;    /* the sender's addresses, on first need */
-    gboolean forward = prose_is_forward(parts);
+    gboolean forward = bounce_subject_is_forward(parts);
 
     while (pos < len && hits->len < BOUNCE_MAX_RECIPIENTS) {
         const char *nl = memchr(text + pos, '\n', len - pos);
@@ -869,7 +866,7 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
     /* Bounces that never name the recipient: the returned original says
      * whom it was for. Not in a forward: its "original" is the forwarded
      * message, whose To: is whoever forwarded it (or our own address). */
-    if (report->recipients->len == 0 && original != NULL && !prose_is_forward(parts)) {
+    if (report->recipients->len == 0 && original != NULL && !bounce_subject_is_forward(parts)) {
         g_autofree char *addr = bounce_addr_clean(bounce_fields_get(original, "To"));
 
         if (addr != NULL) {

@@ -27,6 +27,8 @@ gboolean
 bounce_report_is_automated(const BounceReport *report)
 {
     g_return_val_if_fail(report != NULL, FALSE);
+    if (report->person_forward)
+        return FALSE;
     return report->kind == BOUNCE_KIND_DSN || report->kind == BOUNCE_KIND_ARF
         || report->kind == BOUNCE_KIND_AUTOREPLY || report->kind == BOUNCE_KIND_NONSTANDARD
         || report->kind == BOUNCE_KIND_DELIVERED;
@@ -416,6 +418,28 @@ block_has(const char *p, const char *end, const char *name, const char *word)
     return FALSE;
 }
 
+/* report_person_forward - a person forwarded the bounce: a "Fwd:"
+ * subject, a sender that is no mail system, a Return-Path that is not
+ * null, and no Auto-Submitted other than "no" (RFC 3834 §5). */
+static gboolean
+report_person_forward(const BounceParts *parts)
+{
+    const char *path = bounce_fields_get(parts->headers, "Return-Path");
+    const char *auto_submitted = bounce_fields_get(parts->headers, "Auto-Submitted");
+    g_autofree char *addr = bounce_addr_clean(path);
+
+    if (!bounce_subject_is_forward(parts) || bounce_from_daemon(parts, NULL) || addr == NULL)
+        return FALSE;
+    if (auto_submitted != NULL) {
+        while (*auto_submitted == ' ' || *auto_submitted == '\t')
+            auto_submitted++;
+        if (g_ascii_strncasecmp(auto_submitted, "no", 2) != 0
+            || g_ascii_isalnum(auto_submitted[2]) || auto_submitted[2] == '-')
+            return FALSE;
+    }
+    return TRUE;
+}
+
 /* report_inner_message - where, in the normalised message, an attached
  * message (a message/rfc822 part, not transfer-encoded) that is itself a
  * delivery or feedback report starts; -1 when there is none. Read from
@@ -550,6 +574,8 @@ report_parse(const char *data, gsize len, guint depth)
                         g_hash_table_lookup(commands, lower));
     }
     report_drop_repeats(report);
+    if (depth == 0 && report->kind != BOUNCE_KIND_NOTBOUNCE && report->kind != BOUNCE_KIND_AUTOREPLY)
+        report->person_forward = report_person_forward(&parts);
     /* Only a mail system passing a report on: a person who forwards a
      * bounce as an attachment is writing to us, not bouncing. */
     if (depth == 0 && parts.report_type == BOUNCE_REPORT_NONE && parts.original != NULL

@@ -60,6 +60,9 @@ typedef struct {
     char           *user_agent;
     GPtrArray      *recipients;     /* BounceRecipient* (transfer full) */
     BounceOriginal  original;       /* the returned original message, fields may be NULL */
+    /* A person forwarded the bounce ("Fwd: ...", from someone who is no
+     * mail system, not marked Auto-Submitted): the person wrote to us. */
+    gboolean        person_forward;
     /* Headers of the message itself, for the auto-reply decision and token lookup. */
     char           *subject;
     char           *from;

@@ -357,6 +357,61 @@ test_threads(void)
         g_thread_join(threads[i]);
 }
 
+/* parse_edited - the fixture with its first line starting with from
+ * replaced by to (or the fixture as it is when from is NULL). */
+static BounceReport *
+parse_edited(const char *fixture, const char *from, const char *to)
+{
+    g_autoptr(GBytes) eml = testutil_read_file(fixture);
+    gsize len = 0;
+    const char *data = g_bytes_get_data(eml, &len);
+    g_autoptr(GString) text = g_string_new_len(data, len);
+
+    if (from != NULL) {
+        const char *at = strstr(text->str, from);
+        const char *eol;
+
+        g_assert_nonnull(at);
+        eol = strchr(at, '\n');
+        g_assert_nonnull(eol);
+        g_string_erase(text, at - text->str, eol - at);
+        g_string_insert(text, at - text->str, to);
+    }
+    return bounce_report_parse(text->str, text->len);
+}
+
+/* test_person_forward - a bounce a person forwards to us is that person
+ * writing (an auto-reply may answer); the same bounce forwarded by a mail
+ * system, or marked Auto-Submitted, or a bounce as it is, is automated. */
+static void
+test_person_forward(void)
+{
+    const char *fwd = "tests/fixtures/formats/wrap-02-fwd-inline.eml";
+    g_autoptr(BounceReport) person = parse_edited(fwd, NULL, NULL);
+    g_autoptr(BounceReport) marked = parse_edited(fwd, "Subject:",
+                                                  "Auto-Submitted: auto-forwarded\n"
+                                                  "Subject: Fwd: Undelivered Mail Returned to Sender");
+    g_autoptr(BounceReport) marked_no = parse_edited(fwd, "Subject:",
+                                                     "Auto-Submitted: no\n"
+                                                     "Subject: Fwd: Undelivered Mail Returned to Sender");
+    g_autoptr(BounceReport) daemon = parse_edited(fwd, "From:", "From: MAILER-DAEMON@mail.example.net");
+    g_autoptr(BounceReport) null_path = parse_edited(fwd, "Return-Path:", "Return-Path: <>");
+    g_autoptr(BounceReport) plain = parse_edited("tests/fixtures/bounces/dsn-postfix.eml", NULL, NULL);
+
+    g_assert_cmpuint(person->recipients->len, >, 0);
+    g_assert_true(person->person_forward);
+    g_assert_false(bounce_report_is_automated(person));
+    g_assert_true(marked_no->person_forward);
+    g_assert_false(marked->person_forward);
+    g_assert_true(bounce_report_is_automated(marked));
+    g_assert_false(daemon->person_forward);
+    g_assert_true(bounce_report_is_automated(daemon));
+    g_assert_false(null_path->person_forward);
+    g_assert_true(bounce_report_is_automated(null_path));
+    g_assert_false(plain->person_forward);
+    g_assert_true(bounce_report_is_automated(plain));
+}
+
 static void
 test_kind_names(void)
 {
@@ -518,5 +573,6 @@ main(int argc, char **argv)
     g_test_add_func("/bounce/deep-json", test_deep_json);
     g_test_add_func("/bounce/threads", test_threads);
     g_test_add_func("/bounce/kind_names", test_kind_names);
+    g_test_add_func("/bounce/person-forward", test_person_forward);
     return g_test_run();
 }
