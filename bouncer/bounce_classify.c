@@ -361,6 +361,11 @@ reason_first_pass(BounceRecipient *r, const ReasonHits *hits, const char *code)
         }
         if (strcmp(want, "mesgtoobig") == 0 && g_strcmp0(code, "exceedlimit") == 0)
             continue;
+        /* A failure whose status says the delivery time ran out (X.4.7)
+         * expired; the connection the last attempt could not make ("Deferred:
+         * Connection refused by ...") is why, not a block of the sender. */
+        if (strcmp(want, "blocked") == 0 && g_strcmp0(code, "expired") == 0)
+            continue;
         /* A spam filter reads the message: spam wording in answer to an
          * earlier step is a block of the sending host. */
         if (strcmp(want, "spamdetected") == 0 && (at_rcpt || at_mail || at_greeting)

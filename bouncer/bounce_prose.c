@@ -769,6 +769,26 @@ prose_is_bounce(const BounceParts *parts, gsize err_len, const char **rule_out)
     return bounce_from_daemon(parts, rule_out);
 }
 
+/* prose_keep_fml_list - fml's letter names the list in its own sentence
+ * (rcpt-fml); the other addresses in it are instructions ("send mail with
+ * the body guide to the address list-ctl@example.org"), not recipients. */
+static void
+prose_keep_fml_list(GArray *hits)
+{
+    gboolean fml = FALSE;
+
+    for (guint i = 0; i < hits->len && !fml; i++)
+        fml = g_strcmp0(g_array_index(hits, ProseHit, i).rule, "rcpt-fml") == 0;
+    for (guint i = hits->len; fml && i-- > 0;) {
+        ProseHit *hit = &g_array_index(hits, ProseHit, i);
+
+        if (g_strcmp0(hit->rule, "rcpt-fml") != 0) {
+            g_free(hit->addr);
+            g_array_remove_index(hits, i);
+        }
+    }
+}
+
 gboolean
 bounce_prose_read(BounceReport *report, BounceParts *parts)
 {
@@ -788,6 +808,7 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
     }
 
     hits = prose_find_recipients(parts, text->str, err_len);
+    prose_keep_fml_list(hits);
     /* Exim and Google list the failed recipients in a header; it speaks
      * when the text names none (Exim's pipe and file deliveries). */
     failed = hits->len == 0 ? bounce_fields_get(parts->headers, "X-Failed-Recipients") : NULL;

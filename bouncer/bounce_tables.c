@@ -40,7 +40,7 @@ static const BounceRule table_bounce_body[] = {
     { "body-opensmtpd",   NULL, 0, "this is the mailer-daemon, please do not reply to this e-?mail|an error has occurred while attempting to deliver a message for", NULL },
     { "body-groups",      NULL, 0, "google groups|you do not have permission to post|the group you tried to contact", NULL },
     /* fml (a mailing list manager) returning a post it would not take. */
-    { "body-fml",         NULL, 0, "^duplicated message-id in <[^>]+>\\.|^fml \\S+ has detected a loop condition|not member article from ", NULL },
+    { "body-fml",         NULL, 0, "^duplicated message-id in <[^>]+>\\.|^fml \\S+ has detected a loop condition|not member article from |^loop back warning: <[^>]+>\\.|^security alert:[^<\\n]{0,120}<[^>]+>\\.\\s*$", NULL },
     { "body-intl",        NULL, 0, "配信できませんでした|届きませんでした|送信できませんでした|宛先不明|存在しないか", NULL },
     /* Exchange's "recipients or groups" in its languages */
     { "body-exchange-intl", NULL, 0, "destinataires ou groupes|empf\\x{00e4}nger oder gruppen|destinatarios o grupos|destinatari o gruppi|(?:geadresseerden|ontvangers) of groepen|destinat\\x{00e1}rios ou grupos|mottagare eller grupper|adresat\\x{00f3}w lub grup|受信者またはグループ|收件人或组", NULL },
@@ -75,6 +75,11 @@ static const BounceRule table_original_mark[] = {
 /* Lines that name a failed recipient. Group 1 is the address. Tried all
  * at once over each line of the error text; the earliest match wins. */
 static const BounceRule table_recipient[] = {
+    /* fml's sentences name the list last: "NOT MEMBER article from x@y
+     * <list@example.jp>.", "Loop Back Warning: <list@example.jp>.",
+     * "Security alert: ... <list@example.jp>." Read ahead, so that the
+     * sentence, which says why, stays the diagnostic. */
+    { "rcpt-fml",         "strong", 1, "^(?=\\s*(?:not member article from \\S+|loop back warning:|security alert:[^<\\n]{0,120}|you are not a member of this mailing list)\\s*<([^\\s<>@]+@[^\\s<>]+)>\\.\\s*$)", NULL },
     /* qmail, Postfix prose, Yahoo: "<user@example.com>:" on its own line
      * or followed by the reason; GMX quotes it instead. */
     { "rcpt-angle-colon", "sure", 1, "^\\s*<([^\\s<>@]+@[^\\s<>]+)>:", NULL },
@@ -496,6 +501,12 @@ static const BounceRule table_vendor_reason[] = {
      * from its own organisation only refused an outside sender. */
     { "exch-sendernotauth",  "rejected",      0, "\\bresolver\\.rst\\.sendernotauthenticatedfor(?:group|mailbox|publicfolder)\\b|sender (?:was )?not authenticated for (?:group|mailbox|public folder)", NULL },
     { "exch-authrequired",   "securityerror", 0, "\\bresolver\\.rst\\.authrequired\\b", NULL },
+    /* MessageLabs (Symantec) refusing to relay for a client that did not
+     * log in: the cure it names is authentication, not another relay. */
+    { "messagelabs-smtpauth","securityerror", 0, "please turn on smtp authentication in your mail client", NULL },
+    /* 5.7.1 RESOLVER.RST.NotAuthorized: the sender may not send to this
+     * recipient (a restricted group or mailbox). */
+    { "exch-notauthorized",  "rejected",      0, "\\bresolver\\.rst\\.notauthorized\\b", NULL },
     { "exch-recipsizelimit", "mesgtoobig",    0, "\\bresolver\\.rst\\.(?:recip|send)sizelimit\\b", NULL },
     { "exch-queue-expired",  "expired",       0, "\\bqueue\\.expired\\b", NULL },
     { "exch-nodomain",       "hostunknown",   0, "\\bsmtpsend\\.dns\\.nonexistentdomain\\b", NULL },
@@ -585,7 +596,6 @@ static const BounceRule table_mta[] = {
 static const BounceRule table_mta_reason[] = {
     { "mcafee-user",       "userunknown",   0, "user \\(.+@.+\\) unknown\\.|550 unknown user \\S+@\\S+|550 <[^>]+@[^>]+>\\.+ user not exist|no such user", "mcafee" },
     { "messagelabs-user",  "userunknown",   0, "542 .+ rejected|no such user", "messagelabs" },
-    { "messagelabs-auth",  "securityerror", 0, "please turn on smtp authentication in your mail client", "messagelabs" },
     { "notes-user",        "userunknown",   0, "user not listed in public name & address book|ディレクトリのリストにありません", "notes" },
     { "notes-hops",        "networkerror",  0, "message has exceeded maximum hop count", "notes" },
     { "domino-user",       "userunknown",   0, "not listed in (?:domino directory|public name & address book)|non répertorié dans l'annuaire domino|domino ディレクトリには見つかりません", "domino" },
