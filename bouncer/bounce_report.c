@@ -440,11 +440,12 @@ report_person_forward(const BounceParts *parts)
     return TRUE;
 }
 
-/* report_inner_message - where, in the normalised message, an attached
- * message (a message/rfc822 part, not transfer-encoded) that is itself a
- * delivery or feedback report starts; -1 when there is none. Read from
- * the lines, not the MIME tree: the readers keep only an attachment's
- * headers. */
+/* report_inner_message - where, in the normalised message, its first
+ * attached message (a message/rfc822 part, not transfer-encoded) starts
+ * when that message is itself a delivery or feedback report; -1 when it is
+ * not, or there is none. Only the first: one nested deeper (a report
+ * inside the returned original) is not the bounce. Read from the lines,
+ * not the MIME tree: the readers keep only an attachment's headers. */
 static gssize
 report_inner_message(const char *data, gsize len)
 {
@@ -467,10 +468,8 @@ report_inner_message(const char *data, gsize len)
                 if (body == NULL)
                     return -1;
                 if (block_has(p, body, "Content-Transfer-Encoding:", "base64")
-                    || block_has(p, body, "Content-Transfer-Encoding:", "quoted-printable")) {
-                    p = body + 2;
-                    continue;
-                }
+                    || block_has(p, body, "Content-Transfer-Encoding:", "quoted-printable"))
+                    return -1;
                 body += 2;
                 inner_end = g_strstr_len(body, end - body, "\n\n");
                 if (inner_end == NULL)
@@ -479,8 +478,7 @@ report_inner_message(const char *data, gsize len)
                     && (block_has(body, inner_end, "Content-Type:", "delivery-status")
                         || block_has(body, inner_end, "Content-Type:", "feedback-report")))
                     return body - data;
-                p = body;
-                continue;
+                return -1;
             }
         }
         p = next;
@@ -491,16 +489,26 @@ report_inner_message(const char *data, gsize len)
 static BounceReport *report_parse(const char *data, gsize len, guint depth);
 
 /* report_adopt_inner - a gateway that passes an MTA's report on as an
- * attachment: when the message holds no report of its own (what its prose
- * named was only the attachment's To:), the attached report is the
- * bounce. Its recipients, kind and returned
- * original replace ours; the message's own headers stay. */
+ * attachment: when the message holds no report of its own and its prose
+ * decided nothing (what it named was the attachment's To:), the attached
+ * report is the bounce. Its recipients and kind replace ours, and its
+ * returned original when it has one; the message's own headers stay. */
 static void
 report_adopt_inner(BounceReport *report, const GByteArray *norm)
 {
-    gssize at = report_inner_message((const char *)norm->data, norm->len);
+    gssize at;
     g_autoptr(BounceReport) inner = NULL;
 
+    /* What the notice itself said decides when it said anything: a
+     * recipient with a status or a reason of its own. */
+    for (guint i = 0; i < report->recipients->len; i++) {
+        const BounceRecipient *r = g_ptr_array_index(report->recipients, i);
+
+        if (r->status[0] != '\0' || (strcmp(r->reason, "onhold") != 0
+                                      && strcmp(r->reason, "undefined") != 0))
+            return;
+    }
+    at = report_inner_message((const char *)norm->data, norm->len);
     if (at < 0)
         return;
     inner = report_parse((const char *)norm->data + at, norm->len - at, 1);
@@ -520,9 +528,11 @@ report_adopt_inner(BounceReport *report, const GByteArray *norm)
     ADOPT(source_ip);
     ADOPT(user_agent);
 #undef ADOPT
-    original_clear(&report->original);
-    report->original = inner->original;
-    memset(&inner->original, 0, sizeof(inner->original));
+    if (inner->original.message_id != NULL || inner->original.return_path != NULL) {
+        original_clear(&report->original);
+        report->original = inner->original;
+        memset(&inner->original, 0, sizeof(inner->original));
+    }
 }
 
 BounceReport *
