@@ -378,7 +378,7 @@ reason_first_pass(BounceRecipient *r, const ReasonHits *hits, const char *code)
             continue;
         /* A domain not found beside the sender's wording ("Sender address
          * rejected: Domain not found") is the sender's domain. */
-        if (strcmp(want, "hostunknown") == 0 && g_strcmp0(code, want) != 0
+        if (strcmp(want, "hostunknown") == 0 && hit != NULL && g_strcmp0(code, want) != 0
             && reason_hit(hits, "rejected") != NULL) {
             reason_set(r, "rejected", reason_hit(hits, "rejected")->id);
             return TRUE;
