@@ -27,7 +27,7 @@ strip_type(const char *value)
  * field. Under the "utf-8" type (RFC 6533 §3) a character the field could
  * not carry as it is may be written as \x{HEX}; such escapes are decoded
  * ("j\x{F6}rg@example.de" is jörg@). An escape that does not name a
- * Unicode scalar value is left as written. (transfer full) */
+ * Unicode scalar value outside ASCII is left as written. (transfer full) */
 static char *
 dsn_recipient_address(const char *value)
 {
@@ -48,7 +48,10 @@ dsn_recipient_address(const char *value)
                 c = c << 4 | (guint32)g_ascii_xdigit_value(*q++);
                 digits++;
             }
-            if (*q == '}' && digits > 0 && g_unichar_validate(c) && c != 0) {
+            /* Only what an address could not carry as it is: an ASCII
+             * character written this way (a line end, an '@') is left
+             * alone rather than let change the address. */
+            if (*q == '}' && digits > 0 && c >= 0x80 && g_unichar_validate(c)) {
                 g_string_append_unichar(out, c);
                 p = q + 1;
                 continue;

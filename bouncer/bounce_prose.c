@@ -313,25 +313,24 @@ prose_own_addresses(const BounceParts *parts)
     return own;
 }
 
-/* prose_is_forward_header - in a forward, a header line of the forwarded
- * notice itself ("To: <colleague@example.com>", "Von: ..."): it names who
- * got the notice and who sent it, never who failed. */
+/* prose_line_names - the line (past blanks and quote marks) starts with
+ * one of the field names, each followed by its colon, blanks allowed
+ * before the colon ("De :", as French clients write it). */
 static gboolean
-prose_is_forward_header(const char *line, gsize len)
+prose_line_names(const char *line, gsize len, const char *const *names, gsize count)
 {
-    static const char *const names[] = {
-        "to:", "cc:", "bcc:", "from:", "sent:", "an:", "von:", "kopie:", "gesendet:",
-        "\xc3\xa0:", "de:", "para:", "aan:", "van:", "da:", "a:",
-    };
-
     while (len > 0 && (*line == ' ' || *line == '\t' || *line == '>')) {
         line++;
         len--;
     }
-    for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
-        gsize n = strlen(names[i]);
+    for (gsize i = 0; i < count; i++) {
+        gsize n = strlen(names[i]), k;
 
-        if (len >= n && g_ascii_strncasecmp(line, names[i], n) == 0)
+        if (len <= n || g_ascii_strncasecmp(line, names[i], n) != 0)
+            continue;
+        for (k = n; k < len && line[k] == ' '; k++)
+            ;
+        if (k < len && line[k] == ':')
             return TRUE;
     }
     return FALSE;
@@ -345,23 +344,27 @@ static gboolean
 prose_is_id_line(const char *line, gsize len)
 {
     static const char *const names[] = {
-        "message-id:", "references:", "in-reply-to:", "content-id:", "x-message-id:",
-        "resent-message-id:", "return-path:", "errors-to:", "sender:", "sender address:",
-        "envelope-from:", "list-unsubscribe:", "list-subscribe:", "list-post:", "list-help:",
-        "list-owner:", "list-id:", "list-archive:", "dkim-signature:", "feedback-id:",
+        "message-id", "references", "in-reply-to", "content-id", "x-message-id",
+        "resent-message-id", "return-path", "errors-to", "sender", "sender address",
+        "envelope-from", "list-unsubscribe", "list-subscribe", "list-post", "list-help",
+        "list-owner", "list-id", "list-archive", "dkim-signature", "feedback-id",
     };
 
-    while (len > 0 && (*line == ' ' || *line == '\t' || *line == '>')) {
-        line++;
-        len--;
-    }
-    for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
-        gsize n = strlen(names[i]);
+    return prose_line_names(line, len, names, G_N_ELEMENTS(names));
+}
 
-        if (len >= n && g_ascii_strncasecmp(line, names[i], n) == 0)
-            return TRUE;
-    }
-    return FALSE;
+/* prose_is_forward_header - in a forward, a header line of the forwarded
+ * notice itself ("To: <colleague@example.com>", "Von: ..."): it names who
+ * got the notice and who sent it, never who failed. */
+static gboolean
+prose_is_forward_header(const char *line, gsize len)
+{
+    static const char *const names[] = {
+        "to", "cc", "bcc", "from", "sent", "an", "von", "kopie", "gesendet",
+        "\xc3\xa0", "\xc3\x80", "de", "para", "aan", "van", "da", "a",
+    };
+
+    return prose_line_names(line, len, names, G_N_ELEMENTS(names));
 }
 
 /* prose_quote_len - the quote marks a forward put before a line ("> ",

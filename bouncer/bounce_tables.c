@@ -40,7 +40,7 @@ static const BounceRule table_bounce_body[] = {
     { "body-opensmtpd",   NULL, 0, "this is the mailer-daemon, please do not reply to this e-?mail|an error has occurred while attempting to deliver a message for", NULL },
     { "body-groups",      NULL, 0, "google groups|you do not have permission to post|the group you tried to contact", NULL },
     /* fml (a mailing list manager) returning a post it would not take. */
-    { "body-fml",         NULL, 0, "^duplicated message-id in <[^>]+>\\.|^fml \\S+ has detected a loop condition|not member article from |^loop back warning: <[^>]+>\\.|^security alert:[^<\\n]{0,120}<[^>]+>\\.\\s*$", NULL },
+    { "body-fml",         NULL, 0, "^duplicated message-id in <[^>]+>\\.|^fml \\S+ has detected a loop condition|not member article from |^loop back warning: <[^>]+>\\.", NULL },
     { "body-intl",        NULL, 0, "配信できませんでした|届きませんでした|送信できませんでした|宛先不明|存在しないか", NULL },
     /* Exchange's "recipients or groups" in its languages */
     { "body-exchange-intl", NULL, 0, "destinataires ou groupes|empf\\x{00e4}nger oder gruppen|destinatarios o grupos|destinatari o gruppi|(?:geadresseerden|ontvangers) of groepen|destinat\\x{00e1}rios ou grupos|mottagare eller grupper|adresat\\x{00f3}w lub grup|受信者またはグループ|收件人或组", NULL },
@@ -156,7 +156,7 @@ static const BounceRule table_reason[] = {
     { "exceedlimit",  "exceedlimit", 0, "message header size exceeds limit|message too large|exceeds? (?:the )?(?:administrative|local) limit", NULL },
     { "suspend",      "suspend", 0, "(?<!sender )(?<!sender's )(?:account|mailbox|user|address) (?:is |has been )?(?:currently |temporarily )?(?:suspended|disabled|deactivated|inactive|locked|frozen|closed|expired|discontinued|blocked by administrator)|(?:suspended|disabled|deactivated|inactive|expired) (?:account|mailbox|user)|is a deactivated mailbox|temporarily inactive|invalid/inactive user|recipient suspend|boite du destinataire archivee|temporary locked|not active|no longer active|account has been (?:suspended|disabled)|mailbox unavailable or access denied|this mailbox is disabled|has been suspended", NULL },
     { "suspend-more", "suspend", 0, " is currently suspended|email account that you tried to reach is disabled|mailbox currently suspended|mailbox is frozen|recipient rejected: temporarily inactive|this account has been disabled or discontinued|user suspended|vdelivermail: account is locked email bounced", NULL },
-    { "suspend-words", "suspend", 0, "is unavailable: user is terminated|the email account that you tried to reach is inactive|user or domain is disabled|(?:account|mailbox) (?:is |has been )?(?:blocked|locked|disabled) (?:because of|due to|for) inactivity|mailaddress is administrativ?e?ly disabled", NULL },
+    { "suspend-words", "suspend", 0, "is unavailable: user is terminated|the email account that you tried to reach is inactive|user or domain is disabled|(?:account|mailbox) (?:is |has been )?(?:blocked|locked|disabled) (?:because of|due to|for) inactivity|mailaddress is administrativ(?:e)?ly disabled", NULL },
     { "hasmoved",     "hasmoved", 0, "has been replaced by|has moved|no longer (?:at|with) this|address (?:has )?changed|user has moved|moved to|user not local; please try", NULL },
     { "norelaying",   "norelaying", 0, "relay(?:ing)? (?:access )?(?:denied|not (?:permitted|allowed))|unable to relay|not (?:permitted|allowed) to relay|relaying (?:mail )?to .{0,60}(?:denied|not allowed|prohibited)|insecure mail relay|as a relay|not an open relay|we don't handle mail for|not local host|this system is not configured to relay|relay not permitted|isn't in my list of allowed rcpthosts|email address is not verified\\. the following identities failed|requires authentication when attempting to send to a non-local|not a gateway", NULL },
     { "norelaying-more", "norelaying", 0, "relaying mail to |allowed rcpthost|mail server requires authentication when attempting to send to a non-local", NULL },
@@ -679,8 +679,9 @@ static const BounceRule table_mta_command[] = {
 static const BounceRule table_remote_host[] = {
     /* Postfix: "host mx.example.com[192.0.2.1] said: 550 ..." */
     { "host-said",     NULL, 1, "\\bhost ([a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+)\\[[0-9a-f.:]+\\] said:", NULL },
-    /* Exim: "host mx.example.com [192.0.2.1]" before its SMTP error */
-    { "host-bracket",  NULL, 1, "\\bhost ([a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+) \\[[0-9a-f.:]+\\]", NULL },
+    /* Exim: "host mx.example.com [192.0.2.1]" before its SMTP error;
+     * not "host x [ip] is listed", which names the sending host */
+    { "host-bracket",  NULL, 1, "\\bhost ([a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+) \\[[0-9a-f.:]+\\](?!\\s*(?:is|was|has|have|are)\\b)", NULL },
     /* Sendmail: "... while talking to mx.example.com.:" */
     { "host-talking",  NULL, 1, "while talking to ([a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+)\\.?:", NULL },
 };
