@@ -379,45 +379,6 @@ report_drop_repeats(BounceReport *report)
     /* What was moved is NULL in all now; the rest is freed with it. */
 }
 
-/* line_starts_caseless - the line at p (of at most n bytes) starts with
- * prefix, in any case. */
-static gboolean
-line_starts_caseless(const char *p, gsize n, const char *prefix)
-{
-    gsize plen = strlen(prefix);
-
-    return n >= plen && g_ascii_strncasecmp(p, prefix, plen) == 0;
-}
-
-/* block_has - the header block [p, end) has a line starting with name
- * whose value holds word, both in any case. */
-static gboolean
-block_has(const char *p, const char *end, const char *name, const char *word)
-{
-    gsize wlen = strlen(word);
-
-    while (p < end) {
-        const char *eol = memchr(p, '\n', end - p);
-        const char *stop = eol != NULL ? eol : end;
-
-        if (line_starts_caseless(p, stop - p, name)) {
-            /* the value, with its folded continuation lines */
-            while (eol != NULL && eol + 1 < end && (eol[1] == ' ' || eol[1] == '\t')) {
-                eol = memchr(eol + 1, '\n', end - eol - 1);
-                stop = eol != NULL ? eol : end;
-            }
-            for (const char *q = p; q + wlen <= stop; q++) {
-                if (g_ascii_strncasecmp(q, word, wlen) == 0)
-                    return TRUE;
-            }
-        }
-        if (eol == NULL)
-            break;
-        p = eol + 1;
-    }
-    return FALSE;
-}
-
 /* report_person_forward - a person forwarded the bounce: a "Fwd:"
  * subject, a sender that is no mail system, a Return-Path that is not
  * null, and no Auto-Submitted other than "no" (RFC 3834 §5). */
@@ -440,45 +401,42 @@ report_person_forward(const BounceParts *parts)
     return TRUE;
 }
 
+/* report_head_is_report - a message's header fields say it is a delivery
+ * or feedback report (multipart/report of either type). */
+static gboolean
+report_head_is_report(const BounceFields *head)
+{
+    const char *type = bounce_fields_get(head, "Content-Type");
+    g_autofree char *lower = type != NULL ? g_ascii_strdown(type, -1) : NULL;
+
+    return lower != NULL && strstr(lower, "multipart/report") != NULL
+        && (strstr(lower, "delivery-status") != NULL || strstr(lower, "feedback-report") != NULL);
+}
+
 /* report_inner_message - where, in the normalised message, its first
- * attached message (a message/rfc822 part, not transfer-encoded) starts
- * when that message is itself a delivery or feedback report; -1 when it is
- * not, or there is none. Only the first: one nested deeper (a report
- * inside the returned original) is not the bounce. Read from the lines,
- * not the MIME tree: the readers keep only an attachment's headers. */
+ * attached message (a message/rfc822 part) starts, past the part's own
+ * header block; -1 when there is none. The readers keep only that
+ * message's headers, so its bytes are found from the lines. One that was
+ * transfer-encoded is not read here: parsed as it is, it has no header
+ * fields and no recipients, and so is never adopted. */
 static gssize
 report_inner_message(const char *data, gsize len)
 {
-    const char *end = data + len, *p = data;
+    const char *end = data + len;
 
-    while (p < end) {
+    for (const char *p = data; p < end;) {
         const char *eol = memchr(p, '\n', end - p);
         const char *next = eol != NULL ? eol + 1 : end;
 
-        if (line_starts_caseless(p, next - p, "Content-Type:")) {
+        if (next - p > 13 && g_ascii_strncasecmp(p, "Content-Type:", 13) == 0) {
             const char *v = p + 13;
 
             while (v < next && (*v == ' ' || *v == '\t'))
                 v++;
-            if (line_starts_caseless(v, next - v, "message/rfc822")) {
-                /* this part's header block, then the attached message's */
+            if (next - v >= 14 && g_ascii_strncasecmp(v, "message/rfc822", 14) == 0) {
                 const char *body = g_strstr_len(p, end - p, "\n\n");
-                const char *inner_end;
 
-                if (body == NULL)
-                    return -1;
-                if (block_has(p, body, "Content-Transfer-Encoding:", "base64")
-                    || block_has(p, body, "Content-Transfer-Encoding:", "quoted-printable"))
-                    return -1;
-                body += 2;
-                inner_end = g_strstr_len(body, end - body, "\n\n");
-                if (inner_end == NULL)
-                    inner_end = end;
-                if (block_has(body, inner_end, "Content-Type:", "multipart/report")
-                    && (block_has(body, inner_end, "Content-Type:", "delivery-status")
-                        || block_has(body, inner_end, "Content-Type:", "feedback-report")))
-                    return body - data;
-                return -1;
+                return body != NULL ? body + 2 - data : -1;
             }
         }
         p = next;
@@ -497,6 +455,7 @@ static void
 report_adopt_inner(BounceReport *report, const GByteArray *norm)
 {
     gssize at;
+    g_autoptr(BounceFields) head = NULL;
     g_autoptr(BounceReport) inner = NULL;
 
     /* What the notice itself said decides when it said anything: a
@@ -510,6 +469,10 @@ report_adopt_inner(BounceReport *report, const GByteArray *norm)
     }
     at = report_inner_message((const char *)norm->data, norm->len);
     if (at < 0)
+        return;
+    head = bounce_fields_new();
+    bounce_fields_parse(head, (const char *)norm->data + at, norm->len - at, TRUE);
+    if (!report_head_is_report(head))
         return;
     inner = report_parse((const char *)norm->data + at, norm->len - at, 1);
     if (inner->recipients->len == 0 || (inner->kind != BOUNCE_KIND_DSN
