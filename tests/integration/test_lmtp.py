@@ -4,12 +4,13 @@ import re
 import signal
 import socket
 import subprocess
+import tempfile
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BINDIR, Bouncerd, Lmtp, Tap, check, eq, message, pg_start, pg_stop,
+from harness import (BINDIR, SRCDIR, Bouncerd, Lmtp, Tap, check, eq, message, pg_start, pg_stop,
                      psql, reset_database, wait_for, TEST_KEY)
 
 tap = Tap()
@@ -242,6 +243,32 @@ def check_config_reports_file_and_line():
     check("hunter2" not in out.stdout and TEST_KEY.split(":")[1] not in out.stdout,
           "secrets in --check-config output")
     check("configuration ok" in out.stdout, out.stdout)
+
+
+@tap.test
+def documented_configuration_is_valid():
+    """Every ```ini block of README.md and docs/*.md, and the example file,
+    is a configuration bouncerd accepts: GKeyFile has no inline comments, so
+    a "key = value  ; note" copied from the docs would not start. Port
+    placeholders (LMTP_PORT) become a number."""
+    files = [os.path.join(SRCDIR, "README.md")] + sorted(
+        os.path.join(SRCDIR, "docs", f) for f in os.listdir(os.path.join(SRCDIR, "docs"))
+        if f.endswith(".md"))
+    blocks = [("docs/bouncer.conf.example", open(os.path.join(SRCDIR, "docs/bouncer.conf.example")).read())]
+    for path in files:
+        text = open(path).read()
+        for m in re.finditer(r"```ini\n(.*?)```", text, re.S):
+            where = "%s:%d" % (os.path.relpath(path, SRCDIR), text[:m.start()].count("\n") + 1)
+            blocks.append((where, re.sub(r"\b[A-Z]+_PORT\b", "2424", m.group(1))))
+    check(len(blocks) >= 5, "ini blocks found: %d" % len(blocks))
+    with tempfile.TemporaryDirectory() as tmp:
+        conf = os.path.join(tmp, "block.conf")
+        for where, block in blocks:
+            with open(conf, "w") as fh:
+                fh.write(block)
+            out = subprocess.run([os.path.join(BINDIR, "bouncerd"), "-c", conf, "--check-config"],
+                                 capture_output=True, text=True)
+            eq(out.returncode, 0, "%s: --check-config (%s)" % (where, out.stderr.strip()))
 
 
 check_config_reports_file_and_line.needs_db = False
