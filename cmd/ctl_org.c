@@ -2,8 +2,10 @@
  * organisations table (normally the app's job: see docs/app.md), for
  * operators setting up or checking an organisation by hand.
  *
- *   bouncerctl org set ID --name NAME [--reply-to ADDR] [--forward-bounces yes|no]
+ *   bouncerctl org set ID [--name NAME] [--reply-to ADDR] [--forward-bounces yes|no]
  *   bouncerctl org show ID [--json]
+ *
+ * --name is needed to create an organisation, not to change one.
  *
  * Exit status: 0 ok, 1 failure (database, no such organisation), 2 usage. */
 #include <glib.h>
@@ -47,6 +49,15 @@ static const char ctl_org_sql_set[] =
     "   updated_at = now()"
     " RETURNING (xmax = 0)";    /* true when inserted, false when updated */
 
+/* The same without a name: an existing row only ($2/$3 as $3/$4 above). */
+static const char ctl_org_sql_update[] =
+    "UPDATE organisations AS o"
+    "   SET reply_to = CASE WHEN $2::text IS NULL THEN o.reply_to ELSE nullif($2::text, '') END,"
+    "       forward_bounces = coalesce($3::boolean, o.forward_bounces),"
+    "       updated_at = now()"
+    " WHERE id = $1"
+    " RETURNING false";
+
 static const char ctl_org_sql_show[] =
     "SELECT id, name, coalesce(reply_to, ''), reply_to IS NOT NULL,"
     "       CASE WHEN forward_bounces THEN 'yes' ELSE 'no' END,"
@@ -59,12 +70,12 @@ static void
 ctl_org_usage(FILE *out)
 {
     fprintf(out,
-            "usage: bouncerctl org set ID --name NAME [--reply-to ADDR] [--forward-bounces yes|no]\n"
+            "usage: bouncerctl org set ID [--name NAME] [--reply-to ADDR] [--forward-bounces yes|no]\n"
             "       bouncerctl org show ID [--json]\n"
             "\n"
             "Both take -c/--config FILE (its [database] conninfo) or -d/--conninfo STR.\n"
-            "'set' creates the organisation or updates it; options left out keep their\n"
-            "value (--reply-to '' clears the address).\n"
+            "'set' creates the organisation (--name is needed then) or updates it;\n"
+            "options left out keep their value (--reply-to '' clears the address).\n"
             "Run 'bouncerctl org set --help' for the options.\n");
 }
 
@@ -86,11 +97,7 @@ ctl_org_set(const CtlOrgOptions *opts, int argc, char **argv)
     }
     if (!ctl_check_org_id("organisation id", argv[1], &id, &error))
         goto usage;
-    if (opts->name == NULL) {
-        fprintf(stderr, "bouncerctl org set: --name NAME is required\n");
-        return 2;
-    }
-    if (!ctl_check_one_line("--name", opts->name, TRUE, &error))
+    if (opts->name != NULL && !ctl_check_one_line("--name", opts->name, TRUE, &error))
         goto usage;
     if (opts->reply_to != NULL && opts->reply_to[0] != '\0' &&
         !ctl_check_address("--reply-to", opts->reply_to, &error))
@@ -111,12 +118,23 @@ ctl_org_set(const CtlOrgOptions *opts, int argc, char **argv)
     if (conn == NULL)
         goto fail;
     params[0] = argv[1];
-    params[1] = opts->name;
-    params[2] = opts->reply_to;
-    params[3] = forward;
-    res = ctl_support_exec(conn, ctl_org_sql_set, 4, params, &error);
+    if (opts->name != NULL) {
+        params[1] = opts->name;
+        params[2] = opts->reply_to;
+        params[3] = forward;
+        res = ctl_support_exec(conn, ctl_org_sql_set, 4, params, &error);
+    } else {
+        params[1] = opts->reply_to;
+        params[2] = forward;
+        res = ctl_support_exec(conn, ctl_org_sql_update, 3, params, &error);
+    }
     if (res == NULL)
         goto fail;
+    if (PQntuples(res) == 0) {
+        fprintf(stderr, "bouncerctl org set: no organisation %" G_GINT64_FORMAT
+                "; give --name NAME to create it\n", id);
+        return 1;
+    }
     printf("organisation %" G_GINT64_FORMAT " %s\n", id,
            PQgetvalue(res, 0, 0)[0] == 't' ? "created" : "updated");
     return 0;
@@ -201,7 +219,7 @@ ctl_org_main(int argc, char **argv)
     };
     GOptionEntry set_entries[] = {
         { "name", 'n', 0, G_OPTION_ARG_STRING, &opts.name,
-          "the organisation's name (required)", "NAME" },
+          "the organisation's name (needed to create it)", "NAME" },
         { "reply-to", 'r', 0, G_OPTION_ARG_STRING, &opts.reply_to,
           "its own address, where forwarded bounces go ('' clears it)", "ADDR" },
         { "forward-bounces", 'f', 0, G_OPTION_ARG_STRING, &opts.forward,

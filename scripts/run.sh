@@ -31,6 +31,7 @@ trap stop INT TERM EXIT
 "$top/bin/bouncerctl" migrate -c "$conf"
 echo "run: bouncerd -c $conf"
 echo "run: LMTP on 127.0.0.1:2424 and unix:./var/run/lmtp.sock; 'make psql' opens the database; Ctrl-C stops"
+echo "run: for bouncerctl in another shell: export PGHOST=$pgdir PGUSER=bouncer"
 "$top/bin/bouncerd" -c "$conf" &
 bouncerd_pid=$!
 wait "$bouncerd_pid" || true

@@ -119,6 +119,13 @@ def org_set_updates_and_keeps_what_is_not_given():
        [["t", "t"]], "--reply-to '' clears it")
     eq(show_lines(ctl_ok("org", "show", "7"))["reply_to"], "(none)", "show without reply_to")
     eq(json.loads(ctl_ok("org", "show", "7", "--json"))["reply_to"], None, "JSON null reply_to")
+
+    # Without --name: an existing organisation changes, its name stays.
+    out = ctl_ok("org", "set", "7", "--reply-to", "accounts@acme.example")
+    eq(out, "organisation 7 updated\n", "set output on update without --name")
+    out = ctl_ok("org", "set", "7", "--forward-bounces", "no")
+    eq(psql("SELECT name, reply_to, forward_bounces FROM organisations WHERE id = 7"),
+       [["Acme Ltd", "accounts@acme.example", "f"]], "changed without --name, name kept")
     eq(psql("SELECT count(*) FROM organisations"), [["1"]], "still one row")
 
 
@@ -153,7 +160,8 @@ def org_set_rejects_bad_reply_to_with_a_clear_message():
 def org_usage_errors_and_unknown_organisation():
     reset_database()
     for args, status, want in [
-        (("org", "set", "5"), 2, "--name NAME is required"),
+        (("org", "set", "5"), 1, "no organisation 5; give --name NAME to create it"),
+        (("org", "set", "5", "--reply-to", "a@example.org"), 1, "no organisation 5"),
         (("org", "set", "abc", "--name", "x"), 2, "organisation id 'abc' is not a whole number"),
         (("org", "set", "0", "--name", "x"), 2, "organisation id '0'"),
         (("org", "set", "--name", "x"), 2, "give the organisation ID"),
@@ -174,7 +182,7 @@ def org_usage_errors_and_unknown_organisation():
 @tap.test
 def help_on_every_subcommand():
     for args, want in [
-        (("org", "--help"), "bouncerctl org set ID --name NAME"),
+        (("org", "--help"), "bouncerctl org set ID [--name NAME]"),
         (("org", "set", "--help"), "--reply-to"),
         (("org", "show", "--help"), "--json"),
         (("suppression", "--help"), "bouncerctl suppression remove ADDRESS"),
