@@ -52,7 +52,7 @@ delivery_check_recipient(gpointer ctx, const char *sid, const char *address, int
     Delivery *delivery = ctx;
     MailboxKind kind = MAILBOX_NONE;
 
-    if (!router_route(delivery->router, address, &kind, error))
+    if (!router_route(delivery->router, sid, address, &kind, error))
         return FALSE;
     *route_out = (int)kind;
     return TRUE;

@@ -64,7 +64,7 @@ router_set_keyring(Router *router, const TokenKeyring *keyring)
  * failed (an expired date, a key id that does not exist) would tell a
  * forger what to change. The log says which. */
 static gboolean
-router_check_token(const Router *router, const char *address, GError **error)
+router_check_token(const Router *router, const char *sid, const char *address, GError **error)
 {
     g_autoptr(GError) local = NULL;
 
@@ -72,7 +72,8 @@ router_check_token(const Router *router, const char *address, GError **error)
         token_decode(router->keyring, address, token_today(), NULL, &local))
         return TRUE;
     metrics_counter_inc("bouncer_lmtp_rcpt_rejected_total", "reason", "bad_token", NULL);
-    log_info("rcpt=<%s> token refused: %s", address, local->message);
+    log_info("sid=%s rcpt=<%s> token=refused detail=\"%s\"",
+             sid != NULL ? sid : "-", address, local->message);
     g_set_error(error, BOUNCER_ERROR, BOUNCER_ERROR_NO_SUCH_USER,
                 "Recipient address rejected: unknown user");
     return FALSE;
@@ -82,7 +83,8 @@ router_check_token(const Router *router, const char *address, GError **error)
  * mailbox, then VERP addresses. Local parts compare case-insensitively
  * too: MTAs and people change their case, and the token is case-free. */
 gboolean
-router_route(const Router *router, const char *address, MailboxKind *kind_out, GError **error)
+router_route(const Router *router, const char *sid, const char *address, MailboxKind *kind_out,
+             GError **error)
 {
     const char *at = strrchr(address, '@');
     g_autofree char *local = NULL;
@@ -116,7 +118,7 @@ router_route(const Router *router, const char *address, MailboxKind *kind_out, G
         return TRUE;
     }
     if (strcmp(domain, router->bounce_domain) == 0 && local[0] == 'b' && local[1] != '\0') {
-        if (!router_check_token(router, address, error))
+        if (!router_check_token(router, sid, address, error))
             return FALSE;
         *kind_out = MAILBOX_BOUNCE;
         return TRUE;

@@ -33,8 +33,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Router, router_free)
 void router_set_keyring(Router *router, const TokenKeyring *keyring);
 
 /* router_route - the mailbox for address, or FALSE with
- * BOUNCER_ERROR_NO_SUCH_USER. Domains compare case-insensitively. */
-gboolean router_route(const Router *router, const char *address, MailboxKind *kind_out,
-                      GError **error);
+ * BOUNCER_ERROR_NO_SUCH_USER. Domains compare case-insensitively. sid names
+ * the session in the log line of a refused token (NULL: none). */
+gboolean router_route(const Router *router, const char *sid, const char *address,
+                      MailboxKind *kind_out, GError **error);
 
 #endif

@@ -2,6 +2,7 @@
 suppression, and events on a real ZeroMQ SUB socket."""
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -260,6 +261,10 @@ def forged_tokens_are_refused_at_rcpt():
         c.close()
         log = d.log_text()
         check("MAC" in log and "expired" in log, "the log says why tokens were refused")
+        refused = [l for l in log.splitlines() if "token=refused" in l]
+        eq(len(refused), len(forged), "one log line per refused token")
+        check(all(re.search(r"\bsid=[0-9a-z]+ rcpt=", l) for l in refused),
+              "each refused token's line names its session: %r" % refused)
     eq(psql("SELECT count(*) FROM inbound_messages"), [["0"]], "nothing stored")
 
 

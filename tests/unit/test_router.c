@@ -42,7 +42,7 @@ test_routes(void)
         const RouteCase *c = &route_cases[i];
         g_autoptr(GError) error = NULL;
         MailboxKind got = MAILBOX_NONE;
-        gboolean ok = router_route(router, c->address, &got, &error);
+        gboolean ok = router_route(router, NULL, c->address, &got, &error);
 
         if (c->want == MAILBOX_NONE) {
             if (ok)
@@ -70,7 +70,7 @@ test_tokens(void)
     MailboxKind got = MAILBOX_NONE;
     g_autoptr(GError) error = NULL;
 
-    g_assert_true(router_route(router, "bxyz@notifications.example.com", &got, NULL));
+    g_assert_true(router_route(router, NULL, "bxyz@notifications.example.com", &got, NULL));
     g_assert_cmpint(got, ==, MAILBOX_BOUNCE);
 
     g_assert_true(token_keyring_add_key(keyring, 1, key, sizeof key, NULL));
@@ -81,13 +81,13 @@ test_tokens(void)
     bad = g_strdup(good);
     bad[5] = bad[5] == 'a' ? 'b' : 'a';
 
-    g_assert_true(router_route(router, good, &got, NULL));
+    g_assert_true(router_route(router, NULL, good, &got, NULL));
     g_assert_cmpint(got, ==, MAILBOX_BOUNCE);
-    g_assert_true(router_route(router, upper, &got, NULL));
-    g_assert_false(router_route(router, bad, &got, &error));
+    g_assert_true(router_route(router, NULL, upper, &got, NULL));
+    g_assert_false(router_route(router, NULL, bad, &got, &error));
     g_assert_error(error, BOUNCER_ERROR, BOUNCER_ERROR_NO_SUCH_USER);
     g_clear_error(&error);
-    g_assert_false(router_route(router, "bxyz@notifications.example.com", &got, &error));
+    g_assert_false(router_route(router, NULL, "bxyz@notifications.example.com", &got, &error));
     g_assert_error(error, BOUNCER_ERROR, BOUNCER_ERROR_NO_SUCH_USER);
 }
 
