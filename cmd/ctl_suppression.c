@@ -99,9 +99,13 @@ static const char *const ctl_suppression_headers[CTL_LIST_TABLE] = {
     "address", "scope", "reason", "since", "until", "state", "detail",
 };
 
+/* --days N ends at the end of the Nth day after today (UTC), not N times 24
+ * hours from now: the same command run again that day asks for the same
+ * end, which the row in force already covers, so it changes nothing. */
 static const char ctl_suppression_sql_add[] =
     "SELECT bouncer_suppress($1, $2::bigint, 'manual', $3, NULL,"
-    "       now() + make_interval(days => $4::integer))";
+    "       (date_trunc('day', now() AT TIME ZONE 'UTC')"
+    "        + make_interval(days => $4::integer + 1)) AT TIME ZONE 'UTC')";
 
 /* The row now in force in that scope (after add, or when add changed nothing). */
 static const char ctl_suppression_sql_live[] =
@@ -356,7 +360,7 @@ ctl_suppression_main(int argc, char **argv)
         { "reason", 'r', 0, G_OPTION_ARG_STRING, &opts.reason,
           "why, kept as the detail (the reason is 'manual')", "TEXT" },
         { "days", 0, 0, G_OPTION_ARG_STRING, &opts.days,
-          "for N days (default: until removed)", "N" },
+          "until the end of the Nth day after today, UTC (default: until removed)", "N" },
         { NULL },
     };
     GOptionEntry remove_entries[] = {

@@ -254,6 +254,10 @@ def suppression_add_list_remove_keeps_the_audit_row():
 def suppression_add_and_remove_write_events():
     reset_database()
     ctl_ok("suppression", "add", "ev@example.org", "--org", "42", "--reason", "test", "--days", "3")
+    # The same command again a moment later asks for the same end: no new row, no event.
+    out = ctl_ok("suppression", "add", "ev@example.org", "--org", "42", "--reason", "test", "--days", "3")
+    check(out.startswith("ev@example.org is already suppressed for organisation 42")
+          and out.endswith(": nothing changed\n"), "a repeated --days add changes nothing: %r" % out)
     ctl_ok("suppression", "remove", "ev@example.org", "--org", "42", "--by", "bob",
            "--reason", "mistake")
     sup_id = psql("SELECT id FROM suppressions")[0][0]
@@ -270,8 +274,9 @@ def suppression_add_and_remove_write_events():
     check("removed" not in added, "the add event carries no 'removed': %r" % added)
     eq((removed["removed"], removed["removed_by"], removed["removed_reason"]),
        (True, "bob", "mistake"), "removal fields")
-    eq(psql("SELECT (payload->>'until')::timestamptz - now() BETWEEN interval '2 days 23 hours'"
-            " AND interval '3 days' FROM events ORDER BY id LIMIT 1"), [["t"]], "--days 3")
+    eq(psql("SELECT (payload->>'until')::timestamptz"
+            "       = (date_trunc('day', now() AT TIME ZONE 'UTC') + interval '4 days') AT TIME ZONE 'UTC'"
+            "  FROM events ORDER BY id LIMIT 1"), [["t"]], "--days 3: the end of the third day after today")
 
     # bouncerctl events sees them once the publisher has given them a seq.
     psql("UPDATE events SET seq = nextval('events_seq')")
