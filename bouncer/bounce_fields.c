@@ -214,35 +214,45 @@ addr_char(unsigned char c)
         && c != ':' && c != '"' && c != '[' && c != ']' && c != '\\' && c != 127;
 }
 
-/* Full-width colon, space, brackets and parentheses: CJK text runs into
- * an address with no ASCII between ("宛先：user@example.jp"), and these
- * are punctuation, never part of a name. */
+/* Punctuation outside ASCII that text runs into an address with no ASCII
+ * between: CJK ("宛先：user@example.jp"), quotation marks of other
+ * languages (“x@y”, «x@y», „x@y“), a sentence's end (x@y。, x@y…) and a
+ * no-break space. None is ever part of an address we could send to. */
 static const char *const addr_wide_stops[] = {
     "\xEF\xBC\x9A",   /* ： */
     "\xE3\x80\x80",   /* ideographic space */
     "\xEF\xBC\x9C", "\xEF\xBC\x9E",   /* ＜ ＞ */
     "\xEF\xBC\x88", "\xEF\xBC\x89",   /* （ ） */
     "\xE3\x80\x8C", "\xE3\x80\x8D", "\xE3\x80\x90", "\xE3\x80\x91",  /* 「」【】 */
+    "\xE3\x80\x82", "\xEF\xBC\x8C", "\xE3\x80\x81",   /* 。，、 */
+    "\xE2\x80\x9C", "\xE2\x80\x9D", "\xE2\x80\x9E",   /* “ ” „ */
+    "\xE2\x80\xB9", "\xE2\x80\xBA", "\xE2\x80\xA6",   /* ‹ › … */
+    "\xC2\xAB", "\xC2\xBB", "\xC2\xA0",                 /* « » no-break space */
+    "\xE2\x80\x8B", "\xEF\xBB\xBF",                      /* zero-width spaces */
 };
 
-/* addr_wide_stop - one of addr_wide_stops starts at p (3 bytes there). */
-static gboolean
-addr_wide_stop(const char *p)
+/* addr_wide_stop_at - the length of the stop starting at p, or 0. */
+static gsize
+addr_wide_stop_at(const char *p, const char *end)
 {
     for (gsize k = 0; k < G_N_ELEMENTS(addr_wide_stops); k++) {
-        if (memcmp(p, addr_wide_stops[k], 3) == 0)
-            return TRUE;
+        gsize n = strlen(addr_wide_stops[k]);
+
+        if ((gsize)(end - p) >= n && memcmp(p, addr_wide_stops[k], n) == 0)
+            return n;
     }
-    return FALSE;
+    return 0;
 }
 
 /* addr_after_wide_stop - start moved past the last wide stop before at. */
 static const char *
 addr_after_wide_stop(const char *start, const char *at)
 {
-    for (const char *p = at; p - start >= 3; p--) {
-        if ((unsigned char)p[-3] >= 0xE0 && addr_wide_stop(p - 3))
-            return p;
+    for (const char *p = at; p - start >= 2; p--) {
+        for (gsize n = 2; n <= 3 && (gsize)(p - start) >= n; n++) {
+            if ((unsigned char)p[-(gssize)n] >= 0xC2 && addr_wide_stop_at(p - n, p) == n)
+                return p;
+        }
     }
     return start;
 }
@@ -251,11 +261,31 @@ addr_after_wide_stop(const char *start, const char *at)
 static const char *
 addr_before_wide_stop(const char *at, const char *end)
 {
-    for (const char *p = at + 1; end - p >= 3; p++) {
-        if ((unsigned char)*p >= 0xE0 && addr_wide_stop(p))
+    for (const char *p = at + 1; end - p >= 2; p++) {
+        if ((unsigned char)*p >= 0xC2 && addr_wide_stop_at(p, end) > 0)
             return p;
     }
     return end;
+}
+
+/* addr_domain_end - where the domain starting at dom ends: host names are
+ * letters, digits, dots and hyphens (and bytes of an IDN), so anything
+ * else ASCII after them is the text's ("x@y.com!", a mailto link's
+ * "?subject=", "`x@y`"). A domain literal ("[192.0.2.1]") is kept whole. */
+static const char *
+addr_domain_end(const char *dom, const char *end)
+{
+    const char *p = dom;
+
+    if (p < end && *p == '[') {
+        const char *close = memchr(p, ']', end - p);
+
+        return close != NULL ? close + 1 : p;
+    }
+    while (p < end && ((unsigned char)*p >= 0x80 || g_ascii_isalnum(*p) || *p == '.' || *p == '-'
+                       || *p == '_'))
+        p++;
+    return p;
 }
 
 char *
@@ -277,14 +307,29 @@ bounce_addr_clean(const char *value)
         while (start > value && addr_char((unsigned char)start[-1]))
             start--;
         end = at + 1;
-        while (*end != '\0' && addr_char((unsigned char)*end))
-            end++;
-        while (end > at + 1 && (end[-1] == '.' || end[-1] == '\''))
+        if (*end == '[') {
+            /* a domain literal: only its brackets stop addr_char */
+            const char *close = strchr(end, ']');
+
+            if (close != NULL && close - end <= 48)
+                end = close + 1;
+        } else {
+            while (*end != '\0' && addr_char((unsigned char)*end))
+                end++;
+        }
+        end = addr_before_wide_stop(at, end);
+        end = addr_domain_end(at + 1, end);
+        while (end > at + 1 && (end[-1] == '.' || end[-1] == '-'))
             end--;
         start = addr_after_wide_stop(start, at);
-        end = addr_before_wide_stop(at, end);
         while (start < at && (*start == '\'' || *start == '.'))
             start++;
+        /* A mark before the address that its end did not keep: quoted
+         * ("`x@y`", "{x@y}", "‘x@y’"), not part of the local part. */
+        if (start < at && (*start == '`' || *start == '{'))
+            start++;
+        if (at - start > 3 && memcmp(start, "\xE2\x80\x98", 3) == 0)   /* ‘ */
+            start += 3;
         if (at > value + 1 && at[-1] == '"') {
             /* a quoted local part ("a..b"@example.com, RFC 5321 §4.1.2) */
             const char *q = at - 2;

@@ -438,6 +438,125 @@ prose_list_line(const char *line, gsize len)
     return addrs->len >= 2 ? g_steal_pointer(&addrs) : NULL;
 }
 
+/* prose_list_rest - the addresses that go on from a recipient list's
+ * first ("...recipients failed: a@example.org, b@example.org and
+ * c@example.org."), from p to end, each separated from the one before by
+ * a comma, a semicolon or "and"; anything else ends the list. Each is
+ * added to hits like first, unless it is one of own or already there. */
+static gboolean prose_is_own(const GPtrArray *own, const char *addr);
+
+static void
+prose_list_rest(const char *p, const char *end, const ProseHit *first, const GPtrArray *own,
+                GArray *hits)
+{
+    if (p < end && *p == '>')
+        p++;                    /* the first's closing bracket */
+    while (p < end && hits->len < BOUNCE_MAX_RECIPIENTS) {
+        const char *tok;
+        gboolean sep = FALSE;
+        g_autofree char *raw = NULL;
+        g_autofree char *addr = NULL;
+
+        while (p < end && (*p == ' ' || *p == '\t' || *p == ',' || *p == ';' || *p == '\r')) {
+            sep = sep || *p == ',' || *p == ';';
+            p++;
+        }
+        if (end - p > 4 && g_ascii_strncasecmp(p, "and ", 4) == 0) {
+            sep = TRUE;
+            p += 4;
+            while (p < end && (*p == ' ' || *p == '\t'))
+                p++;
+        }
+        if (!sep)
+            return;
+        tok = p;
+        while (p < end && *p != ' ' && *p != '\t' && *p != ',' && *p != ';' && *p != '\r')
+            p++;
+        raw = g_strndup(tok, p - tok);
+        if (strchr(raw, '@') == NULL || (addr = bounce_addr_clean(raw)) == NULL)
+            return;
+        if (prose_hit_find(hits, addr) == G_MAXUINT && !prose_is_own(own, addr)) {
+            ProseHit hit = *first;
+
+            hit.addr = g_steal_pointer(&addr);
+            g_array_append_val(hits, hit);
+        }
+    }
+}
+
+/* prose_is_link - the address captured at offset start of line is a
+ * mailto: link with a query ("<mailto:list-request@example.org?subject=
+ * help>"): a list's or a footer's command address, never a recipient. */
+static gboolean
+prose_is_link(const char *line, gsize start, const char *span)
+{
+    const char *at = strchr(span, '@');
+
+    if (at == NULL || strchr(at, '?') == NULL)
+        return FALSE;
+    return g_ascii_strncasecmp(span, "mailto:", 7) == 0
+        || (start >= 7 && g_ascii_strncasecmp(line + start - 7, "mailto:", 7) == 0);
+}
+
+/* prose_caseless_in - needle (ASCII, compared caselessly) is in [p, p+len). */
+static gboolean
+prose_caseless_in(const char *p, gsize len, const char *needle)
+{
+    gsize n = strlen(needle);
+
+    for (gsize i = 0; n > 0 && i + n <= len; i++) {
+        if (g_ascii_strncasecmp(p + i, needle, n) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* prose_original_to - whom the returned original was for, when the error
+ * text (text, len) names nobody: its To: address. Not its sender's own
+ * address (a mailing sent to itself with the recipients in Bcc), and of
+ * several only the one the text names by address or display name ("Jill
+ * Park on 5/14/2024"): a guess among them would suppress someone who got
+ * the mail. NULL when there is none. (transfer full) */
+static char *
+prose_original_to(const BounceFields *original, const char *text, gsize len)
+{
+    const char *to = bounce_fields_get(original, "To");
+    g_autofree char *from = bounce_addr_clean(bounce_fields_get(original, "From"));
+    g_auto(GStrv) items = NULL;
+    char *single = NULL;
+    guint count = 0;
+
+    if (to == NULL)
+        return NULL;
+    items = g_strsplit(to, ",", 32);
+    for (guint i = 0; items[i] != NULL; i++) {
+        g_autofree char *addr = bounce_addr_clean(items[i]);
+
+        if (addr == NULL || (from != NULL && g_ascii_strcasecmp(addr, from) == 0))
+            continue;
+        count++;
+        if (single == NULL)
+            single = g_strdup(addr);
+    }
+    if (count <= 1)
+        return single;
+    g_free(single);
+    for (guint i = 0; items[i] != NULL; i++) {
+        g_autofree char *addr = bounce_addr_clean(items[i]);
+        const char *lt = strchr(items[i], '<');
+        g_autofree char *name = lt != NULL ? g_strndup(items[i], lt - items[i]) : NULL;
+
+        if (addr == NULL || (from != NULL && g_ascii_strcasecmp(addr, from) == 0))
+            continue;
+        if (name != NULL)
+            g_strstrip(g_strdelimit(name, "\"", ' '));
+        if (prose_caseless_in(text, len, addr)
+            || (name != NULL && strlen(name) >= 4 && prose_caseless_in(text, len, name)))
+            return g_steal_pointer(&addr);
+    }
+    return NULL;
+}
+
 /* prose_command_addrs - the addresses the text gives to an SMTP command
  * ("MAIL FROM:<a@example.org>": verb "mail", word "from"), cleaned. The
  * two words may be wrapped onto two lines, the second indented (a "From:"
@@ -577,7 +696,7 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
             && !(forward && prose_is_forward_header(text + pos, line_end - pos))
             && bounce_rules_first(table, text + at, line_end - at, &m)) {
             g_autofree char *span = g_strndup(text + at + m.start, m.end - m.start);
-            g_autofree char *addr = bounce_addr_clean(span);
+            g_autofree char *addr = prose_is_link(text + at, m.start, span) ? NULL : bounce_addr_clean(span);
 
             /* Only a "sure" line shape (<addr>: ...) outweighs the address
              * being the sender's own. */
@@ -620,6 +739,11 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
                         hit.diag_end = line_end;
                     }
                     g_array_append_val(hits, hit);
+                    if (strcmp(m.rule->id, "rcpt-list-colon") == 0) {
+                        if (own == NULL)
+                            own = prose_own_addresses(parts);
+                        prose_list_rest(text + at + m.end, text + line_end, &hit, own, hits);
+                    }
                     in_block = TRUE;
                     block_indent = indent;
                 }
@@ -891,7 +1015,7 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
      * whom it was for. Not in a forward: its "original" is the forwarded
      * message, whose To: is whoever forwarded it (or our own address). */
     if (report->recipients->len == 0 && original != NULL && !bounce_subject_is_forward(parts)) {
-        g_autofree char *addr = bounce_addr_clean(bounce_fields_get(original, "To"));
+        g_autofree char *addr = prose_original_to(original, text->str, err_len);
 
         if (addr != NULL) {
             BounceRecipient *r = bounce_recipient_new();

@@ -62,7 +62,8 @@ static const BounceRule table_autoreply_subject[] = {
 
 /* Where the returned original starts in a prose bounce. */
 static const BounceRule table_original_mark[] = {
-    { "mark-qmail",     NULL, 0, "^--- below this line is a copy of the message\\.", NULL },
+    /* qmail, and the wordings of its patched and translated builds */
+    { "mark-qmail",     NULL, 0, "^--- (?:below (?:this|the next) line is a copy of the (?:message|mail header)|enclosed (?:are the original headers of the message|is a copy of the message)|mensaje original adjunto)\\.", NULL },
     { "mark-exim",      NULL, 0, "^-+ this is a copy of the message|^-+ the header of the original message is following|^-+ this is a copy of (?:the|your) message's headers", NULL },
     { "mark-original",  NULL, 0, "^[ \\t]*-+\\s*(?:original message|original mail|the original message|original message follows|returned message|undelivered message|forwarded message|original message header|message headers? follows?|headers? of the original message)\\b.*-*[ \\t]*$", NULL },
     { "mark-sendmail",  NULL, 0, "^[ \\t]*-+ ?(?:original message|unsent message (?:below|follows)|returned mail follows|message header follows|the original message headers are included) ?-+[ \\t]*$", NULL },
@@ -94,8 +95,10 @@ static const BounceRule table_recipient[] = {
     { "rcpt-exchange-on", "strong", 1, "^\\s*<?([^\\s<>()@\"]+@[^\\s<>()@\"]+?)>?(?= on (?:mon|tue|wed|thu|fri|sat|sun|\\d))", NULL },
     /* Zoho: "user@example.com Invalid Address, ERROR_CODE :550, ..." */
     { "rcpt-invalid-address", "strong", 1, "^\\s*<?([^\\s<>()@\"]+@[^\\s<>()@\"]+?)>?(?= invalid address\\b)", NULL },
-    /* Exim, Gmail, Courier: an indented address alone on its line. */
-    { "rcpt-indented",    "strong", 1, "^[ \\t]+<?([^\\s<>()@\"]+@[^\\s<>()@\"]+?)>?:?[ \\t]*$", NULL },
+    /* Exim, Gmail, Courier: an indented address alone on its line, its
+     * local part maybe quoted ("mary jane"@example.com); what trails it
+     * may be a no-break or zero-width space. */
+    { "rcpt-indented",    "strong", 1, "^[ \\t]+<?((?:\"[^\"\\n]{1,64}\"|[^\\s<>()@\"]+)@[^\\s<>()@\"]+?)>?:?[ \\t\\x{00A0}\\x{200B}\\x{FEFF}]*$", NULL },
     /* An address leading a line, then the reason in brackets. */
     { "rcpt-lead-bracket","strong", 1, "^\\s*<?([^\\s<>()@\"\\[]+@[^\\s<>()@\"\\[]+?)>?:?\\s+[\\[(]", NULL },
     /* An indented address, a dash, then the reason ("  x@y - mailbox
@@ -107,6 +110,13 @@ static const BounceRule table_recipient[] = {
     { "rcpt-phrase-bare", "weak", 1, "(?:failed recipient|original recipient|recipient address|final recipient|recipient|addressee|failed address|invalid address|unknown address|rcpt to)\\s*:\\s*(?:rfc822;\\s*)?<?([^\\s<>\"@]+@[^\\s<>\"]+?)>?(?:[\\s,;]|\\.(?:\\s|$)|$)", NULL },
     /* Gmail's notice: "Your message wasn't delivered to x@y because ..." */
     { "rcpt-delivered-to-because", "weak", 1, "(?:wasn't|was not|couldn't be|could not be) delivered to <?([^\\s<>\"@]+@[^\\s<>\"]+?)>? because\\b", NULL },
+    /* A sentence naming the one address it failed for, in a notice's
+     * own words: "Your message to x@y couldn't be delivered", "Could not
+     * deliver message to 'x@y'", "Delivery failed for <x@y>:", Gmail's
+     * "problem delivering your message to x@y.", Exchange's German and
+     * French "Ihre Nachricht an x@y", "Votre message à x@y", mail.ru's
+     * "Local mailbox x@y is unavailable". The address may be quoted. */
+    { "rcpt-sentence",    "weak", 1, "(?:^|\\s)(?:your message to|(?:could not|couldn't|unable to) deliver (?:your |the )?(?:message |mail |e-?mail )?to|delivery (?:has )?failed (?:for|to)|problem delivering your message to|ihre nachricht an|votre message (?:à|a)|local mailbox)\\s+['\"\\x{2018}\\x{201C}\\x{00AB}]?<?([^\\s<>\"'@]+@[^\\s<>\"']+?)>?['\"\\x{2019}\\x{201D}\\x{00BB}]?(?=[\\s,;:!?]|\\.(?:\\s|$)|$)", NULL },
     /* A bulleted list of recipients. */
     { "rcpt-bullet",      "strong", 1, "^\\s*[*\\-\\x{2022}]\\s+<?([^\\s<>()@\"]+@[^\\s<>()@\"]+?)>?[ \\t]*$", NULL },
     /* "...recipients returned permanent errors: x@y." and "...: <x@y>" */
@@ -115,11 +125,11 @@ static const BounceRule table_recipient[] = {
     /* Japanese and Chinese letters: "宛先：＜user@example.jp＞" or
      * "宛先：「user@example.jp」", a label, a full-width colon and the
      * address in full-width brackets, on its own line. */
-    { "rcpt-cjk-label",   "strong", 1, "^\\s*(?:宛先|送信先|あて先|受信者|收件人|收件者)\\s*[：:]\\s*[＜「<]?([^\\s<>＜＞「」@]+@[^\\s<>＜＞「」]+?)[＞」>]?\\s*$", NULL },
+    { "rcpt-cjk-label",   "strong", 1, "^\\s*(?:宛先|送信先|あて先|受信者|收件人|收件者)\\s*[：:]?\\s*[＜「<]?([^\\s<>＜＞「」@]+@[^\\s<>＜＞「」]+?)[＞」>]?\\s*$", NULL },
     /* An address alone on its line. */
     /* "Duplicated Message-ID in <user@example.com>." (fml) */
     { "rcpt-angle-period-end", "weak", 1, "\\sin <([^\\s<>@]+@[^\\s<>]+)>\\.\\s*$", NULL },
-    { "rcpt-alone",       "strong", 1, "^<?([^\\s<>()@\"]+@[a-z0-9][^\\s<>()@\"]*\\.[a-z]{2,})>?:?[ \\t]*$", NULL },
+    { "rcpt-alone",       "strong", 1, "^<?([^\\s<>()@\"]+@[a-z0-9][^\\s<>()@\"]*?\\.[a-z]{2,})>?:?[ \\t\\x{00A0}\\x{200B}\\x{FEFF}]*$", NULL },
 };
 
 /* Recipient lines of the last resort, for an error text in which no line
