@@ -108,7 +108,7 @@ rcpt_domain(const BounceRecipient *r)
 /* action_from_text - the action of a recipient no report field gave one:
  * its status class first; with no code at all, its wording (a delay, a
  * delivery that worked), then the notice's if it is one that only ever
- * reports successes; else failed. A success notice whose delivery-status
+ * reports successes (or only delays); else failed. A success notice whose delivery-status
  * part was lost must not count as a bounce: it would be published,
  * forwarded and counted towards suppression as one. *rule_out: the wording
  * rule that said delivered, or NULL. */
@@ -143,7 +143,10 @@ action_from_text(const BounceRecipient *r, const char *context, gsize context_le
     if (bounce_rules_first(BOUNCE_TABLE_DELIVERED, r->diagnostic, len, &m)
         || (context != NULL
             && bounce_rules_first(BOUNCE_TABLE_DELIVERED_NOTICE, context, context_len, &m))) {
-        *rule_out = m.rule;
+        /* a notice of delays only: the action, but the reason is still
+         * the recipient's own words' */
+        if (strcmp(m.rule->value, "delayed") != 0)
+            *rule_out = m.rule;
         return m.rule->value;
     }
     return "failed";

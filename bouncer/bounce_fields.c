@@ -282,9 +282,19 @@ addr_domain_end(const char *dom, const char *end)
 
         return close != NULL ? close + 1 : p;
     }
+    const char *label = p;      /* where the current label starts */
+
     while (p < end && ((unsigned char)*p >= 0x80 || g_ascii_isalnum(*p) || *p == '.' || *p == '-'
-                       || *p == '_'))
+                       || *p == '_')) {
+        /* A label begun in Latin letters does not go on in CJK, kana or
+         * hangul (three-byte UTF-8): those are the sentence's, written
+         * without a space ("x@example.com에게", "x@example.jpに"). */
+        if ((unsigned char)*p >= 0xE0 && p > label && (unsigned char)*label < 0x80)
+            break;
+        if (*p == '.')
+            label = p + 1;
         p++;
+    }
     return p;
 }
 
@@ -328,6 +338,8 @@ bounce_addr_clean(const char *value)
          * ("`x@y`", "{x@y}", "‘x@y’"), not part of the local part. */
         if (start < at && (*start == '`' || *start == '{'))
             start++;
+        else if (start < at && *start == '*' && *end == '*')
+            start++;                    /* *x@y*, emphasis in plain text */
         if (at - start > 3 && memcmp(start, "\xE2\x80\x98", 3) == 0)   /* ‘ */
             start += 3;
         if (at > value + 1 && at[-1] == '"') {

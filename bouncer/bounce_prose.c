@@ -255,7 +255,43 @@ typedef struct {
     gsize diag_end;           /* where it ends, 0: at the next recipient */
     gsize again_start;        /* its diagnostic where it is named again, */
     gsize again_end;          /* (Exchange's section for administrators); 0: not */
+    const char *section;      /* "delivered" or "delayed": the heading it is under */
 } ProseHit;
+
+/* prose_section - what a heading line over a list of recipients says of
+ * them ("Delivered:", "The following recipients were delivered
+ * successfully:", "Delayed (we will keep trying):", "Permanently
+ * failed:"): "delivered", "delayed", "failed", or NULL when line is no
+ * such heading (no colon at its end, or an address in it). A notice that
+ * reports several outcomes lists each under its own heading. */
+static const char *
+prose_section(const char *line, gsize len)
+{
+    g_autofree char *low = NULL;
+    gboolean negated;
+
+    while (len > 0 && g_ascii_isspace(line[len - 1]))
+        len--;
+    while (len > 0 && g_ascii_isspace(*line)) {
+        line++;
+        len--;
+    }
+    if (len < 2 || len > 160 || line[len - 1] != ':' || memchr(line, '@', len) != NULL)
+        return NULL;
+    low = g_ascii_strdown(line, (gssize)len);
+    negated = strstr(low, "not ") != NULL || strstr(low, "n't") != NULL || strstr(low, "undeliver") != NULL;
+    if (strstr(low, "fail") != NULL || strstr(low, "permanent") != NULL || negated)
+        return strstr(low, "not yet been delivered") != NULL ? "delayed" : "failed";
+    if (g_str_has_prefix(low, "delayed") || strstr(low, " delayed") != NULL
+        || strstr(low, "keep trying") != NULL || strstr(low, "will retry") != NULL
+        || strstr(low, "still trying") != NULL)
+        return "delayed";
+    if (g_str_has_prefix(low, "delivered") || strstr(low, "was delivered") != NULL
+        || strstr(low, "were delivered") != NULL || strstr(low, "been delivered") != NULL
+        || strstr(low, "delivered successfully") != NULL || strstr(low, "successfully delivered") != NULL)
+        return "delivered";
+    return NULL;
+}
 
 /* prose_transcript_block - Sendmail's transcript gives, per remote host,
  * "... while talking to HOST:", the commands sent (">>>"), the replies
@@ -656,6 +692,7 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
     gboolean in_block = FALSE;
     g_autoptr(GPtrArray) own = NULL;    /* the sender's addresses, on first need */
     gboolean forward = bounce_subject_is_forward(parts);
+    const char *section = NULL;         /* the heading the lines are under */
 
     while (pos < len && hits->len < BOUNCE_MAX_RECIPIENTS) {
         const char *nl = memchr(text + pos, '\n', len - pos);
@@ -668,6 +705,12 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
 
         if (at + indent == line_end || !carries_on)
             in_block = FALSE;   /* a blank line, or one as far out: the block ends */
+        if (table == BOUNCE_TABLE_RECIPIENT && line_end > at) {
+            const char *said = prose_section(text + at, line_end - at);
+
+            if (said != NULL)
+                section = strcmp(said, "failed") == 0 ? NULL : said;
+        }
 
         /* Several recipients on one line: each is a recipient, and what
          * follows the line is said of them all. */
@@ -682,6 +725,8 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
                 }
                 {
                     ProseHit hit = { addr, pos, MIN(line_end + 1, len), "rcpt-angle-list", 0 };
+
+                    hit.section = section;
 
                     g_array_append_val(hits, hit);
                 }
@@ -724,6 +769,8 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
                 }
                 if (seen == G_MAXUINT) {
                     ProseHit hit = { g_steal_pointer(&addr), pos, at + m.match_end, m.rule->id, 0 };
+
+                    hit.section = section;
                     gsize from = hits->len > 0 ? g_array_index(hits, ProseHit, hits->len - 1).line_start : 0;
                     gssize block = strcmp(m.rule->id, "rcpt-sendmail-dots") == 0
                         ? prose_transcript_block(text, from, pos) : -1;
@@ -768,6 +815,91 @@ prose_find_recipients(const BounceParts *parts, const char *text, gsize len)
     if (hits->len == 0)
         prose_scan(parts, text, len, BOUNCE_TABLE_RECIPIENT_LAST, senders, hits);
     return hits;
+}
+
+#define PROSE_SINGLE_MAX_ATS 200   /* '@'s looked at before giving up */
+
+/* prose_is_role - a mail system's or a list's own address, which a notice
+ * names to say who to ask, never as the one that failed: abuse@,
+ * hostmaster@, noreply@, a list's -owner, -request and -bounces. And one
+ * whose domain has no dot, cut where a line was wrapped. */
+static gboolean
+prose_is_role(const char *addr)
+{
+    static const char *const prefixes[] = { "abuse@", "hostmaster@", "noreply@", "no-reply@",
+                                            "do-not-reply@", "donotreply@", "owner-" };
+    static const char *const suffixes[] = { "-owner@", "-request@", "-bounces@" };
+    const char *at = strrchr(addr, '@');
+
+    if (at == NULL || strchr(at, '.') == NULL)
+        return TRUE;
+    for (gsize i = 0; i < G_N_ELEMENTS(prefixes); i++) {
+        if (g_ascii_strncasecmp(addr, prefixes[i], strlen(prefixes[i])) == 0)
+            return TRUE;
+    }
+    for (gsize i = 0; i < G_N_ELEMENTS(suffixes); i++) {
+        gsize n = strlen(suffixes[i]);
+
+        if ((gsize)(at + 1 - addr) >= n && g_ascii_strncasecmp(at + 1 - n, suffixes[i], n) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* prose_single_address - the one address the error text names, in words
+ * no rule knows ("Su mensaje para x no se pudo entregar", "x にメッセージ
+ * を配信できませんでした"): a notice in any language that names one
+ * address names its recipient. Not the sender's own addresses, an SMTP
+ * session's MAIL FROM, a mailer-daemon or postmaster, nor one on a
+ * Message-ID or trace line. NULL when there is none or more than one.
+ * (transfer full) */
+static char *
+prose_single_address(const BounceParts *parts, const char *text, gsize len)
+{
+    g_autoptr(GPtrArray) own = prose_own_addresses(parts);
+    g_autoptr(GPtrArray) senders = prose_envelope_senders(text, len);
+    g_autoptr(GPtrArray) notice_from = g_ptr_array_new_with_free_func(g_free);
+    char *from = bounce_addr_clean(bounce_fields_get(parts->headers, "From"));
+    char *found = NULL;
+    const char *p = text, *end = text + len;
+    guint ats = 0;
+
+    if (from != NULL)
+        g_ptr_array_add(notice_from, from);     /* the notice's own sender */
+    while ((p = memchr(p, '@', end - p)) != NULL) {
+        const char *line = p, *line_end = p, *a = p, *b = p + 1;
+        g_autofree char *token = NULL;
+        g_autofree char *addr = NULL;
+
+        if (++ats > PROSE_SINGLE_MAX_ATS)
+            goto none;
+        while (line > text && line[-1] != '\n' && p - line < 1024)
+            line--;
+        while (line_end < end && *line_end != '\n' && line_end - p < 1024)
+            line_end++;
+        /* the word around the '@': what bounce_addr_clean trims further */
+        while (a > line && a[-1] != ' ' && a[-1] != '\t' && p - a < 256)
+            a--;
+        while (b < line_end && *b != ' ' && *b != '\t' && b - p < 256)
+            b++;
+        p++;
+        if (prose_is_id_line(line, line_end - line))
+            continue;
+        token = g_strndup(a, b - a);
+        addr = bounce_addr_clean(token);
+        if (addr == NULL || prose_is_own(own, addr) || prose_addr_in(senders, addr)
+            || prose_addr_in(notice_from, addr) || prose_is_role(addr))
+            continue;
+        if (found == NULL)
+            found = g_steal_pointer(&addr);
+        else if (g_ascii_strcasecmp(found, addr) != 0)
+            goto none;
+    }
+    return found;
+
+none:
+    g_free(found);
+    return NULL;
 }
 
 /* prose_diagnostic - the text that explains one recipient: from its line to
@@ -1007,6 +1139,14 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
             }
         }
         bounce_recipient_set(&r->rule, hit->rule);
+        /* Under a heading that says it was delivered, and no code of its
+         * own that says otherwise: a success, not to be suppressed. (A
+         * delay heading's recipients are delays by their code or words.) */
+        if (g_strcmp0(hit->section, "delivered") == 0 && !prose_has_code(r->diagnostic)) {
+            bounce_recipient_set(&r->action, "delivered");
+            bounce_recipient_set(&r->reason, "delivered");
+            bounce_recipient_set(&r->rule, "delivered-section");
+        }
         g_ptr_array_add(report->recipients, r);
         g_free(hit->addr);
     }
@@ -1014,8 +1154,14 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
     /* Bounces that never name the recipient: the returned original says
      * whom it was for. Not in a forward: its "original" is the forwarded
      * message, whose To: is whoever forwarded it (or our own address). */
-    if (report->recipients->len == 0 && original != NULL && !bounce_subject_is_forward(parts)) {
-        g_autofree char *addr = prose_original_to(original, text->str, err_len);
+    if (report->recipients->len == 0 && !bounce_subject_is_forward(parts)) {
+        g_autofree char *addr = original != NULL ? prose_original_to(original, text->str, err_len) : NULL;
+        const char *rule = "rcpt-original-to";
+
+        if (addr == NULL) {
+            addr = prose_single_address(parts, text->str, err_len);
+            rule = "rcpt-single-address";
+        }
 
         if (addr != NULL) {
             BounceRecipient *r = bounce_recipient_new();
@@ -1023,7 +1169,7 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
             bounce_recipient_set(&r->addr, addr);
             g_free(r->diagnostic);
             r->diagnostic = prose_diagnostic(text->str, 0, err_len);
-            bounce_recipient_set(&r->rule, "rcpt-original-to");
+            bounce_recipient_set(&r->rule, rule);
             g_ptr_array_add(report->recipients, r);
         }
     }

@@ -66,6 +66,9 @@ static const BounceRule table_original_mark[] = {
     { "mark-qmail",     NULL, 0, "^--- (?:below (?:this|the next) line is a copy of the (?:message|mail header)|enclosed (?:are the original headers of the message|is a copy of the message)|mensaje original adjunto)\\.", NULL },
     { "mark-exim",      NULL, 0, "^-+ this is a copy of the message|^-+ the header of the original message is following|^-+ this is a copy of (?:the|your) message's headers", NULL },
     { "mark-original",  NULL, 0, "^[ \\t]*-+\\s*(?:original message|original mail|the original message|original message follows|returned message|undelivered message|forwarded message|original message header|message headers? follows?|headers? of the original message)\\b.*-*[ \\t]*$", NULL },
+    /* A mail client's "-----Original Message-----" in other languages,
+     * as a notice that quotes the message inline writes it. */
+    { "mark-original-l10n", NULL, 0, "^[ \\t]*[-_=]{2,}[ \\t]*(?:ursprüngliche nachricht|originalnachricht|weitergeleitete nachricht|message d'origine|message transféré|mensaje original|mensaje reenviado|messaggio originale|messaggio inoltrato|mensagem original|mensagem encaminhada|oorspronkelijk bericht|doorgestuurd bericht|oryginalna wiadomość|wiadomość przekazana|původní zpráva|přeposlaná zpráva|orijinal mesaj|özgün ileti|исходное сообщение|пересылаемое сообщение|原始邮件|原始郵件|元のメッセージ|원본 메시지)[ \\t]*[-_=]*[ \\t]*$", NULL },
     { "mark-sendmail",  NULL, 0, "^[ \\t]*-+ ?(?:original message|unsent message (?:below|follows)|returned mail follows|message header follows|the original message headers are included) ?-+[ \\t]*$", NULL },
     { "mark-follow",    NULL, 0, "^[ \\t]*(?:message headers follow|original message follows|headers of the original message follow)\\b.*$", NULL },
     /* Exchange's "Original message headers:" also in Italian and French. */
@@ -100,7 +103,7 @@ static const BounceRule table_recipient[] = {
      * may be a no-break or zero-width space. */
     { "rcpt-indented",    "strong", 1, "^[ \\t]+<?((?:\"[^\"\\n]{1,64}\"|[^\\s<>()@\"]+)@[^\\s<>()@\"]+?)>?:?[ \\t\\x{00A0}\\x{200B}\\x{FEFF}]*$", NULL },
     /* An address leading a line, then the reason in brackets. */
-    { "rcpt-lead-bracket","strong", 1, "^\\s*<?([^\\s<>()@\"\\[]+@[^\\s<>()@\"\\[]+?)>?:?\\s+[\\[(]", NULL },
+    { "rcpt-lead-bracket","strong", 1, "^\\s*(?:\\d{1,3}[.)]\\s+)?<?([^\\s<>()@\"\\[]+@[^\\s<>()@\"\\[]+?)>?:?\\s+[\\[(]", NULL },
     /* An indented address, a dash, then the reason ("  x@y - mailbox
      * does not exist"). */
     { "rcpt-lead-dash",   "strong", 1, "^[ \\t]+<?([^\\s<>()@\"\\[]+@[^\\s<>()@\"\\[]+?)>?:?[ \\t]+[-\\x{2013}\\x{2014}][ \\t]+(?=\\S)", NULL },
@@ -118,7 +121,13 @@ static const BounceRule table_recipient[] = {
      * "Local mailbox x@y is unavailable". The address may be quoted. */
     { "rcpt-sentence",    "weak", 1, "(?:^|\\s)(?:your message to|(?:could not|couldn't|unable to) deliver (?:your |the )?(?:message |mail |e-?mail )?to|delivery (?:has )?failed (?:for|to)|problem delivering your message to|ihre nachricht an|votre message (?:à|a)|local mailbox)\\s+['\"\\x{2018}\\x{201C}\\x{00AB}]?<?([^\\s<>\"'@]+@[^\\s<>\"']+?)>?['\"\\x{2019}\\x{201D}\\x{00BB}]?(?=[\\s,;:!?]|\\.(?:\\s|$)|$)", NULL },
     /* A bulleted list of recipients. */
-    { "rcpt-bullet",      "strong", 1, "^\\s*[*\\-\\x{2022}]\\s+<?([^\\s<>()@\"]+@[^\\s<>()@\"]+?)>?[ \\t]*$", NULL },
+    { "rcpt-bullet",      "strong", 1, "^\\s*(?:[*\\-\\x{2022}\\x{30FB}]|\\d{1,3}[.)])\\s*<?([^\\s<>()@\"]+@[^\\s<>()@\"]+?)>?[ \\t]*$", NULL },
+    /* The same with the reason after it: " - x@y : utilisateur inconnu",
+     * "・x@y （理由）", "2. x@y (552 5.2.2 Quota exceeded)". */
+    { "rcpt-bullet-reason", "strong", 1, "^\\s*(?:[*\\-\\x{2022}\\x{30FB}]|\\d{1,3}[.)])\\s*<?([^\\s<>()@\"（]+@[^\\s<>()@\"（]+?)>?\\s*(?=:\\s|[\\[(\\x{FF08}]|[-\\x{2013}\\x{2014}]\\s)", NULL },
+    /* A row of a text table: the address, then two spaces or more and the
+     * next column ("x@y          Failed     550 5.1.1 user unknown"). */
+    { "rcpt-table-row",   "weak", 1, "^[ \\t]*<?([^\\s<>()@\"]+@[a-z0-9][^\\s<>()@\"]*?\\.[a-z]{2,})>?(?=(?:[ ]{2,}|\\t+)\\S)", NULL },
     /* "...recipients returned permanent errors: x@y." and "...: <x@y>" */
     { "rcpt-list-colon",  "weak", 1, "(?:recipients?|address(?:es)?)(?: [a-z()]+){0,5}:\\s*<?([^\\s<>\"@]+@[^\\s<>\"]+?)>?(?:[\\s,;]|\\.?$|\\. )", NULL },
     { "rcpt-colon-angle-end", "weak", 1, ":\\s*<([^\\s<>@]+@[^\\s<>]+)>\\s*$", NULL },
@@ -458,6 +467,12 @@ static const BounceRule table_delivered_notice[] = {
     { "delivered-notice", "delivered", 0, "\\byour message was successfully delivered to the destination|\\byour message has been delivered to the following recipients\\b|\\b(?:was|were|has been) successfully delivered to the following recipients\\b", NULL },
     /* IIS SMTP's relay notice */
     { "relayed-notice", "relayed", 0, "\\b(?:was|were|has been) successfully relayed to the following recipients\\b", NULL },
+    /* Notices that only ever report delays, when the delivery-status
+     * part is lost: Postfix's "THIS IS A WARNING ONLY.  YOU DO NOT NEED
+     * TO RESEND YOUR MESSAGE.", Exim's "has not yet been delivered to one
+     * or more of its recipients after more than", Gmail's "Delivery to
+     * the following recipients has been delayed". */
+    { "delayed-notice", "delayed", 0, "\\bthis is a warning only\\b[.\\s#]*you do not need to resend your message\\b|\\bhas not yet been delivered to one or more of its\\s+recipients after more than\\b|\\bdelivery to the following recipients? (?:has been|is) delayed\\b", NULL },
 };
 
 /* Subjects of complaints that come without an ARF part (Hotmail JMRP and
