@@ -2,13 +2,17 @@
  * bouncer/bounce_split.c against GMime. Whatever the splitter reads (it may
  * decline and leave a message to GMime) must come out exactly as GMime
  * reads it: the same report, text, returned headers and flags. A
- * difference is the finding. */
+ * difference is the finding. Not one where GMime is never given the
+ * message: a line shaped like an address field with more groups than its
+ * parser survives (common/gmime_guard.h) is refused before GMime, even
+ * in a body, while the splitter, which parses no addresses, reads on. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bouncer/bounce_private.h"
+#include "common/gmime_guard.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -52,6 +56,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         g_autoptr(GString) got = NULL;
 
         ok_gmime = bounce_mime_read_with(norm, &by_gmime, BOUNCE_MIME_GMIME, &error_gmime);
+        if (!ok_gmime && !gmime_guard_address_fields_ok((const char *)norm->data, norm->len)) {
+            bounce_parts_clear(&by_gmime);
+            bounce_parts_clear(&by_split);
+            return 0;
+        }
         want = parts_dump(&by_gmime, ok_gmime, error_gmime);
         got = parts_dump(&by_split, ok_split, error_split);
         if (strcmp(want->str, got->str) != 0) {
