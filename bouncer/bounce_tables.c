@@ -16,6 +16,9 @@ static const BounceRule table_bounce_subject[] = {
     { "subj-returned",    NULL, 0, "^(?:returned|bounced?|rejected|undeliverable)[ :]|mail could not be delivered|message could not be delivered|message not delivered|unable to deliver|not delivered|delivery error", NULL },
     { "subj-mailer",      NULL, 0, "mail(?:er)?[- ]daemon|postmaster notify|nondelivery|delayed mail|delivery delayed|warning: message .* delayed", NULL },
     { "subj-intl",        NULL, 0, "unzustellbar|nicht zustellbar|no entregado|non recapitabile|non remis|echec de (?:la )?livraison|échec de (?:la )?remise|impossible de remettre|onbestelbaar|不達|返送|配信不能|エラー|unzustellbare|не доставлено|mail could not be sent", NULL },
+    /* Italian certified mail (PEC): its exact heading, not the words
+     * alone, which a customer's "mancata consegna" of goods has too. */
+    { "subj-pec",         NULL, 0, "^avviso di mancata consegna\\b", NULL },
     { "subj-dsn-mx",      NULL, 0, "^(?:mail|message) (?:returned|bounced)|error sending message|there was an error sending|email delivery failure|mailbox unavailable", NULL },
 };
 
