@@ -418,10 +418,14 @@ html_to_text(GString *out, const char *html, gsize len)
                     g_string_append_c(out, '\n');
             } else if (breaks > 0) {
                 html_newlines(out, from, breaks);
-            } else if (out->len > from && out->str[out->len - 1] != ' '
-                       && out->str[out->len - 1] != '\n'
+            } else if (out->len > from && out->str[out->len - 1] != '\n'
                        && (strcmp(name, "td") == 0 || strcmp(name, "th") == 0)) {
-                g_string_append_c(out, ' ');    /* cells of a row apart */
+                /* cells of a row apart, by a tab as in a text table: a
+                 * row that starts with an address names a recipient */
+                if (out->str[out->len - 1] == ' ')
+                    g_string_truncate(out, out->len - 1);
+                if (out->len > from && out->str[out->len - 1] != '\t')
+                    g_string_append_c(out, '\t');
             }
             i += tag_len + 2;
             continue;
