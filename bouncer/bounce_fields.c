@@ -275,17 +275,17 @@ addr_before_wide_stop(const char *at, const char *end)
 static const char *
 addr_domain_end(const char *dom, const char *end)
 {
-    const char *p = dom;
+    const char *p = dom, *label = dom;     /* label: where the current label starts */
 
-    if (p < end && *p == '[') {
-        const char *close = memchr(p, ']', end - p);
-
-        return close != NULL ? close + 1 : p;
-    }
-    const char *label = p;      /* where the current label starts */
-
+    if (p < end && *p == '[')
+        return end;             /* a literal, already bounded by the caller */
     while (p < end && ((unsigned char)*p >= 0x80 || g_ascii_isalnum(*p) || *p == '.' || *p == '-'
                        || *p == '_')) {
+        /* General punctuation (U+2000-U+207F: quotation marks, dashes,
+         * an ellipsis, zero-width spaces) is the text's, never a host's. */
+        if ((unsigned char)*p == 0xE2 && p + 1 < end
+            && ((unsigned char)p[1] == 0x80 || (unsigned char)p[1] == 0x81))
+            break;
         /* A label begun in Latin letters does not go on in CJK, kana or
          * hangul (three-byte UTF-8): those are the sentence's, written
          * without a space ("x@example.com에게", "x@example.jpに"). */
@@ -296,6 +296,32 @@ addr_domain_end(const char *dom, const char *end)
         p++;
     }
     return p;
+}
+
+/* How far an address is looked for around its '@': past these, the text
+ * is no address (RFC 5321 allows 64 octets of local part and 255 of
+ * domain), and every '@' costs a bounded walk however long the line. */
+#define ADDR_MAX_LOCAL   256
+#define ADDR_MAX_DOMAIN  255
+#define ADDR_MAX_LITERAL 64     /* "[IPv6:" and the longest IPv6 form, "]" */
+
+/* addr_literal_end - the end of a domain literal starting at p ("[" then
+ * an IPv4 address or "IPv6:" and hex digits, colons and dots, then "]"),
+ * or NULL when p starts none. */
+static const char *
+addr_literal_end(const char *p)
+{
+    const char *q = p + 1;
+
+    if (g_ascii_strncasecmp(q, "IPv6:", 5) == 0)
+        q += 5;
+    for (; *q != '\0' && q - p < ADDR_MAX_LITERAL; q++) {
+        if (*q == ']')
+            return q > p + 1 ? q + 1 : NULL;
+        if (!g_ascii_isxdigit(*q) && *q != '.' && *q != ':')
+            return NULL;
+    }
+    return NULL;
 }
 
 char *
@@ -314,17 +340,19 @@ bounce_addr_clean(const char *value)
     at = strchr(value, '@');
     while (at != NULL) {
         start = at;
-        while (start > value && addr_char((unsigned char)start[-1]))
+        while (start > value && addr_char((unsigned char)start[-1]) && start[-1] != '@'
+               && at - start < ADDR_MAX_LOCAL)
             start--;
         end = at + 1;
         if (*end == '[') {
             /* a domain literal: only its brackets stop addr_char */
-            const char *close = strchr(end, ']');
+            const char *close = addr_literal_end(end);
 
-            if (close != NULL && close - end <= 48)
-                end = close + 1;
+            if (close != NULL)
+                end = close;
         } else {
-            while (*end != '\0' && addr_char((unsigned char)*end))
+            while (*end != '\0' && *end != '@' && addr_char((unsigned char)*end)
+                   && end - at <= ADDR_MAX_DOMAIN)
                 end++;
         }
         end = addr_before_wide_stop(at, end);
@@ -346,9 +374,9 @@ bounce_addr_clean(const char *value)
             /* a quoted local part ("a..b"@example.com, RFC 5321 §4.1.2) */
             const char *q = at - 2;
 
-            while (q >= value && *q != '"')
+            while (q >= value && *q != '"' && at - q < ADDR_MAX_LOCAL)
                 q--;
-            if (q >= value && at - q > 2)
+            if (q >= value && *q == '"' && at - q > 2)
                 start = q;
         }
         if (start < at && end > at + 1)

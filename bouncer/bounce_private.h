@@ -207,6 +207,9 @@ void bounce_mta_preset_from(BounceRecipient *rcpt, const char *mta, const char *
  * Undelivered Mail Returned to Sender"): its first "Forwarded message"
  * line starts the bounce, not the returned original. */
 gboolean bounce_subject_is_forward(const BounceParts *parts);
+/* bounce_subject_is_reply - someone answers what follows ("Re:", "AW:",
+ * "SV:", "回复:", ...). */
+gboolean bounce_subject_is_reply(const BounceParts *parts);
 /* bounce_from_daemon - the message's sender is a mailer-daemon, postmaster
  * or the like (the BOUNCE_FROM table, on the decoded From); rule_out, when
  * not NULL, gets the rule's id. */

@@ -177,6 +177,26 @@ bounce_subject_is_forward(const BounceParts *parts)
     return g_ascii_strncasecmp(s, "fwd:", 4) == 0 || g_ascii_strncasecmp(s, "fw:", 3) == 0;
 }
 
+gboolean
+bounce_subject_is_reply(const BounceParts *parts)
+{
+    /* "Re:" and what mail clients of other languages write for it */
+    static const char *const prefixes[] = { "re:", "re :", "aw:", "sv:", "vs:", "r:", "odp:",
+                                            "antw:", "res:", "ynt:", "rif:", "vá:", "回复:",
+                                            "答复:", "回覆:", "返信:" };
+    const char *s = parts->subject_bare;
+
+    if (s == NULL)
+        return FALSE;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    for (gsize i = 0; i < G_N_ELEMENTS(prefixes); i++) {
+        if (g_ascii_strncasecmp(s, prefixes[i], strlen(prefixes[i])) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
 /* prose_mark_forwards - the mark m found is a "Forwarded message" line. */
 static gboolean
 prose_mark_forwards(const GString *text, const BounceMatch *m)
@@ -255,42 +275,116 @@ typedef struct {
     gsize diag_end;           /* where it ends, 0: at the next recipient */
     gsize again_start;        /* its diagnostic where it is named again, */
     gsize again_end;          /* (Exchange's section for administrators); 0: not */
-    const char *section;      /* "delivered" or "delayed": the heading it is under */
+    const char *section;      /* "delivered", "relayed", "delayed": its heading's */
 } ProseHit;
+
+/* What a heading over a list of recipients, or a notice's subject, says
+ * of them, in the words of Exchange's and other notices in the common
+ * languages. Tried in this order: a delay's words first ("not yet
+ * delivered" is a delay), then a failure's (a negation included), then a
+ * relay's, then a delivery's. */
+static const char *const section_delayed[] = {
+    "delayed", "delay)", "keep trying", "will retry", "still trying", "still being retried",
+    "not yet been delivered", "verzögert", "retrasad", "différé", "retardé", "ritardat",
+    "vertraagd", "opóźni", "遅延", "延迟", "延遲", "지연", NULL,
+};
+static const char *const section_failed[] = {
+    "fail", "permanent", "not ", "n't", "undeliver", "nicht", "pas pu", "impossible", "no se ",
+    "non è", "niet ", "nie ", "не ", "失敗", "できません", "无法", "無法", "실패", NULL,
+};
+static const char *const section_relayed[] = {
+    "relayed", "is complete", "abgeschlossen", "est terminée", "se ha completado",
+    "è stato completato", "is voltooid", NULL,
+};
+static const char *const section_delivered[] = {
+    "delivered", "(success)", "übermittelt", "zugestellt", "remis", "entregad", "recapitat",
+    "bezorgd", "dostarczon", "配信されました", "已送达", "已送達", "배달되었습니다", NULL,
+};
+
+/* section_says - one of words is in low. */
+static gboolean
+section_says(const char *low, const char *const *words)
+{
+    for (gsize i = 0; words[i] != NULL; i++) {
+        if (strstr(low, words[i]) != NULL)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* prose_section_of - "delayed", "failed", "relayed", "delivered" or NULL:
+ * what text (a heading or a subject, any case) says of its recipients. */
+static const char *
+prose_section_of(const char *text, gssize len)
+{
+    g_autofree char *low = g_utf8_validate(text, len, NULL) ? g_utf8_strdown(text, len)
+                                                             : g_ascii_strdown(text, len);
+
+    if (section_says(low, section_delayed))
+        return "delayed";
+    if (section_says(low, section_failed))
+        return "failed";
+    if (section_says(low, section_relayed))
+        return "relayed";
+    if (section_says(low, section_delivered))
+        return "delivered";
+    return NULL;
+}
 
 /* prose_section - what a heading line over a list of recipients says of
  * them ("Delivered:", "The following recipients were delivered
- * successfully:", "Delayed (we will keep trying):", "Permanently
- * failed:"): "delivered", "delayed", "failed", or NULL when line is no
- * such heading (no colon at its end, or an address in it). A notice that
+ * successfully:", "Die Zustellung an diese Empfänger oder Gruppen ist
+ * verzögert:", "Permanently failed:"), or NULL when line is no such
+ * heading (no colon at its end, or an address in it). A notice that
  * reports several outcomes lists each under its own heading. */
 static const char *
 prose_section(const char *line, gsize len)
 {
-    g_autofree char *low = NULL;
-    gboolean negated;
-
     while (len > 0 && g_ascii_isspace(line[len - 1]))
         len--;
     while (len > 0 && g_ascii_isspace(*line)) {
         line++;
         len--;
     }
-    if (len < 2 || len > 160 || line[len - 1] != ':' || memchr(line, '@', len) != NULL)
+    if (len < 2 || len > 240 || line[len - 1] != ':' || memchr(line, '@', len) != NULL)
         return NULL;
-    low = g_ascii_strdown(line, (gssize)len);
-    negated = strstr(low, "not ") != NULL || strstr(low, "n't") != NULL || strstr(low, "undeliver") != NULL;
-    if (strstr(low, "fail") != NULL || strstr(low, "permanent") != NULL || negated)
-        return strstr(low, "not yet been delivered") != NULL ? "delayed" : "failed";
-    if (g_str_has_prefix(low, "delayed") || strstr(low, " delayed") != NULL
-        || strstr(low, "keep trying") != NULL || strstr(low, "will retry") != NULL
-        || strstr(low, "still trying") != NULL)
-        return "delayed";
-    if (g_str_has_prefix(low, "delivered") || strstr(low, "was delivered") != NULL
-        || strstr(low, "were delivered") != NULL || strstr(low, "been delivered") != NULL
-        || strstr(low, "delivered successfully") != NULL || strstr(low, "successfully delivered") != NULL)
-        return "delivered";
-    return NULL;
+    return prose_section_of(line, (gssize)len);
+}
+
+/* prose_subject_section - what the notice's subject says of every
+ * recipient until a heading says otherwise: Exchange's "Delivered:",
+ * "Relayed:", "Delivery delayed:" (and "Zugestellt:", "Übermittlung
+ * verzögert:", ...), Gmail's "Delivery Status Notification (Delay)". Not
+ * a failure's subject: that is the default. */
+static const char *
+prose_subject_section(const BounceParts *parts)
+{
+    const char *said;
+
+    if (parts->subject_bare == NULL)
+        return NULL;
+    said = prose_section_of(parts->subject_bare, -1);
+    return g_strcmp0(said, "failed") == 0 ? NULL : said;
+}
+
+/* prose_apply_section - a recipient under a heading (or a subject) that
+ * says it was delivered, relayed or delayed, with no code of its own that
+ * says otherwise, is a success or a delay: not a failure to count or
+ * suppress. */
+static gboolean prose_has_code(const char *text);
+
+static void
+prose_apply_section(BounceRecipient *r, const char *section)
+{
+    if (section == NULL || strcmp(section, "failed") == 0 || prose_has_code(r->diagnostic))
+        return;
+    bounce_recipient_set(&r->action, section);
+    if (strcmp(section, "delayed") != 0) {
+        g_autofree char *rule = g_strconcat("section-", section, NULL);
+
+        bounce_recipient_set(&r->reason, "delivered");
+        bounce_recipient_set(&r->rule, rule);
+    }
 }
 
 /* prose_transcript_block - Sendmail's transcript gives, per remote host,
@@ -478,12 +572,37 @@ prose_list_line(const char *line, gsize len)
  * first ("...recipients failed: a@example.org, b@example.org and
  * c@example.org."), from p to end, each separated from the one before by
  * a comma, a semicolon or "and"; anything else ends the list. Each is
- * added to hits like first, unless it is one of own or already there. */
+ * added to hits like first, unless it is one of own or senders (an
+ * envelope sender the text quotes) or already there. */
 static gboolean prose_is_own(const GPtrArray *own, const char *addr);
+static gboolean prose_addr_in(const GPtrArray *list, const char *addr);
+
+/* prose_token_is_addr - the word raw is addr and nothing else, but for
+ * angle brackets and the sentence's punctuation ("<x@y>,", "x@y."): not
+ * "(x@y)", nor a log's "sender=x@y". */
+static gboolean
+prose_token_is_addr(const char *raw, const char *addr)
+{
+    static const char *const keys[] = { "from=", "to=", "sender=", "recipient=", "rcpt=",
+                                        "orcpt=", "user=" };
+    gsize n = strlen(addr), len = strlen(raw);
+
+    for (gsize k = 0; k < G_N_ELEMENTS(keys); k++) {
+        if (g_ascii_strncasecmp(addr, keys[k], strlen(keys[k])) == 0)
+            return FALSE;       /* a log's key=value, not a list member */
+    }
+    if (*raw == '<') {
+        raw++;
+        len--;
+    }
+    while (len > n && strchr(">.,;:!?", raw[len - 1]) != NULL)
+        len--;
+    return len == n && g_ascii_strncasecmp(raw, addr, n) == 0;
+}
 
 static void
 prose_list_rest(const char *p, const char *end, const ProseHit *first, const GPtrArray *own,
-                GArray *hits)
+                const GPtrArray *senders, GArray *hits)
 {
     if (p < end && *p == '>')
         p++;                    /* the first's closing bracket */
@@ -509,9 +628,11 @@ prose_list_rest(const char *p, const char *end, const ProseHit *first, const GPt
         while (p < end && *p != ' ' && *p != '\t' && *p != ',' && *p != ';' && *p != '\r')
             p++;
         raw = g_strndup(tok, p - tok);
-        if (strchr(raw, '@') == NULL || (addr = bounce_addr_clean(raw)) == NULL)
+        if (strchr(raw, '@') == NULL || (addr = bounce_addr_clean(raw)) == NULL
+            || !prose_token_is_addr(raw, addr))
             return;
-        if (prose_hit_find(hits, addr) == G_MAXUINT && !prose_is_own(own, addr)) {
+        if (prose_hit_find(hits, addr) == G_MAXUINT && !prose_is_own(own, addr)
+            && !prose_addr_in(senders, addr)) {
             ProseHit hit = *first;
 
             hit.addr = g_steal_pointer(&addr);
@@ -534,18 +655,71 @@ prose_is_link(const char *line, gsize start, const char *span)
         || (start >= 7 && g_ascii_strncasecmp(line + start - 7, "mailto:", 7) == 0);
 }
 
-/* prose_caseless_in - needle (ASCII, compared caselessly) is in [p, p+len). */
+/* prose_word_in - needle (compared without ASCII case) is in [p, p+len)
+ * as a word of its own: no letter or digit right before or after it
+ * ("Jill Park" in "Jill Park on 5/14", not "Admin" in "administrator"). */
 static gboolean
-prose_caseless_in(const char *p, gsize len, const char *needle)
+prose_word_in(const char *p, gsize len, const char *needle)
 {
     gsize n = strlen(needle);
 
     for (gsize i = 0; n > 0 && i + n <= len; i++) {
-        if (g_ascii_strncasecmp(p + i, needle, n) == 0)
+        if (g_ascii_strncasecmp(p + i, needle, n) == 0
+            && (i == 0 || !g_ascii_isalnum(p[i - 1]))
+            && (i + n == len || !g_ascii_isalnum(p[i + n])))
             return TRUE;
     }
     return FALSE;
 }
+
+/* prose_split_addresses - an address field's members, split at the commas
+ * outside quotes ("Ruiz, Tomas" <t@example.es> is one). (transfer full) */
+static GPtrArray *
+prose_split_addresses(const char *value)
+{
+    GPtrArray *items = g_ptr_array_new_with_free_func(g_free);
+    const char *start = value;
+    gboolean quoted = FALSE;
+
+    for (const char *p = value;; p++) {
+        if (*p == '"')
+            quoted = !quoted;
+        else if (*p == '\\' && quoted && p[1] != '\0')
+            p++;
+        else if ((*p == ',' && !quoted) || *p == '\0') {
+            if (items->len < 32)
+                g_ptr_array_add(items, g_strndup(start, p - start));
+            if (*p == '\0')
+                break;
+            start = p + 1;
+        }
+    }
+    return items;
+}
+
+/* prose_original_field - a field of an original quoted inline, by its
+ * English name or as a mail client of another language writes it
+ * ("Para:", "An:", "宛先:"). names: the English name first. */
+static const char *
+prose_original_field(const BounceFields *original, const char *const *names)
+{
+    for (gsize i = 0; names[i] != NULL; i++) {
+        const char *value = bounce_fields_get(original, names[i]);
+
+        if (value != NULL)
+            return value;
+    }
+    return NULL;
+}
+
+static const char *const prose_to_names[] = {
+    "To", "An", "À", "A", "Para", "Aan", "Do", "Kime", "Komu", "Till", "Til", "Кому", "宛先",
+    "收件人", "받는 사람", NULL,
+};
+static const char *const prose_from_names[] = {
+    "From", "Von", "De", "Da", "Van", "Od", "Kimden", "Från", "Fra", "От", "差出人", "发件人",
+    "보낸 사람", NULL,
+};
 
 /* prose_original_to - whom the returned original was for, when the error
  * text (text, len) names nobody: its To: address. Not its sender's own
@@ -556,17 +730,17 @@ prose_caseless_in(const char *p, gsize len, const char *needle)
 static char *
 prose_original_to(const BounceFields *original, const char *text, gsize len)
 {
-    const char *to = bounce_fields_get(original, "To");
-    g_autofree char *from = bounce_addr_clean(bounce_fields_get(original, "From"));
-    g_auto(GStrv) items = NULL;
+    const char *to = prose_original_field(original, prose_to_names);
+    g_autofree char *from = bounce_addr_clean(prose_original_field(original, prose_from_names));
+    g_autoptr(GPtrArray) items = NULL;
     char *single = NULL;
     guint count = 0;
 
     if (to == NULL)
         return NULL;
-    items = g_strsplit(to, ",", 32);
-    for (guint i = 0; items[i] != NULL; i++) {
-        g_autofree char *addr = bounce_addr_clean(items[i]);
+    items = prose_split_addresses(to);
+    for (guint i = 0; i < items->len; i++) {
+        g_autofree char *addr = bounce_addr_clean(g_ptr_array_index(items, i));
 
         if (addr == NULL || (from != NULL && g_ascii_strcasecmp(addr, from) == 0))
             continue;
@@ -577,17 +751,21 @@ prose_original_to(const BounceFields *original, const char *text, gsize len)
     if (count <= 1)
         return single;
     g_free(single);
-    for (guint i = 0; items[i] != NULL; i++) {
-        g_autofree char *addr = bounce_addr_clean(items[i]);
-        const char *lt = strchr(items[i], '<');
-        g_autofree char *name = lt != NULL ? g_strndup(items[i], lt - items[i]) : NULL;
+    for (guint i = 0; i < items->len; i++) {
+        const char *item = g_ptr_array_index(items, i);
+        g_autofree char *addr = bounce_addr_clean(item);
+        const char *lt = strchr(item, '<');
+        g_autofree char *name = lt != NULL ? g_strndup(item, lt - item) : NULL;
 
         if (addr == NULL || (from != NULL && g_ascii_strcasecmp(addr, from) == 0))
             continue;
         if (name != NULL)
             g_strstrip(g_strdelimit(name, "\"", ' '));
-        if (prose_caseless_in(text, len, addr)
-            || (name != NULL && strlen(name) >= 4 && prose_caseless_in(text, len, name)))
+        /* A person's name, two words at least: a role's one word ("Admin",
+         * "Support") is in too many notices' own sentences. */
+        if (prose_word_in(text, len, addr)
+            || (name != NULL && strchr(name, ' ') != NULL && strlen(name) >= 5
+                && prose_word_in(text, len, name)))
             return g_steal_pointer(&addr);
     }
     return NULL;
@@ -692,7 +870,8 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
     gboolean in_block = FALSE;
     g_autoptr(GPtrArray) own = NULL;    /* the sender's addresses, on first need */
     gboolean forward = bounce_subject_is_forward(parts);
-    const char *section = NULL;         /* the heading the lines are under */
+    /* the heading the lines are under; before any, the subject's word */
+    const char *section = table == BOUNCE_TABLE_RECIPIENT ? prose_subject_section(parts) : NULL;
 
     while (pos < len && hits->len < BOUNCE_MAX_RECIPIENTS) {
         const char *nl = memchr(text + pos, '\n', len - pos);
@@ -789,7 +968,7 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
                     if (strcmp(m.rule->id, "rcpt-list-colon") == 0) {
                         if (own == NULL)
                             own = prose_own_addresses(parts);
-                        prose_list_rest(text + at + m.end, text + line_end, &hit, own, hits);
+                        prose_list_rest(text + at + m.end, text + line_end, &hit, own, senders, hits);
                     }
                     in_block = TRUE;
                     block_indent = indent;
@@ -1139,14 +1318,7 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
             }
         }
         bounce_recipient_set(&r->rule, hit->rule);
-        /* Under a heading that says it was delivered, and no code of its
-         * own that says otherwise: a success, not to be suppressed. (A
-         * delay heading's recipients are delays by their code or words.) */
-        if (g_strcmp0(hit->section, "delivered") == 0 && !prose_has_code(r->diagnostic)) {
-            bounce_recipient_set(&r->action, "delivered");
-            bounce_recipient_set(&r->reason, "delivered");
-            bounce_recipient_set(&r->rule, "delivered-section");
-        }
+        prose_apply_section(r, hit->section);
         g_ptr_array_add(report->recipients, r);
         g_free(hit->addr);
     }
@@ -1170,6 +1342,7 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
             g_free(r->diagnostic);
             r->diagnostic = prose_diagnostic(text->str, 0, err_len);
             bounce_recipient_set(&r->rule, rule);
+            prose_apply_section(r, prose_subject_section(parts));
             g_ptr_array_add(report->recipients, r);
         }
     }

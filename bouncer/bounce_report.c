@@ -196,15 +196,16 @@ report_kind_dsn(const BounceReport *report)
 
 /* text_is_mta_bounce - the text has a mail system's own words for a
  * bounce (Postfix's "This is the mail system at host", Exim's, qmail's,
- * Sendmail's, OpenSMTPD's, "your message could not be delivered"), which
- * no person's auto-reply uses; a list's or a group's letters (fml, Google
+ * Sendmail's, OpenSMTPD's), which no person's auto-reply uses. Not the
+ * words any notice may use ("your message could not be delivered"): an
+ * out-of-office says so too ("... could not be delivered to me until June
+ * 1st; write to deputy@..."). A list's or a group's letters (fml, Google
  * Groups), which may come marked auto-replied, are not among them. */
 static gboolean
 text_is_mta_bounce(const GString *text)
 {
     static const char *const mta_rules[] = { "body-postfix", "body-exim", "body-qmail",
-                                             "body-sendmail", "body-opensmtpd", "body-generic",
-                                             "body-generic-more" };
+                                             "body-sendmail", "body-opensmtpd" };
     BounceMatch m;
 
     if (!bounce_rules_first(BOUNCE_TABLE_BOUNCE_BODY, text->str, text->len, &m))
@@ -228,6 +229,8 @@ report_autoreply(BounceReport *report, const BounceParts *parts, const char *rul
     g_ptr_array_add(report->recipients, r);
     report->kind = BOUNCE_KIND_AUTOREPLY;
 }
+
+static gboolean report_person_reply(const BounceParts *parts);
 
 /* report_read - decide the kind and fill the recipients. */
 static void
@@ -272,7 +275,7 @@ report_read(BounceReport *report, BounceParts *parts)
             return;
         }
     }
-    if (bounce_prose_read(report, parts)) {
+    if (!report_person_reply(parts) && bounce_prose_read(report, parts)) {
         report->kind = BOUNCE_KIND_NONSTANDARD;
         return;
     }
@@ -379,17 +382,17 @@ report_drop_repeats(BounceReport *report)
     /* What was moved is NULL in all now; the rest is freed with it. */
 }
 
-/* report_person_forward - a person forwarded the bounce: a "Fwd:"
- * subject, a sender that is no mail system, a Return-Path that is not
- * null, and no Auto-Submitted other than "no" (RFC 3834 §5). */
+/* report_from_person - the message comes from a person: a sender that
+ * is no mail system, a Return-Path that is not null, and no
+ * Auto-Submitted other than "no" (RFC 3834 §5). */
 static gboolean
-report_person_forward(const BounceParts *parts)
+report_from_person(const BounceParts *parts)
 {
     const char *path = bounce_fields_get(parts->headers, "Return-Path");
     const char *auto_submitted = bounce_fields_get(parts->headers, "Auto-Submitted");
     g_autofree char *addr = bounce_addr_clean(path);
 
-    if (!bounce_subject_is_forward(parts) || bounce_from_daemon(parts, NULL) || addr == NULL)
+    if (bounce_from_daemon(parts, NULL) || addr == NULL)
         return FALSE;
     if (auto_submitted != NULL) {
         while (*auto_submitted == ' ' || *auto_submitted == '\t')
@@ -399,6 +402,24 @@ report_person_forward(const BounceParts *parts)
             return FALSE;
     }
     return TRUE;
+}
+
+/* report_person_forward - a person forwarded the bounce ("Fwd:"). */
+static gboolean
+report_person_forward(const BounceParts *parts)
+{
+    return bounce_subject_is_forward(parts) && report_from_person(parts);
+}
+
+/* report_person_reply - a person answers ("Re: Undeliverable: ...", or
+ * "Re: Invoice" quoting "could not deliver message to x"): whatever the
+ * words, they are writing to us, and the addresses they name did not
+ * fail. Not a report with a machine-readable part. */
+static gboolean
+report_person_reply(const BounceParts *parts)
+{
+    return parts->report_type == BOUNCE_REPORT_NONE && bounce_subject_is_reply(parts)
+        && report_from_person(parts);
 }
 
 /* report_head_is_report - a message's header fields say it is a delivery

@@ -23,6 +23,27 @@ test_addr_clean(void)
         { "宛先\xE3\x80\x80kenta@example.jp", "kenta@example.jp" },
         { "【送信先】taro@example.jp", "taro@example.jp" },
         { "（hanako@example.jp）", "hanako@example.jp" },
+        /* the text's punctuation around it */
+        { "\xE2\x80\x9Ckay@example.com\xE2\x80\x9D", "kay@example.com" },       /* “ ” */
+        { "\xC2\xABkay@example.com\xC2\xBB", "kay@example.com" },                 /* « » */
+        { "\xE2\x80\x9Ekay@example.com\xE2\x80\x9C", "kay@example.com" },       /* „ “ */
+        { "\xE2\x80\x98kay@example.com\xE2\x80\x99", "kay@example.com" },       /* ‘ ’ */
+        { "\xE2\x80\x98kay@b\xC3\xBC" "cher.example\xE2\x80\x99", "kay@b\xC3\xBC" "cher.example" },
+        { "kay@example.com!", "kay@example.com" },
+        { "kay@example.com?subject=help", "kay@example.com" },
+        { "`kay@example.com`", "kay@example.com" },
+        { "{kay@example.com}", "kay@example.com" },
+        { "*kay@example.com*", "kay@example.com" },
+        { "kay@example.com\xE3\x80\x82", "kay@example.com" },                   /* 。 */
+        { "kay@example.com\xE2\x80\xA6", "kay@example.com" },                   /* … */
+        { "kay@example.com\xC2\xA0", "kay@example.com" },                        /* no-break space */
+        { "kay@example.com\xE2\x80\x8B", "kay@example.com" },                   /* zero-width space */
+        { "han@example.com\xEC\x97\x90\xEA\xB2\x8C", "han@example.com" },       /* 에게 */
+        { "m\xC3\xBCller@b\xC3\xBC" "cher.example", "m\xC3\xBCller@b\xC3\xBC" "cher.example" },
+        /* domain literals, checked */
+        { "luis@[203.0.113.45]", "luis@[203.0.113.45]" },
+        { "ana@[IPv6:2001:db8::1]", "ana@[ipv6:2001:db8::1]" },
+        { "user@[a b c]", NULL },
         { "no address here", NULL },
         { "@", NULL },
         { "", NULL },
@@ -33,6 +54,27 @@ test_addr_clean(void)
 
         if (g_strcmp0(got, cases[i].want) != 0)
             g_error("addr_clean(%s): got %s, want %s", cases[i].in, got, cases[i].want);
+    }
+}
+
+/* test_addr_clean_runs - a line of nothing but '@'s and stops takes a
+ * walk of bounded length per '@' (it took minutes when each walked the
+ * whole line), and still finds the address at its end. */
+static void
+test_addr_clean_runs(void)
+{
+    static const char *const units[] = { "a@!", "a@\xC2\xAB", "x@[", "a@@" };
+
+    for (gsize u = 0; u < G_N_ELEMENTS(units); u++) {
+        g_autoptr(GString) text = g_string_new(NULL);
+        g_autofree char *got = NULL;
+
+        for (int i = 0; i < 60000; i++)
+            g_string_append(text, units[u]);
+        g_string_append(text, " henry@gone.example");
+        got = bounce_addr_clean(text->str);
+        if (g_strcmp0(got, "henry@gone.example") != 0)
+            g_error("addr_clean(run of %s): got %s", units[u], got);
     }
 }
 
@@ -561,6 +603,7 @@ main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/bounce/addr_clean", test_addr_clean);
+    g_test_add_func("/bounce/addr_clean_runs", test_addr_clean_runs);
     g_test_add_func("/bounce/ses-lenient", test_ses_lenient);
     g_test_add_func("/bounce/fold", test_fold);
     g_test_add_func("/bounce/find_codes", test_find_codes);
