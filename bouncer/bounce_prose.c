@@ -289,8 +289,10 @@ static const char *const section_delayed[] = {
     "vertraagd", "opóźni", "遅延", "延迟", "延遲", "지연", NULL,
 };
 static const char *const section_failed[] = {
-    "fail", "permanent", "not ", "n't", "undeliver", "nicht", "pas pu", "impossible", "no se ",
-    "non è", "niet ", "nie ", "не ", "失敗", "できません", "无法", "無法", "실패", NULL,
+    "fail", "permanent", "not ", "n't", "undeliver", "error", "nicht", "unzustell",
+    "fehlgeschlagen", "non ", "pas pu", "échec", "echec", "impossible", "no se ", "no entreg",
+    "não ", "niet ", "onbestel", "nie ", "niedostarcz", "не ", "失敗", "できません", "不能",
+    "无法", "無法", "실패", NULL,
 };
 static const char *const section_relayed[] = {
     "relayed", "is complete", "abgeschlossen", "est terminée", "se ha completado",
