@@ -280,19 +280,25 @@ typedef struct {
 
 /* What a heading over a list of recipients, or a notice's subject, says
  * of them, in the words of Exchange's and other notices in the common
- * languages. Tried in this order: a delay's words first ("not yet
- * delivered" is a delay), then a failure's (a negation included), then a
- * relay's, then a delivery's. */
+ * languages (a word with a space before it is a word of its own: "nie"
+ * is Polish for "not", but "dostarczanie" is "delivery"). Tried in this
+ * order: "not yet" (a delay, though a negation),
+ * then a failure's words (a negation included: "Undeliverable: your
+ * order has been delayed" is a failure), then a delay's, a relay's and a
+ * delivery's. */
+static const char *const section_not_yet[] = {
+    " not yet", "noch nicht", "pas encore", "todavía no", " non ancora", " nog niet", NULL,
+};
 static const char *const section_delayed[] = {
     "delayed", "delay)", "keep trying", "will retry", "still trying", "still being retried",
     "not yet been delivered", "verzögert", "retrasad", "différé", "retardé", "ritardat",
     "vertraagd", "opóźni", "遅延", "延迟", "延遲", "지연", NULL,
 };
 static const char *const section_failed[] = {
-    "fail", "permanent", "not ", "n't", "undeliver", "error", "nicht", "unzustell",
-    "fehlgeschlagen", "non ", "pas pu", "échec", "echec", "impossible", "no se ", "no entreg",
-    "não ", "niet ", "onbestel", "nie ", "niedostarcz", "не ", "失敗", "できません", "不能",
-    "无法", "無法", "실패", NULL,
+    "fail", "permanent", " not ", "n't", "undeliver", "nondeliver", "non-deliver", "error",
+    "nicht", "unzustell", "fehlgeschlagen", " non ", "pas pu", "échec", "echec", "échou",
+    "impossible", " no se ", " no entreg", " não ", " niet ", "onbestel", " nie ",
+    "niedostarcz", " не ", "失敗", "できません", "不能", "无法", "無法", "실패", NULL,
 };
 static const char *const section_relayed[] = {
     "relayed", "is complete", "abgeschlossen", "est terminée", "se ha completado",
@@ -319,13 +325,17 @@ section_says(const char *low, const char *const *words)
 static const char *
 prose_section_of(const char *text, gssize len)
 {
-    g_autofree char *low = g_utf8_validate(text, len, NULL) ? g_utf8_strdown(text, len)
-                                                             : g_ascii_strdown(text, len);
+    g_autofree char *lowered = g_utf8_validate(text, len, NULL) ? g_utf8_strdown(text, len)
+                                                                 : g_ascii_strdown(text, len);
+    /* a space before it, so that " not " is a word at its start too */
+    g_autofree char *low = g_strconcat(" ", lowered, NULL);
 
-    if (section_says(low, section_delayed))
+    if (section_says(low, section_not_yet))
         return "delayed";
     if (section_says(low, section_failed))
         return "failed";
+    if (section_says(low, section_delayed))
+        return "delayed";
     if (section_says(low, section_relayed))
         return "relayed";
     if (section_says(low, section_delivered))
@@ -353,33 +363,63 @@ prose_section(const char *line, gsize len)
     return prose_section_of(line, (gssize)len);
 }
 
+#define PROSE_SUBJECT_TAG_MAX 40
+
 /* prose_subject_section - what the notice's subject says of every
- * recipient until a heading says otherwise: Exchange's "Delivered:",
- * "Relayed:", "Delivery delayed:" (and "Zugestellt:", "Übermittlung
- * verzögert:", ...), Gmail's "Delivery Status Notification (Delay)". Not
- * a failure's subject: that is the default. */
+ * recipient until a heading says otherwise, by its tag alone: Exchange's
+ * "Delivered:", "Relayed:", "Delivery delayed:" (and "Zugestellt:",
+ * "Übermittlung verzögert:", ...), Gmail's "Delivery Status Notification
+ * (Delay)", a short subject that is all tag ("Zustellung verzögert").
+ * Never the returned message's subject after the tag ("Undeliverable:
+ * Your order has been delayed"). Not a failure's tag: that is the
+ * default. */
 static const char *
 prose_subject_section(const BounceParts *parts)
 {
-    const char *said;
+    const char *s = parts->subject_bare, *colon, *open, *said = NULL;
+    gsize len;
 
-    if (parts->subject_bare == NULL)
+    if (s == NULL)
         return NULL;
-    said = prose_section_of(parts->subject_bare, -1);
+    while (*s == ' ' || *s == '\t')
+        s++;
+    len = strlen(s);
+    colon = memchr(s, ':', MIN(len, PROSE_SUBJECT_TAG_MAX));
+    if (colon != NULL)
+        said = prose_section_of(s, colon - s);
+    else if (len <= PROSE_SUBJECT_TAG_MAX)
+        said = prose_section_of(s, (gssize)len);
+    else if (len > 0 && s[len - 1] == ')' && (open = strrchr(s, '(')) != NULL
+             && (gsize)(s + len - open) <= 16)
+        said = prose_section_of(open, s + len - open);      /* "... (Delay)" */
     return g_strcmp0(said, "failed") == 0 ? NULL : said;
 }
 
 /* prose_apply_section - a recipient under a heading (or a subject) that
- * says it was delivered, relayed or delayed, with no code of its own that
- * says otherwise, is a success or a delay: not a failure to count or
- * suppress. */
+ * says it was delivered, relayed or delayed, with no code or words of its
+ * own that say otherwise, is a success or a delay: not a failure to count
+ * or suppress. */
 static gboolean prose_has_code(const char *text);
 
 static void
 prose_apply_section(BounceRecipient *r, const char *section)
 {
+    static const char *const final_reasons[] = { "userunknown", "hostunknown", "hasmoved",
+                                                 "notaccept" };
+    BounceMatch m;
+
     if (section == NULL || strcmp(section, "failed") == 0 || prose_has_code(r->diagnostic))
         return;
+    /* Its own words say what failed: a delivery heading was wrong about
+     * it, and a delay heading about one that can never succeed. */
+    if (bounce_rules_first(BOUNCE_TABLE_REASON, r->diagnostic, strlen(r->diagnostic), &m)) {
+        if (strcmp(section, "delayed") != 0)
+            return;
+        for (gsize i = 0; i < G_N_ELEMENTS(final_reasons); i++) {
+            if (g_strcmp0(m.rule->value, final_reasons[i]) == 0)
+                return;
+        }
+    }
     bounce_recipient_set(&r->action, section);
     if (strcmp(section, "delayed") != 0) {
         g_autofree char *rule = g_strconcat("section-", section, NULL);

@@ -194,26 +194,44 @@ report_kind_dsn(const BounceReport *report)
     return BOUNCE_KIND_DELIVERED;
 }
 
-/* text_is_mta_bounce - the text has a mail system's own words for a
- * bounce (Postfix's "This is the mail system at host", Exim's, qmail's,
- * Sendmail's, OpenSMTPD's), which no person's auto-reply uses. Not the
- * words any notice may use ("your message could not be delivered"): an
- * out-of-office says so too ("... could not be delivered to me until June
- * 1st; write to deputy@..."). A list's or a group's letters (fml, Google
- * Groups), which may come marked auto-replied, are not among them. */
+/* report_gateway_bounce - a message marked as an auto-reply is a
+ * gateway's bounce all the same (read into report) when its text has a
+ * mail system's own words for one: Postfix's "This is the mail system at
+ * host", Exim's, qmail's, Sendmail's or OpenSMTPD's banner, which no
+ * person's auto-reply uses; or a notice's generic words ("your message
+ * could not be delivered") with a recipient whose text has a code of its
+ * own — an out-of-office says those words too ("... could not be
+ * delivered to me until June 1st; write to deputy@..."), without a 550.
+ * A list's or a group's letters (fml, Google Groups), which may come
+ * marked auto-replied, are not among them. */
 static gboolean
-text_is_mta_bounce(const GString *text)
+report_gateway_bounce(BounceReport *report, BounceParts *parts)
 {
-    static const char *const mta_rules[] = { "body-postfix", "body-exim", "body-qmail",
-                                             "body-sendmail", "body-opensmtpd" };
+    static const char *const banners[] = { "body-postfix", "body-exim", "body-qmail",
+                                           "body-sendmail", "body-opensmtpd" };
+    static const char *const generic[] = { "body-generic", "body-generic-more" };
+    gboolean banner = FALSE, words = FALSE;
     BounceMatch m;
 
-    if (!bounce_rules_first(BOUNCE_TABLE_BOUNCE_BODY, text->str, text->len, &m))
+    if (!bounce_rules_first(BOUNCE_TABLE_BOUNCE_BODY, parts->text->str, parts->text->len, &m))
         return FALSE;
-    for (gsize i = 0; i < G_N_ELEMENTS(mta_rules); i++) {
-        if (strcmp(m.rule->id, mta_rules[i]) == 0)
+    for (gsize i = 0; i < G_N_ELEMENTS(banners); i++)
+        banner = banner || strcmp(m.rule->id, banners[i]) == 0;
+    for (gsize i = 0; i < G_N_ELEMENTS(generic); i++)
+        words = words || strcmp(m.rule->id, generic[i]) == 0;
+    if ((!banner && !words) || !bounce_prose_read(report, parts))
+        return FALSE;
+    if (banner)
+        return TRUE;
+    for (guint i = 0; i < report->recipients->len; i++) {
+        const BounceRecipient *r = g_ptr_array_index(report->recipients, i);
+        char status[16], reply[8];
+
+        bounce_rules_find_codes(r->diagnostic, status, reply);
+        if (status[0] == '4' || status[0] == '5' || reply[0] == '4' || reply[0] == '5')
             return TRUE;
     }
+    g_ptr_array_set_size(report->recipients, 0);
     return FALSE;
 }
 
@@ -266,7 +284,7 @@ report_read(BounceReport *report, BounceParts *parts)
     if (bounce_autoreply_check(parts, &rule)) {
         if (bounce_fields_get(parts->headers, "X-MS-Exchange-Message-Is-Ndr") == NULL
             && !bounce_from_daemon(parts, NULL)
-            && !(text_is_mta_bounce(parts->text) && bounce_prose_read(report, parts))) {
+            && !report_gateway_bounce(report, parts)) {
             report_autoreply(report, parts, rule);
             return;
         }
@@ -411,15 +429,64 @@ report_person_forward(const BounceParts *parts)
     return bounce_subject_is_forward(parts) && report_from_person(parts);
 }
 
+/* report_role_sender - the sender's address is a system's, not a
+ * person's: noreply@, mailer@, gateway@, notifications@ and the like (a
+ * gateway that answers under the subject it was sent). */
+static gboolean
+report_role_sender(const BounceParts *parts)
+{
+    static const char *const roles[] = { "noreply", "no-reply", "donotreply", "do-not-reply",
+                                         "mailer", "gateway", "notification", "notifications",
+                                         "system", "mailadmin", "postoffice", "mail" };
+    g_autofree char *from = bounce_addr_clean(bounce_fields_get(parts->headers, "From"));
+    const char *at = from != NULL ? strrchr(from, '@') : NULL;
+
+    if (at == NULL)
+        return FALSE;
+    for (gsize i = 0; i < G_N_ELEMENTS(roles); i++) {
+        if ((gsize)(at - from) == strlen(roles[i]) && g_ascii_strncasecmp(from, roles[i], at - from) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* report_text_has_own_code - a line of the text that is not quoted ("> ")
+ * carries an SMTP reply or status code: a mail system's words, not a
+ * person's who quotes them. */
+static gboolean
+report_text_has_own_code(const GString *text)
+{
+    /* a person's own words come first; the rest is what they quote */
+    const char *p = text->str, *end = text->str + MIN(text->len, 32 * 1024);
+
+    while (p < end) {
+        const char *nl = memchr(p, '\n', end - p);
+        gsize len = nl != NULL ? (gsize)(nl - p) : (gsize)(end - p);
+
+        if (len > 0 && *p != '>' && len < 1024) {
+            g_autofree char *line = g_strndup(p, len);
+            char status[16], reply[8];
+
+            bounce_rules_find_codes(line, status, reply);
+            if (status[0] == '4' || status[0] == '5' || reply[0] == '4' || reply[0] == '5')
+                return TRUE;
+        }
+        p += len + 1;
+    }
+    return FALSE;
+}
+
 /* report_person_reply - a person answers ("Re: Undeliverable: ...", or
  * "Re: Invoice" quoting "could not deliver message to x"): whatever the
  * words, they are writing to us, and the addresses they name did not
- * fail. Not a report with a machine-readable part. */
+ * fail. Not a report with a machine-readable part, not a system's
+ * address, and no code of a mail system outside what they quote. */
 static gboolean
 report_person_reply(const BounceParts *parts)
 {
     return parts->report_type == BOUNCE_REPORT_NONE && bounce_subject_is_reply(parts)
-        && report_from_person(parts);
+        && report_from_person(parts) && !report_role_sender(parts)
+        && !report_text_has_own_code(parts->text);
 }
 
 /* report_head_is_report - a message's header fields say it is a delivery
