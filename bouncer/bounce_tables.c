@@ -71,7 +71,7 @@ static const BounceRule table_original_mark[] = {
     { "mark-original",  NULL, 0, "^[ \\t]*-+\\s*(?:original message|original mail|the original message|original message follows|returned message|undelivered message|forwarded message|original message header|message headers? follows?|headers? of the original message)\\b.*-*[ \\t]*$", NULL },
     /* A mail client's "-----Original Message-----" in other languages,
      * as a notice that quotes the message inline writes it. */
-    { "mark-original-l10n", NULL, 0, "^[ \\t]*[-_=]{2,}[ \\t]*(?:ursprüngliche nachricht|originalnachricht|weitergeleitete nachricht|message d'origine|message transféré|mensaje original|mensaje reenviado|messaggio originale|messaggio inoltrato|mensagem original|mensagem encaminhada|oorspronkelijk bericht|doorgestuurd bericht|oryginalna wiadomość|wiadomość przekazana|původní zpráva|přeposlaná zpráva|orijinal mesaj|özgün ileti|исходное сообщение|пересылаемое сообщение|原始邮件|原始郵件|元のメッセージ|원본 메시지)[ \\t]*[-_=]*[ \\t]*$", NULL },
+    { "mark-original-l10n", NULL, 0, "^[ \\t]*(?:[-_=]{2,}[ \\t]*)?(?:ursprüngliche nachricht|originalnachricht|weitergeleitete nachricht|message d'origine|message transféré|mensaje original|mensaje reenviado|messaggio originale|messaggio inoltrato|mensagem original|mensagem encaminhada|oorspronkelijk bericht|doorgestuurd bericht|oryginalna wiadomość|wiadomość przekazana|původní zpráva|přeposlaná zpráva|orijinal mesaj|özgün ileti|исходное сообщение|пересылаемое сообщение|原始邮件|原始郵件|元のメッセージ|원본 메시지)[ \\t]*(?::|[-_=]*)[ \\t]*$", NULL },
     { "mark-sendmail",  NULL, 0, "^[ \\t]*-+ ?(?:original message|unsent message (?:below|follows)|returned mail follows|message header follows|the original message headers are included) ?-+[ \\t]*$", NULL },
     { "mark-follow",    NULL, 0, "^[ \\t]*(?:message headers follow|original message follows|headers of the original message follow)\\b.*$", NULL },
     /* Exchange's "Original message headers:" also in Italian and French. */
@@ -122,7 +122,7 @@ static const BounceRule table_recipient[] = {
      * "problem delivering your message to x@y.", Exchange's German and
      * French "Ihre Nachricht an x@y", "Votre message à x@y", mail.ru's
      * "Local mailbox x@y is unavailable". The address may be quoted. */
-    { "rcpt-sentence",    "weak", 1, "(?:^|\\s)(?:your message to|(?:could not|couldn't|unable to) deliver (?:your |the )?(?:message |mail |e-?mail )?to|delivery (?:has )?failed (?:for|to)|problem delivering your message to|ihre nachricht an|votre message (?:à|a)|local mailbox)\\s+['\"\\x{2018}\\x{201C}\\x{00AB}]?<?([^\\s<>\"'@]+@[^\\s<>\"']+?)>?['\"\\x{2019}\\x{201D}\\x{00BB}]?(?=[\\s,;:!?]|\\.(?:\\s|$)|$)", NULL },
+    { "rcpt-sentence",    "weak", 1, "(?:^|\\s)(?:your message to|(?:could not|couldn't|unable to) deliver (?:your |the )?(?:message |mail |e-?mail )?to|delivery (?:has )?failed (?:for|to)|problem delivering your message to|(?:ihre|die) nachricht an|votre message (?:à|a)|local mailbox)\\s+['\"\\x{2018}\\x{201C}\\x{00AB}]?<?([^\\s<>\"'@]+@[^\\s<>\"']+?)>?['\"\\x{2019}\\x{201D}\\x{00BB}]?(?=[\\s,;:!?]|\\.(?:\\s|$)|$)", NULL },
     /* A bulleted list of recipients. */
     { "rcpt-bullet",      "strong", 1, "^\\s*(?:[*\\-\\x{2022}\\x{30FB}]|\\d{1,3}[.)])\\s*<?([^\\s<>()@\"]+@[^\\s<>()@\"]+?)>?[ \\t]*$", NULL },
     /* The same with the reason after it: " - x@y : utilisateur inconnu",
