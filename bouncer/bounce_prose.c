@@ -325,10 +325,24 @@ section_says(const char *low, const char *const *words)
 static const char *
 prose_section_of(const char *text, gssize len)
 {
-    g_autofree char *lowered = g_utf8_validate(text, len, NULL) ? g_utf8_strdown(text, len)
-                                                                 : g_ascii_strdown(text, len);
-    /* a space before it, so that " not " is a word at its start too */
-    g_autofree char *low = g_strconcat(" ", lowered, NULL);
+    gsize n = len < 0 ? strlen(text) : (gsize)len;
+    gboolean ascii = TRUE;
+    g_autofree char *low = NULL;
+
+    for (gsize i = 0; i < n && ascii; i++)
+        ascii = (guchar)text[i] < 0x80;
+    if (ascii || !g_utf8_validate(text, (gssize)n, NULL)) {
+        /* a space before it, so that " not " is a word at its start too */
+        low = g_malloc(n + 2);
+        low[0] = ' ';
+        for (gsize i = 0; i < n; i++)
+            low[i + 1] = g_ascii_tolower(text[i]);
+        low[n + 1] = '\0';
+    } else {
+        g_autofree char *lowered = g_utf8_strdown(text, (gssize)n);
+
+        low = g_strconcat(" ", lowered, NULL);
+    }
 
     if (section_says(low, section_not_yet))
         return "delayed";
