@@ -205,6 +205,35 @@ header_test_holds(HeaderTest test, const char *value)
     return FALSE;
 }
 
+/* machine_content_type - "report" when the message is a report (RFC 6522:
+ * delivery status, feedback, a read receipt of RFC 8098 sent from a real
+ * address) or a calendar's automatic answer (RFC 5546 METHOD:REPLY): a
+ * machine's, whoever its sender. NULL otherwise. */
+static const char *
+machine_content_type(GMimeMessage *message, char **detail_out)
+{
+    GMimeObject *part = message != NULL ? g_mime_message_get_mime_part(message) : NULL;
+    GMimeContentType *ct = part != NULL ? g_mime_object_get_content_type(part) : NULL;
+    const char *method;
+
+    if (ct == NULL)
+        return NULL;
+    if (g_mime_content_type_is_type(ct, "multipart", "report")) {
+        const char *type = g_mime_content_type_get_parameter(ct, "report-type");
+
+        *detail_out = g_strdup_printf("Content-Type: multipart/report; report-type=%s",
+                                      type != NULL ? type : "(none)");
+        return "report";
+    }
+    method = g_mime_content_type_get_parameter(ct, "method");
+    if (g_mime_content_type_is_type(ct, "text", "calendar") && method != NULL
+        && g_ascii_strcasecmp(method, "reply") == 0) {
+        *detail_out = g_strdup("Content-Type: text/calendar; method=REPLY");
+        return "report";
+    }
+    return NULL;
+}
+
 /* header_rules_check - the first header rule that holds, with its field
  * as detail; NULL when none does. (transfer none) */
 static const char *
@@ -299,6 +328,60 @@ domain_is_own(const AutoreplyPolicy *policy, const char *addr)
         if (len > own_len && domain[len - own_len - 1] == '.'
             && g_ascii_strcasecmp(domain + len - own_len, own) == 0)
             return own;
+    }
+    return NULL;
+}
+
+/* srs_names_own - addr is an SRS address (a forwarder's rewriting of an
+ * envelope sender: "SRS0=hash=tt=domain=local@forwarder", "SRS1=...")
+ * whose original domain is one of ours: our own mail coming back through
+ * a forwarder, which a reply would send around again. */
+static const char *
+srs_names_own(const AutoreplyPolicy *policy, const char *addr)
+{
+    const char *at = strrchr(addr, '@');
+    g_autofree char *local = NULL;
+    g_auto(GStrv) fields = NULL;
+
+    if (at == NULL || (g_ascii_strncasecmp(addr, "srs0=", 5) != 0
+                       && g_ascii_strncasecmp(addr, "srs1=", 5) != 0))
+        return NULL;
+    local = g_strndup(addr, at - addr);
+    fields = g_strsplit(local, "=", 16);
+    for (guint i = 1; fields[i] != NULL; i++) {
+        g_autofree char *as_addr = g_strconcat("x@", fields[i], NULL);
+        const char *own = fields[i][0] != '\0' ? domain_is_own(policy, as_addr) : NULL;
+
+        if (own != NULL)
+            return own;
+    }
+    return NULL;
+}
+
+/* from_is_own - the message's From names an address in one of our
+ * domains: our own mail coming back (redirected, or a forwarder's), or a
+ * sender forging ours, as spam does; a reply would go to a forged or an
+ * own address (RFC 3834 §2, §7). */
+static const char *
+from_is_own(const AutoreplyPolicy *policy, GMimeMessage *message, char **detail_out)
+{
+    InternetAddressList *from = g_mime_message_get_from(message);
+    int count = from != NULL ? internet_address_list_length(from) : 0;
+
+    for (int i = 0; i < count; i++) {
+        InternetAddress *ia = internet_address_list_get_address(from, i);
+        const char *addr, *own;
+
+        if (!INTERNET_ADDRESS_IS_MAILBOX(ia))
+            continue;
+        addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
+        own = addr != NULL ? domain_is_own(policy, addr) : NULL;
+        if (own != NULL) {
+            g_autofree char *line = g_strdup_printf("From %s is in %s", addr, own);
+
+            *detail_out = mime_compose_fold(line, -1, AUTOREPLY_DETAIL_MAX);
+            return "own-domain";
+        }
     }
     return NULL;
 }
@@ -438,6 +521,8 @@ autoreply_decide(const AutoreplyPolicy *policy, const char *envelope_from,
         return decision_skip(d, "no-sender", mime_compose_fold(line, -1, AUTOREPLY_DETAIL_MAX));
     }
     own = domain_is_own(policy, d->reply_to);
+    if (own == NULL)
+        own = srs_names_own(policy, d->reply_to);
     if (own != NULL)
         return decision_skip(d, "own-domain",
                              g_strdup_printf("sender %s is in %s", d->reply_to, own));
@@ -457,6 +542,12 @@ autoreply_decide(const AutoreplyPolicy *policy, const char *envelope_from,
         return decision_skip(d, "system-sender",
                              g_strdup_printf("sender %s (%s)", d->reply_to, pattern));
     rule = from_system_sender(message, &detail);
+    if (rule != NULL)
+        return decision_skip(d, rule, g_steal_pointer(&detail));
+    rule = machine_content_type(message, &detail);
+    if (rule != NULL)
+        return decision_skip(d, rule, g_steal_pointer(&detail));
+    rule = from_is_own(policy, message, &detail);
     if (rule != NULL)
         return decision_skip(d, rule, g_steal_pointer(&detail));
 

@@ -81,7 +81,10 @@ bounce_autoreply_check(const BounceParts *parts, const char **rule_out)
         *rule_out = rule;
         return TRUE;
     }
-    if (subject_matches(parts, BOUNCE_TABLE_AUTOREPLY_SUBJECT, &m)) {
+    /* An out-of-office puts its tag first ("Automatic reply: Re: ...");
+     * a person's reply puts "Re:" first, whatever the subject it answers
+     * says ("Re: Invoice - vacation rental"). */
+    if (!bounce_subject_is_reply(parts) && subject_matches(parts, BOUNCE_TABLE_AUTOREPLY_SUBJECT, &m)) {
         *rule_out = m.rule->id;
         return TRUE;
     }
@@ -174,7 +177,16 @@ bounce_subject_is_forward(const BounceParts *parts)
         return FALSE;
     while (*s == ' ' || *s == '\t')
         s++;
-    return g_ascii_strncasecmp(s, "fwd:", 4) == 0 || g_ascii_strncasecmp(s, "fw:", 3) == 0;
+    /* "Fwd:" and what mail clients of other languages write for it */
+    static const char *const prefixes[] = { "fwd:", "fw:", "wg:", "tr:", "rv:", "enc:", "i:",
+                                            "doorst:", "pd:", "vb:", "пересл:", "转发:", "轉寄:",
+                                            "転送:" };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(prefixes); i++) {
+        if (g_ascii_strncasecmp(s, prefixes[i], strlen(prefixes[i])) == 0)
+            return TRUE;
+    }
+    return FALSE;
 }
 
 gboolean

@@ -422,11 +422,14 @@ report_from_person(const BounceParts *parts)
     return TRUE;
 }
 
-/* report_person_forward - a person forwarded the bounce ("Fwd:"). */
+/* report_person_forward - a person forwarded the bounce ("Fwd:"), in a
+ * message of their own: not a report part at its top, which is what an
+ * ISP's feedback loop or a mail system sends under any subject. */
 static gboolean
 report_person_forward(const BounceParts *parts)
 {
-    return bounce_subject_is_forward(parts) && report_from_person(parts);
+    return parts->report_type == BOUNCE_REPORT_NONE && bounce_subject_is_forward(parts)
+        && report_from_person(parts);
 }
 
 /* report_role_sender - the sender's address is a system's, not a
@@ -450,9 +453,28 @@ report_role_sender(const BounceParts *parts)
     return FALSE;
 }
 
-/* report_text_has_own_code - a line of the text that is not quoted ("> ")
- * carries an SMTP reply or status code: a mail system's words, not a
- * person's who quotes them. */
+/* report_quote_starts - line starts what a mail client quotes without
+ * marks: Outlook's header block ("From: ...", "Von: ...", "De : ...")
+ * or a separator ("-----Original Message-----", a rule of underscores). */
+static gboolean
+report_quote_starts(const char *line, gsize len)
+{
+    static const char *const starts[] = { "from:", "von:", "de:", "de :", "da:", "van:", "od:",
+                                          "från:", "fra:", "-----", "_____" };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(starts); i++) {
+        gsize n = strlen(starts[i]);
+
+        if (len >= n && g_ascii_strncasecmp(line, starts[i], n) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* report_text_has_own_code - a line of the person's own text (before a
+ * line quoted with "> " or the start of what their client quotes
+ * without marks) carries an SMTP reply or status code: a mail system's
+ * words, not a person's who quotes them. */
 static gboolean
 report_text_has_own_code(const GString *text)
 {
@@ -463,6 +485,8 @@ report_text_has_own_code(const GString *text)
         const char *nl = memchr(p, '\n', end - p);
         gsize len = nl != NULL ? (gsize)(nl - p) : (gsize)(end - p);
 
+        if (report_quote_starts(p, len))
+            return FALSE;
         if (len > 0 && *p != '>' && len < 1024) {
             g_autofree char *line = g_strndup(p, len);
             char status[16], reply[8];

@@ -51,16 +51,18 @@ static const BounceRule table_bounce_body[] = {
 
 /* Out-of-office subjects, in the common languages. */
 static const BounceRule table_autoreply_subject[] = {
-    { "oof-en",  NULL, 0, "out of (?:the )?office|auto(?:matic|matisk|mated)?[- ]?(?:reply|response|answer|svar|antwort|respuesta|risposta|réponse)|\\bauto:|away from (?:the )?office|^away until|^away\\b|on (?:vacation|holiday|leave)|vacation (?:reply|message|notice)|\\bvacation\\b|i am (?:currently )?away|absence", NULL },
-    { "oof-de",  NULL, 0, "abwesenheit|nicht im büro|ausser haus|außer haus|urlaub|abwesend", NULL },
-    { "oof-fr",  NULL, 0, "absent|réponse automatique|reponse automatique|en congés?|hors du bureau|message d'absence", NULL },
-    { "oof-es",  NULL, 0, "fuera de la oficina|respuesta automática|ausente|vacaciones", NULL },
-    { "oof-it",  NULL, 0, "fuori sede|fuori ufficio|risposta automatica|assente|in ferie", NULL },
-    { "oof-nl",  NULL, 0, "afwezig|automatisch antwoord|niet op kantoor|met vakantie", NULL },
-    { "oof-pt",  NULL, 0, "ausência|fora do escritório|resposta automática|férias", NULL },
-    { "oof-nordic", NULL, 0, "frånvaro|fraværende|fravær|poissa|automatiskt? svar|automaattinen vastaus|ferie", NULL },
+    { "oof-en",  NULL, 0, "out of (?:the )?office|auto(?:matic|matisk|mated)?[- ]?(?:reply|response|answer|svar|antwort|respuesta|risposta|réponse)|\\bauto:|away from (?:the )?office|^away until|^away\\b|on (?:vacation|holiday|leave)|vacation (?:reply|message|notice)|\\bvacation\\b|i am (?:currently )?away|\\babsence\\b", NULL },
+    /* Single words as words of their own: "Ferienwohnung" and
+     * "Urlaubsantrag" are a customer's subjects, not an absence. */
+    { "oof-de",  NULL, 0, "abwesenheit|nicht im büro|ausser haus|außer haus|\\burlaub\\b|\\babwesend\\b|automatische antwort", NULL },
+    { "oof-fr",  NULL, 0, "\\babsent\\b|réponse automatique|reponse automatique|en congés?\\b|hors du bureau|message d'absence", NULL },
+    { "oof-es",  NULL, 0, "fuera de la oficina|respuesta automática|\\bausente\\b|\\bvacaciones\\b", NULL },
+    { "oof-it",  NULL, 0, "fuori sede|fuori ufficio|risposta automatica|\\bassente\\b|in ferie\\b", NULL },
+    { "oof-nl",  NULL, 0, "\\bafwezig\\b|automatisch antwoord|niet op kantoor|met vakantie", NULL },
+    { "oof-pt",  NULL, 0, "ausência|fora do escritório|resposta automática|\\bférias\\b", NULL },
+    { "oof-nordic", NULL, 0, "frånvaro|fraværende|\\bfravær\\b|\\bpoissa\\b|automatiskt? svar|automaattinen vastaus|\\bferie\\b", NULL },
     { "oof-ja",  NULL, 0, "不在|自動返信|自動応答|休暇", NULL },
-    { "oof-misc", NULL, 0, "nieobecność|odpowiedź automatyczna|automatická odpověď|nepřítomnost|automatikus válasz|házon kívül|автоответ|отсутств|otomatik yanıt|dışarıda|自动回复|자동 응답", NULL },
+    { "oof-misc", NULL, 0, "nieobecność|odpowiedź automatyczna|automatyczna odpowiedź|automatická odpověď|nepřítomnost|automatikus válasz|házon kívül|автоответ|автоматический ответ|отсутств|otomatik yanıt|dışarıda|自动回复|自動回覆|자동 응답|자동 회신", NULL },
 };
 
 /* Where the returned original starts in a prose bounce. */

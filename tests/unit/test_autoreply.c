@@ -243,6 +243,13 @@ static const FixtureCase fixture_cases[] = {
     { "dsn.eml",                  "",                           TRUE,  "null-sender" },
     { "dsn.eml",                  "MAILER-DAEMON@mx.customer.example", TRUE, "system-sender" },
     { "dsn.eml",                  "relay@mx.customer.example",  TRUE,  "system-sender" },
+    /* what the bounce parser says of these is checked in test_bounce_* */
+    { "read-receipt.eml",         "anna.berg@customer.example", FALSE, "report" },
+    { "forged-own-from.eml",      "x7k2@random-host.example",   FALSE, "own-domain" },
+    { "customer-reply.eml",       "SRS0=Hx2k=T4=post.example.com=messageservice@fwd.example",
+      FALSE, "own-domain" },
+    { "person-re-outlook-quoted-bounce.eml", "paul.reed@customer.example", FALSE, "reply" },
+    { "person-subject-with-holiday-words.eml", "jana.vogt@ferien-vogt.example", FALSE, "reply" },
 };
 
 static void

@@ -439,6 +439,9 @@ test_person_forward(void)
     g_autoptr(BounceReport) daemon = parse_edited(fwd, "From:", "From: MAILER-DAEMON@mail.example.net");
     g_autoptr(BounceReport) null_path = parse_edited(fwd, "Return-Path:", "Return-Path: <>");
     g_autoptr(BounceReport) plain = parse_edited("tests/fixtures/bounces/dsn-postfix.eml", NULL, NULL);
+    /* an ISP's feedback loop under a "Fw:" subject is a report, no person */
+    g_autoptr(BounceReport) fbl = parse_edited("tests/fixtures/formats/arf-16-feedback-loop-under-a-forward-subject.eml",
+                                               NULL, NULL);
 
     g_assert_cmpuint(person->recipients->len, >, 0);
     g_assert_true(person->person_forward);
@@ -452,6 +455,9 @@ test_person_forward(void)
     g_assert_true(bounce_report_is_automated(null_path));
     g_assert_false(plain->person_forward);
     g_assert_true(bounce_report_is_automated(plain));
+    g_assert_cmpint(fbl->kind, ==, BOUNCE_KIND_ARF);
+    g_assert_false(fbl->person_forward);
+    g_assert_true(bounce_report_is_automated(fbl));
 }
 
 static void
