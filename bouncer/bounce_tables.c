@@ -63,6 +63,8 @@ static const BounceRule table_autoreply_subject[] = {
     { "oof-nordic", NULL, 0, "frånvaro|fraværende|\\bfravær\\b|\\bpoissa\\b|automatiskt? svar|automaattinen vastaus|\\bferie\\b", NULL },
     { "oof-ja",  NULL, 0, "不在|自動返信|自動応答|休暇", NULL },
     { "oof-misc", NULL, 0, "nieobecność|odpowiedź automatyczna|automatyczna odpowiedź|automatická odpověď|nepřítomnost|automatikus válasz|házon kívül|автоответ|автоматический ответ|отсутств|otomatik yanıt|dışarıda|自动回复|自動回覆|자동 응답|자동 회신", NULL },
+    /* Outlook's "Automatic reply:" in more languages */
+    { "oof-more", NULL, 0, "αυτόματη απάντηση|автоматична відповідь|răspuns automat|תשובה אוטומטית|מענה אוטומטי|رد تلقائي|automatická odpoveď|automatski odgovor|samodejni odgovor|automatinis atsakymas|automātiskā atbilde|automaatne vastus|automaatvastus|автоматичен отговор|аутоматски одговор|balasan otomatis|trả lời tự động|ตอบกลับอัตโนมัติ|sjálfvirkt svar", NULL },
 };
 
 /* Where the returned original starts in a prose bounce. */
@@ -73,7 +75,7 @@ static const BounceRule table_original_mark[] = {
     { "mark-original",  NULL, 0, "^[ \\t]*-+\\s*(?:original message|original mail|the original message|original message follows|returned message|undelivered message|forwarded message|original message header|message headers? follows?|headers? of the original message)\\b.*-*[ \\t]*$", NULL },
     /* A mail client's "-----Original Message-----" in other languages,
      * as a notice that quotes the message inline writes it. */
-    { "mark-original-l10n", NULL, 0, "^[ \\t]*(?:[-_=]{2,}[ \\t]*)?(?:ursprüngliche nachricht|originalnachricht|weitergeleitete nachricht|message d'origine|message transféré|mensaje original|mensaje reenviado|messaggio originale|messaggio inoltrato|mensagem original|mensagem encaminhada|oorspronkelijk bericht|doorgestuurd bericht|oryginalna wiadomość|wiadomość przekazana|původní zpráva|přeposlaná zpráva|orijinal mesaj|özgün ileti|исходное сообщение|пересылаемое сообщение|原始邮件|原始郵件|元のメッセージ|원본 메시지)[ \\t]*(?::|[-_=]*)[ \\t]*$", NULL },
+    { "mark-original-l10n", NULL, 0, "^[ \\t]*(?:[-_=]{2,}[ \\t]*)?(?:ursprüngliche nachricht|kopie der ursprünglichen nachricht|copie du message d'origine|ursprungligt meddelande|orijinal ileti|originalnachricht|weitergeleitete nachricht|message d'origine|message transféré|mensaje original|mensaje reenviado|messaggio originale|messaggio inoltrato|mensagem original|mensagem encaminhada|oorspronkelijk bericht|doorgestuurd bericht|oryginalna wiadomość|wiadomość przekazana|původní zpráva|přeposlaná zpráva|orijinal mesaj|özgün ileti|исходное сообщение|пересылаемое сообщение|原始邮件|原始郵件|元のメッセージ|원본 메시지)[ \\t]*(?::|[-_=]*)[ \\t]*$", NULL },
     { "mark-sendmail",  NULL, 0, "^[ \\t]*-+ ?(?:original message|unsent message (?:below|follows)|returned mail follows|message header follows|the original message headers are included) ?-+[ \\t]*$", NULL },
     { "mark-follow",    NULL, 0, "^[ \\t]*(?:message headers follow|original message follows|headers of the original message follow)\\b.*$", NULL },
     /* Exchange's "Original message headers:" also in Italian and French. */
