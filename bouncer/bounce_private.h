@@ -404,6 +404,9 @@ gboolean bounce_rules_last(BounceTable table, const char *subject, gsize len, Bo
 /* bounce_rules_find_codes - the RFC 3463 code and SMTP reply code in text.
  * Either out may come back "" when absent. */
 void bounce_rules_find_codes(const char *text, char status_out[16], char reply_out[8]);
+/* bounce_text_has_code - text carries an RFC 3463 status code, or an SMTP
+ * reply code of a failure (4xx, 5xx). */
+gboolean bounce_text_has_code(const char *text);
 
 /* --- classification ----------------------------------------------------- */
 

@@ -425,8 +425,6 @@ prose_subject_section(const BounceParts *parts)
  * says it was delivered, relayed or delayed, with no code or words of its
  * own that say otherwise, is a success or a delay: not a failure to count
  * or suppress. */
-static gboolean prose_has_code(const char *text);
-
 static void
 prose_apply_section(BounceRecipient *r, const char *section)
 {
@@ -434,7 +432,7 @@ prose_apply_section(BounceRecipient *r, const char *section)
                                                  "notaccept" };
     BounceMatch m;
 
-    if (section == NULL || strcmp(section, "failed") == 0 || prose_has_code(r->diagnostic))
+    if (section == NULL || strcmp(section, "failed") == 0 || bounce_text_has_code(r->diagnostic))
         return;
     /* Its own words say what failed: a delivery heading was wrong about
      * it, and a delay heading about one that can never succeed. */
@@ -1194,16 +1192,6 @@ prose_diagnostic(const char *text, gsize start, gsize end)
     return bounce_fold(text + start, taken_end > start ? taken_end - start : 0);
 }
 
-/* prose_has_code - the text carries an SMTP reply or status code. */
-static gboolean
-prose_has_code(const char *text)
-{
-    char status[16], reply[8];
-
-    bounce_rules_find_codes(text, status, reply);
-    return status[0] != '\0' || (reply[0] == '4' || reply[0] == '5');
-}
-
 /* prose_hit_diagnostic - what the text says of hit i: from its line to the
  * next recipient's. Exchange names each recipient twice, for people and
  * then for administrators ("#550 5.1.1 RESOLVER.ADR.RecipNotFound"):
@@ -1217,10 +1205,10 @@ prose_hit_diagnostic(const char *text, GArray *hits, guint i, gsize err_len)
     char *diag = prose_diagnostic(text, hit->diag_start, end);
     g_autofree char *again = NULL;
 
-    if (hit->again_start == 0 || prose_has_code(diag))
+    if (hit->again_start == 0 || bounce_text_has_code(diag))
         return diag;
     again = prose_diagnostic(text, hit->again_start, hit->again_end);
-    if (!prose_has_code(again))
+    if (!bounce_text_has_code(again))
         return diag;
     if (diag[0] == '\0') {
         g_free(diag);
@@ -1373,12 +1361,12 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
             r->diagnostic = prose_diagnostic(text->str, 0, hits->len > 0
                                              ? g_array_index(hits, ProseHit, 0).line_start : err_len);
         }
-        if (!prose_has_code(r->diagnostic) && g_array_index(hits, ProseHit, 0).line_start > 0) {
+        if (!bounce_text_has_code(r->diagnostic) && g_array_index(hits, ProseHit, 0).line_start > 0) {
             /* Nothing after the address says what failed: the reason was
              * given before the list of recipients. */
             g_autofree char *pre = prose_diagnostic(text->str, 0, g_array_index(hits, ProseHit, 0).line_start);
 
-            if (prose_has_code(pre)) {
+            if (bounce_text_has_code(pre)) {
                 char *both = g_strconcat(pre, " ", r->diagnostic, NULL);
 
                 g_free(r->diagnostic);

@@ -225,10 +225,8 @@ report_gateway_bounce(BounceReport *report, BounceParts *parts)
         return TRUE;
     for (guint i = 0; i < report->recipients->len; i++) {
         const BounceRecipient *r = g_ptr_array_index(report->recipients, i);
-        char status[16], reply[8];
 
-        bounce_rules_find_codes(r->diagnostic, status, reply);
-        if (status[0] == '4' || status[0] == '5' || reply[0] == '4' || reply[0] == '5')
+        if (bounce_text_has_code(r->diagnostic))
             return TRUE;
     }
     g_ptr_array_set_size(report->recipients, 0);
@@ -489,10 +487,8 @@ report_text_has_own_code(const GString *text)
             return FALSE;
         if (len > 0 && *p != '>' && len < 1024) {
             g_autofree char *line = g_strndup(p, len);
-            char status[16], reply[8];
 
-            bounce_rules_find_codes(line, status, reply);
-            if (status[0] == '4' || status[0] == '5' || reply[0] == '4' || reply[0] == '5')
+            if (bounce_text_has_code(line))
                 return TRUE;
         }
         p += len + 1;

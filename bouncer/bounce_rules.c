@@ -551,6 +551,15 @@ bounce_rules_find_codes(const char *text, char status_out[16], char reply_out[8]
         memcpy(reply_out, reply_ok, sizeof(reply_ok));
 }
 
+gboolean
+bounce_text_has_code(const char *text)
+{
+    char status[16], reply[8];
+
+    bounce_rules_find_codes(text, status, reply);
+    return status[0] != '\0' || reply[0] == '4' || reply[0] == '5';
+}
+
 void
 bounce_rules_each(BounceTable table, const char *subject, gsize len, BounceRuleWantFunc wants,
                   BounceRuleFunc func, gpointer data)
