@@ -105,6 +105,20 @@ rcpt_domain(const BounceRecipient *r)
     return at != NULL ? at + 1 : "";
 }
 
+gboolean
+bounce_reason_is_final(const char *reason)
+{
+    /* Sending again can never succeed only when the address or its
+     * domain is gone. */
+    static const char *const final[] = { "userunknown", "hostunknown", "hasmoved", "notaccept" };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(final); i++) {
+        if (g_strcmp0(reason, final[i]) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
 /* action_from_text - the action of a recipient no report field gave one:
  * its status class first; with no code at all, its wording (a delay, a
  * delivery that worked), then the notice's if it is one that only ever
@@ -725,12 +739,10 @@ bounce_classify(BounceRecipient *r, BounceKind kind, const char *context, gsize 
     classify_command(r, context, context_len, transcript_command);
     classify_remote_host(r);
     classify_reason(r, reported_delayed);
-    /* Sending again can never succeed only when the address or its domain
-     * is gone; a null MX (notaccept) is hard only as a permanent failure. */
-    r->hard = strcmp(r->reason, "userunknown") == 0 || strcmp(r->reason, "hostunknown") == 0
-        || strcmp(r->reason, "hasmoved") == 0
-        || (strcmp(r->reason, "notaccept") == 0 && r->status[0] != '4'
-            && (r->status[0] != '\0' || r->replycode[0] != '4'));
+    /* A null MX (notaccept) is hard only as a permanent failure. */
+    r->hard = bounce_reason_is_final(r->reason)
+        && (strcmp(r->reason, "notaccept") != 0
+            || (r->status[0] != '4' && (r->status[0] != '\0' || r->replycode[0] != '4')));
     if (strcmp(r->reason, "delivered") != 0)
         classify_ses(r);
 }

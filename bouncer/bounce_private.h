@@ -207,6 +207,15 @@ void bounce_mta_preset_from(BounceRecipient *rcpt, const char *mta, const char *
  * Undelivered Mail Returned to Sender"): its first "Forwarded message"
  * line starts the bounce, not the returned original. */
 gboolean bounce_subject_is_forward(const BounceParts *parts);
+/* bounce_reason_is_final - reason says the address or its domain is gone
+ * (userunknown, hostunknown, hasmoved, notaccept): the reasons that can
+ * make a bounce hard. */
+gboolean bounce_reason_is_final(const char *reason);
+/* bounce_line_is_quoted_header - line (past blanks and "> ") is a header
+ * line a mail client writes over what it quotes or forwards ("From:",
+ * "To:", "Von:", "De :", "An:", "Gesendet:", ...): it names who got and
+ * who sent that mail, never who failed. */
+gboolean bounce_line_is_quoted_header(const char *line, gsize len);
 /* bounce_subject_is_reply - someone answers what follows ("Re:", "AW:",
  * "SV:", "回复:", ...). */
 gboolean bounce_subject_is_reply(const BounceParts *parts);

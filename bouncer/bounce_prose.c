@@ -168,8 +168,10 @@ bounce_mta_preset_from(BounceRecipient *r, const char *mta, const char *text)
     }
 }
 
-gboolean
-bounce_subject_is_forward(const BounceParts *parts)
+/* subject_starts - the decoded subject starts, past blanks, with one of
+ * prefixes (NULL-terminated, lower case; ASCII compared in any case). */
+static gboolean
+subject_starts(const BounceParts *parts, const char *const *prefixes)
 {
     const char *s = parts->subject_bare;
 
@@ -177,16 +179,22 @@ bounce_subject_is_forward(const BounceParts *parts)
         return FALSE;
     while (*s == ' ' || *s == '\t')
         s++;
-    /* "Fwd:" and what mail clients of other languages write for it */
-    static const char *const prefixes[] = { "fwd:", "fw:", "wg:", "tr:", "rv:", "enc:", "i:",
-                                            "doorst:", "pd:", "vb:", "пересл:", "转发:", "轉寄:",
-                                            "転送:" };
-
-    for (gsize i = 0; i < G_N_ELEMENTS(prefixes); i++) {
+    for (gsize i = 0; prefixes[i] != NULL; i++) {
         if (g_ascii_strncasecmp(s, prefixes[i], strlen(prefixes[i])) == 0)
             return TRUE;
     }
     return FALSE;
+}
+
+gboolean
+bounce_subject_is_forward(const BounceParts *parts)
+{
+    /* "Fwd:" and what mail clients of other languages write for it */
+    static const char *const prefixes[] = { "fwd:", "fw:", "wg:", "tr:", "rv:", "enc:", "i:",
+                                            "doorst:", "pd:", "vb:", "пересл:", "转发:", "轉寄:",
+                                            "転送:", NULL };
+
+    return subject_starts(parts, prefixes);
 }
 
 gboolean
@@ -195,18 +203,9 @@ bounce_subject_is_reply(const BounceParts *parts)
     /* "Re:" and what mail clients of other languages write for it */
     static const char *const prefixes[] = { "re:", "re :", "aw:", "sv:", "vs:", "r:", "odp:",
                                             "antw:", "res:", "ynt:", "rif:", "vá:", "回复:",
-                                            "答复:", "回覆:", "返信:" };
-    const char *s = parts->subject_bare;
+                                            "答复:", "回覆:", "返信:", NULL };
 
-    if (s == NULL)
-        return FALSE;
-    while (*s == ' ' || *s == '\t')
-        s++;
-    for (gsize i = 0; i < G_N_ELEMENTS(prefixes); i++) {
-        if (g_ascii_strncasecmp(s, prefixes[i], strlen(prefixes[i])) == 0)
-            return TRUE;
-    }
-    return FALSE;
+    return subject_starts(parts, prefixes);
 }
 
 /* prose_mark_forwards - the mark m found is a "Forwarded message" line. */
@@ -428,8 +427,6 @@ prose_subject_section(const BounceParts *parts)
 static void
 prose_apply_section(BounceRecipient *r, const char *section)
 {
-    static const char *const final_reasons[] = { "userunknown", "hostunknown", "hasmoved",
-                                                 "notaccept" };
     BounceMatch m;
 
     if (section == NULL || strcmp(section, "failed") == 0 || bounce_text_has_code(r->diagnostic))
@@ -437,12 +434,8 @@ prose_apply_section(BounceRecipient *r, const char *section)
     /* Its own words say what failed: a delivery heading was wrong about
      * it, and a delay heading about one that can never succeed. */
     if (bounce_rules_first(BOUNCE_TABLE_REASON, r->diagnostic, strlen(r->diagnostic), &m)) {
-        if (strcmp(section, "delayed") != 0)
+        if (strcmp(section, "delayed") != 0 || bounce_reason_is_final(m.rule->value))
             return;
-        for (gsize i = 0; i < G_N_ELEMENTS(final_reasons); i++) {
-            if (g_strcmp0(m.rule->value, final_reasons[i]) == 0)
-                return;
-        }
     }
     bounce_recipient_set(&r->action, section);
     if (strcmp(section, "delayed") != 0) {
@@ -549,15 +542,12 @@ prose_is_id_line(const char *line, gsize len)
     return prose_line_names(line, len, names, G_N_ELEMENTS(names));
 }
 
-/* prose_is_forward_header - in a forward, a header line of the forwarded
- * notice itself ("To: <colleague@example.com>", "Von: ..."): it names who
- * got the notice and who sent it, never who failed. */
-static gboolean
-prose_is_forward_header(const char *line, gsize len)
+gboolean
+bounce_line_is_quoted_header(const char *line, gsize len)
 {
     static const char *const names[] = {
         "to", "cc", "bcc", "from", "sent", "an", "von", "kopie", "gesendet",
-        "\xc3\xa0", "\xc3\x80", "de", "para", "aan", "van", "da", "a",
+        "\xc3\xa0", "\xc3\x80", "de", "para", "aan", "van", "da", "a", "od", "fr\xc3\xa5n", "fra",
     };
 
     return prose_line_names(line, len, names, G_N_ELEMENTS(names));
@@ -634,12 +624,6 @@ prose_list_line(const char *line, gsize len)
     return addrs->len >= 2 ? g_steal_pointer(&addrs) : NULL;
 }
 
-/* prose_list_rest - the addresses that go on from a recipient list's
- * first ("...recipients failed: a@example.org, b@example.org and
- * c@example.org."), from p to end, each separated from the one before by
- * a comma, a semicolon or "and"; anything else ends the list. Each is
- * added to hits like first, unless it is one of own or senders (an
- * envelope sender the text quotes) or already there. */
 static gboolean prose_is_own(const GPtrArray *own, const char *addr);
 static gboolean prose_addr_in(const GPtrArray *list, const char *addr);
 
@@ -666,6 +650,12 @@ prose_token_is_addr(const char *raw, const char *addr)
     return len == n && g_ascii_strncasecmp(raw, addr, n) == 0;
 }
 
+/* prose_list_rest - the addresses that go on from a recipient list's
+ * first ("...recipients failed: a@example.org, b@example.org and
+ * c@example.org."), from p to end, each separated from the one before by
+ * a comma, a semicolon or "and"; anything else ends the list. Each is
+ * added to hits like first, unless it is one of own or senders (an
+ * envelope sender the text quotes) or already there. */
 static void
 prose_list_rest(const char *p, const char *end, const ProseHit *first, const GPtrArray *own,
                 const GPtrArray *senders, GArray *hits)
@@ -983,7 +973,7 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
          * cannot match, and most lines have none. */
         if (line_end > pos && memchr(text + pos, '@', line_end - pos) != NULL
             && !prose_is_id_line(text + pos, line_end - pos)
-            && !(forward && prose_is_forward_header(text + pos, line_end - pos))
+            && !(forward && bounce_line_is_quoted_header(text + pos, line_end - pos))
             && bounce_rules_first(table, text + at, line_end - at, &m)) {
             g_autofree char *span = g_strndup(text + at + m.start, m.end - m.start);
             g_autofree char *addr = prose_is_link(text + at, m.start, span) ? NULL : bounce_addr_clean(span);
@@ -1103,14 +1093,12 @@ prose_single_address(const BounceParts *parts, const char *text, gsize len)
 {
     g_autoptr(GPtrArray) own = prose_own_addresses(parts);
     g_autoptr(GPtrArray) senders = prose_envelope_senders(text, len);
-    g_autoptr(GPtrArray) notice_from = g_ptr_array_new_with_free_func(g_free);
-    char *from = bounce_addr_clean(bounce_fields_get(parts->headers, "From"));
+    /* the notice's own sender */
+    g_autofree char *from = bounce_addr_clean(bounce_fields_get(parts->headers, "From"));
     char *found = NULL;
     const char *p = text, *end = text + len;
     guint ats = 0;
 
-    if (from != NULL)
-        g_ptr_array_add(notice_from, from);     /* the notice's own sender */
     while ((p = memchr(p, '@', end - p)) != NULL) {
         const char *line = p, *line_end = p, *a = p, *b = p + 1;
         g_autofree char *token = NULL;
@@ -1133,7 +1121,7 @@ prose_single_address(const BounceParts *parts, const char *text, gsize len)
         token = g_strndup(a, b - a);
         addr = bounce_addr_clean(token);
         if (addr == NULL || prose_is_own(own, addr) || prose_addr_in(senders, addr)
-            || prose_addr_in(notice_from, addr) || prose_is_role(addr))
+            || (from != NULL && g_ascii_strcasecmp(addr, from) == 0) || prose_is_role(addr))
             continue;
         if (found == NULL)
             found = g_steal_pointer(&addr);

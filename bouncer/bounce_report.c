@@ -457,16 +457,8 @@ report_role_sender(const BounceParts *parts)
 static gboolean
 report_quote_starts(const char *line, gsize len)
 {
-    static const char *const starts[] = { "from:", "von:", "de:", "de :", "da:", "van:", "od:",
-                                          "från:", "fra:", "-----", "_____" };
-
-    for (gsize i = 0; i < G_N_ELEMENTS(starts); i++) {
-        gsize n = strlen(starts[i]);
-
-        if (len >= n && g_ascii_strncasecmp(line, starts[i], n) == 0)
-            return TRUE;
-    }
-    return FALSE;
+    return (len >= 5 && (strncmp(line, "-----", 5) == 0 || strncmp(line, "_____", 5) == 0))
+        || bounce_line_is_quoted_header(line, len);
 }
 
 /* report_text_has_own_code - a line of the person's own text (before a
