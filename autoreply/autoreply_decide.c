@@ -274,26 +274,41 @@ local_part(const char *addr)
     return at != NULL ? g_strndup(addr, at - addr) : g_strdup(addr);
 }
 
+/* from_addresses - the addresses of the From: mailboxes (transfer
+ * container: the strings are the message's). */
+static GPtrArray *
+from_addresses(GMimeMessage *message)
+{
+    InternetAddressList *from = g_mime_message_get_from(message);
+    int count = from != NULL ? internet_address_list_length(from) : 0;
+    GPtrArray *addrs = g_ptr_array_new();
+
+    for (int i = 0; i < count; i++) {
+        InternetAddress *ia = internet_address_list_get_address(from, i);
+        const char *addr;
+
+        if (!INTERNET_ADDRESS_IS_MAILBOX(ia))
+            continue;
+        addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
+        if (addr != NULL)
+            g_ptr_array_add(addrs, (gpointer)addr);
+    }
+    return addrs;
+}
+
 /* from_system_sender - a From: mailbox that is a program (noreply@ and
  * the like); its address as detail. RFC 3834 §4 sends the reply to the
  * envelope sender, but a From: of noreply@ says nobody would read it. */
 static const char *
 from_system_sender(GMimeMessage *message, char **detail_out)
 {
-    InternetAddressList *from = g_mime_message_get_from(message);
-    int count = from != NULL ? internet_address_list_length(from) : 0;
+    g_autoptr(GPtrArray) from = from_addresses(message);
 
-    for (int i = 0; i < count; i++) {
-        InternetAddress *ia = internet_address_list_get_address(from, i);
-        const char *addr;
+    for (guint i = 0; i < from->len; i++) {
+        const char *addr = g_ptr_array_index(from, i);
         g_autofree char *local = NULL;
         const char *pattern;
 
-        if (!INTERNET_ADDRESS_IS_MAILBOX(ia))
-            continue;
-        addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
-        if (addr == NULL)
-            continue;
         local = local_part(addr);
         pattern = autoreply_system_local_part(local);
         if (pattern != NULL) {
@@ -306,17 +321,14 @@ from_system_sender(GMimeMessage *message, char **detail_out)
     return NULL;
 }
 
-/* domain_is_own - addr's domain is one of ours or below one of ours. */
+/* own_domain - domain is one of ours or below one of ours: which. */
 static const char *
-domain_is_own(const AutoreplyPolicy *policy, const char *addr)
+own_domain(const AutoreplyPolicy *policy, const char *domain)
 {
-    const char *domain = strrchr(addr, '@');
-    gsize len;
+    gsize len = strlen(domain);
 
-    if (policy == NULL || policy->own_domains == NULL || domain == NULL)
+    if (policy == NULL || policy->own_domains == NULL)
         return NULL;
-    domain++;
-    len = strlen(domain);
     for (guint i = 0; policy->own_domains[i] != NULL; i++) {
         const char *own = policy->own_domains[i];
         gsize own_len = strlen(own);
@@ -330,6 +342,15 @@ domain_is_own(const AutoreplyPolicy *policy, const char *addr)
             return own;
     }
     return NULL;
+}
+
+/* domain_is_own - addr's domain is one of ours or below one of ours. */
+static const char *
+domain_is_own(const AutoreplyPolicy *policy, const char *addr)
+{
+    const char *at = strrchr(addr, '@');
+
+    return at != NULL ? own_domain(policy, at + 1) : NULL;
 }
 
 /* srs_names_own - addr is an SRS address (a forwarder's rewriting of an
@@ -349,8 +370,7 @@ srs_names_own(const AutoreplyPolicy *policy, const char *addr)
     local = g_strndup(addr, at - addr);
     fields = g_strsplit(local, "=", 16);
     for (guint i = 1; fields[i] != NULL; i++) {
-        g_autofree char *as_addr = g_strconcat("x@", fields[i], NULL);
-        const char *own = fields[i][0] != '\0' ? domain_is_own(policy, as_addr) : NULL;
+        const char *own = fields[i][0] != '\0' ? own_domain(policy, fields[i]) : NULL;
 
         if (own != NULL)
             return own;
@@ -365,17 +385,12 @@ srs_names_own(const AutoreplyPolicy *policy, const char *addr)
 static const char *
 from_is_own(const AutoreplyPolicy *policy, GMimeMessage *message, char **detail_out)
 {
-    InternetAddressList *from = g_mime_message_get_from(message);
-    int count = from != NULL ? internet_address_list_length(from) : 0;
+    g_autoptr(GPtrArray) from = from_addresses(message);
 
-    for (int i = 0; i < count; i++) {
-        InternetAddress *ia = internet_address_list_get_address(from, i);
-        const char *addr, *own;
+    for (guint i = 0; i < from->len; i++) {
+        const char *addr = g_ptr_array_index(from, i);
+        const char *own = domain_is_own(policy, addr);
 
-        if (!INTERNET_ADDRESS_IS_MAILBOX(ia))
-            continue;
-        addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
-        own = addr != NULL ? domain_is_own(policy, addr) : NULL;
         if (own != NULL) {
             g_autofree char *line = g_strdup_printf("From %s is in %s", addr, own);
 
