@@ -236,6 +236,7 @@ lmtp_cmd_lhlo(LmtpSession *session, const LmtpCommand *command)
     lmtp_session_reply(session, "250-PIPELINING");
     lmtp_session_reply(session, "250-ENHANCEDSTATUSCODES");
     lmtp_session_reply(session, "250-8BITMIME");
+    lmtp_session_reply(session, "250-SMTPUTF8");
     lmtp_session_reply(session, "250 SIZE %" G_GUINT64_FORMAT, session->limits->max_message_size);
 }
 
@@ -263,6 +264,9 @@ lmtp_cmd_mail(LmtpSession *session, const LmtpCommand *command)
                 lmtp_session_reply(session, "552 5.3.4 Message size exceeds fixed limit");
                 return;
             }
+        } else if (g_ascii_strcasecmp(param, "SMTPUTF8") == 0) {
+            /* RFC 6531 §3.4: a keyword without a value. Addresses with
+             * 8-bit bytes are taken with or without it (see docs/lmtp.md). */
         } else if (g_ascii_strncasecmp(param, "BODY=", 5) == 0) {
             if (g_ascii_strcasecmp(param + 5, "7BIT") != 0 &&
                 g_ascii_strcasecmp(param + 5, "8BITMIME") != 0) {

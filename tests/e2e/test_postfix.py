@@ -12,6 +12,7 @@ import json
 import os
 import re
 import signal
+import smtplib
 import subprocess
 import sys
 import tempfile
@@ -265,6 +266,45 @@ def customer_reply_over_lmtp_inet_gets_the_oops_reply():
     check(ORG_REPLY_TO in body and ORG_NAME in body, "the reply names the organisation: %r" % body)
     eq(psql("SELECT org_id, decision FROM autoreplies WHERE sender = :'v1'", customer),
        [[str(ORG_ID), "replied"]], "the decision")
+
+
+@tap.test
+def an_smtputf8_report_reaches_bouncerd_through_postfix():
+    # Postfix returns mail that arrived with SMTPUTF8 and UTF-8 header fields
+    # to its sender when the LMTP server does not offer SMTPUTF8 ("SMTPUTF8
+    # is required, but was not offered"): for a report, that is the null
+    # sender, and the report is lost.
+    world.need()
+    tok = token(ORG_ID, 7006)
+    rcpt = "%s@%s" % (tok, BOUNCE_DOMAIN)
+    msg = ("From: MAILER-DAEMON@mx.b\u00fccher.example\r\nTo: %s\r\n"
+           "Subject: Unzustellbar: Rechnung f\u00fcr J\u00f6rg\r\n"
+           "Message-ID: <%s@mx.example.net>\r\nMIME-Version: 1.0\r\n"
+           "Content-Type: multipart/report; report-type=global-delivery-status;"
+           " boundary=\"BB\"\r\n"
+           "\r\n--BB\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nNicht zugestellt.\r\n"
+           "\r\n--BB\r\nContent-Type: message/global-delivery-status\r\n\r\n"
+           "Reporting-MTA: dns; mx.b\u00fccher.example\r\n\r\n"
+           "Final-Recipient: rfc822; j\u00f6rg@b\u00fccher.example\r\n"
+           "Action: failed\r\nStatus: 5.1.1\r\n"
+           "Diagnostic-Code: smtp; 550 5.1.1 mailbox unknown\r\n"
+           "\r\n--BB--\r\n" % (rcpt, os.urandom(6).hex())).encode("utf-8")
+    client = smtplib.SMTP("127.0.0.1", world.smtpd_port, timeout=60)
+    try:
+        client.ehlo("client.e2e.example")
+        check(client.has_extn("smtputf8"), "the private smtpd offers SMTPUTF8")
+        eq(client.mail("", ["SMTPUTF8", "BODY=8BITMIME"])[0], 250, "MAIL FROM:<> SMTPUTF8")
+        eq(client.rcpt(rcpt)[0], 250, "RCPT")
+        code, text = client.data(msg)
+        eq(code, 250, "end of data: %r" % text)
+    finally:
+        client.quit()
+    qid = re.search(r"queued as ([0-9A-Za-z]+)", text.decode()).group(1)
+    line = world.delivered(rcpt, qid)
+    check(line["text"].startswith("250 2.0.0"), "Postfix's status=sent text: %r" % line["text"])
+    eq(psql("SELECT recipient, status, reason FROM bounces"
+            " WHERE org_id = :'v1' AND message_id = 7006", str(ORG_ID)),
+       [["j\u00f6rg@b\u00fccher.example", "5.1.1", "userunknown"]], "bounce row")
 
 
 @tap.test

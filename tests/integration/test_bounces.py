@@ -3,6 +3,7 @@ suppression, and events on a real ZeroMQ SUB socket."""
 import json
 import os
 import re
+import smtplib
 import subprocess
 import sys
 import time
@@ -194,6 +195,51 @@ def our_own_verp_address_quoted_by_a_refusal_is_never_a_recipient():
        "our address is not suppressed")
     eq(psql("SELECT count(*) FROM events WHERE payload->>'recipient' = :'v1'", verp), [["0"]],
        "nor published")
+
+
+@tap.test
+def an_internationalized_report_is_taken_with_smtputf8():
+    # RFC 6533: a report about a UTF-8 address, sent with SMTPUTF8 and UTF-8
+    # header fields. Postfix hands such a message on only to a server that
+    # offers SMTPUTF8 and returns it otherwise. Python's own LMTP client
+    # refuses to send SMTPUTF8 unless the LHLO reply offers it.
+    reset_database()
+    tok = token(42, 8)
+    msg = ("From: MAILER-DAEMON@mta.example.net\r\n"
+           "To: %s@notifications.example.com\r\n"
+           "Subject: Unzustellbar: Rechnung f\u00fcr J\u00f6rg\r\n"
+           "MIME-Version: 1.0\r\n"
+           "Content-Type: multipart/report; report-type=global-delivery-status;"
+           " boundary=\"BB\"\r\n"
+           "\r\n--BB\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+           "Die Nachricht an j\u00f6rg@b\u00fccher.example wurde nicht zugestellt.\r\n"
+           "\r\n--BB\r\nContent-Type: message/global-delivery-status\r\n\r\n"
+           "Reporting-MTA: dns; mta.example.net\r\n\r\n"
+           "Final-Recipient: rfc822; j\u00f6rg@b\u00fccher.example\r\n"
+           "Action: failed\r\nStatus: 5.1.1\r\n"
+           "Diagnostic-Code: smtp; 550 5.1.1 mailbox unknown\r\n"
+           "\r\n--BB\r\nContent-Type: message/global-headers\r\n\r\n"
+           "From: \"Org\" <messageservice@post.example.com>\r\n"
+           "To: j\u00f6rg@b\u00fccher.example\r\nSubject: Rechnung\r\n"
+           "\r\n--BB--\r\n" % tok).encode("utf-8")
+    with daemon(free_port()) as d:
+        client = smtplib.LMTP("127.0.0.1", d.port)
+        try:
+            code, _ = client.ehlo("client.test")
+            eq(code, 250, "LHLO")
+            check(client.has_extn("smtputf8"), "SMTPUTF8 offered")
+            refused = client.sendmail("postmaster@b\u00fccher.example",
+                                      [tok + "@notifications.example.com"], msg,
+                                      mail_options=["SMTPUTF8", "BODY=8BITMIME"])
+            eq(refused, {}, "no recipient refused")
+        finally:
+            client.quit()
+    rows = psql("SELECT i.mail_from, b.recipient, b.status, b.reason, b.hard, b.org_id"
+                " FROM bounces b JOIN inbound_messages i ON i.id = b.inbound_id")
+    eq(rows, [["postmaster@b\u00fccher.example", "j\u00f6rg@b\u00fccher.example", "5.1.1",
+               "userunknown", "t", "42"]], "the report, stored and read")
+    eq(psql("SELECT address FROM suppressions"), [["j\u00f6rg@b\u00fccher.example"]],
+       "the address suppressed as written")
 
 
 @tap.test

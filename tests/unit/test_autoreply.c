@@ -175,6 +175,9 @@ static const DecideCase decide_cases[] = {
     { "no domain",               "anna@", NULL, NULL, FALSE, "no-sender" },
     { "empty label",             "anna@customer..example", NULL, NULL, FALSE, "no-sender" },
     { "idna domain",             "a@xn--mnchen-3ya.de", NULL, NULL, FALSE, "reply" },
+    /* An internationalized address (SMTPUTF8): stored, not answered. */
+    { "utf-8 local part",        "j\xc3\xb6rg@customer.example", NULL, NULL, FALSE, "no-sender" },
+    { "utf-8 domain",            "anna@m\xc3\xbcnchen.example", NULL, NULL, FALSE, "no-sender" },
     /* GMime would write these as other domains */
     { "bogus punycode",          "anna@customer.xn--example", NULL, NULL, FALSE, "no-sender" },
     { "punycode to nothing",     "a@xn--a.com", NULL, NULL, FALSE, "no-sender" },

@@ -71,6 +71,11 @@ static const ParseCase parse_cases[] = {
             LMTP_VERB_MAIL, "a@example.org", ""),
     OK_PATH("mail-8bit-local-part", "MAIL FROM:<j\xc3\xb6rg@example.org>", LMTP_VERB_MAIL,
             "j\xc3\xb6rg@example.org", ""),
+    OK_PATH("rcpt-utf8-domain", "RCPT TO:<zo\xc3\xab@b\xc3\xbc" "cher.example>", LMTP_VERB_RCPT,
+            "zo\xc3\xab@b\xc3\xbc" "cher.example", ""),
+    /* 8-bit bytes that are not UTF-8: the session decides, not the syntax. */
+    OK_PATH("mail-latin1-local-part", "MAIL FROM:<j\xf6" "rg@example.org> SMTPUTF8",
+            LMTP_VERB_MAIL, "j\xf6" "rg@example.org", "SMTPUTF8"),
     FAIL("mail-no-brackets", "MAIL FROM:alice@example.org", SENDER),
     FAIL("mail-unterminated", "MAIL FROM:<alice@example.org", SENDER),
     FAIL("mail-no-from", "MAIL <alice@example.org>", SYNTAX),

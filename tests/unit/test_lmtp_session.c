@@ -61,7 +61,7 @@ typedef struct {
 #define GREETING     "220 " TEST_HOST " LMTP bouncer ready\r\n"
 #define LHLO_OK_SIZE(n) \
     "250-" TEST_HOST "\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n" \
-    "250 SIZE " n "\r\n"
+    "250-SMTPUTF8\r\n250 SIZE " n "\r\n"
 #define LHLO_OK      LHLO_OK_SIZE("4096")
 #define OK           "250 2.0.0 Ok\r\n"
 #define MAIL_OK      "250 2.1.0 Ok\r\n"
@@ -227,10 +227,23 @@ static const SessionCase session_cases[] = {
                    "MAIL FROM:<sender@example.org> BODY=BINARYMIME\r\n")),
       LHLO_OK MAIL_OK OK MAIL_OK OK E_BODY, LMTP_STATE_READY },
     { "mail-unadvertised-parameter", 0,
-      STEPS(S(LHLO "MAIL FROM:<sender@example.org> SMTPUTF8\r\n"
+      STEPS(S(LHLO "MAIL FROM:<sender@example.org> SMTPUTF8=yes\r\n"
                    "MAIL FROM:<sender@example.org> RET=HDRS\r\n"
                    "MAIL FROM:<sender@example.org> SIZE=10 AUTH=<>\r\n")),
       LHLO_OK E_PARAM E_PARAM E_PARAM, LMTP_STATE_READY },
+    /* SMTPUTF8 (RFC 6531) is offered and taken. Addresses with 8-bit
+     * bytes are taken with or without it, UTF-8 or not: a sender's address
+     * is stored (as valid UTF-8), never a reason to refuse the message. */
+    { "mail-smtputf8", 0,
+      STEPS(S(LHLO "MAIL FROM:<j\xc3\xb6" "rg@b\xc3\xbc" "cher.example> SMTPUTF8 BODY=8BITMIME\r\n"
+                   RCPT("alice") "RCPT TO:<zo\xc3\xab" "@example.org>\r\n" DATA "x\r\n" DOT)),
+      LHLO_OK MAIL_OK RCPT_OK RCPT_OK GO_AHEAD OK OK, LMTP_STATE_READY,
+      { "from=<j\xc3\xb6" "rg@b\xc3\xbc" "cher.example> rcpt=" TO("alice") "," TO("zo\xc3\xab") },
+      { STEPS(S("x\r\n")) } },
+    { "8bit-sender-without-smtputf8", 0,
+      STEPS(S(LHLO "MAIL FROM:<j\xf6" "rg@example.org>\r\n" RCPT("alice") DATA "x\r\n" DOT)),
+      LHLO_OK MAIL_OK RCPT_OK GO_AHEAD OK, LMTP_STATE_READY,
+      { "from=<j\xf6" "rg@example.org> rcpt=" TO("alice") }, { STEPS(S("x\r\n")) } },
     { "rcpt-parameter", 0,
       STEPS(S(LHLO MAIL "RCPT TO:<alice@example.org> NOTIFY=NEVER\r\n")),
       LHLO_OK MAIL_OK E_PARAM, LMTP_STATE_MAIL },
