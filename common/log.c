@@ -94,6 +94,18 @@ log_close(void)
     g_mutex_unlock(&log_lock);
 }
 
+/* log_char_is_layout - a valid character that would break or reorder a
+ * line for a reader that knows Unicode: C1 controls (U+0085 is a line
+ * break), the line and paragraph separators, and the bidirectional
+ * embeddings, overrides and isolates, which make text read in another
+ * order than it was written. */
+static gboolean
+log_char_is_layout(gunichar c)
+{
+    return (c >= 0x80 && c <= 0x9f) || c == 0x2028 || c == 0x2029 ||
+           (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+}
+
 /* log_msg - one line: time, level, then the caller's key=value pairs.
  * Control characters from the message are escaped so a client cannot forge
  * log lines. */
@@ -126,7 +138,10 @@ log_msg(LogLevel level, const char *fmt, ...)
             /* A whole, valid UTF-8 character. */
             const char *next = g_utf8_next_char(p);
 
-            g_string_append_len(line, p, next - p);
+            if (log_char_is_layout(c))
+                g_string_append_printf(line, "\\u%04x", c);
+            else
+                g_string_append_len(line, p, next - p);
             p = next;
             continue;
         }

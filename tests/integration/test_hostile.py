@@ -466,6 +466,33 @@ def invalid_utf8_envelope_sender_is_stored_not_deferred_forever():
     eq(psql("SELECT count(*) FROM inbound_messages"), [["2"]], "both stored")
 
 
+@tap.test
+def unicode_line_breaks_and_bidi_controls_in_a_sender_stay_on_one_log_line():
+    # Valid UTF-8, so neither escaped as bytes nor refused: U+2028 and U+0085
+    # end a line for readers that split on Unicode line breaks, U+202E makes
+    # the rest of a line read backwards.
+    reset_database()
+    sender = "a\u2028b\u0085c\u202ed\u2066e@example.net".encode()
+    with Bouncerd() as d:
+        c = Lmtp(d.port)
+        c.lhlo()
+        c.send(b"MAIL FROM:<" + sender + b"> SMTPUTF8\r\n")
+        eq(c.reply()[:3], "250", "MAIL FROM with SMTPUTF8")
+        eq(c.cmd("RCPT TO:<%s>" % POSTMASTER)[:3], "250", "RCPT")
+        eq(c.cmd("DATA")[:3], "354", "DATA")
+        c.send(b"From: x@example.net\r\nSubject: s\r\n\r\nhi\r\n.\r\n")
+        eq(c.reply(), "250 2.0.0 Ok", "stored")
+        c.cmd("QUIT")
+        c.close()
+        log = log_bytes(d)
+    eq(psql("SELECT encode(convert_to(mail_from, 'UTF8'), 'hex') FROM inbound_messages"),
+       [[sender.hex()]], "the sender as sent")
+    for raw in ("\u2028", "\u0085", "\u202e", "\u2066"):
+        check(raw.encode() not in log, "%r raw in the log" % raw)
+    check(b"a\\u2028b\\u0085c\\u202ed\\u2066e@example.net" in log,
+          "the sender escaped in the log: %r" % log[-600:])
+
+
 # --- SQL metacharacters ----------------------------------------------------------------
 
 META = "it's \"quoted\"; -- \\ $$ $q$ DROP TABLE bounces; --"
