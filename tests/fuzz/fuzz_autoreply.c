@@ -23,7 +23,7 @@ static const AutoreplyPolicy fuzz_policy = { fuzz_own };
 
 static const char *const fuzz_rules[] = {
     "reply", "null-sender", "own-domain", "auto-submitted", "precedence", "list-header",
-    "suppress-header", "system-sender", "automated", "no-sender", "unparseable",
+    "suppress-header", "system-sender", "report", "automated", "no-sender", "unparseable",
 };
 
 /* The fields a reply has; In-Reply-To and References only sometimes. */
