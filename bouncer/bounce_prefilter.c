@@ -26,7 +26,10 @@
  * folding two characters outside ASCII match ASCII letters, the Kelvin
  * sign (k) and the long s (s); the text reader maps them (and the dotted
  * and dotless i, to be safe) to those letters. Any other non-ASCII
- * character matches no literal ASCII character of a pattern. */
+ * character matches no literal ASCII character of a pattern. The Russian
+ * alphabet's letters (А-я, Ё, ё) are read in either case as one byte of
+ * their own, in the patterns and the text alike, and so are the old
+ * letter forms that PCRE2 folds onto them (U+1C80-U+1C86). */
 #include <string.h>
 
 #include "bouncer/bounce_private.h"
@@ -299,10 +302,24 @@ pf_alternate(PfInfo a, PfInfo b)
 
 static PfInfo pf_parse_alternation(PfParser *ps);
 
+/* pf_cyrillic - the byte a letter of the Russian alphabet (U+0410-U+044F,
+ * U+0401, U+0451), of either case, is read as: 0x80 and the small
+ * letter's place from а, ё 0xA0. Bytes that also begin or continue other
+ * characters: a word of them found where there is none only costs a
+ * pattern run. */
+static inline guchar
+pf_cyrillic(guint32 u)
+{
+    if (u == 0x0401 || u == 0x0451)
+        return 0xA0;
+    return (guchar)(0x80 + ((u - 0x0410) & 0x1F));
+}
+
 /* pf_literal - the bytes a literal character c is matched as (caseless):
- * ASCII lowered; CJK punctuation, kana, ideographs and hangul, which have
- * no case, as their UTF-8 bytes; 0 bytes for any other character, whose
- * case variants we do not follow. */
+ * ASCII lowered; the Russian alphabet's letters as pf_cyrillic's byte;
+ * CJK punctuation, kana, ideographs and hangul, which have no case, as
+ * their UTF-8 bytes; 0 bytes for any other character, whose case
+ * variants we do not follow. */
 static gsize
 pf_literal(guint32 c, char out[8])
 {
@@ -310,6 +327,10 @@ pf_literal(guint32 c, char out[8])
         return 0;
     if (c < 128) {
         out[0] = g_ascii_tolower((char)c);
+        return 1;
+    }
+    if ((c >= 0x0410 && c <= 0x044F) || c == 0x0401 || c == 0x0451) {
+        out[0] = (char)pf_cyrillic(c);
         return 1;
     }
     if ((c >= 0x3000 && c <= 0x30FF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x4E00 && c <= 0x9FFF)
@@ -1032,12 +1053,32 @@ bounce_prefilter_free(BouncePrefilter *pf)
 /* pf_fold_utf8 - a non-ASCII character of the text as the caseless
  * matcher may see it against a pattern's literal: the few letters that
  * fold to ASCII ones (long s, Kelvin sign, dotted and dotless i: the last
- * two never do, but mapping more only costs a pattern run) as those, other
- * bytes as they are. Advances *i past what it read. */
+ * two never do, but mapping more only costs a pattern run) as those, the
+ * Russian alphabet's letters and the old forms that fold onto them as
+ * pf_cyrillic's byte, other bytes as they are. Advances *i past what it
+ * read. */
 static guchar
 pf_fold_utf8(const guchar *s, gsize len, gsize *i)
 {
     guchar c = s[*i];
+
+    if ((c == 0xD0 || c == 0xD1) && *i + 1 < len && (s[*i + 1] & 0xC0) == 0x80) {
+        guint32 u = (guint32)(c & 0x1F) << 6 | (s[*i + 1] & 0x3F);
+
+        if ((u >= 0x0410 && u <= 0x044F) || u == 0x0401 || u == 0x0451) {
+            *i += 2;
+            return pf_cyrillic(u);
+        }
+    }
+    if (c == 0xE1 && *i + 2 < len && s[*i + 1] == 0xB2 && s[*i + 2] >= 0x80 && s[*i + 2] <= 0x86) {
+        /* U+1C80-U+1C86: rounded ve, long-legged de, narrow o, wide es,
+         * tall te, three-legged te, tall hard sign */
+        static const guint16 folds[] = { 0x0432, 0x0434, 0x043E, 0x0441, 0x0442, 0x0442, 0x044A };
+        guint32 u = folds[s[*i + 2] - 0x80];
+
+        *i += 3;
+        return pf_cyrillic(u);
+    }
 
     if (c == 0xC5 && *i + 1 < len && s[*i + 1] == 0xBF) {
         *i += 2;

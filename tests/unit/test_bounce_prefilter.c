@@ -116,6 +116,13 @@ test_prefilter_words(void)
         { "宛先不明|user unknown", "エラーです", TRUE },
         /* letters with case outside ASCII: not used as words */
         { "échec de livraison", "ÉCHEC DE LIVRAISON", FALSE },
+        /* but the Russian alphabet's are, in either case, and the old
+         * letter forms PCRE2 folds onto them */
+        { "ящик переполнен", "ЯЩИК ПЕРЕПОЛНЕН", FALSE },
+        { "ящик переполнен", "Ящик получателя переполнен", TRUE },
+        { "ч[её]рном списке", "IP в ЧЁРНОМ СПИСКЕ", FALSE },
+        { "ёлка", "ЁЛКА", FALSE },
+        { "спам", "\xe1\xb2\x83\xd0\x9f\xd0\x90\xd0\x9c", FALSE },
     };
 
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
