@@ -308,8 +308,9 @@ static const char *const section_delayed[] = {
 static const char *const section_failed[] = {
     "fail", "permanent", " not ", "n't", "undeliver", "nondeliver", "non-deliver", "error",
     "nicht", "unzustell", "fehlgeschlagen", " non ", "pas pu", "échec", "echec", "échou",
-    "impossible", " no se ", " no entreg", " não ", " niet ", "onbestel", " nie ",
-    "niedostarcz", " не ", "失敗", "できません", "不能", "无法", "無法", "실패", NULL,
+    "impossible", " no se ", " no entreg", " no pudo ", " no ha podido ", " não ", " niet ",
+    "onbestel", " nie ", "niedostarcz", " не ", "失敗", "できません", "不能", "无法", "無法", "실패",
+    NULL,
 };
 static const char *const section_relayed[] = {
     "relayed", "is complete", "abgeschlossen", "est terminée", "se ha completado",
