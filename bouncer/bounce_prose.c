@@ -308,7 +308,8 @@ static const char *const section_delayed[] = {
 static const char *const section_failed[] = {
     "fail", "permanent", " not ", "n't", "undeliver", "nondeliver", "non-deliver", "error",
     "nicht", "unzustell", "fehlgeschlagen", " non ", "pas pu", "échec", "echec", "échou",
-    "impossible", " no se ", " no entreg", " no pudo ", " no ha podido ", " não ", " niet ",
+    "impossible", " no se ", " no entreg", " no pudo ", " no ha podido ", " no fue ", " no fueron ",
+    " no ha sido ", " no han sido ", " não ", " niet ",
     "onbestel", " nie ", "niedostarcz", " не ", "失敗", "できません", "不能", "无法", "無法", "실패",
     NULL,
 };
