@@ -296,7 +296,9 @@ typedef struct {
  * order: "not yet" (a delay, though a negation),
  * then a failure's words (a negation included: "Undeliverable: your
  * order has been delayed" is a failure), then a delay's, a relay's and a
- * delivery's. */
+ * delivery's. Spanish and French negations are spelled out with their
+ * verb: a relay's heading says "no" and "pas" too ("el servidor de
+ * destino no envió ninguna notificación"). */
 static const char *const section_not_yet[] = {
     " not yet", "noch nicht", "pas encore", "todavía no", " non ancora", " nog niet", NULL,
 };
@@ -307,11 +309,11 @@ static const char *const section_delayed[] = {
 };
 static const char *const section_failed[] = {
     "fail", "permanent", " not ", "n't", "undeliver", "nondeliver", "non-deliver", "error",
-    "nicht", "unzustell", "fehlgeschlagen", " non ", "pas pu", "échec", "echec", "échou",
-    "impossible", " no se ", " no entreg", " no pudo ", " no ha podido ", " no fue ", " no fueron ",
-    " no ha sido ", " no han sido ", " não ", " niet ",
-    "onbestel", " nie ", "niedostarcz", " не ", "失敗", "できません", "不能", "无法", "無法", "실패",
-    NULL,
+    "nicht", "unzustell", "fehlgeschlagen", " non ", "pas pu", "pas été", "pas être", "échec",
+    "echec", "échou", "impossible", " no se ", " no entreg", " no pudo ", " no pudieron ",
+    " no ha podido ", " no han podido ", " no fue ", " no fueron ", " no ha sido ", " no han sido ",
+    " não ", " niet ", "onbestel", " nie ", "niedostarcz", " не ", "失敗", "できません", "不能",
+    "无法", "無法", "실패", NULL,
 };
 static const char *const section_relayed[] = {
     "relayed", "is complete", "abgeschlossen", "est terminée", "se ha completado",
