@@ -293,35 +293,63 @@ typedef struct {
  * of them, in the words of Exchange's and other notices in the common
  * languages (a word with a space before it is a word of its own: "nie"
  * is Polish for "not", but "dostarczanie" is "delivery"). Tried in this
- * order: "not yet" (a delay, though a negation),
+ * order: "not yet" (a delay, though a negation), a relay's "complete,
+ * but" (its destination sent no notification: another negation),
  * then a failure's words (a negation included: "Undeliverable: your
  * order has been delayed" is a failure), then a delay's, a relay's and a
  * delivery's. Spanish and French negations are spelled out with their
  * verb: a relay's heading says "no" and "pas" too ("el servidor de
  * destino no envió ninguna notificación"). */
 static const char *const section_not_yet[] = {
-    " not yet", "noch nicht", "pas encore", "todavía no", " non ancora", " nog niet", NULL,
+    " not yet", "delivered yet", "transient", "noch nicht", "bisher nicht", "vorübergehend",
+    "pas encore", "todavía no", "aún no", " non ancora", "non è ancora", "ainda não", " nog niet",
+    "jeszcze nie", " jeszcze dostarcz", " zatím", "ännu inte", "endnu ikke", "ennå ikke",
+    " vielä", "henüz", "ещё не", "еще не", "пока не", "まだ", "尚未", "아직", NULL,
 };
 static const char *const section_delayed[] = {
-    "delayed", "delay)", "keep trying", "will retry", "still trying", "still being retried",
-    "not yet been delivered", "verzögert", "retrasad", "différé", "retardé", "ritardat",
-    "vertraagd", "opóźni", "遅延", "延迟", "延遲", "지연", NULL,
+    "delayed", "delay)", "deferred", "keep trying", "will retry", "still trying", "still being",
+    "not yet been delivered", "verzögert", "retrasad", "demorad", "différé", "retardé", "ritard",
+    "posticipat", "atrasad", "adiad", "vertraagd", "opóźni", "zpožděn", "försen", "forsinke",
+    "viivästy", "gecik", "задерж", "遅延", "遅れ", "延迟", "延遲", "지연", NULL,
 };
+/* Exchange's relay heading: the destination sent no notification, a
+ * negation that is no failure's, so "is complete, but" goes first. */
+static const char *const section_relayed_but[] = {
+    "complete, but", "abgeschlossen, aber", "terminée, mais", "completado, pero",
+    "finalizado, pero", "completato, ma", "concluída, mas", "voltooid, maar", "ukończone, ale",
+    "zakończone, ale", "dokončeno, ale", "slutförts, men", "fuldført, men", "fullført, men",
+    "valmis, mutta", "выполнена, но", NULL,
+};
+/* Negations in their inflected forms where a bare word would also be in
+ * a relay's or a delivery's heading: German "keine" ("keine
+ * Zustellbenachrichtigung"), French "aucun" and "n'a été" ("n'a envoyé
+ * aucune notification"), Spanish "no" ("no envió ninguna notificación"). */
 static const char *const section_failed[] = {
     "fail", "permanent", " not ", "n't", "undeliver", "nondeliver", "non-deliver", "error",
-    "nicht", "unzustell", "fehlgeschlagen", " non ", "pas pu", "pas été", "pas être", "échec",
-    "echec", "échou", "impossible", " no se ", " no entreg", " no pudo ", " no pudieron ",
-    " no ha podido ", " no han podido ", " no fue ", " no fueron ", " no ha sido ", " no han sido ",
-    " não ", " niet ", "onbestel", " nie ", "niedostarcz", " не ", "失敗", "できません", "不能",
-    "无法", "無法", "실패", NULL,
+    "nicht", "unzustell", "fehlgeschlagen", "keinen", "keinem", " an keine", " non ", "pas pu",
+    "pas été", "pas être", "n'a pu", "n'ont pu", " ne peu", " ne pourr", " à aucun", "n'est pas",
+    "ne sont pas", "jamais", "échec", "echec", "échou", "impossible", " no se ", " no entreg",
+    " no pudo ", " no pudieron ", " no ha podido ", " no han podido ", " no fue ", " no fueron ",
+    " no ha sido ", " no han sido ", " nunca", "falló", " não ", "falh", " niet ", "onbestel",
+    " nie ", "niedostarcz", "nedoruč", "nebyl", "nelze", "nepodař", "nezdař", "nemohl", "chyb",
+    "selhal", " inte ", " ej ", " ikke ", " ei ", " не ", "недостав", "失敗", "できません", "不能",
+    "无法", "無法", "실패", "못했", NULL,
 };
 static const char *const section_relayed[] = {
-    "relayed", "is complete", "abgeschlossen", "est terminée", "se ha completado",
-    "è stato completato", "is voltooid", NULL,
+    "relayed", "is complete", "abgeschlossen", "weitergeleitet", "est terminée", "relayé",
+    "se ha completado", "retransmitid", "retransmitió", "è stato completato", "inoltrat",
+    "concluíd", "is voltooid", "doorgestuurd", "przekazano", "przekazana", "předáno", "předána",
+    "vidarebefordrat", "videresendt", "välitetty", "tamamlandı", "aktarıldı", "передан",
+    "完了しましたが", "中継されました", "中継済み", "已完成", "已中继", "已轉送", "완료되었지만",
+    "릴레이됨", "릴레이되었습니다", NULL,
 };
 static const char *const section_delivered[] = {
-    "delivered", "(success)", "übermittelt", "zugestellt", "remis", "entregad", "recapitat",
-    "bezorgd", "dostarczon", "配信されました", "已送达", "已送達", "배달되었습니다", NULL,
+    "delivered", "(success)", "übermittelt", "zugestellt", "remis", "distribué", "délivré",
+    "entregad", "entregó", "entregue", "recapitat", "consegnat", "bezorgd", "afgeleverd",
+    "dostarczon", "doručena", "doručeno", "doručeny", "levererat", "levererad", "leveret",
+    "levert", "toimitettu", "toimitettiin", "teslim edildi", "доставлен", "配信されました",
+    "完了しました", "配信済み", "已送达", "已送達", "已成功", "已传递", "已傳遞", "배달되었습니다",
+    "전달되었습니다", "배달됨", NULL,
 };
 
 /* section_says - one of words is in low. */
@@ -361,6 +389,8 @@ prose_section_of(const char *text, gssize len)
 
     if (section_says(low, section_not_yet))
         return "delayed";
+    if (section_says(low, section_relayed_but))
+        return "relayed";
     if (section_says(low, section_failed))
         return "failed";
     if (section_says(low, section_delayed))
@@ -392,7 +422,20 @@ prose_section(const char *line, gsize len)
     return prose_section_of(line, (gssize)len);
 }
 
-#define PROSE_SUBJECT_TAG_MAX 40
+#define PROSE_SUBJECT_TAG_MAX 40      /* characters */
+
+/* prose_chars_bytes - the bytes of s's first n characters (UTF-8; each
+ * byte a character where it is not), at most len. A tag of Cyrillic or
+ * CJK letters takes two or three bytes a character. */
+static gsize
+prose_chars_bytes(const char *s, gsize len, gsize n)
+{
+    gsize at = 0;
+
+    for (gsize i = 0; i < n && at < len; i++)
+        at += g_utf8_skip[(guchar)s[at]];
+    return MIN(at, len);
+}
 
 /* prose_subject_section - what the notice's subject says of every
  * recipient until a heading says otherwise, by its tag alone: Exchange's
@@ -406,17 +449,18 @@ static const char *
 prose_subject_section(const BounceParts *parts)
 {
     const char *s = parts->subject_bare, *colon, *open, *said = NULL;
-    gsize len;
+    gsize len, tag;
 
     if (s == NULL)
         return NULL;
     while (*s == ' ' || *s == '\t')
         s++;
     len = strlen(s);
-    colon = memchr(s, ':', MIN(len, PROSE_SUBJECT_TAG_MAX));
+    tag = prose_chars_bytes(s, len, PROSE_SUBJECT_TAG_MAX);
+    colon = memchr(s, ':', tag);
     if (colon != NULL)
         said = prose_section_of(s, colon - s);
-    else if (len <= PROSE_SUBJECT_TAG_MAX)
+    else if (tag == len)
         said = prose_section_of(s, (gssize)len);
     else if (len > 0 && s[len - 1] == ')' && (open = strrchr(s, '(')) != NULL
              && (gsize)(s + len - open) <= 16)
