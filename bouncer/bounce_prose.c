@@ -296,8 +296,8 @@ typedef struct {
  * order: "not yet" (a delay, though a negation), a relay's "complete,
  * but" (its destination sent no notification: another negation),
  * then a failure's words (a negation included: "Undeliverable: your
- * order has been delayed" is a failure), then a delay's, a relay's and a
- * delivery's. Spanish and French negations are spelled out with their
+ * order has been delayed" is a failure), then a contacts heading's, a
+ * delay's, a relay's and a delivery's. Spanish and French negations are spelled out with their
  * verb: a relay's heading says "no" and "pas" too ("el servidor de
  * destino no envió ninguna notificación"). */
 static const char *const section_not_yet[] = {
@@ -352,6 +352,19 @@ static const char *const section_delivered[] = {
     "전달되었습니다", "배달됨", NULL,
 };
 
+/* A heading over the notice's contacts, not its recipients: "If you need
+ * help, please contact:", "Bei Fragen wenden Sie sich an:". Phrases, not
+ * "contact" alone: "Could not contact the server for:" heads recipients. */
+static const char *const section_contact[] = {
+    "please contact", "contact us", "contact our", "contact your", "need help", "for help",
+    "for assistance", "any questions", "questions?", "for questions", "for more information",
+    "for further information", "kontaktieren sie", "wenden sie sich", "bei fragen", "contactez",
+    "pour toute question", "en contacto con", "contacte con", "para cualquier pregunta",
+    "per assistenza", "contatta", "neem contact", "entre em contato", "entre em contacto",
+    "skontaktuj", "kontaktujte", "kontakta", "ota yhteyttä", "iletişime geç", "свяжитесь",
+    "お問い合わせ", "联系", "聯繫", "聯絡", "문의", NULL,
+};
+
 /* section_says - one of words is in low. */
 static gboolean
 section_says(const char *low, const char *const *words)
@@ -363,8 +376,9 @@ section_says(const char *low, const char *const *words)
     return FALSE;
 }
 
-/* prose_section_of - "delayed", "failed", "relayed", "delivered" or NULL:
- * what text (a heading or a subject, any case) says of its recipients. */
+/* prose_section_of - "contact", "delayed", "failed", "relayed",
+ * "delivered" or NULL: what text (a heading or a subject, any case) says
+ * of the addresses under it. */
 static const char *
 prose_section_of(const char *text, gssize len)
 {
@@ -393,6 +407,11 @@ prose_section_of(const char *text, gssize len)
         return "relayed";
     if (section_says(low, section_failed))
         return "failed";
+    /* after the failures: "Delivery failed, please contact your
+     * administrator:" heads recipients, and one missed is never
+     * suppressed, where a help desk taken for one only costs a row */
+    if (section_says(low, section_contact))
+        return "contact";
     if (section_says(low, section_delayed))
         return "delayed";
     if (section_says(low, section_relayed))
@@ -465,7 +484,7 @@ prose_subject_section(const BounceParts *parts)
     else if (len > 0 && s[len - 1] == ')' && (open = strrchr(s, '(')) != NULL
              && (gsize)(s + len - open) <= 16)
         said = prose_section_of(open, s + len - open);      /* "... (Delay)" */
-    return g_strcmp0(said, "failed") == 0 ? NULL : said;
+    return g_strcmp0(said, "failed") == 0 || g_strcmp0(said, "contact") == 0 ? NULL : said;
 }
 
 /* prose_apply_section - a recipient under a heading (or a subject) that
@@ -958,6 +977,15 @@ prose_is_own(const GPtrArray *own, const char *addr)
            || g_ascii_strncasecmp(addr, "postmaster@", 11) == 0;
 }
 
+/* prose_is_contact - an address under a heading over the notice's
+ * contacts, once a recipient has been found: the help desk's, not a
+ * recipient's. (Alone, it may be all the notice names.) */
+static gboolean
+prose_is_contact(const char *section, const GArray *hits)
+{
+    return g_strcmp0(section, "contact") == 0 && hits->len > 0;
+}
+
 /* prose_scan - the recipient lines of the error text, line by line, by
  * the rules of table, added to hits; never senders. */
 static void
@@ -1002,14 +1030,15 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
             for (guint k = 0; k < list->len && hits->len < BOUNCE_MAX_RECIPIENTS; k++) {
                 char *addr = bounce_addr_clean(g_ptr_array_index(list, k));
 
-                if (addr == NULL || prose_hit_find(hits, addr) != G_MAXUINT) {
+                if (addr == NULL || prose_hit_find(hits, addr) != G_MAXUINT
+                    || prose_is_contact(section, hits)) {
                     g_free(addr);
                     continue;
                 }
                 {
                     ProseHit hit = { addr, pos, MIN(line_end + 1, len), "rcpt-angle-list", 0 };
 
-                    hit.section = section;
+                    hit.section = g_strcmp0(section, "contact") == 0 ? NULL : section;
 
                     g_array_append_val(hits, hit);
                 }
@@ -1046,14 +1075,14 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
                         = m.match_start > 0 ? pos : at + m.match_end;
                     again = seen;
                 }
-                if (seen == G_MAXUINT && carries_on) {
+                if (seen == G_MAXUINT && (carries_on || prose_is_contact(section, hits))) {
                     pos = line_end + 1;
                     continue;
                 }
                 if (seen == G_MAXUINT) {
                     ProseHit hit = { g_steal_pointer(&addr), pos, at + m.match_end, m.rule->id, 0 };
 
-                    hit.section = section;
+                    hit.section = g_strcmp0(section, "contact") == 0 ? NULL : section;
                     gsize from = hits->len > 0 ? g_array_index(hits, ProseHit, hits->len - 1).line_start : 0;
                     gssize block = strcmp(m.rule->id, "rcpt-sendmail-dots") == 0
                         ? prose_transcript_block(text, from, pos) : -1;
