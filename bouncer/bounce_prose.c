@@ -301,38 +301,50 @@ typedef struct {
  * verb: a relay's heading says "no" and "pas" too ("el servidor de
  * destino no envió ninguna notificación"). */
 static const char *const section_not_yet[] = {
-    " not yet", "delivered yet", "transient", "noch nicht", "bisher nicht", "vorübergehend",
-    "pas encore", "todavía no", "aún no", " non ancora", "non è ancora", "ainda não", " nog niet",
-    "jeszcze nie", " jeszcze dostarcz", " zatím", "ännu inte", "endnu ikke", "ennå ikke",
-    " vielä", "henüz", "ещё не", "еще не", "пока не", "まだ", "尚未", "아직", NULL,
+    " not yet", "'t been delivered yet", "not been delivered yet", "noch nicht", "pas encore",
+    "todavía no", "aún no", " non ancora", "non è ancora", "ainda não", " nog niet",
+    "jeszcze nie", "ännu inte", "endnu ikke", "ennå ikke", "ещё не", "еще не", "尚未", "아직",
+    NULL,
 };
+/* After the failures: "transient" and "vorübergehend" are also said of
+ * what was given up ("failed permanently after repeated transient
+ * errors"), "deferred" of what then expired. */
 static const char *const section_delayed[] = {
     "delayed", "delay)", "deferred", "keep trying", "will retry", "still trying", "still being",
-    "not yet been delivered", "verzögert", "retrasad", "demorad", "différé", "retardé", "ritard",
-    "posticipat", "atrasad", "adiad", "vertraagd", "opóźni", "zpožděn", "försen", "forsinke",
-    "viivästy", "gecik", "задерж", "遅延", "遅れ", "延迟", "延遲", "지연", NULL,
+    "transient", "not yet been delivered", "verzögert", "vorübergehend", "bisher nicht",
+    "retrasad", "demorad", "différé", "retardé", "ritard", "posticipat", "atrasad", "adiad",
+    "vertraagd", "opóźni", " jeszcze dostarcz", "zpožděn", " zatím", "försen", "forsinke",
+    "viivästy", " vielä", "henüz", "gecik", "задерж", "遅延", "遅れ", "まだ", "延迟", "延遲",
+    "지연", NULL,
 };
 /* Exchange's relay heading: the destination sent no notification, a
- * negation that is no failure's, so "is complete, but" goes first. */
+ * negation that is no failure's, so it goes first, as written ("is
+ * complete, but", never "incomplete, but" or "nicht abgeschlossen,
+ * aber"). */
 static const char *const section_relayed_but[] = {
-    "complete, but", "abgeschlossen, aber", "terminée, mais", "completado, pero",
-    "finalizado, pero", "completato, ma", "concluída, mas", "voltooid, maar", "ukończone, ale",
-    "zakończone, ale", "dokončeno, ale", "slutförts, men", "fuldført, men", "fullført, men",
-    "valmis, mutta", "выполнена, но", NULL,
+    " is complete, but", "ist abgeschlossen, aber", "est terminée, mais",
+    "se ha completado, pero", "ha finalizado, pero", "è stato completato, ma",
+    "è stata completata, ma", "foi concluída, mas", "está concluída, mas", "is voltooid, maar",
+    "zostało ukończone, ale", "zostało zakończone, ale", "bylo dokončeno, ale",
+    "har slutförts, men", "er fuldført, men", "er fullført, men", "on valmis, mutta", NULL,
 };
 /* Negations in their inflected forms where a bare word would also be in
  * a relay's or a delivery's heading: German "keine" ("keine
  * Zustellbenachrichtigung"), French "aucun" and "n'a été" ("n'a envoyé
  * aucune notification"), Spanish "no" ("no envió ninguna notificación"). */
 static const char *const section_failed[] = {
-    "fail", "permanent", " not ", "n't", "undeliver", "nondeliver", "non-deliver", "error",
-    "nicht", "unzustell", "fehlgeschlagen", "keinen", "keinem", " an keine", " non ", "pas pu",
-    "pas été", "pas être", "n'a pu", "n'ont pu", " ne peu", " ne pourr", " à aucun", "n'est pas",
-    "ne sont pas", "jamais", "échec", "echec", "échou", "impossible", " no se ", " no entreg",
-    " no pudo ", " no pudieron ", " no ha podido ", " no han podido ", " no fue ", " no fueron ",
-    " no ha sido ", " no han sido ", " nunca", "falló", " não ", "falh", " niet ", "onbestel",
-    " nie ", "niedostarcz", "nedoruč", "nebyl", "nelze", "nepodař", "nezdař", "nemohl", "chyb",
-    "selhal", " inte ", " ej ", " ikke ", " ei ", " не ", "недостав", "失敗", "できません", "不能",
+    "fail", "permanent", " not ", "n't", " never", "undeliver", "nondeliver", "non-deliver",
+    "error", "expired", "rejected", "bounced", "gave up", "giving up", " returned",
+    "nicht", "niemals", "unzustell", "fehlgeschlagen", "keinen", "keinem", " an keine",
+    "keine nachricht", " non ", "pas pu", "pas été", "pas être", "n'a pu", "n'ont pu", " ne peu",
+    " ne pourr", " à aucun", "n'est pas", "ne sont pas", "ne sera pas", "ne seront pas",
+    "jamais", "échec", "echec", "échou", "impossible", " no se ", " no entreg", " no pudo ",
+    " no pudieron ", " no ha podido ", " no han podido ", " no fue ", " no fueron ",
+    " no ha sido ", " no han sido ", " nunca", "falló", "fallid", "fallit", "mancat", " não ",
+    "falh", "malsucedid", " niet ", "niet-", "nooit", "mislukt", "onbestel", " nie ",
+    "niedostarcz", "nedoruč", "nebyl", "nelze", "nepodař", "nezdař", "nemohl", "chyb", "selhal",
+    " inte ", " ej ", "misslyck", " ikke ", "mislyk", " ei ", "epäonnistu", "başarısız",
+    "edilemedi", " не ", "недостав", "ошибк", "失敗", "失败", "できません", "届きません", "不能",
     "无法", "無法", "실패", "못했", NULL,
 };
 static const char *const section_relayed[] = {
@@ -389,16 +401,28 @@ prose_section_of(const char *text, gssize len)
     for (gsize i = 0; i < n && ascii; i++)
         ascii = (guchar)text[i] < 0x80;
     if (ascii || !g_utf8_validate(text, (gssize)n, NULL)) {
-        /* a space before it, so that " not " is a word at its start too */
-        low = g_malloc(n + 2);
+        /* a space before it and after it, so that " not " is a word at
+         * either end too */
+        low = g_malloc(n + 3);
         low[0] = ' ';
         for (gsize i = 0; i < n; i++)
             low[i + 1] = g_ascii_tolower(text[i]);
-        low[n + 1] = '\0';
+        low[n + 1] = ' ';
+        low[n + 2] = '\0';
     } else {
         g_autofree char *lowered = g_utf8_strdown(text, (gssize)n);
 
-        low = g_strconcat(" ", lowered, NULL);
+        low = g_strconcat(" ", lowered, " ", NULL);
+    }
+    /* a heading's closing colon is no part of its last word ("levererades
+     * inte:") */
+    {
+        gsize l = strlen(low);
+
+        while (l > 1 && (low[l - 1] == ' ' || low[l - 1] == ':'))
+            low[--l] = '\0';
+        low[l] = ' ';
+        low[l + 1] = '\0';
     }
 
     if (section_says(low, section_not_yet))
@@ -479,7 +503,7 @@ prose_subject_section(const BounceParts *parts)
     colon = memchr(s, ':', tag);
     if (colon != NULL)
         said = prose_section_of(s, colon - s);
-    else if (tag == len)
+    else if (len <= PROSE_SUBJECT_TAG_MAX)     /* bytes: a few words, all tag */
         said = prose_section_of(s, (gssize)len);
     else if (len > 0 && s[len - 1] == ')' && (open = strrchr(s, '(')) != NULL
              && (gsize)(s + len - open) <= 16)

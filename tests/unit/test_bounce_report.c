@@ -460,6 +460,103 @@ test_person_forward(void)
     g_assert_true(bounce_report_is_automated(fbl));
 }
 
+/* test_section_headings - what a heading over codeless recipients, or a
+ * notice's subject tag, says of them; above all, no failure read as a
+ * delivery, a relay or a delay, whose address would then never be
+ * suppressed (a failure's words first, a negation at a heading's end,
+ * Exchange's relay heading that says "no notification"). */
+static void
+test_section_headings(void)
+{
+    static const struct {
+        const char *action, *subject, *heading;
+    } cases[] = {
+        { "failed", "Notification",
+          "Delivery failed permanently after repeated transient errors:" },
+        { "failed", "Transient failure: message returned",
+          "Text" },
+        { "failed", "Notification",
+          "Ihre Nachricht konnte vorübergehend nicht zugestellt werden und wurde aufgegeben:" },
+        { "failed", "Notification",
+          "Сообщение не доставлено. Сервер повторял попытки, пока не истек срок:" },
+        { "failed", "Notification",
+          "Delivery is incomplete, but these recipients failed:" },
+        { "failed", "Notification",
+          "Die Zustellung ist nicht abgeschlossen, aber folgende Empfänger sind fehlgeschlagen:" },
+        { "failed", "Notification",
+          "Följande mottagare levererades inte:" },
+        { "failed", "Levererades inte",
+          "Text" },
+        { "failed", "Notification",
+          "Ihre Nachricht wurde an keinen Empfänger zugestellt:" },
+        { "failed", "Notification",
+          "Votre message n'a pu être remis aux destinataires suivants :" },
+        { "failed", "Notification",
+          "Ce message ne sera pas distribué aux destinataires suivants :" },
+        { "failed", "Notification",
+          "Su mensaje no fue entregado a los siguientes destinatarios:" },
+        { "failed", "Notification",
+          "Entrega fallida; el mensaje fue retransmitido al remitente:" },
+        { "failed", "Notification",
+          "La consegna è fallita dopo un ritardo:" },
+        { "failed", "Notification",
+          "Leveransen misslyckades efter försening:" },
+        { "failed", "Notification",
+          "Teslim edilemedi, ileti geri aktarıldı:" },
+        { "failed", "Notification",
+          "邮件投递已完成，但以下收件人投递失败:" },
+        { "failed", "Notification",
+          "配信処理は完了しましたが、以下の宛先には届きませんでした:" },
+        { "failed", "Notification",
+          "Het bericht is nooit afgeleverd:" },
+        { "failed", "Notification",
+          "Message expired after being deferred for 5 days:" },
+        { "failed", "Notification",
+          "Giving up on the following deferred recipients:" },
+        { "failed", "Notification",
+          "These recipients were never delivered:" },
+        { "failed", "Returned mail Заказ доставлен",
+          "Text" },
+        { "relayed", "Notification",
+          "Delivery to these recipients or groups is complete, but no delivery notification was sent by the destination server:" },
+        { "relayed", "Notification",
+          "Die Zustellung an diese Empfänger oder Gruppen ist abgeschlossen, aber vom Zielserver wurde keine Zustellbenachrichtigung gesendet:" },
+        { "relayed", "Notification",
+          "La entrega a estos destinatarios o grupos se ha completado, pero el servidor de destino no envió ninguna notificación de entrega:" },
+        { "relayed", "Notification",
+          "Il recapito a questi destinatari o gruppi è stato completato, ma il server di destinazione non ha inviato alcuna notifica di recapito:" },
+        { "delayed", "Notification",
+          "Delivery to the following recipients has been delayed:" },
+        { "delayed", "Notification",
+          "Your message hasn't been delivered yet:" },
+        { "delayed", "Доставка задерживается: Счёт 8814",
+          "Text" },
+        { "delivered", "Notification",
+          "Your message has been delivered to the following recipients:" },
+        { "delivered", "Notification",
+          "Meddelandet levererades till:" },
+        { "delivered", "Zugestellt: Rechnung",
+          "Text" },
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *text = g_strdup_printf(
+            "From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\n"
+            "To: b1@notifications.example.com\nSubject: %s\nMIME-Version: 1.0\n"
+            "Content-Type: text/plain; charset=utf-8\n\n%s\n\n    bob@example.com\n\n"
+            "--- Original message ---\nFrom: a@post.example.com\n",
+            cases[i].subject, cases[i].heading);
+        g_autoptr(BounceReport) report = bounce_report_parse(text, strlen(text));
+        const BounceRecipient *r;
+
+        g_test_message("%s / %s", cases[i].subject, cases[i].heading);
+        g_assert_cmpuint(report->recipients->len, ==, 1);
+        r = g_ptr_array_index(report->recipients, 0);
+        g_assert_cmpstr(r->addr, ==, "bob@example.com");
+        g_assert_cmpstr(r->action, ==, cases[i].action);
+    }
+}
+
 static void
 test_kind_names(void)
 {
@@ -623,5 +720,6 @@ main(int argc, char **argv)
     g_test_add_func("/bounce/threads", test_threads);
     g_test_add_func("/bounce/kind_names", test_kind_names);
     g_test_add_func("/bounce/person-forward", test_person_forward);
+    g_test_add_func("/bounce/section-headings", test_section_headings);
     return g_test_run();
 }
