@@ -97,13 +97,14 @@ log_close(void)
 /* log_char_is_layout - a valid character that would break or reorder a
  * line for a reader that knows Unicode: C1 controls (U+0085 is a line
  * break), the line and paragraph separators, and the bidirectional
- * embeddings, overrides and isolates, which make text read in another
- * order than it was written. */
+ * marks, embeddings, overrides and isolates, which make text read in
+ * another order than it was written. */
 static gboolean
 log_char_is_layout(gunichar c)
 {
-    return (c >= 0x80 && c <= 0x9f) || c == 0x2028 || c == 0x2029 ||
-           (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+    return (c >= 0x80 && c <= 0x9f) || c == 0x2028 || c == 0x2029 || c == 0x200e ||
+           c == 0x200f || c == 0x061c || (c >= 0x202a && c <= 0x202e) ||
+           (c >= 0x2066 && c <= 0x2069);
 }
 
 /* log_msg - one line: time, level, then the caller's key=value pairs.

@@ -472,7 +472,7 @@ def unicode_line_breaks_and_bidi_controls_in_a_sender_stay_on_one_log_line():
     # end a line for readers that split on Unicode line breaks, U+202E makes
     # the rest of a line read backwards.
     reset_database()
-    sender = "a\u2028b\u0085c\u202ed\u2066e@example.net".encode()
+    sender = "a\u2028b\u0085c\u202ed\u2066e\u200ff@example.net".encode()
     with Bouncerd() as d:
         c = Lmtp(d.port)
         c.lhlo()
@@ -487,9 +487,9 @@ def unicode_line_breaks_and_bidi_controls_in_a_sender_stay_on_one_log_line():
         log = log_bytes(d)
     eq(psql("SELECT encode(convert_to(mail_from, 'UTF8'), 'hex') FROM inbound_messages"),
        [[sender.hex()]], "the sender as sent")
-    for raw in ("\u2028", "\u0085", "\u202e", "\u2066"):
+    for raw in ("\u2028", "\u0085", "\u202e", "\u2066", "\u200f"):
         check(raw.encode() not in log, "%r raw in the log" % raw)
-    check(b"a\\u2028b\\u0085c\\u202ed\\u2066e@example.net" in log,
+    check(b"a\\u2028b\\u0085c\\u202ed\\u2066e\\u200ff@example.net" in log,
           "the sender escaped in the log: %r" % log[-600:])
 
 
