@@ -292,29 +292,30 @@ typedef struct {
 /* What a heading over a list of recipients, or a notice's subject, says
  * of them, in the words of Exchange's and other notices in the common
  * languages (a word with a space before it is a word of its own: "nie"
- * is Polish for "not", but "dostarczanie" is "delivery"). Tried in this
- * order: "not yet" (a delay, though a negation), a relay's "complete,
- * but" (its destination sent no notification: another negation),
- * then a failure's words (a negation included: "Undeliverable: your
- * order has been delayed" is a failure), then a contacts heading's, a
- * delay's, a relay's and a delivery's. Spanish and French negations are spelled out with their
- * verb: a relay's heading says "no" and "pas" too ("el servidor de
- * destino no envió ninguna notificación"). */
+ * is Polish for "not", but "dostarczanie" is "delivery"; ASCII
+ * punctuation is a space). Tried in this order: a failure's own words
+ * ("failed", "rejected", "gescheitert"), "not yet" (a delay, though a
+ * negation), a relay's "complete, but" (its destination sent no
+ * notification: another negation), a failure's negations ("Undeliverable:
+ * your order has been delayed" is a failure), then a contacts heading's,
+ * a delay's, a relay's and a delivery's. Spanish and French negations are
+ * spelled out with their verb: a relay's heading says "no" and "pas" too
+ * ("el servidor de destino no envió ninguna notificación"). */
 static const char *const section_not_yet[] = {
     " not yet", "'t been delivered yet", "not been delivered yet", "noch nicht", "pas encore",
     "todavía no", "aún no", " non ancora", "non è ancora", "ainda não", " nog niet",
     "jeszcze nie", "ännu inte", "endnu ikke", "ennå ikke", "ещё не", "еще не", "尚未", "아직",
-    NULL,
+    "bisher nicht", "zatím ne", "henüz", NULL,
 };
 /* After the failures: "transient" and "vorübergehend" are also said of
  * what was given up ("failed permanently after repeated transient
  * errors"), "deferred" of what then expired. */
 static const char *const section_delayed[] = {
-    "delayed", "delay)", "deferred", "keep trying", "will retry", "still trying", "still being",
-    "transient", "not yet been delivered", "verzögert", "vorübergehend", "bisher nicht",
+    "delayed", " delay ", "deferred", "keep trying", "will retry", "still trying", "still being",
+    "transient", "not yet been delivered", "verzögert", "vorübergehend",
     "retrasad", "demorad", "différé", "retardé", "ritard", "posticipat", "atrasad", "adiad",
     "vertraagd", "opóźni", " jeszcze dostarcz", "zpožděn", " zatím", "försen", "forsinke",
-    "viivästy", " vielä", "henüz", "gecik", "задерж", "遅延", "遅れ", "まだ", "延迟", "延遲",
+    "viivästy", " vielä", "gecik", "задерж", "遅延", "遅れ", "まだ", "延迟", "延遲",
     "지연", NULL,
 };
 /* Exchange's relay heading: the destination sent no notification, a
@@ -322,30 +323,64 @@ static const char *const section_delayed[] = {
  * complete, but", never "incomplete, but" or "nicht abgeschlossen,
  * aber"). */
 static const char *const section_relayed_but[] = {
-    " is complete, but", "ist abgeschlossen, aber", "est terminée, mais",
-    "se ha completado, pero", "ha finalizado, pero", "è stato completato, ma",
-    "è stata completata, ma", "foi concluída, mas", "está concluída, mas", "is voltooid, maar",
-    "zostało ukończone, ale", "zostało zakończone, ale", "bylo dokončeno, ale",
-    "har slutförts, men", "er fuldført, men", "er fullført, men", "on valmis, mutta", NULL,
+    " is complete but", "ist abgeschlossen aber", "est terminée mais", "se ha completado pero",
+    "ha finalizado pero", "è stato completato ma", "è stata completata ma", "foi concluída mas",
+    "está concluída mas", "is voltooid maar", "zostało ukończone ale", "zostało zakończone ale",
+    "bylo dokončeno ale", "har slutförts men", "er fuldført men", "er fullført men",
+    "on valmis mutta", NULL,
+};
+/* A failure's own words, a negation's in none of them: before the "not
+ * yet" of a delay ("mailbox not yet set up, delivery failed") and a
+ * relay's "complete, but" ("complete, but these recipients failed"), so
+ * never in a relay's or a delay's heading as Exchange writes them. "erro"
+ * is "error", "errore" and "erro"; rejections, returns to the sender,
+ * cancellations and "except" (delivered to all but those listed) are
+ * failures of the addresses under them. */
+static const char *const section_failed_said[] = {
+    "fail", "permanent", "undeliver", "nondeliver", "non deliver", "erro", "expir", "reject",
+    "bounce", "gave up", "giving up", " returned", " returning", " return to sender",
+    "sent back", "cannot", "unable", "unsuccess", "refus", "denied", "abandon", "cancel",
+    "discard", "timed out", "unknown", " except ",
+    "unzustell", "fehlgeschlagen", "gescheitert", "fehler", "abgelehnt", "abgewiesen",
+    "abgebrochen", "erfolglos", "niemand", " außer ", "zurückgeschickt", "zurückgesandt",
+    "zurückgewiesen",
+    "échec", "echec", "échou", "impossib", "annul", "erreur", "sans succès", " sauf ",
+    "retourn", "renvoy", "rejet",
+    "falló", "fallid", "rechaz", "devuelt", "sin éxito", " excepto ",
+    "fallit", "mancat", "scartat", "rifiutat", "sconosciut", "senza successo", "nessun",
+    " tranne ", "restituit", "respint",
+    "falh", "malsucedid", "sem sucesso", "recusad", " exceto ", "devolvid", "rejeit",
+    "mislukt", "onbestel", "geweigerd", "fout", "zonder succes", " behalve ", "onafgelever",
+    "teruggestuurd", "afgewezen",
+    "niedostarcz", "niedoręcz", "odrzuc", "błąd", "przerwan", "zwróc",
+    "nedoruč", "odmítnut", "zamítnut", "zrušen", "vrácen", "chyb", "selhal",
+    "misslyck", "oleverer", "avvisa", "nekad", "returner", "avbrut", "mislyk", "ulever",
+    "afvist", "avvist",
+    "epäonnistu", "hylät", "hylk", "peruutet", "palautet",
+    "başarısız", "edilemedi", "edilemiyor", "reddedil", " hata", "iptal", "iade edil",
+    "geri aktar", "geri gönder",
+    "недостав", "ошибк", "отклон", "отказ", "возвращ", "удален",
+    "失敗", "失败", "不能", "无法", "無法", "拒否", "破棄", "エラー", "返送", "宛先不明", "拒绝",
+    "拒絕", "拒收", "退回", "退信", "未能", "出错", "실패", "거부", "반송", NULL,
 };
 /* Negations in their inflected forms where a bare word would also be in
  * a relay's or a delivery's heading: German "keine" ("keine
  * Zustellbenachrichtigung"), French "aucun" and "n'a été" ("n'a envoyé
- * aucune notification"), Spanish "no" ("no envió ninguna notificación"). */
+ * aucune notification"), Spanish "no" ("no envió ninguna notificación"),
+ * after the relay's "complete, but". */
 static const char *const section_failed[] = {
-    "fail", "permanent", " not ", "n't", " never", "undeliver", "nondeliver", "non-deliver",
-    "error", "expired", "rejected", "bounced", "gave up", "giving up", " returned",
-    "nicht", "niemals", "unzustell", "fehlgeschlagen", "keinen", "keinem", " an keine",
-    "keine nachricht", " non ", "pas pu", "pas été", "pas être", "n'a pu", "n'ont pu", " ne peu",
-    " ne pourr", " à aucun", "n'est pas", "ne sont pas", "ne sera pas", "ne seront pas",
-    "jamais", "échec", "echec", "échou", "impossible", " no se ", " no entreg", " no pudo ",
-    " no pudieron ", " no ha podido ", " no han podido ", " no fue ", " no fueron ",
-    " no ha sido ", " no han sido ", " nunca", "falló", "fallid", "fallit", "mancat", " não ",
-    "falh", "malsucedid", " niet ", "niet-", "nooit", "mislukt", "onbestel", " nie ",
-    "niedostarcz", "nedoruč", "nebyl", "nelze", "nepodař", "nezdař", "nemohl", "chyb", "selhal",
-    " inte ", " ej ", "misslyck", " ikke ", "mislyk", " ei ", "epäonnistu", "başarısız",
-    "edilemedi", " не ", "недостав", "ошибк", "失敗", "失败", "できません", "届きません", "不能",
-    "无法", "無法", "실패", "못했", NULL,
+    " not ", "n't", " never", " none ",
+    "nicht", "niemals", "keinen", "keinem", " kein ", " an keine", "keine nachricht",
+    " non ", "pas pu", "pas été", "pas être", "pas remis", "n'a pu", "n'ont pu", " ne peu",
+    " ne pouv", " ne pourr", " à aucun", " personne ", "n'est pas", "ne sont pas",
+    "ne sera pas", "ne seront pas", "jamais",
+    " no se ", " no entreg", " no pudo ", " no pudieron ", " no ha podido ", " no han podido ",
+    " no fue ", " no fueron ", " no ha sido ", " no han sido ", " no puede", " no será",
+    " no serán", " no lleg", " no es posible", " no retransmit", " nunca",
+    " não ", " nenhum", " niet ", " geen ", "nooit", " nie ",
+    "nebyl", "nebude", "nemůže", "nelze", "nepodař", "nezdař", "nemohl",
+    " inte ", " ej ", " icke ", "aldri", " ikke ", " ei ", "eivät", "edilmedi", " не ",
+    "できません", "届きません", "못했", "않았", "없습니다", NULL,
 };
 static const char *const section_relayed[] = {
     "relayed", "is complete", "abgeschlossen", "weitergeleitet", "est terminée", "relayé",
@@ -356,7 +391,7 @@ static const char *const section_relayed[] = {
     "릴레이됨", "릴레이되었습니다", NULL,
 };
 static const char *const section_delivered[] = {
-    "delivered", "(success)", "übermittelt", "zugestellt", "remis", "distribué", "délivré",
+    "delivered", " success ", "übermittelt", "zugestellt", "remis", "distribué", "délivré",
     "entregad", "entregó", "entregue", "recapitat", "consegnat", "bezorgd", "afgeleverd",
     "dostarczon", "doručena", "doručeno", "doručeny", "levererat", "levererad", "leveret",
     "levert", "toimitettu", "toimitettiin", "teslim edildi", "доставлен", "配信されました",
@@ -424,7 +459,27 @@ prose_section_of(const char *text, gssize len)
         low[l] = ' ';
         low[l + 1] = '\0';
     }
+    /* ASCII punctuation is a space between words, so that "(not
+     * delivered)", "[Not delivered]", "levererades inte," and
+     * "Ikke-leveret" negate as "not delivered" does; a run of spaces is
+     * one */
+    {
+        gsize o = 0;
 
+        for (gsize i = 0; low[i] != '\0'; i++) {
+            char c = low[i];
+
+            if (strchr("()[]{}<>\"*,.;!?/-", c) != NULL)
+                c = ' ';
+            if (c == ' ' && o > 0 && low[o - 1] == ' ')
+                continue;
+            low[o++] = c;
+        }
+        low[o] = '\0';
+    }
+
+    if (section_says(low, section_failed_said))
+        return "failed";
     if (section_says(low, section_not_yet))
         return "delayed";
     if (section_says(low, section_relayed_but))
@@ -506,8 +561,11 @@ prose_subject_section(const BounceParts *parts)
     else if (len <= PROSE_SUBJECT_TAG_MAX)     /* bytes: a few words, all tag */
         said = prose_section_of(s, (gssize)len);
     else if (len > 0 && s[len - 1] == ')' && (open = strrchr(s, '(')) != NULL
-             && (gsize)(s + len - open) <= 16)
+             && (gsize)(s + len - open) <= 16) {
         said = prose_section_of(open, s + len - open);      /* "... (Delay)" */
+        if (g_strcmp0(prose_section_of(s, (gssize)len), "failed") == 0)
+            said = NULL;     /* "could not be delivered, retried (Delay)" */
+    }
     return g_strcmp0(said, "failed") == 0 || g_strcmp0(said, "contact") == 0 ? NULL : said;
 }
 
