@@ -404,12 +404,30 @@ static const char *const section_delivered[] = {
  * "contact" alone: "Could not contact the server for:" heads recipients. */
 static const char *const section_contact[] = {
     "please contact", "contact us", "contact our", "contact your", "need help", "for help",
-    "for assistance", "any questions", "questions?", "for questions", "for more information",
+    "for assistance", "any questions", " questions ", "for questions", "for more information",
     "for further information", "kontaktieren sie", "wenden sie sich", "bei fragen", "contactez",
     "pour toute question", "en contacto con", "contacte con", "para cualquier pregunta",
     "per assistenza", "contatta", "neem contact", "entre em contato", "entre em contacto",
     "skontaktuj", "kontaktujte", "kontakta", "ota yhteyttä", "iletişime geç", "свяжитесь",
     "お問い合わせ", "联系", "聯繫", "聯絡", "문의", NULL,
+};
+
+/* The lists in the order they are tried, and what each says. A contacts
+ * heading's come after the failures': "Delivery failed, please contact
+ * your administrator:" heads recipients, and one missed is never
+ * suppressed, where a help desk taken for one only costs a row. */
+static const struct {
+    const char *const *words;
+    const char *says;
+} section_order[] = {
+    { section_failed_said, "failed" },
+    { section_not_yet, "delayed" },
+    { section_relayed_but, "relayed" },
+    { section_failed, "failed" },
+    { section_contact, "contact" },
+    { section_delayed, "delayed" },
+    { section_relayed, "relayed" },
+    { section_delivered, "delivered" },
 };
 
 /* section_says - one of words is in low. */
@@ -449,19 +467,10 @@ prose_section_of(const char *text, gssize len)
 
         low = g_strconcat(" ", lowered, " ", NULL);
     }
-    /* a heading's closing colon is no part of its last word ("levererades
-     * inte:") */
-    {
-        gsize l = strlen(low);
-
-        while (l > 1 && (low[l - 1] == ' ' || low[l - 1] == ':'))
-            low[--l] = '\0';
-        low[l] = ' ';
-        low[l + 1] = '\0';
-    }
     /* ASCII punctuation is a space between words, so that "(not
      * delivered)", "[Not delivered]", "levererades inte," and
-     * "Ikke-leveret" negate as "not delivered" does; a run of spaces is
+     * "Ikke-leveret" negate as "not delivered" does, and so does a
+     * heading's closing colon ("levererades inte:"); a run of spaces is
      * one */
     {
         gsize o = 0;
@@ -469,7 +478,7 @@ prose_section_of(const char *text, gssize len)
         for (gsize i = 0; low[i] != '\0'; i++) {
             char c = low[i];
 
-            if (strchr("()[]{}<>\"*,.;!?/-", c) != NULL)
+            if (strchr("()[]{}<>\"*,.:;!?/-", c) != NULL)
                 c = ' ';
             if (c == ' ' && o > 0 && low[o - 1] == ' ')
                 continue;
@@ -478,25 +487,10 @@ prose_section_of(const char *text, gssize len)
         low[o] = '\0';
     }
 
-    if (section_says(low, section_failed_said))
-        return "failed";
-    if (section_says(low, section_not_yet))
-        return "delayed";
-    if (section_says(low, section_relayed_but))
-        return "relayed";
-    if (section_says(low, section_failed))
-        return "failed";
-    /* after the failures: "Delivery failed, please contact your
-     * administrator:" heads recipients, and one missed is never
-     * suppressed, where a help desk taken for one only costs a row */
-    if (section_says(low, section_contact))
-        return "contact";
-    if (section_says(low, section_delayed))
-        return "delayed";
-    if (section_says(low, section_relayed))
-        return "relayed";
-    if (section_says(low, section_delivered))
-        return "delivered";
+    for (gsize i = 0; i < G_N_ELEMENTS(section_order); i++) {
+        if (section_says(low, section_order[i].words))
+            return section_order[i].says;
+    }
     return NULL;
 }
 
