@@ -494,6 +494,8 @@ prose_section_of(const char *text, gssize len)
     return NULL;
 }
 
+#define PROSE_HEADING_MAX 240         /* bytes: longer is no heading */
+
 /* prose_section - what a heading line over a list of recipients says of
  * them ("Delivered:", "The following recipients were delivered
  * successfully:", "Die Zustellung an diese Empfänger oder Gruppen ist
@@ -509,7 +511,8 @@ prose_section(const char *line, gsize len)
         line++;
         len--;
     }
-    if (len < 2 || len > 240 || line[len - 1] != ':' || memchr(line, '@', len) != NULL)
+    if (len < 2 || len > PROSE_HEADING_MAX || line[len - 1] != ':'
+        || memchr(line, '@', len) != NULL)
         return NULL;
     return prose_section_of(line, (gssize)len);
 }
@@ -557,8 +560,10 @@ prose_subject_section(const BounceParts *parts)
     else if (len > 0 && s[len - 1] == ')' && (open = strrchr(s, '(')) != NULL
              && (gsize)(s + len - open) <= 16) {
         said = prose_section_of(open, s + len - open);      /* "... (Delay)" */
-        if (g_strcmp0(prose_section_of(s, (gssize)len), "failed") == 0)
-            said = NULL;     /* "could not be delivered, retried (Delay)" */
+        /* "could not be delivered, retried (Delay)"; as far as a
+         * heading's length, like a heading */
+        if (g_strcmp0(prose_section_of(s, (gssize)MIN(len, PROSE_HEADING_MAX)), "failed") == 0)
+            said = NULL;
     }
     return g_strcmp0(said, "failed") == 0 || g_strcmp0(said, "contact") == 0 ? NULL : said;
 }
