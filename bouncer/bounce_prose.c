@@ -376,7 +376,7 @@ static const char *const section_failed[] = {
     "ne sera pas", "ne seront pas", "jamais",
     " no se ", " no entreg", " no pudo ", " no pudieron ", " no ha podido ", " no han podido ",
     " no fue ", " no fueron ", " no ha sido ", " no han sido ", " no puede", " no será",
-    " no serán", " no lleg", " no es posible", " no retransmit", " nunca",
+    " no lleg", " no es posible", " no retransmit", " nunca",
     " não ", " nenhum", " niet ", " geen ", "nooit", " nie ",
     "nebyl", "nebude", "nemůže", "nelze", "nepodař", "nezdař", "nemohl",
     " inte ", " ej ", " icke ", "aldri", " ikke ", " ei ", "eivät", "edilmedi", " не ",
