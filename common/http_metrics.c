@@ -278,7 +278,6 @@ http_metrics_reply(struct MHD_Connection *connection, const char *url, unsigned 
 {
     struct MHD_Response *response =
         MHD_create_response_from_buffer_with_free_callback(strlen(body), body, g_free);
-    g_autofree char *path = g_strescape(url, NULL);
     enum MHD_Result rc;
 
     if (response == NULL) {
@@ -291,7 +290,7 @@ http_metrics_reply(struct MHD_Connection *connection, const char *url, unsigned 
         MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
     rc = MHD_queue_response(connection, status, response);
     MHD_destroy_response(response);
-    log_debug("metrics: path=%.100s status=%u", path, status);
+    log_debug("metrics: path=%.100s status=%u", url, status);
     return rc;
 }
 

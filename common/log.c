@@ -109,7 +109,7 @@ log_char_is_layout(gunichar c)
 
 /* log_msg - one line: time, level, then the caller's key=value pairs.
  * Control characters from the message are escaped so a client cannot forge
- * log lines. */
+ * log lines; callers pass text as it came, unescaped. */
 void
 log_msg(LogLevel level, const char *fmt, ...)
 {
@@ -147,8 +147,12 @@ log_msg(LogLevel level, const char *fmt, ...)
             continue;
         }
         /* Control characters and bytes that are not UTF-8 are escaped: the
-         * log stays one valid line per event, whatever a client sent. */
-        if ((unsigned char)*p < 0x20 || *p == 0x7f || (unsigned char)*p >= 0x80)
+         * log stays one valid line per event, whatever a client sent. A
+         * backslash is doubled, so a client's own "\x0a" or "\u202e" reads
+         * as the characters it sent, never as one we escaped. */
+        if (*p == '\\')
+            g_string_append(line, "\\\\");
+        else if ((unsigned char)*p < 0x20 || *p == 0x7f || (unsigned char)*p >= 0x80)
             g_string_append_printf(line, "\\x%02x", (unsigned char)*p);
         else
             g_string_append_c(line, *p);

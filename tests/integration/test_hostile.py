@@ -493,6 +493,24 @@ def unicode_line_breaks_and_bidi_controls_in_a_sender_stay_on_one_log_line():
           "the sender escaped in the log: %r" % log[-600:])
 
 
+@tap.test
+def a_backslash_in_a_sender_cannot_pass_for_an_escape_in_the_log():
+    # The log writes what it escapes as \xNN and \uNNNN. A sender that
+    # writes those six characters itself must not read like an escaped
+    # U+202E or a line feed: its backslashes are doubled.
+    reset_database()
+    sender = b"a\\u202eb\\x0ac@example.net"
+    with Bouncerd() as d:
+        mail, _, _, replies = send_one(d.port, sender, [POSTMASTER],
+                                       b"From: x@example.net\r\nSubject: s\r\n\r\nhi\r\n")
+        eq(mail[:3], "250", "MAIL FROM with backslashes")
+        eq(replies, ["250 2.0.0 Ok"], "stored")
+        log = log_bytes(d)
+    eq(psql("SELECT mail_from FROM inbound_messages"), [[sender.decode()]], "the sender as sent")
+    check(b"a\\\\u202eb\\\\x0ac@example.net" in log,
+          "the backslashes doubled in the log: %r" % log[-600:])
+
+
 # --- SQL metacharacters ----------------------------------------------------------------
 
 META = "it's \"quoted\"; -- \\ $$ $q$ DROP TABLE bounces; --"
