@@ -287,6 +287,9 @@ typedef struct {
     gsize again_start;        /* its diagnostic where it is named again, */
     gsize again_end;          /* (Exchange's section for administrators); 0: not */
     const char *section;      /* "delivered", "relayed", "delayed": its heading's */
+    gsize head_start;         /* the heading line it is listed under, */
+    gsize head_end;           /* 0 and 0: none */
+    gboolean ends_at_heading; /* the next recipient's heading ended its text */
 } ProseHit;
 
 /* What a heading over a list of recipients, or a notice's subject, says
@@ -798,6 +801,32 @@ prose_token_is_addr(const char *raw, const char *addr)
     return len == n && g_ascii_strncasecmp(raw, addr, n) == 0;
 }
 
+/* prose_hit_append - add hit, listed under the heading line head_start ..
+ * head_end (0 and 0: none); under_heading: the line before it, blank
+ * lines aside, is that heading. A notice with a section per outcome or
+ * per language ("Ihre Nachricht wurde an keinen Empfänger zugestellt:",
+ * then "Votre message n'a pu être remis ...:") lists recipients right
+ * under each heading: such a heading ends what the recipient before it
+ * says. A heading followed by text ("Technical details of permanent
+ * failure:", "SMTP error from remote server after RCPT command:") ends
+ * nothing: it is part of the last recipient's text. */
+static void
+prose_hit_append(GArray *hits, ProseHit *hit, gsize head_start, gsize head_end,
+                 gboolean under_heading)
+{
+    hit->head_start = head_start;
+    hit->head_end = head_end;
+    if (hits->len > 0 && under_heading) {
+        ProseHit *last = &g_array_index(hits, ProseHit, hits->len - 1);
+
+        if (last->head_end != head_end && last->diag_end == 0 && head_start > last->diag_start) {
+            last->diag_end = head_start;
+            last->ends_at_heading = TRUE;
+        }
+    }
+    g_array_append_val(hits, *hit);
+}
+
 /* prose_list_rest - the addresses that go on from a recipient list's
  * first ("...recipients failed: a@example.org, b@example.org and
  * c@example.org."), from p to end, each separated from the one before by
@@ -1085,6 +1114,8 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
     gboolean forward = bounce_subject_is_forward(parts);
     /* the heading the lines are under; before any, the subject's word */
     const char *section = table == BOUNCE_TABLE_RECIPIENT ? prose_subject_section(parts) : NULL;
+    gsize head_start = 0, head_end = 0;     /* that heading's line */
+    gboolean under_heading = FALSE;         /* only blank lines since it */
 
     while (pos < len && hits->len < BOUNCE_MAX_RECIPIENTS) {
         const char *nl = memchr(text + pos, '\n', len - pos);
@@ -1095,13 +1126,21 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
         gsize indent = prose_indent(text + at, line_end - at);
         gboolean carries_on = in_block && indent > block_indent;
 
+        gboolean fresh = under_heading;     /* this line comes right under a heading */
+
         if (at + indent == line_end || !carries_on)
             in_block = FALSE;   /* a blank line, or one as far out: the block ends */
+        if (at + indent < line_end)
+            under_heading = FALSE;
         if (table == BOUNCE_TABLE_RECIPIENT && line_end > at) {
             const char *said = prose_section(text + at, line_end - at);
 
-            if (said != NULL)
+            if (said != NULL) {
                 section = strcmp(said, "failed") == 0 ? NULL : said;
+                head_start = at;
+                head_end = line_end;
+                under_heading = TRUE;
+            }
         }
 
         /* Several recipients on one line: each is a recipient, and what
@@ -1120,8 +1159,7 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
                     ProseHit hit = { addr, pos, MIN(line_end + 1, len), "rcpt-angle-list", 0 };
 
                     hit.section = g_strcmp0(section, "contact") == 0 ? NULL : section;
-
-                    g_array_append_val(hits, hit);
+                    prose_hit_append(hits, &hit, head_start, head_end, fresh);
                 }
             }
             pos = line_end + 1;
@@ -1178,7 +1216,7 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
                         hit.diag_start = (gsize)block;
                         hit.diag_end = line_end;
                     }
-                    g_array_append_val(hits, hit);
+                    prose_hit_append(hits, &hit, head_start, head_end, fresh);
                     if (strcmp(m.rule->id, "rcpt-list-colon") == 0) {
                         if (own == NULL)
                             own = prose_own_addresses(parts);
@@ -1438,6 +1476,7 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
     g_autoptr(GArray) hits = NULL;
     const BounceFields *original = parts->original;
     const char *failed;
+    gboolean sections = FALSE;  /* recipients listed under headings of their own */
 
     err_len = prose_error_end(parts, &original_at);
     if (!prose_is_bounce(parts, err_len, &why))
@@ -1481,6 +1520,8 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
             g_ptr_array_add(report->recipients, r);
         }
     }
+    for (guint i = 0; i < hits->len; i++)
+        sections = sections || g_array_index(hits, ProseHit, i).ends_at_heading;
     for (guint i = 0; i < hits->len; i++) {
         ProseHit *hit = &g_array_index(hits, ProseHit, i);
         BounceRecipient *r;
@@ -1495,10 +1536,18 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
         r->diagnostic = prose_hit_diagnostic(text->str, hits, i, err_len);
         /* Addresses listed one under another with one error after the
          * last (Exim, when a host refused them together): the error is
-         * theirs all. */
-        for (guint j = i + 1; r->diagnostic[0] == '\0' && j < hits->len; j++) {
+         * theirs all, if they are under the same heading. */
+        for (guint j = i + 1; r->diagnostic[0] == '\0' && j < hits->len
+             && !(sections && g_array_index(hits, ProseHit, j).head_end != hit->head_end); j++) {
             g_free(r->diagnostic);
             r->diagnostic = prose_hit_diagnostic(text->str, hits, j, err_len);
+        }
+        if (r->diagnostic[0] == '\0' && sections && hit->head_end > 0) {
+            /* Nothing said of it in a notice of several sections but its
+             * own heading's words; the text before the first recipient
+             * is the first section's. */
+            g_free(r->diagnostic);
+            r->diagnostic = prose_diagnostic(text->str, hit->head_start, hit->head_end);
         }
         if (r->diagnostic[0] == '\0') {
             /* The reason came before the address ("...: user unknown\n

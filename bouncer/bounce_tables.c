@@ -512,8 +512,11 @@ static const BounceRule table_delayed[] = {
     /* Said of a recipient whose status is 4.x.x: the sender stopped
      * trying, so the failure is final (qmail: "I'm not going to try
      * again; this message has been in the queue too long."). Value:
-     * the action. First, so it wins over the wording of a delay. */
-    { "gave-up",         "failed", 0, "\\bnot going to try again\\b|\\bi(?:'ve| have) given up\\b", NULL },
+     * the action. First, so it wins over the wording of a delay. Exim
+     * heads every address it returns with "This is a permanent error",
+     * a 452 after its retries included; Sendmail with "permanent fatal
+     * errors". */
+    { "gave-up",         "failed", 0, "\\bnot going to try again\\b|\\bi(?:'ve| have) given up\\b|\\bthis is a permanent error\\b|\\bhad permanent fatal errors\\b", NULL },
     { "delay-warning",   NULL, 0, "^(?:warning: )?(?:message|mail) (?:delivery )?(?:delayed|has been delayed|is delayed)|delivery (?:has been |is )?delayed|this is a warning message only|will continue (?:trying|to try)|will keep trying|will retry|still trying|still undelivered after|delivery attempts will continue|delivery of (?:this|your) message has been delayed", NULL },
 };
 
