@@ -119,6 +119,28 @@ bounce_reason_is_final(const char *reason)
     return FALSE;
 }
 
+/* context_gave_up - the notice says it gave up on r: a "failed" rule of
+ * the delay table in its text before r's address, with no list of
+ * transient errors between those words and the address. Sendmail heads
+ * the addresses it still tries with "had transient non-fatal errors"
+ * under those with "permanent fatal errors", in the same notice; and the
+ * words in a returned message after the address are the sender's, not
+ * the notice's. An address not in the text: the whole text. */
+static gboolean
+context_gave_up(const BounceRecipient *r, const char *context, gsize context_len)
+{
+    g_autofree char *low = g_ascii_strdown(context, (gssize)context_len);
+    g_autofree char *addr = g_ascii_strdown(r->addr, -1);
+    const char *at = addr[0] != '\0' ? strstr(low, addr) : NULL;
+    gsize before = at != NULL ? (gsize)(at - low) : strlen(low);
+    BounceMatch m;
+
+    if (!bounce_rules_first(BOUNCE_TABLE_DELAYED, context, before, &m)
+        || g_strcmp0(m.rule->value, "failed") != 0)
+        return FALSE;
+    return g_strstr_len(low + m.match_end, (gssize)(before - m.match_end), "non-fatal") == NULL;
+}
+
 /* action_from_text - the action of a recipient no report field gave one:
  * its status class first; with no code at all, its wording (a delay, a
  * delivery that worked), then the notice's if it is one that only ever
@@ -143,8 +165,7 @@ action_from_text(const BounceRecipient *r, const char *context, gsize context_le
     if (r->status[0] == '4') {
         if (bounce_rules_first(BOUNCE_TABLE_DELAYED, r->diagnostic, len, &m))
             return m.rule->value != NULL ? m.rule->value : "delayed";
-        if (context != NULL && bounce_rules_first(BOUNCE_TABLE_DELAYED, context, context_len, &m)
-            && g_strcmp0(m.rule->value, "failed") == 0)
+        if (context != NULL && context_gave_up(r, context, context_len))
             return "failed";
         return "delayed";
     }
