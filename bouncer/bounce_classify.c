@@ -49,7 +49,7 @@ static const struct {
     { "5.7.27", "notaccept" },
     /* Microsoft 365's detail codes (documented with its NDRs). */
     { "4.4.312", "networkerror" },{ "5.4.312", "networkerror" },{ "4.4.316", "expired" },
-    { "5.4.316", "expired" },    { "5.4.300", "expired" },    { "4.4.300", "expired" },    { "5.7.501", "spamdetected" },{ "5.7.502", "spamdetected" },
+    { "5.4.316", "expired" },    { "5.4.300", "expired" },    { "4.4.300", "expired" },    { "5.1.90", "speeding" },    { "5.7.501", "spamdetected" },{ "5.7.502", "spamdetected" },
     { "5.7.503", "spamdetected" },{ "5.7.504", "filtered" },   { "5.7.505", "filtered" },
     { "5.7.506", "blocked" },    { "5.7.507", "blocked" },     { "5.7.508", "toomanyconn" },
     { "5.7.509", "authfailure" },{ "5.7.510", "blocked" },   { "5.7.511", "blocked" },
