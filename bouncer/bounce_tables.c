@@ -429,6 +429,13 @@ static const BounceRule table_rhost_reason[] = {
     { "rhost-qq-suspend",      "suspend", 0, "is a deactivated mailbox|suspend|deactivated|disabled|frozen", "qq.com" },
     { "rhost-qq-full",         "mailboxfull", 0, "full|quota|space", "qq.com" },
     { "rhost-qq-user",         "userunknown", 0, "mailbox not found|does not exist|not found|unavailable", "qq.com" },
+    /* NetEase (163.com, 126.com, yeah.net): the code after the reply, "554 HL:IHU",
+     * "450 MI:DMC", "550 RP:FRL" (its postmaster's list of rejection codes). */
+    { "rhost-netease-blocked", "blocked", 0, "\\b(?:hl:(?:rep|mep|ihu|ipb)|dt:rbl|wm:bli|mi:cel|rp:cel)\\b", "163.com|126.com|yeah.net|netease.com" },
+    { "rhost-netease-toomany", "toomanyconn", 0, "\\b(?:hl:icc|mi:(?:dmc|ccl|stc)|rp:(?:drc|ccl))\\b", "163.com|126.com|yeah.net|netease.com" },
+    { "rhost-netease-speeding","speeding", 0, "\\b(?:hl:(?:ifc|ifq)|mi:sfq|rp:(?:rcl|trc|qrc))\\b", "163.com|126.com|yeah.net|netease.com" },
+    { "rhost-netease-relay",   "norelaying", 0, "\\brp:frl\\b", "163.com|126.com|yeah.net|netease.com" },
+    { "rhost-netease-sender",  "rejected", 0, "\\bwm:blu\\b", "163.com|126.com|yeah.net|netease.com" },
     /* au (KDDI): "550 : User unknown", without the address, is the
      * recipient's filter refusing the sender; with it, there is no such
      * user. */
