@@ -1116,6 +1116,7 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
     const char *section = table == BOUNCE_TABLE_RECIPIENT ? prose_subject_section(parts) : NULL;
     gsize head_start = 0, head_end = 0;     /* that heading's line */
     gboolean under_heading = FALSE;         /* only blank lines since it */
+    gboolean after_blank = TRUE;            /* the line before was blank (or none) */
 
     while (pos < len && hits->len < BOUNCE_MAX_RECIPIENTS) {
         const char *nl = memchr(text + pos, '\n', len - pos);
@@ -1127,7 +1128,9 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
         gboolean carries_on = in_block && indent > block_indent;
 
         gboolean fresh = under_heading;     /* this line comes right under a heading */
+        gboolean starts_paragraph = after_blank;
 
+        after_blank = at + indent == line_end;
         if (at + indent == line_end || !carries_on)
             in_block = FALSE;   /* a blank line, or one as far out: the block ends */
         if (at + indent < line_end)
@@ -1139,7 +1142,10 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
                 section = strcmp(said, "failed") == 0 ? NULL : said;
                 head_start = at;
                 head_end = line_end;
-                under_heading = TRUE;
+                /* A section's heading starts a paragraph; a line right
+                 * under a recipient is its own text ("This mailbox has
+                 * moved; please resend it to the new address:"). */
+                under_heading = starts_paragraph;
             }
         }
 
