@@ -1195,6 +1195,12 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
                     g_array_index(hits, ProseHit, again).again_end = pos;
                 again = G_MAXUINT;
                 seen = prose_hit_find(hits, addr);
+                /* One named again (Exchange's section for administrators)
+                 * ends the text of the last one named before it, which
+                 * has no say in another's error. */
+                if (seen != G_MAXUINT && seen + 1 < hits->len
+                    && g_array_index(hits, ProseHit, hits->len - 1).diag_end == 0)
+                    g_array_index(hits, ProseHit, hits->len - 1).diag_end = pos;
                 if (seen != G_MAXUINT && g_array_index(hits, ProseHit, seen).again_start == 0) {
                     g_array_index(hits, ProseHit, seen).again_start
                         = m.match_start > 0 ? pos : at + m.match_end;
