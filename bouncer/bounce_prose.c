@@ -580,8 +580,20 @@ prose_apply_section(BounceRecipient *r, const char *section)
 {
     BounceMatch m;
 
-    if (section == NULL || strcmp(section, "failed") == 0 || bounce_text_has_code(r->diagnostic))
+    if (section == NULL || bounce_text_has_code(r->diagnostic))
         return;
+    /* Under a failure's heading, a recipient whose own words say no
+     * delay and no delivery failed, whatever another heading of the
+     * notice says of the others ("... has been delayed:"). */
+    if (strcmp(section, "failed") == 0) {
+        gsize len = strlen(r->diagnostic);
+
+        if (r->action[0] == '\0'
+            && !bounce_rules_first(BOUNCE_TABLE_DELAYED, r->diagnostic, len, &m)
+            && !bounce_rules_first(BOUNCE_TABLE_DELIVERED, r->diagnostic, len, &m))
+            bounce_recipient_set(&r->action, "failed");
+        return;
+    }
     /* Its own words say what failed: a delivery heading was wrong about
      * it, and a delay heading about one that can never succeed. */
     if (bounce_rules_first(BOUNCE_TABLE_REASON, r->diagnostic, strlen(r->diagnostic), &m)) {
@@ -1139,7 +1151,7 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
             const char *said = prose_section(text + at, line_end - at);
 
             if (said != NULL) {
-                section = strcmp(said, "failed") == 0 ? NULL : said;
+                section = said;
                 head_start = at;
                 head_end = line_end;
                 /* A section's heading starts a paragraph; a line right
