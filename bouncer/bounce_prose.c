@@ -758,8 +758,10 @@ prose_hit_find(GArray *hits, const char *addr)
 }
 
 /* prose_list_line - the addresses of a line that is nothing but two or
- * more of them in angle brackets ("<a@example.org>, <b@example.org>"),
- * or NULL. (transfer full) */
+ * more of them, in angle brackets or bare, separated by commas,
+ * semicolons or blanks ("<a@example.org>, <b@example.org>",
+ * "a@example.org, b@example.org"), or NULL. A bare one has a dot in its
+ * domain and nothing of a phrase about it. (transfer full) */
 static GPtrArray *
 prose_list_line(const char *line, gsize len)
 {
@@ -774,7 +776,25 @@ prose_list_line(const char *line, gsize len)
             i++;
             continue;
         }
-        if (line[i] != '<' || (gt = memchr(line + i, '>', len - i)) == NULL)
+        if (line[i] != '<') {
+            gsize j = i;
+            const char *at;
+
+            while (j < len && line[j] != ' ' && line[j] != '\t' && line[j] != ','
+                   && line[j] != ';' && line[j] != '\r')
+                j++;
+            addr = g_strndup(line + i, j - i);
+            at = strchr(addr, '@');
+            if (at == NULL || at == addr || strchr(at + 1, '@') != NULL
+                || strchr(at + 1, '.') == NULL || strpbrk(addr, "<>()\"[]:") != NULL) {
+                g_free(addr);
+                return NULL;
+            }
+            g_ptr_array_add(addrs, addr);
+            i = j;
+            continue;
+        }
+        if ((gt = memchr(line + i, '>', len - i)) == NULL)
             return NULL;
         addr = g_strndup(line + i + 1, gt - (line + i + 1));
         if (strchr(addr, '@') == NULL || strpbrk(addr, " \t<") != NULL) {
