@@ -114,6 +114,10 @@ static const BounceRule table_recipient[] = {
     /* An indented address, a dash, then the reason ("  x@y - mailbox
      * does not exist"). */
     { "rcpt-lead-dash",   "strong", 1, "^[ \\t]+<?([^\\s<>()@\"\\[]+@[^\\s<>()@\"\\[]+?)>?:?[ \\t]+[-\\x{2013}\\x{2014}][ \\t]+(?=\\S)", NULL },
+    /* The same with the recipient's name before the address in angle
+     * brackets ("  \"Olga Petrova\" <x@y> - mailbox unavailable",
+     * "  Ivan Sidorov <x@y> (552 5.2.2 mailbox full)"). */
+    { "rcpt-name-lead",   "strong", 1, "^[ \\t]+(?:\"[^\"\\n]{1,64}\"|[^\\s<>()@\"\\[:,;][^<>()@\"\\[:,;\\n]{0,63}?)[ \\t]+<([^\\s<>()@\"\\[]+@[^\\s<>()@\"\\[]+?)>:?[ \\t]+(?:[-\\x{2013}\\x{2014}][ \\t]+(?=\\S)|[\\[(])", NULL },
     /* "Could not deliver to <x>", "failed for x", "RCPT TO:<x>";
      * CommuniGate quotes it: "Failed to deliver to '<x>'" */
     { "rcpt-phrase",      "weak", 1, "(?:recipient|address|deliver(?:y|ed)? to|delivering to|sent to|mail to|message to|rcpt to:?|to:|user|mailbox|list|error (?:to|for))\\s*:?\\s*['\"]?<([^\\s<>@]+@[^\\s<>]+)>", NULL },
