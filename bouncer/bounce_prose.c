@@ -1436,7 +1436,10 @@ prose_hit_diagnostic(const char *text, GArray *hits, guint i, gsize err_len)
     if (hit->again_start == 0 || bounce_text_has_code(diag))
         return diag;
     again = prose_diagnostic(text, hit->again_start, hit->again_end);
-    if (!bounce_text_has_code(again))
+    /* Without a code, the second counts only where the first says
+     * nothing (Sendmail's "<x@y>... Deferred: Connection refused" under
+     * a bare list of addresses). */
+    if (!bounce_text_has_code(again) && diag[0] != '\0')
         return diag;
     if (diag[0] == '\0') {
         g_free(diag);

@@ -565,8 +565,9 @@ static const BounceRule table_delivered_notice[] = {
      * part is lost: Postfix's "THIS IS A WARNING ONLY.  YOU DO NOT NEED
      * TO RESEND YOUR MESSAGE.", Exim's "has not yet been delivered to one
      * or more of its recipients after more than", Gmail's "Delivery to
-     * the following recipients has been delayed". */
-    { "delayed-notice", "delayed", 0, "\\bthis is a warning only\\b[.\\s#]*you do not need to resend your message\\b|\\bhas not yet been delivered to one or more of its\\s+recipients after more than\\b|\\bdelivery to the following recipients? (?:has been|is) delayed\\b", NULL },
+     * the following recipients has been delayed", Sendmail's "Warning:
+     * message still undelivered after 4 hours". */
+    { "delayed-notice", "delayed", 0, "\\bthis is a warning only\\b[.\\s#]*you do not need to resend your message\\b|\\bhas not yet been delivered to one or more of its\\s+recipients after more than\\b|\\bdelivery to the following recipients? (?:has been|is) delayed\\b|^warning: message still undelivered after\\b", NULL },
 };
 
 /* Subjects of complaints that come without an ARF part (Hotmail JMRP and
