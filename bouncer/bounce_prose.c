@@ -834,7 +834,8 @@ prose_token_is_addr(const char *raw, const char *addr)
 }
 
 /* prose_hit_append - add hit, listed under the heading line head_start ..
- * head_end (0 and 0: none); under_heading: the line before it, blank
+ * head_end (0 and 0: none) that says section of it (a contacts heading
+ * says nothing of a recipient); under_heading: the line before it, blank
  * lines aside, is that heading. A notice with a section per outcome or
  * per language ("Ihre Nachricht wurde an keinen Empfänger zugestellt:",
  * then "Votre message n'a pu être remis ...:") lists recipients right
@@ -843,9 +844,10 @@ prose_token_is_addr(const char *raw, const char *addr)
  * failure:", "SMTP error from remote server after RCPT command:") ends
  * nothing: it is part of the last recipient's text. */
 static void
-prose_hit_append(GArray *hits, ProseHit *hit, gsize head_start, gsize head_end,
-                 gboolean under_heading)
+prose_hit_append(GArray *hits, ProseHit *hit, const char *section, gsize head_start,
+                 gsize head_end, gboolean under_heading)
 {
+    hit->section = g_strcmp0(section, "contact") == 0 ? NULL : section;
     hit->head_start = head_start;
     hit->head_end = head_end;
     if (hits->len > 0 && under_heading) {
@@ -1196,8 +1198,7 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
                 {
                     ProseHit hit = { addr, pos, MIN(line_end + 1, len), "rcpt-angle-list", 0 };
 
-                    hit.section = g_strcmp0(section, "contact") == 0 ? NULL : section;
-                    prose_hit_append(hits, &hit, head_start, head_end, fresh);
+                    prose_hit_append(hits, &hit, section, head_start, head_end, fresh);
                 }
             }
             pos = line_end + 1;
@@ -1244,8 +1245,6 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
                 }
                 if (seen == G_MAXUINT) {
                     ProseHit hit = { g_steal_pointer(&addr), pos, at + m.match_end, m.rule->id, 0 };
-
-                    hit.section = g_strcmp0(section, "contact") == 0 ? NULL : section;
                     gsize from = hits->len > 0 ? g_array_index(hits, ProseHit, hits->len - 1).line_start : 0;
                     gssize block = strcmp(m.rule->id, "rcpt-sendmail-dots") == 0
                         ? prose_transcript_block(text, from, pos) : -1;
@@ -1260,7 +1259,7 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
                         hit.diag_start = (gsize)block;
                         hit.diag_end = line_end;
                     }
-                    prose_hit_append(hits, &hit, head_start, head_end, fresh);
+                    prose_hit_append(hits, &hit, section, head_start, head_end, fresh);
                     if (strcmp(m.rule->id, "rcpt-list-colon") == 0) {
                         if (own == NULL)
                             own = prose_own_addresses(parts);
