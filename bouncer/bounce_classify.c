@@ -49,7 +49,9 @@ static const struct {
     { "5.7.27", "notaccept" },
     /* Microsoft 365's detail codes (documented with its NDRs). */
     { "4.4.312", "networkerror" },{ "5.4.312", "networkerror" },{ "4.4.316", "expired" },
-    { "5.4.316", "expired" },    { "5.4.300", "expired" },    { "4.4.300", "expired" },    { "5.1.90", "speeding" },    { "5.7.501", "spamdetected" },{ "5.7.502", "spamdetected" },
+    { "5.4.316", "expired" },    { "5.4.300", "expired" },    { "4.4.300", "expired" },
+    { "5.4.310", "hostunknown" },{ "5.1.90", "speeding" },    { "5.7.501", "spamdetected" },
+    { "5.7.502", "spamdetected" },
     { "5.7.503", "spamdetected" },{ "5.7.504", "filtered" },   { "5.7.505", "filtered" },
     { "5.7.506", "blocked" },    { "5.7.507", "blocked" },     { "5.7.508", "toomanyconn" },
     { "5.7.509", "authfailure" },{ "5.7.510", "blocked" },   { "5.7.511", "blocked" },
@@ -341,8 +343,10 @@ reason_first_pass(BounceRecipient *r, const ReasonHits *hits, const char *code)
                                                   "hasmoved", "rejected", "notaccept", "filtered" };
             gboolean other = FALSE;
 
-            /* No recipient is judged at MAIL FROM: the sender is. */
-            if (g_strcmp0(code, "suspend") == 0 || at_mail)
+            /* No recipient is judged at MAIL FROM: the sender is; nor
+             * under a code about the sender's address (X.1.7, X.1.8:
+             * Microsoft's "5.1.7 Invalid address" is the sender's). */
+            if (g_strcmp0(code, "suspend") == 0 || g_strcmp0(code, "rejected") == 0 || at_mail)
                 continue;
             for (gsize k = 0; k < G_N_ELEMENTS(others); k++)
                 other = other || reason_hit(hits, others[k]) != NULL;

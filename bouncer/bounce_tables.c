@@ -330,6 +330,12 @@ static const BounceRule table_rhost_reason[] = {
     { "rhost-google-user",     "userunknown", 0, "email account that you tried to reach does not exist|does not exist", "google|smtp-relay.gmail.com" },
     /* Google Workspace's own wording (reported by googlemail.com). */
     { "rhost-gsuite-user",     "userunknown", 0, "because the address couldn't be found\\. check for typos", "googlemail.com" },
+    /* "5.4.1 Relay Access Denied": the domain is not one the tenant
+     * accepts, unlike 5.4.1 "Recipient address rejected: Access denied"
+     * (directory-based edge blocking: no such recipient). */
+    { "rhost-ms-relay",        "norelaying", 0, "5\\.4\\.1 relay access denied|tenantattribution; relay access denied", "outlook" },
+    /* RFC 2606's reserved names and single-label domains can never receive mail. */
+    { "rhost-ms-reserved",     "userunknown", 0, "recipient address reserved by rfc 2606|recipient addresses in single label domains not accepted", "outlook" },
     { "rhost-ms-user",         "userunknown", 0, "recipnotfound|recipient not found|address couldn't be found|not found by smtp address lookup|5\\.4\\.1 .{0,40}access denied|access denied.{0,30}5\\.4\\.1|5\\.4\\.1 \\[[^\\]]+\\]: recipient address rejected: access denied", "outlook" },
     { "rhost-ms-sender",       "rejected", 0, "client blocked from sending from unregistered domains", "outlook" },
     { "rhost-ms-block",        "blocked", 0, "banned sending ip|banned sender|bad helo|rejected by recipient|customer block list|part of their network is on our block list|5\\.7\\.606|5\\.7\\.511|s3150|blocked using|block list", "outlook" },
@@ -342,11 +348,12 @@ static const BounceRule table_rhost_reason[] = {
     { "rhost-comcast-speeding","speeding", 0, "#rl0000\\d\\d\\b|throttled", "comcast.net" },
     /* Exchange Online's documented codes whose class alone misleads. */
     { "rhost-ms-speeding",     "speeding", 0, "per hour message receive limit(?: from specific sender)? exceeded|has exceeded permitted limits within|reached your daily limit for message recipients|submission quota exceeded|recipient thread limit exceeded", "outlook" },
-    { "rhost-ms-toomany",      "toomanyconn", 0, "the recipient has exceeded their limit for", "outlook" },
+    { "rhost-ms-toomany",      "toomanyconn", 0, "the recipient has exceeded their limit for|access denied, tenant has exceeded threshold", "outlook" },
     { "rhost-ms-suspend",      "suspend", 0, "access denied, banned recipient|5\\.7\\.504 .{0,40}recipient address rejected: access denied|mailbox cannot be accessed", "outlook" },
-    { "rhost-ms-policy",       "policyviolation", 0, "5\\.7\\.9\\d\\d .{0,40}delivery not authorized, message refused", "outlook" },
+    { "rhost-ms-policy",       "policyviolation", 0, "5\\.7\\.9\\d\\d .{0,40}delivery not authorized, message refused|policy violation detected \\(as\\d+\\)|x-dg-ref header is too long", "outlook" },
+    { "rhost-ms-spam",         "spamdetected", 0, "content filter agent quarantined this message", "outlook" },
     { "rhost-ms-rejected",     "rejected", 0, "delivery not authorized|sender was not authenticated by organization|sender not in allowed-senders list|access denied, bad outbound sender|access denied, spam abuse detected", "outlook" },
-    { "rhost-ms-system",       "systemerror", 0, "server busy\\. please try again later from|pfa agent busy|\\(suspiciousremoteservererror\\)", "outlook" },
+    { "rhost-ms-system",       "systemerror", 0, "server busy\\. please try again later from|pfa agent busy|\\(suspiciousremoteservererror\\)|destination mailbox address ambiguous|mailing list expansion problem|misconfigured forwarding address", "outlook" },
     /* Outlook.com (Hotmail) and Aol answering from their own MX. */
     { "rhost-hotmail-host",    "hostunknown", 0, "the mail could not be delivered to the recipient because the domain is not reachable", "hotmail.com" },
     { "rhost-hotmail-user",    "userunknown", 0, "requested action not taken: mailbox unavailable", "hotmail.com" },
@@ -619,7 +626,7 @@ static const BounceRule table_vendor_reason[] = {
     { "exch-resolver-error", "systemerror",   0, "\\bresolver\\.adr\\.(?:badprimary|invalidinsmtp|ambiguous)\\b", NULL },
     /* 5.7.133-5.7.136: a group, mailbox or public folder that takes mail
      * from its own organisation only refused an outside sender. */
-    { "exch-sendernotauth",  "rejected",      0, "\\bresolver\\.rst\\.sendernotauthenticatedfor(?:group|mailbox|publicfolder)\\b|sender (?:was )?not authenticated for (?:group|mailbox|public folder)", NULL },
+    { "exch-sendernotauth",  "rejected",      0, "\\bresolver\\.rst\\.sendernotauthenticatedfor(?:group|mailbox|publicfolder)\\b|sender (?:was )?not authenticated for (?:group|mailbox|public folder)|\\bsender was not authenticated\\b", NULL },
     { "exch-authrequired",   "securityerror", 0, "\\bresolver\\.rst\\.authrequired\\b", NULL },
     /* MessageLabs (Symantec) refusing to relay for a client that did not
      * log in: the cure it names is authentication, not another relay. */
