@@ -180,13 +180,17 @@ dsn_fill_from_prose(BounceReport *report, const BounceParts *parts)
         bounce_mta_preset(g_ptr_array_index(report->recipients, i), mta);
 }
 
-/* report_kind_dsn - DELIVERED when every recipient was delivered. */
+/* report_kind_dsn - DELIVERED when every recipient was delivered: its
+ * Action says so, or, with no Action that says otherwise, its Status.
+ * "Action: failed" beside "Status: 2.0.0" is a failure (classify_codes). */
 static BounceKind
 report_kind_dsn(const BounceReport *report)
 {
     for (guint i = 0; i < report->recipients->len; i++) {
         const BounceRecipient *r = g_ptr_array_index(report->recipients, i);
 
+        if (strcmp(r->action, "failed") == 0 || strcmp(r->action, "delayed") == 0)
+            return BOUNCE_KIND_DSN;
         if (strcmp(r->action, "delivered") != 0 && strcmp(r->action, "relayed") != 0
             && strcmp(r->action, "expanded") != 0 && r->status[0] != '2')
             return BOUNCE_KIND_DSN;
