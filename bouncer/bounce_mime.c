@@ -516,6 +516,8 @@ bounce_mime_leaf_kind(const BounceParts *parts, const char *type, gsize type_len
             return parts->original == NULL ? BOUNCE_LEAF_HEADERS : BOUNCE_LEAF_IGNORE;
         return BOUNCE_LEAF_IGNORE;
     }
+    if (span_is(type, type_len, "application") && span_is(subtype, subtype_len, "octet-stream"))
+        return parts->report_type != BOUNCE_REPORT_ARF ? BOUNCE_LEAF_MAYBE_DSN : BOUNCE_LEAF_IGNORE;
     if (span_is(type, type_len, "text")) {
         if (span_is(subtype, subtype_len, "rfc822-headers"))
             return parts->original == NULL ? BOUNCE_LEAF_HEADERS : BOUNCE_LEAF_IGNORE;
@@ -524,12 +526,58 @@ bounce_mime_leaf_kind(const BounceParts *parts, const char *type, gsize type_len
     return BOUNCE_LEAF_IGNORE;
 }
 
+/* leaf_has_field - a line of [p, end) starts with the field name. */
+static gboolean
+leaf_has_field(const char *p, const char *end, const char *name)
+{
+    gsize n = strlen(name);
+
+    for (const char *line = p; line != NULL && line < end;) {
+        const char *q = line + n;
+        const char *nl;
+
+        if ((gsize)(end - line) > n && g_ascii_strncasecmp(line, name, n) == 0) {
+            while (q < end && (*q == ' ' || *q == '\t'))
+                q++;
+            if (q < end && *q == ':')
+                return TRUE;
+        }
+        nl = memchr(line, '\n', (gsize)(end - line));
+        line = nl != NULL ? nl + 1 : NULL;
+    }
+    return FALSE;
+}
+
+/* leaf_is_dsn_fields - content that reads as a delivery-status part: it
+ * opens (after blank lines) with a header field, as the per-message
+ * block does (whatever its first field: Reporting-MTA, or an MTA's own
+ * X- field), and a line names a recipient, as RFC 3464 requires of each
+ * recipient's block. */
+static gboolean
+leaf_is_dsn_fields(const guint8 *data, gsize len)
+{
+    const char *p = (const char *)data, *end = p + len, *q;
+
+    while (p < end && (*p == '\r' || *p == '\n' || *p == ' ' || *p == '\t'))
+        p++;
+    for (q = p; q < end && *q > ' ' && *q < 127 && *q != ':'; q++)
+        ;
+    if (q == p || q >= end || *q != ':')
+        return FALSE;
+    return leaf_has_field(p, end, "Final-Recipient") || leaf_has_field(p, end, "Original-Recipient");
+}
+
 void
 bounce_mime_leaf_take(BounceMimeWalk *walk, BounceLeafKind kind, const guint8 *data, gsize len,
                       const char *charset)
 {
     BounceParts *parts = walk->parts;
 
+    if (kind == BOUNCE_LEAF_MAYBE_DSN) {
+        if (!leaf_is_dsn_fields(data, len))
+            return;
+        kind = BOUNCE_LEAF_DSN;
+    }
     switch (kind) {
     case BOUNCE_LEAF_DSN:
     case BOUNCE_LEAF_ARF:
@@ -551,6 +599,7 @@ bounce_mime_leaf_take(BounceMimeWalk *walk, BounceLeafKind kind, const guint8 *d
                     kind == BOUNCE_LEAF_HTML);
         break;
     case BOUNCE_LEAF_IGNORE:
+    case BOUNCE_LEAF_MAYBE_DSN:
         break;
     }
 }

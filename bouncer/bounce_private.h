@@ -139,6 +139,9 @@ typedef enum {
     BOUNCE_LEAF_HEADERS,      /* the returned original's headers as text */
     BOUNCE_LEAF_TEXT,         /* text/... */
     BOUNCE_LEAF_HTML,         /* text/html */
+    BOUNCE_LEAF_MAYBE_DSN,    /* application/octet-stream: a delivery-status
+                               * part some gateways relabel, taken as one
+                               * only when its content reads as DSN fields */
 } BounceLeafKind;
 
 BounceLeafKind bounce_mime_leaf_kind(const BounceParts *parts, const char *type, gsize type_len,

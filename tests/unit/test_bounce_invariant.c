@@ -150,11 +150,10 @@ change_tag(const char *data, gsize len, const GPtrArray *addrs)
     return out;
 }
 
-/* change_dsn_type - a delivery-status part labelled text/plain, as some
- * gateways pass it on: each "Content-Type: message/delivery-status" (or
- * global-delivery-status) at a line start. */
+/* relabel_dsn - each "Content-Type: message/delivery-status" (or
+ * global-delivery-status) at a line start given the type label instead. */
 static GByteArray *
-change_dsn_type(const char *data, gsize len, const GPtrArray *addrs)
+relabel_dsn(const char *data, gsize len, const char *label)
 {
     static const char *const types[] = { "message/delivery-status",
                                          "message/global-delivery-status" };
@@ -173,7 +172,7 @@ change_dsn_type(const char *data, gsize len, const GPtrArray *addrs)
 
             if (len - at >= n && g_ascii_strncasecmp(data + at, types[t], n) == 0) {
                 g_byte_array_append(out, (const guint8 *)data + from, at - from);
-                g_byte_array_append(out, (const guint8 *)"text/plain", 10);
+                g_byte_array_append(out, (const guint8 *)label, strlen(label));
                 from = at + n;
                 break;
             }
@@ -181,6 +180,22 @@ change_dsn_type(const char *data, gsize len, const GPtrArray *addrs)
     }
     g_byte_array_append(out, (const guint8 *)data + from, len - from);
     return out;
+}
+
+/* change_dsn_type - a delivery-status part labelled text/plain, as some
+ * gateways pass it on. */
+static GByteArray *
+change_dsn_type(const char *data, gsize len, const GPtrArray *addrs)
+{
+    return relabel_dsn(data, len, "text/plain");
+}
+
+/* change_dsn_octet - a delivery-status part labelled
+ * application/octet-stream, as other gateways pass it on. */
+static GByteArray *
+change_dsn_octet(const char *data, gsize len, const GPtrArray *addrs)
+{
+    return relabel_dsn(data, len, "application/octet-stream");
 }
 
 /* order_block - the lines [from, to) of a block of one recipient's DSN
@@ -320,6 +335,7 @@ static const Invariant invariants[] = {
     { "order", change_order },
     { "html", change_html },
     { "dsn-type", change_dsn_type },
+    { "dsn-octet", change_dsn_octet },
 };
 
 static void
