@@ -765,9 +765,14 @@ static const BounceRule table_mta_reason[] = {
     { "amavis-size",       "exceedlimit",   0, " - message size exceeds recipient", "amavis" },
     { "amavis-relay",      "systemerror",   0, " - (?:temporary mta failure on relaying|rejected by next-hop mta on relaying|unable to relay message back to mta)", "amavis" },
     { "interscan-user",    "userunknown",   0, "unable to deliver", "interscan" },
-    /* Exim's own messages (its source: route.c, dnslookup.c, smtp.c). */
+    /* Exim's own messages (its source: route.c, dnslookup.c, smtp.c). Exim
+     * writes its routing failures with no reply code; the same words after
+     * one are a remote server's reply, which quotes them when its callout
+     * to our sender failed ("550-Verification failed for <sender>",
+     * "550-Unrouteable address", "550 Sender verify failed"): the generic
+     * rules read those. */
     { "exim-user",         "userunknown",   0, "user not found", "exim" },
-    { "exim-host",         "hostunknown",   0, "all host address lookups failed permanently|all relevant mx records point to non-existent hosts|unrouteable address", "exim" },
+    { "exim-host",         "hostunknown",   0, "all host address lookups failed permanently(?<![0-9][ -]all host address lookups failed permanently)|all relevant mx records point to non-existent hosts(?<![0-9][ -]all relevant mx records point to non-existent hosts)|unrouteable address(?<![0-9][ -]unrouteable address)", "exim" },
     { "exim-notaccept",    "notaccept",     0, "an mx or srv record indicated no smtp service|no host found for existing smtp connection", "exim" },
     /* A pipe that failed is the delivery program's failure, whatever
      * Exim adds ("local delivery failed"). */
