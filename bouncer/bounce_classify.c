@@ -577,6 +577,13 @@ classify_reason(BounceRecipient *r, gboolean reported_delayed)
         if (hit != NULL && strcmp(reason_order_other[i], "userunknown") == 0
             && g_strcmp0(r->smtp_command, "MAIL") == 0)
             continue;
+        /* As in the first pass: a temporary failure never makes a host
+         * unknown. Postfix's "450 4.1.2 ... Recipient address rejected:
+         * Domain not found", returned when the queue time ran out, is a
+         * lookup that failed each time it was tried, not a domain known
+         * to be gone. */
+        if (hit != NULL && strcmp(reason_order_other[i], "hostunknown") == 0 && r->status[0] == '4')
+            continue;
         if (hit != NULL) {
             reason_set(r, reason_order_other[i], hit->id);
             return;
