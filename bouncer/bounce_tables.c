@@ -267,7 +267,15 @@ static const BounceRule table_reason[] = {
     { "rejected-words", "rejected", 0, "sending this from a different address or alias using the|blocked senders? list", NULL },
     /* Our sender said to be invalid or unknown ("550 Sender address invalid", "550 5.1.0
      * Sender unknown"): "address invalid" and the 5.1.0 would make it an unknown user. */
-    { "rejected-sender-words", "rejected", 0, "\\bsender (?:address |e-?mail address |domain )?(?:is )?(?:invalid|unknown|not valid|not known)\\b", NULL },
+    { "rejected-sender-words", "rejected", 0, "\\bsender (?:address |e-?mail address |domain )?(?:\\S+ )?(?:is )?(?:invalid|unknown|not valid|not known)\\b", NULL },
+    /* The same in other languages: our sender's address or domain refused, invalid, unknown
+     * or said not to exist ("Absenderadresse abgelehnt: Domain existiert nicht", "Adres
+     * nadawcy odrzucony: domena nie istnieje", "发件人域名不存在", "Adresse d'expéditeur
+     * invalide"), which the domain's and the address's words (hostunknown-l10n, the 5.1.0)
+     * made a host or a user unknown; never a recipient's words after the sender's. */
+    { "rejected-l10n", "rejected", 0, "(?:absender|remitente|mittente|remetente|afzender|nadawc|发件人|發件人|寄件人|送信者|送信元|差出人|발신자)(?![^.\\n]{0,30}?(?:empfänger|destinataire|destinatario|destinatário|ontvanger|odbiorc|收件人|收件者|宛先|수신자|받는 사람))[^.\\n]{0,30}?(?:abgelehnt|ungültig|ungueltig|unbekannt|existiert nicht|nicht gefunden|nicht bekannt|rechazad[oa]|no (?:es )?válid[oa]|inválid[oa]|desconocid[oa]|no existe|inexistente|non (?:è )?valid[oa]|rifiutat[oa]|sconosciut[oa]|inesistente|non esiste|rejeitad[oa]|desconhecid[oa]|não existe|geweigerd|ongeldig|onbekend|bestaat niet|niet gevonden|odrzucon[ya]|nieprawidłow[ya]|nieznan[ya]|nie istnieje|不存在|无效|無效|被拒|存在しません|不正|拒否|見つかりません|존재하지 않|거부)", NULL },
+    { "rejected-l10n-fr", "rejected", 0, "exp[ée]diteur(?![^.\\n]{0,30}?(?:empfänger|destinataire|destinatario|destinatário|ontvanger|odbiorc|收件人|收件者|宛先|수신자|받는 사람))[^.\\n]{0,30}?(?:inconnu|invalide|non valide|introuvable|n'existe pas|refus|rejet)", NULL },
+    { "rejected-l10n-cyr", "rejected", 0, "отправител[ья](?![^.\\n]{0,30}?получател)[^.\\n]{0,30}?(?:не существует|не найден|отклон[её]н|неверн|недопустим|неизвест)", NULL },
     /* "Access denied" in answer to MAIL FROM refuses the sender. */
     { "rejected-at-mail", "rejected", 0, "access denied", "MAIL" },
     { "blocked",      "blocked", 0, "\\bblocked (?:using|by|-\\s*see)\\b|\\bblock[ -]?list(?:s|ed)?\\b|black[ -]?list(?:s|ed)?|deny[ -]?list|\\brbl\\b|\\bdnsbls?\\b|(?<!not )listed (?:at|on|in|by)|client host rejected|connection (?:refused by|rejected|dropped|reset by peer)|not (?:currently )?accepting mail from your ip|ip address (?:rejected|blocked|banned)|your (?:ip|host|server)\\b.{0,60}\\b(?:blocked|rejected|banned|listed|refused)|banned sending ip|access (?:from|to) .{0,40}(?:denied|blocked)|helo command rejected|go away|please use the smtp server of your isp|dynamic ip|dial-?up|residential|reject(?:ed)? (?:by|due to) .{0,30}\\b(?:ip|host)\\b|hosts? (?:is )?not allowed|poor email reputation|smtp error from remote mail server after initial connection|service not available, closing transmission channel|confirm this mail server|my name was rejected|no access from mail server|is an open relay|messages from [\\d.]+ weren't sent", NULL },
