@@ -51,7 +51,7 @@ static const BounceRule table_bounce_body[] = {
 
 /* Out-of-office subjects, in the common languages. */
 static const BounceRule table_autoreply_subject[] = {
-    { "oof-en",  NULL, 0, "out of (?:the )?office|auto(?:matic|matisk|mated)?[- ]?(?:reply|response|answer|svar|antwort|respuesta|risposta|réponse)|\\bauto:|away from (?:the )?office|^away until|^away\\b|on (?:vacation|holiday|leave)|vacation (?:reply|message|notice)|\\bvacation\\b|i am (?:currently )?away|\\babsence\\b", NULL },
+    { "oof-en",  NULL, 0, "out of (?:the )?office|auto(?:matic|matisk|mated)?[- ]?(?:reply|response|answer|svar|antwort|respuesta|risposta|réponse)|\\bauto:|away from (?:the )?office|^away until|^away\\b|on (?:vacation|holiday|leave)|vacation (?:reply|message|notice)|\\bvacation\\b|i am (?:currently )?away|\\babsence\\b|(?:maternity|paternity|parental|sick) leave", NULL },
     /* Single words as words of their own: "Ferienwohnung" and
      * "Urlaubsantrag" are a customer's subjects, not an absence. */
     { "oof-de",  NULL, 0, "abwesenheit|nicht im büro|ausser haus|außer haus|\\burlaub\\b|\\babwesend\\b|automatische antwort", NULL },
@@ -60,9 +60,9 @@ static const BounceRule table_autoreply_subject[] = {
     { "oof-it",  NULL, 0, "fuori sede|fuori ufficio|risposta automatica|\\bassente\\b|in ferie\\b", NULL },
     { "oof-nl",  NULL, 0, "\\bafwezig\\b|automatisch antwoord|niet op kantoor|met vakantie", NULL },
     { "oof-pt",  NULL, 0, "ausência|fora do escritório|resposta automática|\\bférias\\b", NULL },
-    { "oof-nordic", NULL, 0, "frånvaro|fraværende|\\bfravær\\b|\\bpoissa\\b|automatiskt? svar|automaattinen vastaus|\\bferie\\b", NULL },
+    { "oof-nordic", NULL, 0, "frånvaro|fraværende|\\bfravær\\b|\\bpoissa\\b|\\bpoissaolo\\b|\\blomalla\\b|automatiskt? svar|automaattinen vastaus|\\bferie\\b", NULL },
     { "oof-ja",  NULL, 0, "不在|自動返信|自動応答|休暇", NULL },
-    { "oof-misc", NULL, 0, "nieobecność|odpowiedź automatyczna|automatyczna odpowiedź|automatická odpověď|nepřítomnost|automatikus válasz|házon kívül|автоответ|автоматический ответ|отсутств|otomatik yanıt|dışarıda|自动回复|自動回覆|자동 응답|자동 회신", NULL },
+    { "oof-misc", NULL, 0, "nieobecność|poza biurem|mimo kancelář|mimo kancelárie|în afara biroului|izvan ureda|ofis dışı|odpowiedź automatyczna|automatyczna odpowiedź|automatická odpověď|nepřítomnost|automatikus válasz|házon kívül|автоответ|автоматический ответ|отсутств|otomatik yanıt|dışarıda|自动回复|自動回覆|자동 응답|자동 회신", NULL },
     /* Outlook's "Automatic reply:" in more languages */
     { "oof-more", NULL, 0, "αυτόματη απάντηση|автоматична відповідь|răspuns automat|תשובה אוטומטית|מענה אוטומטי|رد تلقائي|automatická odpoveď|automatski odgovor|samodejni odgovor|automatinis atsakymas|automātiskā atbilde|automaatne vastus|automaatvastus|автоматичен отговор|аутоматски одговор|balasan otomatis|trả lời tự động|ตอบกลับอัตโนมัติ|sjálfvirkt svar", NULL },
 };
