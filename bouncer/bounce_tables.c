@@ -172,6 +172,11 @@ static const BounceRule table_reason[] = {
      * Permitted", "Sender is unauthenticated" (not only Yahoo's), DMARC and DKIM ADSP. With
      * 5.7.1 beside them they were securityerror, with "sender rejected" rejected. */
     { "auth-more", "authfailure", 0, "\\bno spf record|spf record (?:not found|missing)|rejected by spf\\b|is not a designated mailserver|sender id \\(pra\\)|\\bpra is not permitted|sender id check fail|sender is unauthenticated|dmarc unauthenticated|dkim policy \\(adsp\\)", NULL },
+    /* The same in other languages ("SPF-Prüfung fehlgeschlagen", "Échec de la vérification
+     * SPF", "no superó la verificación DMARC", "verifica DKIM fallita", ...): every branch
+     * names SPF, DKIM or DMARC, so the rule runs only where one of them is. */
+    { "auth-l10n", "authfailure", 0, "(?:spf|dkim|dmarc)[^.\\n]{0,30}?(?:fehlgeschlagen|nicht bestanden|ungültig|échoué|échec|invalide|fallid[oa]|falló|fallit[oa]|non superat[oa]|falhou|falhad[oa]|mislukt|niet geslaagd|nie powiod|niepowodzenie|nezdařil|misslyckades|başarısız|失敗|失败|실패)|(?:échec|erreur|no superó|no pasó|fallo|error en|falha|mancato superamento|niepowodzenie)[^.\\n]{0,30}?(?:spf|dkim|dmarc)", NULL },
+    { "auth-l10n-cyr", "authfailure", 0, "(?:spf|dkim|dmarc)[^.\\n]{0,30}?(?:не пройден|не прош|ошибк|отклон)|(?:проверк[аиу]|политик[аиой]{0,2})[^.\\n]{0,20}?(?:spf|dkim|dmarc)", NULL },
     /* No reverse DNS for the connecting host. */
     { "ptr-missing",  "requireptr", 0, "(?:no|missing|without a?|bad|invalid) (?:dns )?ptr|unverif(?:y|i)able sending ips|mismatches client ip|ptr record|reverse (?:dns|lookup|dns lookup|dns entry)|rdns|cannot find your hostname|can't find your hostname|host name (?:lookup|look-?up) failed|ip name lookup failed|not resolve your (?:address|host)|could not resolve|fcrdns|5\\.7\\.25|client host rejected: cannot find your|(?:no|missing) reverse|hostname lookup|name lookup failed for", NULL },
     { "ptr-words", "requireptr", 0, "the corresponding forward dns entry does not point to the sending ip|does not resolve to a (?:host ?name|domain)", NULL },
