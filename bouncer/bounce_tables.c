@@ -652,6 +652,13 @@ static const BounceRule table_vendor_reason[] = {
      * from its own organisation only refused an outside sender. */
     { "exch-sendernotauth",  "rejected",      0, "\\bresolver\\.rst\\.sendernotauthenticatedfor(?:group|mailbox|publicfolder)\\b|sender (?:was )?not authenticated for (?:group|mailbox|public folder)|\\bsender was not authenticated\\b", NULL },
     { "exch-authrequired",   "securityerror", 0, "\\bresolver\\.rst\\.authrequired\\b", NULL },
+    /* cPanel's Exim refusing to relay for a host that did not log in says
+     * "is not permitted to relay through this server without
+     * authentication" after the same "Please turn on SMTP Authentication in
+     * your mail client" as MessageLabs (its reply's lines, folded, may
+     * repeat the code): the host was refused as a relay, the recipient's
+     * domain is not one the server takes mail for. */
+    { "cpanel-relay-auth",   "norelaying",    0, "not permitted to relay through (?:[45]\\d\\d[ -])?this server without authentication", NULL },
     /* MessageLabs (Symantec) refusing to relay for a client that did not
      * log in: the cure it names is authentication, not another relay. */
     { "messagelabs-smtpauth","securityerror", 0, "please turn on smtp authentication in your mail client", NULL },
