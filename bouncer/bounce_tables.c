@@ -699,6 +699,11 @@ static const BounceRule table_vendor_reason[] = {
     { "exch2003-network",    "networkerror",  0, "\\(00120270\\)", NULL },
     { "exch2003-content",    "contenterror",  0, "\\((?:00050311|000502cc)\\)", NULL },
     { "exch2003-security",   "securityerror", 0, "\\(000b0981\\)", NULL },
+    /* GMX, web.de and 1&1 check the sender's domain at MAIL FROM:
+     * "Requested action not taken: mailbox unavailable / invalid DNS MX or
+     * A/AAAA resource record" is about our sender's domain, not the
+     * recipient's mailbox its first words name. */
+    { "gmx-sender-dns",      "rejected",      0, "invalid dns mx or a/aaaa resource record", NULL },
     /* A null MX (RFC 7505): the domain says it takes no mail at all. */
     { "null-mx",             "notaccept",     0, "\\bnull ?mx\\b|couldn't find a mail exchanger or ip address|does not accept mail \\(nullmx\\)", NULL },
 };
