@@ -661,6 +661,11 @@ static const BounceRule table_vendor_reason[] = {
     /* 5.7.133-5.7.136: a group, mailbox or public folder that takes mail
      * from its own organisation only refused an outside sender. */
     { "exch-sendernotauth",  "rejected",      0, "\\bresolver\\.rst\\.sendernotauthenticatedfor(?:group|mailbox|publicfolder)\\b|sender (?:was )?not authenticated for (?:group|mailbox|public folder)|\\bsender was not authenticated\\b", NULL },
+    /* Exchange refusing the From address our account may not send as
+     * ("554 5.2.252 SendAsDenied; ... not allowed to send as ...", 5.7.60
+     * "Client does not have permissions to send as this sender"): our
+     * sender is refused, not the recipient's mailbox its 5.2.x names. */
+    { "exch-sendasdenied",   "rejected",      0, "\\bsendasdenied|client does not have permissions to send as this sender", NULL },
     { "exch-authrequired",   "securityerror", 0, "\\bresolver\\.rst\\.authrequired\\b", NULL },
     /* cPanel's Exim refusing to relay for a host that did not log in says
      * "is not permitted to relay through this server without
