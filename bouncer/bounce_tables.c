@@ -714,6 +714,11 @@ static const BounceRule table_vendor_reason[] = {
     { "exch2003-network",    "networkerror",  0, "\\(00120270\\)", NULL },
     { "exch2003-content",    "contenterror",  0, "\\((?:00050311|000502cc)\\)", NULL },
     { "exch2003-security",   "securityerror", 0, "\\(000b0981\\)", NULL },
+    /* qmail-ldap's qmail-smtpd refusing the connecting host's address
+     * ("553 sorry, mail from your location [192.0.2.1] is administratively
+     * denied (#5.7.1)"), at MAIL FROM: the sending host is blocked, not
+     * our sender, and its 5.7.1 says no more. */
+    { "qmail-location",      "blocked",       0, "mail from your location (?:\\[[0-9a-f.:]+\\] )?is administratively denied", NULL },
     /* GMX, web.de and 1&1 check the sender's domain at MAIL FROM:
      * "Requested action not taken: mailbox unavailable / invalid DNS MX or
      * A/AAAA resource record" is about our sender's domain, not the
