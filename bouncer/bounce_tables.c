@@ -179,7 +179,9 @@ static const BounceRule table_reason[] = {
     { "auth-l10n-cyr", "authfailure", 0, "(?:spf|dkim|dmarc)[^.\\n]{0,30}?(?:не пройден|не прош|ошибк|отклон)|(?:проверк[аиу]|политик[аиой]{0,2})[^.\\n]{0,20}?(?:spf|dkim|dmarc)", NULL },
     /* No reverse DNS for the connecting host. */
     { "ptr-missing",  "requireptr", 0, "(?:no|missing|without a?|bad|invalid) (?:dns )?ptr|unverif(?:y|i)able sending ips|mismatches client ip|ptr record|reverse (?:dns|lookup|dns lookup|dns entry)|rdns|cannot find your hostname|can't find your hostname|host name (?:lookup|look-?up) failed|ip name lookup failed|not resolve your (?:address|host)|could not resolve|fcrdns|5\\.7\\.25|client host rejected: cannot find your|(?:no|missing) reverse|hostname lookup|name lookup failed for", NULL },
-    { "ptr-words", "requireptr", 0, "the corresponding forward dns entry does not point to the sending ip|does not resolve to a (?:host ?name|domain)", NULL },
+    /* "Reverse-DNS" hyphenated, as German and some English filters write it ("Keine
+     * Reverse-DNS-Auflösung", "Reverse-DNS check failed"). */
+    { "ptr-words", "requireptr", 0, "\\breverse-dns\\b|the corresponding forward dns entry does not point to the sending ip|does not resolve to a (?:host ?name|domain)", NULL },
     /* Sender reputation. */
     { "reputation",   "badreputation", 0, "poor reputation|bad reputation|low reputation|sender reputation|(?:ip|domain) reputation|reputation (?:score|is|of)|4\\.7\\.650|temporarily rate limited due to ip reputation|temporarily deferred due to unexpected volume or user complaints|a poor email reputation score|the sending mta's poor reputation|none/bad reputation", NULL },
     /* The message breaks RFC 5322. */
