@@ -186,7 +186,8 @@ static const BounceRule table_reason[] = {
     { "reputation",   "badreputation", 0, "poor reputation|bad reputation|low reputation|sender reputation|(?:ip|domain) reputation|reputation (?:score|is|of)|4\\.7\\.650|temporarily rate limited due to ip reputation|temporarily deferred due to unexpected volume or user complaints|a poor email reputation score|the sending mta's poor reputation|none/bad reputation", NULL },
     /* The message breaks RFC 5322. */
     { "rfc5322",      "notcompliantrfc", 0, "rfc ?5322|rfc ?2822|rfc ?822 (?:compliant|violation)|not (?:rfc|standards?)[- ]compliant|non[- ]compliant (?:with|to) rfc|multiple (?:from|sender|subject|date|message-id|to) (?:headers|fields)|duplicate (?:header|headers)|missing (?:required )?(?:header|date|from|message-id)|(?:header|headers) (?:are )?(?:malformed|invalid)|messages with multiple addresses in from|multiple addresses in from: header", NULL },
-    { "rfc5322-words", "notcompliantrfc", 0, "\\?p=rfcmessagenoncompliant", NULL },
+    /* A header field the message may hold once named twice ("duplicate Date header"). */
+    { "rfc5322-words", "notcompliantrfc", 0, "\\?p=rfcmessagenoncompliant|duplicate (?:date|from|sender|reply-to|to|cc|bcc|subject|message-id|in-reply-to|references) header", NULL },
     { "speeding",     "speeding", 0, "sending rate|too many recipients this hour|receiving mail at a rate|rate that prevents|too many messages|exceeded (?:the )?(?:maximum|max) (?:number of )?(?:messages|emails|sends)|throttl|too fast|slow down|too much mail from|try again slower|temporarily rate limited", NULL },
     { "speeding-words", "speeding", 0, "exceeded allowable number of posts without solving a captcha|daily (?:user |message )?sending (?:quota|limit) exceeded|rate ?limit exceeded for sender|rate limit exceeded(?<!connection rate limit exceeded)|daily limit for (?:message )?recipients", NULL },
     /* Not a sender's quota: "Daily user sending quota exceeded" is speeding's. */
