@@ -526,45 +526,61 @@ bounce_mime_leaf_kind(const BounceParts *parts, const char *type, gsize type_len
     return BOUNCE_LEAF_IGNORE;
 }
 
-/* leaf_has_field - a line of [p, end) starts with the field name. */
+/* leaf_is_field - the line [line, end) opens with a field name and its
+ * colon (blanks allowed before the colon); *name_len is the name's length. */
 static gboolean
-leaf_has_field(const char *p, const char *end, const char *name)
+leaf_is_field(const char *line, const char *end, gsize *name_len)
 {
-    gsize n = strlen(name);
+    const char *q = line;
 
-    for (const char *line = p; line != NULL && line < end;) {
-        const char *q = line + n;
-        const char *nl;
-
-        if ((gsize)(end - line) > n && g_ascii_strncasecmp(line, name, n) == 0) {
-            while (q < end && (*q == ' ' || *q == '\t'))
-                q++;
-            if (q < end && *q == ':')
-                return TRUE;
-        }
-        nl = memchr(line, '\n', (gsize)(end - line));
-        line = nl != NULL ? nl + 1 : NULL;
-    }
-    return FALSE;
+    while (q < end && *q > ' ' && *q < 127 && *q != ':')
+        q++;
+    *name_len = (gsize)(q - line);
+    while (q < end && (*q == ' ' || *q == '\t'))
+        q++;
+    return *name_len > 0 && q < end && *q == ':';
 }
 
 /* leaf_is_dsn_fields - content that reads as a delivery-status part: it
  * opens (after blank lines) with a header field, as the per-message
  * block does (whatever its first field: Reporting-MTA, or an MTA's own
- * X- field), and a line names a recipient, as RFC 3464 requires of each
- * recipient's block. */
+ * X- field), and holds nothing but fields (and their continuation and
+ * blank lines) up to a line that names a recipient, as RFC 3464 requires
+ * of each recipient's block. A message saved as a file and attached
+ * (a person forwarding a bounce as "Undelivered.eml") opens with fields
+ * too and names a recipient further on, in its report part, but a body
+ * comes between: its boundary lines and text are no fields. One pass,
+ * each line looked at once. */
 static gboolean
 leaf_is_dsn_fields(const guint8 *data, gsize len)
 {
-    const char *p = (const char *)data, *end = p + len, *q;
+    const char *p = (const char *)data, *end = p + len;
+    gboolean field_seen = FALSE;
 
-    while (p < end && (*p == '\r' || *p == '\n' || *p == ' ' || *p == '\t'))
-        p++;
-    for (q = p; q < end && *q > ' ' && *q < 127 && *q != ':'; q++)
-        ;
-    if (q == p || q >= end || *q != ':')
-        return FALSE;
-    return leaf_has_field(p, end, "Final-Recipient") || leaf_has_field(p, end, "Original-Recipient");
+    for (const char *line = p; line < end;) {
+        const char *nl = memchr(line, '\n', (gsize)(end - line));
+        const char *stop = nl != NULL ? nl : end;
+        const char *q = line;
+        gsize n;
+
+        while (q < stop && (*q == '\r' || *q == ' ' || *q == '\t'))
+            q++;
+        if (q == stop) {
+            /* a blank line: blocks stand apart */
+        } else if (q != line) {
+            if (!field_seen)             /* a continuation of no field */
+                return FALSE;
+        } else if (leaf_is_field(line, stop, &n)) {
+            if ((n == 15 && g_ascii_strncasecmp(line, "Final-Recipient", n) == 0)
+                || (n == 18 && g_ascii_strncasecmp(line, "Original-Recipient", n) == 0))
+                return TRUE;
+            field_seen = TRUE;
+        } else {
+            return FALSE;
+        }
+        line = stop < end ? stop + 1 : end;
+    }
+    return FALSE;
 }
 
 void
