@@ -202,8 +202,13 @@ classify_codes(BounceRecipient *r, const char *context, gsize context_len)
      * itself. The Action says what happened (RFC 3464 2.3.3); a success
      * code kept beside it would report the failure as a delivery, so it
      * gives way to the diagnostic's own failure code, or to none. */
-    if (r->status[0] == '2' && (strcmp(r->action, "failed") == 0 || strcmp(r->action, "delayed") == 0))
+    if (r->status[0] == '2' && (strcmp(r->action, "failed") == 0 || strcmp(r->action, "delayed") == 0)) {
         bounce_recipient_set(&r->status, status[0] == '4' || status[0] == '5' ? status : "");
+        /* Nor does a success code in the diagnostic ("250 2.0.0 Ok")
+         * come back in by the next step. */
+        if (status[0] == '2')
+            status[0] = '\0';
+    }
     /* The remote server's own code is more precise than what the
      * reporting MTA put in Status: (often a default for the class). */
     if (status[0] != '\0' && (r->status[0] == '\0'
