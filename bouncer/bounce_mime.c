@@ -554,9 +554,14 @@ leaf_is_field(const char *line, const char *end, gsize *name_len)
 static gboolean
 leaf_is_dsn_fields(const guint8 *data, gsize len)
 {
-    const char *p = (const char *)data, *end = p + len;
+    const char *p = (const char *)data, *end;
     gboolean field_seen = FALSE;
 
+    /* An empty part has no bytes and may have no buffer either: NULL
+     * plus 0 is no pointer to compare. */
+    if (data == NULL || len == 0)
+        return FALSE;
+    end = p + len;
     for (const char *line = p; line < end;) {
         const char *nl = memchr(line, '\n', (gsize)(end - line));
         const char *stop = nl != NULL ? nl : end;
