@@ -334,6 +334,15 @@ reason_set(BounceRecipient *r, const char *reason, const char *rule)
     bounce_recipient_set(&r->rule, rule);
 }
 
+/* failure_is_temporary - a 4.X.X status, or with no status a 4XX reply
+ * ("450 <x@y>: Recipient address rejected: Domain not found" from a
+ * server that gives no enhanced code): the server will try again. */
+static gboolean
+failure_is_temporary(const BounceRecipient *r)
+{
+    return r->status[0] == '4' || (r->status[0] == '\0' && r->replycode[0] == '4');
+}
+
 /* reason_first_pass - a reason is true when the code names it or its
  * wording matches, with the exceptions that the SMTP command explains:
  * "user unknown" answered to DATA is a content filter pretending, and a
@@ -427,7 +436,7 @@ reason_first_pass(BounceRecipient *r, const ReasonHits *hits, const char *code)
 
         /* A host that is gone is gone for good: a temporary failure
          * that mentions it is a lookup problem (networkerror). */
-        if (strcmp(want, "hostunknown") == 0 && r->status[0] == '4')
+        if (strcmp(want, "hostunknown") == 0 && failure_is_temporary(r))
             continue;
         /* A domain not found beside the sender's wording ("Sender address
          * rejected: Domain not found") is the sender's domain. */
@@ -587,7 +596,7 @@ classify_reason(BounceRecipient *r, gboolean reported_delayed)
          * Domain not found", returned when the queue time ran out, is a
          * lookup that failed each time it was tried, not a domain known
          * to be gone. */
-        if (hit != NULL && strcmp(reason_order_other[i], "hostunknown") == 0 && r->status[0] == '4')
+        if (hit != NULL && strcmp(reason_order_other[i], "hostunknown") == 0 && failure_is_temporary(r))
             continue;
         if (hit != NULL) {
             reason_set(r, reason_order_other[i], hit->id);
