@@ -310,6 +310,11 @@ static const char *const section_not_yet[] = {
     "jeszcze nie", "ännu inte", "endnu ikke", "ennå ikke", "ещё не", "еще не", "尚未", "아직",
     "bisher nicht", "zatím ne", "henüz", NULL,
 };
+/* Errors that are not fatal are a delay's, before a failure's "error":
+ * Sendmail's "The following addresses had transient non-fatal errors". */
+static const char *const section_non_fatal[] = {
+    " non fatal", "nonfatal", NULL,
+};
 /* After the failures: "transient" and "vorübergehend" are also said of
  * what was given up ("failed permanently after repeated transient
  * errors"), "deferred" of what then expired. */
@@ -423,6 +428,7 @@ static const struct {
     const char *const *words;
     const char *says;
 } section_order[] = {
+    { section_non_fatal, "delayed" },
     { section_failed_said, "failed" },
     { section_not_yet, "delayed" },
     { section_relayed_but, "relayed" },
@@ -513,6 +519,20 @@ prose_section(const char *line, gsize len)
     while (len > 0 && g_ascii_isspace(*line)) {
         line++;
         len--;
+    }
+    /* Sendmail frames its headings in dashes: "----- The following
+     * addresses had transient non-fatal errors -----" over the addresses
+     * it still tries, after those it gave up on. */
+    if (len > 10 && strncmp(line, "-----", 5) == 0 && strncmp(line + len - 5, "-----", 5) == 0) {
+        while (len > 0 && (*line == '-' || *line == ' ')) {
+            line++;
+            len--;
+        }
+        while (len > 0 && (line[len - 1] == '-' || line[len - 1] == ' '))
+            len--;
+        if (len < 2 || len > PROSE_HEADING_MAX || memchr(line, '@', len) != NULL)
+            return NULL;
+        return prose_section_of(line, (gssize)len);
     }
     if (len < 2 || len > PROSE_HEADING_MAX || line[len - 1] != ':'
         || memchr(line, '@', len) != NULL)
