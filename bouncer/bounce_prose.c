@@ -555,16 +555,16 @@ prose_chars_bytes(const char *s, gsize len, gsize n)
     return MIN(at, len);
 }
 
-/* prose_subject_section - what the notice's subject says of every
+/* prose_subject_says - what the notice's subject says of every
  * recipient until a heading says otherwise, by its tag alone: Exchange's
  * "Delivered:", "Relayed:", "Delivery delayed:" (and "Zugestellt:",
  * "Übermittlung verzögert:", ...), Gmail's "Delivery Status Notification
  * (Delay)", a short subject that is all tag ("Zustellung verzögert").
  * Never the returned message's subject after the tag ("Undeliverable:
- * Your order has been delayed"). Not a failure's tag: that is the
- * default. */
+ * Your order has been delayed"). prose_subject_section: the same but a
+ * failure's tag, which is the default. */
 static const char *
-prose_subject_section(const BounceParts *parts)
+prose_subject_says(const BounceParts *parts)
 {
     const char *s = parts->subject_bare, *colon, *open, *said = NULL;
     gsize len, tag;
@@ -588,7 +588,58 @@ prose_subject_section(const BounceParts *parts)
         if (g_strcmp0(prose_section_of(s, (gssize)MIN(len, PROSE_HEADING_MAX)), "failed") == 0)
             said = NULL;
     }
+    return said;
+}
+
+static const char *
+prose_subject_section(const BounceParts *parts)
+{
+    const char *said = prose_subject_says(parts);
+
     return g_strcmp0(said, "failed") == 0 || g_strcmp0(said, "contact") == 0 ? NULL : said;
+}
+
+/* prose_code_at - where the first reply or RFC 3463 code in text starts
+ * ("451", "4.4.7"), or its length when there is none. */
+static gsize
+prose_code_at(const char *text)
+{
+    for (const char *p = text; *p != '\0'; p++) {
+        const char *q = p + 2;
+
+        /* not inside a number or an address ("192.0.2.10", "13:12:10") */
+        if (*p < '2' || *p > '5' || (p > text && (g_ascii_isalnum(p[-1]) || p[-1] == '.' || p[-1] == ':')))
+            continue;
+        if (g_ascii_isdigit(p[1]) && g_ascii_isdigit(p[2]) && !g_ascii_isalnum(p[3])
+            && !(p[3] == '.' && g_ascii_isdigit(p[4])))
+            return (gsize)(p - text);
+        if (p[1] == '.' && g_ascii_isdigit(*q)) {       /* "4.4.7" */
+            while (g_ascii_isdigit(*q))
+                q++;
+            if (*q == '.' && g_ascii_isdigit(q[1]))
+                return (gsize)(p - text);
+        }
+    }
+    return strlen(text);
+}
+
+/* prose_code_is_temporary - the first code in text is of class 4: its
+ * RFC 3463 code, or with none its reply code. */
+static gboolean
+prose_code_is_temporary(const char *text)
+{
+    char status[16], reply[8];
+
+    /* a quick look first: some code of class 4 ("550 4.4.7" too) */
+    for (const char *p = text;; p++) {
+        p += prose_code_at(p);
+        if (*p == '\0')
+            return FALSE;
+        if (*p == '4')
+            break;
+    }
+    bounce_rules_find_codes(text, status, reply);
+    return status[0] != '\0' ? status[0] == '4' : reply[0] == '4';
 }
 
 /* prose_apply_section - a recipient under a heading (or a subject) that
@@ -596,11 +647,31 @@ prose_subject_section(const BounceParts *parts)
  * own that say otherwise, is a success or a delay: not a failure to count
  * or suppress. */
 static void
-prose_apply_section(BounceRecipient *r, const char *section)
+prose_apply_section(BounceRecipient *r, const char *section, const BounceParts *parts)
 {
     BounceMatch m;
 
-    if (section == NULL || bounce_text_has_code(r->diagnostic))
+    if (bounce_text_has_code(r->diagnostic)) {
+        /* A temporary code under a failure's heading, or under none in a
+         * notice whose subject is a failure's ("Undelivered Mail Returned
+         * to Sender", "Undeliverable:", "DELIVERY FAILURE:", "Delivery
+         * Status Notification (Failure)"), is the last reply before the
+         * sender gave up: Postfix, Exchange, Gmail, Domino and Yahoo
+         * return a message whose queue time ran out with the 4.x.x they
+         * last got, and say so only there. A delay's notice says it in
+         * its subject or heading instead; its own words that it is still
+         * tried ("will retry"), or before its code ("Delayed  421 4.4.2"
+         * in a table's status column), keep it a delay. */
+        if (r->action[0] == '\0' && (section == NULL || strcmp(section, "failed") == 0)
+            && prose_code_is_temporary(r->diagnostic)
+            && (section != NULL || g_strcmp0(prose_subject_says(parts), "failed") == 0)
+            && g_strcmp0(prose_section_of(r->diagnostic, (gssize)prose_code_at(r->diagnostic)), "delayed") != 0
+            && !(bounce_rules_first(BOUNCE_TABLE_DELAYED, r->diagnostic, strlen(r->diagnostic), &m)
+                 && m.rule->value == NULL))
+            bounce_recipient_set(&r->action, "failed");
+        return;
+    }
+    if (section == NULL)
         return;
     /* Under a failure's heading, a recipient whose own words say no
      * delay and no delivery failed, whatever another heading of the
@@ -1635,7 +1706,7 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
             }
         }
         bounce_recipient_set(&r->rule, hit->rule);
-        prose_apply_section(r, hit->section);
+        prose_apply_section(r, hit->section, parts);
         g_ptr_array_add(report->recipients, r);
         g_free(hit->addr);
     }
@@ -1659,7 +1730,7 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
             g_free(r->diagnostic);
             r->diagnostic = prose_diagnostic(text->str, 0, err_len);
             bounce_recipient_set(&r->rule, rule);
-            prose_apply_section(r, prose_subject_section(parts));
+            prose_apply_section(r, prose_subject_section(parts), parts);
             g_ptr_array_add(report->recipients, r);
         }
     }
