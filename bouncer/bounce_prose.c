@@ -623,25 +623,6 @@ prose_code_at(const char *text)
     return strlen(text);
 }
 
-/* prose_code_is_temporary - the first code in text is of class 4: its
- * RFC 3463 code, or with none its reply code. */
-static gboolean
-prose_code_is_temporary(const char *text)
-{
-    char status[16], reply[8];
-
-    /* a quick look first: some code of class 4 ("550 4.4.7" too) */
-    for (const char *p = text;; p++) {
-        p += prose_code_at(p);
-        if (*p == '\0')
-            return FALSE;
-        if (*p == '4')
-            break;
-    }
-    bounce_rules_find_codes(text, status, reply);
-    return status[0] != '\0' ? status[0] == '4' : reply[0] == '4';
-}
-
 /* prose_apply_section - a recipient under a heading (or a subject) that
  * says it was delivered, relayed or delayed, with no code or words of its
  * own that say otherwise, is a success or a delay: not a failure to count
@@ -650,8 +631,14 @@ static void
 prose_apply_section(BounceRecipient *r, const char *section, const BounceParts *parts)
 {
     BounceMatch m;
+    char status[16], reply[8];
 
-    if (bounce_text_has_code(r->diagnostic)) {
+    /* The codes found as bounce_text_has_code finds them, once for both
+     * questions: is there one, and is it of class 4. */
+    bounce_rules_find_codes(r->diagnostic, status, reply);
+    if (status[0] != '\0' || reply[0] == '4' || reply[0] == '5') {
+        gboolean temporary = status[0] != '\0' ? status[0] == '4' : reply[0] == '4';
+
         /* A temporary code under a failure's heading, or under none in a
          * notice whose subject is a failure's ("Undelivered Mail Returned
          * to Sender", "Undeliverable:", "DELIVERY FAILURE:", "Delivery
@@ -663,7 +650,7 @@ prose_apply_section(BounceRecipient *r, const char *section, const BounceParts *
          * tried ("will retry"), or before its code ("Delayed  421 4.4.2"
          * in a table's status column), keep it a delay. */
         if (r->action[0] == '\0' && (section == NULL || strcmp(section, "failed") == 0)
-            && prose_code_is_temporary(r->diagnostic)
+            && temporary
             && (section != NULL || g_strcmp0(prose_subject_says(parts), "failed") == 0)
             && g_strcmp0(prose_section_of(r->diagnostic, (gssize)prose_code_at(r->diagnostic)), "delayed") != 0
             && !(bounce_rules_first(BOUNCE_TABLE_DELAYED, r->diagnostic, strlen(r->diagnostic), &m)
