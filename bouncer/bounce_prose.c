@@ -399,7 +399,7 @@ static const char *const section_relayed[] = {
     "릴레이됨", "릴레이되었습니다", NULL,
 };
 static const char *const section_delivered[] = {
-    "delivered", " success ", "übermittelt", "zugestellt", "remis", "distribué", "délivré",
+    "delivered", " success ", "successful delivery", "übermittelt", "zugestellt", "remis", "distribué", "délivré",
     "entregad", "entregó", "entregue", "recapitat", "consegnat", "bezorgd", "afgeleverd",
     "dostarczon", "doručena", "doručeno", "doručeny", "levererat", "levererad", "leveret",
     "levert", "toimitettu", "toimitettiin", "teslim edildi", "доставлен", "配信されました",
