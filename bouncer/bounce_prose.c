@@ -623,6 +623,32 @@ prose_code_at(const char *text)
     return strlen(text);
 }
 
+/* prose_temporary_is_final - r, whose code is temporary, is under a
+ * failure's heading, or under none in a notice whose subject is a
+ * failure's ("Undelivered Mail Returned to Sender", "Undeliverable:",
+ * "DELIVERY FAILURE:", "Delivery Status Notification (Failure)"): its
+ * code is the last reply before the sender gave up. Postfix, Exchange,
+ * Gmail, Domino and Yahoo return a message whose queue time ran out with
+ * the 4.x.x they last got, and say so only there. A delay's notice says
+ * it in its subject or heading instead; the recipient's own words that
+ * it is still tried ("will retry"), or before its code ("Delayed  421
+ * 4.4.2" in a table's status column), keep it a delay. */
+static gboolean
+prose_temporary_is_final(const BounceRecipient *r, const char *section, const BounceParts *parts)
+{
+    BounceMatch m;
+
+    if (r->action[0] != '\0')
+        return FALSE;
+    if (section != NULL ? strcmp(section, "failed") != 0
+                        : g_strcmp0(prose_subject_says(parts), "failed") != 0)
+        return FALSE;
+    if (g_strcmp0(prose_section_of(r->diagnostic, (gssize)prose_code_at(r->diagnostic)), "delayed") == 0)
+        return FALSE;
+    return !bounce_rules_first(BOUNCE_TABLE_DELAYED, r->diagnostic, strlen(r->diagnostic), &m)
+           || m.rule->value != NULL;
+}
+
 /* prose_apply_section - a recipient under a heading (or a subject) that
  * says it was delivered, relayed or delayed, with no code or words of its
  * own that say otherwise, is a success or a delay: not a failure to count
@@ -639,22 +665,7 @@ prose_apply_section(BounceRecipient *r, const char *section, const BounceParts *
     if (status[0] != '\0' || reply[0] == '4' || reply[0] == '5') {
         gboolean temporary = status[0] != '\0' ? status[0] == '4' : reply[0] == '4';
 
-        /* A temporary code under a failure's heading, or under none in a
-         * notice whose subject is a failure's ("Undelivered Mail Returned
-         * to Sender", "Undeliverable:", "DELIVERY FAILURE:", "Delivery
-         * Status Notification (Failure)"), is the last reply before the
-         * sender gave up: Postfix, Exchange, Gmail, Domino and Yahoo
-         * return a message whose queue time ran out with the 4.x.x they
-         * last got, and say so only there. A delay's notice says it in
-         * its subject or heading instead; its own words that it is still
-         * tried ("will retry"), or before its code ("Delayed  421 4.4.2"
-         * in a table's status column), keep it a delay. */
-        if (r->action[0] == '\0' && (section == NULL || strcmp(section, "failed") == 0)
-            && temporary
-            && (section != NULL || g_strcmp0(prose_subject_says(parts), "failed") == 0)
-            && g_strcmp0(prose_section_of(r->diagnostic, (gssize)prose_code_at(r->diagnostic)), "delayed") != 0
-            && !(bounce_rules_first(BOUNCE_TABLE_DELAYED, r->diagnostic, strlen(r->diagnostic), &m)
-                 && m.rule->value == NULL))
+        if (temporary && prose_temporary_is_final(r, section, parts))
             bounce_recipient_set(&r->action, "failed");
         return;
     }
