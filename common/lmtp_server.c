@@ -200,7 +200,7 @@ lmtp_connection_send(LmtpConnection *conn, GString *out)
     return TRUE;
 }
 
-/* lmtp_connection_run - the session loop: poll, read, feed, send, with a
+/* lmtp_connection_run - the session loop: read (a tick at a time), feed, send, with a
  * deadline per command and one for the whole DATA phase, so a client
  * sending a byte a minute is still cut off. */
 static void
@@ -226,8 +226,6 @@ lmtp_connection_run(LmtpConnection *conn, const char *sid)
     for (;;) {
         LmtpState state = lmtp_session_state(session);
         gboolean stopping = g_atomic_int_get(&server->stopping);
-        gint64 now = g_get_monotonic_time();
-        gint64 left_ms;
         ssize_t n;
 
         if (state == LMTP_STATE_CLOSED)
@@ -239,8 +237,7 @@ lmtp_connection_run(LmtpConnection *conn, const char *sid)
             lmtp_connection_send(conn, lmtp_session_output(session));
             break;
         }
-        left_ms = (deadline - now) / 1000;
-        if (left_ms <= 0) {
+        if (g_get_monotonic_time() >= deadline) {
             log_info("sid=%s result=disconnect reason=timeout state=%s", sid, lmtp_state_name(state));
             lmtp_session_close(session, "421 4.4.2 Timeout exceeded, closing connection");
             lmtp_connection_send(conn, lmtp_session_output(session));
