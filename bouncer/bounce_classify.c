@@ -5,8 +5,11 @@
 
 #include "bouncer/bounce_private.h"
 
-/* RFC 3463 codes with one clear meaning; other codes say too little and the
- * diagnostic text decides. */
+/* Enhanced status codes with one clear meaning: RFC 3463's and those IANA's
+ * registry added since (RFC 4954's X.5.6 and X.7.8-X.7.12, 7505's null MX,
+ * 7372's SPF/DKIM/PTR results, X.7.28 mail flood, X.7.29 ARC, X.7.30
+ * REQUIRETLS, X.4.8 "retry over IPv4"), as Sisimai reads them. Other codes
+ * say too little and the diagnostic text decides. */
 static const struct {
     const char *status;
     const char *reason;
@@ -16,8 +19,9 @@ static const struct {
     { "4.1.9", "systemerror" },  { "4.2.1", "suspend" },       { "4.2.2", "mailboxfull" },
     { "4.2.3", "exceedlimit" },  { "4.2.4", "filtered" },      { "4.3.1", "systemfull" },
     { "4.3.2", "notaccept" },    { "4.3.3", "systemerror" },   { "4.3.5", "systemerror" },
-    { "4.4.1", "expired" },      { "4.4.2", "networkerror" },  { "4.4.4", "networkerror" },
-    { "4.4.5", "systemfull" },   { "4.4.6", "networkerror" },  { "4.4.7", "expired" },
+    { "4.4.1", "expired" },      { "4.4.2", "networkerror" },  { "4.4.3", "systemerror" },
+    { "4.4.4", "networkerror" }, { "4.4.5", "systemfull" },    { "4.4.6", "networkerror" },
+    { "4.4.7", "expired" },      { "4.4.8", "networkerror" },
     { "4.5.3", "systemerror" },  { "4.5.5", "systemerror" },   { "4.6.0", "contenterror" },
     { "4.6.2", "contenterror" }, { "4.6.5", "contenterror" },  { "4.7.1", "blocked" },
     { "4.7.2", "blocked" },      { "4.7.5", "securityerror" }, { "4.7.6", "securityerror" },
@@ -32,9 +36,9 @@ static const struct {
     { "5.3.0", "systemerror" },  { "5.3.1", "systemfull" },    { "5.3.2", "notaccept" },
     { "5.3.3", "systemerror" },  { "5.3.4", "mesgtoobig" },    { "5.3.5", "systemerror" },
     { "5.4.0", "networkerror" }, { "5.4.3", "systemerror" },   { "5.4.4", "hostunknown" },
-    { "5.4.6", "networkerror" },
+    { "5.4.6", "networkerror" }, { "5.5.2", "syntaxerror" },
     { "5.5.3", "toomanyconn" },  { "5.5.4", "systemerror" },   { "5.5.5", "systemerror" },
-    { "5.5.6", "securityerror" },{ "5.6.0", "contenterror" },  { "5.6.1", "contenterror" },
+    { "5.5.6", "syntaxerror" },  { "5.6.0", "contenterror" },  { "5.6.1", "contenterror" },
     { "5.6.2", "contenterror" }, { "5.6.3", "contenterror" },  { "5.6.5", "contenterror" },
     { "5.6.6", "contenterror" }, { "5.6.7", "contenterror" },  { "5.6.8", "contenterror" },
     { "5.6.9", "contenterror" }, { "5.7.0", "securityerror" }, { "5.7.1", "securityerror" },
@@ -46,7 +50,8 @@ static const struct {
     { "5.7.18", "hasmoved" },    { "5.7.19", "securityerror" },{ "5.7.20", "authfailure" },
     { "5.7.21", "authfailure" }, { "5.7.22", "authfailure" },  { "5.7.23", "authfailure" },
     { "5.7.24", "authfailure" }, { "5.7.25", "requireptr" },   { "5.7.26", "authfailure" },
-    { "5.7.27", "notaccept" },
+    { "5.7.27", "notaccept" },   { "5.7.28", "spamdetected" },{ "5.7.29", "authfailure" },
+    { "5.7.30", "securityerror" },
     /* Microsoft 365's detail codes (documented with its NDRs). */
     { "4.4.312", "networkerror" },{ "5.4.312", "networkerror" },{ "4.4.316", "expired" },
     { "5.4.316", "expired" },    { "5.4.300", "expired" },    { "4.4.300", "expired" },
