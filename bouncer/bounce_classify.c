@@ -622,7 +622,11 @@ classify_reason(BounceRecipient *r, gboolean reported_delayed)
     } else if (r->diagnostic_type != NULL && (g_str_has_prefix(r->diagnostic_type, "X-UNIX")
                                               || g_str_has_prefix(r->diagnostic_type, "X-POSTFIX"))) {
         reason_set(r, "mailererror", "diagnostic-type");
-    } else if (r->replycode[0] != '\0' && r->replycode[1] == '0' && r->replycode[2] <= '7') {
+    } else if (r->replycode[0] != '\0' && r->replycode[1] == '0' && r->replycode[2] >= '1'
+               && r->replycode[2] <= '7') {
+        /* 501-507 name the command or its arguments; a bare 500 ("command
+         * unrecognized", but also many servers' catch-all) says nothing
+         * of the message and stays undecided. */
         reason_set(r, "syntaxerror", "replycode-50x");
     } else if (strcmp(r->action, "delayed") == 0) {
         reason_set(r, "expired", "action-delayed");
