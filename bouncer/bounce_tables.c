@@ -768,6 +768,11 @@ static const BounceRule table_vendor_reason[] = {
      * A/AAAA resource record" is about our sender's domain, not the
      * recipient's mailbox its first words name. */
     { "gmx-sender-dns",      "rejected",      0, "invalid dns mx or a/aaaa resource record", NULL },
+    /* A server short of disk space: "550 Requested action not taken:
+     * mailbox unavailable (not enough free space)" refuses the address
+     * for want of room, not because there is no such mailbox, as its
+     * first words would say. */
+    { "mailbox-unavailable-space", "systemfull", 0, "mailbox unavailable \\(not enough free space\\)", NULL },
     /* A null MX (RFC 7505): the domain says it takes no mail at all. */
     { "null-mx",             "notaccept",     0, "\\bnull ?mx\\b|couldn't find a mail exchanger or ip address|does not accept mail \\(nullmx\\)", NULL },
 };
@@ -802,6 +807,8 @@ static const BounceRule table_mta[] = {
     { "mta-zoho",          "zoho",         0, "\\A", "X-ZohoMail" },
     { "mta-zoho-from",     "zoho",         0, "mailer-daemon@(?:mail\\.)?zoho(?:mail)?\\.(?:com|eu|in|jp|com\\.au)\\b", "From" },
     { "mta-exim",          "exim",         0, "^this message was created automatically by mail delivery software\\.", NULL },
+    /* qmail-send's letter, also from qmail-ldap and netqmail. */
+    { "mta-qmail",         "qmail",        0, "^hi\\. this is the qmail-send program at ", NULL },
     /* OpenSMTPD's letter and Courier's notice, in their own words. */
     { "mta-opensmtpd",     "opensmtpd",    0, "this is the mailer-daemon, please do not reply to this e-?mail", NULL },
     { "mta-courier",       "courier",      0, "running the courier mail server|^courier mail server at ", NULL },
@@ -879,6 +886,13 @@ static const BounceRule table_mta_reason[] = {
     { "exim-pipe",         "mailererror",   0, "\\bpipe to \\|\\s*/", "exim" },
     { "exim-system",       "systemerror",   0, "delivery to (?:file|pipe) forbidden|local delivery failed|lmtp error after ", "exim" },
     { "exim-content",      "contenterror",  0, "too many \"received\" headers", "exim" },
+    /* qmail's local delivery (qmail-local: "Unable to switch to
+     * /home/x: file does not exist. (#4.3.0)", a filter's "bad
+     * interpreter") and qmail-ldap's own failures (its LDAP lookups,
+     * home directory creation, qmail-forward): the receiving system's
+     * trouble, not the address's, whatever status code comes with it. */
+    { "qmail-local",       "systemerror",   0, "^unable to (?:switch to|chdir to|open|read|write|forward|run|stat|create|link|access|rename|lock|start|fork|execute|deliver to (?:maildir|mbox))\\b|bad interpreter: no such file or directory", "qmail" },
+    { "qmail-ldap-system", "systemerror",   0, "automatic homedir creator crashed|illegal value in ldap attribute|ldap attribute is not given but mandatory|timeout while performing search on ldap server|too many results returned but needs to be unique|(?:permanent|temporary) error while executing qmail-forward|temporary error in automatic homedir creation|temporary failure in ldap lookup|unable to (?:contact ldap server|login into ldap server)", "qmail" },
     { "fml-rejected",      "rejected",      0, "not member article from|reject mail (?:from \\S+@|since .+ header may cause mail loop)|reject spammers:|you are not a member of this mailing list|spam mail from a spammer is rejected", "fml" },
     { "fml-loop",          "systemerror",   0, "duplicated message-id|has detected a loop condition|loop back warning|loop alert", "fml" },
     { "fml-security",      "securityerror", 0, "security alert", "fml" },
