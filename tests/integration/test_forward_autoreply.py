@@ -188,6 +188,15 @@ def a_waiting_forward_follows_the_organisation_as_it_is_now():
         wait_for(lambda: sink.attempts >= len(cases), 15, "every forward tried once")
         for _, change, _ in cases:
             psql(change)
+        # An attempt claimed before the changes was composed with the old
+        # Reply-To and may still be on its way to the relay: the relay keeps
+        # answering 451 until every forward has been claimed again since
+        # (a claim reads the organisation and counts the attempt).
+        claimed = int(psql("SELECT attempts FROM outbox WHERE org_id = 45")[0][0])
+        wait_for(lambda: psql("SELECT count(*) FROM outbox WHERE org_id IN (42, 43, 44)"
+                              " AND state = 'failed'") == [["3"]]
+                 and int(psql("SELECT attempts FROM outbox WHERE org_id = 45")[0][0]) > claimed,
+                 30, "every forward claimed again since the changes")
         sink.mode = "accept"
         wait_for(lambda: psql("SELECT count(*) FROM outbox WHERE state IN ('queued')") == [["0"]],
                  30, "every forward settled")
