@@ -387,9 +387,16 @@ static const BounceRule table_reason[] = {
  * answer means different things at different steps. */
 static const BounceRule table_rhost_reason[] = {
     { "rhost-googlegroups",    "rejected", 0, "\\A(?![\\s\\S]*5\\.1\\.1)", "googlegroups.com" },
+    { "rhost-google-sender",   "rejected", 0, "mail sending denied|unauthenticated email is not accepted from this domain", "google|smtp-relay.gmail.com" },
     { "rhost-google-toomany",  "toomanyconn", 0, "your message has too many recipients|too many recipients for this sender", "google|smtp-relay.gmail.com" },
+    /* "This mail has been rate limited because it is unauthenticated":
+     * the cause is authentication, not a rate. */
+    { "rhost-google-auth-rate","authfailure", 0, "rate limited because it is unauthenticated|senders to authenticate (?:with (?:either spf or dkim|spf|dkim)|their email with (?:spf|dkim))", "google|smtp-relay.gmail.com" },
     { "rhost-google-speeding", "speeding", 0, "is receiving mail (?:too quickly|at a rate that prevents)|rate that prevents additional messages|daily (?:sending quota|user sending (?:quota|limit)|smtp relay (?:sending )?limit) exceeded|this mail has been rate limited", "google|smtp-relay.gmail.com" },
-    { "rhost-google-blocked",  "blocked", 0, "the ip you're using to send mail is not authorized|unusual rate of (?:unsolicited )?mail|ip not in whitelist for rcpt domain|helo/ehlo argument is invalid|empty helo/ehlo argument", "google|smtp-relay.gmail.com" },
+    /* Google's SMTP relay refusing a host or a domain it does not serve,
+     * and Gmail telling a host to send through its provider's relay. */
+    { "rhost-google-relay",    "norelaying", 0, "mail relay denied|invalid credentials for relay|not authorized to send (?:e-?mail|mail) directly to our servers", "google|smtp-relay.gmail.com" },
+    { "rhost-google-blocked",  "blocked", 0, "try again later, closing connection|unusual rate of (?:unsolicited )?mail|ip not in whitelist for rcpt domain|helo/ehlo argument is invalid|empty helo/ehlo argument", "google|smtp-relay.gmail.com" },
     { "rhost-google-reputation","badreputation", 0, "very low reputation of the sending", "google|smtp-relay.gmail.com" },
     { "rhost-google-ptr",      "requireptr", 0, "does not have a ptr record|have a ptr record, or the ptr record|ipv6 sending guidelines regarding ptr|does not match the ip address of the hostname", "google|smtp-relay.gmail.com" },
     { "rhost-google-auth",     "authfailure", 0, "does not have authentication|not pass authentication|fails to pass (?:spf|authentication) checks|unauthenticated email|senders to authenticate|spf record (?:of the sending domain|with a hard fail)|aligned with either the authenticated|dmarc record|dkim|spf|dmarc", "google|smtp-relay.gmail.com" },
@@ -398,6 +405,13 @@ static const BounceRule table_rhost_reason[] = {
     /* Gmail's bulk-sender rules: mail not sent over TLS (4.7.29); its words
      * "bulk email senders" are no spam's. */
     { "rhost-google-tls",      "securityerror", 0, "wasn't sent over a tls connection|senders to use tls(?:/ssl)? for smtp connections", "google|smtp-relay.gmail.com" },
+    /* Limits on a message's parts (attachments, headers), not its size. */
+    { "rhost-google-exceedlimit","exceedlimit", 0, "exceeds google's limit of \\d+ attachments|bytes per individual header size|google's (?:message header size limits?|header name limit)", "google|smtp-relay.gmail.com" },
+    { "rhost-google-expired",  "expired", 0, "connection expired, try reconnecting|timeout - closing connection", "google|smtp-relay.gmail.com" },
+    { "rhost-google-senderrfc","notcompliantrfc", 0, "sender address .{0,200}is not a valid rfc 5321 address", "google|smtp-relay.gmail.com" },
+    { "rhost-google-speeding2","speeding", 0, "peak smtp relay limit exceeded", "google|smtp-relay.gmail.com" },
+    { "rhost-google-system",   "systemerror", 0, "temporary system problem|server busy|multiple destination domains per transaction|mail server (?:has )?temporarily rejected (?:this )?message|domain policy size per transaction", "google|smtp-relay.gmail.com" },
+    { "rhost-google-syntax",   "syntaxerror", 0, "smtp protocol violation|bad sequence of commands|unrecognized command|unimplemented command|no data after bdat|optional argument not permitted|unrecognized authentication type|too many unauthenticated commands|ehlo/helo first", "google|smtp-relay.gmail.com" },
     { "rhost-google-spam",     "spamdetected", 0, "likely unsolicited mail|nature of the content or the links", "google|smtp-relay.gmail.com" },
     { "rhost-google-suspend",  "suspend", 0, "account (?:that you tried to reach )?is (?:disabled|inactive)|is disabled|has been disabled", "google|smtp-relay.gmail.com" },
     { "rhost-google-full",     "mailboxfull", 0, "out of storage space|over quota|storage quota|inbox is full|email quota exceeded", "google|smtp-relay.gmail.com" },
