@@ -572,7 +572,10 @@ static const BounceRule table_rhost_reason[] = {
     { "rhost-spectrum-toomany","toomanyconn", 0, "aup#\\D{0,4}(?:13[0-3]\\d|1340)\\b", "charter.net|spectrum.net|twc.com|.rr.com|roadrunner.com|brighthouse.com" },
     { "rhost-spectrum-speeding","speeding", 0, "aup#\\D{0,4}(?:13[5-9]\\d|14\\d\\d|1540|1550|1580)\\b", "charter.net|spectrum.net|twc.com|.rr.com|roadrunner.com|brighthouse.com" },
     { "rhost-spectrum-toobig", "mesgtoobig", 0, "aup#\\D{0,4}1530\\b", "charter.net|spectrum.net|twc.com|.rr.com|roadrunner.com|brighthouse.com" },
-    { "rhost-spectrum-block",  "blocked", 0, "blocked|spectrum|rejected", "charter.net|spectrum.net|twc.com|.rr.com|roadrunner.com|brighthouse.com" },
+    /* An AUP# code outside the ranges above, or a block in words; a
+     * reply with neither ("550 5.1.1 ... recipient rejected") is read as
+     * anywhere else. */
+    { "rhost-spectrum-block",  "blocked", 0, "aup#|\\bblocked\\b", "charter.net|spectrum.net|twc.com|.rr.com|roadrunner.com|brighthouse.com" },
     /* i.ua: "see http://mail.i.ua/err/N/". */
     { "rhost-iua-relay",       "norelaying", 0, "\\.i\\.ua/err/[16]/", "email.ua" },
     { "rhost-iua-user2",       "userunknown", 0, "\\.i\\.ua/err/2/", "email.ua" },
