@@ -601,6 +601,11 @@ static const BounceRule table_rhost_reason[] = {
     { "rhost-mimecast-policy", "policyviolation", 0, "anti-spoofing policy|content examination policy|host network,? not allowed", "mimecast" },
     { "rhost-mimecast-sender", "rejected", 0, "administrative prohibition envelope blocked|envelope blocked - user (?:domain )?entry|manually blocked senders|blocked senders - block policy|block policy for envelope from", "mimecast" },
     { "rhost-mimecast-security","securityerror", 0, "incorrect authentication data|submitter failed to", "mimecast" },
+    { "rhost-mimecast-tls",    "securityerror", 0, "this route requires (?:encryption|tls|high-strength ciphers)|configuration is invalid for this certificate", "mimecast" },
+    /* Mimecast's own configuration (outbound disabled, omni-directional
+     * hostnames, journaling): nothing said about the recipient. */
+    { "rhost-mimecast-onhold", "onhold", 0, "account outbounds disabled|hostname is not authorized|journal message past expiration", "mimecast" },
+    { "rhost-mimecast-virus",  "virusdetected", 0, "email rejected due to security policies", "mimecast" },
     { "rhost-mimecast-system", "systemerror", 0, "unable to process (?:connection|command|an email)|message ended early", "mimecast" },
     { "rhost-mimecast-toomany","toomanyconn", 0, "account service is temporarily unavailable|too many recipients|exceeding outbound thread limit", "mimecast" },
     { "rhost-mimecast-user",   "userunknown", 0, "invalid recipient|recipient address rejected|invalid address|503 user unknown", "mimecast" },
