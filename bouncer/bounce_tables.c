@@ -474,7 +474,9 @@ static const BounceRule table_rhost_reason[] = {
     { "rhost-yahooinc-suspend","suspend", 0, " is no longer valid\\.|this mailbox is disabled", "yahoodns.net" },
     { "rhost-yahooinc-toomany","toomanyconn", 0, "max message per connection reached", "yahoodns.net" },
     { "rhost-yahoo-user",      "userunknown", 0, "user doesn't have a|user not found|does not exist|mailbox not found", "yahoo" },
-    { "rhost-yahoo-ptr",       "requireptr", 0, "ptr|reverse|cannot find your hostname", "yahoo" },
+    /* The sending host's name: "reverse" alone is also the SMTP reverse
+     * path, our envelope sender. */
+    { "rhost-yahoo-ptr",       "requireptr", 0, "\\bptr\\b|reverse (?:dns|lookup|mapping|hostname)|cannot find your hostname", "yahoo" },
     { "rhost-yahoo-block",     "blocked", 0, "not accepting mail from this ip|ip not accepted|\\[bl2[0-9]\\]", "yahoo" },
     /* Orange and La Poste: the code after LPN, OFR or OUK
      * (postmastery.com/orange-postmaster-smtp-error-codes-ofr). */
@@ -515,7 +517,9 @@ static const BounceRule table_rhost_reason[] = {
     { "rhost-godaddy-loop",    "systemerror", 0, "message is looping", "secureserver" },
     { "rhost-godaddy-user",    "userunknown", 0, "recipient not found|account does not exist", "secureserver" },
     { "rhost-godaddy-speed",   "speeding", 0, "ipts04|ipts0\\d|too many messages|rate limit|exceeded the max emails", "secureserver" },
-    { "rhost-godaddy-block",   "blocked", 0, "ipbl|rhbl|dybl|rejected|blocked|spamhaus", "secureserver" },
+    /* Block lists by name; "rejected" alone is every refusal's word
+     * ("550 5.1.1 <x> recipient rejected"), read as anywhere else. */
+    { "rhost-godaddy-block",   "blocked", 0, "ipbl|rhbl|dybl|\\bblocked\\b|spamhaus", "secureserver" },
     /* Tencent QQ mail (service.mail.qq.com/detail/122). */
     { "rhost-qq-auth",         "authfailure", 0, "spf check failed|dmarc check failed", "qq.com" },
     { "rhost-qq-block",        "blocked", 0, "suspected bounce attacks|suspected spam ip|connection denied", "qq.com" },
@@ -526,8 +530,10 @@ static const BounceRule table_rhost_reason[] = {
     { "rhost-qq-toomany",      "toomanyconn", 0, "(?:ip|domain|sender|connection) frequency limited|too many (?:connections|mails|messages)", "qq.com" },
     { "rhost-qq-spam",         "spamdetected", 0, "spam is embedded in the email|mail content denied|spam|content denied|mail content", "qq.com" },
     { "rhost-qq-suspend",      "suspend", 0, "is a deactivated mailbox|suspend|deactivated|disabled|frozen", "qq.com" },
-    { "rhost-qq-full",         "mailboxfull", 0, "full|quota|space", "qq.com" },
-    { "rhost-qq-user",         "userunknown", 0, "mailbox not found|does not exist|not found|unavailable", "qq.com" },
+    /* Whole words: "fully-qualified" is a HELO's, and "unavailable" a
+     * service's as much as a mailbox's. */
+    { "rhost-qq-full",         "mailboxfull", 0, "\\bfull\\b|quota|\\bspace\\b", "qq.com" },
+    { "rhost-qq-user",         "userunknown", 0, "mailbox not found|does not exist|not found|(?:mailbox|user|recipient|address) (?:is )?unavailable", "qq.com" },
     /* NetEase (163.com, 126.com, yeah.net): the code after the reply, "554 HL:IHU",
      * "450 MI:DMC", "550 RP:FRL" (its postmaster's list of rejection codes). */
     { "rhost-netease-blocked", "blocked", 0, "\\b(?:hl:(?:rep|mep|ihu|ipb)|dt:rbl|wm:bli|mi:cel|rp:cel)\\b", "163.com|126.com|yeah.net|netease.com" },
@@ -540,7 +546,7 @@ static const BounceRule table_rhost_reason[] = {
      * user. */
     { "rhost-kddi-filter",     "filtered", 0, "550 ?:(?: ?:)? user unknown", "ezweb.ne.jp|au.com" },
     { "rhost-kddi-user",       "userunknown", 0, ">: user unknown", "ezweb.ne.jp|au.com" },
-    { "rhost-kddi-refused",    "filtered", 0, "550 unknown user|rejected|refused", "ezweb.ne.jp" },
+    { "rhost-kddi-refused",    "filtered", 0, "550 unknown user|rejected|refused(?<!connection refused)", "ezweb.ne.jp" },
     /* NTT docomo answers "550 Unknown user" both for an unknown user (at
      * RCPT TO, 5.1.1) and for its sender filter (after DATA, 5.2.0). */
     { "rhost-docomo-full",     "mailboxfull", 0, "552 too much mail data", "docomo.ne.jp" },
