@@ -442,6 +442,17 @@ static const BounceRule table_rhost_reason[] = {
     { "rhost-ms-spam",         "spamdetected", 0, "content filter agent quarantined this message", "outlook" },
     { "rhost-ms-rejected",     "rejected", 0, "delivery not authorized|sender was not authenticated by organization|sender not in allowed-senders list|access denied, bad outbound sender|access denied, spam abuse detected", "outlook" },
     { "rhost-ms-system",       "systemerror", 0, "server busy\\. please try again later from|pfa agent busy|\\(suspiciousremoteservererror\\)|destination mailbox address ambiguous|mailing list expansion problem|misconfigured forwarding address", "outlook" },
+    /* Exchange Online's remaining documented replies: the IP restricted
+     * while its traffic is evaluated (4.7.500-899), messages Exchange
+     * found malformed, a recipient's own size limit, its back-end
+     * service down or its replication failing, an X.400 address that is
+     * no address, and Outlook.com's 5.5.0 for a mailbox it does not
+     * have. */
+    { "rhost-ms-tryagain",     "blocked", 0, "access denied, please try again later", "outlook" },
+    { "rhost-ms-content",      "contenterror", 0, "too many related errors|agent generated message depth exceeded|invalid message content", "outlook" },
+    { "rhost-ms-exceedlimit",  "exceedlimit", 0, "recipsizelimit; message too large for this recipient", "outlook" },
+    { "rhost-ms-system2",      "systemerror", 0, "4\\.3\\.2 service not (?:available|active)|message failed to be replicated|temporary server error\\. please try again later", "outlook" },
+    { "rhost-ms-user2",        "userunknown", 0, "invalid x\\.400 address|5\\.5\\.0 requested action not taken: mailbox unavailable", "outlook" },
     /* Outlook.com (Hotmail) and Aol answering from their own MX. */
     { "rhost-hotmail-host",    "hostunknown", 0, "the mail could not be delivered to the recipient because the domain is not reachable", "hotmail.com" },
     { "rhost-hotmail-user",    "userunknown", 0, "requested action not taken: mailbox unavailable", "hotmail.com" },
