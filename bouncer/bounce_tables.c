@@ -194,7 +194,8 @@ static const BounceRule table_reason[] = {
     { "mailboxfull",  "mailboxfull", 0, "mailbox (?:is )?full|full mailbox|(?:over|exceed\\w*|reached) (?:the |their |its |his |her |disk |storage |mailbox |allowed )*quota|quota(?<!sending quota) (?:exceeded|violation|full)|mailbox (?:size )?(?:limit )?exceeded|not enough (?:storage )?space|(?:storage|disk) (?:space|quota) (?:limit|exceeded|full)|mailfolder is full|mail ?box (?:has )?exceeded|user has too many messages|too much mail data|mailbox has exceeded|exceeded storage allocation|is over (?:disk )?quota|boite du destinataire pleine|space has been used up|mailbox is over|disk full|boîte .{0,20}pleine|volle mailbox|postfach voll|容量", NULL },
     { "mailboxfull-more", "mailboxfull", 0, "account disabled temporarly for exceeding receiving limits|does not have enough space|mail file size exceeds the maximum size allowed for mail delivery|mailbox quota usage exceeded|maildir delivery failed: (?:user|domain)disk quota|mailbox would exceed maximum allowed storage|account is exceeding their quota|exceeding its mailbox quota|over the allowed quota", NULL },
     { "mailboxfull-words", "mailboxfull", 0, "mailbox exceeds allowed size|no space left on device|not sufficient disk space|inbox is full|exceeded (?:the |their |its )?mailbox (?:size )?limit|insufficient space in (?:the )?(?:user.?s )?mailbox|ящик переполнен|(?:reached|exceeded) (?:its |their |the |his |her |the mailbox's )?storage (?:limit|capacity)|\\binbox full\\b", NULL },
-    { "mailboxfull-phrases", "mailboxfull", 0, "diskspace quota", NULL },
+    /* mail.ru's "552 error: quota exceed" */
+    { "mailboxfull-phrases", "mailboxfull", 0, "diskspace quota|error: quota exceed\\b", NULL },
     /* A full mailbox in other languages. */
     { "mailboxfull-l10n", "mailboxfull", 0, "postfach (?:ist |des empfängers ist )?(?:voll|überfüllt)|speicherplatz (?:ist )?(?:voll|erschöpft)|boîte (?:aux lettres )?(?:du destinataire )?(?:est )?pleine|quota (?:est )?dépassé|buzón (?:del destinatario )?(?:está )?lleno|casella (?:di posta )?(?:è )?piena|caixa (?:postal |de correio )?(?:está )?cheia|mailbox (?:is )?vol\\b|brievenbus (?:is )?vol\\b|skrzynka (?:odbiorcy )?(?:jest )?pełna|schránka (?:příjemce )?(?:je )?plná|posta kutusu dolu|kota aşıldı|brevlådan är full|メールボックスが(?:一杯|いっぱい|満杯)|容量を超え|(?:邮箱|信箱|郵箱)(?:已满|空间不足|容量不足)|메일함 용량|메일함이 가득", NULL },
     { "mailboxfull-l10n-more", "mailboxfull", 0, "(?:skrzynka|konto)(?: pocztowa)?(?: odbiorcy)? (?:jest )?przepełnion[aey]|(?:mailbox|postvak|brievenbus|inbox)(?: van de ontvanger)? zit vol\\b|(?:mailbox|posteingang|e-mail-postfach)(?: des empfängers)? (?:ist )?(?:voll|überfüllt)\\b|brevlåda(?:n)? (?:är )?full\\b|postilaatikko (?:on )?(?:täynnä|täysi)", NULL },
@@ -740,7 +741,9 @@ static const BounceRule table_vendor_reason[] = {
      * components name the failure in the NDR. */
     { "exch-recipnotfound",  "userunknown",   0, "\\bresolver\\.adr\\.(?:ex)?recip(?:ient)?notfound\\b", NULL },
     { "exch-reciplimit",     "toomanyconn",   0, "\\bresolver\\.adr\\.reciplimit\\b", NULL },
-    { "exch-resolver-error", "systemerror",   0, "\\bresolver\\.adr\\.(?:badprimary|invalidinsmtp|ambiguous)\\b", NULL },
+    /* RESOLVER.ADR.InvalidInSmtp is not here: it comes with 5.1.0 (the
+     * address is bad), and that code decides, as for any other MTA. */
+    { "exch-resolver-error", "systemerror",   0, "\\bresolver\\.adr\\.(?:badprimary|ambiguous)\\b", NULL },
     /* 5.7.133-5.7.136: a group, mailbox or public folder that takes mail
      * from its own organisation only refused an outside sender. */
     { "exch-sendernotauth",  "rejected",      0, "\\bresolver\\.rst\\.sendernotauthenticatedfor(?:group|mailbox|publicfolder)\\b|sender (?:was )?not authenticated for (?:group|mailbox|public folder)|\\bsender was not authenticated\\b", NULL },
@@ -778,6 +781,9 @@ static const BounceRule table_vendor_reason[] = {
     { "gmail-state-relay",   "norelaying",    0, "\\A(?![\\s\\S]*\\b[45]\\.[1-7]\\.[1-9]\\b)[\\s\\S]*google tried to deliver your message[\\s\\S]*\\(state 12\\)", NULL },
     { "gmail-state-helo",    "blocked",       0, "\\A(?![\\s\\S]*\\b[45]\\.[1-7]\\.[1-9]\\b)[\\s\\S]*google tried to deliver your message[\\s\\S]*\\(state 13\\)", NULL },
     { "gmail-state-system",  "systemerror",   0, "\\A(?![\\s\\S]*\\b[45]\\.[1-7]\\.[1-9]\\b)[\\s\\S]*google tried to deliver your message[\\s\\S]*\\(state (?:6|8|9)\\)", NULL },
+    /* Gmail's "DNS Error: DNS server returned answer with no data": the
+     * domain has no address to deliver to, not a lookup that failed. */
+    { "gmail-dns-nodata",    "hostunknown",   0, "dns error: dns server returned answer with no data", NULL },
     /* Facebook's documented response codes. */
     { "fb-user",             "userunknown",   0, "\\b(?:rcp-p1|int-p[134])\\b", NULL },
     { "fb-filtered",         "filtered",      0, "\\brcp-p[23]\\b", NULL },
@@ -793,7 +799,10 @@ static const BounceRule table_vendor_reason[] = {
     /* Exchange 5.5-2003: the MTS code after the error text. */
     { "exch2003-user",       "userunknown",   0, "\\(000c05a6\\)", NULL },
     { "exch2003-filtered",   "filtered",      0, "\\(000c0595\\)", NULL },
-    { "exch2003-system",     "systemerror",   0, "\\((?:00010256|000d06b5)\\)", NULL },
+    /* 00010256 is "Too many recipients.": the same as Exchange 2007's
+     * RESOLVER.ADR.RecipLimit (exch-reciplimit). */
+    { "exch2003-toomany",    "toomanyconn",   0, "\\(00010256\\)", NULL },
+    { "exch2003-system",     "systemerror",   0, "\\(000d06b5\\)", NULL },
     { "exch2003-network",    "networkerror",  0, "\\(00120270\\)", NULL },
     { "exch2003-content",    "contenterror",  0, "\\((?:00050311|000502cc)\\)", NULL },
     { "exch2003-security",   "securityerror", 0, "\\(000b0981\\)", NULL },
@@ -911,6 +920,20 @@ static const BounceRule table_mta_reason[] = {
     { "amavis-size",       "exceedlimit",   0, " - message size exceeds recipient", "amavis" },
     { "amavis-relay",      "systemerror",   0, " - (?:temporary mta failure on relaying|rejected by next-hop mta on relaying|unable to relay message back to mta)", "amavis" },
     { "interscan-user",    "userunknown",   0, "unable to deliver", "interscan" },
+    /* Microsoft 365's own codes in its NDRs (its NDR reference): the
+     * service refused, whatever the rest of the line says. 5.7.511 is our
+     * sender banned, 5.7.12, 5.7.13 and 5.7.124 a sender the recipient's
+     * organisation does not take, 5.7.510 a domain that takes no mail over
+     * IPv6, 5.7.512 a message that breaks its rules (RFC 5322 3.6.2),
+     * 5.7.70x-74x a tenant over its limits, 5.0.350 the receiving
+     * server's error about the message, 4.7.5xx, 4.7.6xx, 4.7.85x-89x and
+     * 5.7.61x-64x the sending host or its IP blocked. */
+    { "office365-rejected","rejected",      0, "\\b5\\.7\\.(?:1[23]|124|511)\\b", "office365" },
+    { "office365-policy",  "policyviolation", 0, "\\b5\\.7\\.512\\b", "office365" },
+    { "office365-notaccept","notaccept",    0, "\\b5\\.7\\.510\\b", "office365" },
+    { "office365-toomanyconn","toomanyconn",0, "\\b5\\.7\\.7[0-4]\\d\\b", "office365" },
+    { "office365-content", "contenterror",  0, "\\b5\\.0\\.350\\b", "office365" },
+    { "office365-blocked", "blocked",       0, "\\b4\\.7\\.(?:[56]\\d\\d|8[5-9]\\d)\\b|\\b5\\.7\\.6[1-4]\\d\\b", "office365" },
     /* Exim's own messages (its source: route.c, dnslookup.c, smtp.c). Exim
      * writes its routing failures with no reply code; the same words after
      * one are a remote server's reply, which quotes them when its callout
@@ -938,6 +961,9 @@ static const BounceRule table_mta_reason[] = {
     { "ezweb-full",        "mailboxfull",   0, "the user\\(s\\) account is temporarily over quota", "ezweb" },
     { "ezweb-suspend",     "suspend",       0, "the user\\(s\\) account is (?:disabled|temporarily limited)\\.", "ezweb" },
     { "ezweb-expired",     "expired",       0, "your message was not delivered within ", "ezweb" },
+    /* "Each of the following recipients was rejected by a remote mail
+     * server": a refusal of RCPT TO in its transcript is the address's. */
+    { "ezweb-rcpt",        "userunknown",   0, ">>> rcpt to: ?<[^<>\\s]*>[ \\t\\n]+<<< 5\\d\\d\\b", "ezweb" },
     /* In any language the letter lists four reasons the post may have
      * failed, one "*" bullet each; fewer is some other notice. */
     { "googlegroups-post", "rejected",      0, "group you tried to contact|permission to post|may not be open to posting|投稿する権限がない|投稿を受け付けていない|(?:(?:^|\\s)\\*\\s?[^*]+){4}", "googlegroups" },
