@@ -215,7 +215,7 @@ static const BounceRule table_reason[] = {
     { "exceedlimit",  "exceedlimit", 0, "message header size exceeds limit|message too large|exceeds? (?:the )?(?:administrative|local) limit", NULL },
     /* A message over the recipient's own limit, in other languages. */
     { "exceedlimit-l10n", "exceedlimit", 0, "(?:größenlimit|limit|größenbeschränkung) des empfängers|für den empfänger zu groß|limite (?:fixée |définie )?(?:par le|du) destinataire|límite (?:de tamaño )?del destinatario|limite (?:del|impostato dal) destinatario|limite (?:do|definido pelo) destinatário", NULL },
-    { "suspend",      "suspend", 0, "(?<!sender )(?<!sender's )(?:account|mailbox|user|address) (?:is |has been )?(?:currently |temporarily )?(?:suspended|disabled|deactivated|inactive(?<!mailbox is inactive)|locked|frozen|closed|expired|discontinued|blocked by administrator)|(?:suspended|disabled|deactivated|inactive|expired) (?:account|mailbox|user)|is a deactivated mailbox|temporarily inactive|invalid/inactive user|recipient suspend|boite du destinataire archivee|temporary locked|not active(?<!user not active)|no longer active|account has been (?:suspended|disabled)|mailbox unavailable or access denied|this mailbox is disabled|has been suspended", NULL },
+    { "suspend",      "suspend", 0, "(?<!sender )(?<!sender's )(?:account|mailbox|user|address) (?:is |has been )?(?:currently |temporarily )?(?:suspended|disabled|deactivated|inactive|locked|frozen|closed|expired|discontinued|blocked by administrator)|(?:suspended|disabled|deactivated|inactive|expired) (?:account|mailbox|user)|is a deactivated mailbox|temporarily inactive|invalid/inactive user|recipient suspend|boite du destinataire archivee|temporary locked|not active|no longer active|account has been (?:suspended|disabled)|mailbox unavailable or access denied|this mailbox is disabled|has been suspended", NULL },
     { "suspend-more", "suspend", 0, " is currently suspended|email account that you tried to reach is disabled|mailbox currently suspended|mailbox is frozen|recipient rejected: temporarily inactive|this account has been disabled or discontinued|user suspended|vdelivermail: account is locked email bounced", NULL },
     { "suspend-words", "suspend", 0, "is unavailable: user is terminated|the email account that you tried to reach is inactive|user or domain is disabled|(?:account|mailbox) (?:is |has been )?(?:blocked|locked|disabled) (?:because of|due to|for) inactivity|mailaddress is administrativ(?:e)?ly disabled", NULL },
     /* La Poste's "Archived recipient" (LPN007_420) and "This address no
@@ -250,10 +250,9 @@ static const BounceRule table_reason[] = {
     { "userunknown-words", "userunknown", 0, "mailbox unavaiable|not email addresses|recipient address rejected: userunknown|recipient is not accepted|\\brecipient not ok\\b|weil die adresse nicht gefunden wurde|non[- ]existent user|unknown e-?mail address|usuario (?:desconocido|inexistente)|gebruiker onbekend|onbekende gebruiker|bad destination mailbox address|(?:address|mailbox|account|recipient) (?:\\S+ )?no longer exists", NULL },
     /* Sisimai's wordings of an unknown address that name it in brackets or
      * parentheses ("<x@y> not found", "RCPT <x@y> does not exist", "User (x@y)
-     * unknown"), Spanish ones without a noun before the verb, and two that
-     * the suspend rule leaves to this reason ("Mailbox is inactive", "User
-     * not active"). */
-    { "userunknown-phrases", "userunknown", 0, "@[^\\s<>@]+>:? (?:not found|does not exist)\\b|rcpt \\([^\\s()@]+@[^\\s()]+\\) does(?:n't| not) exist|user \\([^\\s()@]+@[^\\s()]+\\) unknown|\\bno \\S+ in name directory|no existe (?:dicha persona|ese usuario)|mailbox is inactive|\\buser not active", NULL },
+     * unknown") and Spanish ones without a noun before the verb. A mailbox
+     * "inactive" or a user "not active" exists: suspend's. */
+    { "userunknown-phrases", "userunknown", 0, "@[^\\s<>@]+>:? (?:not found|does not exist)\\b|rcpt \\([^\\s()@]+@[^\\s()]+\\) does(?:n't| not) exist|user \\([^\\s()@]+@[^\\s()]+\\) unknown|\\bno \\S+ in name directory|no existe (?:dicha persona|ese usuario)", NULL },
     /* The same in other languages, naming the user, the mailbox or the
      * recipient, not the recipient's domain ("el dominio del destinatario
      * no existe" is hostunknown-l10n's), not the sender
