@@ -180,8 +180,10 @@ static const BounceRule table_reason[] = {
     /* No reverse DNS for the connecting host. */
     { "ptr-missing",  "requireptr", 0, "(?:no|missing|without a?|bad|invalid) (?:dns )?ptr|unverif(?:y|i)able sending ips|mismatches client ip|ptr record|reverse (?:dns|lookup|dns lookup|dns entry)|rdns|cannot find your hostname|can't find your hostname|host name (?:lookup|look-?up) failed|ip name lookup failed|not resolve your (?:address|host)|could not resolve|fcrdns|5\\.7\\.25|client host rejected: cannot find your|(?:no|missing) reverse|hostname lookup|name lookup failed for", NULL },
     /* "Reverse-DNS" hyphenated, as German and some English filters write it ("Keine
-     * Reverse-DNS-Auflösung", "Reverse-DNS check failed"). */
-    { "ptr-words", "requireptr", 0, "\\breverse-dns\\b|the corresponding forward dns entry does not point to the sending ip|does not resolve to a (?:host ?name|domain)|unresolvable relay host name|generic dns ptr-records|dns lookup failure: (?!host )[^\\n]{0,60}? try again later", NULL },
+     * Reverse-DNS-Auflösung", "Reverse-DNS check failed"). A "DNS lookup failure" is a
+     * reverse lookup only when what was looked up is an IP address: of a domain name it
+     * is the recipient's domain (hostunknown, or networkerror when temporary). */
+    { "ptr-words", "requireptr", 0, "\\breverse-dns\\b|the corresponding forward dns entry does not point to the sending ip|does not resolve to a (?:host ?name|domain)|unresolvable relay host name|generic dns ptr-records|dns lookup failure: \\[?[0-9a-f]*[.:][0-9a-f.:]+\\]?[ ,;-]+try again later", NULL },
     /* Sender reputation. */
     { "reputation",   "badreputation", 0, "poor reputation|bad reputation|low reputation|sender reputation|(?:ip|domain) reputation|reputation (?:score|is|of)|4\\.7\\.650|temporarily rate limited due to ip reputation|temporarily deferred due to unexpected volume or user complaints|a poor email reputation score|the sending mta's poor reputation|none/bad reputation", NULL },
     /* The message breaks RFC 5322. */
@@ -271,9 +273,11 @@ static const BounceRule table_reason[] = {
     { "filtered",     "filtered", 0, "(?:is )?only accepting mail from|user reject|rejected due to user rules|refused due to recipient preferences|not accepting any mail|has restricted|blocked by the recipient|this account is protected by|filtered by|recipient (?:is )?(?:not )?(?:accept|allow)\\w* mail from|refuse to receive|resolver\\.rst\\.notauthorized|not authorized to send to|sender(?<!null sender) (?:is )?not (?:allowed|authorized)|you have been blocked by|extended inactivity|bounced address|because (?:of )?(?:the )?recipient's (?:filter|setting)", NULL },
     { "filtered-more", "filtered", 0, "not found recipient account|due to extended inactivity new mail is not currently being accepted|has restricted sms e-mail|because the recipient is only accepting mail from specific email addresses", NULL },
     { "filtered-words", "filtered", 0, "account is protected by|user refuses to receive this mail|has blocked your (?:address|e-?mail address|domain)|mail is rejected by recipients|(?:has )?chosen not to receive (?:messages|mail|e-?mails?) from|does not wish to receive (?:messages|mail|e-?mails?) from", NULL },
-    /* "550 5.2.0 Message Filtered": a filter of the recipient's refused the message. The
-     * spam FAQ's wording after it (spam-more) is a spam filter's. */
-    { "filtered-message", "filtered", 0, "message filtered(?!\\. (?:please see the faqs|refer to the troubleshooting))", NULL },
+    /* "550 5.2.0 Message Filtered": a filter of the recipient's refused the message. Only
+     * the phrase alone (ending a sentence, or before Postfix's "(in reply to ...)"):
+     * "Message filtered as spam", "Message filtered: virus found" name their reason,
+     * and the spam FAQ's wording after it (spam-more) is a spam filter's. */
+    { "filtered-message", "filtered", 0, "message filtered(?:[ \\t]*$|[ \\t]+\\(in reply to |\\.(?! (?:please see the faqs|refer to the troubleshooting)))", NULL },
     /* Not Postfix's "Helo command rejected: Host not found"
      * (reject_unknown_helo_hostname): that host is ours, the name we
      * greeted with, and the refusal blocked. Nor Sendmail's "Name server:
