@@ -643,36 +643,40 @@ classify_reason(BounceRecipient *r, gboolean reported_delayed)
     }
 }
 
-/* classify_command - the SMTP command the failure answered: from the
- * diagnostic, else the one a session transcript shows sent before its
- * first line about this recipient (transcript_command, found by the
- * caller: a transcript may hold several sessions, and one recipient
- * refused at RCPT must not take the MAIL of the next), else from the
- * text around it. */
-static void
-classify_command(BounceRecipient *r, const char *context, gsize context_len,
-                 const char *transcript_command)
+const char BOUNCE_COMMAND_NONE[] = "";
+
+const char *
+bounce_command_last(const char *text, gsize len)
 {
     BounceMatch m;
-    const char *text = r->diagnostic;
-    gsize len = strlen(text);
+
+    const char *name;
+
+    if (text == NULL || !bounce_rules_last(BOUNCE_TABLE_COMMAND, text, len, &m))
+        return NULL;
+    name = m.rule->value != NULL ? m.rule->value
+                                 : bounce_command_name(text + m.start, m.end - m.start);
+    return name != NULL ? name : BOUNCE_COMMAND_NONE;
+}
+
+/* classify_command - the SMTP command the failure answered: from the
+ * diagnostic, else the one the caller found for this recipient
+ * (command_hint: a session transcript's command sent before its first
+ * line about it, or its own paragraph's in a notice about several, where
+ * another's "in reply to MAIL FROM" must not become its own), else the
+ * last one in the text around it. */
+static void
+classify_command(BounceRecipient *r, const char *context, gsize context_len,
+                 const char *command_hint)
+{
     const char *name;
 
     if (r->smtp_command != NULL)
         return;
-    if (!bounce_rules_last(BOUNCE_TABLE_COMMAND, text, len, &m)) {
-        if (transcript_command != NULL) {
-            r->smtp_command = g_strdup(transcript_command);
-            return;
-        }
-        text = context;
-        len = context_len;
-        if (text == NULL || !bounce_rules_last(BOUNCE_TABLE_COMMAND, text, len, &m))
-            return;
-    }
-    name = m.rule->value != NULL ? m.rule->value
-                                 : bounce_command_name(text + m.start, m.end - m.start);
-    if (name != NULL)
+    name = bounce_command_last(r->diagnostic, strlen(r->diagnostic));
+    if (name == NULL)
+        name = command_hint != NULL ? command_hint : bounce_command_last(context, context_len);
+    if (name != NULL && name != BOUNCE_COMMAND_NONE)
         r->smtp_command = g_strdup(name);
 }
 
@@ -778,7 +782,7 @@ classify_remote_host(BounceRecipient *r)
 
 void
 bounce_classify(BounceRecipient *r, BounceKind kind, const char *context, gsize context_len,
-                const char *transcript_command)
+                const char *command_hint)
 {
     gboolean reported_delayed;
 
@@ -797,7 +801,7 @@ bounce_classify(BounceRecipient *r, BounceKind kind, const char *context, gsize 
     if (kind == BOUNCE_KIND_DSN)
         classify_mda(r, context, context_len);
     classify_codes(r, context, context_len);
-    classify_command(r, context, context_len, transcript_command);
+    classify_command(r, context, context_len, command_hint);
     classify_remote_host(r);
     classify_reason(r, reported_delayed);
     /* A null MX (notaccept) is hard only as a permanent failure. */

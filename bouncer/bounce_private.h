@@ -427,13 +427,23 @@ gboolean bounce_text_has_code(const char *text);
  * data", "EHLO", "initial connection"; NULL for any other (QUIT, RSET). */
 const char *bounce_command_name(const char *word, gsize len);
 
+/* bounce_command_last - the SMTP step the last command named in text
+ * answered (as bounce_command_name); BOUNCE_COMMAND_NONE when that
+ * command is none of them (QUIT, RSET), NULL when text names none. */
+const char *bounce_command_last(const char *text, gsize len);
+
+/* BOUNCE_COMMAND_NONE - no step known: as a command_hint, the text names
+ * commands for other recipients only. */
+extern const char BOUNCE_COMMAND_NONE[];
+
 /* bounce_classify - fill status/replycode/reason/hard/bounce_type/... of one
  * recipient from what the readers left in it; context is the message's
  * human-readable text (for the SMTP command of a transcript), may be NULL;
- * transcript_command the command a session transcript shows sent before
- * its first line about this recipient, or NULL. */
+ * command_hint the command the text shows for this recipient (a session
+ * transcript's, or its own paragraph's), BOUNCE_COMMAND_NONE when the text
+ * names commands for others only, or NULL: the last one in context. */
 void bounce_classify(BounceRecipient *rcpt, BounceKind kind, const char *context, gsize context_len,
-                     const char *transcript_command);
+                     const char *command_hint);
 /* bounce_reason_from_status - the reason an RFC 3463 code stands for, or NULL. */
 const char *bounce_reason_from_status(const char *status);
 

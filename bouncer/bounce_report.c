@@ -370,6 +370,103 @@ report_transcript_commands(const char *text, gsize len)
     return out;
 }
 
+/* A notice naming more recipients than this is not cut into paragraphs:
+ * each address is looked for in the whole text. */
+#define REPORT_PARAGRAPH_MAX 64
+
+typedef struct {
+    gsize at;                 /* start of the line the address is on */
+    guint who;                /* index into the distinct addresses */
+} ReportMention;
+
+static gint
+report_mention_cmp(gconstpointer a, gconstpointer b)
+{
+    const ReportMention *x = a, *y = b;
+
+    return x->at < y->at ? -1 : x->at > y->at ? 1 : (gint)x->who - (gint)y->who;
+}
+
+/* report_paragraph_commands - in a notice about several recipients, for
+ * each one the text names, lower-cased, the SMTP command of its own
+ * paragraphs: the text from the line it is named on to the next line
+ * naming another ("<a@x>: ... said: 550 5.1.1 ... (in reply to RCPT TO
+ * command)"), the last command there; BOUNCE_COMMAND_NONE when its
+ * paragraphs name none. Without this, every recipient without a command
+ * of its own took the notice's last one: another's "in reply to MAIL
+ * FROM" made an unknown user a refused sender. Empty when fewer than two
+ * recipients are named. (transfer full: the values are static strings) */
+static GHashTable *
+report_paragraph_commands(const char *text, gsize len, GPtrArray *recipients)
+{
+    GHashTable *out = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(GPtrArray) addrs = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GArray) mentions = g_array_new(FALSE, FALSE, sizeof(ReportMention));
+    g_autofree char *lower = NULL;
+    g_autofree const char **found = NULL;
+    guint named = 0;
+
+    if (text == NULL || len == 0 || recipients->len < 2)
+        return out;
+    for (guint i = 0; i < recipients->len; i++) {
+        const BounceRecipient *r = g_ptr_array_index(recipients, i);
+        g_autofree char *addr = g_ascii_strdown(r->addr, -1);
+        gboolean seen = addr[0] == '\0';
+
+        for (guint k = 0; k < addrs->len && !seen; k++)
+            seen = strcmp(g_ptr_array_index(addrs, k), addr) == 0;
+        if (!seen)
+            g_ptr_array_add(addrs, g_steal_pointer(&addr));
+    }
+    if (addrs->len < 2 || addrs->len > REPORT_PARAGRAPH_MAX)
+        return out;
+    lower = g_ascii_strdown(text, (gssize)len);
+    for (guint k = 0; k < addrs->len; k++) {
+        const char *addr = g_ptr_array_index(addrs, k);
+        gsize alen = strlen(addr);
+        const char *at = lower;
+        gboolean any = FALSE;
+
+        while ((at = memmem(at, len - (gsize)(at - lower), addr, alen)) != NULL) {
+            ReportMention m = { (gsize)(at - lower), k };
+
+            while (m.at > 0 && lower[m.at - 1] != '\n')
+                m.at--;
+            g_array_append_val(mentions, m);
+            any = TRUE;
+            at += alen;
+        }
+        named += any;
+    }
+    if (named < 2)
+        return out;
+    g_array_sort(mentions, report_mention_cmp);
+    found = g_new0(const char *, addrs->len);
+    for (guint i = 0; i < mentions->len; i++) {
+        const ReportMention *m = &g_array_index(mentions, ReportMention, i);
+        gsize end = len;
+        const char *name;
+
+        for (guint j = i + 1; j < mentions->len; j++) {
+            const ReportMention *next = &g_array_index(mentions, ReportMention, j);
+
+            if (next->who != m->who) {
+                end = next->at;
+                break;
+            }
+        }
+        if (found[m->who] == NULL)
+            found[m->who] = BOUNCE_COMMAND_NONE;
+        if (end > m->at && (name = bounce_command_last(text + m->at, end - m->at)) != NULL)
+            found[m->who] = name;
+    }
+    for (guint k = 0; k < addrs->len; k++) {
+        if (found[k] != NULL)
+            g_hash_table_insert(out, g_strdup(g_ptr_array_index(addrs, k)), (gpointer)found[k]);
+    }
+    return out;
+}
+
 /* report_drop_repeats - a recipient named again with the same action (a
  * report listing "Ann@x" and "ann@x", or one address in two blocks) is
  * one recipient: stored, counted and published once. Differing actions
@@ -618,6 +715,7 @@ report_parse(const char *data, gsize len, guint depth)
     BounceParts parts;
     const char *error = NULL;
     g_autoptr(GHashTable) commands = NULL;
+    g_autoptr(GHashTable) paragraphs = NULL;
     gsize context_len;
 
     report->recipients = g_ptr_array_new_with_free_func((GDestroyNotify)bounce_recipient_free);
@@ -643,12 +741,15 @@ report_parse(const char *data, gsize len, guint depth)
     report_headers(report, &parts);
     context_len = MIN(parts.text->len, BOUNCE_MAX_DIAGNOSTIC * 8);
     commands = report_transcript_commands(parts.text->str, context_len);
+    paragraphs = report_paragraph_commands(parts.text->str, context_len, report->recipients);
     for (guint i = 0; i < report->recipients->len; i++) {
         BounceRecipient *r = g_ptr_array_index(report->recipients, i);
         g_autofree char *lower = g_ascii_strdown(r->addr, -1);
+        const char *hint = g_hash_table_lookup(commands, lower);
 
-        bounce_classify(r, report->kind, parts.text->str, context_len,
-                        g_hash_table_lookup(commands, lower));
+        if (hint == NULL)
+            hint = g_hash_table_lookup(paragraphs, lower);
+        bounce_classify(r, report->kind, parts.text->str, context_len, hint);
     }
     report_drop_repeats(report);
     if (depth == 0 && report->kind != BOUNCE_KIND_NOTBOUNCE && report->kind != BOUNCE_KIND_AUTOREPLY)
