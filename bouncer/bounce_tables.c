@@ -235,7 +235,7 @@ static const BounceRule table_reason[] = {
     { "hasmoved-l10n-cyr", "hasmoved", 0, "сменил(?:а)? адрес|новый адрес:", NULL },
     /* qmail's "that domain or user isn't in my list of allowed rcpthosts"
      * names the user as well: userunknown's at RCPT TO. */
-    { "norelaying",   "norelaying", 0, "relay(?:ing)? (?:access )?(?:denied|not (?:permitted|allowed))|unable to relay|not (?:permitted|allowed) to relay|relaying (?:mail )?to .{0,60}(?:denied|not allowed|prohibited)|insecure mail relay|as a relay|not an open relay|we don't handle mail for|not local host|this system is not configured to relay|relay not permitted|isn't in my list of allowed rcpthosts(?<!domain or user isn't in my list of allowed rcpthosts)|email address is not verified\\. the following identities failed|requires authentication when attempting to send to a non-local|not a gateway", NULL },
+    { "norelaying",   "norelaying", 0, "relay(?:ing)? (?:access )?(?:denied|not (?:permitted|allowed))|unable to relay(?! message back to mta)|not (?:permitted|allowed) to relay|relaying (?:mail )?to .{0,60}(?:denied|not allowed|prohibited)|insecure mail relay|as a relay|not an open relay|we don't handle mail for|not local host|this system is not configured to relay|relay not permitted|isn't in my list of allowed rcpthosts(?<!domain or user isn't in my list of allowed rcpthosts)|email address is not verified\\. the following identities failed|requires authentication when attempting to send to a non-local|not a gateway", NULL },
     { "norelaying-more", "norelaying", 0, "relaying mail to |allowed rcpthost(?<!or user isn't in my list of allowed rcpthost)|mail server requires authentication when attempting to send to a non-local", NULL },
     { "norelaying-words", "norelaying", 0, "\\bno relaying\\b|specified domain is not allowed|we do not relay|relaying (?:is )?prohibited|relay prohibition", NULL },
     /* Amazon SES: our sending identity is not verified there, so it will not send for us. */
@@ -886,7 +886,10 @@ static const BounceRule table_mta[] = {
  * rules, as the MTA knows what it meant. */
 static const BounceRule table_mta_reason[] = {
     { "mcafee-user",       "userunknown",   0, "user \\(.+@.+\\) unknown\\.|550 unknown user \\S+@\\S+|550 <[^>]+@[^>]+>\\.+ user not exist|no such user", "mcafee" },
-    { "messagelabs-user",  "userunknown",   0, "542 .+ rejected|no such user", "messagelabs" },
+    /* MessageLabs answers a recipient it will not take with the address
+     * and one word ("542 x@y Rejected", "550 Recipient Rejected"): the
+     * whole reply, not a refusal of the message that says more. */
+    { "messagelabs-user",  "userunknown",   0, "542 .+ rejected|(?:\\S+@\\S+|\\brecipient) rejected[ \\t]*$|no such user", "messagelabs" },
     { "notes-user",        "userunknown",   0, "user not listed in public name & address book|ディレクトリのリストにありません", "notes" },
     { "notes-hops",        "networkerror",  0, "message has exceeded maximum hop count", "notes" },
     { "domino-user",       "userunknown",   0, "not listed in (?:domino directory|public name & address book)|non répertorié dans l'annuaire domino|domino ディレクトリには見つかりません", "domino" },
@@ -898,8 +901,12 @@ static const BounceRule table_mta_reason[] = {
     { "receivingses-toobig","mesgtoobig",   0, "message too large", "receivingses" },
     { "receivingses-full", "mailboxfull",   0, "mailbox full", "receivingses" },
     { "receivingses-content","contenterror",0, "message content rejected", "receivingses" },
-    { "aol-host",          "hostunknown",   0, "host or domain name not found", "aol" },
+    /* Postfix's "Host or domain name not found. Name service error for
+     * name=x type=MX: Malformed or unexpected name server reply": the
+     * domain's name servers answer its MX query with nonsense, so it takes
+     * no mail, which the first words alone would call an unknown host. */
     { "aol-nullmx",        "notaccept",     0, "type=mx: malformed or unexpected name server reply", "aol" },
+    { "aol-host",          "hostunknown",   0, "host or domain name not found", "aol" },
     { "gsuite-user",       "userunknown",   0, "because the address couldn't be found\\. check for typos", "gsuite" },
     { "outlook-host",      "hostunknown",   0, "the mail could not be delivered to the recipient because the domain is not reachable", "outlook" },
     { "outlook-user",      "userunknown",   0, "requested action not taken: mailbox unavailable", "outlook" },
@@ -922,7 +929,7 @@ static const BounceRule table_mta_reason[] = {
     { "courier-host",      "hostunknown",   0, "no such domain\\.", "courier" },
     { "courier-dns",       "systemerror",   0, "this domain's dns violates rfc 1035", "courier" },
     { "courier-network",   "networkerror",  0, "dns lookup failed\\.", "courier" },
-    { "amavis-spam",       "spamdetected",  0, " - spam\\b", "amavis" },
+    { "amavis-spam",       "spamdetected",  0, " - spam(?:my)?\\b", "amavis" },
     { "amavis-virus",      "virusdetected", 0, " - infected\\b", "amavis" },
     { "amavis-banned",     "policyviolation", 0, " - banned\\b", "amavis" },
     { "amavis-header",     "contenterror",  0, " - bad header:", "amavis" },
