@@ -91,6 +91,10 @@ static const BounceRule table_recipient[] = {
      * "Security alert: ... <list@example.jp>." Read ahead, so that the
      * sentence, which says why, stays the diagnostic. */
     { "rcpt-fml",         "strong", 1, "^(?=\\s*(?:not member article from \\S+|loop back warning:|security alert:[^<\\n]{0,120}|you are not a member of this mailing list)\\s*<([^\\s<>@]+@[^\\s<>]+)>\\.\\s*$)", NULL },
+    /* Active!hunter lists each address it gave up on as ">>> x@y <x@y>"
+     * under Sendmail's "permanent fatal errors" heading (a transcript's
+     * ">>> RCPT To:<x@y>" names a command first, never an address). */
+    { "rcpt-ahunter",     "strong", 1, "^>>>[ \\t]+[^\\s<>@]+@[^\\s<>@]+[ \\t]+<([^\\s<>@]+@[^\\s<>@]+)>[ \\t]*$", NULL },
     /* qmail, Postfix prose, Yahoo: "<user@example.com>:" on its own line
      * or followed by the reason; GMX quotes it instead. */
     { "rcpt-angle-colon", "sure", 1, "^\\s*<([^\\s<>@]+@[^\\s<>]+)>:", NULL },
@@ -654,7 +658,10 @@ static const BounceRule table_status[] = {
     { "code-dsn-hash",        "status", 1, "[#(]([245]\\.[0-7]\\.\\d{1,3})(?![\\d]|\\.\\d)", NULL },
     { "code-dsn-status",      "status", 1, "status:?\\s*([245]\\.\\d{1,3}\\.\\d{1,3})(?![\\d]|\\.\\d)", NULL },
     { "code-dsn-any",         "status", 1, "(?<![\\d.\\w])([245]\\.[0-7]\\.\\d{1,3})(?![\\d]|\\.\\d)", NULL },
-    { "code-reply-start",     "reply",  1, "^\\s*(?:smtp;|x-[\\w-]+;)?\\s*<?([245][0-5]\\d)(?:[ -]|:\\s|$)", NULL },
+    /* Sendmail's heading may come first when the address was listed
+     * above it (Active!hunter: "----- Transcript of session follows -----
+     * 550 ..."). */
+    { "code-reply-start",     "reply",  1, "^\\s*(?:-+ transcript of session follows -+\\s*)?(?:smtp;|x-[\\w-]+;)?\\s*<?([245][0-5]\\d)(?:[ -]|:\\s|$)", NULL },
     { "code-reply-transcript","reply",  1, "<<<\\s*([245][0-5]\\d)(?:[ -]|$)", NULL },
     { "code-reply-doubled",   "reply",  1, "(?<![\\d.])([245][0-5]\\d) \\1(?![\\d.])", NULL },
     { "code-reply-said",      "reply",  1, "(?:said|says|returned|replied|response|error_code|error|reply|server message|problem|host \\S+ \\[[\\d.:a-f]+\\]|\\]|:)\\s*:?\\s*<?([245][0-5]\\d)(?:[ ,-]|$)(?!\\d(?![\\w.+=-]*@))", NULL },
