@@ -105,6 +105,15 @@ dsn_status(const char *value)
     return g_strdup("");
 }
 
+/* dsn_is_reply - value opens with an SMTP reply code and its words
+ * ("553 Exceeded maximum inbound message size"). */
+static gboolean
+dsn_is_reply(const char *value)
+{
+    return (value[0] == '4' || value[0] == '5') && g_ascii_isdigit(value[1])
+           && g_ascii_isdigit(value[2]) && (value[3] == ' ' || value[3] == '-') && value[4] != '\0';
+}
+
 /* PowerMTA classifies each failure in its own per-recipient field
  * (X-PowerMTA-BounceCategory); its categories, as reasons. */
 static const struct {
@@ -163,6 +172,7 @@ dsn_recipient_done(BounceReport *report, BounceRecipient **rcpt, char **original
 typedef struct {
     guint first;              /* index of its first field */
     guint finals, originals;  /* its Final- and Original-Recipient fields */
+    guint actuals;            /* its X-Actual-Recipient fields */
 } DsnBlock;
 
 /* bounce_dsn_read_text - read DSN fields from text: blank lines separate
@@ -195,7 +205,7 @@ bounce_dsn_read_text(BounceReport *report, const char *text, gsize len)
             continue;
         }
         {
-            DsnBlock block = { fields->fields->len, 0, 0 };
+            DsnBlock block = { fields->fields->len, 0, 0, 0 };
 
             used = bounce_fields_parse(fields, text + pos, len - pos, TRUE);
             for (guint i = block.first; i < fields->fields->len; i++) {
@@ -203,6 +213,7 @@ bounce_dsn_read_text(BounceReport *report, const char *text, gsize len)
 
                 block.finals += bounce_field_is(f, "Final-Recipient");
                 block.originals += bounce_field_is(f, "Original-Recipient");
+                block.actuals += bounce_field_is(f, "X-Actual-Recipient");
             }
             if (fields->fields->len > block.first)
                 g_array_append_val(blocks, block);
@@ -220,8 +231,8 @@ bounce_dsn_read_text(BounceReport *report, const char *text, gsize len)
         block = &g_array_index(blocks, DsnBlock, b);
         /* A block that names a recipient is a new one, whatever the order
          * of its fields. */
-        if (i == block->first && block->finals + block->originals > 0 && rcpt != NULL
-            && (have_final || original != NULL)) {
+        if (i == block->first && block->finals + block->originals + block->actuals > 0 && rcpt != NULL
+            && (have_final || original != NULL || rcpt->addr[0] != '\0')) {
             dsn_recipient_done(report, &rcpt, &original);
             have_final = FALSE;
         }
@@ -232,7 +243,14 @@ bounce_dsn_read_text(BounceReport *report, const char *text, gsize len)
 
             if (actual) {
                 /* Postfix adds the address after alias expansion; the
-                 * Final-Recipient stays the one that was sent to. */
+                 * Final-Recipient stays the one that was sent to. A
+                 * report that lost its Final-Recipient still names the
+                 * recipient by it: a recipient of its own then, which a
+                 * Final-Recipient after it in the block renames. */
+                if (rcpt == NULL && addr != NULL) {
+                    rcpt = bounce_recipient_new();
+                    have_final = FALSE;
+                }
                 if (rcpt != NULL && rcpt->addr[0] == '\0' && addr != NULL)
                     bounce_recipient_set(&rcpt->addr, addr);
                 continue;
@@ -282,6 +300,12 @@ bounce_dsn_read_text(BounceReport *report, const char *text, gsize len)
         } else if (bounce_field_is(f, "Status")) {
             g_free(rcpt->status);
             rcpt->status = dsn_status(v);
+            /* "Status: 553 Exceeded maximum inbound message size": an
+             * MTA that wrote the server's reply where the code belongs.
+             * The reply is what the recipient has to say, unless a
+             * Diagnostic-Code says it too. */
+            if (rcpt->status[0] == '\0' && rcpt->diagnostic[0] == '\0' && dsn_is_reply(v))
+                bounce_recipient_set(&rcpt->diagnostic, v);
         } else if (bounce_field_is(f, "Diagnostic-Code")) {
             const char *semi = strchr(v, ';');
 

@@ -503,8 +503,11 @@ bounce_mime_leaf_kind(const BounceParts *parts, const char *type, gsize type_len
                       gsize subtype_len)
 {
     if (span_is(type, type_len, "message")) {
+        /* "xdelivery-status": an old experimental label some MTAs
+         * still write for the same fields. */
         if (span_is(subtype, subtype_len, "delivery-status")
-            || span_is(subtype, subtype_len, "global-delivery-status"))
+            || span_is(subtype, subtype_len, "global-delivery-status")
+            || span_is(subtype, subtype_len, "xdelivery-status"))
             /* Every one: a report may give its recipients in a second
              * part (the first holding only the per-message fields). */
             return parts->report_type != BOUNCE_REPORT_ARF ? BOUNCE_LEAF_DSN : BOUNCE_LEAF_IGNORE;
@@ -577,7 +580,8 @@ leaf_is_dsn_fields(const guint8 *data, gsize len)
                 return FALSE;
         } else if (leaf_is_field(line, stop, &n)) {
             if ((n == 15 && g_ascii_strncasecmp(line, "Final-Recipient", n) == 0)
-                || (n == 18 && g_ascii_strncasecmp(line, "Original-Recipient", n) == 0))
+                || (n == 18 && g_ascii_strncasecmp(line, "Original-Recipient", n) == 0)
+                || (n == 18 && g_ascii_strncasecmp(line, "X-Actual-Recipient", n) == 0))
                 return TRUE;
             field_seen = TRUE;
         } else {

@@ -123,8 +123,8 @@ text_has_name(const char *start, const char *p, const char *end, const char *nam
 
 /* text_has_dsn_fields - DSN fields pasted into the text of a message that
  * is not a multipart/report (some MTAs, forwarded reports, a
- * delivery-status part labelled text/plain): a Final- or
- * Original-Recipient line with an Action, a Status or a Reporting-MTA
+ * delivery-status part labelled text/plain): a Final-, Original- or
+ * X-Actual-Recipient line with an Action, a Status or a Reporting-MTA
  * (a truncated report may have lost the first two). Field names are
  * case-insensitive (RFC 3464 §2.1, after RFC 822). */
 static gboolean
@@ -139,6 +139,7 @@ text_has_dsn_fields(const GString *text)
          * times). */
         const char *line = before >= 6 && g_ascii_strncasecmp(p - 6, "Final-", 6) == 0 ? p - 6
                            : before >= 9 && g_ascii_strncasecmp(p - 9, "Original-", 9) == 0 ? p - 9
+                           : before >= 9 && g_ascii_strncasecmp(p - 9, "X-Actual-", 9) == 0 ? p - 9
                            : NULL;
 
         if (line != NULL && (line == text->str || line[-1] == '\n'))
