@@ -71,11 +71,34 @@ autoreply_header(const BounceParts *parts)
     return NULL;
 }
 
+/* autoreply_system_mail - a host's own mail to or from its superuser:
+ * cron's output, sudo's "*** SECURITY information for host ***",
+ * logwatch. Such programs mark their mail auto-generated (sudo and cron
+ * under From: root@); it answers nobody's message, so it is no
+ * auto-reply, whatever it is marked. */
+static gboolean
+autoreply_system_mail(const BounceParts *parts)
+{
+    static const char *const fields[] = { "From", "To" };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(fields); i++) {
+        g_autofree char *addr = bounce_addr_clean(bounce_fields_get(parts->headers, fields[i]));
+
+        if (addr != NULL && g_ascii_strncasecmp(addr, "root@", 5) == 0)
+            return TRUE;
+    }
+    return parts->subject != NULL && strstr(parts->subject, "SECURITY information for ") != NULL;
+}
+
 gboolean
 bounce_autoreply_check(const BounceParts *parts, const char **rule_out)
 {
     BounceMatch m;
-    const char *rule = autoreply_header(parts);
+    const char *rule;
+
+    if (autoreply_system_mail(parts))
+        return FALSE;
+    rule = autoreply_header(parts);
 
     if (rule != NULL) {
         *rule_out = rule;
@@ -99,7 +122,7 @@ bounce_autoreply_generated(const BounceParts *parts, const char **rule_out)
     if (v == NULL || (g_ascii_strncasecmp(v, "auto-generated", 14) != 0
                       && g_ascii_strncasecmp(v, "auto-notified", 13) != 0))
         return FALSE;
-    if (bounce_from_daemon(parts, NULL))
+    if (bounce_from_daemon(parts, NULL) || autoreply_system_mail(parts))
         return FALSE;
     *rule_out = "hdr-auto-generated";
     return TRUE;
