@@ -252,6 +252,7 @@ report_autoreply(BounceReport *report, const BounceParts *parts, const char *rul
 }
 
 static gboolean report_person_reply(const BounceParts *parts);
+static gboolean report_person_subject_only(const BounceReport *report, const BounceParts *parts);
 
 /* report_read - decide the kind and fill the recipients. */
 static void
@@ -297,8 +298,12 @@ report_read(BounceReport *report, BounceParts *parts)
         }
     }
     if (!report_person_reply(parts) && bounce_prose_read(report, parts)) {
-        report->kind = BOUNCE_KIND_NONSTANDARD;
-        return;
+        if (report_person_subject_only(report, parts)) {
+            g_ptr_array_set_size(report->recipients, 0);
+        } else {
+            report->kind = BOUNCE_KIND_NONSTANDARD;
+            return;
+        }
     }
     /* Not a bounce: an automatic answer all the same when it says it
      * was generated (a ticket system's acknowledgement). */
@@ -601,6 +606,31 @@ report_person_reply(const BounceParts *parts)
     return parts->report_type == BOUNCE_REPORT_NONE && bounce_subject_is_reply(parts)
         && report_from_person(parts) && !report_role_sender(parts)
         && !report_text_has_own_code(parts->text);
+}
+
+/* report_person_subject_only - what a person wrote under a subject that
+ * reads like a bounce's ("Delivery report for your order", "Returned
+ * mail policy"): the subject was all that said bounce — no report part,
+ * no mail system's wording, no reply or status code — and the text named
+ * nobody in a recipient's shape, so the recipient would be the one
+ * address it mentions, or the To: of a message it attaches. Those
+ * addresses did not fail. */
+static gboolean
+report_person_subject_only(const BounceReport *report, const BounceParts *parts)
+{
+    BounceMatch m;
+
+    if (parts->report_type != BOUNCE_REPORT_NONE || !report_from_person(parts)
+        || report_role_sender(parts))
+        return FALSE;
+    for (guint i = 0; i < report->recipients->len; i++) {
+        const BounceRecipient *r = g_ptr_array_index(report->recipients, i);
+
+        if ((strcmp(r->rule, "rcpt-single-address") != 0 && strcmp(r->rule, "rcpt-original-to") != 0)
+            || r->status[0] != '\0' || bounce_text_has_code(r->diagnostic))
+            return FALSE;
+    }
+    return !bounce_rules_first(BOUNCE_TABLE_BOUNCE_BODY, parts->text->str, parts->text->len, &m);
 }
 
 /* report_head_is_report - a message's header fields say it is a delivery
