@@ -71,6 +71,17 @@ autoreply_header(const BounceParts *parts)
     return NULL;
 }
 
+/* autoreply_has_root - value has "root@" in it, any case. */
+static gboolean
+autoreply_has_root(const char *value)
+{
+    for (const char *at = strchr(value, '@'); at != NULL; at = strchr(at + 1, '@')) {
+        if (at - value >= 4 && g_ascii_strncasecmp(at - 4, "root", 4) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
 /* autoreply_system_mail - a host's own mail to or from its superuser:
  * cron's output, sudo's "*** SECURITY information for host ***",
  * logwatch. Such programs mark their mail auto-generated (sudo and cron
@@ -82,8 +93,13 @@ autoreply_system_mail(const BounceParts *parts)
     static const char *const fields[] = { "From", "To" };
 
     for (gsize i = 0; i < G_N_ELEMENTS(fields); i++) {
-        g_autofree char *addr = bounce_addr_clean(bounce_fields_get(parts->headers, fields[i]));
+        const char *value = bounce_fields_get(parts->headers, fields[i]);
+        g_autofree char *addr = NULL;
 
+        /* the address is cleaned only where "root@" is written at all */
+        if (value == NULL || !autoreply_has_root(value))
+            continue;
+        addr = bounce_addr_clean(value);
         if (addr != NULL && g_ascii_strncasecmp(addr, "root@", 5) == 0)
             return TRUE;
     }
@@ -94,20 +110,20 @@ gboolean
 bounce_autoreply_check(const BounceParts *parts, const char **rule_out)
 {
     BounceMatch m;
-    const char *rule;
+    const char *rule = autoreply_header(parts);
 
-    if (autoreply_system_mail(parts))
-        return FALSE;
-    rule = autoreply_header(parts);
-
+    /* Looked at only once a mark is found: most mail has none. */
     if (rule != NULL) {
+        if (autoreply_system_mail(parts))
+            return FALSE;
         *rule_out = rule;
         return TRUE;
     }
     /* An out-of-office puts its tag first ("Automatic reply: Re: ...");
      * a person's reply puts "Re:" first, whatever the subject it answers
      * says ("Re: Invoice - vacation rental"). */
-    if (!bounce_subject_is_reply(parts) && subject_matches(parts, BOUNCE_TABLE_AUTOREPLY_SUBJECT, &m)) {
+    if (!bounce_subject_is_reply(parts) && subject_matches(parts, BOUNCE_TABLE_AUTOREPLY_SUBJECT, &m)
+        && !autoreply_system_mail(parts)) {
         *rule_out = m.rule->id;
         return TRUE;
     }

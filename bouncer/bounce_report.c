@@ -620,8 +620,8 @@ report_person_subject_only(const BounceReport *report, const BounceParts *parts)
 {
     BounceMatch m;
 
-    if (parts->report_type != BOUNCE_REPORT_NONE || !report_from_person(parts)
-        || report_role_sender(parts))
+    /* the cheap tests first: most bounces name their recipients */
+    if (parts->report_type != BOUNCE_REPORT_NONE)
         return FALSE;
     for (guint i = 0; i < report->recipients->len; i++) {
         const BounceRecipient *r = g_ptr_array_index(report->recipients, i);
@@ -630,7 +630,8 @@ report_person_subject_only(const BounceReport *report, const BounceParts *parts)
             || r->status[0] != '\0' || bounce_text_has_code(r->diagnostic))
             return FALSE;
     }
-    return !bounce_rules_first(BOUNCE_TABLE_BOUNCE_BODY, parts->text->str, parts->text->len, &m);
+    return report_from_person(parts) && !report_role_sender(parts)
+           && !bounce_rules_first(BOUNCE_TABLE_BOUNCE_BODY, parts->text->str, parts->text->len, &m);
 }
 
 /* report_head_is_report - a message's header fields say it is a delivery
