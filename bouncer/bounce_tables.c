@@ -892,7 +892,9 @@ static const BounceRule table_mta[] = {
  * MTA's documentation or source states it: it decides before the generic
  * rules, as the MTA knows what it meant. */
 static const BounceRule table_mta_reason[] = {
-    { "mcafee-user",       "userunknown",   0, "user \\(.+@.+\\) unknown\\.|550 unknown user \\S+@\\S+|550 <[^>]+@[^>]+>\\.+ user not exist|no such user", "mcafee" },
+    /* An address's local part stops at its first "@": ".+@.+" would try
+     * every "@" of a long line as the one, and every end as the ")". */
+    { "mcafee-user",       "userunknown",   0, "user \\([^\\s()@]+@[^\\s()]+\\) unknown\\.|550 unknown user \\S+@\\S+|550 <[^<>@]+@[^<>]+>\\.+ user not exist|no such user", "mcafee" },
     /* MessageLabs answers a recipient it will not take with the address
      * and one word ("542 x@y Rejected", "550 Recipient Rejected"): the
      * whole reply, not a refusal of the message that says more. */
