@@ -541,11 +541,18 @@ classify_reason(BounceRecipient *r, gboolean reported_delayed)
      * stand, unless they only said something vague. */
     if (preset != NULL && !str_in(preset, reason_retry, G_N_ELEMENTS(reason_retry)))
         return;
-    if (rhost_reason(r, diag, &m)) {
+    /* A provider's or a vendor's meaning decides, except that a report
+     * still trying the address (Action: delayed) cannot say it is gone:
+     * Gmail's "DNS server returned answer with no data" in a delay
+     * notice is a lookup it will repeat. Such a report goes on to the
+     * delay's own reading below. */
+    if (rhost_reason(r, diag, &m)
+        && !(reported_delayed && bounce_reason_is_final(m.rule->value))) {
         reason_set(r, m.rule->value, m.rule->id);
         return;
     }
-    if (bounce_rules_first(BOUNCE_TABLE_VENDOR_REASON, diag, len, &m)) {
+    if (bounce_rules_first(BOUNCE_TABLE_VENDOR_REASON, diag, len, &m)
+        && !(reported_delayed && bounce_reason_is_final(m.rule->value))) {
         reason_set(r, m.rule->value, m.rule->id);
         return;
     }
