@@ -987,8 +987,14 @@ static const BounceRule table_mta_reason[] = {
     { "ezweb-suspend",     "suspend",       0, "the user\\(s\\) account is (?:disabled|temporarily limited)\\.", "ezweb" },
     { "ezweb-expired",     "expired",       0, "your message was not delivered within ", "ezweb" },
     /* "Each of the following recipients was rejected by a remote mail
-     * server": a refusal of RCPT TO in its transcript is the address's. */
-    { "ezweb-rcpt",        "userunknown",   0, ">>> rcpt to: ?<[^<>\\s]*>[ \\t\\n]+<<< 5\\d\\d\\b", "ezweb" },
+     * server": a refusal of RCPT TO in its transcript is the address's
+     * (as Sisimai reads it), but only when the reply says nothing else.
+     * A reply that names our sender, our host or IP, a relay, a block
+     * list, a policy, authentication, a rate, the mailbox's state or a
+     * retry, or whose enhanced code is temporary or of another class
+     * (X.2-X.7), is read by the generic rules like any other reply: a
+     * "Relay access denied" at RCPT TO is no unknown user. */
+    { "ezweb-rcpt",        "userunknown",   0, ">>> rcpt to: ?<[^<>\\s]*>[ \\t\\n]+<<< 5\\d\\d\\b(?![ -]+(?:4|5\\.[2-7])\\.)(?![^\\n]*(?:relay|sender|mail from|spam|virus|block|black|listed|\\brbl\\b|policy|client|\\bip\\b|helo|reverse|\\bptr\\b|\\bdns\\b|authenticat|\\bspf\\b|dkim|dmarc|too many|\\brate\\b|limit|quota|\\bfull\\b|\\bsize\\b|too large|disabled|suspend|inactive|temporar|try again|later|gr[ae]y|moved|content|denied|refused))", "ezweb" },
     /* In any language the letter lists four reasons the post may have
      * failed, one "*" bullet each; fewer is some other notice. */
     { "googlegroups-post", "rejected",      0, "group you tried to contact|permission to post|may not be open to posting|投稿する権限がない|投稿を受け付けていない|(?:(?:^|\\s)\\*\\s?[^*]+){4}", "googlegroups" },
