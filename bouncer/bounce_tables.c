@@ -837,6 +837,12 @@ static const BounceRule table_vendor_reason[] = {
      * for want of room, not because there is no such mailbox, as its
      * first words would say. */
     { "mailbox-unavailable-space", "systemfull", 0, "mailbox unavailable \\(not enough free space\\)", NULL },
+    /* Exchange Online's "[example.com] does not accept email over IPv6"
+     * (with 5.7.510, or 5.2.1 in its older wording): our host came over
+     * IPv6, and the domain takes mail over IPv4. The sending host's
+     * connection was refused (blocked), not the domain's mail (Sisimai:
+     * notaccept, a hard answer for an address that works). */
+    { "ms-ipv6-refused",     "blocked",       0, "does not accept (?:e-?mail|mail|messages) over ipv6", NULL },
     /* A null MX (RFC 7505): the domain says it takes no mail at all. */
     { "null-mx",             "notaccept",     0, "\\bnull ?mx\\b|couldn't find a mail exchanger or ip address|does not accept mail \\(nullmx\\)", NULL },
 };
@@ -952,10 +958,17 @@ static const BounceRule table_mta_reason[] = {
      * IPv6, 5.7.512 a message that breaks its rules (RFC 5322 3.6.2),
      * 5.7.70x-74x a tenant over its limits, 5.0.350 the receiving
      * server's error about the message, 4.7.5xx, 4.7.6xx, 4.7.85x-89x and
-     * 5.7.61x-64x the sending host or its IP blocked. */
-    { "office365-rejected","rejected",      0, "\\b5\\.7\\.(?:1[23]|124|511)\\b", "office365" },
+     * 5.7.61x-64x the sending host or its IP blocked. 5.7.12, 5.7.13 and
+     * 5.7.124 can also be the last octets of an IP address a reply quotes
+     * ("relay 10.5.7.12"), or the start of a version: not when a digit and
+     * a dot come before or a dot and a digit after. */
+    { "office365-rejected","rejected",      0, "\\b5\\.7\\.(?:1[23]|124|511)\\b(?!\\.\\d)(?<!\\d\\.5\\.7\\.1[23]|\\d\\.5\\.7\\.124)", "office365" },
     { "office365-policy",  "policyviolation", 0, "\\b5\\.7\\.512\\b", "office365" },
-    { "office365-notaccept","notaccept",    0, "\\b5\\.7\\.510\\b", "office365" },
+    /* 5.7.510 "does not accept email over IPv6": our host came over IPv6
+     * and the domain takes mail over IPv4 (Sisimai: notaccept, which
+     * would suppress a working address for good). The sending host's
+     * connection was refused: blocked. */
+    { "office365-ipv6",    "blocked",       0, "\\b5\\.7\\.510\\b", "office365" },
     { "office365-toomanyconn","toomanyconn",0, "\\b5\\.7\\.7[0-4]\\d\\b", "office365" },
     { "office365-content", "contenterror",  0, "\\b5\\.0\\.350\\b", "office365" },
     { "office365-blocked", "blocked",       0, "\\b4\\.7\\.(?:[56]\\d\\d|8[5-9]\\d)\\b|\\b5\\.7\\.6[1-4]\\d\\b", "office365" },
