@@ -461,15 +461,17 @@ static const BounceRule table_rhost_reason[] = {
      * found malformed, a recipient's own size limit, its back-end
      * service down or its replication failing, an X.400 address that is
      * no address, and Outlook.com's 5.5.0 for a mailbox it does not
-     * have. */
+     * have: a recipient's, so not in answer to MAIL FROM, where the
+     * mailbox is our sender's (the line "command=MAIL" closes the text
+     * these rules see). */
     { "rhost-ms-tryagain",     "blocked", 0, "access denied, please try again later", "outlook" },
     { "rhost-ms-content",      "contenterror", 0, "too many related errors|agent generated message depth exceeded|invalid message content", "outlook" },
     { "rhost-ms-exceedlimit",  "exceedlimit", 0, "recipsizelimit; message too large for this recipient", "outlook" },
     { "rhost-ms-system2",      "systemerror", 0, "4\\.3\\.2 service not (?:available|active)|message failed to be replicated|temporary server error\\. please try again later", "outlook" },
-    { "rhost-ms-user2",        "userunknown", 0, "invalid x\\.400 address|5\\.5\\.0 requested action not taken: mailbox unavailable", "outlook" },
+    { "rhost-ms-user2",        "userunknown", 0, "invalid x\\.400 address|5\\.5\\.0 requested action not taken: mailbox unavailable(?![\\s\\S]*command=mail$)", "outlook" },
     /* Outlook.com (Hotmail) and Aol answering from their own MX. */
     { "rhost-hotmail-host",    "hostunknown", 0, "the mail could not be delivered to the recipient because the domain is not reachable", "hotmail.com" },
-    { "rhost-hotmail-user",    "userunknown", 0, "requested action not taken: mailbox unavailable", "hotmail.com" },
+    { "rhost-hotmail-user",    "userunknown", 0, "requested action not taken: mailbox unavailable(?![\\s\\S]*command=mail$)", "hotmail.com" },
     { "rhost-aol-host",        "hostunknown", 0, "host or domain name not found", ".mail.aol.com|.mx.aol.com" },
     { "rhost-aol-nullmx",      "notaccept", 0, "type=mx: malformed or unexpected name server reply", ".mail.aol.com|.mx.aol.com" },
     /* Cloudflare Email Routing (developers.cloudflare.com/email-routing/postmaster). */
@@ -558,7 +560,11 @@ static const BounceRule table_rhost_reason[] = {
     /* Whole words: "fully-qualified" is a HELO's, and "unavailable" a
      * service's as much as a mailbox's. */
     { "rhost-qq-full",         "mailboxfull", 0, "\\bfull\\b|quota|\\bspace\\b", "qq.com" },
-    { "rhost-qq-user",         "userunknown", 0, "mailbox not found|does not exist|not found|(?:mailbox|user|recipient|address) (?:is )?unavailable", "qq.com" },
+    /* The recipient's mailbox, user or address said not to be found or
+     * not to exist: "not found" alone is also our sender's domain's
+     * ("Domain of sender address ... not found") or a DNS record's
+     * ("Reverse DNS record of your IP not found"), read as anywhere else. */
+    { "rhost-qq-user",         "userunknown", 0, "mailbox not found|(?:mailbox|user|recipient|address|account)(?<!sender address)(?<!sender's address) (?:<[^<>\\s]+> )?(?:does not exist|not found|(?:is )?unavailable)", "qq.com" },
     /* NetEase (163.com, 126.com, yeah.net): the code after the reply, "554 HL:IHU",
      * "450 MI:DMC", "550 RP:FRL" (its postmaster's list of rejection codes). */
     { "rhost-netease-blocked", "blocked", 0, "\\b(?:hl:(?:rep|mep|ihu|ipb)|dt:rbl|wm:bli|mi:cel|rp:cel)\\b", "163.com|126.com|yeah.net|netease.com" },
