@@ -185,9 +185,11 @@ static const BounceRule table_reason[] = {
     { "ptr-missing",  "requireptr", 0, "(?:no|missing|without a?|bad|invalid) (?:dns )?ptr|unverif(?:y|i)able sending ips|mismatches client ip|ptr record|reverse (?:dns|lookup|dns lookup|dns entry)|rdns|cannot find your hostname|can't find your hostname|host name (?:lookup|look-?up) failed|ip name lookup failed|not resolve your (?:address|host)|could not resolve|fcrdns|5\\.7\\.25|client host rejected: cannot find your|(?:no|missing) reverse|hostname lookup|name lookup failed for", NULL },
     /* "Reverse-DNS" hyphenated, as German and some English filters write it ("Keine
      * Reverse-DNS-Auflösung", "Reverse-DNS check failed"). A "DNS lookup failure" is a
-     * reverse lookup only when what was looked up is an IP address: of a domain name it
-     * is the recipient's domain (hostunknown, or networkerror when temporary). */
-    { "ptr-words", "requireptr", 0, "\\breverse-dns\\b|the corresponding forward dns entry does not point to the sending ip|does not resolve to a (?:host ?name|domain)|unresolvable relay host name|generic dns ptr-records|dns lookup failure: \\[?[0-9a-f]*[.:][0-9a-f.:]+\\]?[ ,;-]+try again later", NULL },
+     * reverse lookup only when what was looked up is an IP address (a dotted quad, or
+     * IPv6 with its colons): of a domain name it is the recipient's domain
+     * (hostunknown, or networkerror when temporary), even one spelt in hexadecimal
+     * letters ("cafe.de"). */
+    { "ptr-words", "requireptr", 0, "\\breverse-dns\\b|the corresponding forward dns entry does not point to the sending ip|does not resolve to a (?:host ?name|domain)|unresolvable relay host name|generic dns ptr-records|dns lookup failure: \\[?(?:\\d{1,3}(?:\\.\\d{1,3}){3}|[0-9a-f]*:[0-9a-f:.]+)\\]?[ ,;-]+try again later", NULL },
     /* Sender reputation. */
     { "reputation",   "badreputation", 0, "poor reputation|bad reputation|low reputation|sender reputation|(?:ip|domain) reputation|reputation (?:score|is|of)|4\\.7\\.650|temporarily rate limited due to ip reputation|temporarily deferred due to unexpected volume or user complaints|a poor email reputation score|the sending mta's poor reputation|none/bad reputation", NULL },
     /* The message breaks RFC 5322. */
