@@ -126,8 +126,11 @@ static const BounceRule table_recipient[] = {
      * CommuniGate quotes it: "Failed to deliver to '<x>'" */
     { "rcpt-phrase",      "weak", 1, "(?:recipient|address|deliver(?:y|ed)? to|delivering to|sent to|mail to|message to|rcpt to:?|to:|user|mailbox|list|error (?:to|for))\\s*:?\\s*['\"]?<([^\\s<>@]+@[^\\s<>]+)>", NULL },
     { "rcpt-phrase-bare", "weak", 1, "(?:failed recipient|original recipient|recipient address|final recipient|recipient|addressee|failed address|invalid address|unknown address|rcpt to)\\s*:\\s*(?:rfc822;\\s*)?<?([^\\s<>\"@]+@[^\\s<>\"]+?)>?(?:[\\s,;]|\\.(?:\\s|$)|$)", NULL },
-    /* Gmail's notice: "Your message wasn't delivered to x@y because ..." */
-    { "rcpt-delivered-to-because", "weak", 1, "(?:wasn't|was not|couldn't be|could not be) delivered to <?([^\\s<>\"@]+@[^\\s<>\"]+?)>? because\\b", NULL },
+    /* Gmail's notice: "Your message wasn't delivered to x@y because ...", also wrapped by a
+     * gateway after the address ("... delivered to x@y\n because the address ..."). */
+    { "rcpt-delivered-to-because", "weak", 1, "(?:wasn't|was not|couldn't be|could not be) delivered to <?([^\\s<>\"@]+@[^\\s<>\"]+?)>?(?: because\\b|[ \\t]*$)", NULL },
+    /* The same sentence wrapped before the address: the line opens with it. */
+    { "rcpt-lead-because", "weak", 1, "^[ \\t]*<?([^\\s<>\"@]+@[^\\s<>\"]+?)>? because the (?:address|domain)\\b", NULL },
     /* A sentence naming the one address it failed for, in a notice's
      * own words: "Your message to x@y couldn't be delivered", "Could not
      * deliver message to 'x@y'", "Delivery failed for <x@y>:", Gmail's
