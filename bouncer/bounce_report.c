@@ -151,10 +151,59 @@ text_has_dsn_fields(const GString *text)
     return FALSE;
 }
 
+/* diagnostic_is_bare_number - "Diagnostic-Code: X-Unix; 255": a local
+ * program's exit status, which says nothing the notice's own line
+ * ("554 5.3.0 unknown mailer error 255") does not say better. */
+static gboolean
+diagnostic_is_bare_number(const char *diag)
+{
+    const char *p = diag;
+
+    while (*p == ' ')
+        p++;
+    if (!g_ascii_isdigit(*p))
+        return FALSE;
+    while (g_ascii_isdigit(*p))
+        p++;
+    while (*p == ' ')
+        p++;
+    return *p == '\0';
+}
+
+/* prose_last_reply - the last reply the text gives with a status code
+ * ("550 5.0.0 <x@y>... Insufficient permission"), to its end: Sendmail
+ * closes its transcript with its own line for the failure. What comes
+ * before it is the program's output ("cannot connect to database:
+ * connection refused"), a local matter, not the delivery's reason. */
+static const char *
+prose_last_reply(const char *text)
+{
+    const char *last = NULL;
+
+    for (const char *p = text; *p != '\0'; p++) {
+        const char *q;
+
+        if ((p != text && p[-1] != ' ') || (p[0] != '4' && p[0] != '5') || !g_ascii_isdigit(p[1])
+            || !g_ascii_isdigit(p[2]) || p[3] != ' ' || p[4] != p[0] || p[5] != '.')
+            continue;
+        q = p + 6;
+        if (!g_ascii_isdigit(*q))
+            continue;
+        while (g_ascii_isdigit(*q))
+            q++;
+        if (*q != '.' || !g_ascii_isdigit(q[1]))
+            continue;
+        last = p;
+    }
+    return last;
+}
+
 /* dsn_fill_from_prose - a DSN recipient without a diagnostic takes the one
  * the human-readable part gives for it, so that the reporting MTA's own
- * words can be read; then what those words decide (bounce_mta_preset),
- * whether the fields came in a delivery-status part or pasted in text. */
+ * words can be read (one with only a program's exit status takes the
+ * MTA's closing reply line, when the text has one); then what those words
+ * decide (bounce_mta_preset), whether the fields came in a delivery-status
+ * part or pasted in text. */
 static void
 dsn_fill_from_prose(BounceReport *report, const BounceParts *parts)
 {
@@ -165,7 +214,9 @@ dsn_fill_from_prose(BounceReport *report, const BounceParts *parts)
         BounceRecipient *r = g_ptr_array_index(report->recipients, i);
         g_autofree char *diag = NULL;
 
-        if (r->diagnostic[0] != '\0')
+        gboolean exit_status = diagnostic_is_bare_number(r->diagnostic);
+
+        if (r->diagnostic[0] != '\0' && !exit_status)
             continue;
         /* Read once for all of them: the text is the same for each. */
         if (prose == NULL)
@@ -173,8 +224,14 @@ dsn_fill_from_prose(BounceReport *report, const BounceParts *parts)
         diag = bounce_prose_index_diagnostic_for(prose, r->addr);
         if (diag == NULL && report->recipients->len == 1)
             diag = bounce_prose_index_diagnostic_for(prose, NULL);
-        if (diag != NULL)
+        if (diag != NULL && exit_status) {
+            const char *reply = prose_last_reply(diag);
+
+            if (reply != NULL)
+                bounce_recipient_set(&r->diagnostic, reply);
+        } else if (diag != NULL) {
             bounce_recipient_set(&r->diagnostic, diag);
+        }
     }
     mta = bounce_mta_name(parts);
     for (guint i = 0; i < report->recipients->len; i++)
