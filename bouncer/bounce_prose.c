@@ -1375,6 +1375,7 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
                     ProseHit hit = { g_steal_pointer(&addr), pos, at + m.match_end, m.rule->id, 0 };
                     gsize from = hits->len > 0 ? g_array_index(hits, ProseHit, hits->len - 1).line_start : 0;
                     gssize block = strcmp(m.rule->id, "rcpt-sendmail-dots") == 0
+                                           || strcmp(m.rule->id, "rcpt-sendmail-name-dots") == 0
                         ? prose_transcript_block(text, from, pos) : -1;
 
                     /* A line that is only the address: the diagnostic is

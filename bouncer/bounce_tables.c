@@ -103,6 +103,11 @@ static const BounceRule table_recipient[] = {
     /* Sendmail: "user@example.com... User unknown", also after a reply
      * code in a session transcript. */
     { "rcpt-sendmail-dots", "sure", 1, "^\\s*(?:[245]\\d\\d[ -])?<?([^\\s<>@]+@[^\\s<>.]+(?:\\.[^\\s<>.]+)*)>?\\.\\.\\.\\s", NULL },
+    /* Sendmail names a recipient as it was given, with the name when
+     * the message came with one ("Rosa Lima <x@y>... User unknown",
+     * "\"Ivo Horvat\" <x@y>... Mailbox full"). A name starts with no digit:
+     * "550 5.1.1 <x@y>... User unknown" is the remote server's reply. */
+    { "rcpt-sendmail-name-dots", "sure", 1, "^(?:\"[^\"\\n]{1,64}\"|[^\\s\\d.<>()@\"\\[:,;][^<>()@\"\\[:,;\\n]{0,63}?)[ \\t]+<([^\\s<>@]+@[^\\s<>.]+(?:\\.[^\\s<>.]+)*)>\\.\\.\\.\\s", NULL },
     /* OpenSMTPD: "user@example.com: 550 5.1.1 ..." */
     { "rcpt-colon-reply", "sure", 1, "^\\s*<?([^\\s<>:@]+@[^\\s<>:]+?)>?:(?=\\s+[245]\\d\\d[ -])", NULL },
     /* Exchange 5.5/2000/2003: "user@example.com on Thu, 29 Apr 2007 ..." */
@@ -156,6 +161,9 @@ static const BounceRule table_recipient[] = {
     /* An address alone on its line. */
     /* "Duplicated Message-ID in <user@example.com>." (fml) */
     { "rcpt-angle-period-end", "weak", 1, "\\sin <([^\\s<>@]+@[^\\s<>]+)>\\.\\s*$", NULL },
+    /* The same with the name it was given with, as Sendmail lists it under
+     * "permanent fatal errors" ("Rosa Lima <x@y>", "\"Ivo Horvat\" <x@y>"). */
+    { "rcpt-name-alone",  "strong", 1, "^(?:\"[^\"\\n]{1,64}\"|[^\\s\\d.<>()@\"\\[:,;][^<>()@\"\\[:,;\\n]{0,63}?)[ \\t]+<([^\\s<>()@\"]+@[a-z0-9][^\\s<>()@\"]*?\\.[a-z]{2,})>[ \\t]*$", NULL },
     { "rcpt-alone",       "strong", 1, "^<?([^\\s<>()@\"]+@[a-z0-9][^\\s<>()@\"]*?\\.[a-z]{2,})>?:?[ \\t\\x{00A0}\\x{200B}\\x{FEFF}]*$", NULL },
 };
 
