@@ -1288,6 +1288,8 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
         g_autoptr(GPtrArray) list = NULL;
         gsize indent = prose_indent(text + at, line_end - at);
         gboolean carries_on = in_block && indent > block_indent;
+        /* the line before was a recipient's, or its text carried on */
+        gboolean after_recipient = in_block;
 
         gboolean fresh = under_heading;     /* this line comes right under a heading */
         gboolean starts_paragraph = after_blank;
@@ -1337,7 +1339,13 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
         if (line_end > pos && memchr(text + pos, '@', line_end - pos) != NULL
             && !prose_is_id_line(text + pos, line_end - pos)
             && !(forward && bounce_line_is_quoted_header(text + pos, line_end - pos))
-            && bounce_rules_first(table, text + at, line_end - at, &m)) {
+            && bounce_rules_first(table, text + at, line_end - at, &m)
+            /* "Name <x@y>" alone is Sendmail's list of recipients, which
+             * starts right under its heading or a paragraph; a line that
+             * carries on a sentence ("please write to the help desk at")
+             * or a signature's closing words gives a contact. */
+            && (strcmp(m.rule->id, "rcpt-name-alone") != 0 || fresh || starts_paragraph
+                || after_recipient)) {
             g_autofree char *span = g_strndup(text + at + m.start, m.end - m.start);
             g_autofree char *addr = prose_is_link(text + at, m.start, span) ? NULL : bounce_addr_clean(span);
 
