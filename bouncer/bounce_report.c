@@ -665,6 +665,20 @@ report_person_reply(const BounceParts *parts)
         && !report_text_has_own_code(parts->text);
 }
 
+/* report_original_is_ours - the attached message was sent by the one
+ * this notice is addressed to: the notice's To: is the original's From:. */
+static gboolean
+report_original_is_ours(const BounceParts *parts)
+{
+    g_autofree char *to = NULL, *from = NULL;
+
+    if (parts->original == NULL)
+        return FALSE;
+    to = bounce_addr_clean(bounce_fields_get(parts->headers, "To"));
+    from = bounce_addr_clean(bounce_fields_get(parts->original, "From"));
+    return to != NULL && from != NULL && g_ascii_strcasecmp(to, from) == 0;
+}
+
 /* report_person_subject_only - what a person wrote under a subject that
  * reads like a bounce's ("Delivery report for your order", "Returned
  * mail policy"): the subject was all that said bounce — no report part,
@@ -683,8 +697,14 @@ report_person_subject_only(const BounceReport *report, const BounceParts *parts)
     for (guint i = 0; i < report->recipients->len; i++) {
         const BounceRecipient *r = g_ptr_array_index(report->recipients, i);
 
-        if ((strcmp(r->rule, "rcpt-single-address") != 0 && strcmp(r->rule, "rcpt-original-to") != 0)
+        /* "Name <x@y>" alone on a line is a person's signature as often */
+        if ((strcmp(r->rule, "rcpt-single-address") != 0 && strcmp(r->rule, "rcpt-original-to") != 0
+             && strcmp(r->rule, "rcpt-name-alone") != 0)
             || r->status[0] != '\0' || bounce_text_has_code(r->diagnostic))
+            return FALSE;
+        /* A message of ours attached is one coming back: a gateway's
+         * notice, whatever its words and its Return-Path. */
+        if (strcmp(r->rule, "rcpt-original-to") == 0 && report_original_is_ours(parts))
             return FALSE;
     }
     return report_from_person(parts) && !report_role_sender(parts)
