@@ -656,7 +656,6 @@ const char *
 bounce_command_last(const char *text, gsize len)
 {
     BounceMatch m;
-
     const char *name;
 
     if (text == NULL || !bounce_rules_last(BOUNCE_TABLE_COMMAND, text, len, &m))

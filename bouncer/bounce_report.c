@@ -505,12 +505,14 @@ report_paragraph_commands(const char *text, gsize len, GPtrArray *recipients)
         return out;
     g_array_sort(mentions, report_mention_cmp);
     found = g_new0(const char *, addrs->len);
-    for (guint i = 0; i < mentions->len; i++) {
+    /* One look per paragraph, however often it repeats its address: a
+     * look per mention would read the rest of the paragraph each time. */
+    for (guint i = 0, j; i < mentions->len; i = j) {
         const ReportMention *m = &g_array_index(mentions, ReportMention, i);
         gsize end = len;
         const char *name;
 
-        for (guint j = i + 1; j < mentions->len; j++) {
+        for (j = i + 1; j < mentions->len; j++) {
             const ReportMention *next = &g_array_index(mentions, ReportMention, j);
 
             if (next->who != m->who) {

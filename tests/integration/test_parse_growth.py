@@ -128,6 +128,17 @@ def dsn_recipients_without_diagnostics():
 
 
 @no_db
+def a_paragraph_repeating_its_recipient():
+    # In a notice naming two recipients, each mention of one began a look
+    # for its SMTP command that read to the end of its paragraph: a
+    # paragraph naming its address on every line was read once a line.
+    grows_linearly("a paragraph repeating its recipient", lambda n: text_message(
+        repeat("<a@x.example>: 550 5.1.1 unknown (in reply to RCPT TO command)\n", n)
+        + "<b@y.example>: 550 5.7.1 Sender rejected (in reply to MAIL FROM command)\n"),
+        7 * KIB)
+
+
+@no_db
 def the_same_line_many_times():
     # Each line looked its words up in the map of the whole body, whose
     # start it was.
