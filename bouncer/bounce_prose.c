@@ -1630,6 +1630,93 @@ prose_is_bounce(const BounceParts *parts, gsize err_len, const char **rule_out)
     return bounce_from_daemon(parts, rule_out);
 }
 
+/* prose_reasons_heading - where the text under Lotus Notes' "-------
+ * Failure Reasons --------" heading starts (the line after it), looked for
+ * before end; G_MAXSIZE: no such heading. */
+static gsize
+prose_reasons_heading(const char *text, gsize end)
+{
+    static const char words[] = "failure reasons";
+    gsize pos = 0;
+
+    while (pos < end) {
+        const char *nl = memchr(text + pos, '\n', end - pos);
+        gsize line_end = nl != NULL ? (gsize)(nl - text) : end;
+        gsize k = pos;
+
+        while (k < line_end && (text[k] == ' ' || text[k] == '\t'))
+            k++;
+        if (k < line_end && text[k] == '-') {
+            while (k < line_end && text[k] == '-')
+                k++;
+            while (k < line_end && (text[k] == ' ' || text[k] == '\t'))
+                k++;
+            if (line_end - k >= sizeof words - 1
+                && g_ascii_strncasecmp(text + k, words, sizeof words - 1) == 0) {
+                k += sizeof words - 1;
+                while (k < line_end && (text[k] == ' ' || text[k] == '\t'))
+                    k++;
+                if (k < line_end && text[k] == '-')
+                    return line_end < end ? line_end + 1 : end;
+            }
+        }
+        pos = line_end + 1;
+    }
+    return G_MAXSIZE;
+}
+
+/* prose_reasons_above - Lotus Notes writes each recipient's reason on the
+ * line above its address, under its "Failure Reasons" heading:
+ *
+ *     User not listed in public Name & Address Book
+ *     a@example.jp
+ *     Message has exceeded maximum hop count
+ *     b@example.com
+ *
+ * so each one's text is what comes between the address before it (or the
+ * heading) and its own line, not what follows it (which is the next one's
+ * reason). Only when every address stands alone on its line; one with
+ * nothing above it shares the reason of the one before. */
+static void
+prose_reasons_above(const char *text, GArray *hits, gsize err_len)
+{
+    gsize from;
+
+    if (hits->len == 0)
+        return;
+    from = prose_reasons_heading(text, g_array_index(hits, ProseHit, 0).line_start);
+    if (from == G_MAXSIZE)
+        return;
+    for (guint i = 0; i < hits->len; i++) {
+        const ProseHit *hit = &g_array_index(hits, ProseHit, i);
+        const char *nl = memchr(text + hit->line_start, '\n', err_len - hit->line_start);
+        gsize line_end = nl != NULL ? (gsize)(nl - text) : err_len;
+
+        if (hit->diag_start < hit->line_start || hit->diag_start > line_end || hit->again_start != 0)
+            return;
+        for (gsize k = hit->diag_start; k < line_end; k++)
+            if (!g_ascii_isspace(text[k]))
+                return;
+    }
+    for (guint i = 0; i < hits->len; i++) {
+        ProseHit *hit = &g_array_index(hits, ProseHit, i);
+        const char *nl = memchr(text + hit->line_start, '\n', err_len - hit->line_start);
+        gsize start = from, end = hit->line_start;
+        gboolean blank = TRUE;
+
+        for (gsize k = start; k < end && blank; k++)
+            blank = g_ascii_isspace(text[k]);
+        from = nl != NULL ? (gsize)(nl - text) + 1 : err_len;
+        if (blank && i > 0) {
+            hit->diag_start = g_array_index(hits, ProseHit, i - 1).diag_start;
+            hit->diag_end = g_array_index(hits, ProseHit, i - 1).diag_end;
+        } else {
+            hit->diag_start = start;
+            hit->diag_end = end;
+        }
+    }
+}
+
 /* prose_keep_fml_list - fml's letter names the list in its own sentence
  * (rcpt-fml); the other addresses in it are instructions ("send mail with
  * the body guide to the address list-ctl@example.org"), not recipients. */
@@ -1671,6 +1758,7 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
 
     hits = prose_find_recipients(parts, text->str, err_len);
     prose_keep_fml_list(hits);
+    prose_reasons_above(text->str, hits, err_len);
     /* Exim and Google list the failed recipients in a header; it speaks
      * when the text names none (Exim's pipe and file deliveries). */
     failed = hits->len == 0 ? bounce_fields_get(parts->headers, "X-Failed-Recipients") : NULL;
