@@ -153,7 +153,9 @@ static const BounceRule table_recipient[] = {
     { "rcpt-table-row",   "weak", 1, "^[ \\t]*<?([^\\s<>()@\"]+@[a-z0-9][^\\s<>()@\"]*?\\.[a-z]{2,})>?(?=(?:[ ]{2,}|\\t+)\\S)", NULL },
     /* "...recipients returned permanent errors: x@y." and "...: <x@y>" */
     { "rcpt-list-colon",  "weak", 1, "(?:recipients?|address(?:es)?)(?: [a-z()]+){0,5}:\\s*<?([^\\s<>\"@]+@[^\\s<>\"]+?)>?(?:[\\s,;]|\\.?$|\\. )", NULL },
-    { "rcpt-colon-angle-end", "weak", 1, ":\\s*<([^\\s<>@]+@[^\\s<>]+)>\\s*$", NULL },
+    /* ...but not a sender's label ("Original Sender:    <x@y>", MailMarshal's
+     * section of additional information under the recipients). */
+    { "rcpt-colon-angle-end", "weak", 1, ":(?<!sender:)\\s*<([^\\s<>@]+@[^\\s<>]+)>\\s*$", NULL },
     /* Japanese and Chinese letters: "宛先：＜user@example.jp＞" or
      * "宛先：「user@example.jp」", a label, a full-width colon and the
      * address in full-width brackets, on its own line. */
