@@ -1612,6 +1612,27 @@ prose_dsn_fields_at(const char *text, gsize len)
     return first;
 }
 
+/* prose_fml_subject - fml's own letter (an X-MLServer field, a Message-ID
+ * of its ".FML" shape, from the list's -admin address) whose subject says
+ * what it would not do ("fml system error message (x ML)", "Security
+ * Alert", "WARNING: UNIX FROM Loop"), often over text that names no
+ * address and no known words; m: the fml rule the subject matches. A
+ * post the list passes on keeps its author's Message-ID and From. */
+static gboolean
+prose_fml_subject(const BounceParts *parts, BounceMatch *m)
+{
+    const char *subject = parts->subject_bare != NULL ? parts->subject_bare : parts->subject;
+    const char *msgid, *from;
+
+    if (subject == NULL || bounce_fields_get(parts->headers, "X-MLServer") == NULL)
+        return FALSE;
+    msgid = bounce_fields_get(parts->headers, "Message-ID");
+    from = bounce_fields_get(parts->headers, "From");
+    if (msgid == NULL || from == NULL || strstr(msgid, ".FML") == NULL || strstr(from, "-admin@") == NULL)
+        return FALSE;
+    return bounce_rules_first_rhost(BOUNCE_TABLE_MTA_REASON, "fml", subject, strlen(subject), m);
+}
+
 /* prose_is_bounce - the message says it is a bounce: sender, subject or
  * wording; rule_out names what decided. */
 static gboolean
@@ -1624,6 +1645,10 @@ prose_is_bounce(const BounceParts *parts, gsize err_len, const char **rule_out)
         return TRUE;
     }
     if (subject_matches(parts, BOUNCE_TABLE_BOUNCE_SUBJECT, &m)) {
+        *rule_out = m.rule->id;
+        return TRUE;
+    }
+    if (prose_fml_subject(parts, &m)) {
         *rule_out = m.rule->id;
         return TRUE;
     }
@@ -1887,6 +1912,18 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
             if (before == NULL)
                 before = prose_diagnostic(text->str, 0, first);
             bounce_mta_preset_from(r, mta, before);
+        }
+    }
+    if (report->recipients->len > 0) {
+        BounceMatch m;
+
+        /* fml says why in its subject when its text has no known words:
+         * the subject counts for those its text leaves undecided. */
+        for (guint i = 0; i < report->recipients->len; i++) {
+            BounceRecipient *r = g_ptr_array_index(report->recipients, i);
+
+            if (r->reason[0] == '\0' && prose_fml_subject(parts, &m))
+                bounce_mta_preset_from(r, "fml", parts->subject_bare != NULL ? parts->subject_bare : parts->subject);
         }
     }
     return report->recipients->len > 0;

@@ -1016,8 +1016,8 @@ static const BounceRule table_mta_reason[] = {
      * trouble, not the address's, whatever status code comes with it. */
     { "qmail-local",       "systemerror",   0, "^unable to (?:switch to|chdir to|open|read|write|forward|run|stat|create|link|access|rename|lock|start|fork|execute|deliver to (?:maildir|mbox))\\b|bad interpreter: no such file or directory", "qmail" },
     { "qmail-ldap-system", "systemerror",   0, "automatic homedir creator crashed|illegal value in ldap attribute|ldap attribute is not given but mandatory|timeout while performing search on ldap server|too many results returned but needs to be unique|(?:permanent|temporary) error while executing qmail-forward|temporary error in automatic homedir creation|temporary failure in ldap lookup|unable to (?:contact ldap server|login into ldap server)", "qmail" },
-    { "fml-rejected",      "rejected",      0, "not member article from|reject mail (?:from \\S+@|since .+ header may cause mail loop)|reject spammers:|you are not a member of this mailing list|spam mail from a spammer is rejected", "fml" },
-    { "fml-loop",          "systemerror",   0, "duplicated message-id|has detected a loop condition|loop back warning|loop alert", "fml" },
+    { "fml-rejected",      "rejected",      0, "not member article from|\\bare not member\\b|reject mail (?:from \\S+@|since .+ header may cause mail loop)|reject spammers:|you are not a member of this mailing list|spam mail from a spammer is rejected", "fml" },
+    { "fml-loop",          "systemerror",   0, "duplicated message-id|has detected a loop condition|loop back warning|loop alert|^fml system error message|^warning: unix from loop", "fml" },
     { "fml-security",      "securityerror", 0, "security alert", "fml" },
     { "ezweb-full",        "mailboxfull",   0, "the user\\(s\\) account is temporarily over quota", "ezweb" },
     { "ezweb-suspend",     "suspend",       0, "the user\\(s\\) account is (?:disabled|temporarily limited)\\.", "ezweb" },
