@@ -1612,6 +1612,40 @@ prose_dsn_fields_at(const char *text, gsize len)
     return first;
 }
 
+/* prose_domino_blocks - Domino repeats its block per recipient ("Your
+ * message / Subject: ... / was not delivered to: / x@y / because: / ..."):
+ * the next block's opening line ends the text of the recipient before it,
+ * which would otherwise take the next block's subject line too. */
+static void
+prose_domino_blocks(const char *text, GArray *hits)
+{
+    static const char words[] = "Your message";
+
+    for (guint i = 0; i + 1 < hits->len; i++) {
+        ProseHit *hit = &g_array_index(hits, ProseHit, i);
+        gsize end = hit->diag_end != 0 ? hit->diag_end : g_array_index(hits, ProseHit, i + 1).line_start;
+        gsize pos = hit->diag_start;
+
+        if (pos >= end)
+            continue;
+        while (pos < end) {
+            const char *nl = memchr(text + pos, '\n', end - pos);
+            gsize line_end = nl != NULL ? (gsize)(nl - text) : end;
+            gsize a = pos, b = line_end;
+
+            while (a < b && (text[a] == ' ' || text[a] == '\t'))
+                a++;
+            while (b > a && (text[b - 1] == ' ' || text[b - 1] == '\t' || text[b - 1] == '\r'))
+                b--;
+            if (pos > hit->line_start && b - a == sizeof words - 1 && memcmp(text + a, words, b - a) == 0) {
+                hit->diag_end = pos;
+                break;
+            }
+            pos = line_end + 1;
+        }
+    }
+}
+
 /* prose_fml_subject - fml's own letter (an X-MLServer field, a Message-ID
  * of its ".FML" shape, from the list's -admin address) whose subject says
  * what it would not do ("fml system error message (x ML)", "Security
@@ -1784,6 +1818,7 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
     hits = prose_find_recipients(parts, text->str, err_len);
     prose_keep_fml_list(hits);
     prose_reasons_above(text->str, hits, err_len);
+    prose_domino_blocks(text->str, hits);
     /* Exim and Google list the failed recipients in a header; it speaks
      * when the text names none (Exim's pipe and file deliveries). */
     failed = hits->len == 0 ? bounce_fields_get(parts->headers, "X-Failed-Recipients") : NULL;
