@@ -1734,8 +1734,9 @@ prose_reasons_heading(const char *text, gsize end)
  *
  * so each one's text is what comes between the address before it (or the
  * heading) and its own line, not what follows it (which is the next one's
- * reason). Only when every address stands alone on its line; one with
- * nothing above it shares the reason of the one before. */
+ * reason). Only when every address stands alone on its line and the
+ * first has a reason above it; one with nothing above it shares the
+ * reason of the one before. */
 static void
 prose_reasons_above(const char *text, GArray *hits, gsize err_len)
 {
@@ -1746,6 +1747,17 @@ prose_reasons_above(const char *text, GArray *hits, gsize err_len)
     from = prose_reasons_heading(text, g_array_index(hits, ProseHit, 0).line_start);
     if (from == G_MAXSIZE)
         return;
+    /* Nothing between the heading and the first address: the reasons
+     * stand below the addresses, and each one's own lines say it. */
+    {
+        gsize first = g_array_index(hits, ProseHit, 0).line_start;
+        gboolean above = FALSE;
+
+        for (gsize k = from; k < first && !above; k++)
+            above = !g_ascii_isspace(text[k]);
+        if (!above)
+            return;
+    }
     for (guint i = 0; i < hits->len; i++) {
         const ProseHit *hit = &g_array_index(hits, ProseHit, i);
         const char *nl = memchr(text + hit->line_start, '\n', err_len - hit->line_start);
