@@ -500,9 +500,11 @@ diag_unwrap(const char *diag)
     return g_string_free(out, FALSE);
 }
 
-/* rhost_reason - a provider's own meaning, when the remote host or the
- * recipient's domain is one of theirs. The rules see the diagnostic and a
- * line "status=... command=..." (see bounce_tables.c). */
+/* rhost_reason - a provider's own meaning, when the remote host is one of
+ * its hosts (its domain or under it, by labels: "outlook.example.com" is
+ * another company's server), or else the recipient's domain is one of
+ * its domains. The rules see the diagnostic and a line
+ * "status=... command=..." (see bounce_tables.c). */
 static gboolean
 rhost_reason(const BounceRecipient *r, const char *diag, BounceMatch *m)
 {
@@ -510,8 +512,8 @@ rhost_reason(const BounceRecipient *r, const char *diag, BounceMatch *m)
                                                r->smtp_command != NULL ? r->smtp_command : "");
     gsize len = strlen(subject);
 
-    return bounce_rules_first_rhost(BOUNCE_TABLE_RHOST_REASON, r->remote_mta, subject, len, m)
-        || bounce_rules_first_rhost(BOUNCE_TABLE_RHOST_REASON, rcpt_domain(r), subject, len, m);
+    return bounce_rules_first_domain(BOUNCE_TABLE_RHOST_REASON, r->remote_mta, subject, len, m)
+        || bounce_rules_first_domain(BOUNCE_TABLE_RHOST_REASON, rcpt_domain(r), subject, len, m);
 }
 
 /* classify_reason - provider wording, then the SMTP-reply pass, then the

@@ -373,6 +373,14 @@ gboolean bounce_rules_first(BounceTable table, const char *subject, gsize len, B
  * a recipient domain), compared without case. */
 gboolean bounce_rules_first_rhost(BounceTable table, const char *host, const char *subject,
                                   gsize len, BounceMatch *match_out);
+/* bounce_rules_first_domain - like first, over the rules whose rhost (or
+ * one of its '|'-separated domain names) host is or lies under, compared
+ * label by label without case: "mx.cox.net" is under "cox.net",
+ * "mx.notcox.net" and "cox.net.example.org" are not. host may be a
+ * field's whole value ("mx.example.com. (192.0.2.1, ...)"): its first
+ * word is the name. */
+gboolean bounce_rules_first_domain(BounceTable table, const char *host, const char *subject,
+                                   gsize len, BounceMatch *match_out);
 /* bounce_rules_try - whether rule number index of table matches subject;
  * fills match_out. */
 gboolean bounce_rules_try(BounceTable table, gsize index, const char *subject, gsize len,

@@ -393,46 +393,82 @@ bounce_rules_try_text(BounceTable table, gsize index, const char *subject, gsize
     return rules_try(ct, index, subject, len, 0, match_out);
 }
 
+/* rules_host_is - whether host is the domain name or lies under it,
+ * compared label by label: "mx.cox.net" is under "cox.net",
+ * "mx.notcox.net" is not. A leading '.' of name says nothing more. */
+static gboolean
+rules_host_is(const char *host, gsize host_len, const char *name)
+{
+    gsize n;
+
+    if (name[0] == '.')
+        name++;
+    n = strlen(name);
+    if (n == 0 || n > host_len || memcmp(host + host_len - n, name, n) != 0)
+        return FALSE;
+    return n == host_len || host[host_len - n - 1] == '.';
+}
+
 /* rules_host_matches - host (in lower case, its byte pairs in pairs)
  * contains one of the names of a rule's rhost (their first pairs in
- * name_pairs). */
+ * name_pairs), or, by_domain, is one of them or under one of them. */
 static gboolean
 rules_host_matches(char *const *names, const guint16 *name_pairs, const char *host,
-                   const RulesPairs *pairs)
+                   gsize host_len, gboolean by_domain, const RulesPairs *pairs)
 {
     for (gsize k = 0; names != NULL && names[k] != NULL; k++) {
         guint16 p = name_pairs[k];
 
         if (p < RULES_PAIR_BITS && !(pairs->bits[p / 64] >> (p % 64) & 1))
             continue;
-        if (strstr(host, names[k]) != NULL)
+        if (by_domain ? rules_host_is(host, host_len, names[k]) : strstr(host, names[k]) != NULL)
             return TRUE;
     }
     return FALSE;
 }
 
-gboolean
-bounce_rules_first_rhost(BounceTable table, const char *host, const char *subject, gsize len,
-                         BounceMatch *match_out)
+/* rules_host_name - the host name a field names, in lower case: the
+ * first word of "mx.example.com. (192.0.2.1, the server for the domain
+ * example.com.)" or "[mx.example.com]", without its final dot. */
+static char *
+rules_host_name(const char *host)
+{
+    gsize n;
+
+    while (*host == '[' || *host == '<' || g_ascii_isspace(*host))
+        host++;
+    n = strcspn(host, " \t\r\n()[]<>;,");
+    while (n > 0 && host[n - 1] == '.')
+        n--;
+    return g_ascii_strdown(host, (gssize)n);
+}
+
+static gboolean
+rules_first_host(BounceTable table, const char *host, gboolean by_domain, const char *subject,
+                 gsize len, BounceMatch *match_out)
 {
     const CompiledTable *ct;
     const BouncePrefilter *filter;
     const BouncePrefilterText *text = NULL;
     gboolean have_text = FALSE;
     g_autofree char *lower = NULL;
+    gsize lower_len;
     RulesPairs pairs;
 
     g_return_val_if_fail(table < BOUNCE_TABLE_COUNT, FALSE);
     ct = rules_table(table);
     if (subject == NULL || host == NULL || *host == '\0')
         return FALSE;
-    lower = g_ascii_strdown(host, -1);
+    lower = by_domain ? rules_host_name(host) : g_ascii_strdown(host, -1);
+    lower_len = strlen(lower);
+    if (lower_len == 0)
+        return FALSE;
     rules_pairs_of(lower, &pairs);
     filter = rules_filter(ct);
     /* Only the few rules of this host are asked of the prefilter, not
      * the whole table; the text is read once there is one. */
     for (gsize i = 0; i < ct->count; i++) {
-        if (!rules_host_matches(ct->hosts[i], ct->host_pairs[i], lower, &pairs))
+        if (!rules_host_matches(ct->hosts[i], ct->host_pairs[i], lower, lower_len, by_domain, &pairs))
             continue;
         if (!have_text) {
             text = bounce_prefilter_text(filter, subject, len);
@@ -443,6 +479,20 @@ bounce_rules_first_rhost(BounceTable table, const char *host, const char *subjec
             return TRUE;
     }
     return FALSE;
+}
+
+gboolean
+bounce_rules_first_rhost(BounceTable table, const char *host, const char *subject, gsize len,
+                         BounceMatch *match_out)
+{
+    return rules_first_host(table, host, FALSE, subject, len, match_out);
+}
+
+gboolean
+bounce_rules_first_domain(BounceTable table, const char *host, const char *subject, gsize len,
+                          BounceMatch *match_out)
+{
+    return rules_first_host(table, host, TRUE, subject, len, match_out);
 }
 
 gboolean

@@ -411,68 +411,70 @@ static const BounceRule table_reason[] = {
 
 /* Provider wording that means something other than what the generic table
  * would say, and the providers' documented error codes; a rule applies only
- * when the remote host or the recipient's domain contains its rhost (one
- * of them, when rhost lists several separated by '|'). The
+ * when the remote host (or, that failing, the recipient's domain) is one
+ * of the domains its rhost lists
+ * ('|'-separated) or lies under one, compared by labels: "cox.net" takes
+ * "mx.cox.net", not "mx.notcox.net" nor "cox.net.example.org". The
  * text matched is the diagnostic followed by one line
  * "status=X.Y.Z command=CMD" (either may be empty), for providers whose
  * answer means different things at different steps. */
 static const BounceRule table_rhost_reason[] = {
     { "rhost-googlegroups",    "rejected", 0, "\\A(?![\\s\\S]*5\\.1\\.1)", "googlegroups.com" },
-    { "rhost-google-sender",   "rejected", 0, "mail sending denied|unauthenticated email is not accepted from this domain", "google|smtp-relay.gmail.com" },
-    { "rhost-google-toomany",  "toomanyconn", 0, "your message has too many recipients|too many recipients for this sender", "google|smtp-relay.gmail.com" },
+    { "rhost-google-sender",   "rejected", 0, "mail sending denied|unauthenticated email is not accepted from this domain", "google.com|smtp-relay.gmail.com" },
+    { "rhost-google-toomany",  "toomanyconn", 0, "your message has too many recipients|too many recipients for this sender", "google.com|smtp-relay.gmail.com" },
     /* "This mail has been rate limited because it is unauthenticated":
      * the cause is authentication, not a rate. */
-    { "rhost-google-auth-rate","authfailure", 0, "rate limited because it is unauthenticated|senders to authenticate (?:with (?:either spf or dkim|spf|dkim)|their email with (?:spf|dkim))", "google|smtp-relay.gmail.com" },
-    { "rhost-google-speeding", "speeding", 0, "is receiving mail (?:too quickly|at a rate that prevents)|rate that prevents additional messages|daily (?:sending quota|user sending (?:quota|limit)|smtp relay (?:sending )?limit) exceeded|this mail has been rate limited", "google|smtp-relay.gmail.com" },
+    { "rhost-google-auth-rate","authfailure", 0, "rate limited because it is unauthenticated|senders to authenticate (?:with (?:either spf or dkim|spf|dkim)|their email with (?:spf|dkim))", "google.com|smtp-relay.gmail.com" },
+    { "rhost-google-speeding", "speeding", 0, "is receiving mail (?:too quickly|at a rate that prevents)|rate that prevents additional messages|daily (?:sending quota|user sending (?:quota|limit)|smtp relay (?:sending )?limit) exceeded|this mail has been rate limited", "google.com|smtp-relay.gmail.com" },
     /* Google's SMTP relay refusing a host or a domain it does not serve,
      * and Gmail telling a host to send through its provider's relay. */
-    { "rhost-google-relay",    "norelaying", 0, "mail relay denied|invalid credentials for relay|not authorized to send (?:e-?mail|mail) directly to our servers", "google|smtp-relay.gmail.com" },
-    { "rhost-google-blocked",  "blocked", 0, "try again later, closing connection|unusual rate of (?:unsolicited )?mail|ip not in whitelist for rcpt domain|helo/ehlo argument is invalid|empty helo/ehlo argument", "google|smtp-relay.gmail.com" },
-    { "rhost-google-reputation","badreputation", 0, "very low reputation of the sending", "google|smtp-relay.gmail.com" },
-    { "rhost-google-ptr",      "requireptr", 0, "does not have a ptr record|have a ptr record, or the ptr record|ipv6 sending guidelines regarding ptr|does not match the ip address of the hostname", "google|smtp-relay.gmail.com" },
-    { "rhost-google-auth",     "authfailure", 0, "does not have authentication|not pass authentication|fails to pass (?:spf|authentication) checks|unauthenticated email|senders to authenticate|spf record (?:of the sending domain|with a hard fail)|aligned with either the authenticated|dmarc record|dkim|spf|dmarc", "google|smtp-relay.gmail.com" },
-    { "rhost-google-rfc",      "notcompliantrfc", 0, "not rfc 5322 compliant|missing a valid (?:address in the from: header|message-id)|multiple addresses in from: header|unicode character in a disallowed header|encoded-word syntax is not permitted|mail message is malformed", "google|smtp-relay.gmail.com" },
-    { "rhost-google-policy",   "policyviolation", 0, "illegal attachment on your message|content presents a potential security issue|has a policy that prohibited the mail|with the same message-id", "google|smtp-relay.gmail.com" },
+    { "rhost-google-relay",    "norelaying", 0, "mail relay denied|invalid credentials for relay|not authorized to send (?:e-?mail|mail) directly to our servers", "google.com|smtp-relay.gmail.com" },
+    { "rhost-google-blocked",  "blocked", 0, "try again later, closing connection|unusual rate of (?:unsolicited )?mail|ip not in whitelist for rcpt domain|helo/ehlo argument is invalid|empty helo/ehlo argument", "google.com|smtp-relay.gmail.com" },
+    { "rhost-google-reputation","badreputation", 0, "very low reputation of the sending", "google.com|smtp-relay.gmail.com" },
+    { "rhost-google-ptr",      "requireptr", 0, "does not have a ptr record|have a ptr record, or the ptr record|ipv6 sending guidelines regarding ptr|does not match the ip address of the hostname", "google.com|smtp-relay.gmail.com" },
+    { "rhost-google-auth",     "authfailure", 0, "does not have authentication|not pass authentication|fails to pass (?:spf|authentication) checks|unauthenticated email|senders to authenticate|spf record (?:of the sending domain|with a hard fail)|aligned with either the authenticated|dmarc record|dkim|spf|dmarc", "google.com|smtp-relay.gmail.com" },
+    { "rhost-google-rfc",      "notcompliantrfc", 0, "not rfc 5322 compliant|missing a valid (?:address in the from: header|message-id)|multiple addresses in from: header|unicode character in a disallowed header|encoded-word syntax is not permitted|mail message is malformed", "google.com|smtp-relay.gmail.com" },
+    { "rhost-google-policy",   "policyviolation", 0, "illegal attachment on your message|content presents a potential security issue|has a policy that prohibited the mail|with the same message-id", "google.com|smtp-relay.gmail.com" },
     /* Gmail's bulk-sender rules: mail not sent over TLS (4.7.29); its words
      * "bulk email senders" are no spam's. */
-    { "rhost-google-tls",      "securityerror", 0, "wasn't sent over a tls connection|senders to use tls(?:/ssl)? for smtp connections", "google|smtp-relay.gmail.com" },
+    { "rhost-google-tls",      "securityerror", 0, "wasn't sent over a tls connection|senders to use tls(?:/ssl)? for smtp connections", "google.com|smtp-relay.gmail.com" },
     /* Limits on a message's parts (attachments, headers), not its size. */
-    { "rhost-google-exceedlimit","exceedlimit", 0, "exceeds google's limit of \\d+ attachments|bytes per individual header size|google's (?:message header size limits?|header name limit)", "google|smtp-relay.gmail.com" },
-    { "rhost-google-expired",  "expired", 0, "connection expired, try reconnecting|timeout - closing connection", "google|smtp-relay.gmail.com" },
-    { "rhost-google-senderrfc","notcompliantrfc", 0, "sender address .{0,200}is not a valid rfc 5321 address", "google|smtp-relay.gmail.com" },
-    { "rhost-google-speeding2","speeding", 0, "peak smtp relay limit exceeded", "google|smtp-relay.gmail.com" },
-    { "rhost-google-system",   "systemerror", 0, "temporary system problem|server busy|multiple destination domains per transaction|mail server (?:has )?temporarily rejected (?:this )?message|domain policy size per transaction", "google|smtp-relay.gmail.com" },
-    { "rhost-google-syntax",   "syntaxerror", 0, "smtp protocol violation|bad sequence of commands|unrecognized command|unimplemented command|no data after bdat|optional argument not permitted|unrecognized authentication type|too many unauthenticated commands|ehlo/helo first", "google|smtp-relay.gmail.com" },
-    { "rhost-google-spam",     "spamdetected", 0, "likely unsolicited mail|nature of the content or the links", "google|smtp-relay.gmail.com" },
-    { "rhost-google-suspend",  "suspend", 0, "account (?:that you tried to reach )?is (?:disabled|inactive)|is disabled|has been disabled", "google|smtp-relay.gmail.com" },
-    { "rhost-google-full",     "mailboxfull", 0, "out of storage space|over quota|storage quota|inbox is full|email quota exceeded", "google|smtp-relay.gmail.com" },
-    { "rhost-google-user",     "userunknown", 0, "email account that you tried to reach does not exist|does not exist", "google|smtp-relay.gmail.com" },
+    { "rhost-google-exceedlimit","exceedlimit", 0, "exceeds google's limit of \\d+ attachments|bytes per individual header size|google's (?:message header size limits?|header name limit)", "google.com|smtp-relay.gmail.com" },
+    { "rhost-google-expired",  "expired", 0, "connection expired, try reconnecting|timeout - closing connection", "google.com|smtp-relay.gmail.com" },
+    { "rhost-google-senderrfc","notcompliantrfc", 0, "sender address .{0,200}is not a valid rfc 5321 address", "google.com|smtp-relay.gmail.com" },
+    { "rhost-google-speeding2","speeding", 0, "peak smtp relay limit exceeded", "google.com|smtp-relay.gmail.com" },
+    { "rhost-google-system",   "systemerror", 0, "temporary system problem|server busy|multiple destination domains per transaction|mail server (?:has )?temporarily rejected (?:this )?message|domain policy size per transaction", "google.com|smtp-relay.gmail.com" },
+    { "rhost-google-syntax",   "syntaxerror", 0, "smtp protocol violation|bad sequence of commands|unrecognized command|unimplemented command|no data after bdat|optional argument not permitted|unrecognized authentication type|too many unauthenticated commands|ehlo/helo first", "google.com|smtp-relay.gmail.com" },
+    { "rhost-google-spam",     "spamdetected", 0, "likely unsolicited mail|nature of the content or the links", "google.com|smtp-relay.gmail.com" },
+    { "rhost-google-suspend",  "suspend", 0, "account (?:that you tried to reach )?is (?:disabled|inactive)|is disabled|has been disabled", "google.com|smtp-relay.gmail.com" },
+    { "rhost-google-full",     "mailboxfull", 0, "out of storage space|over quota|storage quota|inbox is full|email quota exceeded", "google.com|smtp-relay.gmail.com" },
+    { "rhost-google-user",     "userunknown", 0, "email account that you tried to reach does not exist|does not exist", "google.com|smtp-relay.gmail.com" },
     /* Google Workspace's own wording (reported by googlemail.com). */
     { "rhost-gsuite-user",     "userunknown", 0, "because the address couldn't be found\\. check for typos", "googlemail.com" },
     /* "5.4.1 Relay Access Denied": the domain is not one the tenant
      * accepts, unlike 5.4.1 "Recipient address rejected: Access denied"
      * (directory-based edge blocking: no such recipient). */
-    { "rhost-ms-relay",        "norelaying", 0, "5\\.4\\.1 relay access denied|tenantattribution; relay access denied", "outlook" },
+    { "rhost-ms-relay",        "norelaying", 0, "5\\.4\\.1 relay access denied|tenantattribution; relay access denied", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
     /* RFC 2606's reserved names and single-label domains can never receive mail. */
-    { "rhost-ms-reserved",     "userunknown", 0, "recipient address reserved by rfc 2606|recipient addresses in single label domains not accepted", "outlook" },
-    { "rhost-ms-user",         "userunknown", 0, "recipnotfound|recipient not found|address couldn't be found|not found by smtp address lookup|5\\.4\\.1 .{0,40}access denied|access denied.{0,30}5\\.4\\.1|5\\.4\\.1 \\[[^\\]]+\\]: recipient address rejected: access denied", "outlook" },
-    { "rhost-ms-sender",       "rejected", 0, "client blocked from sending from unregistered domains", "outlook" },
-    { "rhost-ms-block",        "blocked", 0, "banned sending ip|banned sender|bad helo|rejected by recipient|customer block list|part of their network is on our block list|5\\.7\\.606|5\\.7\\.511|s3150|blocked using|block list", "outlook" },
-    { "rhost-ms-auth",         "authfailure", 0, "5\\.7\\.509|dmarc|spf|dkim|not pass authentication|required authentication level", "outlook" },
-    { "rhost-ms-reputation",   "badreputation", 0, "4\\.7\\.650|poor reputation|ip reputation", "outlook" },
-    { "rhost-ms-null",         "userunknown", 0, "5\\.1\\.10|null mx", "outlook" },
+    { "rhost-ms-reserved",     "userunknown", 0, "recipient address reserved by rfc 2606|recipient addresses in single label domains not accepted", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
+    { "rhost-ms-user",         "userunknown", 0, "recipnotfound|recipient not found|address couldn't be found|not found by smtp address lookup|5\\.4\\.1 .{0,40}access denied|access denied.{0,30}5\\.4\\.1|5\\.4\\.1 \\[[^\\]]+\\]: recipient address rejected: access denied", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
+    { "rhost-ms-sender",       "rejected", 0, "client blocked from sending from unregistered domains", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
+    { "rhost-ms-block",        "blocked", 0, "banned sending ip|banned sender|bad helo|rejected by recipient|customer block list|part of their network is on our block list|5\\.7\\.606|5\\.7\\.511|s3150|blocked using|block list", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
+    { "rhost-ms-auth",         "authfailure", 0, "5\\.7\\.509|dmarc|spf|dkim|not pass authentication|required authentication level", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
+    { "rhost-ms-reputation",   "badreputation", 0, "4\\.7\\.650|poor reputation|ip reputation", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
+    { "rhost-ms-null",         "userunknown", 0, "5\\.1\\.10|null mx", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
     /* Comcast's documented codes (postmaster.comcast.net, smtp-error-codes). */
     { "rhost-comcast-block",   "blocked", 0, "#bl0000\\d\\d\\b|found on one or more dnsbls", "comcast.net" },
     { "rhost-comcast-auth",    "authfailure", 0, "#dm0000\\d\\d\\b|rejected due to dmarc", "comcast.net" },
     { "rhost-comcast-speeding","speeding", 0, "#rl0000\\d\\d\\b|throttled", "comcast.net" },
     /* Exchange Online's documented codes whose class alone misleads. */
-    { "rhost-ms-speeding",     "speeding", 0, "per hour message receive limit(?: from specific sender)? exceeded|has exceeded permitted limits within|reached your daily limit for message recipients|submission quota exceeded|recipient thread limit exceeded", "outlook" },
-    { "rhost-ms-toomany",      "toomanyconn", 0, "the recipient has exceeded their limit for|access denied, tenant has exceeded threshold", "outlook" },
-    { "rhost-ms-suspend",      "suspend", 0, "access denied, banned recipient|5\\.7\\.504 .{0,40}recipient address rejected: access denied|mailbox cannot be accessed", "outlook" },
-    { "rhost-ms-policy",       "policyviolation", 0, "5\\.7\\.9\\d\\d .{0,40}delivery not authorized, message refused|policy violation detected \\(as\\d+\\)|x-dg-ref header is too long", "outlook" },
-    { "rhost-ms-spam",         "spamdetected", 0, "content filter agent quarantined this message", "outlook" },
-    { "rhost-ms-rejected",     "rejected", 0, "delivery not authorized|sender was not authenticated by organization|sender not in allowed-senders list|access denied, bad outbound sender|access denied, spam abuse detected", "outlook" },
-    { "rhost-ms-system",       "systemerror", 0, "server busy\\. please try again later from|pfa agent busy|\\(suspiciousremoteservererror\\)|destination mailbox address ambiguous|mailing list expansion problem|misconfigured forwarding address", "outlook" },
+    { "rhost-ms-speeding",     "speeding", 0, "per hour message receive limit(?: from specific sender)? exceeded|has exceeded permitted limits within|reached your daily limit for message recipients|submission quota exceeded|recipient thread limit exceeded", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
+    { "rhost-ms-toomany",      "toomanyconn", 0, "the recipient has exceeded their limit for|access denied, tenant has exceeded threshold", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
+    { "rhost-ms-suspend",      "suspend", 0, "access denied, banned recipient|5\\.7\\.504 .{0,40}recipient address rejected: access denied|mailbox cannot be accessed", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
+    { "rhost-ms-policy",       "policyviolation", 0, "5\\.7\\.9\\d\\d .{0,40}delivery not authorized, message refused|policy violation detected \\(as\\d+\\)|x-dg-ref header is too long", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
+    { "rhost-ms-spam",         "spamdetected", 0, "content filter agent quarantined this message", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
+    { "rhost-ms-rejected",     "rejected", 0, "delivery not authorized|sender was not authenticated by organization|sender not in allowed-senders list|access denied, bad outbound sender|access denied, spam abuse detected", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
+    { "rhost-ms-system",       "systemerror", 0, "server busy\\. please try again later from|pfa agent busy|\\(suspiciousremoteservererror\\)|destination mailbox address ambiguous|mailing list expansion problem|misconfigured forwarding address", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
     /* Exchange Online's remaining documented replies: the IP restricted
      * while its traffic is evaluated (4.7.500-899), messages Exchange
      * found malformed, a recipient's own size limit, its back-end
@@ -481,16 +483,16 @@ static const BounceRule table_rhost_reason[] = {
      * have: a recipient's, so not in answer to MAIL FROM, where the
      * mailbox is our sender's (the line "command=MAIL" closes the text
      * these rules see). */
-    { "rhost-ms-tryagain",     "blocked", 0, "access denied, please try again later", "outlook" },
-    { "rhost-ms-content",      "contenterror", 0, "too many related errors|agent generated message depth exceeded|invalid message content", "outlook" },
-    { "rhost-ms-exceedlimit",  "exceedlimit", 0, "recipsizelimit; message too large for this recipient", "outlook" },
-    { "rhost-ms-system2",      "systemerror", 0, "4\\.3\\.2 service not (?:available|active)|message failed to be replicated|temporary server error\\. please try again later", "outlook" },
-    { "rhost-ms-user2",        "userunknown", 0, "invalid x\\.400 address|5\\.5\\.0 requested action not taken: mailbox unavailable(?![\\s\\S]*command=mail$)", "outlook" },
+    { "rhost-ms-tryagain",     "blocked", 0, "access denied, please try again later", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
+    { "rhost-ms-content",      "contenterror", 0, "too many related errors|agent generated message depth exceeded|invalid message content", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
+    { "rhost-ms-exceedlimit",  "exceedlimit", 0, "recipsizelimit; message too large for this recipient", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
+    { "rhost-ms-system2",      "systemerror", 0, "4\\.3\\.2 service not (?:available|active)|message failed to be replicated|temporary server error\\. please try again later", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
+    { "rhost-ms-user2",        "userunknown", 0, "invalid x\\.400 address|5\\.5\\.0 requested action not taken: mailbox unavailable(?![\\s\\S]*command=mail$)", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
     /* Outlook.com (Hotmail) and Aol answering from their own MX. */
     { "rhost-hotmail-host",    "hostunknown", 0, "the mail could not be delivered to the recipient because the domain is not reachable", "hotmail.com" },
     { "rhost-hotmail-user",    "userunknown", 0, "requested action not taken: mailbox unavailable(?![\\s\\S]*command=mail$)", "hotmail.com" },
-    { "rhost-aol-host",        "hostunknown", 0, "host or domain name not found", ".mail.aol.com|.mx.aol.com" },
-    { "rhost-aol-nullmx",      "notaccept", 0, "type=mx: malformed or unexpected name server reply", ".mail.aol.com|.mx.aol.com" },
+    { "rhost-aol-host",        "hostunknown", 0, "host or domain name not found", "mail.aol.com|mx.aol.com" },
+    { "rhost-aol-nullmx",      "notaccept", 0, "type=mx: malformed or unexpected name server reply", "mail.aol.com|mx.aol.com" },
     /* Cloudflare Email Routing (developers.cloudflare.com/email-routing/postmaster). */
     { "rhost-cloudflare-block","blocked", 0, "found on one or more dnsbls", "mx.cloudflare.net" },
     { "rhost-cloudflare-system","systemerror", 0, "upstream error", "mx.cloudflare.net" },
@@ -517,11 +519,13 @@ static const BounceRule table_rhost_reason[] = {
     { "rhost-yahooinc-speeding","speeding", 0, "user is receiving mail too quickly", "yahoodns.net" },
     { "rhost-yahooinc-suspend","suspend", 0, " is no longer valid\\.|this mailbox is disabled", "yahoodns.net" },
     { "rhost-yahooinc-toomany","toomanyconn", 0, "max message per connection reached", "yahoodns.net" },
-    { "rhost-yahoo-user",      "userunknown", 0, "user doesn't have a|user not found|does not exist|mailbox not found", "yahoo" },
+    /* Yahoo's own domains: its MX hosts (yahoodns.net) and the domains of
+     * its mailboxes. */
+    { "rhost-yahoo-user",      "userunknown", 0, "user doesn't have a|user not found|does not exist|mailbox not found", "yahoo.com|yahoo.co.jp|yahoo.co.uk|yahoo.fr|yahoo.de|yahoo.es|yahoo.it|yahoo.ca|yahoo.com.au|yahoo.com.br|yahoodns.net|ymail.com|rocketmail.com" },
     /* The sending host's name: "reverse" alone is also the SMTP reverse
      * path, our envelope sender. */
-    { "rhost-yahoo-ptr",       "requireptr", 0, "\\bptr\\b|reverse (?:dns|lookup|mapping|hostname)|cannot find your hostname", "yahoo" },
-    { "rhost-yahoo-block",     "blocked", 0, "not accepting mail from this ip|ip not accepted|\\[bl2[0-9]\\]", "yahoo" },
+    { "rhost-yahoo-ptr",       "requireptr", 0, "\\bptr\\b|reverse (?:dns|lookup|mapping|hostname)|cannot find your hostname", "yahoo.com|yahoo.co.jp|yahoo.co.uk|yahoo.fr|yahoo.de|yahoo.es|yahoo.it|yahoo.ca|yahoo.com.au|yahoo.com.br|yahoodns.net|ymail.com|rocketmail.com" },
+    { "rhost-yahoo-block",     "blocked", 0, "not accepting mail from this ip|ip not accepted|\\[bl2[0-9]\\]", "yahoo.com|yahoo.co.jp|yahoo.co.uk|yahoo.fr|yahoo.de|yahoo.es|yahoo.it|yahoo.ca|yahoo.com.au|yahoo.com.br|yahoodns.net|ymail.com|rocketmail.com" },
     /* Orange and La Poste: the code after LPN, OFR or OUK
      * (postmastery.com/orange-postmaster-smtp-error-codes-ofr). */
     { "rhost-fptt-blocked",    "blocked", 0, "\\b(?:lpn|ofr|ouk)\\w*?(?:10[123]|510|999)\\b", "orange.fr|wanadoo.fr|laposte.net" },
@@ -539,31 +543,31 @@ static const BounceRule table_rhost_reason[] = {
     { "rhost-fptt-undefined",  "undefined", 0, "\\b(?:lpn|ofr|ouk)\\w*?\\d{3}\\b", "orange.fr|wanadoo.fr|laposte.net" },
     { "rhost-orange-user",     "userunknown", 0, "adresse d au moins un destinataire invalide|invalid recipient", "orange.fr|wanadoo.fr" },
     { "rhost-orange-block",    "blocked", 0, "mail rejete|service refuse|bloqu", "orange.fr|wanadoo.fr" },
-    { "rhost-laposte-user",    "userunknown", 0, "invalid recipient|destinataire invalide|n'existe pas", "laposte" },
-    { "rhost-laposte-full",    "mailboxfull", 0, "boite du destinataire pleine|quota|over quota", "laposte" },
-    { "rhost-laposte-suspend", "suspend", 0, "compte du destinataire est bloque|recipient account is blocked", "laposte" },
-    { "rhost-laposte-block",   "blocked", 0, "bloqu|blacklist|spam", "laposte" },
+    { "rhost-laposte-user",    "userunknown", 0, "invalid recipient|destinataire invalide|n'existe pas", "laposte.net|laposte.fr" },
+    { "rhost-laposte-full",    "mailboxfull", 0, "boite du destinataire pleine|quota|over quota", "laposte.net|laposte.fr" },
+    { "rhost-laposte-suspend", "suspend", 0, "compte du destinataire est bloque|recipient account is blocked", "laposte.net|laposte.fr" },
+    { "rhost-laposte-block",   "blocked", 0, "bloqu|blacklist|spam", "laposte.net|laposte.fr" },
     /* GoDaddy: the IB code it appends (godaddy.com/help/3568). */
-    { "rhost-godaddy-security","securityerror", 0, "\\bib401\\b", "secureserver" },
-    { "rhost-godaddy-rfc",     "notcompliantrfc", 0, "\\bib50[12]\\b", "secureserver" },
-    { "rhost-godaddy-sender",  "rejected", 0, "\\bib506\\b", "secureserver" },
-    { "rhost-godaddy-auth",    "authfailure", 0, "\\bib508\\b", "secureserver" },
-    { "rhost-godaddy-ptr",     "requireptr", 0, "\\bib108\\b", "secureserver" },
-    { "rhost-godaddy-spam",    "spamdetected", 0, "\\bib212\\b|message rejected for spam or virus content", "secureserver" },
-    { "rhost-godaddy-virus",   "virusdetected", 0, "\\bib705\\b", "secureserver" },
-    { "rhost-godaddy-toomany", "toomanyconn", 0, "\\bib(?:605|007)\\b", "secureserver" },
-    { "rhost-godaddy-rate",    "speeding", 0, "\\bib(?:101|504|510|607)\\b", "secureserver" },
-    { "rhost-godaddy-reputation","badreputation", 0, "\\bib103\\b", "secureserver" },
-    { "rhost-godaddy-rbl",     "blocked", 0, "\\bib(?:10[4-6]|11[0-3])\\b|rbl reject|spamhaus\\.org/query/bl", "secureserver" },
-    { "rhost-godaddy-expired", "expired", 0, "has been in the queue too long|delivery timeout", "secureserver" },
-    { "rhost-godaddy-full",    "mailboxfull", 0, "account storage limit", "secureserver" },
-    { "rhost-godaddy-suspend", "suspend", 0, "account disabled", "secureserver" },
-    { "rhost-godaddy-loop",    "systemerror", 0, "message is looping", "secureserver" },
-    { "rhost-godaddy-user",    "userunknown", 0, "recipient not found|account does not exist", "secureserver" },
-    { "rhost-godaddy-speed",   "speeding", 0, "ipts04|ipts0\\d|too many messages|rate limit|exceeded the max emails", "secureserver" },
+    { "rhost-godaddy-security","securityerror", 0, "\\bib401\\b", "secureserver.net" },
+    { "rhost-godaddy-rfc",     "notcompliantrfc", 0, "\\bib50[12]\\b", "secureserver.net" },
+    { "rhost-godaddy-sender",  "rejected", 0, "\\bib506\\b", "secureserver.net" },
+    { "rhost-godaddy-auth",    "authfailure", 0, "\\bib508\\b", "secureserver.net" },
+    { "rhost-godaddy-ptr",     "requireptr", 0, "\\bib108\\b", "secureserver.net" },
+    { "rhost-godaddy-spam",    "spamdetected", 0, "\\bib212\\b|message rejected for spam or virus content", "secureserver.net" },
+    { "rhost-godaddy-virus",   "virusdetected", 0, "\\bib705\\b", "secureserver.net" },
+    { "rhost-godaddy-toomany", "toomanyconn", 0, "\\bib(?:605|007)\\b", "secureserver.net" },
+    { "rhost-godaddy-rate",    "speeding", 0, "\\bib(?:101|504|510|607)\\b", "secureserver.net" },
+    { "rhost-godaddy-reputation","badreputation", 0, "\\bib103\\b", "secureserver.net" },
+    { "rhost-godaddy-rbl",     "blocked", 0, "\\bib(?:10[4-6]|11[0-3])\\b|rbl reject|spamhaus\\.org/query/bl", "secureserver.net" },
+    { "rhost-godaddy-expired", "expired", 0, "has been in the queue too long|delivery timeout", "secureserver.net" },
+    { "rhost-godaddy-full",    "mailboxfull", 0, "account storage limit", "secureserver.net" },
+    { "rhost-godaddy-suspend", "suspend", 0, "account disabled", "secureserver.net" },
+    { "rhost-godaddy-loop",    "systemerror", 0, "message is looping", "secureserver.net" },
+    { "rhost-godaddy-user",    "userunknown", 0, "recipient not found|account does not exist", "secureserver.net" },
+    { "rhost-godaddy-speed",   "speeding", 0, "ipts04|ipts0\\d|too many messages|rate limit|exceeded the max emails", "secureserver.net" },
     /* Block lists by name; "rejected" alone is every refusal's word
      * ("550 5.1.1 <x> recipient rejected"), read as anywhere else. */
-    { "rhost-godaddy-block",   "blocked", 0, "ipbl|rhbl|dybl|\\bblocked\\b|spamhaus", "secureserver" },
+    { "rhost-godaddy-block",   "blocked", 0, "ipbl|rhbl|dybl|\\bblocked\\b|spamhaus", "secureserver.net" },
     /* Tencent QQ mail (service.mail.qq.com/detail/122). */
     { "rhost-qq-auth",         "authfailure", 0, "spf check failed|dmarc check failed", "qq.com" },
     { "rhost-qq-block",        "blocked", 0, "suspected bounce attacks|suspected spam ip|connection denied", "qq.com" },
@@ -617,19 +621,19 @@ static const BounceRule table_rhost_reason[] = {
     /* Spectrum: "AUP#In-1310" and the like, by number range, for Charter
      * and the Time Warner Cable, Road Runner and Bright House domains its
      * mail platform took over. */
-    { "rhost-spectrum-blocked","blocked", 0, "aup#\\D{0,4}(?:1000|12[0-4]\\d|1250)\\b", "charter.net|spectrum.net|twc.com|.rr.com|roadrunner.com|brighthouse.com" },
-    { "rhost-spectrum-sender", "rejected", 0, "aup#\\D{0,4}(?:10[1-7]\\d|1080|15[02]0)\\b", "charter.net|spectrum.net|twc.com|.rr.com|roadrunner.com|brighthouse.com" },
-    { "rhost-spectrum-system", "systemerror", 0, "aup#\\D{0,4}1090\\b", "charter.net|spectrum.net|twc.com|.rr.com|roadrunner.com|brighthouse.com" },
-    { "rhost-spectrum-ptr",    "requireptr", 0, "aup#\\D{0,4}(?:11[0-4]\\d|1150)\\b", "charter.net|spectrum.net|twc.com|.rr.com|roadrunner.com|brighthouse.com" },
-    { "rhost-spectrum-policy", "policyviolation", 0, "aup#\\D{0,4}(?:11[6-8]\\d|1190|1560)\\b", "charter.net|spectrum.net|twc.com|.rr.com|roadrunner.com|brighthouse.com" },
-    { "rhost-spectrum-network","networkerror", 0, "aup#\\D{0,4}1260\\b", "charter.net|spectrum.net|twc.com|.rr.com|roadrunner.com|brighthouse.com" },
-    { "rhost-spectrum-toomany","toomanyconn", 0, "aup#\\D{0,4}(?:13[0-3]\\d|1340)\\b", "charter.net|spectrum.net|twc.com|.rr.com|roadrunner.com|brighthouse.com" },
-    { "rhost-spectrum-speeding","speeding", 0, "aup#\\D{0,4}(?:13[5-9]\\d|14\\d\\d|1540|1550|1580)\\b", "charter.net|spectrum.net|twc.com|.rr.com|roadrunner.com|brighthouse.com" },
-    { "rhost-spectrum-toobig", "mesgtoobig", 0, "aup#\\D{0,4}1530\\b", "charter.net|spectrum.net|twc.com|.rr.com|roadrunner.com|brighthouse.com" },
+    { "rhost-spectrum-blocked","blocked", 0, "aup#\\D{0,4}(?:1000|12[0-4]\\d|1250)\\b", "charter.net|spectrum.net|twc.com|rr.com|roadrunner.com|brighthouse.com" },
+    { "rhost-spectrum-sender", "rejected", 0, "aup#\\D{0,4}(?:10[1-7]\\d|1080|15[02]0)\\b", "charter.net|spectrum.net|twc.com|rr.com|roadrunner.com|brighthouse.com" },
+    { "rhost-spectrum-system", "systemerror", 0, "aup#\\D{0,4}1090\\b", "charter.net|spectrum.net|twc.com|rr.com|roadrunner.com|brighthouse.com" },
+    { "rhost-spectrum-ptr",    "requireptr", 0, "aup#\\D{0,4}(?:11[0-4]\\d|1150)\\b", "charter.net|spectrum.net|twc.com|rr.com|roadrunner.com|brighthouse.com" },
+    { "rhost-spectrum-policy", "policyviolation", 0, "aup#\\D{0,4}(?:11[6-8]\\d|1190|1560)\\b", "charter.net|spectrum.net|twc.com|rr.com|roadrunner.com|brighthouse.com" },
+    { "rhost-spectrum-network","networkerror", 0, "aup#\\D{0,4}1260\\b", "charter.net|spectrum.net|twc.com|rr.com|roadrunner.com|brighthouse.com" },
+    { "rhost-spectrum-toomany","toomanyconn", 0, "aup#\\D{0,4}(?:13[0-3]\\d|1340)\\b", "charter.net|spectrum.net|twc.com|rr.com|roadrunner.com|brighthouse.com" },
+    { "rhost-spectrum-speeding","speeding", 0, "aup#\\D{0,4}(?:13[5-9]\\d|14\\d\\d|1540|1550|1580)\\b", "charter.net|spectrum.net|twc.com|rr.com|roadrunner.com|brighthouse.com" },
+    { "rhost-spectrum-toobig", "mesgtoobig", 0, "aup#\\D{0,4}1530\\b", "charter.net|spectrum.net|twc.com|rr.com|roadrunner.com|brighthouse.com" },
     /* An AUP# code outside the ranges above, or a block in words; a
      * reply with neither ("550 5.1.1 ... recipient rejected") is read as
      * anywhere else. */
-    { "rhost-spectrum-block",  "blocked", 0, "aup#|\\bblocked\\b", "charter.net|spectrum.net|twc.com|.rr.com|roadrunner.com|brighthouse.com" },
+    { "rhost-spectrum-block",  "blocked", 0, "aup#|\\bblocked\\b", "charter.net|spectrum.net|twc.com|rr.com|roadrunner.com|brighthouse.com" },
     /* i.ua: "see http://mail.i.ua/err/N/". */
     { "rhost-iua-relay",       "norelaying", 0, "\\.i\\.ua/err/[16]/", "email.ua" },
     { "rhost-iua-user2",       "userunknown", 0, "\\.i\\.ua/err/2/", "email.ua" },
@@ -641,35 +645,35 @@ static const BounceRule table_rhost_reason[] = {
     { "rhost-iua-filtered",    "filtered", 0, "\\.i\\.ua/err/10/", "email.ua" },
     { "rhost-iua-user",        "userunknown", 0, "^550 user unknown|user unknown|no such user", "iua.hu" },
     /* Mimecast's documented SMTP error codes. */
-    { "rhost-mimecast-auth",   "authfailure", 0, "(?:spf|dkim|dmarc) sender invalid - envelope rejected", "mimecast" },
-    { "rhost-mimecast-reputation","badreputation", 0, "internal resources are temporarily unavailable|local ct ip reputation", "mimecast" },
+    { "rhost-mimecast-auth",   "authfailure", 0, "(?:spf|dkim|dmarc) sender invalid - envelope rejected", "mimecast.com|mimecast.co.za|mimecast-offshore.com" },
+    { "rhost-mimecast-reputation","badreputation", 0, "internal resources are temporarily unavailable|local ct ip reputation", "mimecast.com|mimecast.co.za|mimecast-offshore.com" },
     /* "Too many invalid recipients": the sending host tried too many
      * addresses that do not exist and is refused for a while; no word on
      * this recipient, whom the "invalid recipient" below would call
      * unknown for good. */
-    { "rhost-mimecast-block",  "blocked", 0, "sender address blocked|recipient temporarily unavailable|ip temporarily blacklisted|too many invalid recipients", "mimecast" },
-    { "rhost-mimecast-toobig", "mesgtoobig", 0, "maximum email size exceeded", "mimecast" },
-    { "rhost-mimecast-network","networkerror", 0, "incorrect hostname used for inbounds|mail loop detected", "mimecast" },
-    { "rhost-mimecast-relay",  "norelaying", 0, "open relay (?:is )?not allowed", "mimecast" },
-    { "rhost-mimecast-notaccept","notaccept", 0, "account inbounds disabled", "mimecast" },
-    { "rhost-mimecast-policy", "policyviolation", 0, "anti-spoofing policy|content examination policy|host network,? not allowed", "mimecast" },
-    { "rhost-mimecast-sender", "rejected", 0, "administrative prohibition envelope blocked|envelope blocked - user (?:domain )?entry|manually blocked senders|blocked senders - block policy|block policy for envelope from", "mimecast" },
-    { "rhost-mimecast-security","securityerror", 0, "incorrect authentication data|submitter failed to", "mimecast" },
-    { "rhost-mimecast-tls",    "securityerror", 0, "this route requires (?:encryption|tls|high-strength ciphers)|configuration is invalid for this certificate", "mimecast" },
+    { "rhost-mimecast-block",  "blocked", 0, "sender address blocked|recipient temporarily unavailable|ip temporarily blacklisted|too many invalid recipients", "mimecast.com|mimecast.co.za|mimecast-offshore.com" },
+    { "rhost-mimecast-toobig", "mesgtoobig", 0, "maximum email size exceeded", "mimecast.com|mimecast.co.za|mimecast-offshore.com" },
+    { "rhost-mimecast-network","networkerror", 0, "incorrect hostname used for inbounds|mail loop detected", "mimecast.com|mimecast.co.za|mimecast-offshore.com" },
+    { "rhost-mimecast-relay",  "norelaying", 0, "open relay (?:is )?not allowed", "mimecast.com|mimecast.co.za|mimecast-offshore.com" },
+    { "rhost-mimecast-notaccept","notaccept", 0, "account inbounds disabled", "mimecast.com|mimecast.co.za|mimecast-offshore.com" },
+    { "rhost-mimecast-policy", "policyviolation", 0, "anti-spoofing policy|content examination policy|host network,? not allowed", "mimecast.com|mimecast.co.za|mimecast-offshore.com" },
+    { "rhost-mimecast-sender", "rejected", 0, "administrative prohibition envelope blocked|envelope blocked - user (?:domain )?entry|manually blocked senders|blocked senders - block policy|block policy for envelope from", "mimecast.com|mimecast.co.za|mimecast-offshore.com" },
+    { "rhost-mimecast-security","securityerror", 0, "incorrect authentication data|submitter failed to", "mimecast.com|mimecast.co.za|mimecast-offshore.com" },
+    { "rhost-mimecast-tls",    "securityerror", 0, "this route requires (?:encryption|tls|high-strength ciphers)|configuration is invalid for this certificate", "mimecast.com|mimecast.co.za|mimecast-offshore.com" },
     /* Mimecast's own configuration (outbound disabled, omni-directional
      * hostnames, journaling): nothing said about the recipient. */
-    { "rhost-mimecast-onhold", "onhold", 0, "account outbounds disabled|hostname is not authorized|journal message past expiration", "mimecast" },
-    { "rhost-mimecast-virus",  "virusdetected", 0, "email rejected due to security policies", "mimecast" },
-    { "rhost-mimecast-system", "systemerror", 0, "unable to process (?:connection|command|an email)|message ended early", "mimecast" },
-    { "rhost-mimecast-toomany","toomanyconn", 0, "account service is temporarily unavailable|too many recipients|exceeding outbound thread limit", "mimecast" },
-    { "rhost-mimecast-user",   "userunknown", 0, "invalid recipient|recipient address rejected|invalid address|503 user unknown", "mimecast" },
+    { "rhost-mimecast-onhold", "onhold", 0, "account outbounds disabled|hostname is not authorized|journal message past expiration", "mimecast.com|mimecast.co.za|mimecast-offshore.com" },
+    { "rhost-mimecast-virus",  "virusdetected", 0, "email rejected due to security policies", "mimecast.com|mimecast.co.za|mimecast-offshore.com" },
+    { "rhost-mimecast-system", "systemerror", 0, "unable to process (?:connection|command|an email)|message ended early", "mimecast.com|mimecast.co.za|mimecast-offshore.com" },
+    { "rhost-mimecast-toomany","toomanyconn", 0, "account service is temporarily unavailable|too many recipients|exceeding outbound thread limit", "mimecast.com|mimecast.co.za|mimecast-offshore.com" },
+    { "rhost-mimecast-user",   "userunknown", 0, "invalid recipient|recipient address rejected|invalid address|503 user unknown", "mimecast.com|mimecast.co.za|mimecast-offshore.com" },
     /* Symantec Email Security.cloud (MessageLabs). */
-    { "rhost-mlabs-auth",      "authfailure", 0, "domain authentication fail", "messagelabs" },
-    { "rhost-mlabs-reputation","badreputation", 0, "connection rejected by policy", "messagelabs" },
-    { "rhost-mlabs-block",     "blocked", 0, "your ip is in the pbl|your ip address (?:\\S+ )?has been blocked", "messagelabs" },
-    { "rhost-mlabs-relay",     "norelaying", 0, " as a relay, ", "messagelabs" },
-    { "rhost-mlabs-sender",    "rejected", 0, "sender envelope domain not allowed|your (?:domain|email address) has been (?:blocked|blacklisted)|badmailfrom list", "messagelabs" },
-    { "rhost-mlabs-user",      "userunknown", 0, "no such user|invalid recipient|mailbox is not allowed", "messagelabs" },
+    { "rhost-mlabs-auth",      "authfailure", 0, "domain authentication fail", "messagelabs.com" },
+    { "rhost-mlabs-reputation","badreputation", 0, "connection rejected by policy", "messagelabs.com" },
+    { "rhost-mlabs-block",     "blocked", 0, "your ip is in the pbl|your ip address (?:\\S+ )?has been blocked", "messagelabs.com" },
+    { "rhost-mlabs-relay",     "norelaying", 0, " as a relay, ", "messagelabs.com" },
+    { "rhost-mlabs-sender",    "rejected", 0, "sender envelope domain not allowed|your (?:domain|email address) has been (?:blocked|blacklisted)|badmailfrom list", "messagelabs.com" },
+    { "rhost-mlabs-user",      "userunknown", 0, "no such user|invalid recipient|mailbox is not allowed", "messagelabs.com" },
 };
 
 /* Status and reply codes inside diagnostic text (value "status" or
