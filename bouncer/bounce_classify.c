@@ -503,24 +503,30 @@ diag_unwrap(const char *diag)
 /* rhost_reason - a provider's own meaning, when the remote host is one of
  * its hosts (its domain or under it, by labels: "outlook.example.com" is
  * another company's server), or else the recipient's domain is one of
- * its domains. The rules see the diagnostic and a line
- * "status=... command=..." (see bounce_tables.c). */
+ * its domains. With no remote host known, the host that wrote the report
+ * (Reporting-MTA) goes last: the words are then its own, as in Exchange
+ * Online's report on a mailbox of its own tenant; a reporting host that
+ * relayed elsewhere quotes the server it met, which the remote host names.
+ * The rules see the diagnostic and a line "status=... command=..." (see
+ * bounce_tables.c). */
 static gboolean
-rhost_reason(const BounceRecipient *r, const char *diag, BounceMatch *m)
+rhost_reason(const BounceRecipient *r, const char *reporting_mta, const char *diag, BounceMatch *m)
 {
     g_autofree char *subject = g_strdup_printf("%s\nstatus=%s command=%s", diag, r->status,
                                                r->smtp_command != NULL ? r->smtp_command : "");
     gsize len = strlen(subject);
 
     return bounce_rules_first_domain(BOUNCE_TABLE_RHOST_REASON, r->remote_mta, subject, len, m)
-        || bounce_rules_first_domain(BOUNCE_TABLE_RHOST_REASON, rcpt_domain(r), subject, len, m);
+        || bounce_rules_first_domain(BOUNCE_TABLE_RHOST_REASON, rcpt_domain(r), subject, len, m)
+        || (r->remote_mta[0] == '\0'
+            && bounce_rules_first_domain(BOUNCE_TABLE_RHOST_REASON, reporting_mta, subject, len, m));
 }
 
 /* classify_reason - provider wording, then the SMTP-reply pass, then the
  * code, then the wording again in a broader order, then what little the
  * class and action say. */
 static void
-classify_reason(BounceRecipient *r, gboolean reported_delayed)
+classify_reason(BounceRecipient *r, const char *reporting_mta, gboolean reported_delayed)
 {
     g_autofree char *diag = diag_unwrap(r->diagnostic);
     gsize len = strlen(diag);
@@ -548,7 +554,7 @@ classify_reason(BounceRecipient *r, gboolean reported_delayed)
      * Gmail's "DNS server returned answer with no data" in a delay
      * notice is a lookup it will repeat. Such a report goes on to the
      * delay's own reading below. */
-    if (rhost_reason(r, diag, &m)
+    if (rhost_reason(r, reporting_mta, diag, &m)
         && !(reported_delayed && bounce_reason_is_final(m.rule->value))) {
         reason_set(r, m.rule->value, m.rule->id);
         return;
@@ -790,7 +796,7 @@ classify_remote_host(BounceRecipient *r)
 
 void
 bounce_classify(BounceRecipient *r, BounceKind kind, const char *context, gsize context_len,
-                const char *command_hint)
+                const char *command_hint, const char *reporting_mta)
 {
     gboolean reported_delayed;
 
@@ -811,7 +817,7 @@ bounce_classify(BounceRecipient *r, BounceKind kind, const char *context, gsize 
     classify_codes(r, context, context_len);
     classify_command(r, context, context_len, command_hint);
     classify_remote_host(r);
-    classify_reason(r, reported_delayed);
+    classify_reason(r, reporting_mta, reported_delayed);
     /* A null MX (notaccept) is hard only as a permanent failure. */
     r->hard = bounce_reason_is_final(r->reason)
         && (strcmp(r->reason, "notaccept") != 0

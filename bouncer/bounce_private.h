@@ -449,9 +449,11 @@ extern const char BOUNCE_COMMAND_NONE[];
  * human-readable text (for the SMTP command of a transcript), may be NULL;
  * command_hint the command the text shows for this recipient (a session
  * transcript's, or its own paragraph's), BOUNCE_COMMAND_NONE when the text
- * names commands for others only, or NULL: the last one in context. */
+ * names commands for others only, or NULL: the last one in context;
+ * reporting_mta the report's Reporting-MTA, or NULL (a provider's rules go
+ * by it when no remote host is known). */
 void bounce_classify(BounceRecipient *rcpt, BounceKind kind, const char *context, gsize context_len,
-                     const char *command_hint);
+                     const char *command_hint, const char *reporting_mta);
 /* bounce_reason_from_status - the reason an RFC 3463 code stands for, or NULL. */
 const char *bounce_reason_from_status(const char *status);
 

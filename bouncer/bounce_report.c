@@ -860,7 +860,7 @@ report_parse(const char *data, gsize len, guint depth)
 
         if (hint == NULL)
             hint = g_hash_table_lookup(paragraphs, lower);
-        bounce_classify(r, report->kind, parts.text->str, context_len, hint);
+        bounce_classify(r, report->kind, parts.text->str, context_len, hint, report->reporting_mta);
     }
     report_drop_repeats(report);
     if (depth == 0 && report->kind != BOUNCE_KIND_NOTBOUNCE && report->kind != BOUNCE_KIND_AUTOREPLY)

@@ -411,8 +411,8 @@ static const BounceRule table_reason[] = {
 
 /* Provider wording that means something other than what the generic table
  * would say, and the providers' documented error codes; a rule applies only
- * when the remote host (or, that failing, the recipient's domain) is one
- * of the domains its rhost lists
+ * when the remote host (or, that failing, the recipient's domain, or with
+ * no remote host the reporting host) is one of the domains its rhost lists
  * ('|'-separated) or lies under one, compared by labels: "cox.net" takes
  * "mx.cox.net", not "mx.notcox.net" nor "cox.net.example.org". The
  * text matched is the diagnostic followed by one line

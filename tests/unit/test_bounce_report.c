@@ -170,7 +170,7 @@ test_classify(void)
         bounce_recipient_set(&r->addr, "x@y.example");
         bounce_recipient_set(&r->status, cases[i].status);
         bounce_recipient_set(&r->diagnostic, cases[i].diag);
-        bounce_classify(r, BOUNCE_KIND_NONSTANDARD, NULL, 0, NULL);
+        bounce_classify(r, BOUNCE_KIND_NONSTANDARD, NULL, 0, NULL, NULL);
         if (strcmp(r->reason, cases[i].reason) != 0 || r->hard != cases[i].hard)
             g_error("classify(%s, %s): got %s hard=%d, want %s hard=%d", cases[i].status,
                     cases[i].diag, r->reason, r->hard, cases[i].reason, cases[i].hard);
@@ -243,7 +243,7 @@ test_classify_context(void)
             bounce_recipient_set(&r->reason, cases[i].preset);
             bounce_recipient_set(&r->rule, "test-preset");
         }
-        bounce_classify(r, cases[i].kind, ctx, ctx != NULL ? strlen(ctx) : 0, NULL);
+        bounce_classify(r, cases[i].kind, ctx, ctx != NULL ? strlen(ctx) : 0, NULL, NULL);
         if (strcmp(r->reason, cases[i].reason) != 0 || r->hard != cases[i].hard)
             g_error("classify case %zu (%s): got %s hard=%d (rule %s), want %s hard=%d", i,
                     cases[i].diag, r->reason, r->hard, r->rule, cases[i].reason, cases[i].hard);
