@@ -506,7 +506,10 @@ diag_unwrap(const char *diag)
  * its domains. With no remote host known, the host that wrote the report
  * (Reporting-MTA) goes last: the words are then its own, as in Exchange
  * Online's report on a mailbox of its own tenant; a reporting host that
- * relayed elsewhere quotes the server it met, which the remote host names.
+ * relayed elsewhere quotes the server it met, which the remote host names
+ * when the report says. Through the reporting host a provider's rule
+ * never says the address is gone (a relay may quote a server it does not
+ * name).
  * The rules see the diagnostic and a line "status=... command=..." (see
  * bounce_tables.c). */
 static gboolean
@@ -516,10 +519,16 @@ rhost_reason(const BounceRecipient *r, const char *reporting_mta, const char *di
                                                r->smtp_command != NULL ? r->smtp_command : "");
     gsize len = strlen(subject);
 
-    return bounce_rules_first_domain(BOUNCE_TABLE_RHOST_REASON, r->remote_mta, subject, len, m)
-        || bounce_rules_first_domain(BOUNCE_TABLE_RHOST_REASON, rcpt_domain(r), subject, len, m)
-        || (r->remote_mta[0] == '\0'
-            && bounce_rules_first_domain(BOUNCE_TABLE_RHOST_REASON, reporting_mta, subject, len, m));
+    if (bounce_rules_first_domain(BOUNCE_TABLE_RHOST_REASON, r->remote_mta, subject, len, m)
+        || bounce_rules_first_domain(BOUNCE_TABLE_RHOST_REASON, rcpt_domain(r), subject, len, m))
+        return TRUE;
+    /* The reporting host may be a relay quoting a server it does not
+     * name ("552 5.2.2 <x@example.net>: mailbox full" through Exchange
+     * Online): its table may say the recipient is gone only where the
+     * generic rules would. */
+    return r->remote_mta[0] == '\0'
+        && bounce_rules_first_domain(BOUNCE_TABLE_RHOST_REASON, reporting_mta, subject, len, m)
+        && !bounce_reason_is_final(m->rule->value);
 }
 
 /* classify_reason - provider wording, then the SMTP-reply pass, then the
