@@ -520,12 +520,16 @@ static const BounceRule table_rhost_reason[] = {
     { "rhost-yahooinc-suspend","suspend", 0, " is no longer valid\\.|this mailbox is disabled", "yahoodns.net" },
     { "rhost-yahooinc-toomany","toomanyconn", 0, "max message per connection reached", "yahoodns.net" },
     /* Yahoo's own domains: its MX hosts (yahoodns.net) and the domains of
-     * its mailboxes. */
-    { "rhost-yahoo-user",      "userunknown", 0, "user doesn't have a|user not found|does not exist|mailbox not found", "yahoo.com|yahoo.co.jp|yahoo.co.uk|yahoo.fr|yahoo.de|yahoo.es|yahoo.it|yahoo.ca|yahoo.com.au|yahoo.com.br|yahoodns.net|ymail.com|rocketmail.com" },
+     * its mailboxes; not yahoo.co.jp, Yahoo! JAPAN's, another company's
+     * mail service on its own servers. */
+    /* Not where the refusal is of our sender's address ("Sender address
+     * rejected: ... User not found"), the recipient's domain having
+     * chosen the rule. */
+    { "rhost-yahoo-user",      "userunknown", 0, "\\A(?![\\s\\S]*sender address rejected)[\\s\\S]*?(?:user doesn't have a|user not found|does not exist|mailbox not found)", "yahoo.com|yahoo.co.uk|yahoo.fr|yahoo.de|yahoo.es|yahoo.it|yahoo.ca|yahoo.com.au|yahoo.com.br|yahoodns.net|ymail.com|rocketmail.com" },
     /* The sending host's name: "reverse" alone is also the SMTP reverse
      * path, our envelope sender. */
-    { "rhost-yahoo-ptr",       "requireptr", 0, "\\bptr\\b|reverse (?:dns|lookup|mapping|hostname)|cannot find your hostname", "yahoo.com|yahoo.co.jp|yahoo.co.uk|yahoo.fr|yahoo.de|yahoo.es|yahoo.it|yahoo.ca|yahoo.com.au|yahoo.com.br|yahoodns.net|ymail.com|rocketmail.com" },
-    { "rhost-yahoo-block",     "blocked", 0, "not accepting mail from this ip|ip not accepted|\\[bl2[0-9]\\]", "yahoo.com|yahoo.co.jp|yahoo.co.uk|yahoo.fr|yahoo.de|yahoo.es|yahoo.it|yahoo.ca|yahoo.com.au|yahoo.com.br|yahoodns.net|ymail.com|rocketmail.com" },
+    { "rhost-yahoo-ptr",       "requireptr", 0, "\\bptr\\b|reverse (?:dns|lookup|mapping|hostname)|cannot find your hostname", "yahoo.com|yahoo.co.uk|yahoo.fr|yahoo.de|yahoo.es|yahoo.it|yahoo.ca|yahoo.com.au|yahoo.com.br|yahoodns.net|ymail.com|rocketmail.com" },
+    { "rhost-yahoo-block",     "blocked", 0, "not accepting mail from this ip|ip not accepted|\\[bl2[0-9]\\]", "yahoo.com|yahoo.co.uk|yahoo.fr|yahoo.de|yahoo.es|yahoo.it|yahoo.ca|yahoo.com.au|yahoo.com.br|yahoodns.net|ymail.com|rocketmail.com" },
     /* Orange and La Poste: the code after LPN, OFR or OUK
      * (postmastery.com/orange-postmaster-smtp-error-codes-ofr). */
     { "rhost-fptt-blocked",    "blocked", 0, "\\b(?:lpn|ofr|ouk)\\w*?(?:10[123]|510|999)\\b", "orange.fr|wanadoo.fr|laposte.net" },
