@@ -448,7 +448,9 @@ static const BounceRule table_rhost_reason[] = {
     { "rhost-google-spam",     "spamdetected", 0, "likely unsolicited mail|nature of the content or the links", "google.com|smtp-relay.gmail.com" },
     { "rhost-google-suspend",  "suspend", 0, "account (?:that you tried to reach )?is (?:disabled|inactive)|is disabled|has been disabled", "google.com|smtp-relay.gmail.com" },
     { "rhost-google-full",     "mailboxfull", 0, "out of storage space|over quota|storage quota|inbox is full|email quota exceeded", "google.com|smtp-relay.gmail.com" },
-    { "rhost-google-user",     "userunknown", 0, "email account that you tried to reach does not exist|does not exist", "google.com|smtp-relay.gmail.com" },
+    /* A bare "does not exist" in answer to MAIL FROM is of our sender's
+     * address. */
+    { "rhost-google-user",     "userunknown", 0, "email account that you tried to reach does not exist|does not exist(?![\\s\\S]*command=mail$)", "google.com|smtp-relay.gmail.com" },
     /* Google Workspace's own wording (reported by googlemail.com). */
     { "rhost-gsuite-user",     "userunknown", 0, "because the address couldn't be found\\. check for typos", "googlemail.com" },
     /* "5.4.1 Relay Access Denied": the domain is not one the tenant
