@@ -78,8 +78,10 @@ static const BounceRule table_original_mark[] = {
     { "mark-original-l10n", NULL, 0, "^[ \\t]*(?:[-_=]{2,}[ \\t]*)?(?:ursprüngliche nachricht|kopie der ursprünglichen nachricht|copie du message d'origine|ursprungligt meddelande|orijinal ileti|originalnachricht|weitergeleitete nachricht|message d'origine|message transféré|mensaje original|mensaje reenviado|messaggio originale|messaggio inoltrato|mensagem original|mensagem encaminhada|oorspronkelijk bericht|doorgestuurd bericht|oryginalna wiadomość|wiadomość przekazana|původní zpráva|přeposlaná zpráva|orijinal mesaj|özgün ileti|исходное сообщение|пересылаемое сообщение|原始邮件|原始郵件|元のメッセージ|원본 메시지)[ \\t]*(?::|[-_=]*)[ \\t]*$", NULL },
     { "mark-sendmail",  NULL, 0, "^[ \\t]*-+ ?(?:original message|unsent message (?:below|follows)|returned mail follows|message header follows|the original message headers are included) ?-+[ \\t]*$", NULL },
     { "mark-follow",    NULL, 0, "^[ \\t]*(?:message headers follow|original message follows|headers of the original message follow)\\b.*$", NULL },
-    /* Exchange's "Original message headers:" also in Italian and French. */
+    /* Exchange's "Original message headers:" also in Italian, French,
+     * German, Spanish, Portuguese, Dutch, Japanese and Chinese. */
     { "mark-prose",     NULL, 0, "^original message:[ \\t]*$|^original mail as follows:[ \\t]*$|^[ \\t]*(?:original message headers?|the original message headers? (?:is|are) (?:included|below|as follows)|the message headers? (?:is|are) below|a copy of the original message (?:below|follows)|your message reads? \\(in part\\)|this is a copy of the original message|below is a copy of the original message|the text of your message was)\\b.*$|^[ \\t]*(?:intestazioni originali del messaggio|en-t\\x{00ea}tes de message d'origine)[ \\t]*:[ \\t]*$", NULL },
+    { "mark-prose-l10n", NULL, 0, "^[ \\t]*(?:urspr\\x{00fc}ngliche nachrichtenkopfzeilen|encabezados originales del mensaje|cabe\\x{00e7}alhos da mensagem original|oorspronkelijke berichtkoppen|元のメッセージ ヘッダー|原始邮件头)[ \\t]*:[ \\t]*$", NULL },
     { "mark-content",   NULL, 0, "^content-type: (?:message/rfc822|text/rfc822-headers)", NULL },
 };
 
