@@ -44,6 +44,10 @@ static const BounceRule table_bounce_body[] = {
     { "body-groups",      NULL, 0, "google groups|you do not have permission to post|the group you tried to contact", NULL },
     /* fml (a mailing list manager) returning a post it would not take. */
     { "body-fml",         NULL, 0, "^duplicated message-id in <[^>]+>\\.|^fml \\S+ has detected a loop condition|not member article from |^loop back warning: <[^>]+>\\.", NULL },
+    /* Gmail's heading over each failed recipient in its other languages
+     * ("** Address not found **" above). */
+    { "body-gmail-l10n",  NULL, 0, "^\\*\\* (?:die adresse wurde nicht gefunden|adresse nicht gefunden|no se ha encontrado la direcci\\x{00f3}n|indirizzo non trovato|adresse introuvable|endere\\x{00e7}o n\\x{00e3}o encontrado|找不到地址|アドレスが見つかりません) \\*\\*", NULL },
+    { "body-gmail-l10n-cyr", NULL, 0, "^\\*\\* адрес не найден \\*\\*", NULL },
     { "body-intl",        NULL, 0, "配信できませんでした|届きませんでした|送信できませんでした|宛先不明|存在しないか", NULL },
     /* Exchange's "recipients or groups" in its languages */
     { "body-exchange-intl", NULL, 0, "destinataires ou groupes|empf\\x{00e4}nger oder gruppen|destinatarios o grupos|destinatari o gruppi|(?:geadresseerden|ontvangers) of groepen|destinat\\x{00e1}rios ou grupos|mottagare eller grupper|adresat\\x{00f3}w lub grup|受信者またはグループ|收件人或组", NULL },
@@ -145,6 +149,20 @@ static const BounceRule table_recipient[] = {
      * French "Ihre Nachricht an x@y", "Votre message à x@y", mail.ru's
      * "Local mailbox x@y is unavailable". The address may be quoted. */
     { "rcpt-sentence",    "weak", 1, "(?:^|\\s)(?:your message to|(?:could not|couldn't|unable to) deliver (?:your |the )?(?:message |mail |e-?mail )?to|delivery (?:has )?failed (?:for|to)|problem delivering your message to|(?:ihre|die) nachricht an|votre message (?:à|a)|local mailbox)\\s+['\"\\x{2018}\\x{201C}\\x{00AB}]?<?([^\\s<>\"'@]+@[^\\s<>\"']+?)>?['\"\\x{2019}\\x{201D}\\x{00BB}]?(?=[\\s,;:!?]|\\.(?:\\s|$)|$)", NULL },
+    /* Gmail's sentence naming the recipient in its other languages, the
+     * address in the middle: "Ihre Nachricht wurde nicht an x@y zugestellt,
+     * weil ...", "Tu mensaje no se ha entregado a x@y porque ...", "Il tuo
+     * messaggio non è stato recapitato a x@y perché ...", "Votre message n'a
+     * pas pu être envoyé à x@y, car ...", "A mensagem não foi entregue para
+     * x@y porque ...", "Сообщение не доставлено, так как адрес x@y не
+     * найден ...", "由于系统找不到电子邮件地址 x@y，...", "... メールは x@y に
+     * 配信されませんでした。" The address may end at a full-width comma. */
+    { "rcpt-sentence-l10n", "weak", 1, "(?:\\bnicht an|\\bno se ha entregado a|\\bstato recapitato a|\\bn'a pas pu (?:\\x{00ea}tre|etre) (?:envoy|remis|distribu)\\S{0,3} (?:\\x{00e0}|a)|\\bn'est pas parvenu (?:\\x{00e0}|a)|\\bfoi entregue (?:para|a)|找不到电子邮件地址|找不到電子郵件地址|メールは)[ \\t]*['\"\\x{300C}]?<?([^\\s<>\"'@\\x{FF0C}\\x{3001}\\x{3002}\\x{300C}\\x{300D}]+@[^\\s<>\"'\\x{FF0C}\\x{3001}\\x{3002}\\x{300C}\\x{300D}]+?)>?['\"\\x{300D}]?(?=[\\s,;:!?\\x{FF0C}\\x{3001}\\x{3002}]|\\.(?:\\s|$)|$)", NULL },
+    { "rcpt-sentence-l10n-cyr", "weak", 1, "\\bтак как адрес[ \\t]+<?([^\\s<>\"'@]+@[^\\s<>\"']+?)>?(?=[\\s,;:!?]|\\.(?:\\s|$)|$)", NULL },
+    /* The same sentence wrapped before the address: the line opens with
+     * it and goes on in Gmail's words ("x@y zugestellt, weil", "x@y porque
+     * no se ha encontrado", "x@y perché l'indirizzo"). */
+    { "rcpt-lead-l10n",   "weak", 1, "^[ \\t]*<?([^\\s<>\"@]+@[^\\s<>\"]+?)>?,?[ \\t]+(?:zugestellt, weil|porque no se ha encontrado|perch\\x{00e9} l'indirizzo|car l'adresse|porque o (?:endere|dom\\x{00ed}nio))\\b", NULL },
     /* A bulleted list of recipients. */
     { "rcpt-bullet",      "strong", 1, "^\\s*(?:[*\\-\\x{2022}\\x{30FB}]|\\d{1,3}[.)])\\s*<?([^\\s<>()@\"]+@[^\\s<>()@\"]+?)>?[ \\t]*$", NULL },
     /* The same with the reason after it: " - x@y : utilisateur inconnu",
