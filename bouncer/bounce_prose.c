@@ -247,13 +247,28 @@ bounce_subject_is_reply(const BounceParts *parts)
     return subject_starts(parts, prefixes);
 }
 
-/* prose_mark_forwards - the mark m found is a "Forwarded message" line. */
+/* prose_mark_forwards - the mark m found is a "Forwarded message" line,
+ * in English or as mail clients write it in other languages
+ * ("Weitergeleitete Nachricht", "Message transféré", "Mensaje
+ * reenviado", "Пересылаемое сообщение", ...). */
 static gboolean
 prose_mark_forwards(const GString *text, const BounceMatch *m)
 {
-    g_autofree char *mark = g_ascii_strdown(text->str + m->match_start, m->match_end - m->match_start);
+    static const char *const forwarded[] = {
+        "forwarded message", "weitergeleitete nachricht", "message transféré", "mensaje reenviado",
+        "messaggio inoltrato", "mensagem encaminhada", "doorgestuurd bericht", "wiadomość przekazana",
+        "přeposlaná zpráva", "пересылаемое сообщение",
+    };
+    const char *at = text->str + m->match_start;
+    gssize len = (gssize)(m->match_end - m->match_start);
+    /* the Cyrillic words' case is folded only in valid UTF-8 */
+    g_autofree char *mark = g_utf8_validate(at, len, NULL) ? g_utf8_strdown(at, len) : g_ascii_strdown(at, len);
 
-    return strstr(mark, "forwarded message") != NULL;
+    for (gsize i = 0; i < G_N_ELEMENTS(forwarded); i++) {
+        if (strstr(mark, forwarded[i]) != NULL)
+            return TRUE;
+    }
+    return FALSE;
 }
 
 /* prose_signature_cut - end, or an earlier signature separator: a line
