@@ -156,13 +156,14 @@ static const BounceRule table_recipient[] = {
      * pas pu être envoyé à x@y, car ...", "A mensagem não foi entregue para
      * x@y porque ...", "Сообщение не доставлено, так как адрес x@y не
      * найден ...", "由于系统找不到电子邮件地址 x@y，...", "... メールは x@y に
-     * 配信されませんでした。" The address may end at a full-width comma. */
-    { "rcpt-sentence-l10n", "weak", 1, "(?:\\bnicht an|\\bno se ha entregado a|\\bstato recapitato a|\\bn'a pas pu (?:\\x{00ea}tre|etre) (?:envoy|remis|distribu)\\S{0,3} (?:\\x{00e0}|a)|\\bn'est pas parvenu (?:\\x{00e0}|a)|\\bfoi entregue (?:para|a)|找不到电子邮件地址|找不到電子郵件地址|メールは)[ \\t]*['\"\\x{300C}]?<?([^\\s<>\"'@\\x{FF0C}\\x{3001}\\x{3002}\\x{300C}\\x{300D}]+@[^\\s<>\"'\\x{FF0C}\\x{3001}\\x{3002}\\x{300C}\\x{300D}]+?)>?['\"\\x{300D}]?(?=[\\s,;:!?\\x{FF0C}\\x{3001}\\x{3002}]|\\.(?:\\s|$)|$)", NULL },
+     * 配信されませんでした。", and its delay's "您发送给 x@y 的邮件尚未送达。" The
+     * address may end at a full-width comma. */
+    { "rcpt-sentence-l10n", "weak", 1, "(?:\\bnicht an|\\bno se ha entregado a|\\bstato recapitato a|\\bn'a pas pu (?:\\x{00ea}tre|etre) (?:envoy|remis|distribu)\\S{0,3} (?:\\x{00e0}|a)|\\bn'est pas parvenu (?:\\x{00e0}|a)|\\bfoi entregue (?:para|a)|找不到电子邮件地址|找不到電子郵件地址|您发送给|メールは)[ \\t]*['\"\\x{300C}]?<?([^\\s<>\"'@\\x{FF0C}\\x{3001}\\x{3002}\\x{300C}\\x{300D}]+@[^\\s<>\"'\\x{FF0C}\\x{3001}\\x{3002}\\x{300C}\\x{300D}]+?)>?['\"\\x{300D}]?(?=[\\s,;:!?\\x{FF0C}\\x{3001}\\x{3002}]|\\.(?:\\s|$)|$)", NULL },
     { "rcpt-sentence-l10n-cyr", "weak", 1, "\\bтак как адрес[ \\t]+<?([^\\s<>\"'@]+@[^\\s<>\"']+?)>?(?=[\\s,;:!?]|\\.(?:\\s|$)|$)", NULL },
     /* The same sentence wrapped before the address: the line opens with
      * it and goes on in Gmail's words ("x@y zugestellt, weil", "x@y porque
      * no se ha encontrado", "x@y perché l'indirizzo"). */
-    { "rcpt-lead-l10n",   "weak", 1, "^[ \\t]*<?([^\\s<>\"@]+@[^\\s<>\"]+?)>?,?[ \\t]+(?:zugestellt, weil|porque no se ha encontrado|perch\\x{00e9} l'indirizzo|car l'adresse|porque o (?:endere|dom\\x{00ed}nio))\\b", NULL },
+    { "rcpt-lead-l10n",   "weak", 1, "^[ \\t]*<?([^\\s<>\"@]+@[^\\s<>\"]+?)>?(?=,?[ \\t]+(?:zugestellt, weil|porque no se ha encontrado|perch\\x{00e9} l'indirizzo|car l'adresse|porque o (?:endere|dom\\x{00ed}nio))\\b)", NULL },
     /* A bulleted list of recipients. */
     { "rcpt-bullet",      "strong", 1, "^\\s*(?:[*\\-\\x{2022}\\x{30FB}]|\\d{1,3}[.)])\\s*<?([^\\s<>()@\"]+@[^\\s<>()@\"]+?)>?[ \\t]*$", NULL },
     /* The same with the reason after it: " - x@y : utilisateur inconnu",
