@@ -290,9 +290,13 @@ prose_signature_cut(const GString *text, gsize end)
     return end;
 }
 
+static gboolean prose_mark_quotes_daemon(const GString *text, gsize at);
+
 /* prose_error_end - where the error text ends: at the first mark of the
  * returned original, which is also where its headers begin; in a
- * forward, at the first mark after its "Forwarded message" line. */
+ * forward, at the first mark after its "Forwarded message" line, or
+ * after the "-----Original Message-----" line of a mail client that
+ * forwards under it, when the quoted header block is a mail system's. */
 static gsize
 prose_error_end(const BounceParts *parts, gsize *original_at)
 {
@@ -302,7 +306,8 @@ prose_error_end(const BounceParts *parts, gsize *original_at)
     *original_at = text->len;
     if (!bounce_rules_earliest(BOUNCE_TABLE_ORIGINAL_MARK, text->str, text->len, 0, &m))
         return prose_signature_cut(text, text->len);
-    if (bounce_subject_is_forward(parts) && prose_mark_forwards(text, &m)
+    if (bounce_subject_is_forward(parts)
+        && (prose_mark_forwards(text, &m) || prose_mark_quotes_daemon(text, m.match_end))
         && !bounce_rules_earliest(BOUNCE_TABLE_ORIGINAL_MARK, text->str, text->len, m.match_end, &m))
         return prose_signature_cut(text, text->len);
     *original_at = m.match_end;
@@ -886,6 +891,32 @@ prose_indent(const char *line, gsize len)
     while (n < len && (line[n] == ' ' || line[n] == '\t'))
         n++;
     return n;
+}
+
+/* prose_mark_quotes_daemon - the header block a mail client quotes
+ * right after a mark that ends at at ("-----Original Message-----",
+ * "-----Message d'origine-----") has a From: line of a mail system's
+ * ("Von: Microsoft Outlook <postmaster@x>", "De : MAILER-DAEMON@x"):
+ * a forwarded bounce, not a message the bounce returns. */
+static gboolean
+prose_mark_quotes_daemon(const GString *text, gsize at)
+{
+    static const char *const from[] = { "from", "von", "de", "da", "van", "od", "fr\xc3\xa5n", "fra" };
+    const char *p = text->str + at, *end = text->str + text->len;
+
+    /* the rest of the mark's line, then the block up to a blank line */
+    for (int line = 0; p < end && line < 8; line++) {
+        const char *nl = memchr(p, '\n', end - p);
+        gsize len = nl != NULL ? (gsize)(nl - p) : (gsize)(end - p);
+        BounceMatch m;
+
+        if (line > 0 && prose_indent(p, len) == len)
+            break;
+        if (line > 0 && prose_line_names(p, len, from, G_N_ELEMENTS(from)))
+            return bounce_rules_first(BOUNCE_TABLE_BOUNCE_FROM, p, len, &m);
+        p = nl != NULL ? nl + 1 : end;
+    }
+    return FALSE;
 }
 
 /* prose_hit_find - the hit for addr (compared without case), or
