@@ -157,10 +157,10 @@ static const BounceRule table_recipient[] = {
      * x@y porque ...", "Сообщение не доставлено, так как адрес x@y не
      * найден ...", "由于系统找不到电子邮件地址 x@y，...", and its delay's
      * "您发送给 x@y 的邮件尚未送达。" The address may end at a full-width
-     * comma. The words before the address
-     * say it failed: "non è stato recapitato a" and "não foi entregue
-     * para", not "è stato recapitato a", a delivery's. */
-    { "rcpt-sentence-l10n", "weak", 1, "(?:\\bnicht an|\\bno se ha entregado a|\\bnon (?:\\x{00e8}|e') stato recapitato a|\\bn'a pas pu (?:\\x{00ea}tre|etre) (?:envoy|remis|distribu)\\S{0,3} (?:\\x{00e0}|a)|\\bn'est pas parvenu (?:\\x{00e0}|a)|\\bn(?:\\x{00e3}|a)o foi entregue (?:para|a)|找不到电子邮件地址|找不到電子郵件地址|您发送给)[ \\t]*['\"\\x{300C}]?<?([^\\s<>\"'@\\x{FF0C}\\x{3001}\\x{3002}\\x{300C}\\x{300D}]+@[^\\s<>\"'\\x{FF0C}\\x{3001}\\x{3002}\\x{300C}\\x{300D}]+?)>?['\"\\x{300D}]?(?=[\\s,;:!?\\x{FF0C}\\x{3001}\\x{3002}]|\\.(?:\\s|$)|$)", NULL },
+     * comma. The words before the address say it failed: "non è stato
+     * recapitato a" and "não foi entregue para", not "è stato recapitato
+     * a", a delivery's; "wurde nicht an", not a person's "bitte nicht an". */
+    { "rcpt-sentence-l10n", "weak", 1, "(?:\\b(?:wurde|konnte|kann|werden) nicht an|\\bno se ha entregado a|\\bnon (?:\\x{00e8}|e') stato recapitato a|\\bn'a pas pu (?:\\x{00ea}tre|etre) (?:envoy|remis|distribu)\\S{0,3} (?:\\x{00e0}|a)|\\bn'est pas parvenu (?:\\x{00e0}|a)|\\bn(?:\\x{00e3}|a)o foi entregue (?:para|a)|找不到电子邮件地址|找不到電子郵件地址|您发送给)[ \\t]*['\"\\x{300C}]?<?([^\\s<>\"'@\\x{FF0C}\\x{3001}\\x{3002}\\x{300C}\\x{300D}]+@[^\\s<>\"'\\x{FF0C}\\x{3001}\\x{3002}\\x{300C}\\x{300D}]+?)>?['\"\\x{300D}]?(?=[\\s,;:!?\\x{FF0C}\\x{3001}\\x{3002}]|\\.(?:\\s|$)|$)", NULL },
     { "rcpt-sentence-l10n-cyr", "weak", 1, "\\bтак как адрес[ \\t]+<?([^\\s<>\"'@]+@[^\\s<>\"']+?)>?(?=[\\s,;:!?]|\\.(?:\\s|$)|$)", NULL },
     /* Japanese: "... メールは x@y に配信されませんでした。" The words
      * before the address alone open many a Japanese sentence ("このメール
