@@ -572,11 +572,12 @@ pf_class(PfParser *ps)
     }
 }
 
-/* pf_group - after "(": the group's info; lookarounds match nothing. */
+/* pf_group - after "(": the group's info; lookarounds match nothing,
+ * but what a lookahead requires the text has. */
 static PfInfo
 pf_group(PfParser *ps)
 {
-    gboolean lookaround = FALSE;
+    gboolean lookaround = FALSE, ahead = FALSE;
     PfInfo inner;
 
     if (*ps->p == '*') {
@@ -590,6 +591,7 @@ pf_group(PfParser *ps)
             ps->p = q + 1;
         } else if (*q == '=' || *q == '!') {
             lookaround = TRUE;
+            ahead = *q == '=';
             ps->p = q + 1;
         } else if (*q == '<' && (q[1] == '=' || q[1] == '!')) {
             lookaround = TRUE;
@@ -615,6 +617,14 @@ pf_group(PfParser *ps)
         return (PfInfo){ NULL, NULL };
     }
     ps->p++;
+    if (ahead) {
+        /* What a lookahead requires is in the text too, though not next
+         * to what comes before or after it: its words as clauses of their
+         * own, never joined to a neighbour's. */
+        GPtrArray *clauses = pf_take_clauses(&inner);
+
+        return clauses != NULL ? (PfInfo){ NULL, clauses } : pf_info_string("");
+    }
     if (lookaround) {
         pf_info_clear(&inner);
         return pf_info_string("");

@@ -102,6 +102,16 @@ test_prefilter_words(void)
         { "x-unix;|procmail", "Diagnostic-Code: X-UNIX; 67", FALSE },
         { "x-unix;|procmail", "Diagnostic-Code: smtp; 550", TRUE },
         { "\\bspam\\b|unsolicited", "UNSOLICITED bulk", FALSE },
+        /* a lookahead's words are in the text too, though not joined
+         * to the words beside it; a negative one says nothing */
+        { "^\\S+@\\S+(?=,? zugestellt, weil)", "x@y.example zugestellt, weil", FALSE },
+        { "^\\S+@\\S+(?=,? zugestellt, weil)", "x@y.example wurde zugestellt", TRUE },
+        { "user(?= unknown)", "user unknown", FALSE },
+        { "user(?= unknown)", "unknown user", TRUE },
+        { "user(?= unknown) unknown", "user unknown", FALSE },
+        { "x(?! unknown)user", "xuser", FALSE },
+        { "(?:user(?= unknown)|mailbox(?= full)) \\S+", "mailbox full", FALSE },
+        { "(?:user(?= unknown)|mailbox(?= full)) \\S+", "mailbox unknown", TRUE },
         /* what the filter cannot read is always tried */
         { "(?i)anything", "nothing alike", FALSE },
         { "a{,3}b", "zzz", FALSE },
