@@ -24,6 +24,8 @@ typedef struct {
     gsize filter_done;
     char ***hosts;            /* per rule: its rhost names in lower case, or NULL */
     guint16 **host_pairs;     /* per rule and name: rules_pair() of its first two bytes */
+    gsize *host_group;        /* per rule: the first of the run of rules with its rhost */
+    gsize *host_run_end;      /* per rule: the index after that run */
 } CompiledTable;
 
 static CompiledTable rules_compiled[BOUNCE_TABLE_COUNT];
@@ -104,13 +106,22 @@ rules_table(BounceTable table)
         rules_load_built(ct, table);
         ct->hosts = g_new0(char **, ct->count + 1);
         ct->host_pairs = g_new0(guint16 *, ct->count + 1);
+        ct->host_group = g_new0(gsize, ct->count + 1);
+        ct->host_run_end = g_new0(gsize, ct->count + 1);
         for (gsize i = 0; i < ct->count; i++) {
             g_autofree char *lower = NULL;
             g_auto(GStrv) split = NULL;
             GPtrArray *names;
 
+            ct->host_group[i] = i;
             if (ct->rules[i].rhost == NULL)
                 continue;
+            /* A provider's rules follow each other with the same names:
+             * its host is then compared once for the run. */
+            ct->host_group[i] = i > 0 && ct->rules[i - 1].rhost != NULL
+                                        && strcmp(ct->rules[i - 1].rhost, ct->rules[i].rhost) == 0
+                                    ? ct->host_group[i - 1]
+                                    : i;
             lower = g_ascii_strdown(ct->rules[i].rhost, -1);
             split = g_strsplit(lower, "|", -1);
             names = g_ptr_array_new();
@@ -124,6 +135,10 @@ rules_table(BounceTable table)
                 ct->host_pairs[i][k] = rules_name_pair(g_ptr_array_index(names, k));
             ct->hosts[i] = (char **)g_ptr_array_free(names, FALSE);
         }
+        for (gsize i = ct->count; i-- > 0;)
+            ct->host_run_end[i] = i + 1 < ct->count && ct->host_group[i + 1] == ct->host_group[i]
+                                      ? ct->host_run_end[i + 1]
+                                      : i + 1;
         g_once_init_leave(&done[table], 1);
     }
     return ct;
@@ -454,6 +469,7 @@ rules_first_host(BounceTable table, const char *host, gboolean by_domain, const 
     g_autofree char *lower = NULL;
     gsize lower_len;
     RulesPairs pairs;
+    gsize group = G_MAXSIZE;
 
     g_return_val_if_fail(table < BOUNCE_TABLE_COUNT, FALSE);
     ct = rules_table(table);
@@ -468,8 +484,14 @@ rules_first_host(BounceTable table, const char *host, gboolean by_domain, const 
     /* Only the few rules of this host are asked of the prefilter, not
      * the whole table; the text is read once there is one. */
     for (gsize i = 0; i < ct->count; i++) {
-        if (!rules_host_matches(ct->hosts[i], ct->host_pairs[i], lower, lower_len, by_domain, &pairs))
-            continue;
+        if (ct->host_group[i] != group) {
+            group = ct->host_group[i];
+            if (!rules_host_matches(ct->hosts[i], ct->host_pairs[i], lower, lower_len, by_domain,
+                                    &pairs)) {
+                i = ct->host_run_end[i] - 1;
+                continue;
+            }
+        }
         if (!have_text) {
             text = bounce_prefilter_text(filter, subject, len);
             have_text = TRUE;
