@@ -535,7 +535,8 @@ rhost_reason(const BounceRecipient *r, const char *reporting_mta, const char *di
  * code, then the wording again in a broader order, then what little the
  * class and action say. */
 static void
-classify_reason(BounceRecipient *r, const char *reporting_mta, gboolean reported_delayed)
+classify_reason(BounceRecipient *r, const char *reporting_mta, gboolean reported_delayed,
+                gboolean still_trying)
 {
     g_autofree char *diag = diag_unwrap(r->diagnostic);
     gsize len = strlen(diag);
@@ -555,21 +556,29 @@ classify_reason(BounceRecipient *r, const char *reporting_mta, gboolean reported
         return;
     }
     /* The reporting MTA's own words decided (bounce_mta_preset): they
-     * stand, unless they only said something vague. */
+     * stand, unless they only said something vague, or said the address
+     * is gone in a report still trying it: as with a provider's or a
+     * vendor's rule below, "Unrouteable address" or "Domain does not
+     * exist" in a delay notice is a lookup the sender will repeat. */
+    if (preset != NULL && still_trying && bounce_reason_is_final(preset)) {
+        g_clear_pointer(&preset, g_free);
+        bounce_recipient_set(&r->reason, "");
+    }
     if (preset != NULL && !str_in(preset, reason_retry, G_N_ELEMENTS(reason_retry)))
         return;
     /* A provider's or a vendor's meaning decides, except that a report
      * still trying the address (Action: delayed) cannot say it is gone:
      * Gmail's "DNS server returned answer with no data" in a delay
      * notice is a lookup it will repeat. Such a report goes on to the
-     * delay's own reading below. */
+     * delay's own reading below; so does a notice whose words say it is
+     * still trying. */
     if (rhost_reason(r, reporting_mta, diag, &m)
-        && !(reported_delayed && bounce_reason_is_final(m.rule->value))) {
+        && !(still_trying && bounce_reason_is_final(m.rule->value))) {
         reason_set(r, m.rule->value, m.rule->id);
         return;
     }
     if (bounce_rules_first(BOUNCE_TABLE_VENDOR_REASON, diag, len, &m)
-        && !(reported_delayed && bounce_reason_is_final(m.rule->value))) {
+        && !(still_trying && bounce_reason_is_final(m.rule->value))) {
         reason_set(r, m.rule->value, m.rule->id);
         return;
     }
@@ -598,6 +607,10 @@ classify_reason(BounceRecipient *r, const char *reporting_mta, gboolean reported
         }
         if (code != NULL && str_in(code, by_code, G_N_ELEMENTS(by_code)))
             reason_set(r, code, "status-code");
+        else if (preset != NULL && (strcmp(preset, "networkerror") == 0 || strcmp(preset, "systemerror") == 0))
+            /* the reporting MTA's own words for this recipient (Courier's
+             * "DNS lookup failed.", qmail-ldap's failed LDAP lookup) */
+            reason_set(r, preset, preset_rule);
         else
             reason_set(r, "expired", "action-delayed");
         return;
@@ -807,7 +820,7 @@ void
 bounce_classify(BounceRecipient *r, BounceKind kind, const char *context, gsize context_len,
                 const char *command_hint, const char *reporting_mta)
 {
-    gboolean reported_delayed;
+    gboolean reported_delayed, still_trying;
 
     if (kind == BOUNCE_KIND_ARF) {
         bounce_recipient_set(&r->reason, "feedback");
@@ -824,11 +837,20 @@ bounce_classify(BounceRecipient *r, BounceKind kind, const char *context, gsize 
     if (kind == BOUNCE_KIND_DSN)
         classify_mda(r, context, context_len);
     classify_codes(r, context, context_len);
+    /* Delayed, whether an Action field or the notice's words said so. */
+    still_trying = strcmp(r->action, "delayed") == 0;
     classify_command(r, context, context_len, command_hint);
     classify_remote_host(r);
-    classify_reason(r, reporting_mta, reported_delayed);
-    /* A null MX (notaccept) is hard only as a permanent failure. */
-    r->hard = bounce_reason_is_final(r->reason)
+    classify_reason(r, reporting_mta, reported_delayed, still_trying);
+    /* A delay the notice's words told keeps the reason its wording gives
+     * (a full mailbox, a missing PTR, a system error), as for a failure;
+     * but not one that says the address is gone ("550 5.1.1 User unknown"
+     * from an earlier attempt): that is read as a report's delay is. */
+    if (still_trying && !reported_delayed && bounce_reason_is_final(r->reason))
+        classify_reason(r, reporting_mta, TRUE, TRUE);
+    /* A null MX (notaccept) is hard only as a permanent failure; nothing
+     * the sender is still trying is hard. */
+    r->hard = !still_trying && bounce_reason_is_final(r->reason)
         && (strcmp(r->reason, "notaccept") != 0
             || (r->status[0] != '4' && (r->status[0] != '\0' || r->replycode[0] != '4')));
     if (strcmp(r->reason, "delivered") != 0)
