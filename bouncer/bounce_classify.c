@@ -148,6 +148,30 @@ context_gave_up(const BounceRecipient *r, const char *context, gsize context_len
     return g_strstr_len(low + m.match_end, (gssize)(before - m.match_end), "non-fatal") == NULL;
 }
 
+/* context_still_trying - the notice is one that only ever reports delays
+ * (DELIVERED_NOTICE's "delayed" rules: Postfix's "THIS IS A WARNING
+ * ONLY", Exim's "has not yet been delivered", Courier's "DELAYS IN
+ * DELIVERING YOUR MESSAGE"), said before r's address, and it did not give
+ * up on r. */
+static gboolean
+context_still_trying(const BounceRecipient *r, const char *context, gsize context_len)
+{
+    g_autofree char *low = NULL, *addr = NULL;
+    const char *at;
+    BounceMatch m;
+
+    /* most notices are no delay's: ask the whole text first */
+    if (!bounce_rules_first(BOUNCE_TABLE_DELIVERED_NOTICE, context, context_len, &m)
+        || g_strcmp0(m.rule->value, "delayed") != 0)
+        return FALSE;
+    low = g_ascii_strdown(context, (gssize)context_len);
+    addr = g_ascii_strdown(r->addr, -1);
+    at = addr[0] != '\0' ? strstr(low, addr) : NULL;
+    if (at != NULL && (gsize)(at - low) < m.match_start)
+        return FALSE;
+    return !context_gave_up(r, context, context_len);
+}
+
 /* action_from_text - the action of a recipient no report field gave one:
  * its status class first; with no code at all, its wording (a delay, a
  * delivery that worked), then the notice's if it is one that only ever
@@ -168,13 +192,27 @@ action_from_text(const BounceRecipient *r, const char *context, gsize context_le
     /* A temporary code is a delay, unless the words say the sender gave
      * up (a rule whose value is "failed"): the recipient's own, or the
      * notice's ("This is a permanent error; I've given up.", qmail's
-     * heading over every address it lists). */
-    if (r->status[0] == '4') {
+     * heading over every address it lists). A reply code with no status
+     * beside it ("421 Service not available") says the same. */
+    if (r->status[0] == '4' || (r->status[0] == '\0' && r->replycode[0] == '4')) {
         if (bounce_rules_first(BOUNCE_TABLE_DELAYED, r->diagnostic, len, &m))
             return m.rule->value != NULL ? m.rule->value : "delayed";
         if (context != NULL && context_gave_up(r, context, context_len))
             return "failed";
         return "delayed";
+    }
+    /* A permanent code is a failure, unless the notice is still trying:
+     * its own words say so ("Gmail will retry for 46 more hours", "will
+     * keep trying") or the notice's before its address (Postfix's "THIS
+     * IS A WARNING ONLY", Exim's "has not yet been delivered"). The code
+     * is then an earlier attempt's answer, another MX's or a server's
+     * that a later try may pass; the sender has not given up. */
+    if (r->status[0] == '5' || (r->status[0] == '\0' && r->replycode[0] == '5')) {
+        if (bounce_rules_first(BOUNCE_TABLE_DELAYED, r->diagnostic, len, &m))
+            return m.rule->value != NULL ? m.rule->value : "delayed";
+        if (context != NULL && context_still_trying(r, context, context_len))
+            return "delayed";
+        return "failed";
     }
     if (r->status[0] != '\0')
         return "failed";

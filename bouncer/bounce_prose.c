@@ -726,6 +726,15 @@ prose_apply_section(BounceRecipient *r, const char *section, const BounceParts *
 
         if (temporary && prose_temporary_is_final(r, section, parts))
             bounce_recipient_set(&r->action, "failed");
+        /* A permanent code under a delay's heading or subject is an
+         * earlier attempt's answer (another MX, a greylisting server's
+         * 5xx that a later try may pass): the notice is still trying,
+         * unless the recipient's own words say it gave up. A hard answer
+         * here would suppress an address the sender has not given up on. */
+        else if (!temporary && r->action[0] == '\0' && g_strcmp0(section, "delayed") == 0
+                 && !(bounce_rules_first(BOUNCE_TABLE_DELAYED, r->diagnostic, strlen(r->diagnostic), &m)
+                      && m.rule->value != NULL))
+            bounce_recipient_set(&r->action, "delayed");
         return;
     }
     if (section == NULL)

@@ -739,6 +739,10 @@ static const BounceRule table_delayed[] = {
      * errors". */
     { "gave-up",         "failed", 0, "\\bnot going to try again\\b|\\bi(?:'ve| have) given up\\b|\\bthis is a permanent error\\b|\\bhad permanent fatal errors\\b", NULL },
     { "delay-warning",   NULL, 0, "^(?:warning: )?(?:message|mail) (?:delivery )?(?:delayed|has been delayed|is delayed)|delivery (?:has been |is )?delayed|this is a warning message only|will continue (?:trying|to try)|will keep trying|will retry|still trying|still undelivered after|delivery attempts will continue|delivery of (?:this|your) message has been delayed", NULL },
+    /* "Your message ... is still being retried", Exchange's "This message
+     * hasn't been delivered yet", Domino's "has not yet been delivered to
+     * the following recipients": not yet is no failure. */
+    { "delay-not-yet",   NULL, 0, "\\bstill being retried\\b|\\bha(?:s|ve) not yet been delivered\\b|\\b(?:has|have)(?:n't|n’t| not) been delivered yet\\b", NULL },
 };
 
 /* Wording of a delivery that worked, in a recipient's text with no code of
@@ -769,6 +773,10 @@ static const BounceRule table_delivered_notice[] = {
      * the following recipients has been delayed", Sendmail's "Warning:
      * message still undelivered after 4 hours". */
     { "delayed-notice", "delayed", 0, "\\bthis is a warning only\\b[.\\s#]*you do not need to resend your message\\b|\\bhas not yet been delivered to one or more of its\\s+recipients after more than\\b|\\bdelivery to the following recipients? (?:has been|is) delayed\\b|^warning: message still undelivered after\\b", NULL },
+    /* Courier's delay notice ("WARNING: delayed mail."), whose
+     * delivery-status part may be lost on the way: "DELAYS IN DELIVERING
+     * YOUR MESSAGE ... Delivery attempts are continuing". */
+    { "delayed-notice-courier", "delayed", 0, "\\bdelays in delivering your message\\b|\\bdelivery attempts are continuing\\b", NULL },
 };
 
 /* Subjects of complaints that come without an ARF part (Hotmail JMRP and
