@@ -1,5 +1,7 @@
 /* bounce_ses.c - Amazon SES notifications mailed through SNS: a JSON
- * object (notificationType Bounce, Complaint or Delivery) as the body. */
+ * object (notificationType Bounce, Complaint or Delivery; or, from a
+ * configuration set's event publishing, eventType, which adds
+ * DeliveryDelay) as the body. */
 #include <json-c/json.h>
 #include <string.h>
 
@@ -41,7 +43,7 @@ ses_json_text(const GString *text)
 
     while (*p == ' ' || *p == '\n' || *p == '\t')
         p++;
-    if (*p != '{' || strstr(p, "notificationType") == NULL)
+    if (*p != '{' || (strstr(p, "notificationType") == NULL && strstr(p, "eventType") == NULL))
         return NULL;
     end = ses_signature(p, text->str + text->len);
     if (end == NULL)
@@ -149,6 +151,16 @@ ses_parse(const char *text, gsize len)
     return g_steal_pointer(&root);
 }
 
+/* ses_type - the notification's type: SNS's notificationType, or the
+ * eventType of a configuration set's event publishing. (transfer none) */
+static const char *
+ses_type(json_object *o)
+{
+    const char *type = ses_str(o, "notificationType");
+
+    return type != NULL ? type : ses_str(o, "eventType");
+}
+
 gboolean
 bounce_ses_read(BounceReport *report, const BounceParts *parts)
 {
@@ -160,7 +172,7 @@ bounce_ses_read(BounceReport *report, const BounceParts *parts)
     if (json == NULL || (root = ses_parse(json, strlen(json))) == NULL)
         return FALSE;
     top = root;
-    if (ses_str(top, "notificationType") == NULL && ses_str(top, "Message") != NULL) {
+    if (ses_type(top) == NULL && ses_str(top, "Message") != NULL) {
         /* The SNS envelope: the notification is a JSON string inside. */
         const char *message = ses_str(top, "Message");
         /* Up to a NUL an escape put in it (\u0000), as a C string reads. */
@@ -172,7 +184,7 @@ bounce_ses_read(BounceReport *report, const BounceParts *parts)
         root = inner;
         top = root;
     }
-    type = ses_str(top, "notificationType");
+    type = ses_type(top);
     if (type == NULL)
         return FALSE;
 
@@ -227,6 +239,40 @@ bounce_ses_read(BounceReport *report, const BounceParts *parts)
         report->feedback_type = g_strdup(ftype != NULL ? ftype : "abuse");
         report->user_agent = g_strdup(ses_str(body, "userAgent"));
         report->kind = BOUNCE_KIND_ARF;
+    } else if (g_ascii_strcasecmp(type, "DeliveryDelay") == 0) {
+        /* SES is still trying: each delayed recipient with its last
+         * answer. Never a failure, whatever that answer's class. */
+        json_object *list;
+
+        body = ses_obj(top, "deliveryDelay");
+        list = ses_arr(body, "delayedRecipients");
+        for (guint i = 0; list != NULL && i < json_object_array_length(list); i++) {
+            json_object *o = json_object_array_get_idx(list, i);
+            BounceRecipient *r = ses_add(report, ses_str(o, "emailAddress"));
+            const char *diag;
+
+            if (r == NULL)
+                continue;
+            bounce_recipient_set(&r->action, "delayed");
+            if (ses_str(o, "status") != NULL)
+                bounce_recipient_set(&r->status, ses_str(o, "status"));
+            diag = ses_str(o, "diagnosticCode");
+            if (diag != NULL) {
+                const char *semi = strchr(diag, ';');
+
+                if (semi != NULL && semi - diag < 20)
+                    diag = semi + 1;
+                g_free(r->diagnostic);
+                r->diagnostic = bounce_fold(diag, strlen(diag));
+            }
+        }
+        if (report->reporting_mta == NULL && ses_str(body, "reportingMTA") != NULL) {
+            const char *mta = ses_str(body, "reportingMTA");
+            const char *semi = strchr(mta, ';');
+
+            report->reporting_mta = g_strstrip(g_strdup(semi != NULL ? semi + 1 : mta));
+        }
+        report->kind = BOUNCE_KIND_NONSTANDARD;
     } else if (g_ascii_strcasecmp(type, "Delivery") == 0) {
         json_object *list;
         const char *smtp;
