@@ -726,6 +726,13 @@ prose_apply_section(BounceRecipient *r, const char *section, const BounceParts *
 
         if (temporary && prose_temporary_is_final(r, section, parts))
             bounce_recipient_set(&r->action, "failed");
+        /* A permanent code under a failure's heading failed, whatever a
+         * delay's words elsewhere in the notice ("Delivery to the
+         * following recipient has been delayed:" over another address)
+         * or in its own history ("delivery delayed for 2 days") say: the
+         * sender gave up on it. */
+        else if (!temporary && r->action[0] == '\0' && g_strcmp0(section, "failed") == 0)
+            bounce_recipient_set(&r->action, "failed");
         /* A permanent code under a delay's heading or subject is an
          * earlier attempt's answer (another MX, a greylisting server's
          * 5xx that a later try may pass): the notice is still trying,
