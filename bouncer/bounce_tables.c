@@ -738,6 +738,12 @@ static const BounceRule table_delayed[] = {
      * a 452 after its retries included; Sendmail with "permanent fatal
      * errors". */
     { "gave-up",         "failed", 0, "\\bnot going to try again\\b|\\bi(?:'ve| have) given up\\b|\\bthis is a permanent error\\b|\\bhad permanent fatal errors\\b", NULL },
+    /* "We have given up"; "giving up" as the notice's last word on the
+     * address ("Could not deliver for the last 432000 seconds. Giving
+     * up.", "after multiple retries, giving up"), not a delay's "will
+     * keep trying for 5 days before giving up", nor qmail's "Giving up
+     * on 192.0.2.25." (one of the hosts it tries). */
+    { "gave-up-words",   "failed", 0, "\\bwe(?:'ve| have) (?:now )?given up\\b|\\bgiving up\\b(?! on\\b)(?<!before giving up)(?<!until giving up)(?<!not giving up)(?<!without giving up)", NULL },
     { "delay-warning",   NULL, 0, "^(?:warning: )?(?:message|mail) (?:delivery )?(?:delayed|has been delayed|is delayed)|delivery (?:has been |is )?delayed|this is a warning message only|will continue (?:trying|to try)|will keep trying|will retry|still trying|still undelivered after|delivery attempts will continue|delivery of (?:this|your) message has been delayed", NULL },
     /* "Your message ... is still being retried", Exchange's "This message
      * hasn't been delivered yet", Domino's "has not yet been delivered to
