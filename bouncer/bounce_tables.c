@@ -782,6 +782,10 @@ static const BounceRule table_delivered_notice[] = {
     /* Courier's delay notice ("WARNING: delayed mail."), whose
      * delivery-status part may be lost on the way: "DELAYS IN DELIVERING
      * YOUR MESSAGE ... Delivery attempts are continuing". */
+    /* OpenSMTPD's warning: "A message is delayed for more than 4 hours
+     * for the following list of recipients:", closing with "Please note
+     * that this is only a temporary failure report." */
+    { "delayed-notice-opensmtpd", "delayed", 0, "\\ba message is delayed for more than\\b|\\bthis is only a temporary failure report\\b", NULL },
     { "delayed-notice-courier", "delayed", 0, "\\bdelays in delivering your message\\b|\\bdelivery attempts are continuing\\b", NULL },
 };
 
