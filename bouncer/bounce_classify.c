@@ -827,7 +827,10 @@ classify_ses(BounceRecipient *r)
     } else if (strcmp(reason, "undefined") == 0 || strcmp(reason, "onhold") == 0) {
         type = "Undetermined";
         sub = "Undetermined";
-    } else if (r->status[0] == '5' && strcmp(reason, "suspend") != 0) {
+    } else if (r->status[0] == '5' && strcmp(reason, "suspend") != 0
+               && strcmp(r->action, "delayed") != 0) {
+        /* A 5xx quoted in a delay notice is an earlier attempt's: the
+         * sender is still trying, which SES calls Transient. */
         type = "Permanent";
         sub = "General";
     } else {
