@@ -572,14 +572,58 @@ reply_code_valid(const char *code, gsize len)
  * One walk finds both: a success's code is kept aside as it is met, and
  * used only when no rule of its kind found a failure's (every rule of the
  * kind then ran over the whole text). */
+/* The codes of the last few texts this thread asked about: a recipient's
+ * diagnostic is asked about by the report, the prose reader and the
+ * classifier in turn, and the recipients of one notice often share it. */
+#define CODES_CACHE 4
+
+typedef struct {
+    char *text;               /* NULL: empty slot */
+    gsize len;
+    char status[16];
+    char reply[8];
+    guint64 used;
+} CodesSeen;
+
+typedef struct {
+    CodesSeen seen[CODES_CACHE];
+    guint64 clock;
+} CodesCache;
+
+static void
+codes_cache_free(gpointer data)
+{
+    CodesCache *cache = data;
+
+    for (int k = 0; k < CODES_CACHE; k++)
+        g_free(cache->seen[k].text);
+    g_free(cache);
+}
+
+/* codes_cache - this thread's. */
+static CodesCache *
+codes_cache(void)
+{
+    static GPrivate key = G_PRIVATE_INIT(codes_cache_free);
+    CodesCache *cache = g_private_get(&key);
+
+    if (cache == NULL) {
+        cache = g_new0(CodesCache, 1);
+        g_private_set(&key, cache);
+    }
+    return cache;
+}
+
+static void find_codes(const CompiledTable *ct, const char *text, gsize len, char status_out[16],
+                       char reply_out[8]);
+
 void
 bounce_rules_find_codes(const char *text, char status_out[16], char reply_out[8])
 {
     const CompiledTable *ct;
+    CodesCache *cache;
+    CodesSeen *slot = NULL;
     gsize len;
-    BounceMatch m;
-    guint8 *maybe;
-    char status_ok[16] = "", reply_ok[8] = "";
 
     status_out[0] = '\0';
     reply_out[0] = '\0';
@@ -587,6 +631,39 @@ bounce_rules_find_codes(const char *text, char status_out[16], char reply_out[8]
     if (text == NULL)
         return;
     len = strlen(text);
+    cache = codes_cache();
+    cache->clock++;
+    for (int k = 0; k < CODES_CACHE; k++) {
+        CodesSeen *c = &cache->seen[k];
+
+        if (c->text != NULL && c->len == len && memcmp(c->text, text, len) == 0) {
+            c->used = cache->clock;
+            memcpy(status_out, c->status, sizeof(c->status));
+            memcpy(reply_out, c->reply, sizeof(c->reply));
+            return;
+        }
+        if (slot == NULL || c->used < slot->used)
+            slot = c;
+    }
+    find_codes(ct, text, len, status_out, reply_out);
+    g_free(slot->text);
+    slot->text = g_memdup2(text, len + 1);
+    slot->len = len;
+    slot->used = cache->clock;
+    memcpy(slot->status, status_out, sizeof(slot->status));
+    memcpy(slot->reply, reply_out, sizeof(slot->reply));
+}
+
+/* find_codes - bounce_rules_find_codes' walk of the table, for a text
+ * not in the cache. */
+static void
+find_codes(const CompiledTable *ct, const char *text, gsize len, char status_out[16],
+           char reply_out[8])
+{
+    BounceMatch m;
+    guint8 *maybe;
+    char status_ok[16] = "", reply_ok[8] = "";
+
     maybe = g_newa(guint8, ct->count + 1);
     rules_maybe(ct, text, len, maybe);
     for (gsize i = 0; i < ct->count; i++) {
