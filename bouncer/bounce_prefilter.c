@@ -577,7 +577,7 @@ pf_class(PfParser *ps)
 static PfInfo
 pf_group(PfParser *ps)
 {
-    gboolean lookaround = FALSE, ahead = FALSE;
+    gboolean lookaround = FALSE, ahead_or_behind = FALSE;
     PfInfo inner;
 
     if (*ps->p == '*') {
@@ -591,10 +591,11 @@ pf_group(PfParser *ps)
             ps->p = q + 1;
         } else if (*q == '=' || *q == '!') {
             lookaround = TRUE;
-            ahead = *q == '=';
+            ahead_or_behind = *q == '=';
             ps->p = q + 1;
         } else if (*q == '<' && (q[1] == '=' || q[1] == '!')) {
             lookaround = TRUE;
+            ahead_or_behind = q[1] == '=';
             ps->p = q + 2;
         } else if ((*q == '<' && g_ascii_isalpha(q[1])) || (*q == 'P' && q[1] == '<') || *q == '\'') {
             char close = *q == '\'' ? '\'' : '>';
@@ -617,13 +618,16 @@ pf_group(PfParser *ps)
         return (PfInfo){ NULL, NULL };
     }
     ps->p++;
-    if (ahead) {
-        /* What a lookahead requires is in the text too, though not next
-         * to what comes before or after it: its words as clauses of their
-         * own, never joined to a neighbour's. */
-        GPtrArray *clauses = pf_take_clauses(&inner);
+    if (lookaround && ahead_or_behind) {
+        /* A positive lookaround matches no bytes of its own, but what
+         * it asserts is in the subject (PCRE2 looks neither past its end
+         * nor before its start): its words are the text's, though not
+         * next to the match's own. */
+        PfInfo out = { NULL, pf_take_clauses(&inner) };
 
-        return clauses != NULL ? (PfInfo){ NULL, clauses } : pf_info_string("");
+        if (out.all == NULL)
+            return pf_info_string("");
+        return out;
     }
     if (lookaround) {
         pf_info_clear(&inner);

@@ -112,6 +112,16 @@ test_prefilter_words(void)
         { "x(?! unknown)user", "xuser", FALSE },
         { "(?:user(?= unknown)|mailbox(?= full)) \\S+", "mailbox full", FALSE },
         { "(?:user(?= unknown)|mailbox(?= full)) \\S+", "mailbox unknown", TRUE },
+        /* a positive lookaround's words are in the text (beside the
+         * match or not); a negative one's say nothing */
+        { "^<?(\\S+@\\S+)>?(?= invalid address\\b)", "x@y.example Invalid Address", FALSE },
+        { "^<?(\\S+@\\S+)>?(?= invalid address\\b)", "x@y.example unknown", TRUE },
+        { "(?<=mailbox )full", "MAILBOX FULL", FALSE },
+        { "(?<=mailbox )full", "disk full", TRUE },
+        { "(?=.*quota)\\S+@\\S+", "x@y.example: quota", FALSE },
+        { "(?=.*quota)\\S+@\\S+", "x@y.example: unknown", TRUE },
+        { "(?!not )found", "found", FALSE },
+        { "(?:(?=a\\b)|b)c", "bc", FALSE },
         /* what the filter cannot read is always tried */
         { "(?i)anything", "nothing alike", FALSE },
         { "a{,3}b", "zzz", FALSE },
