@@ -67,6 +67,20 @@ struct BouncePrefilter {
     guint32 *key_end;         /* the next word of the clause with another key0 */
     guint32 *clause_end;
     guint32 *branch_end;
+    /* The gates: each first key of a word in the first clause of a
+     * branch (a rule runs only when one of its branches' first clauses
+     * has a word there, and the word's first key is then in the text),
+     * sorted, with the rules that have such a word, and the rules that
+     * pass whatever the text (no words, or a first-clause word too short
+     * for a key). A text's candidate rules are found from the gates: one
+     * look-up per key of the table instead of a walk per rule. */
+    guint32 ngates;
+    guint32 *gate_key;
+    guint32 *gate_start;      /* ngates + 1: where each gate's rules start */
+    guint32 *gate_rules;
+    guint32 *gate_words;      /* beside gate_rules: the word, whose other keys
+                               * must be there too */
+    guint64 *always;          /* a set of rules (BOUNCE_PREFILTER_SET_WORDS) */
 };
 
 /* --- sets of strings ----------------------------------------------------- */
@@ -979,6 +993,73 @@ pf_keys_first(BouncePrefilter *pf)
     }
 }
 
+typedef struct {
+    guint32 key, rule, word;
+} PfGate;
+
+static int
+pf_gate_cmp(const void *a, const void *b)
+{
+    const PfGate *x = a, *y = b;
+
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    if (x->rule != y->rule)
+        return x->rule < y->rule ? -1 : 1;
+    return x->word < y->word ? -1 : x->word > y->word;
+}
+
+/* pf_gates_make - pf's gates and always-set, from its words and ends. */
+static void
+pf_gates_make(BouncePrefilter *pf)
+{
+    GArray *gates = g_array_new(FALSE, FALSE, sizeof(PfGate));
+    gsize words = (pf->data.count + 63) / 64;
+    guint32 n = 0;
+
+    pf->always = g_new0(guint64, words + 1);
+    for (gsize r = 0; r < pf->data.count; r++) {
+        guint32 first = pf->data.first[r], nw = pf->data.nwords[r];
+        gboolean always = nw == 0;
+
+        for (guint32 j = 0; j < nw && !always; j = pf->branch_end[first + j]) {
+            for (guint32 k = j; k < pf->clause_end[first + j]; k++) {
+                PfGate g = { pf->key0[first + k], (guint32)r, first + k };
+
+                if (g.key == 0) {
+                    always = TRUE;
+                    break;
+                }
+                g_array_append_val(gates, g);
+            }
+        }
+        if (always)
+            pf->always[r / 64] |= G_GUINT64_CONSTANT(1) << (r % 64);
+    }
+    if (gates->len > 0)
+        qsort(gates->data, gates->len, sizeof(PfGate), pf_gate_cmp);
+    pf->gate_key = g_new(guint32, gates->len + 1);
+    pf->gate_start = g_new(guint32, gates->len + 2);
+    pf->gate_rules = g_new(guint32, gates->len + 1);
+    pf->gate_words = g_new(guint32, gates->len + 1);
+    for (guint i = 0, out = 0; i < gates->len; i++) {
+        const PfGate *g = &g_array_index(gates, PfGate, i);
+
+        if (n == 0 || pf->gate_key[n - 1] != g->key) {
+            pf->gate_key[n] = g->key;
+            pf->gate_start[n] = out;
+            n++;
+        }
+        pf->gate_rules[out] = g->rule;
+        pf->gate_words[out++] = g->word;
+        pf->gate_start[n] = out;
+    }
+    if (n == 0)
+        pf->gate_start[0] = 0;
+    pf->ngates = n;
+    g_array_free(gates, TRUE);
+}
+
 BouncePrefilter *
 bounce_prefilter_new(const BounceRule *rules, gsize count)
 {
@@ -1025,6 +1106,7 @@ bounce_prefilter_new(const BounceRule *rules, gsize count)
     pf->data.nwords_total = words->len;
     pf->data.words = (PfWord *)g_array_free(words, FALSE);
     pf_keys_first(pf);
+    pf_gates_make(pf);
     return pf;
 }
 
@@ -1036,6 +1118,7 @@ bounce_prefilter_new_built(const BouncePrefilterData *data)
     pf->data = *data;
     pf->built = TRUE;
     pf_keys_first(pf);
+    pf_gates_make(pf);
     return pf;
 }
 
@@ -1061,6 +1144,11 @@ bounce_prefilter_free(BouncePrefilter *pf)
     g_free(pf->key_end);
     g_free(pf->clause_end);
     g_free(pf->branch_end);
+    g_free(pf->gate_key);
+    g_free(pf->gate_start);
+    g_free(pf->gate_rules);
+    g_free(pf->gate_words);
+    g_free(pf->always);
     g_free(pf);
 }
 
@@ -1432,16 +1520,47 @@ bounce_prefilter_text_maybe(const BouncePrefilter *pf, const BouncePrefilterText
 }
 
 void
+bounce_prefilter_candidates(const BouncePrefilter *pf, const BouncePrefilterText *text,
+                            guint64 *set)
+{
+    gsize words = (pf->data.count + 63) / 64;
+
+    if (text == NULL) {
+        memset(set, 0xFF, words * sizeof(guint64));     /* no rule has words */
+        return;
+    }
+    memcpy(set, pf->always, words * sizeof(guint64));
+    for (guint32 g = 0; g < pf->ngates; g++) {
+        if (!pf_key_there(text, pf->gate_key[g]))
+            continue;
+        for (guint32 i = pf->gate_start[g]; i < pf->gate_start[g + 1]; i++) {
+            const PfWord *word = pf->data.words + pf->gate_words[i];
+            guint32 r = pf->gate_rules[i];
+            int k = 1;
+
+            if (set[r / 64] >> (r % 64) & 1)
+                continue;       /* a candidate already */
+            while (k < word->nkeys && pf_key_there(text, word->keys[k]))
+                k++;
+            if (k == word->nkeys)
+                set[r / 64] |= G_GUINT64_CONSTANT(1) << (r % 64);
+        }
+    }
+}
+
+void
 bounce_prefilter_scan(const BouncePrefilter *pf, const char *subject, gsize len, guint8 *maybe)
 {
     const PfTextMap *m;
+    guint64 *set;
 
     if (pf->data.nwords_total == 0) {
         memset(maybe, 1, pf->data.count);    /* no rule has words */
         return;
     }
     m = pf_text_map(subject, len, pf->data.trigrams);
-
+    set = g_newa(guint64, (pf->data.count + 63) / 64 + 1);
+    bounce_prefilter_candidates(pf, m, set);
     for (gsize r = 0; r < pf->data.count; r++)
-        maybe[r] = pf_rule_maybe(pf, m, r);
+        maybe[r] = (set[r / 64] >> (r % 64) & 1) && pf_rule_maybe(pf, m, r);
 }

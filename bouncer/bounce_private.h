@@ -363,6 +363,12 @@ const BouncePrefilterText *bounce_prefilter_text(const BouncePrefilter *filter,
  * text (a filter without words) lets every rule run. */
 gboolean bounce_prefilter_text_maybe(const BouncePrefilter *filter,
                                      const BouncePrefilterText *text, gsize rule);
+/* bounce_prefilter_candidates - the rules (bit i of set, (rules + 63) / 64
+ * words) that bounce_prefilter_text_maybe could let run on text; the
+ * others it would not. For callers that ask about most rules of a table:
+ * one pass over the table's first keys instead of a walk per rule. */
+void bounce_prefilter_candidates(const BouncePrefilter *filter, const BouncePrefilterText *text,
+                                 guint64 *set);
 
 /* bounce_rules_first - first rule of table that matches subject[0..len);
  * fills match_out. Thread-safe; sets tables up and compiles patterns on
@@ -412,7 +418,9 @@ void bounce_rules_warm_up(void);
 guint64 bounce_rules_stopped_runs(void);
 typedef void (*BounceRuleFunc)(const BounceMatch *match, gpointer data);
 /* A BounceRuleWantFunc tells, as the walk reaches it, whether a rule's
- * match would still mean anything: a rule not wanted is not run. */
+ * match would still mean anything: a rule not wanted is not run. It is
+ * asked only of rules whose words could be in the text, so it must not
+ * count on being asked of every rule. */
 typedef gboolean (*BounceRuleWantFunc)(const BounceRule *rule, gpointer data);
 /* bounce_rules_each - in table order, call func for every rule of table
  * that wants (NULL: all) asks for and that matches. */

@@ -411,16 +411,21 @@ bounce_rules_first(BounceTable table, const char *subject, gsize len, BounceMatc
     const CompiledTable *ct;
     const BouncePrefilter *filter;
     const BouncePrefilterText *text;
+    guint64 *candidates;
 
     g_return_val_if_fail(table < BOUNCE_TABLE_COUNT, FALSE);
     ct = rules_table(table);
     if (subject == NULL)
         return FALSE;
-    /* Rule by rule: the rules after the first that matches are not asked
-     * of the prefilter either. */
+    /* Rule by rule, among the candidates the table's first keys give:
+     * the rules after the first that matches are not asked of the
+     * prefilter either. */
     filter = rules_filter(ct);
     text = bounce_prefilter_text(filter, subject, len);
-    for (gsize i = 0; i < ct->count; i++) {
+    candidates = g_newa(guint64, (ct->count + 63) / 64 + 1);
+    bounce_prefilter_candidates(filter, text, candidates);
+    for (gsize i = rules_set_next(candidates, (ct->count + 63) / 64, 0); i < ct->count;
+         i = rules_set_next(candidates, (ct->count + 63) / 64, i + 1)) {
         if (bounce_prefilter_text_maybe(filter, text, i)
             && rules_try(ct, i, subject, len, 0, match_out))
             return TRUE;
@@ -773,18 +778,23 @@ bounce_rules_each(BounceTable table, const char *subject, gsize len, BounceRuleW
     const CompiledTable *ct;
     const BouncePrefilter *filter;
     const BouncePrefilterText *text;
+    guint64 *candidates;
     BounceMatch m;
 
     g_return_if_fail(table < BOUNCE_TABLE_COUNT);
     ct = rules_table(table);
     if (subject == NULL)
         return;
-    /* Rule by rule, as bounce_rules_first: a rule not wanted is not asked
-     * of the prefilter either. */
+    /* Rule by rule, among the candidates, as bounce_rules_first: a rule
+     * not wanted is not asked of the prefilter either (wants is asked
+     * only of candidates, and must not mind). */
     filter = rules_filter(ct);
     text = bounce_prefilter_text(filter, subject, len);
+    candidates = g_newa(guint64, (ct->count + 63) / 64 + 1);
+    bounce_prefilter_candidates(filter, text, candidates);
     for (gsize i = 0; i < ct->count; i++) {
-        if ((wants == NULL || wants(&ct->rules[i], data))
+        if ((candidates[i / 64] >> (i % 64) & 1)
+            && (wants == NULL || wants(&ct->rules[i], data))
             && bounce_prefilter_text_maybe(filter, text, i)
             && rules_try(ct, i, subject, len, 0, &m))
             func(&m, data);

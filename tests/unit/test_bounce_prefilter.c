@@ -182,7 +182,8 @@ check_tables(const char *subject, gsize len)
         bounce_prefilter_scan(pf, subject, len, maybe);
         text = bounce_prefilter_text(pf, subject, len);
         for (gsize i = 0; i < count; i++) {
-            /* one rule asked alone gets the answer the table scan gives */
+            /* one rule asked alone gets the answer the table scan gives
+             * (which asks only the candidates its first keys let in) */
             if (bounce_prefilter_text_maybe(pf, text, i) != (maybe[i] != 0))
                 g_error("rule %s on \"%.80s\": alone %d, in the scan %d", rules[i].id, subject,
                         !maybe[i], maybe[i]);
