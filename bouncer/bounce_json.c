@@ -35,6 +35,24 @@ static const guint8 json_plain[256] = {
 };
 #undef J_ROW16
 
+/* json_put - n bytes onto out: in place when they fit (every member of a
+ * report is a few appends, and GLib's own append is a call that measures
+ * and checks each one), else by GLib. */
+static inline void
+json_put(GString *out, const char *s, gsize n)
+{
+    if (G_LIKELY(out->len + n < out->allocated_len)) {
+        memcpy(out->str + out->len, s, n);
+        out->len += n;
+        out->str[out->len] = '\0';
+    } else {
+        g_string_append_len(out, s, (gssize)n);
+    }
+}
+
+/* json_puts - a string literal onto out. */
+#define json_puts(out, lit) json_put((out), "" lit, sizeof(lit) - 1)
+
 static void
 json_escape(GString *out, const char *s)
 {
@@ -46,18 +64,18 @@ json_escape(GString *out, const char *s)
         while (json_plain[(unsigned char)*p])
             p++;
         c = (unsigned char)*p;
-        g_string_append_len(out, run, p - run);
+        json_put(out, run, (gsize)(p - run));
         if (c == '\0')
             return;
         run = p + 1;
         switch (c) {
-        case '\\': g_string_append(out, "\\\\"); break;
-        case '"': g_string_append(out, "\\\""); break;
-        case '\b': g_string_append(out, "\\b"); break;
-        case '\f': g_string_append(out, "\\f"); break;
-        case '\n': g_string_append(out, "\\n"); break;
-        case '\r': g_string_append(out, "\\r"); break;
-        case '\t': g_string_append(out, "\\t"); break;
+        case '\\': json_puts(out, "\\\\"); break;
+        case '"': json_puts(out, "\\\""); break;
+        case '\b': json_puts(out, "\\b"); break;
+        case '\f': json_puts(out, "\\f"); break;
+        case '\n': json_puts(out, "\\n"); break;
+        case '\r': json_puts(out, "\\r"); break;
+        case '\t': json_puts(out, "\\t"); break;
         default: g_string_append_printf(out, "\\u00%02x", c); break;
         }
     }
@@ -92,8 +110,11 @@ json_member(JsonWriter *w, const char *name)
     json_indent(w, w->level + 1);
     /* Member names are this file's own words: nothing to escape. */
     g_string_append_c(w->out, '"');
-    g_string_append(w->out, name);
-    g_string_append(w->out, w->pretty ? "\" : " : "\":");
+    json_put(w->out, name, strlen(name));
+    if (w->pretty)
+        json_puts(w->out, "\" : ");
+    else
+        json_puts(w->out, "\":");
 }
 
 /* json_open, json_close - an object's braces; members come between. */
@@ -139,7 +160,7 @@ json_opt(JsonWriter *w, const char *name, const char *value)
     if (value != NULL)
         json_string(w, value);
     else
-        g_string_append(w->out, "null");
+        json_puts(w->out, "null");
 }
 
 /* json_recipient - one element of "recipients", at the writer's level. */
@@ -152,7 +173,10 @@ json_recipient(JsonWriter *w, const BounceRecipient *r)
     json_str(w, "replycode", r->replycode);
     json_str(w, "reason", r->reason);
     json_member(w, "hard");
-    g_string_append(w->out, r->hard ? "true" : "false");
+    if (r->hard)
+        json_puts(w->out, "true");
+    else
+        json_puts(w->out, "false");
     json_str(w, "action", r->action);
     json_str(w, "diagnostic", r->diagnostic);
     json_str(w, "remote_mta", r->remote_mta);
