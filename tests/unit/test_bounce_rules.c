@@ -1,7 +1,8 @@
 /* test_bounce_rules.c - the rule engine gives one answer for a rule and a
  * text, whether the rule runs interpreted (its first runs) or JIT-compiled
  * (from its BOUNCE_RULES_JIT_AFTER-th); a run stopped by a bound is no
- * match, and counted. */
+ * match, and counted; a text's codes are its own, whatever was asked
+ * before it; a provider's rules are found by its host names. */
 #include <string.h>
 
 #include "bouncer/bounce_private.h"
@@ -101,11 +102,123 @@ test_rules_stopped_runs_counted(void)
     g_assert_cmpuint(bounce_rules_stopped_runs() - before, ==, RUNS);
 }
 
+/* codes_are - the codes found in text are status and reply. */
+static void
+codes_are(const char *text, const char *status, const char *reply)
+{
+    char s[16], r[8];
+
+    bounce_rules_find_codes(text, s, r);
+    g_assert_cmpstr(s, ==, status);
+    g_assert_cmpstr(r, ==, reply);
+}
+
+/* The codes of the thread's last few texts are kept: they must be those of
+ * the text's bytes, not of where it lies or how long it is. One buffer,
+ * written over with other codes of the same length, gives the new ones;
+ * more texts than are kept, asked in turn, each give their own. */
+static void
+test_rules_codes_follow_the_text(void)
+{
+    char buf[64];
+
+    g_strlcpy(buf, "550 5.1.1 <x@example.com>: user unknown", sizeof(buf));
+    codes_are(buf, "5.1.1", "550");
+    memcpy(buf, "452 4.2.2", 9);
+    codes_are(buf, "4.2.2", "452");
+    memcpy(buf, "550 5.1.1", 9);
+    codes_are(buf, "5.1.1", "550");
+    buf[9] = '\0';
+    codes_are(buf, "5.1.1", "550");
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 6; i++) {
+            g_autofree char *text = g_strdup_printf("55%d 5.7.%d denied", i % 5, i);
+            g_autofree char *status = g_strdup_printf("5.7.%d", i);
+            g_autofree char *reply = g_strdup_printf("55%d", i % 5);
+
+            codes_are(text, status, reply);
+        }
+    }
+    codes_are("no codes at all", "", "");
+    codes_are("", "", "");
+    codes_are(NULL, "", "");
+}
+
+/* Threads asking at once each get their own texts' codes. */
+static gpointer
+codes_thread(gpointer data)
+{
+    int id = GPOINTER_TO_INT(data);
+    char buf[32];
+
+    for (int i = 0; i < 2000; i++) {
+        int n = (i * 7 + id) % 10;
+
+        g_snprintf(buf, sizeof(buf), "55%d 5.%d.%d no", n % 5, id, n);
+        {
+            char status[16], reply[8], want_status[16], want_reply[8];
+
+            bounce_rules_find_codes(buf, status, reply);
+            g_snprintf(want_status, sizeof(want_status), "5.%d.%d", id, n);
+            g_snprintf(want_reply, sizeof(want_reply), "55%d", n % 5);
+            if (strcmp(status, want_status) != 0 || strcmp(reply, want_reply) != 0)
+                return GINT_TO_POINTER(1);
+        }
+    }
+    return GINT_TO_POINTER(0);
+}
+
+static void
+test_rules_codes_threads(void)
+{
+    GThread *threads[4];
+
+    for (int t = 0; t < 4; t++)
+        threads[t] = g_thread_new("codes", codes_thread, GINT_TO_POINTER(t + 1));
+    for (int t = 0; t < 4; t++)
+        g_assert_null(g_thread_join(threads[t]));
+}
+
+/* A provider's rules are found by any of its names, whatever other
+ * provider's rules come before or after them in the table: the host
+ * itself, a host under it (by domain), or a host containing it (by
+ * remote host); not a host that only ends with its letters. */
+static void
+test_rules_provider_by_host(void)
+{
+    const char *text = "452 4.5.3 Your message has too many recipients.";
+    gsize len = strlen(text);
+    BounceMatch m;
+
+    g_assert_true(bounce_rules_first_domain(BOUNCE_TABLE_RHOST_REASON, "google.com", text, len, &m));
+    g_assert_cmpstr(m.rule->id, ==, "rhost-google-toomany");
+    g_assert_true(bounce_rules_first_domain(BOUNCE_TABLE_RHOST_REASON, "MX.Google.COM. (192.0.2.1)",
+                                            text, len, &m));
+    g_assert_cmpstr(m.rule->id, ==, "rhost-google-toomany");
+    g_assert_true(bounce_rules_first_domain(BOUNCE_TABLE_RHOST_REASON, "[smtp-relay.gmail.com]",
+                                            text, len, &m));
+    g_assert_cmpstr(m.rule->id, ==, "rhost-google-toomany");
+    g_assert_false(bounce_rules_first_domain(BOUNCE_TABLE_RHOST_REASON, "notgoogle.com", text, len,
+                                             &m));
+    g_assert_false(bounce_rules_first_domain(BOUNCE_TABLE_RHOST_REASON, "g", text, len, &m));
+
+    text = "550 No such user here";
+    len = strlen(text);
+    g_assert_true(bounce_rules_first_rhost(BOUNCE_TABLE_MTA_REASON, "McAfee", text, len, &m));
+    g_assert_cmpstr(m.rule->id, ==, "mcafee-user");
+    g_assert_true(bounce_rules_first_rhost(BOUNCE_TABLE_MTA_REASON, "MessageLabs", text, len, &m));
+    g_assert_cmpstr(m.rule->id, ==, "messagelabs-user");
+    g_assert_false(bounce_rules_first_rhost(BOUNCE_TABLE_MTA_REASON, "postfix", text, len, &m));
+}
+
 int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/bounce/rules/jit-and-interpreter-agree", test_rules_jit_and_interpreter_agree);
     g_test_add_func("/bounce/rules/stopped-runs-counted", test_rules_stopped_runs_counted);
+    g_test_add_func("/bounce/rules/codes-follow-the-text", test_rules_codes_follow_the_text);
+    g_test_add_func("/bounce/rules/codes-threads", test_rules_codes_threads);
+    g_test_add_func("/bounce/rules/provider-by-host", test_rules_provider_by_host);
     return g_test_run();
 }
