@@ -62,25 +62,19 @@ struct BouncePrefilter {
      * is: none), on which most words fail, and where its clause and its
      * branch end (the rule's word after them, counted from its first):
      * a clause met needs no more of its words looked at, and a clause
-     * not met, no more of its branch. */
-    guint32 *key0;
-    guint32 *key_end;         /* the next word of the clause with another key0 */
-    guint32 *clause_end;
-    guint32 *branch_end;
-    /* The gates: each first key of a word in the first clause of a
+     * not met, no more of its branch. key_end: the next word of the
+     * clause with another key0.
+     * The gates: each first key of a word in the first clause of a
      * branch (a rule runs only when one of its branches' first clauses
      * has a word there, and the word's first key is then in the text),
-     * sorted, with the rules that have such a word, and the rules that
-     * pass whatever the text (no words, or a first-clause word too short
-     * for a key). A text's candidate rules are found from the gates: one
-     * look-up per key of the table instead of a walk per rule. */
-    guint32 ngates;
-    guint32 *gate_key;
-    guint32 *gate_start;      /* ngates + 1: where each gate's rules start */
-    guint32 *gate_rules;
-    guint32 *gate_words;      /* beside gate_rules: the word, whose other keys
-                               * must be there too */
-    guint64 *always;          /* a set of rules (BOUNCE_PREFILTER_SET_WORDS) */
+     * sorted, with the rules that have such a word (gate_words beside
+     * gate_rules: the word, whose other keys must be there too), and the
+     * rules that pass whatever the text (always: no words, or a
+     * first-clause word too short for a key). A text's candidate rules
+     * are found from the gates: one look-up per key of the table instead
+     * of a walk per rule. */
+    BouncePrefilterIndex ix;
+    gboolean own_index;       /* ix was worked out here, not built in */
 };
 
 /* --- sets of strings ----------------------------------------------------- */
@@ -958,7 +952,7 @@ pf_word_cmp(const void *a, const void *b)
     return strcmp(x->text, y->text);
 }
 
-/* pf_keys_first - pf->key0, key_end, clause_end and branch_end from its
+/* pf_keys_first - pf->ix.key0, key_end, clause_end and branch_end from its
  * words.
  * pf_key() is never 0: its factor is odd and what it multiplies has bit
  * 24 or 25 set. */
@@ -966,13 +960,13 @@ static void
 pf_keys_first(BouncePrefilter *pf)
 {
     const PfWord *words = pf->data.words;
+    guint32 *key0 = g_new(guint32, pf->data.nwords_total + 1);
+    guint32 *key_end = g_new(guint32, pf->data.nwords_total + 1);
+    guint32 *clause_end = g_new(guint32, pf->data.nwords_total + 1);
+    guint32 *branch_end = g_new(guint32, pf->data.nwords_total + 1);
 
-    pf->key0 = g_new(guint32, pf->data.nwords_total + 1);
-    pf->key_end = g_new(guint32, pf->data.nwords_total + 1);
-    pf->clause_end = g_new(guint32, pf->data.nwords_total + 1);
-    pf->branch_end = g_new(guint32, pf->data.nwords_total + 1);
     for (gsize i = 0; i < pf->data.nwords_total; i++)
-        pf->key0[i] = words[i].nkeys > 0 ? words[i].keys[0] : 0;
+        key0[i] = words[i].nkeys > 0 ? words[i].keys[0] : 0;
     for (gsize r = 0; r < pf->data.count; r++) {
         guint32 first = pf->data.first[r], n = pf->data.nwords[r];
         guint32 kend = n, cend = n, bend = n;
@@ -984,13 +978,17 @@ pf_keys_first(BouncePrefilter *pf)
                 kend = cend = bend = j + 1;
             else if (j + 1 < n && next->clause != w->clause)
                 kend = cend = j + 1;
-            else if (j + 1 < n && pf->key0[first + j + 1] != pf->key0[first + j])
+            else if (j + 1 < n && key0[first + j + 1] != key0[first + j])
                 kend = j + 1;
-            pf->key_end[first + j] = kend;
-            pf->clause_end[first + j] = cend;
-            pf->branch_end[first + j] = bend;
+            key_end[first + j] = kend;
+            clause_end[first + j] = cend;
+            branch_end[first + j] = bend;
         }
     }
+    pf->ix.key0 = key0;
+    pf->ix.key_end = key_end;
+    pf->ix.clause_end = clause_end;
+    pf->ix.branch_end = branch_end;
 }
 
 typedef struct {
@@ -1015,16 +1013,17 @@ pf_gates_make(BouncePrefilter *pf)
 {
     GArray *gates = g_array_new(FALSE, FALSE, sizeof(PfGate));
     gsize words = (pf->data.count + 63) / 64;
+    guint64 *always_set = g_new0(guint64, words + 1);
+    guint32 *gate_key, *gate_start, *gate_rules, *gate_words;
     guint32 n = 0;
 
-    pf->always = g_new0(guint64, words + 1);
     for (gsize r = 0; r < pf->data.count; r++) {
         guint32 first = pf->data.first[r], nw = pf->data.nwords[r];
         gboolean always = nw == 0;
 
-        for (guint32 j = 0; j < nw && !always; j = pf->branch_end[first + j]) {
-            for (guint32 k = j; k < pf->clause_end[first + j]; k++) {
-                PfGate g = { pf->key0[first + k], (guint32)r, first + k };
+        for (guint32 j = 0; j < nw && !always; j = pf->ix.branch_end[first + j]) {
+            for (guint32 k = j; k < pf->ix.clause_end[first + j]; k++) {
+                PfGate g = { pf->ix.key0[first + k], (guint32)r, first + k };
 
                 if (g.key == 0) {
                     always = TRUE;
@@ -1034,29 +1033,34 @@ pf_gates_make(BouncePrefilter *pf)
             }
         }
         if (always)
-            pf->always[r / 64] |= G_GUINT64_CONSTANT(1) << (r % 64);
+            always_set[r / 64] |= G_GUINT64_CONSTANT(1) << (r % 64);
     }
     if (gates->len > 0)
         qsort(gates->data, gates->len, sizeof(PfGate), pf_gate_cmp);
-    pf->gate_key = g_new(guint32, gates->len + 1);
-    pf->gate_start = g_new(guint32, gates->len + 2);
-    pf->gate_rules = g_new(guint32, gates->len + 1);
-    pf->gate_words = g_new(guint32, gates->len + 1);
+    gate_key = g_new(guint32, gates->len + 1);
+    gate_start = g_new(guint32, gates->len + 2);
+    gate_rules = g_new(guint32, gates->len + 1);
+    gate_words = g_new(guint32, gates->len + 1);
     for (guint i = 0, out = 0; i < gates->len; i++) {
         const PfGate *g = &g_array_index(gates, PfGate, i);
 
-        if (n == 0 || pf->gate_key[n - 1] != g->key) {
-            pf->gate_key[n] = g->key;
-            pf->gate_start[n] = out;
+        if (n == 0 || gate_key[n - 1] != g->key) {
+            gate_key[n] = g->key;
+            gate_start[n] = out;
             n++;
         }
-        pf->gate_rules[out] = g->rule;
-        pf->gate_words[out++] = g->word;
-        pf->gate_start[n] = out;
+        gate_rules[out] = g->rule;
+        gate_words[out++] = g->word;
+        gate_start[n] = out;
     }
     if (n == 0)
-        pf->gate_start[0] = 0;
-    pf->ngates = n;
+        gate_start[0] = 0;
+    pf->ix.ngates = n;
+    pf->ix.gate_key = gate_key;
+    pf->ix.gate_start = gate_start;
+    pf->ix.gate_rules = gate_rules;
+    pf->ix.gate_words = gate_words;
+    pf->ix.always = always_set;
     g_array_free(gates, TRUE);
 }
 
@@ -1107,6 +1111,7 @@ bounce_prefilter_new(const BounceRule *rules, gsize count)
     pf->data.words = (PfWord *)g_array_free(words, FALSE);
     pf_keys_first(pf);
     pf_gates_make(pf);
+    pf->own_index = TRUE;
     return pf;
 }
 
@@ -1117,8 +1122,14 @@ bounce_prefilter_new_built(const BouncePrefilterData *data)
 
     pf->data = *data;
     pf->built = TRUE;
+    if (data->index != NULL) {
+        /* worked out by the build too: nothing to do at start */
+        pf->ix = *data->index;
+        return pf;
+    }
     pf_keys_first(pf);
     pf_gates_make(pf);
+    pf->own_index = TRUE;
     return pf;
 }
 
@@ -1126,6 +1137,12 @@ const BouncePrefilterData *
 bounce_prefilter_data(const BouncePrefilter *pf)
 {
     return &pf->data;
+}
+
+const BouncePrefilterIndex *
+bounce_prefilter_index(const BouncePrefilter *pf)
+{
+    return &pf->ix;
 }
 
 void
@@ -1140,15 +1157,17 @@ bounce_prefilter_free(BouncePrefilter *pf)
         g_free((gpointer)pf->data.nwords);
         g_free((gpointer)pf->data.words);
     }
-    g_free(pf->key0);
-    g_free(pf->key_end);
-    g_free(pf->clause_end);
-    g_free(pf->branch_end);
-    g_free(pf->gate_key);
-    g_free(pf->gate_start);
-    g_free(pf->gate_rules);
-    g_free(pf->gate_words);
-    g_free(pf->always);
+    if (pf->own_index) {
+        g_free((gpointer)pf->ix.key0);
+        g_free((gpointer)pf->ix.key_end);
+        g_free((gpointer)pf->ix.clause_end);
+        g_free((gpointer)pf->ix.branch_end);
+        g_free((gpointer)pf->ix.gate_key);
+        g_free((gpointer)pf->ix.gate_start);
+        g_free((gpointer)pf->ix.gate_rules);
+        g_free((gpointer)pf->ix.gate_words);
+        g_free((gpointer)pf->ix.always);
+    }
     g_free(pf);
 }
 
@@ -1475,8 +1494,8 @@ static gboolean
 pf_rule_maybe(const BouncePrefilter *pf, const PfTextMap *m, gsize r)
 {
     guint32 first = pf->data.first[r], nwords = pf->data.nwords[r];
-    const guint32 *key0 = pf->key0 + first, *key_end = pf->key_end + first;
-    const guint32 *clause_end = pf->clause_end + first, *branch_end = pf->branch_end + first;
+    const guint32 *key0 = pf->ix.key0 + first, *key_end = pf->ix.key_end + first;
+    const guint32 *clause_end = pf->ix.clause_end + first, *branch_end = pf->ix.branch_end + first;
     guint32 j = 0;
 
     if (nwords == 0)
@@ -1529,13 +1548,13 @@ bounce_prefilter_candidates(const BouncePrefilter *pf, const BouncePrefilterText
         memset(set, 0xFF, words * sizeof(guint64));     /* no rule has words */
         return;
     }
-    memcpy(set, pf->always, words * sizeof(guint64));
-    for (guint32 g = 0; g < pf->ngates; g++) {
-        if (!pf_key_there(text, pf->gate_key[g]))
+    memcpy(set, pf->ix.always, words * sizeof(guint64));
+    for (guint32 g = 0; g < pf->ix.ngates; g++) {
+        if (!pf_key_there(text, pf->ix.gate_key[g]))
             continue;
-        for (guint32 i = pf->gate_start[g]; i < pf->gate_start[g + 1]; i++) {
-            const PfWord *word = pf->data.words + pf->gate_words[i];
-            guint32 r = pf->gate_rules[i];
+        for (guint32 i = pf->ix.gate_start[g]; i < pf->ix.gate_start[g + 1]; i++) {
+            const PfWord *word = pf->data.words + pf->ix.gate_words[i];
+            guint32 r = pf->ix.gate_rules[i];
             int k = 1;
 
             if (set[r / 64] >> (r % 64) & 1)

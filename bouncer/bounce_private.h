@@ -312,6 +312,23 @@ typedef struct {
     guint16 len;
     const char *text;
 } BouncePrefilterWord;
+/* What a prefilter works out from its words to look them up fast
+ * (bounce_prefilter.c says what each array holds). Per word: key0,
+ * key_end, clause_end, branch_end; the gates: gate_key (ngates),
+ * gate_start (ngates + 1), gate_rules and gate_words (gate_start[ngates]);
+ * always, (count + 63) / 64 words of a set of rules. */
+typedef struct {
+    const guint32 *key0;
+    const guint32 *key_end;
+    const guint32 *clause_end;
+    const guint32 *branch_end;
+    guint32 ngates;
+    const guint32 *gate_key;
+    const guint32 *gate_start;
+    const guint32 *gate_rules;
+    const guint32 *gate_words;
+    const guint64 *always;
+} BouncePrefilterIndex;
 /* A table's prefilter as plain arrays: what the build writes out
  * (bounce_rules_gen), so that a process need not work it out again. */
 typedef struct {
@@ -321,6 +338,7 @@ typedef struct {
     const guint32 *nwords;    /* per rule, all branches: 0 = always tried */
     const BouncePrefilterWord *words;
     gsize nwords_total;
+    const BouncePrefilterIndex *index;  /* NULL: worked out when made */
 } BouncePrefilterData;
 
 /* bounce_prefilter_new - the words of each rule's pattern. (transfer full) */
@@ -330,6 +348,8 @@ BouncePrefilter *bounce_prefilter_new(const BounceRule *rules, gsize count);
 BouncePrefilter *bounce_prefilter_new_built(const BouncePrefilterData *data);
 /* bounce_prefilter_data - its arrays. (transfer none) */
 const BouncePrefilterData *bounce_prefilter_data(const BouncePrefilter *filter);
+/* bounce_prefilter_index - the arrays it worked out from them. (transfer none) */
+const BouncePrefilterIndex *bounce_prefilter_index(const BouncePrefilter *filter);
 void bounce_prefilter_free(BouncePrefilter *filter);
 
 /* What the build works out once per rule table and compiles into the

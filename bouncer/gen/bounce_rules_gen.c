@@ -80,6 +80,42 @@ gen_string(const char *s, gsize len)
     putchar('"');
 }
 
+/* gen_u32 - one array of the table's prefilter index. */
+static void
+gen_u32(guint t, const char *name, const guint32 *values, gsize n)
+{
+    printf("static const guint32 table%u_%s[%zu] = {", t, name, n + 1);
+    for (gsize i = 0; i < n; i++)
+        printf("%s%uu,", i % 12 == 0 ? "\n    " : "", values[i]);
+    printf("\n    0\n};\n");
+}
+
+/* gen_index - what the prefilter works out from its words, written out so
+ * that a process starts with it (bounce_prefilter_new_built). */
+static void
+gen_index(guint t, gsize count, gsize nwords, const BouncePrefilterIndex *ix)
+{
+    gsize set_words = (count + 63) / 64;
+
+    gen_u32(t, "key0", ix->key0, nwords);
+    gen_u32(t, "key_end", ix->key_end, nwords);
+    gen_u32(t, "clause_end", ix->clause_end, nwords);
+    gen_u32(t, "branch_end", ix->branch_end, nwords);
+    gen_u32(t, "gate_key", ix->gate_key, ix->ngates);
+    gen_u32(t, "gate_start", ix->gate_start, ix->ngates + 1);
+    gen_u32(t, "gate_rules", ix->gate_rules, ix->gate_start[ix->ngates]);
+    gen_u32(t, "gate_words", ix->gate_words, ix->gate_start[ix->ngates]);
+    printf("static const guint64 table%u_always[%zu] = {", t, set_words + 1);
+    for (gsize i = 0; i < set_words; i++)
+        printf("\n    G_GUINT64_CONSTANT(%" G_GUINT64_FORMAT "),", ix->always[i]);
+    printf("\n    0\n};\n");
+    printf("static const BouncePrefilterIndex table%u_index = {\n"
+           "    table%u_key0, table%u_key_end, table%u_clause_end, table%u_branch_end,\n"
+           "    %u, table%u_gate_key, table%u_gate_start, table%u_gate_rules, table%u_gate_words,\n"
+           "    table%u_always\n};\n",
+           t, t, t, t, t, ix->ngates, t, t, t, t, t);
+}
+
 /* gen_prefilter - the table's prefilter arrays; its entry of
  * bounce_built_tables[] appended to entries. */
 static void
@@ -105,12 +141,14 @@ gen_prefilter(guint t, const BounceRule *rules, gsize count, GString *entries)
         printf(" },\n");
     }
     printf("    { {0}, 0, 0, 0, 0, NULL }\n};\n");
+    gen_index(t, count, d->nwords_total, bounce_prefilter_index(pf));
     g_string_append_printf(entries,
                            "    { G_GUINT64_CONSTANT(%" G_GUINT64_FORMAT "),\n"
-                           "      { %zu, %u, table%u_first, table%u_nwords, table%u_words, %zu },\n"
+                           "      { %zu, %u, table%u_first, table%u_nwords, table%u_words, %zu,\n"
+                           "        &table%u_index },\n"
                            "      table%u_codes, sizeof(table%u_codes) },\n",
                            bounce_tables_fingerprint(rules, count), count, d->trigrams, t, t, t,
-                           d->nwords_total, t, t);
+                           d->nwords_total, t, t, t);
     bounce_prefilter_free(pf);
 }
 
