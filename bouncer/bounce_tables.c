@@ -38,7 +38,7 @@ static const BounceRule table_bounce_body[] = {
     /* Rarer wordings apart: a rule runs, and is compiled, only where its
      * words are. */
     { "body-generic-more", NULL, 0, "(?:mail )?message to the following address(?:es|\\(es\\))? could not be delivered|^unable to deliver (?:mail|message|the message|your message)\\.?\\s*$|(?:we had trouble|there was a problem) delivering your message|^\\*\\* (?:message not delivered|address not found|delivery incomplete) \\*\\*|^email delivery failure\\s*$|we could not complete delivery to|the message below was not delivered|your message \"[^\"\\n]{0,200}\" could not be delivered", NULL },
-    { "body-delivered-to", NULL, 0, "could not be delivered to:|your mail sent on:|there was an error delivering your mail to|not a member of this (?:mailing )?list|are not member", NULL },
+    { "body-delivered-to", NULL, 0, "could not be delivered to:|your mail sent on:|there was an error delivering your mail to|not a member of this (?:mailing )?list|are not member\\b", NULL },
     /* OpenSMTPD's letter */
     { "body-opensmtpd",   NULL, 0, "this is the mailer-daemon, please do not reply to this e-?mail|an error has occurred while attempting to deliver a message for", NULL },
     { "body-groups",      NULL, 0, "google groups|you do not have permission to post|the group you tried to contact", NULL },
