@@ -161,6 +161,40 @@ ses_type(json_object *o)
     return type != NULL ? type : ses_str(o, "eventType");
 }
 
+/* ses_reporting_mta - the report's reporting MTA from a bounce's or a
+ * delay's reportingMTA ("dsn; a27-1.smtp-out.example.com"), unless one is
+ * known. */
+static void
+ses_reporting_mta(BounceReport *report, json_object *body)
+{
+    const char *mta = ses_str(body, "reportingMTA");
+    const char *semi;
+
+    if (report->reporting_mta != NULL || mta == NULL)
+        return;
+    semi = strchr(mta, ';');
+    report->reporting_mta = g_strstrip(g_strdup(semi != NULL ? semi + 1 : mta));
+}
+
+/* ses_answer - a recipient's status and diagnostic from its entry, the
+ * diagnostic without its type ("smtp; 550 ..."). */
+static void
+ses_answer(BounceRecipient *r, json_object *o)
+{
+    const char *diag = ses_str(o, "diagnosticCode");
+
+    if (ses_str(o, "status") != NULL)
+        bounce_recipient_set(&r->status, ses_str(o, "status"));
+    if (diag != NULL) {
+        const char *semi = strchr(diag, ';');
+
+        if (semi != NULL && semi - diag < 20)
+            diag = semi + 1;
+        g_free(r->diagnostic);
+        r->diagnostic = bounce_fold(diag, strlen(diag));
+    }
+}
+
 gboolean
 bounce_ses_read(BounceReport *report, const BounceParts *parts)
 {
@@ -193,31 +227,15 @@ bounce_ses_read(BounceReport *report, const BounceParts *parts)
 
         body = ses_obj(top, "bounce");
         list = ses_arr(body, "bouncedRecipients");
-        if (report->reporting_mta == NULL && ses_str(body, "reportingMTA") != NULL) {
-            const char *mta = ses_str(body, "reportingMTA");
-            const char *semi = strchr(mta, ';');
-
-            report->reporting_mta = g_strstrip(g_strdup(semi != NULL ? semi + 1 : mta));
-        }
+        ses_reporting_mta(report, body);
         for (guint i = 0; list != NULL && i < json_object_array_length(list); i++) {
             json_object *o = json_object_array_get_idx(list, i);
             BounceRecipient *r = ses_add(report, ses_str(o, "emailAddress"));
-            const char *diag;
 
             if (r == NULL)
                 continue;
             bounce_recipient_set(&r->action, ses_str(o, "action"));
-            if (ses_str(o, "status") != NULL)
-                bounce_recipient_set(&r->status, ses_str(o, "status"));
-            diag = ses_str(o, "diagnosticCode");
-            if (diag != NULL) {
-                const char *semi = strchr(diag, ';');
-
-                if (semi != NULL && semi - diag < 20)
-                    diag = semi + 1;
-                g_free(r->diagnostic);
-                r->diagnostic = bounce_fold(diag, strlen(diag));
-            }
+            ses_answer(r, o);
             bounce_recipient_set(&r->bounce_type, ses_str(body, "bounceType"));
             bounce_recipient_set(&r->bounce_subtype, ses_str(body, "bounceSubType"));
         }
@@ -249,29 +267,13 @@ bounce_ses_read(BounceReport *report, const BounceParts *parts)
         for (guint i = 0; list != NULL && i < json_object_array_length(list); i++) {
             json_object *o = json_object_array_get_idx(list, i);
             BounceRecipient *r = ses_add(report, ses_str(o, "emailAddress"));
-            const char *diag;
 
             if (r == NULL)
                 continue;
             bounce_recipient_set(&r->action, "delayed");
-            if (ses_str(o, "status") != NULL)
-                bounce_recipient_set(&r->status, ses_str(o, "status"));
-            diag = ses_str(o, "diagnosticCode");
-            if (diag != NULL) {
-                const char *semi = strchr(diag, ';');
-
-                if (semi != NULL && semi - diag < 20)
-                    diag = semi + 1;
-                g_free(r->diagnostic);
-                r->diagnostic = bounce_fold(diag, strlen(diag));
-            }
+            ses_answer(r, o);
         }
-        if (report->reporting_mta == NULL && ses_str(body, "reportingMTA") != NULL) {
-            const char *mta = ses_str(body, "reportingMTA");
-            const char *semi = strchr(mta, ';');
-
-            report->reporting_mta = g_strstrip(g_strdup(semi != NULL ? semi + 1 : mta));
-        }
+        ses_reporting_mta(report, body);
         report->kind = BOUNCE_KIND_NONSTANDARD;
     } else if (g_ascii_strcasecmp(type, "Delivery") == 0) {
         json_object *list;
