@@ -1749,6 +1749,80 @@ prose_domino_blocks(const char *text, GArray *hits)
     }
 }
 
+/* prose_line_is - the line from pos to line_end is words, past blanks
+ * at either end (ASCII compared in any case). */
+static gboolean
+prose_line_is(const char *text, gsize pos, gsize line_end, const char *words)
+{
+    gsize a = pos, b = line_end, n = strlen(words);
+
+    while (a < b && (text[a] == ' ' || text[a] == '\t'))
+        a++;
+    while (b > a && (text[b - 1] == ' ' || text[b - 1] == '\t' || text[b - 1] == '\r'))
+        b--;
+    return b - a == n && g_ascii_strncasecmp(text + a, words, n) == 0;
+}
+
+/* prose_reason_blocks - notices that say why once, under a heading of
+ * their own, and list the recipients after it under another:
+ *
+ *     Error message below:                 (Apache James)
+ *     550 - Requested action not taken: no such user here
+ *
+ *     Message details:
+ *       RCPT TO: a@example.org
+ *
+ *     Could not be delivered because of    (MailMarshal)
+ *
+ *     550 5.1.1 User unknown
+ *
+ *     The following recipients were affected:
+ *         a@example.com
+ *
+ * Each recipient listed after the second heading has the text between
+ * the two as its own, not the lines that follow its address (the
+ * message's details, or the gateway's "Additional Information"). */
+static void
+prose_reason_blocks(const char *text, gsize len, GArray *hits)
+{
+    static const char *const heads[][2] = {
+        { "Error message below:", "Message details:" },
+        { "Could not be delivered because of", "The following recipients were affected:" },
+    };
+
+    if (hits->len == 0)
+        return;
+    for (gsize h = 0; h < G_N_ELEMENTS(heads); h++) {
+        gsize pos = 0, open_end = 0, close_at = 0;
+        gboolean open = FALSE;
+
+        while (pos < len) {
+            const char *nl = memchr(text + pos, '\n', len - pos);
+            gsize line_end = nl != NULL ? (gsize)(nl - text) : len;
+
+            if (!open && prose_line_is(text, pos, line_end, heads[h][0])) {
+                open = TRUE;
+                open_end = line_end < len ? line_end + 1 : len;
+            } else if (open && prose_line_is(text, pos, line_end, heads[h][1])) {
+                close_at = pos;
+                break;
+            }
+            pos = line_end + 1;
+        }
+        if (close_at == 0)
+            continue;
+        for (guint i = 0; i < hits->len; i++) {
+            ProseHit *hit = &g_array_index(hits, ProseHit, i);
+
+            if (hit->line_start <= close_at || hit->again_start != 0)
+                continue;
+            hit->diag_start = open_end;
+            hit->diag_end = close_at;
+        }
+        return;
+    }
+}
+
 /* prose_fml_subject - fml's own letter (an X-MLServer field, a Message-ID
  * of its ".FML" shape, from the list's -admin address) whose subject says
  * what it would not do ("fml system error message (x ML)", "Security
@@ -1934,6 +2008,7 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
     prose_keep_fml_list(hits);
     prose_reasons_above(text->str, hits, err_len);
     prose_domino_blocks(text->str, hits);
+    prose_reason_blocks(text->str, err_len, hits);
     /* Exim and Google list the failed recipients in a header; it speaks
      * when the text names none (Exim's pipe and file deliveries). */
     failed = hits->len == 0 ? bounce_fields_get(parts->headers, "X-Failed-Recipients") : NULL;
