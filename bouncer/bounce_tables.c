@@ -1028,7 +1028,9 @@ static const BounceRule table_mta_reason[] = {
     { "amavis-header",     "contenterror",  0, " - bad header:", "amavis" },
     { "amavis-size",       "exceedlimit",   0, " - message size exceeds recipient", "amavis" },
     { "amavis-relay",      "systemerror",   0, " - (?:temporary mta failure on relaying|rejected by next-hop mta on relaying|unable to relay message back to mta)", "amavis" },
-    { "interscan-user",    "userunknown",   0, "unable to deliver", "interscan" },
+    /* Not over the reply it quotes after it ("Received >>> 552 5.2.2 ...
+     * Mailbox full", in Japanese "受信 <<< 550 ..."): that reply says why. */
+    { "interscan-user",    "userunknown",   0, "unable to deliver(?![^\\n]*(?:>>>|<<<)[ \\t]+[245]\\d\\d\\b)", "interscan" },
     /* Microsoft 365's own codes in its NDRs (its NDR reference): the
      * service refused, whatever the rest of the line says. 5.7.511 is our
      * sender banned, 5.7.12, 5.7.13 and 5.7.124 a sender the recipient's
