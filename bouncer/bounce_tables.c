@@ -116,6 +116,9 @@ static const BounceRule table_recipient[] = {
     { "rcpt-sendmail-name-dots", "sure", 1, "^(?:\"[^\"\\n]{1,64}\"|[^\\s\\d.<>()@\"\\[:,;][^<>()@\"\\[:,;\\n]{0,63}?)[ \\t]+<([^\\s<>@]+@[^\\s<>.]+(?:\\.[^\\s<>.]+)*)>\\.\\.\\.\\s", NULL },
     /* OpenSMTPD: "user@example.com: 550 5.1.1 ..." */
     { "rcpt-colon-reply", "sure", 1, "^\\s*<?([^\\s<>:@]+@[^\\s<>:]+?)>?:(?=\\s+[245]\\d\\d[ -])", NULL },
+    /* OpenSMTPD names a recipient the same way over its own words
+     * ("user@example.com: Domain does not exist"), one line each. */
+    { "rcpt-colon-words", "strong", 1, "^([^\\s<>\"@:]+@[^\\s<>\":]+):[ \\t]+(?=[a-z])", NULL },
     /* Exchange 5.5/2000/2003: "user@example.com on Thu, 29 Apr 2007 ..." */
     { "rcpt-exchange-on", "strong", 1, "^\\s*<?([^\\s<>()@\"]+@[^\\s<>()@\"]+?)>?(?= on (?:mon|tue|wed|thu|fri|sat|sun|\\d))", NULL },
     /* Zoho: "user@example.com Invalid Address, ERROR_CODE :550, ..." */
@@ -784,8 +787,10 @@ static const BounceRule table_delivered_notice[] = {
      * YOUR MESSAGE ... Delivery attempts are continuing". */
     /* OpenSMTPD's warning: "A message is delayed for more than 4 hours
      * for the following list of recipients:", closing with "Please note
-     * that this is only a temporary failure report." */
-    { "delayed-notice-opensmtpd", "delayed", 0, "\\ba message is delayed for more than\\b|\\bthis is only a temporary failure report\\b", NULL },
+     * that this is only a temporary failure report."; its later builds
+     * open with "Delivery of your message has been delayed, we'll keep
+     * trying." over the recipients' lines. */
+    { "delayed-notice-opensmtpd", "delayed", 0, "\\ba message is delayed for more than\\b|\\bthis is only a temporary failure report\\b|\\bdelivery of your message has been delayed\\b", NULL },
     { "delayed-notice-courier", "delayed", 0, "\\bdelays in delivering your message\\b|\\bdelivery attempts are continuing\\b", NULL },
 };
 
