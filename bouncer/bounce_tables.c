@@ -87,6 +87,12 @@ static const BounceRule table_original_mark[] = {
     { "mark-prose",     NULL, 0, "^original message:[ \\t]*$|^original mail as follows:[ \\t]*$|^[ \\t]*(?:original message headers?|the original message headers? (?:is|are) (?:included|below|as follows)|the message headers? (?:is|are) below|a copy of the original message (?:below|follows)|your message reads? \\(in part\\)|this is a copy of the original message|below is a copy of the original message|the text of your message was)\\b.*$|^[ \\t]*(?:intestazioni originali del messaggio|en-t\\x{00ea}tes de message d'origine)[ \\t]*:[ \\t]*$", NULL },
     { "mark-prose-l10n", NULL, 0, "^[ \\t]*(?:urspr\\x{00fc}ngliche nachrichtenkopfzeilen|encabezados originales del mensaje|cabe\\x{00e7}alhos da mensagem original|oorspronkelijke berichtkoppen|元のメッセージ ヘッダー|原始邮件头)[ \\t]*:[ \\t]*$", NULL },
     { "mark-content",   NULL, 0, "^content-type: (?:message/rfc822|text/rfc822-headers)", NULL },
+    /* Smail 3 and Deutsche Telekom's build of it close the failed
+     * addresses with a banner of their own:
+     * "|---- Message header follows: ----|" or "... Message text follows: ...". */
+    { "mark-smail",     NULL, 0, "^\\|-+ message (?:header|text) follows: -+\\|[ \\t]*$", NULL },
+    /* Zoho returns the original under its own relay's Received line. */
+    { "mark-zoho",      NULL, 0, "^received: from mail\\.zoho\\.com by mx\\.zohomail\\.com\\b", NULL },
 };
 
 /* Lines that name a failed recipient. Group 1 is the address. Tried all
@@ -119,6 +125,9 @@ static const BounceRule table_recipient[] = {
     /* OpenSMTPD names a recipient the same way over its own words
      * ("user@example.com: Domain does not exist"), one line each. */
     { "rcpt-colon-words", "strong", 1, "^([^\\s<>\"@:]+@[^\\s<>\":]+):[ \\t]+(?=[a-z])", NULL },
+    /* Smail 3: " user@example.com ... unknown host",
+     * " user@example.com ... failed: <reason>". */
+    { "rcpt-smail-dots",  "strong", 1, "^[ \\t]*<?([^\\s<>@]+@[^\\s<>.]+(?:\\.[^\\s<>.]+)*)>? \\.\\.\\. (?=\\S)", NULL },
     /* Exchange 5.5/2000/2003: "user@example.com on Thu, 29 Apr 2007 ..." */
     { "rcpt-exchange-on", "strong", 1, "^\\s*<?([^\\s<>()@\"]+@[^\\s<>()@\"]+?)>?(?= on (?:mon|tue|wed|thu|fri|sat|sun|\\d))", NULL },
     /* Zoho: "user@example.com Invalid Address, ERROR_CODE :550, ..." */
@@ -174,7 +183,7 @@ static const BounceRule table_recipient[] = {
      * no se ha encontrado", "x@y perché l'indirizzo"). */
     { "rcpt-lead-l10n",   "weak", 1, "^[ \\t]*<?([^\\s<>\"@]+@[^\\s<>\"]+?)>?(?=,?[ \\t]+(?:zugestellt, weil|porque no se ha encontrado|perch\\x{00e9} l'indirizzo|car l'adresse|porque o (?:endere|dom\\x{00ed}nio))\\b)", NULL },
     /* A bulleted list of recipients. */
-    { "rcpt-bullet",      "strong", 1, "^\\s*(?:[*\\-\\x{2022}\\x{30FB}]|\\d{1,3}[.)])\\s*<?([^\\s<>()@\"]+@[^\\s<>()@\"]+?)>?[ \\t]*$", NULL },
+    { "rcpt-bullet",      "strong", 1, "^\\s*(?:[*\\-\\x{2022}\\x{30FB}]|--|\\d{1,3}[.)])\\s*<?([^\\s<>()@\"]+@[^\\s<>()@\"]+?)>?[ \\t]*$", NULL },
     /* The same with the reason after it: " - x@y : utilisateur inconnu",
      * "・x@y （理由）", "2. x@y (552 5.2.2 Quota exceeded)". */
     { "rcpt-bullet-reason", "strong", 1, "^\\s*(?:[*\\-\\x{2022}\\x{30FB}]|\\d{1,3}[.)])\\s*<?([^\\s<>()@\"（]+@[^\\s<>()@\"（]+?)>?\\s*(?=:\\s|[\\[(\\x{FF08}]|[-\\x{2013}\\x{2014}]\\s)", NULL },
