@@ -736,7 +736,7 @@ static const BounceRule table_status[] = {
     { "code-reply-start",     "reply",  1, "^\\s*(?:-+ transcript of session follows -+\\s*)?(?:smtp;|x-[\\w-]+;)?\\s*<?([245][0-5]\\d)(?:[ -]|:\\s|$)", NULL },
     { "code-reply-transcript","reply",  1, "<<<\\s*([245][0-5]\\d)(?:[ -]|$)", NULL },
     { "code-reply-doubled",   "reply",  1, "(?<![\\d.])([245][0-5]\\d) \\1(?![\\d.])", NULL },
-    { "code-reply-said",      "reply",  1, "(?:said|says|returned|replied|response|error_code|error|reply|server message|problem|host \\S+ \\[[\\d.:a-f]+\\]|\\]|:)\\s*:?\\s*<?([245][0-5]\\d)(?:[ ,-]|$)(?!\\d(?![\\w.+=-]*@))", NULL },
+    { "code-reply-said",      "reply",  1, "(?:said|says|returned|replied|response(?:code)?|error_code|error|reply|server message|problem|host \\S+ \\[[\\d.:a-f]+\\]|\\]|:)\\s*:?\\s*<?([245][0-5]\\d)(?:[ ,-]|$)(?!\\d(?![\\w.+=-]*@))", NULL },
     { "code-reply-before-dsn","reply",  1, "(?<![\\d.])([245][0-5]\\d)[ -]#?[245]\\.\\d{1,3}\\.\\d{1,3}", NULL },
 };
 
