@@ -128,6 +128,11 @@ static const BounceRule table_recipient[] = {
     /* Smail 3: " user@example.com ... unknown host",
      * " user@example.com ... failed: <reason>". */
     { "rcpt-smail-dots",  "strong", 1, "^[ \\t]*<?([^\\s<>@]+@[^\\s<>.]+(?:\\.[^\\s<>.]+)*)>? \\.\\.\\. (?=\\S)", NULL },
+    /* IMail names each recipient after its reason, one a line: "Unknown
+     * user: x@y", "User mailbox exceeds allowed size: x@y", "Unknown
+     * host: x@y", "Invalid final delivery userid: x@y". Read ahead, so
+     * that the line, which says why, stays the diagnostic. */
+    { "rcpt-imail-label", "strong", 1, "^(?=[ \\t]*(?:unknown user|unknown host|user mailbox exceeds allowed size|invalid final delivery userid):[ \\t]+<?([^\\s<>@]+@[^\\s<>]+?)>?[ \\t]*$)", NULL },
     /* Exchange 5.5/2000/2003: "user@example.com on Thu, 29 Apr 2007 ..." */
     { "rcpt-exchange-on", "strong", 1, "^\\s*<?([^\\s<>()@\"]+@[^\\s<>()@\"]+?)>?(?= on (?:mon|tue|wed|thu|fri|sat|sun|\\d))", NULL },
     /* Zoho: "user@example.com Invalid Address, ERROR_CODE :550, ..." */
