@@ -1361,6 +1361,20 @@ prose_is_contact(const char *section, const GArray *hits)
     return g_strcmp0(section, "contact") == 0 && hits->len > 0;
 }
 
+/* prose_has_word - word (lower case ASCII) is in the n bytes at s, in
+ * any case. */
+static gboolean
+prose_has_word(const char *s, gsize n, const char *word)
+{
+    gsize w = strlen(word);
+
+    for (gsize i = 0; i + w <= n; i++) {
+        if (g_ascii_strncasecmp(s + i, word, w) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
 /* prose_scan - the recipient lines of the error text, line by line, by
  * the rules of table, added to hits; never senders. */
 static void
@@ -1382,6 +1396,8 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
     gsize head_start = 0, head_end = 0;     /* that heading's line */
     gboolean under_heading = FALSE;         /* only blank lines since it */
     gboolean after_blank = TRUE;            /* the line before was blank (or none) */
+    gboolean said_colon = FALSE;            /* the last line with words ended in
+                                             * "recipients:" or the like */
 
     while (pos < len && hits->len < BOUNCE_MAX_RECIPIENTS) {
         const char *nl = memchr(text + pos, '\n', len - pos);
@@ -1396,8 +1412,18 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
 
         gboolean fresh = under_heading;     /* this line comes right under a heading */
         gboolean starts_paragraph = after_blank;
+        /* a paragraph right under a line that names recipients and ends
+         * in ':' ("... for the following list of recipients:") */
+        gboolean under_colon = after_blank && said_colon;
 
         after_blank = at + indent == line_end;
+        if (!after_blank) {
+            gsize e = line_end;
+
+            while (e > at && (text[e - 1] == ' ' || text[e - 1] == '\t' || text[e - 1] == '\r'))
+                e--;
+            said_colon = e > at && text[e - 1] == ':' && prose_has_word(text + at, e - at, "recipient");
+        }
         if (at + indent == line_end || !carries_on)
             in_block = FALSE;   /* a blank line, or one as far out: the block ends */
         if (at + indent < line_end)
@@ -1448,7 +1474,16 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
              * carries on a sentence ("please write to the help desk at")
              * or a signature's closing words gives a contact. */
             && (strcmp(m.rule->id, "rcpt-name-alone") != 0 || fresh || starts_paragraph
-                || after_recipient)) {
+                || after_recipient)
+            /* "x@y: <words>" and "x@y ... <words>" are recipient lines in
+             * a list (under its heading, its banner, or after another
+             * recipient's line, or the first under "... recipients:"); a
+             * paragraph of its own is a contact's
+             * ("postmaster@example.org: please include this notice"). */
+            && (strcmp(m.rule->id, "rcpt-colon-words") != 0 || fresh || after_recipient
+                || (under_colon && hits->len == 0))
+            && (strcmp(m.rule->id, "rcpt-smail-dots") != 0 || fresh || after_recipient
+                || !starts_paragraph)) {
             g_autofree char *span = g_strndup(text + at + m.start, m.end - m.start);
             g_autofree char *addr = prose_is_link(text + at, m.start, span) ? NULL : bounce_addr_clean(span);
 
