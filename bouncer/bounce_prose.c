@@ -1798,6 +1798,36 @@ prose_line_is(const char *text, gsize pos, gsize line_end, const char *words)
     return b - a == n && g_ascii_strncasecmp(text + a, words, n) == 0;
 }
 
+/* prose_is_blank - nothing but blanks and line ends from a to b. */
+static gboolean
+prose_is_blank(const char *text, gsize a, gsize b)
+{
+    for (; a < b; a++) {
+        if (text[a] != ' ' && text[a] != '\t' && text[a] != '\r' && text[a] != '\n')
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/* prose_line_says_more - hit's recipient line goes on past its address
+ * (and a closing '>' or ':'): it gives its own reason. */
+static gboolean
+prose_line_says_more(const char *text, gsize len, const ProseHit *hit)
+{
+    const char *nl = memchr(text + hit->line_start, '\n', len - hit->line_start);
+    gsize end = nl != NULL ? (gsize)(nl - text) : len, n = strlen(hit->addr), a;
+
+    for (a = hit->line_start; a + n <= end; a++) {
+        if (g_ascii_strncasecmp(text + a, hit->addr, n) == 0)
+            break;
+    }
+    if (a + n > end)
+        return FALSE;
+    for (a += n; a < end && (text[a] == '>' || text[a] == ':'); a++)
+        ;
+    return !prose_is_blank(text, a, end);
+}
+
 /* prose_reason_blocks - notices that say why once, under a heading of
  * their own, and list the recipients after it under another:
  *
@@ -1816,7 +1846,10 @@ prose_line_is(const char *text, gsize pos, gsize line_end, const char *words)
  *
  * Each recipient listed after the second heading has the text between
  * the two as its own, not the lines that follow its address (the
- * message's details, or the gateway's "Additional Information"). */
+ * message's details, or the gateway's "Additional Information"), unless
+ * its own line goes on to say why ("<x@y>: ... said: 550 ..."), or the
+ * block between the headings is empty (the reasons are then below each
+ * address). */
 static void
 prose_reason_blocks(const char *text, gsize len, GArray *hits)
 {
@@ -1844,12 +1877,13 @@ prose_reason_blocks(const char *text, gsize len, GArray *hits)
             }
             pos = line_end + 1;
         }
-        if (close_at == 0)
+        if (close_at == 0 || prose_is_blank(text, open_end, close_at))
             continue;
         for (guint i = 0; i < hits->len; i++) {
             ProseHit *hit = &g_array_index(hits, ProseHit, i);
 
-            if (hit->line_start <= close_at || hit->again_start != 0)
+            if (hit->line_start <= close_at || hit->again_start != 0
+                || prose_line_says_more(text, len, hit))
                 continue;
             hit->diag_start = open_end;
             hit->diag_end = close_at;
