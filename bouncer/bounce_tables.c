@@ -804,7 +804,7 @@ static const BounceRule table_delivered_notice[] = {
      * that this is only a temporary failure report."; its later builds
      * open with "Delivery of your message has been delayed, we'll keep
      * trying." over the recipients' lines. */
-    { "delayed-notice-opensmtpd", "delayed", 0, "\\ba message is delayed for more than\\b|\\bthis is only a temporary failure report\\b|\\bdelivery of your message has been delayed\\b", NULL },
+    { "delayed-notice-opensmtpd", "delayed", 0, "\\ba message is delayed for more than\\b|\\bthis is only a temporary failure report\\b|\\bdelivery of your message has been delayed, we(?:'|\\x{2019})ll keep trying\\b", NULL },
     { "delayed-notice-courier", "delayed", 0, "\\bdelays in delivering your message\\b|\\bdelivery attempts are continuing\\b", NULL },
 };
 
