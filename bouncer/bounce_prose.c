@@ -1375,6 +1375,16 @@ prose_has_word(const char *s, gsize n, const char *word)
     return FALSE;
 }
 
+/* prose_names_recipients - the line from a to b ends in ':' and names
+ * recipients ("... for the following list of recipients:"). */
+static gboolean
+prose_names_recipients(const char *text, gsize a, gsize b)
+{
+    while (b > a && (text[b - 1] == ' ' || text[b - 1] == '\t' || text[b - 1] == '\r'))
+        b--;
+    return b > a && text[b - 1] == ':' && prose_has_word(text + a, b - a, "recipient");
+}
+
 /* prose_scan - the recipient lines of the error text, line by line, by
  * the rules of table, added to hits; never senders. */
 static void
@@ -1396,8 +1406,7 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
     gsize head_start = 0, head_end = 0;     /* that heading's line */
     gboolean under_heading = FALSE;         /* only blank lines since it */
     gboolean after_blank = TRUE;            /* the line before was blank (or none) */
-    gboolean said_colon = FALSE;            /* the last line with words ended in
-                                             * "recipients:" or the like */
+    gsize words_at = 0, words_end = 0;      /* the last line with words */
 
     while (pos < len && hits->len < BOUNCE_MAX_RECIPIENTS) {
         const char *nl = memchr(text + pos, '\n', len - pos);
@@ -1412,17 +1421,12 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
 
         gboolean fresh = under_heading;     /* this line comes right under a heading */
         gboolean starts_paragraph = after_blank;
-        /* a paragraph right under a line that names recipients and ends
-         * in ':' ("... for the following list of recipients:") */
-        gboolean under_colon = after_blank && said_colon;
+        gsize above_at = words_at, above_end = words_end;
 
         after_blank = at + indent == line_end;
         if (!after_blank) {
-            gsize e = line_end;
-
-            while (e > at && (text[e - 1] == ' ' || text[e - 1] == '\t' || text[e - 1] == '\r'))
-                e--;
-            said_colon = e > at && text[e - 1] == ':' && prose_has_word(text + at, e - at, "recipient");
+            words_at = at;
+            words_end = line_end;
         }
         if (at + indent == line_end || !carries_on)
             in_block = FALSE;   /* a blank line, or one as far out: the block ends */
@@ -1481,7 +1485,8 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
              * paragraph of its own is a contact's
              * ("postmaster@example.org: please include this notice"). */
             && (strcmp(m.rule->id, "rcpt-colon-words") != 0 || fresh || after_recipient
-                || (under_colon && hits->len == 0))
+                || (starts_paragraph && hits->len == 0
+                    && prose_names_recipients(text, above_at, above_end)))
             && (strcmp(m.rule->id, "rcpt-smail-dots") != 0 || fresh || after_recipient
                 || !starts_paragraph)) {
             g_autofree char *span = g_strndup(text + at + m.start, m.end - m.start);
