@@ -96,13 +96,6 @@ bounce_reason_from_status(const char *status)
     return status_lookup(general);
 }
 
-/* status_is_vague - x.0.0 and friends: "something failed". */
-static gboolean
-status_is_vague(const char *status)
-{
-    return status[0] == '\0' || g_str_has_suffix(status, ".0.0");
-}
-
 /* rcpt_domain - the part after '@'. (transfer none) */
 static const char *
 rcpt_domain(const BounceRecipient *r)
@@ -232,6 +225,43 @@ action_from_text(const BounceRecipient *r, const char *context, gsize context_le
     return "failed";
 }
 
+/* status_is_fallback - a code kept only when the text holds no other:
+ * x.0.0 says only that something failed, and 4.4.7 only that time ran out
+ * (RFC 3463 asks for the code of the problem met instead, where known). */
+static gboolean
+status_is_fallback(const char *status)
+{
+    return g_str_has_suffix(status, ".0.0") || strcmp(status, "4.4.7") == 0;
+}
+
+/* diagnostic_codes - the diagnostic's status and reply code. A fallback
+ * code (554 4.4.7 Message expired ... <421 4.4.2 Connection timed out>)
+ * gives way to a later code in the same text, with that code's reply. */
+static void
+diagnostic_codes(const char *diag, char status[16], char reply[8])
+{
+    const char *from = diag;
+
+    bounce_rules_find_codes(diag, status, reply);
+    for (int k = 0; k < 4 && status_is_fallback(status); k++) {
+        char later[16], later_reply[8];
+        const char *at = strstr(from, status);
+
+        if (at == NULL)
+            return;
+        from = at + strlen(status);
+        bounce_rules_find_codes(from, later, later_reply);
+        if (later[0] == '\0')
+            return;
+        if (status_is_fallback(later))
+            continue;
+        memcpy(status, later, 16);
+        if (later_reply[0] != '\0')
+            memcpy(reply, later_reply, 8);
+        return;
+    }
+}
+
 /* classify_codes - status and reply code: the report's Status field first;
  * the diagnostic's own code when the field is missing or vague and the
  * class agrees (or there is no field). */
@@ -240,7 +270,7 @@ classify_codes(BounceRecipient *r, const char *context, gsize context_len)
 {
     char status[16], reply[8];
 
-    bounce_rules_find_codes(r->diagnostic, status, reply);
+    diagnostic_codes(r->diagnostic, status, reply);
     /* "Action: failed" (or delayed) beside a 2.X.X Status contradicts
      * itself. The Action says what happened (RFC 3464 2.3.3); a success
      * code kept beside it would report the failure as a delivery, so it
@@ -255,7 +285,7 @@ classify_codes(BounceRecipient *r, const char *context, gsize context_len)
     /* The remote server's own code is more precise than what the
      * reporting MTA put in Status: (often a default for the class). */
     if (status[0] != '\0' && (r->status[0] == '\0'
-                              || (r->status[0] == status[0] && !status_is_vague(status))))
+                              || (r->status[0] == status[0] && !g_str_has_suffix(status, ".0.0"))))
         bounce_recipient_set(&r->status, status);
     /* A 2xx reply in a failure's text is a step that worked (RCPT TO
      * accepted before DATA failed), not the answer. */
