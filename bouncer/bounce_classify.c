@@ -234,6 +234,18 @@ status_is_fallback(const char *status)
     return g_str_has_suffix(status, ".0.0") || strcmp(status, "4.4.7") == 0;
 }
 
+/* status_has_zero - x.0.z or x.y.0: a subject or detail left undefined. */
+static gboolean
+status_has_zero(const char *status)
+{
+    const char *dot1 = strchr(status, '.');
+    const char *dot2 = dot1 != NULL ? strchr(dot1 + 1, '.') : NULL;
+
+    if (dot2 == NULL)
+        return FALSE;
+    return strncmp(dot1, ".0.", 3) == 0 || strcmp(dot2, ".0") == 0;
+}
+
 /* diagnostic_codes - the diagnostic's status and reply code. A fallback
  * code (554 4.4.7 Message expired ... <421 4.4.2 Connection timed out>)
  * gives way to a later code in the same text, with that code's reply. */
@@ -262,9 +274,40 @@ diagnostic_codes(const char *diag, char status[16], char reply[8])
     }
 }
 
-/* classify_codes - status and reply code: the report's Status field first;
- * the diagnostic's own code when the field is missing or vague and the
- * class agrees (or there is no field). */
+/* status_prefer - the report's Status field or the diagnostic's own code
+ * (the remote server's reply): which one says more. The field stands
+ * unless it is vague (x.0.0, or x.0.z/x.y.0 against a code with no
+ * undefined part), only says time ran out (4.4.7), blames the mail system
+ * as a whole (5.3.z), or is the reporting MTA's "no such user" (5.1.1)
+ * beside a more exact code (5.1.10, 5.7.1). Of two classes the field's
+ * stands, except that a 5.x.x field gives way to a 4.x.x code its own
+ * 4xx reply agrees with: the server said the trouble was temporary. */
+static const char *
+status_prefer(const char *field, const char *mesg, const char *reply)
+{
+    if (field[0] == '\0')
+        return mesg;
+    if (mesg[0] == '\0' || strcmp(field, mesg) == 0)
+        return field;
+    if (field[0] != mesg[0])
+        return field[0] == '5' && mesg[0] == '4' && reply[0] == '4' ? mesg : field;
+    if (g_str_has_suffix(field, ".0.0"))
+        return mesg;
+    if (status_has_zero(field) && !status_has_zero(mesg))
+        return mesg;
+    if (g_str_has_suffix(mesg, ".0.0"))
+        return field;
+    if (strcmp(field, "4.4.7") == 0 || g_str_has_prefix(field, "5.3."))
+        return mesg;
+    if (strcmp(field, "5.1.1") == 0)
+        return status_has_zero(mesg) ? field : mesg;
+    if (strcmp(field, "5.1.3") == 0 && g_str_has_prefix(mesg, "5.7."))
+        return mesg;
+    return field;
+}
+
+/* classify_codes - status and reply code: the report's Status field or
+ * the diagnostic's own code, as status_prefer decides. */
 static void
 classify_codes(BounceRecipient *r, const char *context, gsize context_len)
 {
@@ -282,11 +325,12 @@ classify_codes(BounceRecipient *r, const char *context, gsize context_len)
         if (status[0] == '2')
             status[0] = '\0';
     }
-    /* The remote server's own code is more precise than what the
-     * reporting MTA put in Status: (often a default for the class). */
-    if (status[0] != '\0' && (r->status[0] == '\0'
-                              || (r->status[0] == status[0] && !g_str_has_suffix(status, ".0.0"))))
-        bounce_recipient_set(&r->status, status);
+    if (status[0] != '\0') {
+        const char *keep = status_prefer(r->status, status, reply);
+
+        if (keep == status)
+            bounce_recipient_set(&r->status, status);
+    }
     /* A 2xx reply in a failure's text is a step that worked (RCPT TO
      * accepted before DATA failed), not the answer. */
     if (r->replycode[0] == '\0' && reply[0] != '\0' && (reply[0] != '2' || r->status[0] == '2'))
