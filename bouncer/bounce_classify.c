@@ -246,6 +246,13 @@ status_has_zero(const char *status)
     return strncmp(dot1, ".0.", 3) == 0 || strcmp(dot2, ".0") == 0;
 }
 
+/* status_is_address - X.1.Z: a code about the address itself. */
+static gboolean
+status_is_address(const char *status)
+{
+    return status[0] != '\0' && status[1] == '.' && status[2] == '1' && status[3] == '.';
+}
+
 /* diagnostic_codes - the diagnostic's status and reply code. A fallback
  * code (554 4.4.7 Message expired ... <421 4.4.2 Connection timed out>)
  * gives way to a later code in the same text, with that code's reply. */
@@ -279,7 +286,8 @@ diagnostic_codes(const char *diag, char status[16], char reply[8])
  * unless it is vague (x.0.0, or x.0.z/x.y.0 against a code with no
  * undefined part), only says time ran out (4.4.7), blames the mail system
  * as a whole (5.3.z), or is the reporting MTA's "no such user" (5.1.1)
- * beside a more exact code (5.1.10, 5.7.1). Of two classes the field's
+ * beside a more exact code (5.1.10), or one of the two is about the
+ * address (X.1.Z) and the other is not. Of two classes the field's
  * stands, except that a 5.x.x field gives way to a 4.x.x code its own
  * 4xx reply agrees with: the server said the trouble was temporary. */
 static const char *
@@ -297,12 +305,19 @@ status_prefer(const char *field, const char *mesg, const char *reply)
         return mesg;
     if (g_str_has_suffix(mesg, ".0.0"))
         return field;
+    /* An address code (X.1.Z: no such user, no such domain, moved) and
+     * the remote server's code of another subject contradict each other,
+     * and only the address code suppresses the address: the remote
+     * server's reading stands, the server that holds the mailbox. A
+     * "550 5.7.0 Message rejected due to local policy" quoted under a
+     * relay's Status: 5.1.1 is a refusal of the message; a "550 5.1.1
+     * User unknown" quoted under Status: 5.7.1 is an address gone. */
+    if (status_is_address(field) != status_is_address(mesg))
+        return mesg;
     if (strcmp(field, "4.4.7") == 0 || g_str_has_prefix(field, "5.3."))
         return mesg;
     if (strcmp(field, "5.1.1") == 0)
         return status_has_zero(mesg) ? field : mesg;
-    if (strcmp(field, "5.1.3") == 0 && g_str_has_prefix(mesg, "5.7."))
-        return mesg;
     return field;
 }
 
