@@ -144,8 +144,8 @@ context_gave_up(const BounceRecipient *r, const char *context, gsize context_len
 /* context_still_trying - the notice is one that only ever reports delays
  * (DELIVERED_NOTICE's "delayed" rules: Postfix's "THIS IS A WARNING
  * ONLY", Exim's "has not yet been delivered", Courier's "DELAYS IN
- * DELIVERING YOUR MESSAGE"), said before r's address, and it did not give
- * up on r. */
+ * DELIVERING YOUR MESSAGE", OpenSMTPD's "A message is delayed for more
+ * than 4 hours"), said before r's address, and it did not give up on r. */
 static gboolean
 context_still_trying(const BounceRecipient *r, const char *context, gsize context_len)
 {
@@ -166,9 +166,12 @@ context_still_trying(const BounceRecipient *r, const char *context, gsize contex
 }
 
 /* action_from_text - the action of a recipient no report field gave one:
- * its status class first; with no code at all, its wording (a delay, a
- * delivery that worked), then the notice's if it is one that only ever
- * reports successes (or only delays); else failed. A success notice whose delivery-status
+ * its status class first (a reply code with no status beside it says the
+ * same): a temporary one delayed unless the words say the sender gave up,
+ * a permanent one failed unless the notice is still trying; with no code
+ * at all, its wording (a delay, a delivery that worked), then the
+ * notice's if it is one that only ever reports successes (or only
+ * delays); else failed. A success notice whose delivery-status
  * part was lost must not count as a bounce: it would be published,
  * forwarded and counted towards suppression as one. *rule_out: the wording
  * rule that said delivered, or NULL. */

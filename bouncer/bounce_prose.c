@@ -752,7 +752,10 @@ prose_temporary_is_final(const BounceRecipient *r, const char *section, const Bo
 /* prose_apply_section - a recipient under a heading (or a subject) that
  * says it was delivered, relayed or delayed, with no code or words of its
  * own that say otherwise, is a success or a delay: not a failure to count
- * or suppress. */
+ * or suppress. With a code of its own, the heading settles a temporary
+ * one's fate (prose_temporary_is_final) and a permanent one's: failed
+ * under a failure's heading, delayed under a delay's unless its own words
+ * say the sender gave up. */
 static void
 prose_apply_section(BounceRecipient *r, const char *section, const BounceParts *parts)
 {

@@ -747,13 +747,13 @@ static const BounceRule table_status[] = {
 
 /* Wording of a delay (not yet failed) notice. */
 static const BounceRule table_delayed[] = {
-    /* Said of a recipient whose status is 4.x.x: the sender stopped
-     * trying, so the failure is final (qmail: "I'm not going to try
-     * again; this message has been in the queue too long."). Value:
-     * the action. First, so it wins over the wording of a delay. Exim
-     * heads every address it returns with "This is a permanent error",
-     * a 452 after its retries included; Sendmail with "permanent fatal
-     * errors". */
+    /* Said of a recipient whose status is 4.x.x (or whose 4xx reply has
+     * no status): the sender stopped trying, so the failure is final
+     * (qmail: "I'm not going to try again; this message has been in the
+     * queue too long."). Value: the action. First, so it wins over the
+     * wording of a delay. Exim heads every address it returns with "This
+     * is a permanent error", a 452 after its retries included; Sendmail
+     * with "permanent fatal errors". */
     { "gave-up",         "failed", 0, "\\bnot going to try again\\b|\\bi(?:'ve| have) given up\\b|\\bthis is a permanent error\\b|\\bhad permanent fatal errors\\b", NULL },
     /* "We have given up"; "giving up" as the notice's last word on the
      * address ("Could not deliver for the last 432000 seconds. Giving
@@ -778,8 +778,8 @@ static const BounceRule table_delivered[] = {
 };
 
 /* The opening words of notices that only ever report deliveries that
- * worked, for recipients listed without words of their own. value is the
- * action. */
+ * worked, or only delays, for recipients listed without words of their
+ * own. value is the action. */
 static const BounceRule table_delivered_notice[] = {
     /* Exchange's relay notice ("Relayed: ..."): "Delivery to these
      * recipients or groups is complete, but no delivery notification was
@@ -796,15 +796,15 @@ static const BounceRule table_delivered_notice[] = {
      * the following recipients has been delayed", Sendmail's "Warning:
      * message still undelivered after 4 hours". */
     { "delayed-notice", "delayed", 0, "\\bthis is a warning only\\b[.\\s#]*you do not need to resend your message\\b|\\bhas not yet been delivered to one or more of its\\s+recipients after more than\\b|\\bdelivery to the following recipients? (?:has been|is) delayed\\b|^warning: message still undelivered after\\b", NULL },
-    /* Courier's delay notice ("WARNING: delayed mail."), whose
-     * delivery-status part may be lost on the way: "DELAYS IN DELIVERING
-     * YOUR MESSAGE ... Delivery attempts are continuing". */
     /* OpenSMTPD's warning: "A message is delayed for more than 4 hours
      * for the following list of recipients:", closing with "Please note
      * that this is only a temporary failure report."; its later builds
      * open with "Delivery of your message has been delayed, we'll keep
      * trying." over the recipients' lines. */
     { "delayed-notice-opensmtpd", "delayed", 0, "\\ba message is delayed for more than\\b|\\bthis is only a temporary failure report\\b|\\bdelivery of your message has been delayed, we(?:'|\\x{2019})ll keep trying\\b", NULL },
+    /* Courier's delay notice ("WARNING: delayed mail."), whose
+     * delivery-status part may be lost on the way: "DELAYS IN DELIVERING
+     * YOUR MESSAGE ... Delivery attempts are continuing". */
     { "delayed-notice-courier", "delayed", 0, "\\bdelays in delivering your message\\b|\\bdelivery attempts are continuing\\b", NULL },
 };
 
