@@ -395,8 +395,9 @@ void bounce_prefilter_candidates(const BouncePrefilter *filter, const BouncePref
  * first use. */
 gboolean bounce_rules_first(BounceTable table, const char *subject, gsize len, BounceMatch *match_out);
 /* bounce_rules_first_rhost - like first, over the rules whose rhost (or one
- * of its '|'-separated names) is a substring of host (a remote MTA name or
- * a recipient domain), compared without case. */
+ * of its '|'-separated names) is a substring of host, compared without
+ * case: for the MTA tables, whose rhost is an MTA's name ("McAfee",
+ * "fml"). A host name goes to bounce_rules_first_domain. */
 gboolean bounce_rules_first_rhost(BounceTable table, const char *host, const char *subject,
                                   gsize len, BounceMatch *match_out);
 /* bounce_rules_first_domain - like first, over the rules whose rhost (or

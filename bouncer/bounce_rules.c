@@ -513,6 +513,9 @@ rules_host_name(const char *host)
     return g_ascii_strdown(host, (gssize)n);
 }
 
+/* rules_first_host - bounce_rules_first_rhost (host holds one of a rule's
+ * names) or, by_domain, bounce_rules_first_domain (host is one of them or
+ * lies under one). */
 static gboolean
 rules_first_host(BounceTable table, const char *host, gboolean by_domain, const char *subject,
                  gsize len, BounceMatch *match_out)
@@ -626,14 +629,6 @@ reply_code_valid(const char *code, gsize len)
     return FALSE;
 }
 
-/* bounce_rules_find_codes - walk the STATUS table: rules with value
- * "status" give the RFC 3463 code, "reply" the SMTP reply code; the first
- * rule of each kind that matches wins (a reply rule keeps looking past
- * numbers that are no reply code). A failure's code is looked for before
- * a success's: in a session transcript the 250s come before the refusal.
- * One walk finds both: a success's code is kept aside as it is met, and
- * used only when no rule of its kind found a failure's (every rule of the
- * kind then ran over the whole text). */
 /* The codes of the last few texts this thread asked about: a recipient's
  * diagnostic is asked about by the report, the prose reader and the
  * classifier in turn, and the recipients of one notice often share it. */
@@ -679,6 +674,8 @@ codes_cache(void)
 static void find_codes(const CompiledTable *ct, const char *text, gsize len, char status_out[16],
                        char reply_out[8]);
 
+/* bounce_rules_find_codes - the codes of text: from this thread's cache
+ * when it asked about the same text lately, else by find_codes. */
 void
 bounce_rules_find_codes(const char *text, char status_out[16], char reply_out[8])
 {
@@ -716,8 +713,14 @@ bounce_rules_find_codes(const char *text, char status_out[16], char reply_out[8]
     memcpy(slot->reply, reply_out, sizeof(slot->reply));
 }
 
-/* find_codes - bounce_rules_find_codes' walk of the table, for a text
- * not in the cache. */
+/* find_codes - walk the STATUS table, for a text not in the cache: rules
+ * with value "status" give the RFC 3463 code, "reply" the SMTP reply
+ * code; the first rule of each kind that matches wins (a reply rule keeps
+ * looking past numbers that are no reply code). A failure's code is
+ * looked for before a success's: in a session transcript the 250s come
+ * before the refusal. One walk finds both: a success's code is kept aside
+ * as it is met, and used only when no rule of its kind found a failure's
+ * (every rule of the kind then ran over the whole text). */
 static void
 find_codes(const CompiledTable *ct, const char *text, gsize len, char status_out[16],
            char reply_out[8])
