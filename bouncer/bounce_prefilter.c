@@ -581,11 +581,11 @@ pf_class(PfParser *ps)
 }
 
 /* pf_group - after "(": the group's info; lookarounds match nothing,
- * but what a lookahead requires the text has. */
+ * but what a positive lookahead or lookbehind requires the text has. */
 static PfInfo
 pf_group(PfParser *ps)
 {
-    gboolean lookaround = FALSE, ahead_or_behind = FALSE;
+    gboolean lookaround = FALSE, positive = FALSE;
     PfInfo inner;
 
     if (*ps->p == '*') {
@@ -599,11 +599,11 @@ pf_group(PfParser *ps)
             ps->p = q + 1;
         } else if (*q == '=' || *q == '!') {
             lookaround = TRUE;
-            ahead_or_behind = *q == '=';
+            positive = *q == '=';
             ps->p = q + 1;
         } else if (*q == '<' && (q[1] == '=' || q[1] == '!')) {
             lookaround = TRUE;
-            ahead_or_behind = q[1] == '=';
+            positive = q[1] == '=';
             ps->p = q + 2;
         } else if ((*q == '<' && g_ascii_isalpha(q[1])) || (*q == 'P' && q[1] == '<') || *q == '\'') {
             char close = *q == '\'' ? '\'' : '>';
@@ -626,7 +626,7 @@ pf_group(PfParser *ps)
         return (PfInfo){ NULL, NULL };
     }
     ps->p++;
-    if (lookaround && ahead_or_behind) {
+    if (lookaround && positive) {
         /* A positive lookaround matches no bytes of its own, but what
          * it asserts is in the subject (PCRE2 looks neither past its end
          * nor before its start): its words are the text's, though not
