@@ -663,9 +663,12 @@ rhost_reason(const BounceRecipient *r, const char *reporting_mta, const char *di
 
 /* classify_reason - provider wording, then the SMTP-reply pass, then the
  * code, then the wording again in a broader order, then what little the
- * class and action say. */
+ * class and action say. read_as_delay: read as a report's delay (expired
+ * unless a passing condition is named), as for Action: delayed;
+ * still_trying: the recipient is delayed, however it came to be, so that
+ * nothing may say its address is gone. */
 static void
-classify_reason(BounceRecipient *r, const char *reporting_mta, gboolean reported_delayed,
+classify_reason(BounceRecipient *r, const char *reporting_mta, gboolean read_as_delay,
                 gboolean still_trying)
 {
     g_autofree char *diag = diag_unwrap(r->diagnostic);
@@ -715,7 +718,7 @@ classify_reason(BounceRecipient *r, const char *reporting_mta, gboolean reported
     hits.command = r->smtp_command;
     if (len > 0)
         bounce_rules_each(BOUNCE_TABLE_REASON, diag, len, reason_hit_wanted, reason_hit_add, &hits);
-    if (reported_delayed) {
+    if (read_as_delay) {
         /* The report says delivery is still being tried: the message is
          * waiting out its queue time (expired), unless the last attempt
          * met a passing condition worth telling apart. The wording may
@@ -966,6 +969,9 @@ bounce_classify(BounceRecipient *r, BounceKind kind, const char *context, gsize 
         r->hard = FALSE;
         return;
     }
+    /* Delayed before the codes are read: an Action field, or in prose a
+     * delay's heading or subject over a recipient with no code or a
+     * permanent one. */
     reported_delayed = strcmp(r->action, "delayed") == 0;
     if (kind == BOUNCE_KIND_DSN)
         classify_mda(r, context, context_len);
