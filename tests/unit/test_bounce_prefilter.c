@@ -102,8 +102,9 @@ test_prefilter_words(void)
         { "x-unix;|procmail", "Diagnostic-Code: X-UNIX; 67", FALSE },
         { "x-unix;|procmail", "Diagnostic-Code: smtp; 550", TRUE },
         { "\\bspam\\b|unsolicited", "UNSOLICITED bulk", FALSE },
-        /* a lookahead's words are in the text too, though not joined
-         * to the words beside it; a negative one says nothing */
+        /* a positive lookahead's or lookbehind's words are in the text
+         * too (beside the match or not), though not joined to the words
+         * beside it; a negative one's say nothing */
         { "^\\S+@\\S+(?=,? zugestellt, weil)", "x@y.example zugestellt, weil", FALSE },
         { "^\\S+@\\S+(?=,? zugestellt, weil)", "x@y.example wurde zugestellt", TRUE },
         { "user(?= unknown)", "user unknown", FALSE },
@@ -112,8 +113,6 @@ test_prefilter_words(void)
         { "x(?! unknown)user", "xuser", FALSE },
         { "(?:user(?= unknown)|mailbox(?= full)) \\S+", "mailbox full", FALSE },
         { "(?:user(?= unknown)|mailbox(?= full)) \\S+", "mailbox unknown", TRUE },
-        /* a positive lookaround's words are in the text (beside the
-         * match or not); a negative one's say nothing */
         { "^<?(\\S+@\\S+)>?(?= invalid address\\b)", "x@y.example Invalid Address", FALSE },
         { "^<?(\\S+@\\S+)>?(?= invalid address\\b)", "x@y.example unknown", TRUE },
         { "(?<=mailbox )full", "MAILBOX FULL", FALSE },
