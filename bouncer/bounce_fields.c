@@ -90,7 +90,15 @@ bounce_fields_parse(BounceFields *fields, const char *text, gsize len, gboolean 
     gsize pos = 0;
     const char *name = NULL;
     gsize name_len = 0;
-    GString *value = g_string_new(NULL);
+    /* A field's value is read where it stands, its continuation lines
+     * with it (the line ends between them, which bounce_fold makes
+     * spaces as it does the space joined in their place): most fields
+     * are one line, and copying each into a buffer first cost more than
+     * the rest of the parse. Only a continuation after a skipped line is
+     * joined in value, as before. */
+    const char *span = NULL;
+    gsize span_len = 0;
+    GString *value = NULL;
 
     while (pos < len) {
         const char *line = text + pos;
@@ -102,8 +110,19 @@ bounce_fields_parse(BounceFields *fields, const char *text, gsize len, gboolean 
         if (line_len == 0 || (line_len == 1 && line[0] == '\r'))
             break;          /* a blank line ends the block */
         if ((line[0] == ' ' || line[0] == '\t') && name != NULL) {
-            g_string_append_c(value, ' ');
-            g_string_append_len(value, line, line_len);
+            if (span != NULL && span + span_len + 1 == line) {
+                span_len += 1 + line_len;
+            } else {
+                if (span != NULL) {
+                    if (value == NULL)
+                        value = g_string_new(NULL);
+                    g_string_truncate(value, 0);
+                    g_string_append_len(value, span, span_len);
+                    span = NULL;
+                }
+                g_string_append_c(value, ' ');
+                g_string_append_len(value, line, line_len);
+            }
             pos = next;
             continue;
         }
@@ -114,17 +133,26 @@ bounce_fields_parse(BounceFields *fields, const char *text, gsize len, gboolean 
             pos = next;
             continue;
         }
-        if (name != NULL)
-            bounce_fields_add(fields, name, name_len, value->str, value->len);
+        if (name != NULL) {
+            if (span != NULL)
+                bounce_fields_add(fields, name, name_len, span, span_len);
+            else
+                bounce_fields_add(fields, name, name_len, value->str, value->len);
+        }
         name = line;
         name_len = nlen;
-        g_string_truncate(value, 0);
-        g_string_append_len(value, line + nlen + 1, line_len - nlen - 1);
+        span = line + nlen + 1;
+        span_len = line_len - nlen - 1;
         pos = next;
     }
-    if (name != NULL)
-        bounce_fields_add(fields, name, name_len, value->str, value->len);
-    g_string_free(value, TRUE);
+    if (name != NULL) {
+        if (span != NULL)
+            bounce_fields_add(fields, name, name_len, span, span_len);
+        else
+            bounce_fields_add(fields, name, name_len, value->str, value->len);
+    }
+    if (value != NULL)
+        g_string_free(value, TRUE);
     return pos;
 }
 
