@@ -524,7 +524,12 @@ bounce_mime_leaf_kind(const BounceParts *parts, const char *type, gsize type_len
     if (span_is(type, type_len, "text")) {
         if (span_is(subtype, subtype_len, "rfc822-headers"))
             return parts->original == NULL ? BOUNCE_LEAF_HEADERS : BOUNCE_LEAF_IGNORE;
-        return span_is(subtype, subtype_len, "html") ? BOUNCE_LEAF_HTML : BOUNCE_LEAF_TEXT;
+        if (!span_is(subtype, subtype_len, "html"))
+            return BOUNCE_LEAF_TEXT;
+        /* An HTML part's text is read only when the message has no other
+         * (bounce_mime_read_with): once a text part was kept, another
+         * HTML part need not be decoded and converted at all. */
+        return parts->text == NULL || parts->text->len == 0 ? BOUNCE_LEAF_HTML : BOUNCE_LEAF_IGNORE;
     }
     return BOUNCE_LEAF_IGNORE;
 }
