@@ -811,9 +811,9 @@ mime_walk(BounceMimeWalk *walk, GMimeObject *object, guint depth)
 /* mime_boundary_cut - where the message stops for GMime: the start of its
  * MIME_GMIME_MAX_BOUNDARIES-th line that starts with "--", or its length. */
 static gsize
-mime_boundary_cut(const GByteArray *message)
+mime_boundary_cut(const char *data, gsize len)
 {
-    const char *data = (const char *)message->data, *p = data, *end = data + message->len;
+    const char *p = data, *end = data + len;
     guint lines = 0;
 
     while (p < end && (p = memmem(p, end - p, "\n--", 3)) != NULL) {
@@ -821,12 +821,12 @@ mime_boundary_cut(const GByteArray *message)
             return (gsize)(p - data) + 1;
         p += 3;
     }
-    return message->len;
+    return len;
 }
 
 /* mime_read_gmime - the parts of the message through GMime's parser. */
 static gboolean
-mime_read_gmime(GByteArray *message_bytes, BounceMimeWalk *walk, const char **error_out)
+mime_read_gmime(const char *data, gsize len, BounceMimeWalk *walk, const char **error_out)
 {
     BounceParts *parts = walk->parts;
     g_autoptr(GMimeStream) stream = NULL;
@@ -834,17 +834,16 @@ mime_read_gmime(GByteArray *message_bytes, BounceMimeWalk *walk, const char **er
     g_autoptr(GMimeMessage) message = NULL;
     GMimeContentType *ct;
 
-    gsize cut = mime_boundary_cut(message_bytes);
+    gsize cut = mime_boundary_cut(data, len);
 
-    if (!gmime_guard_address_fields_ok((const char *)message_bytes->data, cut)) {
+    if (!gmime_guard_address_fields_ok(data, cut)) {
         *error_out = "an address field with more groups than GMime can read";
         return FALSE;
     }
 
-    /* The caller keeps ownership: GMime only reads the stream. */
-    stream = g_mime_stream_mem_new_with_byte_array(message_bytes);
-    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
-    if (cut < message_bytes->len) {
+    /* A copy of its own: the message may be the caller's buffer. */
+    stream = g_mime_stream_mem_new_with_buffer(data, len);
+    if (cut < len) {
         GMimeStream *head = g_mime_stream_substream(stream, 0, (gint64)cut);
 
         g_object_unref(stream);
@@ -991,8 +990,14 @@ gboolean
 bounce_mime_read_with(GByteArray *message_bytes, BounceParts *parts, BounceMimeMode mode,
                       const char **error_out)
 {
-    const char *data = (const char *)message_bytes->data;
-    gsize len = message_bytes->len;
+    return bounce_mime_read_text((const char *)message_bytes->data, message_bytes->len, parts, mode,
+                                 error_out);
+}
+
+gboolean
+bounce_mime_read_text(const char *data, gsize len, BounceParts *parts, BounceMimeMode mode,
+                      const char **error_out)
+{
     BounceMimeWalk walk = { parts, NULL, 0 };
     gboolean ok = TRUE;
     gsize body_at;
@@ -1025,7 +1030,7 @@ bounce_mime_read_with(GByteArray *message_bytes, BounceParts *parts, BounceMimeM
             ok = FALSE;
         } else {
             parts_reset(&walk);
-            ok = mime_read_gmime(message_bytes, &walk, error_out);
+            ok = mime_read_gmime(data, len, &walk, error_out);
         }
     }
     if (ok && parts->text->len == 0 && walk.html->len > 0)

@@ -122,6 +122,11 @@ typedef enum {
 
 gboolean bounce_mime_read_with(GByteArray *message_bytes, BounceParts *parts, BounceMimeMode mode,
                                const char **error_out);
+/* bounce_mime_read_text - the same for len bytes at data, LF line ends and
+ * no NUL byte among them (what bounce_mime_normalize gives), which need
+ * not be followed by a NUL: they are read where they are. */
+gboolean bounce_mime_read_text(const char *data, gsize len, BounceParts *parts, BounceMimeMode mode,
+                               const char **error_out);
 
 /* What one walk over the parts of a message keeps between parts. */
 typedef struct {

@@ -764,7 +764,7 @@ static BounceReport *report_parse(const char *data, gsize len, guint depth);
  * report is the bounce. Its recipients and kind replace ours, and its
  * returned original when it has one; the message's own headers stay. */
 static void
-report_adopt_inner(BounceReport *report, const GByteArray *norm)
+report_adopt_inner(BounceReport *report, const char *text, gsize text_len)
 {
     gssize at;
     g_autoptr(BounceFields) head = NULL;
@@ -779,14 +779,14 @@ report_adopt_inner(BounceReport *report, const GByteArray *norm)
                                       && strcmp(r->reason, "undefined") != 0))
             return;
     }
-    at = report_inner_message((const char *)norm->data, norm->len);
+    at = report_inner_message(text, text_len);
     if (at < 0)
         return;
     head = bounce_fields_new();
-    bounce_fields_parse(head, (const char *)norm->data + at, norm->len - at, TRUE);
+    bounce_fields_parse(head, text + at, text_len - at, TRUE);
     if (!report_head_is_report(head))
         return;
-    inner = report_parse((const char *)norm->data + at, norm->len - at, 1);
+    inner = report_parse(text + at, text_len - at, 1);
     if (inner->recipients->len == 0 || (inner->kind != BOUNCE_KIND_DSN
                                         && inner->kind != BOUNCE_KIND_DELIVERED
                                         && inner->kind != BOUNCE_KIND_ARF))
@@ -823,6 +823,8 @@ report_parse(const char *data, gsize len, guint depth)
 {
     BounceReport *report = g_new0(BounceReport, 1);
     g_autoptr(GByteArray) norm = NULL;
+    const char *text;
+    gsize text_len;
     BounceParts parts;
     const char *error = NULL;
     g_autoptr(GHashTable) commands = NULL;
@@ -841,8 +843,17 @@ report_parse(const char *data, gsize len, guint depth)
                                         G_GSIZE_FORMAT " are read)", len, BOUNCE_REPORT_MAX_SIZE);
         return report;
     }
-    norm = bounce_mime_normalize(data, len);
-    if (!bounce_mime_read(norm, &parts, &error)) {
+    /* A message that has no CR and no NUL byte is in its normal form
+     * already: it is read where it is, not copied first. */
+    if (memchr(data, '\r', len) != NULL || memchr(data, '\0', len) != NULL) {
+        norm = bounce_mime_normalize(data, len);
+        text = (const char *)norm->data;
+        text_len = norm->len;
+    } else {
+        text = data;
+        text_len = len;
+    }
+    if (!bounce_mime_read_text(text, text_len, &parts, BOUNCE_MIME_AUTO, &error)) {
         bounce_parts_clear(&parts);
         report->kind = BOUNCE_KIND_UNPARSEABLE;
         report->error = g_strdup(error);
@@ -869,7 +880,7 @@ report_parse(const char *data, gsize len, guint depth)
      * bounce as an attachment is writing to us, not bouncing. */
     if (depth == 0 && parts.report_type == BOUNCE_REPORT_NONE && parts.original != NULL
         && bounce_from_daemon(&parts, NULL))
-        report_adopt_inner(report, norm);
+        report_adopt_inner(report, text, text_len);
     /* A notice in prose whose every recipient was delivered is a success
      * notice, as its DSN would have said. */
     if (report->kind == BOUNCE_KIND_NONSTANDARD && report_kind_dsn(report) == BOUNCE_KIND_DELIVERED)
