@@ -296,6 +296,14 @@ split_pop(Split *s)
     g_free(s->bounds[--s->nbounds].dashed);
 }
 
+/* What a byte is to split_field_name: part of a name, a blank, the colon,
+ * or a byte no name has (a control character). */
+enum { SPLIT_NAME, SPLIT_BLANK, SPLIT_COLON, SPLIT_BAD };
+static const guint8 split_name_class[256] = {
+    [0 ... 8] = SPLIT_BAD, ['\t'] = SPLIT_BLANK, [10 ... 31] = SPLIT_BAD, [' '] = SPLIT_BLANK,
+    [':'] = SPLIT_COLON, [127] = SPLIT_BAD,
+};
+
 /* split_field_name - GMime's field-name rule: up to the colon, no control
  * characters, blanks only between the name and the colon. The name's
  * length without those blanks, -1 when the line is no header field, -2
@@ -304,25 +312,17 @@ split_pop(Split *s)
 static gssize
 split_field_name(const char *line, gsize len)
 {
-    gboolean blank = FALSE;
-    gsize end = 0;
+    const guint8 *p = (const guint8 *)line;
+    gsize i = 0, end;
 
     if (len > 0 && line[0] == ':')
         return -2;
-    for (gsize i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)line[i];
-
-        if (c == ':')
-            return (gssize)end;
-        if (c == ' ' || c == '\t') {
-            blank = TRUE;
-        } else if (blank || c < 32 || c == 127) {
-            return -1;
-        } else {
-            end = i + 1;
-        }
-    }
-    return -1;
+    while (i < len && split_name_class[p[i]] == SPLIT_NAME)
+        i++;
+    end = i;
+    while (i < len && split_name_class[p[i]] == SPLIT_BLANK)
+        i++;
+    return i < len && split_name_class[p[i]] == SPLIT_COLON ? (gssize)end : -1;
 }
 
 /* split_head_field - one complete header: note the ones the parser reads,
