@@ -213,8 +213,28 @@ bounce_fold(const char *text, gsize len)
         if (o > out)
             *o++ = ' ';
         start = i;
+        /* Eight bytes at a time: the first below '!' (a blank or another
+         * control byte) is the lowest flagged one (bytes read little
+         * end first); a control byte that is no blank is part of the
+         * word, and the search goes on past it. */
+        while (len - i >= 8) {
+            guint64 w, below;
+
+            memcpy(&w, text + i, 8);
+            w = GUINT64_FROM_LE(w);
+            below = (w - G_GUINT64_CONSTANT(0x2121212121212121)) & ~w
+                    & G_GUINT64_CONSTANT(0x8080808080808080);
+            if (below == 0) {
+                i += 8;
+                continue;
+            }
+            i += (gsize)__builtin_ctzll(below) / 8;
+            if (fold_blank[(unsigned char)text[i]])
+                break;
+            i++;
+        }
         while (i < len && !fold_blank[(unsigned char)text[i]])
-            high |= (unsigned char)text[i++];
+            i++;
         memcpy(o, text + start, i - start);
         o += i - start;
     }
@@ -227,6 +247,21 @@ bounce_fold(const char *text, gsize len)
         o = out + cut;
     }
     *o = '\0';
+    /* Only text with a byte above 0x7F can be invalid UTF-8. */
+    {
+        const char *p = out;
+        guint64 any = 0;
+
+        for (; o - p >= 8; p += 8) {
+            guint64 w;
+
+            memcpy(&w, p, 8);
+            any |= w;
+        }
+        for (; p < o; p++)
+            any |= (unsigned char)*p;
+        high = (any & G_GUINT64_CONSTANT(0x8080808080808080)) != 0 ? 0x80 : 0;
+    }
     if (high < 0x80 || g_utf8_validate(out, o - out, NULL))
         return out;
     valid = g_utf8_make_valid(out, o - out);
