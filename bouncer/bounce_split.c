@@ -443,17 +443,35 @@ split_headers(Split *s, SplitHead *head, BounceFields *fields)
     return !s->declined;
 }
 
-/* GMime's character classes (gmime-table-private.h). */
+/* GMime's character classes (gmime-table-private.h), and the bytes that
+ * make a header value one we do not read as GMime does: a table, as these
+ * are asked of every byte of every Content-Type. */
+enum {
+    SPLIT_C_LWSP = 1,          /* blank or line end */
+    SPLIT_C_TTOKEN = 2,        /* token character */
+    SPLIT_C_UNPLAIN = 4,       /* control byte but tab and LF, DEL, 8-bit, '(', '\\' */
+};
+
+static const guint8 split_ctype[256] = {
+    [0 ... 8] = SPLIT_C_UNPLAIN, ['\t'] = SPLIT_C_LWSP, ['\n'] = SPLIT_C_LWSP,
+    [11 ... 12] = SPLIT_C_UNPLAIN, ['\r'] = SPLIT_C_LWSP | SPLIT_C_UNPLAIN,
+    [14 ... 31] = SPLIT_C_UNPLAIN, [' '] = SPLIT_C_LWSP,
+    ['!'] = SPLIT_C_TTOKEN, ['#' ... '\''] = SPLIT_C_TTOKEN, ['('] = SPLIT_C_UNPLAIN,
+    ['*' ... '+'] = SPLIT_C_TTOKEN, ['-' ... '.'] = SPLIT_C_TTOKEN, ['0' ... '9'] = SPLIT_C_TTOKEN,
+    ['A' ... 'Z'] = SPLIT_C_TTOKEN, ['\\'] = SPLIT_C_UNPLAIN, ['^' ... '~'] = SPLIT_C_TTOKEN,
+    [127 ... 255] = SPLIT_C_UNPLAIN,
+};
+
 static gboolean
 split_is_lwsp(char c)
 {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+    return (split_ctype[(unsigned char)c] & SPLIT_C_LWSP) != 0;
 }
 
 static gboolean
 split_is_ttoken(char c)
 {
-    return (unsigned char)c > 32 && (unsigned char)c < 127 && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
+    return (split_ctype[(unsigned char)c] & SPLIT_C_TTOKEN) != 0;
 }
 
 /* split_value_plain - a header value GMime reads as we do: ASCII without
@@ -464,7 +482,7 @@ split_value_plain(SplitSpan v)
     for (gsize i = 0; i < v.len; i++) {
         unsigned char c = (unsigned char)v.p[i];
 
-        if ((c < 32 && c != '\t' && c != '\n') || c >= 127 || c == '(' || c == '\\')
+        if (split_ctype[c] & SPLIT_C_UNPLAIN)
             return FALSE;
         if (c == '=' && i + 1 < v.len && v.p[i + 1] == '?')
             return FALSE;
