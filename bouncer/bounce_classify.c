@@ -598,11 +598,13 @@ reason_first_pass(BounceRecipient *r, const ReasonHits *hits, const char *code)
 
 /* diag_unwrap - a multi-line SMTP reply folded into one line repeats its
  * code on each line ("550-5.7.1 Messages with multiple 550 5.7.1 addresses
- * in From:"); drop the repeats so wording spans the line breaks. (transfer full) */
+ * in From:"); drop the repeats so wording spans the line breaks. Written
+ * into local (size bytes) when it fits, else into *heap. (transfer none) */
 static char *
-diag_unwrap(const char *diag)
+diag_unwrap(const char *diag, char *local, gsize size, char **heap)
 {
-    GString *out = g_string_sized_new(strlen(diag));
+    gsize need = strlen(diag) + 1;                         /* it only gets shorter */
+    char *out = need <= size ? local : (*heap = g_malloc(need)), *o = out;
     const char *p = diag;
     gboolean first = TRUE;
 
@@ -624,10 +626,10 @@ diag_unwrap(const char *diag)
                 first = FALSE;
             }
         }
-        g_string_append_c(out, *p);
-        p++;
+        *o++ = *p++;
     }
-    return g_string_free(out, FALSE);
+    *o = '\0';
+    return out;
 }
 
 /* rhost_reason - a provider's own meaning, when the remote host is one of
@@ -645,9 +647,26 @@ diag_unwrap(const char *diag)
 static gboolean
 rhost_reason(const BounceRecipient *r, const char *reporting_mta, const char *diag, BounceMatch *m)
 {
-    g_autofree char *subject = g_strdup_printf("%s\nstatus=%s command=%s", diag, r->status,
-                                               r->smtp_command != NULL ? r->smtp_command : "");
-    gsize len = strlen(subject);
+    /* "<diag>\nstatus=<status> command=<command>", on the stack when it
+     * fits (a recipient's diagnostic is at most BOUNCE_MAX_DIAGNOSTIC
+     * bytes): one for each recipient's classification. */
+    const char *command = r->smtp_command != NULL ? r->smtp_command : "";
+    gsize diag_len = strlen(diag), status_len = strlen(r->status), command_len = strlen(command);
+    gsize len = diag_len + 8 + status_len + 9 + command_len;
+    char local[BOUNCE_MAX_DIAGNOSTIC + 256];
+    g_autofree char *heap = len < sizeof(local) ? NULL : g_malloc(len + 1);
+    char *subject = heap != NULL ? heap : local, *o = subject;
+
+    memcpy(o, diag, diag_len);
+    o += diag_len;
+    memcpy(o, "\nstatus=", 8);
+    o += 8;
+    memcpy(o, r->status, status_len);
+    o += status_len;
+    memcpy(o, " command=", 9);
+    o += 9;
+    memcpy(o, command, command_len);
+    o[command_len] = '\0';
 
     if (bounce_rules_first_domain(BOUNCE_TABLE_RHOST_REASON, r->remote_mta, subject, len, m)
         || bounce_rules_first_domain(BOUNCE_TABLE_RHOST_REASON, rcpt_domain(r), subject, len, m))
@@ -671,7 +690,9 @@ static void
 classify_reason(BounceRecipient *r, const char *reporting_mta, gboolean read_as_delay,
                 gboolean still_trying)
 {
-    g_autofree char *diag = diag_unwrap(r->diagnostic);
+    char diag_local[BOUNCE_MAX_DIAGNOSTIC + 1];
+    g_autofree char *diag_heap = NULL;
+    const char *diag = diag_unwrap(r->diagnostic, diag_local, sizeof(diag_local), &diag_heap);
     gsize len = strlen(diag);
     const char *code = bounce_reason_from_status(r->status);
     gboolean smtp = r->diagnostic_type == NULL || strcmp(r->diagnostic_type, "SMTP") == 0;
