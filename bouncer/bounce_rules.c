@@ -26,9 +26,6 @@ typedef struct {
     guint16 **host_pairs;     /* per rule and name: rules_pair() of its first two bytes */
     gsize *host_group;        /* per rule: the first of the run of rules with its rhost */
     gsize *host_run_end;      /* per rule: the index after that run */
-    gsize pair_words;         /* guint64 words of a set of rules */
-    guint64 *pair_rules;      /* per byte pair (RULES_PAIR_BITS + 1 of them): the set of
-                               * rules with a name starting with it; NULL: no names */
 } CompiledTable;
 
 static CompiledTable rules_compiled[BOUNCE_TABLE_COUNT];
@@ -112,26 +109,6 @@ rules_set_next(const guint64 *set, gsize words, gsize from)
     return w * 64 + (gsize)__builtin_ctzll(bits);
 }
 
-/* rules_host_candidates - the rules of ct (a set of ct->pair_words
- * words) one of whose names starts with a byte pair of host (pairs),
- * or has one byte: the only ones whose names can be in host. */
-static void
-rules_host_candidates(const CompiledTable *ct, const RulesPairs *pairs, guint64 *out)
-{
-    const guint64 *one_byte = ct->pair_rules + RULES_PAIR_BITS * ct->pair_words;
-
-    memcpy(out, one_byte, ct->pair_words * sizeof(guint64));
-    for (gsize w = 0; w < RULES_PAIR_BITS / 64; w++) {
-        for (guint64 bits = pairs->bits[w]; bits != 0; bits &= bits - 1) {
-            const guint64 *set = ct->pair_rules
-                                 + (w * 64 + (gsize)__builtin_ctzll(bits)) * ct->pair_words;
-
-            for (gsize k = 0; k < ct->pair_words; k++)
-                out[k] |= set[k];
-        }
-    }
-}
-
 /* rules_table - a table ready for use, set up by whichever thread gets
  * here first. */
 static const CompiledTable *
@@ -173,16 +150,8 @@ rules_table(BounceTable table)
             }
             g_ptr_array_add(names, NULL);
             ct->host_pairs[i] = g_new0(guint16, names->len);
-            for (guint k = 0; k + 1 < names->len; k++) {
-                guint16 pair = rules_name_pair(g_ptr_array_index(names, k));
-
-                ct->host_pairs[i][k] = pair;
-                if (ct->pair_rules == NULL) {
-                    ct->pair_words = (ct->count + 63) / 64;
-                    ct->pair_rules = g_new0(guint64, (RULES_PAIR_BITS + 1) * ct->pair_words);
-                }
-                ct->pair_rules[pair * ct->pair_words + i / 64] |= G_GUINT64_CONSTANT(1) << (i % 64);
-            }
+            for (guint k = 0; k + 1 < names->len; k++)
+                ct->host_pairs[i][k] = rules_name_pair(g_ptr_array_index(names, k));
             ct->hosts[i] = (char **)g_ptr_array_free(names, FALSE);
         }
         for (gsize i = ct->count; i-- > 0;)
@@ -528,7 +497,6 @@ rules_first_host(BounceTable table, const char *host, gboolean by_domain, const 
     gsize lower_len;
     RulesPairs pairs;
     gsize group = G_MAXSIZE;
-    guint64 *candidates;
 
     g_return_val_if_fail(table < BOUNCE_TABLE_COUNT, FALSE);
     ct = rules_table(table);
@@ -536,19 +504,15 @@ rules_first_host(BounceTable table, const char *host, gboolean by_domain, const 
         return FALSE;
     lower = by_domain ? rules_host_name(host) : g_ascii_strdown(host, -1);
     lower_len = strlen(lower);
-    if (lower_len == 0 || ct->pair_rules == NULL)
-        return FALSE;           /* no host, or no rule names one */
+    if (lower_len == 0)
+        return FALSE;
     rules_pairs_of(lower, &pairs);
-    candidates = g_newa(guint64, ct->pair_words);
-    rules_host_candidates(ct, &pairs, candidates);
     filter = rules_filter(ct);
     /* Only the few rules of this host are asked of the prefilter, not
-     * the whole table; the text is read once there is one. The rules
-     * none of whose names starts with a pair of the host's are not
-     * looked at: in table order, as before, among the others; a
-     * provider's run of rules, sharing its names, is compared once. */
-    for (gsize i = rules_set_next(candidates, ct->pair_words, 0); i < ct->count;
-         i = rules_set_next(candidates, ct->pair_words, i + 1)) {
+     * the whole table; the text is read once there is one. A provider's
+     * run of rules shares its names: the host is compared once for the
+     * run, and a run that is not the host's is passed over whole. */
+    for (gsize i = 0; i < ct->count; i++) {
         if (ct->host_group[i] != group) {
             group = ct->host_group[i];
             if (!rules_host_matches(ct->hosts[i], ct->host_pairs[i], lower, lower_len, by_domain,
