@@ -181,41 +181,34 @@ action_from_text(const BounceRecipient *r, const char *context, gsize context_le
 {
     gsize len = strlen(r->diagnostic);
     BounceMatch m;
+    char cls;
 
     *rule_out = NULL;
     if (r->status[0] == '2')
         return "delivered";
-    /* A temporary code is a delay, unless the words say the sender gave
-     * up (a rule whose value is "failed"): the recipient's own, or the
-     * notice's ("This is a permanent error; I've given up.", qmail's
-     * heading over every address it lists). A reply code with no status
-     * beside it ("421 Service not available") says the same. */
-    if (r->status[0] == '4' || (r->status[0] == '\0' && r->replycode[0] == '4')) {
+    /* The code's class (a reply code with no status beside it, "421
+     * Service not available", says the same), unless the recipient's own
+     * words say otherwise ("Gmail will retry for 46 more hours", "I've
+     * given up"). A temporary code is a delay, unless the notice says the
+     * sender gave up on the address ("This is a permanent error; I've
+     * given up.", qmail's heading over every address it lists). A
+     * permanent one is a failure, unless the notice says, before the
+     * address, that it is still trying (Postfix's "THIS IS A WARNING
+     * ONLY", Exim's "has not yet been delivered"): the code is then an
+     * earlier attempt's answer, another MX's or a server's that a later
+     * try may pass. */
+    cls = r->status[0] != '\0' ? r->status[0] : r->replycode[0];
+    if (cls == '4' || cls == '5') {
         if (bounce_rules_first(BOUNCE_TABLE_DELAYED, r->diagnostic, len, &m))
             return m.rule->value != NULL ? m.rule->value : "delayed";
-        if (context != NULL && context_gave_up(r, context, context_len))
-            return "failed";
-        return "delayed";
-    }
-    /* A permanent code is a failure, unless the notice is still trying:
-     * its own words say so ("Gmail will retry for 46 more hours", "will
-     * keep trying") or the notice's before its address (Postfix's "THIS
-     * IS A WARNING ONLY", Exim's "has not yet been delivered"). The code
-     * is then an earlier attempt's answer, another MX's or a server's
-     * that a later try may pass; the sender has not given up. */
-    if (r->status[0] == '5' || (r->status[0] == '\0' && r->replycode[0] == '5')) {
-        if (bounce_rules_first(BOUNCE_TABLE_DELAYED, r->diagnostic, len, &m))
-            return m.rule->value != NULL ? m.rule->value : "delayed";
-        if (context != NULL && context_still_trying(r, context, context_len))
-            return "delayed";
-        return "failed";
+        if (cls == '4')
+            return context != NULL && context_gave_up(r, context, context_len) ? "failed" : "delayed";
+        return context != NULL && context_still_trying(r, context, context_len) ? "delayed" : "failed";
     }
     if (r->status[0] != '\0')
         return "failed";
     if (bounce_rules_first(BOUNCE_TABLE_DELAYED, r->diagnostic, len, &m))
         return m.rule->value != NULL ? m.rule->value : "delayed";
-    if (r->replycode[0] == '4' || r->replycode[0] == '5')
-        return "failed";
     if (bounce_rules_first(BOUNCE_TABLE_DELIVERED, r->diagnostic, len, &m)
         || (context != NULL
             && bounce_rules_first(BOUNCE_TABLE_DELIVERED_NOTICE, context, context_len, &m))) {
