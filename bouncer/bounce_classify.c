@@ -644,22 +644,14 @@ rhost_reason(const BounceRecipient *r, const char *reporting_mta, const char *di
      * fits (a recipient's diagnostic is at most BOUNCE_MAX_DIAGNOSTIC
      * bytes): one for each recipient's classification. */
     const char *command = r->smtp_command != NULL ? r->smtp_command : "";
-    gsize diag_len = strlen(diag), status_len = strlen(r->status), command_len = strlen(command);
-    gsize len = diag_len + 8 + status_len + 9 + command_len;
     char local[BOUNCE_MAX_DIAGNOSTIC + 256];
-    g_autofree char *heap = len < sizeof(local) ? NULL : g_malloc(len + 1);
-    char *subject = heap != NULL ? heap : local, *o = subject;
+    g_autofree char *heap = NULL;
+    const char *subject = local;
+    gsize len = (gsize)g_snprintf(local, sizeof(local), "%s\nstatus=%s command=%s", diag,
+                                  r->status, command);
 
-    memcpy(o, diag, diag_len);
-    o += diag_len;
-    memcpy(o, "\nstatus=", 8);
-    o += 8;
-    memcpy(o, r->status, status_len);
-    o += status_len;
-    memcpy(o, " command=", 9);
-    o += 9;
-    memcpy(o, command, command_len);
-    o[command_len] = '\0';
+    if (len >= sizeof(local))
+        subject = heap = g_strdup_printf("%s\nstatus=%s command=%s", diag, r->status, command);
 
     if (bounce_rules_first_domain(BOUNCE_TABLE_RHOST_REASON, r->remote_mta, subject, len, m)
         || bounce_rules_first_domain(BOUNCE_TABLE_RHOST_REASON, rcpt_domain(r), subject, len, m))
