@@ -1758,40 +1758,6 @@ prose_dsn_fields_at(const char *text, gsize len)
     return first;
 }
 
-/* prose_domino_blocks - Domino repeats its block per recipient ("Your
- * message / Subject: ... / was not delivered to: / x@y / because: / ..."):
- * the next block's opening line ends the text of the recipient before it,
- * which would otherwise take the next block's subject line too. */
-static void
-prose_domino_blocks(const char *text, GArray *hits)
-{
-    static const char words[] = "Your message";
-
-    for (guint i = 0; i + 1 < hits->len; i++) {
-        ProseHit *hit = &g_array_index(hits, ProseHit, i);
-        gsize end = hit->diag_end != 0 ? hit->diag_end : g_array_index(hits, ProseHit, i + 1).line_start;
-        gsize pos = hit->diag_start;
-
-        if (pos >= end)
-            continue;
-        while (pos < end) {
-            const char *nl = memchr(text + pos, '\n', end - pos);
-            gsize line_end = nl != NULL ? (gsize)(nl - text) : end;
-            gsize a = pos, b = line_end;
-
-            while (a < b && (text[a] == ' ' || text[a] == '\t'))
-                a++;
-            while (b > a && (text[b - 1] == ' ' || text[b - 1] == '\t' || text[b - 1] == '\r'))
-                b--;
-            if (pos > hit->line_start && b - a == sizeof words - 1 && memcmp(text + a, words, b - a) == 0) {
-                hit->diag_end = pos;
-                break;
-            }
-            pos = line_end + 1;
-        }
-    }
-}
-
 /* prose_line_is - the line from pos to line_end is words, past blanks
  * at either end (ASCII compared in any case). */
 static gboolean
@@ -1815,6 +1781,30 @@ prose_is_blank(const char *text, gsize a, gsize b)
             return FALSE;
     }
     return TRUE;
+}
+
+/* prose_domino_blocks - Domino repeats its block per recipient ("Your
+ * message / Subject: ... / was not delivered to: / x@y / because: / ..."):
+ * the next block's opening line ends the text of the recipient before it,
+ * which would otherwise take the next block's subject line too. */
+static void
+prose_domino_blocks(const char *text, GArray *hits)
+{
+    for (guint i = 0; i + 1 < hits->len; i++) {
+        ProseHit *hit = &g_array_index(hits, ProseHit, i);
+        gsize end = hit->diag_end != 0 ? hit->diag_end : g_array_index(hits, ProseHit, i + 1).line_start;
+
+        for (gsize pos = hit->diag_start; pos < end;) {
+            const char *nl = memchr(text + pos, '\n', end - pos);
+            gsize line_end = nl != NULL ? (gsize)(nl - text) : end;
+
+            if (pos > hit->line_start && prose_line_is(text, pos, line_end, "Your message")) {
+                hit->diag_end = pos;
+                break;
+            }
+            pos = line_end + 1;
+        }
+    }
 }
 
 /* prose_line_says_more - hit's recipient line goes on past its address
@@ -2003,36 +1993,24 @@ prose_reasons_above(const char *text, GArray *hits, gsize err_len)
         return;
     /* Nothing between the heading and the first address: the reasons
      * stand below the addresses, and each one's own lines say it. */
-    {
-        gsize first = g_array_index(hits, ProseHit, 0).line_start;
-        gboolean above = FALSE;
-
-        for (gsize k = from; k < first && !above; k++)
-            above = !g_ascii_isspace(text[k]);
-        if (!above)
-            return;
-    }
+    if (prose_is_blank(text, from, g_array_index(hits, ProseHit, 0).line_start))
+        return;
     for (guint i = 0; i < hits->len; i++) {
         const ProseHit *hit = &g_array_index(hits, ProseHit, i);
         const char *nl = memchr(text + hit->line_start, '\n', err_len - hit->line_start);
         gsize line_end = nl != NULL ? (gsize)(nl - text) : err_len;
 
-        if (hit->diag_start < hit->line_start || hit->diag_start > line_end || hit->again_start != 0)
+        if (hit->diag_start < hit->line_start || hit->diag_start > line_end || hit->again_start != 0
+            || !prose_is_blank(text, hit->diag_start, line_end))
             return;
-        for (gsize k = hit->diag_start; k < line_end; k++)
-            if (!g_ascii_isspace(text[k]))
-                return;
     }
     for (guint i = 0; i < hits->len; i++) {
         ProseHit *hit = &g_array_index(hits, ProseHit, i);
         const char *nl = memchr(text + hit->line_start, '\n', err_len - hit->line_start);
         gsize start = from, end = hit->line_start;
-        gboolean blank = TRUE;
 
-        for (gsize k = start; k < end && blank; k++)
-            blank = g_ascii_isspace(text[k]);
         from = nl != NULL ? (gsize)(nl - text) + 1 : err_len;
-        if (blank && i > 0) {
+        if (prose_is_blank(text, start, end) && i > 0) {
             hit->diag_start = g_array_index(hits, ProseHit, i - 1).diag_start;
             hit->diag_end = g_array_index(hits, ProseHit, i - 1).diag_end;
         } else {
@@ -2072,6 +2050,7 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
     const BounceFields *original = parts->original;
     const char *failed;
     gboolean sections = FALSE;  /* recipients listed under headings of their own */
+    BounceMatch fml;
 
     err_len = prose_error_end(parts, &original_at);
     if (!prose_is_bounce(parts, err_len, &why))
@@ -2216,16 +2195,16 @@ bounce_prose_read(BounceReport *report, BounceParts *parts)
             bounce_mta_preset_from(r, mta, before);
         }
     }
-    if (report->recipients->len > 0) {
-        BounceMatch m;
+    /* fml says why in its subject when its text has no known words: the
+     * subject counts for those its text leaves undecided. */
+    if (report->recipients->len > 0 && prose_fml_subject(parts, &fml)) {
+        const char *subject = parts->subject_bare != NULL ? parts->subject_bare : parts->subject;
 
-        /* fml says why in its subject when its text has no known words:
-         * the subject counts for those its text leaves undecided. */
         for (guint i = 0; i < report->recipients->len; i++) {
             BounceRecipient *r = g_ptr_array_index(report->recipients, i);
 
-            if (r->reason[0] == '\0' && prose_fml_subject(parts, &m))
-                bounce_mta_preset_from(r, "fml", parts->subject_bare != NULL ? parts->subject_bare : parts->subject);
+            if (r->reason[0] == '\0')
+                bounce_mta_preset_from(r, "fml", subject);
         }
     }
     return report->recipients->len > 0;
