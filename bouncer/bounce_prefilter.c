@@ -73,8 +73,7 @@ struct BouncePrefilter {
      * first-clause word too short for a key). A text's candidate rules
      * are found from the gates: one look-up per key of the table instead
      * of a walk per rule. */
-    BouncePrefilterIndex ix;
-    gboolean own_index;       /* ix was worked out here, not built in */
+    BouncePrefilterIndex ix;  /* built: the build's; else worked out here */
 };
 
 /* --- sets of strings ----------------------------------------------------- */
@@ -1111,7 +1110,6 @@ bounce_prefilter_new(const BounceRule *rules, gsize count)
     pf->data.words = (PfWord *)g_array_free(words, FALSE);
     pf_keys_first(pf);
     pf_gates_make(pf);
-    pf->own_index = TRUE;
     return pf;
 }
 
@@ -1122,14 +1120,7 @@ bounce_prefilter_new_built(const BouncePrefilterData *data)
 
     pf->data = *data;
     pf->built = TRUE;
-    if (data->index != NULL) {
-        /* worked out by the build too: nothing to do at start */
-        pf->ix = *data->index;
-        return pf;
-    }
-    pf_keys_first(pf);
-    pf_gates_make(pf);
-    pf->own_index = TRUE;
+    pf->ix = *data->index;      /* worked out by the build too: nothing to do at start */
     return pf;
 }
 
@@ -1156,8 +1147,6 @@ bounce_prefilter_free(BouncePrefilter *pf)
         g_free((gpointer)pf->data.first);
         g_free((gpointer)pf->data.nwords);
         g_free((gpointer)pf->data.words);
-    }
-    if (pf->own_index) {
         g_free((gpointer)pf->ix.key0);
         g_free((gpointer)pf->ix.key_end);
         g_free((gpointer)pf->ix.clause_end);

@@ -343,7 +343,7 @@ typedef struct {
     const guint32 *nwords;    /* per rule, all branches: 0 = always tried */
     const BouncePrefilterWord *words;
     gsize nwords_total;
-    const BouncePrefilterIndex *index;  /* NULL: worked out when made */
+    const BouncePrefilterIndex *index;  /* the build's; NULL in a prefilter's own data */
 } BouncePrefilterData;
 
 /* bounce_prefilter_new - the words of each rule's pattern. (transfer full) */
