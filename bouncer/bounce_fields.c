@@ -66,6 +66,18 @@ bounce_field_value(const BounceField *field)
     return f->value;
 }
 
+/* fields_add_read - the field just read: its value where it stands in
+ * the text (span), or as joined in value when it was not one run. */
+static void
+fields_add_read(BounceFields *fields, const char *name, gsize name_len, const char *span,
+                gsize span_len, const GString *value)
+{
+    if (span != NULL)
+        bounce_fields_add(fields, name, name_len, span, span_len);
+    else
+        bounce_fields_add(fields, name, name_len, value->str, value->len);
+}
+
 /* field_name_len - length of a field name at the start of line, 0 when the
  * line is not "Name:" (RFC 5322 ftext: printable ASCII but colon). */
 static gsize
@@ -133,24 +145,16 @@ bounce_fields_parse(BounceFields *fields, const char *text, gsize len, gboolean 
             pos = next;
             continue;
         }
-        if (name != NULL) {
-            if (span != NULL)
-                bounce_fields_add(fields, name, name_len, span, span_len);
-            else
-                bounce_fields_add(fields, name, name_len, value->str, value->len);
-        }
+        if (name != NULL)
+            fields_add_read(fields, name, name_len, span, span_len, value);
         name = line;
         name_len = nlen;
         span = line + nlen + 1;
         span_len = line_len - nlen - 1;
         pos = next;
     }
-    if (name != NULL) {
-        if (span != NULL)
-            bounce_fields_add(fields, name, name_len, span, span_len);
-        else
-            bounce_fields_add(fields, name, name_len, value->str, value->len);
-    }
+    if (name != NULL)
+        fields_add_read(fields, name, name_len, span, span_len, value);
     if (value != NULL)
         g_string_free(value, TRUE);
     return pos;
