@@ -453,6 +453,17 @@ static const BounceRule table_reason[] = {
     { "syntaxerror",  "syntaxerror", 0, "syntax error|command unrecognized|command not (?:recognized|implemented)|bad sequence of commands|unrecognized command|parameter not (?:recognized|implemented)|malformed address:|angle-brackets nested too deep|expected word or \"<\"|domain missing in source-routed address", NULL },
 };
 
+/* The domains of the providers with more than one, as their rules give them. */
+#define RHOST_GOOGLE     "google.com|smtp-relay.gmail.com"
+#define RHOST_MICROSOFT  "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com"
+#define RHOST_MIMECAST   "mimecast.com|mimecast.co.za|mimecast-offshore.com"
+#define RHOST_ORANGE     "orange.fr|wanadoo.fr|laposte.net"
+#define RHOST_APPLE      "icloud.com|me.com|apple.com"
+#define RHOST_SPECTRUM   "charter.net|spectrum.net|twc.com|rr.com|roadrunner.com|brighthouse.com"
+#define RHOST_NETEASE    "163.com|126.com|yeah.net|netease.com"
+#define RHOST_LAPOSTE    "laposte.net|laposte.fr"
+#define RHOST_YAHOO      "yahoo.com|yahoo.co.uk|yahoo.fr|yahoo.de|yahoo.es|yahoo.it|yahoo.ca|yahoo.com.au|yahoo.com.br|yahoodns.net|ymail.com|rocketmail.com"
+
 /* Provider wording that means something other than what the generic table
  * would say, and the providers' documented error codes; a rule applies only
  * when the remote host (or, that failing, the recipient's domain, or with
@@ -464,63 +475,63 @@ static const BounceRule table_reason[] = {
  * answer means different things at different steps. */
 static const BounceRule table_rhost_reason[] = {
     { "rhost-googlegroups",    "rejected", 0, "\\A(?![\\s\\S]*5\\.1\\.1)", "googlegroups.com" },
-    { "rhost-google-sender",   "rejected", 0, "mail sending denied|unauthenticated email is not accepted from this domain", "google.com|smtp-relay.gmail.com" },
-    { "rhost-google-toomany",  "toomanyconn", 0, "your message has too many recipients|too many recipients for this sender", "google.com|smtp-relay.gmail.com" },
+    { "rhost-google-sender",   "rejected", 0, "mail sending denied|unauthenticated email is not accepted from this domain", RHOST_GOOGLE },
+    { "rhost-google-toomany",  "toomanyconn", 0, "your message has too many recipients|too many recipients for this sender", RHOST_GOOGLE },
     /* "This mail has been rate limited because it is unauthenticated":
      * the cause is authentication, not a rate. */
-    { "rhost-google-auth-rate","authfailure", 0, "rate limited because it is unauthenticated|senders to authenticate (?:with (?:either spf or dkim|spf|dkim)|their email with (?:spf|dkim))", "google.com|smtp-relay.gmail.com" },
-    { "rhost-google-speeding", "speeding", 0, "is receiving mail (?:too quickly|at a rate that prevents)|rate that prevents additional messages|daily (?:sending quota|user sending (?:quota|limit)|smtp relay (?:sending )?limit) exceeded|this mail has been rate limited", "google.com|smtp-relay.gmail.com" },
+    { "rhost-google-auth-rate","authfailure", 0, "rate limited because it is unauthenticated|senders to authenticate (?:with (?:either spf or dkim|spf|dkim)|their email with (?:spf|dkim))", RHOST_GOOGLE },
+    { "rhost-google-speeding", "speeding", 0, "is receiving mail (?:too quickly|at a rate that prevents)|rate that prevents additional messages|daily (?:sending quota|user sending (?:quota|limit)|smtp relay (?:sending )?limit) exceeded|this mail has been rate limited", RHOST_GOOGLE },
     /* Google's SMTP relay refusing a host or a domain it does not serve,
      * and Gmail telling a host to send through its provider's relay. */
-    { "rhost-google-relay",    "norelaying", 0, "mail relay denied|invalid credentials for relay|not authorized to send (?:e-?mail|mail) directly to our servers", "google.com|smtp-relay.gmail.com" },
-    { "rhost-google-blocked",  "blocked", 0, "try again later, closing connection|unusual rate of (?:unsolicited )?mail|ip not in whitelist for rcpt domain|helo/ehlo argument is invalid|empty helo/ehlo argument", "google.com|smtp-relay.gmail.com" },
-    { "rhost-google-reputation","badreputation", 0, "very low reputation of the sending", "google.com|smtp-relay.gmail.com" },
-    { "rhost-google-ptr",      "requireptr", 0, "does not have a ptr record|have a ptr record, or the ptr record|ipv6 sending guidelines regarding ptr|does not match the ip address of the hostname", "google.com|smtp-relay.gmail.com" },
-    { "rhost-google-auth",     "authfailure", 0, "does not have authentication|not pass authentication|fails to pass (?:spf|authentication) checks|unauthenticated email|senders to authenticate|spf record (?:of the sending domain|with a hard fail)|aligned with either the authenticated|dmarc record|dkim|spf|dmarc", "google.com|smtp-relay.gmail.com" },
-    { "rhost-google-rfc",      "notcompliantrfc", 0, "not rfc 5322 compliant|missing a valid (?:address in the from: header|message-id)|multiple addresses in from: header|unicode character in a disallowed header|encoded-word syntax is not permitted|mail message is malformed", "google.com|smtp-relay.gmail.com" },
-    { "rhost-google-policy",   "policyviolation", 0, "illegal attachment on your message|content presents a potential security issue|has a policy that prohibited the mail|with the same message-id", "google.com|smtp-relay.gmail.com" },
+    { "rhost-google-relay",    "norelaying", 0, "mail relay denied|invalid credentials for relay|not authorized to send (?:e-?mail|mail) directly to our servers", RHOST_GOOGLE },
+    { "rhost-google-blocked",  "blocked", 0, "try again later, closing connection|unusual rate of (?:unsolicited )?mail|ip not in whitelist for rcpt domain|helo/ehlo argument is invalid|empty helo/ehlo argument", RHOST_GOOGLE },
+    { "rhost-google-reputation","badreputation", 0, "very low reputation of the sending", RHOST_GOOGLE },
+    { "rhost-google-ptr",      "requireptr", 0, "does not have a ptr record|have a ptr record, or the ptr record|ipv6 sending guidelines regarding ptr|does not match the ip address of the hostname", RHOST_GOOGLE },
+    { "rhost-google-auth",     "authfailure", 0, "does not have authentication|not pass authentication|fails to pass (?:spf|authentication) checks|unauthenticated email|senders to authenticate|spf record (?:of the sending domain|with a hard fail)|aligned with either the authenticated|dmarc record|dkim|spf|dmarc", RHOST_GOOGLE },
+    { "rhost-google-rfc",      "notcompliantrfc", 0, "not rfc 5322 compliant|missing a valid (?:address in the from: header|message-id)|multiple addresses in from: header|unicode character in a disallowed header|encoded-word syntax is not permitted|mail message is malformed", RHOST_GOOGLE },
+    { "rhost-google-policy",   "policyviolation", 0, "illegal attachment on your message|content presents a potential security issue|has a policy that prohibited the mail|with the same message-id", RHOST_GOOGLE },
     /* Gmail's bulk-sender rules: mail not sent over TLS (4.7.29); its words
      * "bulk email senders" are no spam's. */
-    { "rhost-google-tls",      "securityerror", 0, "wasn't sent over a tls connection|senders to use tls(?:/ssl)? for smtp connections", "google.com|smtp-relay.gmail.com" },
+    { "rhost-google-tls",      "securityerror", 0, "wasn't sent over a tls connection|senders to use tls(?:/ssl)? for smtp connections", RHOST_GOOGLE },
     /* Limits on a message's parts (attachments, headers), not its size. */
-    { "rhost-google-exceedlimit","exceedlimit", 0, "exceeds google's limit of \\d+ attachments|bytes per individual header size|google's (?:message header size limits?|header name limit)", "google.com|smtp-relay.gmail.com" },
-    { "rhost-google-expired",  "expired", 0, "connection expired, try reconnecting|timeout - closing connection", "google.com|smtp-relay.gmail.com" },
-    { "rhost-google-senderrfc","notcompliantrfc", 0, "sender address .{0,200}is not a valid rfc 5321 address", "google.com|smtp-relay.gmail.com" },
-    { "rhost-google-speeding2","speeding", 0, "peak smtp relay limit exceeded", "google.com|smtp-relay.gmail.com" },
-    { "rhost-google-system",   "systemerror", 0, "temporary system problem|server busy|multiple destination domains per transaction|mail server (?:has )?temporarily rejected (?:this )?message|domain policy size per transaction", "google.com|smtp-relay.gmail.com" },
-    { "rhost-google-syntax",   "syntaxerror", 0, "smtp protocol violation|bad sequence of commands|unrecognized command|unimplemented command|no data after bdat|optional argument not permitted|unrecognized authentication type|too many unauthenticated commands|ehlo/helo first", "google.com|smtp-relay.gmail.com" },
-    { "rhost-google-spam",     "spamdetected", 0, "likely unsolicited mail|nature of the content or the links", "google.com|smtp-relay.gmail.com" },
-    { "rhost-google-suspend",  "suspend", 0, "account (?:that you tried to reach )?is (?:disabled|inactive)|is disabled|has been disabled", "google.com|smtp-relay.gmail.com" },
-    { "rhost-google-full",     "mailboxfull", 0, "out of storage space|over quota|storage quota|inbox is full|email quota exceeded", "google.com|smtp-relay.gmail.com" },
+    { "rhost-google-exceedlimit","exceedlimit", 0, "exceeds google's limit of \\d+ attachments|bytes per individual header size|google's (?:message header size limits?|header name limit)", RHOST_GOOGLE },
+    { "rhost-google-expired",  "expired", 0, "connection expired, try reconnecting|timeout - closing connection", RHOST_GOOGLE },
+    { "rhost-google-senderrfc","notcompliantrfc", 0, "sender address .{0,200}is not a valid rfc 5321 address", RHOST_GOOGLE },
+    { "rhost-google-speeding2","speeding", 0, "peak smtp relay limit exceeded", RHOST_GOOGLE },
+    { "rhost-google-system",   "systemerror", 0, "temporary system problem|server busy|multiple destination domains per transaction|mail server (?:has )?temporarily rejected (?:this )?message|domain policy size per transaction", RHOST_GOOGLE },
+    { "rhost-google-syntax",   "syntaxerror", 0, "smtp protocol violation|bad sequence of commands|unrecognized command|unimplemented command|no data after bdat|optional argument not permitted|unrecognized authentication type|too many unauthenticated commands|ehlo/helo first", RHOST_GOOGLE },
+    { "rhost-google-spam",     "spamdetected", 0, "likely unsolicited mail|nature of the content or the links", RHOST_GOOGLE },
+    { "rhost-google-suspend",  "suspend", 0, "account (?:that you tried to reach )?is (?:disabled|inactive)|is disabled|has been disabled", RHOST_GOOGLE },
+    { "rhost-google-full",     "mailboxfull", 0, "out of storage space|over quota|storage quota|inbox is full|email quota exceeded", RHOST_GOOGLE },
     /* A bare "does not exist" in answer to MAIL FROM is of our sender's
      * address. */
-    { "rhost-google-user",     "userunknown", 0, "email account that you tried to reach does not exist|does not exist(?![\\s\\S]*command=mail$)", "google.com|smtp-relay.gmail.com" },
+    { "rhost-google-user",     "userunknown", 0, "email account that you tried to reach does not exist|does not exist(?![\\s\\S]*command=mail$)", RHOST_GOOGLE },
     /* Google Workspace's own wording (reported by googlemail.com). */
     { "rhost-gsuite-user",     "userunknown", 0, "because the address couldn't be found\\. check for typos", "googlemail.com" },
     /* "5.4.1 Relay Access Denied": the domain is not one the tenant
      * accepts, unlike 5.4.1 "Recipient address rejected: Access denied"
      * (directory-based edge blocking: no such recipient). */
-    { "rhost-ms-relay",        "norelaying", 0, "5\\.4\\.1 relay access denied|tenantattribution; relay access denied", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
+    { "rhost-ms-relay",        "norelaying", 0, "5\\.4\\.1 relay access denied|tenantattribution; relay access denied", RHOST_MICROSOFT },
     /* RFC 2606's reserved names and single-label domains can never receive mail. */
-    { "rhost-ms-reserved",     "userunknown", 0, "recipient address reserved by rfc 2606|recipient addresses in single label domains not accepted", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
-    { "rhost-ms-user",         "userunknown", 0, "recipnotfound|recipient not found|address couldn't be found|not found by smtp address lookup|5\\.4\\.1 .{0,40}access denied|access denied.{0,30}5\\.4\\.1|5\\.4\\.1 \\[[^\\]]+\\]: recipient address rejected: access denied", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
-    { "rhost-ms-sender",       "rejected", 0, "client blocked from sending from unregistered domains", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
-    { "rhost-ms-block",        "blocked", 0, "banned sending ip|banned sender|bad helo|rejected by recipient|customer block list|part of their network is on our block list|5\\.7\\.606|5\\.7\\.511|s3150|blocked using|block list", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
-    { "rhost-ms-auth",         "authfailure", 0, "5\\.7\\.509|dmarc|spf|dkim|not pass authentication|required authentication level", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
-    { "rhost-ms-reputation",   "badreputation", 0, "4\\.7\\.650|poor reputation|ip reputation", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
-    { "rhost-ms-null",         "userunknown", 0, "5\\.1\\.10|null mx", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
+    { "rhost-ms-reserved",     "userunknown", 0, "recipient address reserved by rfc 2606|recipient addresses in single label domains not accepted", RHOST_MICROSOFT },
+    { "rhost-ms-user",         "userunknown", 0, "recipnotfound|recipient not found|address couldn't be found|not found by smtp address lookup|5\\.4\\.1 .{0,40}access denied|access denied.{0,30}5\\.4\\.1|5\\.4\\.1 \\[[^\\]]+\\]: recipient address rejected: access denied", RHOST_MICROSOFT },
+    { "rhost-ms-sender",       "rejected", 0, "client blocked from sending from unregistered domains", RHOST_MICROSOFT },
+    { "rhost-ms-block",        "blocked", 0, "banned sending ip|banned sender|bad helo|rejected by recipient|customer block list|part of their network is on our block list|5\\.7\\.606|5\\.7\\.511|s3150|blocked using|block list", RHOST_MICROSOFT },
+    { "rhost-ms-auth",         "authfailure", 0, "5\\.7\\.509|dmarc|spf|dkim|not pass authentication|required authentication level", RHOST_MICROSOFT },
+    { "rhost-ms-reputation",   "badreputation", 0, "4\\.7\\.650|poor reputation|ip reputation", RHOST_MICROSOFT },
+    { "rhost-ms-null",         "userunknown", 0, "5\\.1\\.10|null mx", RHOST_MICROSOFT },
     /* Comcast's documented codes (postmaster.comcast.net, smtp-error-codes). */
     { "rhost-comcast-block",   "blocked", 0, "#bl0000\\d\\d\\b|found on one or more dnsbls", "comcast.net" },
     { "rhost-comcast-auth",    "authfailure", 0, "#dm0000\\d\\d\\b|rejected due to dmarc", "comcast.net" },
     { "rhost-comcast-speeding","speeding", 0, "#rl0000\\d\\d\\b|throttled", "comcast.net" },
     /* Exchange Online's documented codes whose class alone misleads. */
-    { "rhost-ms-speeding",     "speeding", 0, "per hour message receive limit(?: from specific sender)? exceeded|has exceeded permitted limits within|reached your daily limit for message recipients|submission quota exceeded|recipient thread limit exceeded", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
-    { "rhost-ms-toomany",      "toomanyconn", 0, "the recipient has exceeded their limit for|access denied, tenant has exceeded threshold", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
-    { "rhost-ms-suspend",      "suspend", 0, "access denied, banned recipient|5\\.7\\.504 .{0,40}recipient address rejected: access denied|mailbox cannot be accessed", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
-    { "rhost-ms-policy",       "policyviolation", 0, "5\\.7\\.9\\d\\d .{0,40}delivery not authorized, message refused|policy violation detected \\(as\\d+\\)|x-dg-ref header is too long", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
-    { "rhost-ms-spam",         "spamdetected", 0, "content filter agent quarantined this message", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
-    { "rhost-ms-rejected",     "rejected", 0, "delivery not authorized|sender was not authenticated by organization|sender not in allowed-senders list|access denied, bad outbound sender|access denied, spam abuse detected", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
-    { "rhost-ms-system",       "systemerror", 0, "server busy\\. please try again later from|pfa agent busy|\\(suspiciousremoteservererror\\)|destination mailbox address ambiguous|mailing list expansion problem|misconfigured forwarding address", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
+    { "rhost-ms-speeding",     "speeding", 0, "per hour message receive limit(?: from specific sender)? exceeded|has exceeded permitted limits within|reached your daily limit for message recipients|submission quota exceeded|recipient thread limit exceeded", RHOST_MICROSOFT },
+    { "rhost-ms-toomany",      "toomanyconn", 0, "the recipient has exceeded their limit for|access denied, tenant has exceeded threshold", RHOST_MICROSOFT },
+    { "rhost-ms-suspend",      "suspend", 0, "access denied, banned recipient|5\\.7\\.504 .{0,40}recipient address rejected: access denied|mailbox cannot be accessed", RHOST_MICROSOFT },
+    { "rhost-ms-policy",       "policyviolation", 0, "5\\.7\\.9\\d\\d .{0,40}delivery not authorized, message refused|policy violation detected \\(as\\d+\\)|x-dg-ref header is too long", RHOST_MICROSOFT },
+    { "rhost-ms-spam",         "spamdetected", 0, "content filter agent quarantined this message", RHOST_MICROSOFT },
+    { "rhost-ms-rejected",     "rejected", 0, "delivery not authorized|sender was not authenticated by organization|sender not in allowed-senders list|access denied, bad outbound sender|access denied, spam abuse detected", RHOST_MICROSOFT },
+    { "rhost-ms-system",       "systemerror", 0, "server busy\\. please try again later from|pfa agent busy|\\(suspiciousremoteservererror\\)|destination mailbox address ambiguous|mailing list expansion problem|misconfigured forwarding address", RHOST_MICROSOFT },
     /* Exchange Online's remaining documented replies: the IP restricted
      * while its traffic is evaluated (4.7.500-899), messages Exchange
      * found malformed, a recipient's own size limit, its back-end
@@ -529,11 +540,11 @@ static const BounceRule table_rhost_reason[] = {
      * have: a recipient's, so not in answer to MAIL FROM, where the
      * mailbox is our sender's (the line "command=MAIL" closes the text
      * these rules see). */
-    { "rhost-ms-tryagain",     "blocked", 0, "access denied, please try again later", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
-    { "rhost-ms-content",      "contenterror", 0, "too many related errors|agent generated message depth exceeded|invalid message content", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
-    { "rhost-ms-exceedlimit",  "exceedlimit", 0, "recipsizelimit; message too large for this recipient", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
-    { "rhost-ms-system2",      "systemerror", 0, "4\\.3\\.2 service not (?:available|active)|message failed to be replicated|temporary server error\\. please try again later", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
-    { "rhost-ms-user2",        "userunknown", 0, "invalid x\\.400 address|5\\.5\\.0 requested action not taken: mailbox unavailable(?![\\s\\S]*command=mail$)", "outlook.com|office365.com|onmicrosoft.com|exchangelabs.com" },
+    { "rhost-ms-tryagain",     "blocked", 0, "access denied, please try again later", RHOST_MICROSOFT },
+    { "rhost-ms-content",      "contenterror", 0, "too many related errors|agent generated message depth exceeded|invalid message content", RHOST_MICROSOFT },
+    { "rhost-ms-exceedlimit",  "exceedlimit", 0, "recipsizelimit; message too large for this recipient", RHOST_MICROSOFT },
+    { "rhost-ms-system2",      "systemerror", 0, "4\\.3\\.2 service not (?:available|active)|message failed to be replicated|temporary server error\\. please try again later", RHOST_MICROSOFT },
+    { "rhost-ms-user2",        "userunknown", 0, "invalid x\\.400 address|5\\.5\\.0 requested action not taken: mailbox unavailable(?![\\s\\S]*command=mail$)", RHOST_MICROSOFT },
     /* Outlook.com (Hotmail) and Aol answering from their own MX. */
     { "rhost-hotmail-host",    "hostunknown", 0, "the mail could not be delivered to the recipient because the domain is not reachable", "hotmail.com" },
     { "rhost-hotmail-user",    "userunknown", 0, "requested action not taken: mailbox unavailable(?![\\s\\S]*command=mail$)", "hotmail.com" },
@@ -543,16 +554,16 @@ static const BounceRule table_rhost_reason[] = {
     { "rhost-cloudflare-block","blocked", 0, "found on one or more dnsbls", "mx.cloudflare.net" },
     { "rhost-cloudflare-system","systemerror", 0, "upstream error", "mx.cloudflare.net" },
     /* Apple iCloud Mail (support.apple.com/en-us/102322). */
-    { "rhost-apple-user",      "userunknown", 0, "inactive email address|user does not exist|unknown or illegal alias|mailbox does not exist|no such user", "icloud.com|me.com|apple.com" },
-    { "rhost-apple-moved",     "hasmoved", 0, "recipient no longer on server", "icloud.com|me.com|apple.com" },
-    { "rhost-apple-full",      "mailboxfull", 0, "user is over quota|mailbox is full|quota exceeded", "icloud.com|me.com|apple.com" },
-    { "rhost-apple-auth",      "authfailure", 0, "s dmarc policy|failing both spf and dkim|spf|dkim|dmarc|not pass authentication", "icloud.com|me.com|apple.com" },
-    { "rhost-apple-relay",     "norelaying", 0, "relay access denied", "icloud.com|me.com|apple.com" },
-    { "rhost-apple-notaccept", "notaccept", 0, "host/domain does not accept mail", "icloud.com|me.com|apple.com" },
-    { "rhost-apple-policy",    "policyviolation", 0, "due to local policy", "icloud.com|me.com|apple.com" },
-    { "rhost-apple-sender",    "rejected", 0, "sender address rejected", "icloud.com|me.com|apple.com" },
-    { "rhost-apple-speeding",  "speeding", 0, "due to excessive volume", "icloud.com|me.com|apple.com" },
-    { "rhost-apple-block",     "blocked", 0, "spamhaus|proofpoint\\.com/dnsbl|not accepting connections|\\bblocked\\b", "icloud.com|me.com|apple.com" },
+    { "rhost-apple-user",      "userunknown", 0, "inactive email address|user does not exist|unknown or illegal alias|mailbox does not exist|no such user", RHOST_APPLE },
+    { "rhost-apple-moved",     "hasmoved", 0, "recipient no longer on server", RHOST_APPLE },
+    { "rhost-apple-full",      "mailboxfull", 0, "user is over quota|mailbox is full|quota exceeded", RHOST_APPLE },
+    { "rhost-apple-auth",      "authfailure", 0, "s dmarc policy|failing both spf and dkim|spf|dkim|dmarc|not pass authentication", RHOST_APPLE },
+    { "rhost-apple-relay",     "norelaying", 0, "relay access denied", RHOST_APPLE },
+    { "rhost-apple-notaccept", "notaccept", 0, "host/domain does not accept mail", RHOST_APPLE },
+    { "rhost-apple-policy",    "policyviolation", 0, "due to local policy", RHOST_APPLE },
+    { "rhost-apple-sender",    "rejected", 0, "sender address rejected", RHOST_APPLE },
+    { "rhost-apple-speeding",  "speeding", 0, "due to excessive volume", RHOST_APPLE },
+    { "rhost-apple-block",     "blocked", 0, "spamhaus|proofpoint\\.com/dnsbl|not accepting connections|\\bblocked\\b", RHOST_APPLE },
     /* Yahoo Inc. (senders.yahooinc.com/smtp-error-codes), answering from
      * its MX hosts. Its TSS04 "deferred due to unexpected volume or user
      * complaints" refuses the sender. */
@@ -571,32 +582,32 @@ static const BounceRule table_rhost_reason[] = {
     /* Not where the refusal is of our sender's address ("Sender address
      * rejected: ... User not found"), the recipient's domain having
      * chosen the rule. */
-    { "rhost-yahoo-user",      "userunknown", 0, "\\A(?![\\s\\S]*sender address rejected)[\\s\\S]*?(?:user doesn't have a|user not found|does not exist|mailbox not found)", "yahoo.com|yahoo.co.uk|yahoo.fr|yahoo.de|yahoo.es|yahoo.it|yahoo.ca|yahoo.com.au|yahoo.com.br|yahoodns.net|ymail.com|rocketmail.com" },
+    { "rhost-yahoo-user",      "userunknown", 0, "\\A(?![\\s\\S]*sender address rejected)[\\s\\S]*?(?:user doesn't have a|user not found|does not exist|mailbox not found)", RHOST_YAHOO },
     /* The sending host's name: "reverse" alone is also the SMTP reverse
      * path, our envelope sender. */
-    { "rhost-yahoo-ptr",       "requireptr", 0, "\\bptr\\b|reverse (?:dns|lookup|mapping|hostname)|cannot find your hostname", "yahoo.com|yahoo.co.uk|yahoo.fr|yahoo.de|yahoo.es|yahoo.it|yahoo.ca|yahoo.com.au|yahoo.com.br|yahoodns.net|ymail.com|rocketmail.com" },
-    { "rhost-yahoo-block",     "blocked", 0, "not accepting mail from this ip|ip not accepted|\\[bl2[0-9]\\]", "yahoo.com|yahoo.co.uk|yahoo.fr|yahoo.de|yahoo.es|yahoo.it|yahoo.ca|yahoo.com.au|yahoo.com.br|yahoodns.net|ymail.com|rocketmail.com" },
+    { "rhost-yahoo-ptr",       "requireptr", 0, "\\bptr\\b|reverse (?:dns|lookup|mapping|hostname)|cannot find your hostname", RHOST_YAHOO },
+    { "rhost-yahoo-block",     "blocked", 0, "not accepting mail from this ip|ip not accepted|\\[bl2[0-9]\\]", RHOST_YAHOO },
     /* Orange and La Poste: the code after LPN, OFR or OUK
      * (postmastery.com/orange-postmaster-smtp-error-codes-ofr). */
-    { "rhost-fptt-blocked",    "blocked", 0, "\\b(?:lpn|ofr|ouk)\\w*?(?:10[123]|510|999)\\b", "orange.fr|wanadoo.fr|laposte.net" },
-    { "rhost-fptt-toomany",    "toomanyconn", 0, "\\b(?:lpn|ofr|ouk)\\w*?104\\b", "orange.fr|wanadoo.fr|laposte.net" },
-    { "rhost-fptt-security",   "securityerror", 0, "\\b(?:lpn|ofr|ouk)\\w*?(?:305|402)\\b", "orange.fr|wanadoo.fr|laposte.net" },
-    { "rhost-fptt-auth",       "authfailure", 0, "\\b(?:lpn|ofr|ouk)\\w*?(?:401|517)\\b|spf/dns de votre nom de domaine", "orange.fr|wanadoo.fr|laposte.net" },
-    { "rhost-fptt-sender",     "rejected", 0, "\\b(?:lpn|ofr|ouk)\\w*?(?:403|405|415|421)\\b", "orange.fr|wanadoo.fr|laposte.net" },
-    { "rhost-fptt-user",       "userunknown", 0, "\\b(?:lpn|ofr|ouk)\\w*?41[68]\\b", "orange.fr|wanadoo.fr|laposte.net" },
-    { "rhost-fptt-full",       "mailboxfull", 0, "\\b(?:lpn|ofr|ouk)\\w*?417\\b", "orange.fr|wanadoo.fr|laposte.net" },
-    { "rhost-fptt-suspend",    "suspend", 0, "\\b(?:lpn|ofr|ouk)\\w*?42[06]\\b", "orange.fr|wanadoo.fr|laposte.net" },
-    { "rhost-fptt-system",     "systemerror", 0, "\\b(?:lpn|ofr|ouk)\\w*?505\\b", "orange.fr|wanadoo.fr|laposte.net" },
-    { "rhost-fptt-spam",       "spamdetected", 0, "\\b(?:lpn|ofr|ouk)\\w*?506\\b", "orange.fr|wanadoo.fr|laposte.net" },
-    { "rhost-fptt-toobig",     "mesgtoobig", 0, "\\b(?:lpn|ofr|ouk)\\w*?514\\b", "orange.fr|wanadoo.fr|laposte.net" },
-    { "rhost-fptt-policy",     "policyviolation", 0, "\\b(?:lpn|ofr|ouk)\\w*?630\\b", "orange.fr|wanadoo.fr|laposte.net" },
-    { "rhost-fptt-undefined",  "undefined", 0, "\\b(?:lpn|ofr|ouk)\\w*?\\d{3}\\b", "orange.fr|wanadoo.fr|laposte.net" },
+    { "rhost-fptt-blocked",    "blocked", 0, "\\b(?:lpn|ofr|ouk)\\w*?(?:10[123]|510|999)\\b", RHOST_ORANGE },
+    { "rhost-fptt-toomany",    "toomanyconn", 0, "\\b(?:lpn|ofr|ouk)\\w*?104\\b", RHOST_ORANGE },
+    { "rhost-fptt-security",   "securityerror", 0, "\\b(?:lpn|ofr|ouk)\\w*?(?:305|402)\\b", RHOST_ORANGE },
+    { "rhost-fptt-auth",       "authfailure", 0, "\\b(?:lpn|ofr|ouk)\\w*?(?:401|517)\\b|spf/dns de votre nom de domaine", RHOST_ORANGE },
+    { "rhost-fptt-sender",     "rejected", 0, "\\b(?:lpn|ofr|ouk)\\w*?(?:403|405|415|421)\\b", RHOST_ORANGE },
+    { "rhost-fptt-user",       "userunknown", 0, "\\b(?:lpn|ofr|ouk)\\w*?41[68]\\b", RHOST_ORANGE },
+    { "rhost-fptt-full",       "mailboxfull", 0, "\\b(?:lpn|ofr|ouk)\\w*?417\\b", RHOST_ORANGE },
+    { "rhost-fptt-suspend",    "suspend", 0, "\\b(?:lpn|ofr|ouk)\\w*?42[06]\\b", RHOST_ORANGE },
+    { "rhost-fptt-system",     "systemerror", 0, "\\b(?:lpn|ofr|ouk)\\w*?505\\b", RHOST_ORANGE },
+    { "rhost-fptt-spam",       "spamdetected", 0, "\\b(?:lpn|ofr|ouk)\\w*?506\\b", RHOST_ORANGE },
+    { "rhost-fptt-toobig",     "mesgtoobig", 0, "\\b(?:lpn|ofr|ouk)\\w*?514\\b", RHOST_ORANGE },
+    { "rhost-fptt-policy",     "policyviolation", 0, "\\b(?:lpn|ofr|ouk)\\w*?630\\b", RHOST_ORANGE },
+    { "rhost-fptt-undefined",  "undefined", 0, "\\b(?:lpn|ofr|ouk)\\w*?\\d{3}\\b", RHOST_ORANGE },
     { "rhost-orange-user",     "userunknown", 0, "adresse d au moins un destinataire invalide|invalid recipient", "orange.fr|wanadoo.fr" },
     { "rhost-orange-block",    "blocked", 0, "mail rejete|service refuse|bloqu", "orange.fr|wanadoo.fr" },
-    { "rhost-laposte-user",    "userunknown", 0, "invalid recipient|destinataire invalide|n'existe pas", "laposte.net|laposte.fr" },
-    { "rhost-laposte-full",    "mailboxfull", 0, "boite du destinataire pleine|quota|over quota", "laposte.net|laposte.fr" },
-    { "rhost-laposte-suspend", "suspend", 0, "compte du destinataire est bloque|recipient account is blocked", "laposte.net|laposte.fr" },
-    { "rhost-laposte-block",   "blocked", 0, "bloqu|blacklist|spam", "laposte.net|laposte.fr" },
+    { "rhost-laposte-user",    "userunknown", 0, "invalid recipient|destinataire invalide|n'existe pas", RHOST_LAPOSTE },
+    { "rhost-laposte-full",    "mailboxfull", 0, "boite du destinataire pleine|quota|over quota", RHOST_LAPOSTE },
+    { "rhost-laposte-suspend", "suspend", 0, "compte du destinataire est bloque|recipient account is blocked", RHOST_LAPOSTE },
+    { "rhost-laposte-block",   "blocked", 0, "bloqu|blacklist|spam", RHOST_LAPOSTE },
     /* GoDaddy: the IB code it appends (godaddy.com/help/3568). */
     { "rhost-godaddy-security","securityerror", 0, "\\bib401\\b", "secureserver.net" },
     { "rhost-godaddy-rfc",     "notcompliantrfc", 0, "\\bib50[12]\\b", "secureserver.net" },
@@ -638,11 +649,11 @@ static const BounceRule table_rhost_reason[] = {
     { "rhost-qq-user",         "userunknown", 0, "mailbox not found|(?:mailbox|user|recipient|address|account)(?<!sender address)(?<!sender's address) (?:<[^<>\\s]+> )?(?:does not exist|not found|(?:is )?unavailable)", "qq.com" },
     /* NetEase (163.com, 126.com, yeah.net): the code after the reply, "554 HL:IHU",
      * "450 MI:DMC", "550 RP:FRL" (its postmaster's list of rejection codes). */
-    { "rhost-netease-blocked", "blocked", 0, "\\b(?:hl:(?:rep|mep|ihu|ipb)|dt:rbl|wm:bli|mi:cel|rp:cel)\\b", "163.com|126.com|yeah.net|netease.com" },
-    { "rhost-netease-toomany", "toomanyconn", 0, "\\b(?:hl:icc|mi:(?:dmc|ccl|stc)|rp:(?:drc|ccl))\\b", "163.com|126.com|yeah.net|netease.com" },
-    { "rhost-netease-speeding","speeding", 0, "\\b(?:hl:(?:ifc|ifq)|mi:sfq|rp:(?:rcl|trc|qrc))\\b", "163.com|126.com|yeah.net|netease.com" },
-    { "rhost-netease-relay",   "norelaying", 0, "\\brp:frl\\b", "163.com|126.com|yeah.net|netease.com" },
-    { "rhost-netease-sender",  "rejected", 0, "\\bwm:blu\\b", "163.com|126.com|yeah.net|netease.com" },
+    { "rhost-netease-blocked", "blocked", 0, "\\b(?:hl:(?:rep|mep|ihu|ipb)|dt:rbl|wm:bli|mi:cel|rp:cel)\\b", RHOST_NETEASE },
+    { "rhost-netease-toomany", "toomanyconn", 0, "\\b(?:hl:icc|mi:(?:dmc|ccl|stc)|rp:(?:drc|ccl))\\b", RHOST_NETEASE },
+    { "rhost-netease-speeding","speeding", 0, "\\b(?:hl:(?:ifc|ifq)|mi:sfq|rp:(?:rcl|trc|qrc))\\b", RHOST_NETEASE },
+    { "rhost-netease-relay",   "norelaying", 0, "\\brp:frl\\b", RHOST_NETEASE },
+    { "rhost-netease-sender",  "rejected", 0, "\\bwm:blu\\b", RHOST_NETEASE },
     /* au (KDDI): "550 : User unknown", without the address, is the
      * recipient's filter refusing the sender; with it, there is no such
      * user. */
@@ -671,19 +682,19 @@ static const BounceRule table_rhost_reason[] = {
     /* Spectrum: "AUP#In-1310" and the like, by number range, for Charter
      * and the Time Warner Cable, Road Runner and Bright House domains its
      * mail platform took over. */
-    { "rhost-spectrum-blocked","blocked", 0, "aup#\\D{0,4}(?:1000|12[0-4]\\d|1250)\\b", "charter.net|spectrum.net|twc.com|rr.com|roadrunner.com|brighthouse.com" },
-    { "rhost-spectrum-sender", "rejected", 0, "aup#\\D{0,4}(?:10[1-7]\\d|1080|15[02]0)\\b", "charter.net|spectrum.net|twc.com|rr.com|roadrunner.com|brighthouse.com" },
-    { "rhost-spectrum-system", "systemerror", 0, "aup#\\D{0,4}1090\\b", "charter.net|spectrum.net|twc.com|rr.com|roadrunner.com|brighthouse.com" },
-    { "rhost-spectrum-ptr",    "requireptr", 0, "aup#\\D{0,4}(?:11[0-4]\\d|1150)\\b", "charter.net|spectrum.net|twc.com|rr.com|roadrunner.com|brighthouse.com" },
-    { "rhost-spectrum-policy", "policyviolation", 0, "aup#\\D{0,4}(?:11[6-8]\\d|1190|1560)\\b", "charter.net|spectrum.net|twc.com|rr.com|roadrunner.com|brighthouse.com" },
-    { "rhost-spectrum-network","networkerror", 0, "aup#\\D{0,4}1260\\b", "charter.net|spectrum.net|twc.com|rr.com|roadrunner.com|brighthouse.com" },
-    { "rhost-spectrum-toomany","toomanyconn", 0, "aup#\\D{0,4}(?:13[0-3]\\d|1340)\\b", "charter.net|spectrum.net|twc.com|rr.com|roadrunner.com|brighthouse.com" },
-    { "rhost-spectrum-speeding","speeding", 0, "aup#\\D{0,4}(?:13[5-9]\\d|14\\d\\d|1540|1550|1580)\\b", "charter.net|spectrum.net|twc.com|rr.com|roadrunner.com|brighthouse.com" },
-    { "rhost-spectrum-toobig", "mesgtoobig", 0, "aup#\\D{0,4}1530\\b", "charter.net|spectrum.net|twc.com|rr.com|roadrunner.com|brighthouse.com" },
+    { "rhost-spectrum-blocked","blocked", 0, "aup#\\D{0,4}(?:1000|12[0-4]\\d|1250)\\b", RHOST_SPECTRUM },
+    { "rhost-spectrum-sender", "rejected", 0, "aup#\\D{0,4}(?:10[1-7]\\d|1080|15[02]0)\\b", RHOST_SPECTRUM },
+    { "rhost-spectrum-system", "systemerror", 0, "aup#\\D{0,4}1090\\b", RHOST_SPECTRUM },
+    { "rhost-spectrum-ptr",    "requireptr", 0, "aup#\\D{0,4}(?:11[0-4]\\d|1150)\\b", RHOST_SPECTRUM },
+    { "rhost-spectrum-policy", "policyviolation", 0, "aup#\\D{0,4}(?:11[6-8]\\d|1190|1560)\\b", RHOST_SPECTRUM },
+    { "rhost-spectrum-network","networkerror", 0, "aup#\\D{0,4}1260\\b", RHOST_SPECTRUM },
+    { "rhost-spectrum-toomany","toomanyconn", 0, "aup#\\D{0,4}(?:13[0-3]\\d|1340)\\b", RHOST_SPECTRUM },
+    { "rhost-spectrum-speeding","speeding", 0, "aup#\\D{0,4}(?:13[5-9]\\d|14\\d\\d|1540|1550|1580)\\b", RHOST_SPECTRUM },
+    { "rhost-spectrum-toobig", "mesgtoobig", 0, "aup#\\D{0,4}1530\\b", RHOST_SPECTRUM },
     /* An AUP# code outside the ranges above, or a block in words; a
      * reply with neither ("550 5.1.1 ... recipient rejected") is read as
      * anywhere else. */
-    { "rhost-spectrum-block",  "blocked", 0, "aup#|\\bblocked\\b", "charter.net|spectrum.net|twc.com|rr.com|roadrunner.com|brighthouse.com" },
+    { "rhost-spectrum-block",  "blocked", 0, "aup#|\\bblocked\\b", RHOST_SPECTRUM },
     /* i.ua: "see http://mail.i.ua/err/N/". */
     { "rhost-iua-relay",       "norelaying", 0, "\\.i\\.ua/err/[16]/", "email.ua" },
     { "rhost-iua-user2",       "userunknown", 0, "\\.i\\.ua/err/2/", "email.ua" },
@@ -695,28 +706,28 @@ static const BounceRule table_rhost_reason[] = {
     { "rhost-iua-filtered",    "filtered", 0, "\\.i\\.ua/err/10/", "email.ua" },
     { "rhost-iua-user",        "userunknown", 0, "^550 user unknown|user unknown|no such user", "iua.hu" },
     /* Mimecast's documented SMTP error codes. */
-    { "rhost-mimecast-auth",   "authfailure", 0, "(?:spf|dkim|dmarc) sender invalid - envelope rejected", "mimecast.com|mimecast.co.za|mimecast-offshore.com" },
-    { "rhost-mimecast-reputation","badreputation", 0, "internal resources are temporarily unavailable|local ct ip reputation", "mimecast.com|mimecast.co.za|mimecast-offshore.com" },
+    { "rhost-mimecast-auth",   "authfailure", 0, "(?:spf|dkim|dmarc) sender invalid - envelope rejected", RHOST_MIMECAST },
+    { "rhost-mimecast-reputation","badreputation", 0, "internal resources are temporarily unavailable|local ct ip reputation", RHOST_MIMECAST },
     /* "Too many invalid recipients": the sending host tried too many
      * addresses that do not exist and is refused for a while; no word on
      * this recipient, whom the "invalid recipient" below would call
      * unknown for good. */
-    { "rhost-mimecast-block",  "blocked", 0, "sender address blocked|recipient temporarily unavailable|ip temporarily blacklisted|too many invalid recipients", "mimecast.com|mimecast.co.za|mimecast-offshore.com" },
-    { "rhost-mimecast-toobig", "mesgtoobig", 0, "maximum email size exceeded", "mimecast.com|mimecast.co.za|mimecast-offshore.com" },
-    { "rhost-mimecast-network","networkerror", 0, "incorrect hostname used for inbounds|mail loop detected", "mimecast.com|mimecast.co.za|mimecast-offshore.com" },
-    { "rhost-mimecast-relay",  "norelaying", 0, "open relay (?:is )?not allowed", "mimecast.com|mimecast.co.za|mimecast-offshore.com" },
-    { "rhost-mimecast-notaccept","notaccept", 0, "account inbounds disabled", "mimecast.com|mimecast.co.za|mimecast-offshore.com" },
-    { "rhost-mimecast-policy", "policyviolation", 0, "anti-spoofing policy|content examination policy|host network,? not allowed", "mimecast.com|mimecast.co.za|mimecast-offshore.com" },
-    { "rhost-mimecast-sender", "rejected", 0, "administrative prohibition envelope blocked|envelope blocked - user (?:domain )?entry|manually blocked senders|blocked senders - block policy|block policy for envelope from", "mimecast.com|mimecast.co.za|mimecast-offshore.com" },
-    { "rhost-mimecast-security","securityerror", 0, "incorrect authentication data|submitter failed to", "mimecast.com|mimecast.co.za|mimecast-offshore.com" },
-    { "rhost-mimecast-tls",    "securityerror", 0, "this route requires (?:encryption|tls|high-strength ciphers)|configuration is invalid for this certificate", "mimecast.com|mimecast.co.za|mimecast-offshore.com" },
+    { "rhost-mimecast-block",  "blocked", 0, "sender address blocked|recipient temporarily unavailable|ip temporarily blacklisted|too many invalid recipients", RHOST_MIMECAST },
+    { "rhost-mimecast-toobig", "mesgtoobig", 0, "maximum email size exceeded", RHOST_MIMECAST },
+    { "rhost-mimecast-network","networkerror", 0, "incorrect hostname used for inbounds|mail loop detected", RHOST_MIMECAST },
+    { "rhost-mimecast-relay",  "norelaying", 0, "open relay (?:is )?not allowed", RHOST_MIMECAST },
+    { "rhost-mimecast-notaccept","notaccept", 0, "account inbounds disabled", RHOST_MIMECAST },
+    { "rhost-mimecast-policy", "policyviolation", 0, "anti-spoofing policy|content examination policy|host network,? not allowed", RHOST_MIMECAST },
+    { "rhost-mimecast-sender", "rejected", 0, "administrative prohibition envelope blocked|envelope blocked - user (?:domain )?entry|manually blocked senders|blocked senders - block policy|block policy for envelope from", RHOST_MIMECAST },
+    { "rhost-mimecast-security","securityerror", 0, "incorrect authentication data|submitter failed to", RHOST_MIMECAST },
+    { "rhost-mimecast-tls",    "securityerror", 0, "this route requires (?:encryption|tls|high-strength ciphers)|configuration is invalid for this certificate", RHOST_MIMECAST },
     /* Mimecast's own configuration (outbound disabled, omni-directional
      * hostnames, journaling): nothing said about the recipient. */
-    { "rhost-mimecast-onhold", "onhold", 0, "account outbounds disabled|hostname is not authorized|journal message past expiration", "mimecast.com|mimecast.co.za|mimecast-offshore.com" },
-    { "rhost-mimecast-virus",  "virusdetected", 0, "email rejected due to security policies", "mimecast.com|mimecast.co.za|mimecast-offshore.com" },
-    { "rhost-mimecast-system", "systemerror", 0, "unable to process (?:connection|command|an email)|message ended early", "mimecast.com|mimecast.co.za|mimecast-offshore.com" },
-    { "rhost-mimecast-toomany","toomanyconn", 0, "account service is temporarily unavailable|too many recipients|exceeding outbound thread limit", "mimecast.com|mimecast.co.za|mimecast-offshore.com" },
-    { "rhost-mimecast-user",   "userunknown", 0, "invalid recipient|recipient address rejected|invalid address|503 user unknown", "mimecast.com|mimecast.co.za|mimecast-offshore.com" },
+    { "rhost-mimecast-onhold", "onhold", 0, "account outbounds disabled|hostname is not authorized|journal message past expiration", RHOST_MIMECAST },
+    { "rhost-mimecast-virus",  "virusdetected", 0, "email rejected due to security policies", RHOST_MIMECAST },
+    { "rhost-mimecast-system", "systemerror", 0, "unable to process (?:connection|command|an email)|message ended early", RHOST_MIMECAST },
+    { "rhost-mimecast-toomany","toomanyconn", 0, "account service is temporarily unavailable|too many recipients|exceeding outbound thread limit", RHOST_MIMECAST },
+    { "rhost-mimecast-user",   "userunknown", 0, "invalid recipient|recipient address rejected|invalid address|503 user unknown", RHOST_MIMECAST },
     /* Symantec Email Security.cloud (MessageLabs). */
     { "rhost-mlabs-auth",      "authfailure", 0, "domain authentication fail", "messagelabs.com" },
     { "rhost-mlabs-reputation","badreputation", 0, "connection rejected by policy", "messagelabs.com" },
