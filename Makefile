@@ -128,9 +128,18 @@ $(BINDIR)/bouncerctl-db: $(call obj,cmd/bouncerctl.c $(CTL_SRC)) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BINDIR)/bouncerctl: $(BUILD)/cmd/bouncerctl-front.o $(call obj,$(CTL_FRONT_SRC)) $(LIBS)
+#
+# With GMime linked in, cmd/deferred_libs.o goes first: it defines what
+# GMime and GIO call in gpgme, libidn2, libmount and libselinux, and opens
+# each library on its first call, so --as-needed leaves all four (and the
+# five they load) out of the start-up. A symbol it lacks is still taken
+# from the library, which then loads at start as before.
+$(BINDIR)/bouncerctl: $(BUILD)/cmd/bouncerctl-front.o $(call obj,$(CTL_FRONT_SRC)) \
+                      $(BUILD)/cmd/deferred_libs.o $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CTL_FRONT_LIBS) -lm
+	libs='$(CTL_FRONT_LIBS)'; \
+	case "$$libs" in *"-Bstatic -lgmime-3.0 "*) deferred=$(BUILD)/cmd/deferred_libs.o ;; *) deferred= ;; esac; \
+	$(CC) $(LDFLAGS) -o $@ $$deferred $(filter-out %/deferred_libs.o,$^) $$libs -lm
 
 $(BUILD)/cmd/bouncerctl-front.o: cmd/bouncerctl.c $(BUILD)/gen/libexecdir
 	@mkdir -p $(dir $@)
