@@ -924,7 +924,6 @@ pf_word_keys(const char *word, PfWord *out)
 
     out->nkeys = 0;
     out->len = (guint16)len;
-    out->text = word;
     if (len >= 3) {
         /* Every third trigram, up to the last: a word that is not in the
          * text rarely has all of them there. */
@@ -939,16 +938,17 @@ pf_word_keys(const char *word, PfWord *out)
     }
 }
 
-/* pf_word_cmp - words by first key, then text: the same order every build. */
+/* pf_word_cmp - words by first key, then text (in the block of text):
+ * the same order every build. */
 static int
-pf_word_cmp(const void *a, const void *b)
+pf_word_cmp(const void *a, const void *b, void *text)
 {
     const PfWord *x = a, *y = b;
     guint32 kx = x->nkeys > 0 ? x->keys[0] : 0, ky = y->nkeys > 0 ? y->keys[0] : 0;
 
     if (kx != ky)
         return kx < ky ? -1 : 1;
-    return strcmp(x->text, y->text);
+    return strcmp((const char *)text + x->text_at, (const char *)text + y->text_at);
 }
 
 /* pf_keys_first - pf->ix.key0, key_end, clause_end and branch_end from its
@@ -1068,6 +1068,7 @@ bounce_prefilter_new(const BounceRule *rules, gsize count)
 {
     BouncePrefilter *pf = g_new0(BouncePrefilter, 1);
     GArray *words = g_array_new(FALSE, FALSE, sizeof(PfWord));
+    GString *text = g_string_new(NULL);
     guint32 *first = g_new0(guint32, count + 1);
     guint32 *nwords = g_new0(guint32, count + 1);
 
@@ -1089,16 +1090,18 @@ bounce_prefilter_new(const BounceRule *rules, gsize count)
 
                 for (guint j = 0; j < set->len; j++) {
                     /* unused keys zero: the build writes them out */
-                    PfWord w = { { 0 }, 0, (guint8)b, (guint8)c, 0, NULL };
+                    const char *word = g_ptr_array_index(set, j);
+                    PfWord w = { { 0 }, 0, (guint8)b, (guint8)c, 0, (guint32)text->len };
 
-                    pf_word_keys(g_strdup(g_ptr_array_index(set, j)), &w);
+                    pf_word_keys(word, &w);
+                    g_string_append_len(text, word, (gssize)w.len + 1);
                     pf->data.trigrams = pf->data.trigrams || w.nkeys > 0;
                     g_array_append_val(words, w);
                 }
                 /* Words of one first trigram side by side: when it is not
                  * in a text, they are passed over together. */
-                qsort(&g_array_index(words, PfWord, from), words->len - from, sizeof(PfWord),
-                      pf_word_cmp);
+                qsort_r(&g_array_index(words, PfWord, from), words->len - from, sizeof(PfWord),
+                        pf_word_cmp, text->str);
             }
         }
         nwords[i] = words->len - first[i];
@@ -1108,6 +1111,7 @@ bounce_prefilter_new(const BounceRule *rules, gsize count)
     pf->data.nwords = nwords;
     pf->data.nwords_total = words->len;
     pf->data.words = (PfWord *)g_array_free(words, FALSE);
+    pf->data.text = g_string_free(text, FALSE);
     pf_keys_first(pf);
     pf_gates_make(pf);
     return pf;
@@ -1142,8 +1146,7 @@ bounce_prefilter_free(BouncePrefilter *pf)
     if (pf == NULL)
         return;
     if (!pf->built) {
-        for (gsize i = 0; i < pf->data.nwords_total; i++)
-            g_free((gpointer)pf->data.words[i].text);
+        g_free((gpointer)pf->data.text);
         g_free((gpointer)pf->data.first);
         g_free((gpointer)pf->data.nwords);
         g_free((gpointer)pf->data.words);
@@ -1438,16 +1441,17 @@ pf_text_map(const char *subject, gsize len, gboolean trigrams)
 /* pf_word_in - the word is in m's text, not just its trigrams: a phrase of
  * common words ("error following") has them in most texts. */
 static gboolean
-pf_word_in(const PfTextMap *m, const PfWord *word)
+pf_word_in(const BouncePrefilter *pf, const PfTextMap *m, const PfWord *word)
 {
     const char *at = m->folded, *end = m->folded + m->folded_len;
+    const char *w = pf->data.text + word->text_at;
 
     if (word->len > 2)
-        return memmem(at, end - at, word->text, word->len) != NULL;
+        return memmem(at, end - at, w, word->len) != NULL;
     /* One or two bytes: memchr for the first, which libc does many bytes
      * at a time (its memmem goes byte by byte for these). */
-    while ((at = memchr(at, word->text[0], end - at)) != NULL) {
-        if (word->len == 1 || (at + 1 < end && at[1] == word->text[1]))
+    while ((at = memchr(at, w[0], end - at)) != NULL) {
+        if (word->len == 1 || (at + 1 < end && at[1] == w[1]))
             return TRUE;
         at++;
     }
@@ -1474,7 +1478,7 @@ pf_word_there(const BouncePrefilter *pf, const PfTextMap *m, guint32 j)
         if (!pf_key_there(m, word->keys[k]))
             return FALSE;
     }
-    return pf_word_in(m, word);
+    return pf_word_in(pf, m, word);
 }
 
 /* pf_rule_maybe - whether rule r's words let it run on m's text: each

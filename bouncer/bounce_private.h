@@ -308,14 +308,17 @@ typedef struct BouncePrefilter BouncePrefilter;
  * every clause of (at least) one branch. Per word: the hashes of the
  * trigrams of it that are looked up in a text's map (none for a word of
  * one or two bytes), then, when they are all there, the word itself (lower
- * case), looked for in the text folded the same way. */
+ * case), looked for in the text folded the same way. The word is kept in
+ * its prefilter's block of text, by offset: a table of pointers written by
+ * the build would be relocated at every start, a page fault for each of its
+ * pages (docs/performance.md). */
 typedef struct {
     guint32 keys[BOUNCE_PREFILTER_MAX_KEYS];
     guint8 nkeys;
     guint8 branch;            /* which of the rule's branches, from 0 */
     guint8 clause;            /* which of the branch's clauses, from 0 */
     guint16 len;
-    const char *text;
+    guint32 text_at;          /* in BouncePrefilterData.text, NUL after it */
 } BouncePrefilterWord;
 /* What a prefilter works out from its words to look them up fast
  * (bounce_prefilter.c says what each array holds). Per word: key0,
@@ -343,6 +346,7 @@ typedef struct {
     const guint32 *nwords;    /* per rule, all branches: 0 = always tried */
     const BouncePrefilterWord *words;
     gsize nwords_total;
+    const char *text;         /* every word's text, each ended by a NUL */
     const BouncePrefilterIndex *index;  /* the build's; NULL in a prefilter's own data */
 } BouncePrefilterData;
 

@@ -10,6 +10,7 @@
 #include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bouncer/bounce_private.h"
 
@@ -135,20 +136,30 @@ gen_prefilter(guint t, const BounceRule *rules, gsize count, GString *entries)
         printf("    { {");
         for (int k = 0; k < BOUNCE_PREFILTER_MAX_KEYS; k++)
             printf("%s%uu", k ? "," : "", d->words[i].keys[k]);
-        printf("}, %u, %u, %u, %u, ", d->words[i].nkeys, d->words[i].branch, d->words[i].clause,
-               d->words[i].len);
-        gen_string(d->words[i].text, d->words[i].len);
-        printf(" },\n");
+        printf("}, %u, %u, %u, %u, %uu },\n", d->words[i].nkeys, d->words[i].branch,
+               d->words[i].clause, d->words[i].len, d->words[i].text_at);
     }
-    printf("    { {0}, 0, 0, 0, 0, NULL }\n};\n");
+    printf("    { {0}, 0, 0, 0, 0, 0 }\n};\n");
+    /* The words' block of text as it is, a word and its NUL a line:
+     * offsets into it, as pointers would be relocated at every start. */
+    gsize text_len = 0;
+    for (gsize i = 0; i < d->nwords_total; i++)
+        text_len = MAX(text_len, d->words[i].text_at + d->words[i].len + 1u);
+    printf("static const char table%u_text[] =", t);
+    for (gsize at = 0, len; at < text_len; at += len) {
+        len = strlen(d->text + at) + 1;
+        printf("\n    ");
+        gen_string(d->text + at, len);
+    }
+    printf("%s;\n", text_len > 0 ? "" : " \"\"");
     gen_index(t, count, d->nwords_total, bounce_prefilter_index(pf));
     g_string_append_printf(entries,
                            "    { G_GUINT64_CONSTANT(%" G_GUINT64_FORMAT "),\n"
                            "      { %zu, %u, table%u_first, table%u_nwords, table%u_words, %zu,\n"
-                           "        &table%u_index },\n"
+                           "        table%u_text, &table%u_index },\n"
                            "      table%u_codes, sizeof(table%u_codes) },\n",
                            bounce_tables_fingerprint(rules, count), count, d->trigrams, t, t, t,
-                           d->nwords_total, t, t, t);
+                           d->nwords_total, t, t, t, t);
     bounce_prefilter_free(pf);
 }
 

@@ -318,7 +318,9 @@ test_prefilter_built(void)
             g_assert_cmpuint(built->prefilter.words[w].branch, ==, d->words[w].branch);
             g_assert_cmpuint(built->prefilter.words[w].clause, ==, d->words[w].clause);
             g_assert_cmpuint(built->prefilter.words[w].len, ==, d->words[w].len);
-            g_assert_cmpstr(built->prefilter.words[w].text, ==, d->words[w].text);
+            g_assert_cmpuint(built->prefilter.words[w].text_at, ==, d->words[w].text_at);
+            g_assert_cmpstr(built->prefilter.text + built->prefilter.words[w].text_at, ==,
+                            d->text + d->words[w].text_at);
             g_assert_cmpmem(built->prefilter.words[w].keys, sizeof(d->words[w].keys),
                             d->words[w].keys, sizeof(d->words[w].keys));
         }
