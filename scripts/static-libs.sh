@@ -11,7 +11,10 @@
 # shared: libmount has no archive, so it and what it loads (libselinux,
 # libblkid) stay shared, and so does GMime's crypto stack (gpgme,
 # libassuan, libgpg-error, libidn2), whose archives would need their own
-# dependencies named by hand; libc, libm and libdl always do. Everything
+# dependencies named by hand; libc, libm and libdl always do. A parse calls
+# none of the shared ones but libc: when GMime is linked in, the Makefile
+# links cmd/deferred_libs.o first, which opens them on first call instead
+# of at start. Everything
 # is linked shared, as pkg-config says, when an archive of the GLib stack
 # is missing, when a library cannot be found at all (a -dev package
 # missing, e.g. libgpgme-dev) or when pkg-config cannot give the static
