@@ -57,9 +57,9 @@ LDLIBS   += $(PKG_LIBS) -lm
 COMMON_SRC    := $(wildcard common/*.c)
 BOUNCER_SRC   := $(wildcard bouncer/*.c)
 AUTOREPLY_SRC := $(wildcard autoreply/*.c)
-CTL_SRC       := $(wildcard cmd/ctl_*.c)
+CTL_SRC       := $(wildcard cmd/ctl_*.c) cmd/parse_memory.c
 # The commands bin/bouncerctl runs itself; the rest go to bouncerctl-db.
-CTL_FRONT_SRC := cmd/ctl_parse.c cmd/ctl_token.c
+CTL_FRONT_SRC := cmd/ctl_parse.c cmd/ctl_token.c cmd/parse_memory.c
 UNIT_SRC      := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC      := $(wildcard tests/fuzz/fuzz_*.c)
 
@@ -133,13 +133,15 @@ $(BINDIR)/bouncerctl-db: $(call obj,cmd/bouncerctl.c $(CTL_SRC)) $(LIBS)
 # GMime and GIO call in gpgme, libidn2, libmount and libselinux, and opens
 # each library on its first call, so --as-needed leaves all four (and the
 # five they load) out of the start-up. A symbol it lacks is still taken
-# from the library, which then loads at start as before.
+# from the library, which then loads at start as before. With
+# --wrap=mmap, cmd/exec_memory.o maps the executable memory of PCRE2's JIT
+# in bulk.
 $(BINDIR)/bouncerctl: $(BUILD)/cmd/bouncerctl-front.o $(call obj,$(CTL_FRONT_SRC)) \
-                      $(BUILD)/cmd/deferred_libs.o $(LIBS)
+                      $(BUILD)/cmd/exec_memory.o $(BUILD)/cmd/deferred_libs.o $(LIBS)
 	@mkdir -p $(dir $@)
 	libs='$(CTL_FRONT_LIBS)'; \
 	case "$$libs" in *"-Bstatic -lgmime-3.0 "*) deferred=$(BUILD)/cmd/deferred_libs.o ;; *) deferred= ;; esac; \
-	$(CC) $(LDFLAGS) -o $@ $$deferred $(filter-out %/deferred_libs.o,$^) $$libs -lm
+	$(CC) $(LDFLAGS) -Wl,--wrap=mmap -o $@ $$deferred $(filter-out %/deferred_libs.o,$^) $$libs -lm
 
 $(BUILD)/cmd/bouncerctl-front.o: cmd/bouncerctl.c $(BUILD)/gen/libexecdir
 	@mkdir -p $(dir $@)

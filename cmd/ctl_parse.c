@@ -13,6 +13,7 @@
 
 #include "bouncer/bounce_report.h"
 #include "cmd/ctl.h"
+#include "cmd/parse_memory.h"
 
 static void
 ctl_parse_usage(FILE *out)
@@ -319,6 +320,7 @@ parse_helper(gpointer data)
 
     /* While the main thread lists the files: the set-up the first parse
      * would otherwise do on the way, in one thread or the other. */
+    parse_memory_reserve(PARSE_MEMORY_TABLES);
     bounce_report_warm_up();
     return parse_work(run);
 }
@@ -335,6 +337,8 @@ parse_work(ParseRun *run)
     guint done = G_MAXUINT;
 
     parse_wait_listed(run);
+    if (run->files->len >= PARSE_MEMORY_MANY_FILES)
+        parse_memory_reserve(PARSE_MEMORY_MANY);
     /* One critical section per file: hand in the last one, print what
      * can be printed, take the next. */
     for (;;) {
@@ -480,6 +484,7 @@ ctl_parse_main(int argc, char **argv)
     int first = 1, paths = 0;
     guint jobs = 0;
 
+    parse_memory_init();
     for (; first < argc; first++) {
         if (strcmp(argv[first], "--pretty") == 0) {
             pretty = TRUE;
