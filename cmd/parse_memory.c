@@ -33,8 +33,9 @@
 #define MADV_POPULATE_WRITE 23
 #endif
 
-/* Blocks up to this size come from the arena; the largest message a parse
- * takes is read in one. */
+/* Blocks up to this size come from the arena (the most mallopt takes on a
+ * 64-bit system): a message of up to 32 MB and what is made of it. A larger
+ * one, up to BOUNCE_REPORT_MAX_SIZE, still gets mappings of its own. */
 #define PARSE_MEMORY_MMAP_THRESHOLD (32 * 1024 * 1024)
 
 void
