@@ -136,6 +136,9 @@ $(BINDIR)/bouncerctl-db: $(call obj,cmd/bouncerctl.c $(CTL_SRC)) $(LIBS)
 # from the library, which then loads at start as before. With
 # --wrap=mmap, cmd/exec_memory.o maps the executable memory of PCRE2's JIT
 # in bulk.
+# The libraries' sonames as the build found them (scripts/sonames.sh).
+$(BUILD)/cmd/deferred_libs.o: CPPFLAGS += $(shell sh scripts/sonames.sh "$(CC)" gpgme idn2 mount selinux)
+
 $(BINDIR)/bouncerctl: $(BUILD)/cmd/bouncerctl-front.o $(call obj,$(CTL_FRONT_SRC)) \
                       $(BUILD)/cmd/exec_memory.o $(BUILD)/cmd/deferred_libs.o $(LIBS)
 	@mkdir -p $(dir $@)

@@ -23,6 +23,11 @@
  * real call, before that call, as gpgme asks; the version string GMime is
  * given is the one the header was built with.
  *
+ * A library that cannot be opened, or lacks a function, stops the run as
+ * the dynamic loader would have stopped it at start (status 127), after
+ * the lines already parsed. The sonames are those of the libraries the
+ * build found (scripts/sonames.sh).
+ *
  * The Makefile links this object only when GMime is linked in; without
  * the four headers it is empty, and the libraries load at start as
  * before. */
@@ -30,6 +35,9 @@
     && __has_include(<selinux/selinux.h>)
 #include <dlfcn.h>
 #include <glib.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <gpgme.h>
 #include <idn2.h>
 #include <libmount.h>
@@ -40,13 +48,37 @@ typedef struct {
     gsize handle;     /* (void *) once opened; g_once_init_* guards it */
 } DeferredLib;
 
-static DeferredLib lib_gpgme   = { "libgpgme.so.11", 0 };
-static DeferredLib lib_idn2    = { "libidn2.so.0", 0 };
-static DeferredLib lib_mount   = { "libmount.so.1", 0 };
-static DeferredLib lib_selinux = { "libselinux.so.1", 0 };
+/* The sonames of the libraries the build found (the Makefile reads them
+ * from the libraries' own dynamic sections); these are Debian 12's. */
+#ifndef DEFERRED_SONAME_GPGME
+#define DEFERRED_SONAME_GPGME "libgpgme.so.11"
+#endif
+#ifndef DEFERRED_SONAME_IDN2
+#define DEFERRED_SONAME_IDN2 "libidn2.so.0"
+#endif
+#ifndef DEFERRED_SONAME_MOUNT
+#define DEFERRED_SONAME_MOUNT "libmount.so.1"
+#endif
+#ifndef DEFERRED_SONAME_SELINUX
+#define DEFERRED_SONAME_SELINUX "libselinux.so.1"
+#endif
 
-/* The offset gpgme_check_version() passed, for the deferred call. */
-static size_t gpgme_offset_sig_validity;
+static DeferredLib lib_gpgme   = { DEFERRED_SONAME_GPGME, 0 };
+static DeferredLib lib_idn2    = { DEFERRED_SONAME_IDN2, 0 };
+static DeferredLib lib_mount   = { DEFERRED_SONAME_MOUNT, 0 };
+static DeferredLib lib_selinux = { DEFERRED_SONAME_SELINUX, 0 };
+
+/* deferred_missing - the library or function is not there: what the
+ * dynamic loader does when a library is missing at start (exit status
+ * 127), after the lines already written. The lines not yet written are
+ * lost: the run cannot go on without a function GMime or GIO called. */
+G_GNUC_NORETURN static void
+deferred_missing(const DeferredLib *lib, const char *what)
+{
+    fflush(stdout);
+    fprintf(stderr, "bouncerctl: cannot load %s: %s\n", lib->soname, what);
+    _exit(127);
+}
 
 static void *
 deferred_open(DeferredLib *lib)
@@ -55,13 +87,16 @@ deferred_open(DeferredLib *lib)
         void *handle = dlopen(lib->soname, RTLD_NOW | RTLD_LOCAL);
 
         if (handle == NULL)
-            g_error("cannot load %s: %s", lib->soname, dlerror());
+            deferred_missing(lib, dlerror());
         if (lib == &lib_gpgme) {
+            /* The initialisation gpgme_check_version(NULL) asks of it,
+             * put off from g_mime_init: with this header's offset, as the
+             * macro passes it. */
             const char *(*check)(const char *, size_t) =
                 (const char *(*)(const char *, size_t))dlsym(handle, "gpgme_check_version_internal");
 
             if (check != NULL)
-                check(NULL, gpgme_offset_sig_validity);
+                check(NULL, offsetof(struct _gpgme_signature, validity));
         }
         g_once_init_leave(&lib->handle, (gsize)handle);
     }
@@ -74,7 +109,7 @@ deferred_symbol(DeferredLib *lib, const char *name)
     void *fn = dlsym(deferred_open(lib), name);
 
     if (fn == NULL)
-        g_error("%s has no %s: %s", lib->soname, name, dlerror());
+        deferred_missing(lib, dlerror());
     return fn;
 }
 
@@ -106,10 +141,8 @@ deferred_symbol(DeferredLib *lib, const char *name)
 const char *
 gpgme_check_version_internal(const char *req_version, size_t offset_sig_validity)
 {
-    if (req_version == NULL && g_atomic_pointer_get(&lib_gpgme.handle) == 0) {
-        gpgme_offset_sig_validity = offset_sig_validity;
+    if (req_version == NULL && g_atomic_pointer_get(&lib_gpgme.handle) == 0)
         return GPGME_VERSION;
-    }
     DEFERRED_CALL(lib_gpgme, const char *, gpgme_check_version_internal,
                   (const char *, size_t))
     return fn(req_version, offset_sig_validity);

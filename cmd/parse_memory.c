@@ -33,16 +33,19 @@
 #define MADV_POPULATE_WRITE 23
 #endif
 
-/* Blocks up to this size come from the arena (the most mallopt takes on a
- * 64-bit system): a message of up to 32 MB and what is made of it. A larger
- * one, up to BOUNCE_REPORT_MAX_SIZE, still gets mappings of its own. */
-#define PARSE_MEMORY_MMAP_THRESHOLD (32 * 1024 * 1024)
+/* Blocks up to this size come from the arena: a text's trigram map (512 KB
+ * at most) and a message of up to 4 MB, most bounces. A larger one gets a
+ * mapping of its own, as glibc gives it by default. */
+#define PARSE_MEMORY_MMAP_THRESHOLD (4 * 1024 * 1024)
+/* Free memory at the top of a heap kept rather than given back: more than
+ * the threads reserve. */
+#define PARSE_MEMORY_TRIM_THRESHOLD (16 * 1024 * 1024)
 
 void
 parse_memory_init(void)
 {
     mallopt(M_MMAP_THRESHOLD, PARSE_MEMORY_MMAP_THRESHOLD);
-    mallopt(M_TRIM_THRESHOLD, PARSE_MEMORY_MMAP_THRESHOLD);
+    mallopt(M_TRIM_THRESHOLD, PARSE_MEMORY_TRIM_THRESHOLD);
 }
 
 /* populate - the whole pages of [start, start + len), mapped and written

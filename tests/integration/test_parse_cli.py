@@ -287,6 +287,33 @@ def bouncerctl_opens_gmime_helpers_on_first_call():
 
 
 @no_db
+def bouncerctl_stops_cleanly_without_a_deferred_library():
+    # Where the library opened on first call lacks the function (here a
+    # stand-in libidn2 found first on LD_LIBRARY_PATH), the run stops as
+    # the loader stops a program whose library is missing: status 127, and
+    # it says which. The files parsed before are printed, none after.
+    static_link_or_skip("gmime-3.0")
+    with tempfile.TemporaryDirectory() as tmp:
+        empty_c = os.path.join(tmp, "empty.c")
+        with open(empty_c, "w") as f:
+            f.write("int bouncer_stand_in;\n")
+        built = subprocess.run([os.environ.get("CC", "cc"), "-shared", "-fPIC", "-o",
+                                os.path.join(tmp, "libidn2.so.0"), empty_c],
+                               capture_output=True, text=True, timeout=60)
+        eq(built.returncode, 0, "stand-in library built: %r" % built.stderr)
+        first = emails()[0]
+        idn = os.path.join(tmp, "idn.eml")
+        with open(idn, "w") as f:
+            f.write(IDN_BOUNCE)
+        out = subprocess.run([os.path.join(BINDIR, "bouncerctl"), "parse", "--jobs=1", first, idn,
+                              first], capture_output=True, text=True, timeout=60,
+                             env=dict(os.environ, LD_LIBRARY_PATH=tmp))
+    eq(out.returncode, 127, "exit status: %r" % out.stderr)
+    check("cannot load libidn2.so" in out.stderr, "says which library: %r" % out.stderr)
+    eq(files_of(out.stdout), [first], "the file before printed, none after")
+
+
+@no_db
 def bouncerctl_alone_parses_and_says_why_not_stats():
     with tempfile.TemporaryDirectory() as tmp:
         alone = os.path.join(tmp, "bouncerctl")
