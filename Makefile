@@ -128,23 +128,22 @@ $(BINDIR)/bouncerctl-db: $(call obj,cmd/bouncerctl.c $(CTL_SRC)) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-#
-# With GMime linked in, cmd/deferred_libs.o goes first: it defines what
+# bin/bouncerctl: with GMime linked in, cmd/deferred_libs.o goes first: it defines what
 # GMime and GIO call in gpgme, libidn2, libmount and libselinux, and opens
 # each library on its first call, so --as-needed leaves all four (and the
 # five they load) out of the start-up. A symbol it lacks is still taken
 # from the library, which then loads at start as before. With
 # --wrap=mmap, cmd/exec_memory.o maps the executable memory of PCRE2's JIT
 # in bulk.
-# The libraries' sonames as the build found them (scripts/sonames.sh).
-$(BUILD)/cmd/deferred_libs.o: CPPFLAGS += $(shell sh scripts/sonames.sh "$(CC)" gpgme idn2 mount selinux)
-
 $(BINDIR)/bouncerctl: $(BUILD)/cmd/bouncerctl-front.o $(call obj,$(CTL_FRONT_SRC)) \
                       $(BUILD)/cmd/exec_memory.o $(BUILD)/cmd/deferred_libs.o $(LIBS)
 	@mkdir -p $(dir $@)
 	libs='$(CTL_FRONT_LIBS)'; \
 	case "$$libs" in *"-Bstatic -lgmime-3.0 "*) deferred=$(BUILD)/cmd/deferred_libs.o ;; *) deferred= ;; esac; \
 	$(CC) $(LDFLAGS) -Wl,--wrap=mmap -o $@ $$deferred $(filter-out %/deferred_libs.o,$^) $$libs -lm
+
+# The sonames deferred_libs.o opens: those of the libraries the build finds.
+$(BUILD)/cmd/deferred_libs.o: CPPFLAGS += $(shell sh scripts/sonames.sh "$(CC)" gpgme idn2 mount selinux)
 
 $(BUILD)/cmd/bouncerctl-front.o: cmd/bouncerctl.c $(BUILD)/gen/libexecdir
 	@mkdir -p $(dir $@)
