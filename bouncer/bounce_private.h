@@ -13,6 +13,7 @@
 #define BOUNCER_BOUNCE_PRIVATE_H
 
 #include <glib.h>
+#include <string.h>
 
 #include "bouncer/bounce_report.h"
 
@@ -398,6 +399,42 @@ gboolean bounce_prefilter_text_maybe(const BouncePrefilter *filter,
  * one pass over the table's first keys instead of a walk per rule. */
 void bounce_prefilter_candidates(const BouncePrefilter *filter, const BouncePrefilterText *text,
                                  guint64 *set);
+
+/* The byte pairs of a short string in a map of BOUNCE_PAIR_BITS bits: a
+ * word none of whose pairs is set there is not in the string, and need not
+ * be looked for (the provider rules' host names in a remote host, the
+ * section words in a heading). */
+#define BOUNCE_PAIR_BITS 1024
+
+typedef struct {
+    guint64 bits[BOUNCE_PAIR_BITS / 64];
+} BounceBytePairs;
+
+/* bounce_byte_pair - where the pair a, b falls in a BounceBytePairs. */
+static inline guint
+bounce_byte_pair(guchar a, guchar b)
+{
+    return ((guint)a * 131u + b) % BOUNCE_PAIR_BITS;
+}
+
+/* bounce_byte_pairs_of - the pairs of s. */
+static inline void
+bounce_byte_pairs_of(const char *s, BounceBytePairs *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (gsize i = 0; s[i] != '\0' && s[i + 1] != '\0'; i++) {
+        guint k = bounce_byte_pair((guchar)s[i], (guchar)s[i + 1]);
+
+        out->bits[k / 64] |= G_GUINT64_CONSTANT(1) << (k % 64);
+    }
+}
+
+/* bounce_byte_pairs_has - pair k (bounce_byte_pair) is in pairs. */
+static inline gboolean
+bounce_byte_pairs_has(const BounceBytePairs *pairs, guint k)
+{
+    return (pairs->bits[k / 64] >> (k % 64) & 1) != 0;
+}
 
 /* bounce_rules_first - first rule of table that matches subject[0..len);
  * fills match_out. Thread-safe; sets tables up and compiles patterns on

@@ -498,35 +498,10 @@ static const struct {
     { section_delivered, "delivered" },
 };
 
-/* The byte pairs of a heading, in a map of SECTION_PAIR_BITS bits: a
- * word none of whose pairs' bits is set is not looked for (a line is
- * read against some 400 words). */
-#define SECTION_PAIR_BITS 1024
-
-typedef struct {
-    guint64 bits[SECTION_PAIR_BITS / 64];
-} SectionPairs;
-
-static inline guint
-section_pair(guchar a, guchar b)
-{
-    return ((guint)a * 131u + b) % SECTION_PAIR_BITS;
-}
-
-static void
-section_pairs_of(const char *low, SectionPairs *out)
-{
-    memset(out, 0, sizeof(*out));
-    for (gsize i = 0; low[i] != '\0' && low[i + 1] != '\0'; i++) {
-        guint k = section_pair((guchar)low[i], (guchar)low[i + 1]);
-
-        out->bits[k / 64] |= G_GUINT64_CONSTANT(1) << (k % 64);
-    }
-}
-
-/* section_says - one of words is in low (its byte pairs in pairs). */
+/* section_says - one of words is in low (its byte pairs in pairs: a line
+ * is read against some 400 words). */
 static gboolean
-section_says(const char *low, const SectionPairs *pairs, const char *const *words)
+section_says(const char *low, const BounceBytePairs *pairs, const char *const *words)
 {
     for (gsize i = 0; words[i] != NULL; i++) {
         const char *w = words[i];
@@ -534,9 +509,7 @@ section_says(const char *low, const SectionPairs *pairs, const char *const *word
         /* The pair after the first byte (often the space before a
          * word): the word is not there if that pair is not. */
         if (w[0] != '\0' && w[1] != '\0' && w[2] != '\0') {
-            guint k = section_pair((guchar)w[1], (guchar)w[2]);
-
-            if (!(pairs->bits[k / 64] >> (k % 64) & 1))
+            if (!bounce_byte_pairs_has(pairs, bounce_byte_pair((guchar)w[1], (guchar)w[2])))
                 continue;
         }
         if (strstr(low, w) != NULL)
@@ -592,9 +565,9 @@ prose_section_of(const char *text, gssize len)
     }
 
     {
-        SectionPairs pairs;
+        BounceBytePairs pairs;
 
-        section_pairs_of(low, &pairs);
+        bounce_byte_pairs_of(low, &pairs);
         for (gsize i = 0; i < G_N_ELEMENTS(section_order); i++) {
             if (section_says(low, &pairs, section_order[i].words))
                 return section_order[i].says;

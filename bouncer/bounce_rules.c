@@ -23,7 +23,7 @@ typedef struct {
     const BouncePrefilterData *built_filter; /* the build's, when it fits */
     gsize filter_done;
     char ***hosts;            /* per rule: its rhost names in lower case, or NULL */
-    guint16 **host_pairs;     /* per rule and name: rules_pair() of its first two bytes */
+    guint16 **host_pairs;     /* per rule and name: bounce_byte_pair() of its first two bytes */
     gsize *host_group;        /* per rule: the first of the run of rules with its rhost */
     gsize *host_run_end;      /* per rule: the index after that run */
 } CompiledTable;
@@ -53,41 +53,16 @@ rules_load_built(CompiledTable *ct, BounceTable table)
     }
 }
 
-/* Host names are screened by their first two bytes before strstr(): the
- * provider table has some 200 names, a remote host a dozen byte pairs. */
-#define RULES_PAIR_BITS 1024
-
-/* rules_pair - where the byte pair a, b falls in a RulesPairs map. */
-static inline guint16
-rules_pair(guchar a, guchar b)
-{
-    return (guint16)(((guint)a * 131u + b) % RULES_PAIR_BITS);
-}
-
-/* rules_name_pair - a name's first pair; RULES_PAIR_BITS (always
- * looked for) for a name of one byte. */
+/* rules_name_pair - a name's first pair; BOUNCE_PAIR_BITS (always
+ * looked for) for a name of one byte. Host names are screened by their
+ * first two bytes before strstr(): the provider table has some 200 names,
+ * a remote host a dozen byte pairs. */
 static guint16
 rules_name_pair(const char *name)
 {
     if (name[0] == '\0' || name[1] == '\0')
-        return RULES_PAIR_BITS;
-    return rules_pair((guchar)name[0], (guchar)name[1]);
-}
-
-typedef struct {
-    guint64 bits[RULES_PAIR_BITS / 64];
-} RulesPairs;
-
-/* rules_pairs_of - the byte pairs of host. */
-static void
-rules_pairs_of(const char *host, RulesPairs *out)
-{
-    memset(out, 0, sizeof(*out));
-    for (gsize i = 0; host[i] != '\0' && host[i + 1] != '\0'; i++) {
-        guint16 k = rules_pair((guchar)host[i], (guchar)host[i + 1]);
-
-        out->bits[k / 64] |= G_GUINT64_CONSTANT(1) << (k % 64);
-    }
+        return BOUNCE_PAIR_BITS;
+    return (guint16)bounce_byte_pair((guchar)name[0], (guchar)name[1]);
 }
 
 /* rules_set_next - the first rule at or after from in set (of words
@@ -453,12 +428,12 @@ rules_host_is(const char *host, gsize host_len, const char *name)
  * name_pairs), or, by_domain, is one of them or under one of them. */
 static gboolean
 rules_host_matches(char *const *names, const guint16 *name_pairs, const char *host,
-                   gsize host_len, gboolean by_domain, const RulesPairs *pairs)
+                   gsize host_len, gboolean by_domain, const BounceBytePairs *pairs)
 {
     for (gsize k = 0; names != NULL && names[k] != NULL; k++) {
         guint16 p = name_pairs[k];
 
-        if (p < RULES_PAIR_BITS && !(pairs->bits[p / 64] >> (p % 64) & 1))
+        if (p < BOUNCE_PAIR_BITS && !bounce_byte_pairs_has(pairs, p))
             continue;
         if (by_domain ? rules_host_is(host, host_len, names[k]) : strstr(host, names[k]) != NULL)
             return TRUE;
@@ -495,7 +470,7 @@ rules_first_host(BounceTable table, const char *host, gboolean by_domain, const 
     gboolean have_text = FALSE;
     g_autofree char *lower = NULL;
     gsize lower_len;
-    RulesPairs pairs;
+    BounceBytePairs pairs;
     gsize group = G_MAXSIZE;
 
     g_return_val_if_fail(table < BOUNCE_TABLE_COUNT, FALSE);
@@ -506,7 +481,7 @@ rules_first_host(BounceTable table, const char *host, gboolean by_domain, const 
     lower_len = strlen(lower);
     if (lower_len == 0)
         return FALSE;
-    rules_pairs_of(lower, &pairs);
+    bounce_byte_pairs_of(lower, &pairs);
     filter = rules_filter(ct);
     /* Only the few rules of this host are asked of the prefilter, not
      * the whole table; the text is read once there is one. A provider's
