@@ -527,7 +527,7 @@ bounce_mime_leaf_kind(const BounceParts *parts, const char *type, gsize type_len
         if (!span_is(subtype, subtype_len, "html"))
             return BOUNCE_LEAF_TEXT;
         /* An HTML part's text is read only when the message has no other
-         * (bounce_mime_read_with): once a text part was kept, another
+         * (bounce_mime_read): once a text part was kept, another
          * HTML part need not be decoded and converted at all. */
         return parts->text == NULL || parts->text->len == 0 ? BOUNCE_LEAF_HTML : BOUNCE_LEAF_IGNORE;
     }
@@ -987,16 +987,8 @@ parts_reset(BounceMimeWalk *walk)
 }
 
 gboolean
-bounce_mime_read_with(GByteArray *message_bytes, BounceParts *parts, BounceMimeMode mode,
-                      const char **error_out)
-{
-    return bounce_mime_read_text((const char *)message_bytes->data, message_bytes->len, parts, mode,
-                                 error_out);
-}
-
-gboolean
-bounce_mime_read_text(const char *data, gsize len, BounceParts *parts, BounceMimeMode mode,
-                      const char **error_out)
+bounce_mime_read(const char *data, gsize len, BounceParts *parts, BounceMimeMode mode,
+                 const char **error_out)
 {
     BounceMimeWalk walk = { parts, NULL, 0 };
     gboolean ok = TRUE;
@@ -1045,12 +1037,6 @@ bounce_mime_read_text(const char *data, gsize len, BounceParts *parts, BounceMim
     if (parts->text->len == 0 && parts->report->len == 0 && body_at < len)
         append_text(parts, parts->text, (const guint8 *)data + body_at, len - body_at, NULL, FALSE);
     return TRUE;
-}
-
-gboolean
-bounce_mime_read(GByteArray *message_bytes, BounceParts *parts, const char **error_out)
-{
-    return bounce_mime_read_with(message_bytes, parts, BOUNCE_MIME_AUTO, error_out);
 }
 
 /* bounce_parts_clear - free what bounce_mime_read filled in. */

@@ -103,10 +103,6 @@ typedef struct {
 /* bounce_mime_normalize - LF line ends (from CRLF or CR), NUL bytes made
  * spaces, so that every later step sees one form. (transfer full) */
 GByteArray *bounce_mime_normalize(const char *data, gsize len);
-/* bounce_mime_read - take a normalised message apart (message_bytes stays
- * the caller's). FALSE with *error_out set (static string) when nothing can
- * be read. */
-gboolean bounce_mime_read(GByteArray *message_bytes, BounceParts *parts, const char **error_out);
 void bounce_parts_clear(BounceParts *parts);
 /* bounce_text_to_utf8 - bytes in charset (NULL: unknown) as valid UTF-8. (transfer full) */
 char *bounce_text_to_utf8(const char *data, gsize len, const char *charset);
@@ -121,13 +117,13 @@ typedef enum {
     BOUNCE_MIME_SPLIT,
 } BounceMimeMode;
 
-gboolean bounce_mime_read_with(GByteArray *message_bytes, BounceParts *parts, BounceMimeMode mode,
-                               const char **error_out);
-/* bounce_mime_read_text - the same for len bytes at data, LF line ends and
- * no NUL byte among them (what bounce_mime_normalize gives), which need
- * not be followed by a NUL: they are read where they are. */
-gboolean bounce_mime_read_text(const char *data, gsize len, BounceParts *parts, BounceMimeMode mode,
-                               const char **error_out);
+/* bounce_mime_read - take apart the message of len bytes at data, in the
+ * form bounce_mime_normalize gives (LF line ends, no NUL byte), which need
+ * not be followed by a NUL: it is read where it is, and stays the
+ * caller's. FALSE with *error_out set (static string) when nothing can be
+ * read. */
+gboolean bounce_mime_read(const char *data, gsize len, BounceParts *parts, BounceMimeMode mode,
+                          const char **error_out);
 
 /* What one walk over the parts of a message keeps between parts. */
 typedef struct {

@@ -853,7 +853,7 @@ report_parse(const char *data, gsize len, guint depth)
         text = data;
         text_len = len;
     }
-    if (!bounce_mime_read_text(text, text_len, &parts, BOUNCE_MIME_AUTO, &error)) {
+    if (!bounce_mime_read(text, text_len, &parts, BOUNCE_MIME_AUTO, &error)) {
         bounce_parts_clear(&parts);
         report->kind = BOUNCE_KIND_UNPARSEABLE;
         report->error = g_strdup(error);

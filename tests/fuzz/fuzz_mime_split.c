@@ -50,12 +50,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *error_gmime = NULL, *error_split = NULL;
     gboolean ok_gmime, ok_split;
 
-    ok_split = bounce_mime_read_with(norm, &by_split, BOUNCE_MIME_SPLIT, &error_split);
+    ok_split = bounce_mime_read((const char *)norm->data, norm->len,
+                                &by_split, BOUNCE_MIME_SPLIT, &error_split);
     if (ok_split || strcmp(error_split, "declined") != 0) {
         g_autoptr(GString) want = NULL;
         g_autoptr(GString) got = NULL;
 
-        ok_gmime = bounce_mime_read_with(norm, &by_gmime, BOUNCE_MIME_GMIME, &error_gmime);
+        ok_gmime = bounce_mime_read((const char *)norm->data, norm->len,
+                                    &by_gmime, BOUNCE_MIME_GMIME, &error_gmime);
         if (!ok_gmime && !gmime_guard_address_fields_ok((const char *)norm->data, norm->len)) {
             bounce_parts_clear(&by_gmime);
             bounce_parts_clear(&by_split);

@@ -217,8 +217,10 @@ test_split_cases(void)
             g_autoptr(GByteArray) norm = bounce_mime_normalize(message, strlen(message));
             BounceParts by_split, by_gmime;
             const char *error_split = NULL, *error_gmime = NULL;
-            gboolean ok_split = bounce_mime_read_with(norm, &by_split, BOUNCE_MIME_SPLIT, &error_split);
-            gboolean ok_gmime = bounce_mime_read_with(norm, &by_gmime, BOUNCE_MIME_GMIME, &error_gmime);
+            gboolean ok_split = bounce_mime_read((const char *)norm->data, norm->len,
+                                                 &by_split, BOUNCE_MIME_SPLIT, &error_split);
+            gboolean ok_gmime = bounce_mime_read((const char *)norm->data, norm->len,
+                                                 &by_gmime, BOUNCE_MIME_GMIME, &error_gmime);
             gboolean declined = !ok_split && g_strcmp0(error_split, "declined") == 0;
             g_autofree char *got = parts_dump(&by_split, ok_split, error_split);
             g_autofree char *want = parts_dump(&by_gmime, ok_gmime, error_gmime);
@@ -247,8 +249,10 @@ test_split_auto(void)
         g_autoptr(GByteArray) norm = bounce_mime_normalize(m, strlen(m));
         BounceParts by_auto, by_gmime;
         const char *error_auto = NULL, *error_gmime = NULL;
-        gboolean ok_auto = bounce_mime_read_with(norm, &by_auto, BOUNCE_MIME_AUTO, &error_auto);
-        gboolean ok_gmime = bounce_mime_read_with(norm, &by_gmime, BOUNCE_MIME_GMIME, &error_gmime);
+        gboolean ok_auto = bounce_mime_read((const char *)norm->data, norm->len,
+                                            &by_auto, BOUNCE_MIME_AUTO, &error_auto);
+        gboolean ok_gmime = bounce_mime_read((const char *)norm->data, norm->len,
+                                             &by_gmime, BOUNCE_MIME_GMIME, &error_gmime);
         g_autofree char *got = parts_dump(&by_auto, ok_auto, error_auto);
         g_autofree char *want = parts_dump(&by_gmime, ok_gmime, error_gmime);
 
