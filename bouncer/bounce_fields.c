@@ -192,11 +192,28 @@ bounce_text_find_name(const char *p, const char *end, const char *name)
  * ends and NUL. */
 static const guint8 fold_blank[256] = { [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, [0] = 1 };
 
+/* fold_has_high_byte - a byte of the n at s is above 0x7F; eight at a time. */
+static gboolean
+fold_has_high_byte(const char *s, gsize n)
+{
+    guint64 any = 0;
+    gsize i = 0;
+
+    for (; n - i >= 8; i += 8) {
+        guint64 w;
+
+        memcpy(&w, s + i, 8);
+        any |= w;
+    }
+    for (; i < n; i++)
+        any |= (unsigned char)s[i];
+    return (any & G_GUINT64_CONSTANT(0x8080808080808080)) != 0;
+}
+
 char *
 bounce_fold(const char *text, gsize len)
 {
     char *out, *o;
-    unsigned char high = 0;
     char *valid;
 
     if (text == NULL)
@@ -252,21 +269,7 @@ bounce_fold(const char *text, gsize len)
     }
     *o = '\0';
     /* Only text with a byte above 0x7F can be invalid UTF-8. */
-    {
-        const char *p = out;
-        guint64 any = 0;
-
-        for (; o - p >= 8; p += 8) {
-            guint64 w;
-
-            memcpy(&w, p, 8);
-            any |= w;
-        }
-        for (; p < o; p++)
-            any |= (unsigned char)*p;
-        high = (any & G_GUINT64_CONSTANT(0x8080808080808080)) != 0 ? 0x80 : 0;
-    }
-    if (high < 0x80 || g_utf8_validate(out, o - out, NULL))
+    if (!fold_has_high_byte(out, (gsize)(o - out)) || g_utf8_validate(out, o - out, NULL))
         return out;
     valid = g_utf8_make_valid(out, o - out);
     g_free(out);
