@@ -462,6 +462,9 @@ static const BounceRule table_reason[] = {
 #define RHOST_SPECTRUM   "charter.net|spectrum.net|twc.com|rr.com|roadrunner.com|brighthouse.com"
 #define RHOST_NETEASE    "163.com|126.com|yeah.net|netease.com"
 #define RHOST_LAPOSTE    "laposte.net|laposte.fr"
+/* Yahoo's MX hosts (yahoodns.net) and the domains of its mailboxes; not
+ * yahoo.co.jp, Yahoo! JAPAN's, another company's mail service on its own
+ * servers. */
 #define RHOST_YAHOO      "yahoo.com|yahoo.co.uk|yahoo.fr|yahoo.de|yahoo.es|yahoo.it|yahoo.ca|yahoo.com.au|yahoo.com.br|yahoodns.net|ymail.com|rocketmail.com"
 
 /* Provider wording that means something other than what the generic table
@@ -576,12 +579,9 @@ static const BounceRule table_rhost_reason[] = {
     { "rhost-yahooinc-speeding","speeding", 0, "user is receiving mail too quickly", "yahoodns.net" },
     { "rhost-yahooinc-suspend","suspend", 0, " is no longer valid\\.|this mailbox is disabled", "yahoodns.net" },
     { "rhost-yahooinc-toomany","toomanyconn", 0, "max message per connection reached", "yahoodns.net" },
-    /* Yahoo's own domains: its MX hosts (yahoodns.net) and the domains of
-     * its mailboxes; not yahoo.co.jp, Yahoo! JAPAN's, another company's
-     * mail service on its own servers. */
-    /* Not where the refusal is of our sender's address ("Sender address
-     * rejected: ... User not found"), the recipient's domain having
-     * chosen the rule. */
+    /* Yahoo's own domains (RHOST_YAHOO). Not where the refusal is of our
+     * sender's address ("Sender address rejected: ... User not found"),
+     * the recipient's domain having chosen the rule. */
     { "rhost-yahoo-user",      "userunknown", 0, "\\A(?![\\s\\S]*sender address rejected)[\\s\\S]*?(?:user doesn't have a|user not found|does not exist|mailbox not found)", RHOST_YAHOO },
     /* The sending host's name: "reverse" alone is also the SMTP reverse
      * path, our envelope sender. */
