@@ -869,10 +869,36 @@ prose_line_names(const char *line, gsize len, const char *const *names, gsize co
     return FALSE;
 }
 
+/* prose_names_id_inside - the line names a message identifier field
+ * after something else, with no address before the name: a session
+ * log's "10:11:14.215: *  Message-ID: <...>" (MDaemon writes the
+ * message's own fields into its transcript), whose address is the
+ * identifier. */
+static gboolean
+prose_names_id_inside(const char *line, gsize len)
+{
+    static const char *const ids[] = { "message-id:", "message-id :", "in-reply-to:",
+                                       "references:", "content-id:" };
+    const char *at = memchr(line, '@', len);
+    gsize before = at != NULL ? (gsize)(at - line) : len;
+
+    for (gsize i = 0; i < G_N_ELEMENTS(ids); i++) {
+        gsize n = strlen(ids[i]);
+
+        for (gsize k = 1; k + n <= before; k++) {
+            if ((line[k - 1] == ' ' || line[k - 1] == '\t' || line[k - 1] == '*')
+                && g_ascii_strncasecmp(line + k, ids[i], n) == 0)
+                return TRUE;
+        }
+    }
+    return FALSE;
+}
+
 /* prose_is_id_line - a line whose address is an identifier, a trace or
  * the sender's, never a recipient: header lines of the returned message
  * without a mark before them (also where a forward quoted them, "> ..."),
- * and a notice's own "Sender Address:". */
+ * a transcript's line of the message's identifier, and a notice's own
+ * "Sender Address:". */
 static gboolean
 prose_is_id_line(const char *line, gsize len)
 {
@@ -883,7 +909,8 @@ prose_is_id_line(const char *line, gsize len)
         "list-owner", "list-id", "list-archive", "dkim-signature", "feedback-id",
     };
 
-    return prose_line_names(line, len, names, G_N_ELEMENTS(names));
+    return prose_line_names(line, len, names, G_N_ELEMENTS(names))
+           || prose_names_id_inside(line, len);
 }
 
 gboolean
