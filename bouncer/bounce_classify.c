@@ -779,6 +779,15 @@ classify_reason(BounceRecipient *r, const char *reporting_mta, gboolean read_as_
          * to be gone. */
         if (hit != NULL && strcmp(reason_order_other[i], "hostunknown") == 0 && failure_is_temporary(r))
             continue;
+        /* As in the first pass: a spam filter reads the message, so its
+         * words in answer to MAIL FROM or the greeting refuse the sending
+         * host ("blocked automatically by anti-spam system" at MAIL). */
+        if (hit != NULL && strcmp(reason_order_other[i], "spamdetected") == 0
+            && (g_strcmp0(r->smtp_command, "MAIL") == 0 || g_strcmp0(r->smtp_command, "HELO") == 0
+                || g_strcmp0(r->smtp_command, "CONN") == 0)) {
+            reason_set(r, "blocked", hit->id);
+            return;
+        }
         if (hit != NULL) {
             reason_set(r, reason_order_other[i], hit->id);
             return;
