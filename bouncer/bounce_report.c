@@ -627,15 +627,42 @@ report_quote_starts(const char *line, gsize len)
         || bounce_line_is_quoted_header(line, len);
 }
 
+/* report_unquoted - line without what stands between double quotes
+ * (ASCII or typographic), *open carrying a quotation over to the next
+ * line of its paragraph. (transfer full) */
+static char *
+report_unquoted(const char *line, gsize len, gboolean *open)
+{
+    GString *out = g_string_sized_new(len);
+
+    for (gsize i = 0; i < len; i++) {
+        gsize quote = line[i] == '"' ? 1
+                      : len - i >= 3 && (memcmp(line + i, "\xe2\x80\x9c", 3) == 0
+                                         || memcmp(line + i, "\xe2\x80\x9d", 3) == 0) ? 3 : 0;
+
+        if (quote > 0) {
+            *open = !*open;
+            g_string_append_c(out, ' ');
+            i += quote - 1;
+        } else if (!*open) {
+            g_string_append_c(out, line[i]);
+        }
+    }
+    return g_string_free(out, FALSE);
+}
+
 /* report_text_has_own_code - a line of the person's own text (before a
  * line quoted with "> " or the start of what their client quotes
  * without marks) carries an SMTP reply or status code: a mail system's
- * words, not a person's who quotes them. */
+ * words, not a person's who quotes them. What they put in double quotes
+ * in a sentence ('I got "550 5.1.1 User unknown" from my old provider')
+ * is quoted too. */
 static gboolean
 report_text_has_own_code(const GString *text)
 {
     /* a person's own words come first; the rest is what they quote */
     const char *p = text->str, *end = text->str + MIN(text->len, 32 * 1024);
+    gboolean open = FALSE;
 
     while (p < end) {
         const char *nl = memchr(p, '\n', end - p);
@@ -643,8 +670,10 @@ report_text_has_own_code(const GString *text)
 
         if (report_quote_starts(p, len))
             return FALSE;
+        if (len == 0)
+            open = FALSE;       /* a quotation ends with its paragraph */
         if (len > 0 && *p != '>' && len < 1024) {
-            g_autofree char *line = g_strndup(p, len);
+            g_autofree char *line = report_unquoted(p, len, &open);
 
             if (bounce_text_has_code(line))
                 return TRUE;
