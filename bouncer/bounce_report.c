@@ -310,6 +310,7 @@ report_autoreply(BounceReport *report, const BounceParts *parts, const char *rul
 
 static gboolean report_person_reply(const BounceParts *parts);
 static gboolean report_person_subject_only(const BounceReport *report, const BounceParts *parts);
+static gboolean report_list_mail(const BounceParts *parts);
 
 /* report_read - decide the kind and fill the recipients. */
 static void
@@ -354,7 +355,7 @@ report_read(BounceReport *report, BounceParts *parts)
             return;
         }
     }
-    if (!report_person_reply(parts) && bounce_prose_read(report, parts)) {
+    if (!report_person_reply(parts) && !report_list_mail(parts) && bounce_prose_read(report, parts)) {
         if (report_person_subject_only(report, parts)) {
             g_ptr_array_set_size(report->recipients, 0);
         } else {
@@ -694,6 +695,21 @@ report_person_reply(const BounceParts *parts)
     return parts->report_type == BOUNCE_REPORT_NONE && bounce_subject_is_reply(parts)
         && report_from_person(parts) && !report_role_sender(parts)
         && !report_text_has_own_code(parts->text);
+}
+
+/* report_list_mail - a mailing list's or a newsletter's post (List-Id or
+ * List-Unsubscribe, RFC 2919/2369) from a sender that is no mail system:
+ * whatever bounce it quotes or explains ("a hard bounce looks like this:
+ * 550 5.1.1 <someone@example.com>"), it is not one. Not a report with a
+ * machine-readable part; a list's own notice that is automatic says so
+ * (Auto-Submitted) and is read as such. */
+static gboolean
+report_list_mail(const BounceParts *parts)
+{
+    return parts->report_type == BOUNCE_REPORT_NONE
+        && (bounce_fields_get(parts->headers, "List-Id") != NULL
+            || bounce_fields_get(parts->headers, "List-Unsubscribe") != NULL)
+        && report_from_person(parts);
 }
 
 /* report_original_is_ours - the attached message was sent by the one
