@@ -297,6 +297,13 @@ bounce_dsn_read_text(BounceReport *report, const char *text, gsize len)
         } else if (bounce_field_is(f, "Action")) {
             g_free(rcpt->action);
             rcpt->action = dsn_action(v);
+            /* "Action: expired" (SendGrid) is no RFC 3464 action but says
+             * why: the time to deliver ran out, whatever the last
+             * attempt's answer was. */
+            if (g_ascii_strncasecmp(v, "expire", 6) == 0 && rcpt->reason[0] == '\0') {
+                bounce_recipient_set(&rcpt->reason, "expired");
+                bounce_recipient_set(&rcpt->rule, "dsn-action-expired");
+            }
         } else if (bounce_field_is(f, "Status")) {
             g_free(rcpt->status);
             rcpt->status = dsn_status(v);
