@@ -151,6 +151,33 @@ text_has_dsn_fields(const GString *text)
     return FALSE;
 }
 
+/* report_returned_copy_at - where a mail system's own mark of the copy
+ * it returns begins (qmail's "--- Below this line is a copy of the
+ * message." and Exim's "This is a copy of the message"), or the text's
+ * length when it has none. Those two return the message inline, in the
+ * notice's own text: DSN fields past the mark are the returned message's
+ * (our own forward of an older bounce), not this notice's. Other marks
+ * are not used: a notice's "Below is a copy of the original message" may
+ * stand before its own report part (relabelled text/plain), and a mail
+ * client's "Forwarded message" line before the report a person pastes. */
+static gsize
+report_returned_copy_at(const GString *text)
+{
+    static const char *const marks[] = { "mark-qmail", "mark-exim" };
+    BounceMatch m;
+    gsize from = 0;
+
+    while (from < text->len
+           && bounce_rules_earliest(BOUNCE_TABLE_ORIGINAL_MARK, text->str, text->len, from, &m)) {
+        for (gsize i = 0; i < G_N_ELEMENTS(marks); i++) {
+            if (strcmp(m.rule->id, marks[i]) == 0)
+                return m.match_start;
+        }
+        from = MAX(m.match_end, from + 1);
+    }
+    return text->len;
+}
+
 /* diagnostic_is_bare_number - "Diagnostic-Code: X-Unix; 255": a local
  * program's exit status, which says nothing the notice's own line
  * ("554 5.3.0 unknown mailer error 255") does not say better. */
@@ -325,8 +352,18 @@ report_read(BounceReport *report, BounceParts *parts)
     }
     if (parts->report_type == BOUNCE_REPORT_DSN)
         bounce_dsn_read(report, parts);
-    if (report->recipients->len == 0 && text_has_dsn_fields(parts->text))
-        bounce_dsn_read_text(report, parts->text->str, parts->text->len);
+    if (report->recipients->len == 0 && text_has_dsn_fields(parts->text)) {
+        gsize upto = report_returned_copy_at(parts->text);
+
+        if (upto == parts->text->len)
+            bounce_dsn_read_text(report, parts->text->str, parts->text->len);
+        else if (upto > 0) {
+            g_autoptr(GString) before = g_string_new_len(parts->text->str, (gssize)upto);
+
+            if (text_has_dsn_fields(before))
+                bounce_dsn_read_text(report, before->str, before->len);
+        }
+    }
     if (report->recipients->len > 0) {
         dsn_fill_from_prose(report, parts);
         report->kind = report_kind_dsn(report);
