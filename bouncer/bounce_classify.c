@@ -573,6 +573,12 @@ reason_first_pass(BounceRecipient *r, const ReasonHits *hits, const char *code)
             reason_set(r, "rejected", reason_hit(hits, "rejected")->id);
             return TRUE;
         }
+        /* So is one said in answer to MAIL FROM, before any recipient
+         * was named ("553 notifications.example.net does not exist"). */
+        if (strcmp(want, "hostunknown") == 0 && hit != NULL && at_mail) {
+            reason_set(r, "rejected", hit->id);
+            return TRUE;
+        }
         /* "Unable to route" (X.4.4) is an unknown host unless the words
          * say the lookup itself failed. */
         if (strcmp(want, "hostunknown") == 0 && hit == NULL && reason_hit(hits, "networkerror") != NULL)
