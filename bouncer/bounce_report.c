@@ -844,9 +844,13 @@ static BounceReport *report_parse(const char *data, gsize len, guint depth);
  * attachment: when the message holds no report of its own and its prose
  * decided nothing (what it named was the attachment's To:), the attached
  * report is the bounce. Its recipients and kind replace ours, and its
- * returned original when it has one; the message's own headers stay. */
+ * returned original when it has one; the message's own headers stay.
+ * complaint: the message is a complaint read from its subject (an abuse
+ * desk's ticket) and only an attached feedback report may replace it:
+ * that report names the complainer (Original-Rcpt-To), where the
+ * attachment's To: is the desk's own address. */
 static void
-report_adopt_inner(BounceReport *report, const char *text, gsize text_len)
+report_adopt_inner(BounceReport *report, const char *text, gsize text_len, gboolean complaint)
 {
     gssize at;
     g_autoptr(BounceFields) head = NULL;
@@ -854,7 +858,7 @@ report_adopt_inner(BounceReport *report, const char *text, gsize text_len)
 
     /* What the notice itself said decides when it said anything: a
      * recipient with a status or a reason of its own. */
-    for (guint i = 0; i < report->recipients->len; i++) {
+    for (guint i = 0; !complaint && i < report->recipients->len; i++) {
         const BounceRecipient *r = g_ptr_array_index(report->recipients, i);
 
         if (r->status[0] != '\0' || (strcmp(r->reason, "onhold") != 0
@@ -871,7 +875,8 @@ report_adopt_inner(BounceReport *report, const char *text, gsize text_len)
     inner = report_parse(text + at, text_len - at, 1);
     if (inner->recipients->len == 0 || (inner->kind != BOUNCE_KIND_DSN
                                         && inner->kind != BOUNCE_KIND_DELIVERED
-                                        && inner->kind != BOUNCE_KIND_ARF))
+                                        && inner->kind != BOUNCE_KIND_ARF)
+        || (complaint && inner->kind != BOUNCE_KIND_ARF))
         return;
     report->kind = inner->kind;
     g_ptr_array_unref(report->recipients);
@@ -962,7 +967,10 @@ report_parse(const char *data, gsize len, guint depth)
      * bounce as an attachment is writing to us, not bouncing. */
     if (depth == 0 && parts.report_type == BOUNCE_REPORT_NONE && parts.original != NULL
         && bounce_from_daemon(&parts, NULL))
-        report_adopt_inner(report, text, text_len);
+        report_adopt_inner(report, text, text_len, FALSE);
+    else if (depth == 0 && parts.report_type == BOUNCE_REPORT_NONE && parts.original != NULL
+             && report->kind == BOUNCE_KIND_ARF)
+        report_adopt_inner(report, text, text_len, TRUE);
     /* A notice in prose whose every recipient was delivered is a success
      * notice, as its DSN would have said. */
     if (report->kind == BOUNCE_KIND_NONSTANDARD && report_kind_dsn(report) == BOUNCE_KIND_DELIVERED)
