@@ -85,7 +85,7 @@ static const BounceRule table_original_mark[] = {
     /* Exchange's "Original message headers:" also in Italian, French,
      * German, Spanish, Portuguese, Dutch, Japanese and Chinese. */
     { "mark-prose",     NULL, 0, "^original message:[ \\t]*$|^original mail as follows:[ \\t]*$|^[ \\t]*(?:original message headers?|the original message headers? (?:is|are) (?:included|below|as follows)|the message headers? (?:is|are) below|a copy of the original message (?:below|follows)|your message reads? \\(in part\\)|this is a copy of the original message|below is a copy of the original message|the text of your message was)\\b.*$|^[ \\t]*(?:intestazioni originali del messaggio|en-t\\x{00ea}tes de message d'origine)[ \\t]*:[ \\t]*$", NULL },
-    { "mark-prose-l10n", NULL, 0, "^[ \\t]*(?:urspr\\x{00fc}ngliche nachrichtenkopfzeilen|encabezados originales del mensaje|cabe\\x{00e7}alhos da mensagem original|oorspronkelijke berichtkoppen|元のメッセージ ヘッダー|原始邮件头)[ \\t]*:[ \\t]*$", NULL },
+    { "mark-prose-l10n", NULL, 0, "^[ \\t]*(?:urspr\\x{00fc}ngliche nachrichtenkopfzeilen|encabezados originales del mensaje|cabe\\x{00e7}alhos da mensagem original|oorspronkelijke berichtkoppen|元のメッセージ ヘッダー|原始邮件头|oryginalne nagłówki wiadomości|původní záhlaví zprávy|исходные заголовки сообщения)[ \\t]*:[ \\t]*$", NULL },
     { "mark-content",   NULL, 0, "^content-type: (?:message/rfc822|text/rfc822-headers)", NULL },
     /* Smail 3 and Deutsche Telekom's build of it close the failed
      * addresses with a banner of their own:
@@ -752,7 +752,7 @@ static const BounceRule table_status[] = {
     { "code-reply-start",     "reply",  1, "^\\s*(?:-+ transcript of session follows -+\\s*)?(?:smtp;|x-[\\w-]+;)?\\s*<?([245][0-5]\\d)(?:[ -]|:\\s|$)", NULL },
     { "code-reply-transcript","reply",  1, "<<<\\s*([245][0-5]\\d)(?:[ -]|$)", NULL },
     { "code-reply-doubled",   "reply",  1, "(?<![\\d.])([245][0-5]\\d) \\1(?![\\d.])", NULL },
-    { "code-reply-said",      "reply",  1, "(?:said|says|returned|replied|response(?:code)?|error_code|error|reply|server message|problem|host \\S+ \\[[\\d.:a-f]+\\]|\\]|:)\\s*:?\\s*<?([245][0-5]\\d)(?:[ ,-]|$)(?!\\d(?![\\w.+=-]*@))", NULL },
+    { "code-reply-said",      "reply",  1, "(?:said|says|returned|replied|response(?:code)?|error_code|error|reply|server message|problem|host \\S+ \\[[\\d.:a-f]+\\]|\\]|:)\\s*:?\\s*<?['\"]?([245][0-5]\\d)(?:[ ,-]|$)(?!\\d(?![\\w.+=-]*@))", NULL },
     { "code-reply-before-dsn","reply",  1, "(?<![\\d.])([245][0-5]\\d)[ -]#?[245]\\.\\d{1,3}\\.\\d{1,3}", NULL },
 };
 
