@@ -961,6 +961,10 @@ static const BounceRule table_vendor_reason[] = {
      * explain: Sophos's XGEMAIL_0011 (no such recipient in the protected
      * domain) and XGEMAIL_0004 (the sending IP on a block list), Trend
      * Micro's BLOCK-SEND-ER (a sender the administrator blocked). */
+    /* Outlook.com's lookup of an address it does not have, as Exchange
+     * Online's 5.1.10: "550 5.5.0 Requested action not taken: mailbox
+     * unavailable (S2017062302)". */
+    { "outlook-no-mailbox",  "userunknown",   0, "\\(s2017062302\\)", NULL },
     { "sophos-no-recipient", "userunknown",   0, "\\bxgemail_0011\\b", NULL },
     { "sophos-ip-listed",    "blocked",       0, "\\bxgemail_0004\\b", NULL },
     { "trend-blocked-sender","rejected",      0, "\\bblock-send-er\\b", NULL },
