@@ -753,6 +753,9 @@ static const BounceRule table_status[] = {
     { "code-reply-transcript","reply",  1, "<<<\\s*([245][0-5]\\d)(?:[ -]|$)", NULL },
     { "code-reply-doubled",   "reply",  1, "(?<![\\d.])([245][0-5]\\d) \\1(?![\\d.])", NULL },
     { "code-reply-said",      "reply",  1, "(?:said|says|returned|replied|response(?:code)?|error_code|error|reply|server message|problem|host \\S+ \\[[\\d.:a-f]+\\]|\\]|:)\\s*:?\\s*<?['\"]?([245][0-5]\\d)(?:[ ,-]|$)(?!\\d(?![\\w.+=-]*@))", NULL },
+    /* A CJK notice puts the remote reply in full-width brackets:
+     * "收件人地址不存在（550 User not found: x@y）". */
+    { "code-reply-fullwidth", "reply",  1, "\\x{FF08}([245][0-5]\\d)(?= )", NULL },
     { "code-reply-before-dsn","reply",  1, "(?<![\\d.])([245][0-5]\\d)[ -]#?[245]\\.\\d{1,3}\\.\\d{1,3}", NULL },
 };
 
