@@ -675,20 +675,27 @@ pf_atom(PfParser *ps)
     }
 }
 
-/* pf_quantifier - after an atom: its minimum count (-1: no quantifier). */
+/* pf_quantifier - after an atom: its minimum count (-1: no quantifier);
+ * *many TRUE when it may occur more than once ("*", "+", "{0,3}"). */
 static int
-pf_quantifier(PfParser *ps)
+pf_quantifier(PfParser *ps, gboolean *many)
 {
     int min = -1;
 
+    *many = FALSE;
     switch (*ps->p) {
     case '?':
+        min = 0;
+        ps->p++;
+        break;
     case '*':
         min = 0;
+        *many = TRUE;
         ps->p++;
         break;
     case '+':
         min = 1;
+        *many = TRUE;
         ps->p++;
         break;
     case '{': {
@@ -704,9 +711,17 @@ pf_quantifier(PfParser *ps)
             return -1;
         }
         if (*q == ',') {
+            int m = 0, mdigits = 0;
+
             q++;
-            while (g_ascii_isdigit(*q))
+            while (g_ascii_isdigit(*q)) {
+                m = mdigits < 6 ? m * 10 + (*q - '0') : m;
+                mdigits++;
                 q++;
+            }
+            *many = mdigits == 0 || m > 1;      /* "{n,}" or "{n,m}" with m > 1 */
+        } else {
+            *many = n > 1;
         }
         if (*q != '}') {
             ps->failed = TRUE;
@@ -776,6 +791,7 @@ pf_parse_sequence(PfParser *ps)
 
     while (!ps->failed && *ps->p != '\0' && *ps->p != '|' && *ps->p != ')') {
         PfInfo atom;
+        gboolean many;
         int min;
 
         run.len = 0;
@@ -786,11 +802,13 @@ pf_parse_sequence(PfParser *ps)
             continue;
         }
         atom = pf_atom(ps);
-        min = ps->failed ? -1 : pf_quantifier(ps);
+        min = ps->failed ? -1 : pf_quantifier(ps, &many);
 
         if (min == 0) {
-            /* may be absent: only the empty string is sure */
-            if (atom.exact != NULL) {
+            /* may be absent: only the empty string is sure; and when it
+             * may also repeat ("0*" in "oxsus0*1_101"), none of its exact
+             * strings is, so the words around it are apart */
+            if (atom.exact != NULL && !many) {
                 pf_set_add(atom.exact, "");
             } else {
                 pf_info_clear(&atom);

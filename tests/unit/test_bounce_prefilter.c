@@ -95,6 +95,15 @@ test_prefilter_words(void)
         { "a@b\\[z\\]`", "0123456789A@B[Z]`", FALSE },
         { "a@b\\[z\\]`", "0123456789A`B{Z}@", TRUE },
         { "user unknown", "\xc3\xa9t\xc3\xa9: 1234567USER UNKNOWN", FALSE },
+        /* a character that may be absent or repeat keeps the words
+         * around it apart: "oxsus0*1_101" is in "OXSUS0001_101", which
+         * holds neither "oxsus01_101" nor "oxsus1_101" */
+        { "\\boxsus0*1_101\\b", "Connection refused - OXSUS0001_101", FALSE },
+        { "\\boxsus0*1_101\\b", "Connection refused - OXSUS1_101", FALSE },
+        { "ab{0,3}c", "xabbbcx", FALSE },
+        { "ab{0,3}c", "xacx", FALSE },
+        { "ab?c", "xacx", FALSE },
+        { "ab*c", "nothing here", TRUE },
         /* classes, repeats, anchors and escapes */
         { "[245]\\.\\d\\.\\d", "status 5.1.1", FALSE },
         { "[245]\\.\\d\\.\\d", "status 3.1.1", TRUE },
