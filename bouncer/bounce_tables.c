@@ -447,7 +447,7 @@ static const BounceRule table_reason[] = {
     { "systemfull-l10n", "systemfull", 0, "nicht genügend (?:speicherplatz|festplattenspeicher|systemspeicher) auf dem server|(?:mailsystem|e-mail-system|mailserver) (?:ist )?voll\\b|espace disque insuffisant|système (?:de messagerie )?(?:est )?plein|espacio en disco insuficiente|sistema (?:de correo )?(?:está )?lleno|spazio su disco insufficiente|sistema (?:di posta )?(?:è )?pieno|espaço em disco insuficiente|onvoldoende schijfruimte|brak miejsca na dysku|nedostatek místa na disku|otillräckligt diskutrymme|disk alanı yetersiz|ディスク(?:が(?:一杯|いっぱい|満杯)|領域(?:が|の)?不足)|(?:磁盘|硬盘)空间不足|磁碟空間不足|디스크 공간(?:이)? 부족", NULL },
     { "systemfull-l10n-cyr", "systemfull", 0, "недостаточно места на диске|диск (?:сервера )?переполнен", NULL },
     { "notaccept",    "notaccept", 0, "does not accept mail(?! from)|name server: \\.: host not found|null ?mx|no mx record found|couldn't find a mail exchanger|doesn't receive email according to|no route for current request|smtp protocol returned a permanent error|not accepting (?:network )?messages|host/domain does not accept", NULL },
-    { "notaccept-words", "notaccept", 0, "mail receiving disabled|domain does not (?:accept|receive) (?:e-?mail|mail)|domain \\S+ does not receive e-?mail|\\bno (?:mx or a|a or mx) records? for\\b", NULL },
+    { "notaccept-words", "notaccept", 0, "mail receiving disabled|domain does not (?:accept|receive) (?:e-?mail|mail)|domain \\S+ does not receive e-?mail|\\bno (?:mx or a|a or mx) records? for\\b|\\bno mx records? (?:were |was )?found for the\\b", NULL },
     { "mailererror",  "mailererror", 0, "^procmail:|bin/(?:procmail|maildrop)|command (?:failed|died|output)|exit (?:code |status )?\\d+|mailer error|pipe to \\||x-unix;|unknown mailer error|mail(?:er)? program|delivery to (?:a )?(?:program|pipe)", NULL },
     { "mailererror-words", "mailererror", 0, "\\|\\| exit\\b|procmail:|bin/mai(?:l)?drop", NULL },
     { "syntaxerror",  "syntaxerror", 0, "syntax error|command unrecognized|command not (?:recognized|implemented)|bad sequence of commands|unrecognized command|parameter not (?:recognized|implemented)|malformed address:|angle-brackets nested too deep|expected word or \"<\"|domain missing in source-routed address", NULL },
@@ -968,6 +968,10 @@ static const BounceRule table_vendor_reason[] = {
      * Online's 5.1.10: "550 5.5.0 Requested action not taken: mailbox
      * unavailable (S2017062302)". */
     { "outlook-no-mailbox",  "userunknown",   0, "\\(s2017062302\\)", NULL },
+    /* Vade's OXSUS0001_101: the sending IP is on Vade's threat network;
+     * its "Connection refused" is a refusal, not a host that did not
+     * answer. */
+    { "vade-ip-listed",      "blocked",       0, "\\boxsus0*1_101\\b", NULL },
     { "sophos-no-recipient", "userunknown",   0, "\\bxgemail_0011\\b", NULL },
     { "sophos-ip-listed",    "blocked",       0, "\\bxgemail_0004\\b", NULL },
     { "trend-blocked-sender","rejected",      0, "\\bblock-send-er\\b", NULL },
