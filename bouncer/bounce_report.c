@@ -164,18 +164,23 @@ static gsize
 report_returned_copy_at(const GString *text)
 {
     static const char *const marks[] = { "mark-qmail", "mark-exim" };
+    gsize count = 0, at = text->len;
+    const BounceRule *rules = bounce_tables_get(BOUNCE_TABLE_ORIGINAL_MARK, &count);
     BounceMatch m;
-    gsize from = 0;
 
-    while (from < text->len
-           && bounce_rules_earliest(BOUNCE_TABLE_ORIGINAL_MARK, text->str, text->len, from, &m)) {
-        for (gsize i = 0; i < G_N_ELEMENTS(marks); i++) {
-            if (strcmp(m.rule->id, marks[i]) == 0)
-                return m.match_start;
+    /* Each of the two rules run once over the text: walking every mark
+     * of the table in turn (bounce_rules_earliest from each one's end)
+     * runs every rule again per mark, and a long quoted thread has
+     * thousands of "Original message" lines. */
+    for (gsize i = 0; i < count; i++) {
+        for (gsize k = 0; k < G_N_ELEMENTS(marks); k++) {
+            if (strcmp(rules[i].id, marks[k]) == 0
+                && bounce_rules_try_text(BOUNCE_TABLE_ORIGINAL_MARK, i, text->str, text->len, &m)
+                && m.match_start < at)
+                at = m.match_start;
         }
-        from = MAX(m.match_end, from + 1);
     }
-    return text->len;
+    return at;
 }
 
 /* diagnostic_is_bare_number - "Diagnostic-Code: X-Unix; 255": a local
