@@ -743,15 +743,21 @@ report_person_reply(const BounceParts *parts)
  * List-Unsubscribe, RFC 2919/2369) from a sender that is no mail system:
  * whatever bounce it quotes or explains ("a hard bounce looks like this:
  * 550 5.1.1 <someone@example.com>"), it is not one. Not a report with a
- * machine-readable part; a list's own notice that is automatic says so
- * (Auto-Submitted) and is read as such. */
+ * machine-readable part, and not a text in a mail system's own words
+ * ("This is the MAILER-DAEMON", "not a member of this list"): a list
+ * also relays a bounce sent to its address under its own Return-Path and
+ * List-Id, and a list manager's own refusal carries its List-Id too
+ * (Mailman marks its notices so, with no Auto-Submitted). */
 static gboolean
 report_list_mail(const BounceParts *parts)
 {
+    BounceMatch m;
+
     return parts->report_type == BOUNCE_REPORT_NONE
         && (bounce_fields_get(parts->headers, "List-Id") != NULL
             || bounce_fields_get(parts->headers, "List-Unsubscribe") != NULL)
-        && report_from_person(parts);
+        && report_from_person(parts)
+        && !bounce_rules_first(BOUNCE_TABLE_BOUNCE_BODY, parts->text->str, parts->text->len, &m);
 }
 
 /* report_original_is_ours - the attached message was sent by the one
