@@ -975,13 +975,13 @@ report_parse(const char *data, gsize len, guint depth)
     if (depth == 0 && report->kind != BOUNCE_KIND_NOTBOUNCE && report->kind != BOUNCE_KIND_AUTOREPLY)
         report->person_forward = report_person_forward(&parts);
     /* Only a mail system passing a report on: a person who forwards a
-     * bounce as an attachment is writing to us, not bouncing. */
+     * bounce as an attachment is writing to us, not bouncing. An abuse
+     * desk's complaint may attach a feedback report whatever its From
+     * (postmaster@ as often as abuse@): complaint or not is what the
+     * message was read as, not who sent it. */
     if (depth == 0 && parts.report_type == BOUNCE_REPORT_NONE && parts.original != NULL
-        && bounce_from_daemon(&parts, NULL))
-        report_adopt_inner(report, text, text_len, FALSE);
-    else if (depth == 0 && parts.report_type == BOUNCE_REPORT_NONE && parts.original != NULL
-             && report->kind == BOUNCE_KIND_ARF)
-        report_adopt_inner(report, text, text_len, TRUE);
+        && (report->kind == BOUNCE_KIND_ARF || bounce_from_daemon(&parts, NULL)))
+        report_adopt_inner(report, text, text_len, report->kind == BOUNCE_KIND_ARF);
     /* A notice in prose whose every recipient was delivered is a success
      * notice, as its DSN would have said. */
     if (report->kind == BOUNCE_KIND_NONSTANDARD && report_kind_dsn(report) == BOUNCE_KIND_DELIVERED)
