@@ -870,10 +870,12 @@ prose_line_names(const char *line, gsize len, const char *const *names, gsize co
 }
 
 /* prose_names_id_inside - the line names a message identifier field
- * after something else, with no address before the name: a session
- * log's "10:11:14.215: *  Message-ID: <...>" (MDaemon writes the
- * message's own fields into its transcript), whose address is the
- * identifier. */
+ * after something else, with no address before the name, and the
+ * identifier follows in angle brackets: a session log's "10:11:14.215:
+ * *  Message-ID: <...>" (MDaemon writes the message's own fields into its
+ * transcript), whose first address is the identifier. A bare identifier
+ * ("message-id: 4XqRK01YqGz9sX0, recipient x@y: 550 ...") leaves the
+ * line's address a recipient's. */
 static gboolean
 prose_names_id_inside(const char *line, gsize len)
 {
@@ -886,8 +888,14 @@ prose_names_id_inside(const char *line, gsize len)
         gsize n = strlen(ids[i]);
 
         for (gsize k = 1; k + n <= before; k++) {
-            if ((line[k - 1] == ' ' || line[k - 1] == '\t' || line[k - 1] == '*')
-                && g_ascii_strncasecmp(line + k, ids[i], n) == 0)
+            gsize j = k + n;
+
+            if ((line[k - 1] != ' ' && line[k - 1] != '\t' && line[k - 1] != '*')
+                || g_ascii_strncasecmp(line + k, ids[i], n) != 0)
+                continue;
+            while (j < before && (line[j] == ' ' || line[j] == '\t'))
+                j++;
+            if (j < before && line[j] == '<')
                 return TRUE;
         }
     }
