@@ -699,20 +699,25 @@ report_unquoted(const char *line, gsize len, gboolean *open)
  * without marks) carries an SMTP reply or status code: a mail system's
  * words, not a person's who quotes them. What they put in double quotes
  * in a sentence ('I got "550 5.1.1 User unknown" from my old provider')
- * is quoted too. */
+ * is quoted too, unless the words around the quotation are a mail
+ * system's own ('Your message could not be delivered ... The remote
+ * server answered: "550 5.1.1 ..."', a gateway answering under the
+ * subject it was sent). */
 static gboolean
 report_text_has_own_code(const GString *text)
 {
     /* a person's own words come first; the rest is what they quote */
     const char *p = text->str, *end = text->str + MIN(text->len, 32 * 1024);
-    gboolean open = FALSE;
+    gboolean open = FALSE, quoted_code = FALSE;
+    g_autoptr(GString) own = g_string_new(NULL);
+    BounceMatch m;
 
     while (p < end) {
         const char *nl = memchr(p, '\n', end - p);
         gsize len = nl != NULL ? (gsize)(nl - p) : (gsize)(end - p);
 
         if (report_quote_starts(p, len))
-            return FALSE;
+            break;
         if (len == 0)
             open = FALSE;       /* a quotation ends with its paragraph */
         if (len > 0 && *p != '>' && len < 1024) {
@@ -720,10 +725,17 @@ report_text_has_own_code(const GString *text)
 
             if (bounce_text_has_code(line))
                 return TRUE;
+            if (!quoted_code) {
+                g_autofree char *raw = g_strndup(p, len);
+
+                quoted_code = bounce_text_has_code(raw);
+            }
+            g_string_append(own, line);
+            g_string_append_c(own, '\n');
         }
         p += len + 1;
     }
-    return FALSE;
+    return quoted_code && bounce_rules_first(BOUNCE_TABLE_BOUNCE_BODY, own->str, own->len, &m);
 }
 
 /* report_person_reply - a person answers ("Re: Undeliverable: ...", or
