@@ -576,7 +576,7 @@ reason_first_pass(BounceRecipient *r, const ReasonHits *hits, const char *code)
         /* So is one said in answer to MAIL FROM, before any recipient
          * was named ("553 notifications.example.net does not exist"). */
         if (strcmp(want, "hostunknown") == 0 && hit != NULL && at_mail) {
-            reason_set(r, "rejected", hit->id);
+            reason_set(r, "rejected", "command-mail");
             return TRUE;
         }
         /* "Unable to route" (X.4.4) is an unknown host unless the words
@@ -689,6 +689,11 @@ classify_reason(BounceRecipient *r, const char *reporting_mta, gboolean read_as_
     gboolean smtp = r->diagnostic_type == NULL || strcmp(r->diagnostic_type, "SMTP") == 0;
     ReasonHits hits = { { NULL }, { NULL }, 0, NULL };
     BounceMatch m;
+    /* answered before the message was sent: at MAIL FROM or the greeting */
+    gboolean before_message = g_strcmp0(r->smtp_command, "MAIL") == 0
+                              || g_strcmp0(r->smtp_command, "HELO") == 0
+                              || g_strcmp0(r->smtp_command, "CONN") == 0;
+    gboolean spam_before_message = FALSE;
 
     g_autofree char *preset = r->reason[0] != '\0' ? g_strdup(r->reason) : NULL;
     g_autofree char *preset_rule = preset != NULL ? g_strdup(r->rule) : NULL;
@@ -786,20 +791,25 @@ classify_reason(BounceRecipient *r, const char *reporting_mta, gboolean read_as_
         if (hit != NULL && strcmp(reason_order_other[i], "hostunknown") == 0 && failure_is_temporary(r))
             continue;
         /* As in the first pass: a spam filter reads the message, so its
-         * words in answer to MAIL FROM or the greeting refuse the sending
-         * host ("blocked automatically by anti-spam system" at MAIL). */
-        if (hit != NULL && strcmp(reason_order_other[i], "spamdetected") == 0
-            && (g_strcmp0(r->smtp_command, "MAIL") == 0 || g_strcmp0(r->smtp_command, "HELO") == 0
-                || g_strcmp0(r->smtp_command, "CONN") == 0)) {
-            reason_set(r, "blocked", hit->id);
-            return;
+         * words in answer to MAIL FROM or the greeting say no more than
+         * that the sending host was refused; another reason's words go
+         * first ("Temporary failure in the anti-spam system"), and
+         * failing any, below, the host is blocked. */
+        if (hit != NULL && strcmp(reason_order_other[i], "spamdetected") == 0 && before_message) {
+            spam_before_message = TRUE;
+            continue;
         }
         if (hit != NULL) {
             reason_set(r, reason_order_other[i], hit->id);
             return;
         }
     }
-    if (r->smtp_command != NULL && strcmp(r->smtp_command, "MAIL") == 0
+    if (spam_before_message) {
+        /* "Your mail is blocked automatically by anti-spam system" at
+         * MAIL FROM, and no other reason's words: the sending host was
+         * refused before any content was sent, whatever its 5.7.1 says. */
+        reason_set(r, "blocked", strcmp(r->smtp_command, "MAIL") == 0 ? "command-mail" : "command-helo");
+    } else if (r->smtp_command != NULL && strcmp(r->smtp_command, "MAIL") == 0
         && (code == NULL || str_in(code, (const char *const[]){ "userunknown", "filtered", "hostunknown" }, 3))) {
         /* Refused at MAIL FROM with nothing more specific said: the sender
          * was refused, whatever the code claims about a recipient. */

@@ -671,8 +671,9 @@ report_quote_starts(const char *line, gsize len)
 }
 
 /* report_unquoted - line without what stands between double quotes
- * (ASCII or typographic), *open carrying a quotation over to the next
- * line of its paragraph. (transfer full) */
+ * (ASCII, or typographic: the English “…”, and the German, Polish and
+ * Czech „…“ whose opening mark sits low), *open carrying a quotation
+ * over to the next line of its paragraph. (transfer full) */
 static char *
 report_unquoted(const char *line, gsize len, gboolean *open)
 {
@@ -681,7 +682,8 @@ report_unquoted(const char *line, gsize len, gboolean *open)
     for (gsize i = 0; i < len; i++) {
         gsize quote = line[i] == '"' ? 1
                       : len - i >= 3 && (memcmp(line + i, "\xe2\x80\x9c", 3) == 0
-                                         || memcmp(line + i, "\xe2\x80\x9d", 3) == 0) ? 3 : 0;
+                                         || memcmp(line + i, "\xe2\x80\x9d", 3) == 0
+                                         || memcmp(line + i, "\xe2\x80\x9e", 3) == 0) ? 3 : 0;
 
         if (quote > 0) {
             *open = !*open;

@@ -960,10 +960,6 @@ static const BounceRule table_vendor_reason[] = {
     { "ms-ipv6-refused",     "blocked",       0, "does not accept (?:e-?mail|mail|messages) over ipv6", NULL },
     /* A null MX (RFC 7505): the domain says it takes no mail at all. */
     { "null-mx",             "notaccept",     0, "\\bnull ?mx\\b|couldn't find a mail exchanger or ip address|does not accept mail \\(nullmx\\)", NULL },
-    /* Security gateways' own codes for a refusal their 5.7.1 does not
-     * explain: Sophos's XGEMAIL_0011 (no such recipient in the protected
-     * domain) and XGEMAIL_0004 (the sending IP on a block list), Trend
-     * Micro's BLOCK-SEND-ER (a sender the administrator blocked). */
     /* Outlook.com's lookup of an address it does not have, as Exchange
      * Online's 5.1.10: "550 5.5.0 Requested action not taken: mailbox
      * unavailable (S2017062302)". */
@@ -972,6 +968,10 @@ static const BounceRule table_vendor_reason[] = {
      * its "Connection refused" is a refusal, not a host that did not
      * answer. */
     { "vade-ip-listed",      "blocked",       0, "\\boxsus0*1_101\\b", NULL },
+    /* Security gateways' own codes for a refusal their 5.7.1 does not
+     * explain: Sophos's XGEMAIL_0011 (no such recipient in the protected
+     * domain) and XGEMAIL_0004 (the sending IP on a block list), Trend
+     * Micro's BLOCK-SEND-ER (a sender the administrator blocked). */
     { "sophos-no-recipient", "userunknown",   0, "\\bxgemail_0011\\b", NULL },
     { "sophos-ip-listed",    "blocked",       0, "\\bxgemail_0004\\b", NULL },
     { "trend-blocked-sender","rejected",      0, "\\bblock-send-er\\b", NULL },
