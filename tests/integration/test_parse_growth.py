@@ -128,6 +128,18 @@ def dsn_recipients_without_diagnostics():
 
 
 @no_db
+def original_marks_before_pasted_dsn_fields():
+    # DSN fields pasted into a notice's text are read only before qmail's
+    # or Exim's mark of the copy it returns; that mark was looked for again
+    # after every other mark ("Original message:", a long quoted thread):
+    # marks times text.
+    grows_linearly("original-message marks before pasted DSN fields", lambda n: text_message(
+        repeat("Original message:\n", n)
+        + "Final-Recipient: rfc822; jane.doe@example.com\nAction: failed\nStatus: 5.1.1\n"),
+        16 * KIB)
+
+
+@no_db
 def a_paragraph_repeating_its_recipient():
     # In a notice naming two recipients, each mention of one began a look
     # for its SMTP command that read to the end of its paragraph: a

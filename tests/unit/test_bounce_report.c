@@ -460,43 +460,6 @@ test_person_forward(void)
     g_assert_true(bounce_report_is_automated(fbl));
 }
 
-/* parse_seconds - wall time of one parse of text. */
-static double
-parse_seconds(const GString *text)
-{
-    gint64 start = g_get_monotonic_time();
-    g_autoptr(BounceReport) r = bounce_report_parse(text->str, text->len);
-
-    return (g_get_monotonic_time() - start) / 1e6;
-}
-
-/* test_returned_copy_marks_linear - DSN fields in the text of a notice
- * that holds thousands of lines a returned-copy mark rule knows ("Original
- * message:", a long quoted thread) cost about what the same text without
- * the fields costs: where qmail's or Exim's mark of the returned copy
- * begins is looked for once, not once per other mark. */
-static void
-test_returned_copy_marks_linear(void)
-{
-    static const char head[] = "From: MAILER-DAEMON@gw.example.net\n"
-                               "Subject: Undelivered Mail Returned to Sender\n"
-                               "Content-Type: text/plain\n\n";
-    g_autoptr(GString) marks = g_string_new(head);
-    g_autoptr(GString) with_fields = NULL;
-    double plain, fields;
-
-    for (int i = 0; i < 12000; i++)
-        g_string_append(marks, "Original message:\n");
-    with_fields = g_string_new_len(marks->str, marks->len);
-    g_string_append(with_fields, "Final-Recipient: rfc822; jane.doe@example.com\n"
-                                 "Action: failed\nStatus: 5.1.1\n");
-    parse_seconds(marks);           /* the tables compiled, the JIT warm */
-    plain = parse_seconds(marks);
-    fields = parse_seconds(with_fields);
-    g_test_message("without fields %.3fs, with %.3fs", plain, fields);
-    g_assert_cmpfloat(fields, <, 10 * plain + 0.1);
-}
-
 /* test_section_headings - what a heading over codeless recipients, or a
  * notice's subject tag, says of them; above all, no failure read as a
  * delivery, a relay or a delay, whose address would then never be
@@ -776,6 +739,5 @@ main(int argc, char **argv)
     g_test_add_func("/bounce/kind_names", test_kind_names);
     g_test_add_func("/bounce/person-forward", test_person_forward);
     g_test_add_func("/bounce/section-headings", test_section_headings);
-    g_test_add_func("/bounce/returned-copy-marks-linear", test_returned_copy_marks_linear);
     return g_test_run();
 }
