@@ -128,12 +128,12 @@ text_has_name(const char *start, const char *p, const char *end, const char *nam
  * (a truncated report may have lost the first two). Field names are
  * case-insensitive (RFC 3464 §2.1, after RFC 822). */
 static gboolean
-text_has_dsn_fields(const GString *text)
+text_has_dsn_fields(const char *text, gsize len)
 {
-    const char *p = text->str, *end = text->str + text->len;
+    const char *p = text, *end = text + len;
 
     while ((p = bounce_text_find_name(p, end, "recipient")) != NULL) {
-        gsize before = (gsize)(p - text->str);
+        gsize before = (gsize)(p - text);
         /* Where the line would start: looked at, not walked back to (a
          * line of a thousand "recipient:" would be walked a thousand
          * times). */
@@ -142,10 +142,10 @@ text_has_dsn_fields(const GString *text)
                            : before >= 9 && g_ascii_strncasecmp(p - 9, "X-Actual-", 9) == 0 ? p - 9
                            : NULL;
 
-        if (line != NULL && (line == text->str || line[-1] == '\n'))
-            return text_has_name(text->str, text->str, end, "action")
-                   || text_has_name(text->str, text->str, end, "status")
-                   || text_has_name(text->str, text->str, end, "reporting-mta");
+        if (line != NULL && (line == text || line[-1] == '\n'))
+            return text_has_name(text, text, end, "action")
+                   || text_has_name(text, text, end, "status")
+                   || text_has_name(text, text, end, "reporting-mta");
         p += 10;
     }
     return FALSE;
@@ -357,17 +357,11 @@ report_read(BounceReport *report, BounceParts *parts)
     }
     if (parts->report_type == BOUNCE_REPORT_DSN)
         bounce_dsn_read(report, parts);
-    if (report->recipients->len == 0 && text_has_dsn_fields(parts->text)) {
+    if (report->recipients->len == 0 && text_has_dsn_fields(parts->text->str, parts->text->len)) {
         gsize upto = report_returned_copy_at(parts->text);
 
-        if (upto == parts->text->len)
-            bounce_dsn_read_text(report, parts->text->str, parts->text->len);
-        else if (upto > 0) {
-            g_autoptr(GString) before = g_string_new_len(parts->text->str, (gssize)upto);
-
-            if (text_has_dsn_fields(before))
-                bounce_dsn_read_text(report, before->str, before->len);
-        }
+        if (upto == parts->text->len || text_has_dsn_fields(parts->text->str, upto))
+            bounce_dsn_read_text(report, parts->text->str, upto);
     }
     if (report->recipients->len > 0) {
         dsn_fill_from_prose(report, parts);
@@ -870,13 +864,14 @@ static BounceReport *report_parse(const char *data, gsize len, guint depth);
  * decided nothing (what it named was the attachment's To:), the attached
  * report is the bounce. Its recipients and kind replace ours, and its
  * returned original when it has one; the message's own headers stay.
- * complaint: the message is a complaint read from its subject (an abuse
- * desk's ticket) and only an attached feedback report may replace it:
+ * A complaint read from its subject (an abuse desk's ticket) is
+ * replaced only by an attached feedback report, whatever it said itself:
  * that report names the complainer (Original-Rcpt-To), where the
  * attachment's To: is the desk's own address. */
 static void
-report_adopt_inner(BounceReport *report, const char *text, gsize text_len, gboolean complaint)
+report_adopt_inner(BounceReport *report, const char *text, gsize text_len)
 {
+    gboolean complaint = report->kind == BOUNCE_KIND_ARF;
     gssize at;
     g_autoptr(BounceFields) head = NULL;
     g_autoptr(BounceReport) inner = NULL;
@@ -995,7 +990,7 @@ report_parse(const char *data, gsize len, guint depth)
      * message was read as, not who sent it. */
     if (depth == 0 && parts.report_type == BOUNCE_REPORT_NONE && parts.original != NULL
         && (report->kind == BOUNCE_KIND_ARF || bounce_from_daemon(&parts, NULL)))
-        report_adopt_inner(report, text, text_len, report->kind == BOUNCE_KIND_ARF);
+        report_adopt_inner(report, text, text_len);
     /* A notice in prose whose every recipient was delivered is a success
      * notice, as its DSN would have said. */
     if (report->kind == BOUNCE_KIND_NONSTANDARD && report_kind_dsn(report) == BOUNCE_KIND_DELIVERED)
