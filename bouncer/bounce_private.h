@@ -284,8 +284,17 @@ typedef struct {
 } BounceMatch;
 
 /* bounce_tables_get - the rules of one table (bounce_tables.c), in the
- * order they are tried. (transfer none) */
+ * order they are tried: in the tables whose readers only ask which rule
+ * matched, one rule per branch of a rule's top-level alternation, under
+ * the rule's id. (transfer none) */
 const BounceRule *bounce_tables_get(BounceTable table, gsize *count_out);
+/* bounce_tables_written - the rules of one table as written, before they
+ * are split by branch. (transfer none) */
+const BounceRule *bounce_tables_written(BounceTable table, gsize *count_out);
+/* bounce_pattern_branches - the offsets of the '|' that divide pattern at
+ * its top level (up to max, in at): how many, or 0 when it is one branch
+ * or its branches could not stand apart (bounce_tables.c). */
+gsize bounce_pattern_branches(const char *pattern, gsize *at, gsize max);
 
 /* bounce_tables_fingerprint - a hash of the rules' ids and patterns: tells
  * whether data worked out from a table at build time is still its own. */

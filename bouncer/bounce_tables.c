@@ -5,7 +5,12 @@
  *
  * To add a rule: put it in the table of its concern, before any broader rule
  * that would also match, give it a new id (never reuse one), and add a
- * fixture under tests/fixtures/bounces/ that needs it. */
+ * fixture under tests/fixtures/bounces/ that needs it. Some tables are run
+ * branch by branch (table_by_branch, below): there a pattern's top-level
+ * branches must each make sense alone, as they do unless it sets options
+ * or refers back to a group (such a pattern is kept whole). */
+#include <string.h>
+
 #include "bouncer/bounce_private.h"
 
 /* Subjects of bounces: mailer-daemon wording in the common languages. */
@@ -1219,8 +1224,161 @@ static const struct {
     [BOUNCE_TABLE_REMOTE_HOST]        = TABLE(table_remote_host),
 };
 
+/* class_end - past the character class that opens at p ('['), or NULL
+ * when it does not close. A ']' first in the class ("[]x]", "[^]x]") is
+ * one of its characters; "[:alpha:]" inside it is one item. */
+static const char *
+class_end(const char *p)
+{
+    p++;
+    if (*p == '^')
+        p++;
+    if (*p == ']')
+        p++;
+    while (*p != '\0') {
+        if (*p == '\\') {
+            if (p[1] == '\0')
+                return NULL;
+            p += 2;
+        } else if (*p == '[' && p[1] == ':') {
+            const char *close = strstr(p + 2, ":]");
+
+            if (close == NULL)
+                return NULL;
+            p = close + 2;
+        } else if (*p == ']') {
+            return p + 1;
+        } else {
+            p++;
+        }
+    }
+    return NULL;
+}
+
+/* bounce_pattern_branches - where pattern's top-level alternation divides it
+ * ("a|b(?:c|d)": at 1), up to max offsets of its '|' in at; how many, or 0
+ * when it has one branch, more than max + 1, or anything whose meaning
+ * could change once the branches stand apart: back references, named or
+ * numbered group calls, option settings ("(?i)" holds for the branches
+ * after it), quoting with \Q...\E, \c, comments and verbs. Plain, atomic
+ * and lookaround groups are kept whole; the rules use nothing else. */
+gsize
+bounce_pattern_branches(const char *pattern, gsize *at, gsize max)
+{
+    const char *p = pattern;
+    gsize n = 0;
+    int depth = 0;
+
+    while (*p != '\0') {
+        if (*p == '\\') {
+            /* \c takes the next character, '|' too, as a control one */
+            if (p[1] == '\0' || (p[1] >= '1' && p[1] <= '9') || strchr("gkQEc", p[1]) != NULL)
+                return 0;
+            p += 2;
+        } else if (*p == '[') {
+            if ((p = class_end(p)) == NULL)
+                return 0;
+        } else if (*p == '(') {
+            if (p[1] == '*')
+                return 0;
+            if (p[1] == '?' && !(p[2] == ':' || p[2] == '=' || p[2] == '!' || p[2] == '>'
+                                 || (p[2] == '<' && (p[3] == '=' || p[3] == '!'))))
+                return 0;
+            depth++;
+            p++;
+        } else if (*p == ')') {
+            if (--depth < 0)
+                return 0;
+            p++;
+        } else {
+            if (*p == '|' && depth == 0) {
+                if (n == max)
+                    return 0;
+                at[n++] = (gsize)(p - pattern);
+            }
+            p++;
+        }
+    }
+    return depth == 0 ? n : 0;
+}
+
+#define TABLE_MAX_BRANCHES 256
+
+/* tables_by_branch - rules as they are run when only which rule matched
+ * matters, not where: each rule whose pattern is an alternation at its
+ * top level becomes one rule per branch, under the rule's id, value and
+ * rhost, in the rule's place. A text matches the rule exactly when it
+ * matches one of its branches, and the first rule of the table to match
+ * is the rule of the first branch to match. Run apart, a branch is
+ * tried only where its own words are (the prefilter), and the matcher
+ * does not try every branch at every offset of the text: the reason
+ * table's long alternations were a third of all the parse's pattern work
+ * (docs/performance.md). The branches are kept for the process, each
+ * rule's in one copy of its pattern with a NUL for each '|'. */
+static const BounceRule *
+tables_by_branch(const BounceRule *rules, gsize count, gsize *count_out)
+{
+    GArray *out = g_array_sized_new(FALSE, FALSE, sizeof(BounceRule), (guint)count * 8);
+    gsize at[TABLE_MAX_BRANCHES];
+
+    for (gsize i = 0; i < count; i++) {
+        gsize n = rules[i].group != 0 ? 0
+                  : bounce_pattern_branches(rules[i].pattern, at, G_N_ELEMENTS(at));
+        BounceRule branch = rules[i];
+        char *copy;
+
+        if (n == 0) {
+            g_array_append_val(out, branch);
+            continue;
+        }
+        copy = g_strdup(rules[i].pattern);
+        branch.pattern = copy;
+        g_array_append_val(out, branch);
+        for (gsize k = 0; k < n; k++) {
+            copy[at[k]] = '\0';
+            branch.pattern = copy + at[k] + 1;
+            g_array_append_val(out, branch);
+        }
+    }
+    *count_out = out->len;
+    return (const BounceRule *)(void *)g_array_free(out, FALSE);
+}
+
+/* The tables whose readers ask only which rule matched (its id or value),
+ * never where: run by branch. The others' readers take the match's span
+ * (the delay and MDA tables, the original's marks, recipients and codes),
+ * try one rule on many header fields without the prefilter (the MTA
+ * table), or screen each rule by its host first (the provider tables),
+ * where more rules would mean more work: measured, these gained nothing. */
+static const gboolean table_by_branch[BOUNCE_TABLE_COUNT] = {
+    [BOUNCE_TABLE_BOUNCE_BODY] = TRUE,
+    [BOUNCE_TABLE_BOUNCE_FROM] = TRUE,
+    [BOUNCE_TABLE_REASON] = TRUE,
+};
+
 const BounceRule *
 bounce_tables_get(BounceTable table, gsize *count_out)
+{
+    static gsize done[BOUNCE_TABLE_COUNT];
+    static const BounceRule *split[BOUNCE_TABLE_COUNT];
+    static gsize split_count[BOUNCE_TABLE_COUNT];
+
+    g_return_val_if_fail(table < BOUNCE_TABLE_COUNT, NULL);
+    if (!table_by_branch[table]) {
+        *count_out = tables[table].count;
+        return tables[table].rules;
+    }
+    if (g_once_init_enter(&done[table])) {
+        split[table] = tables_by_branch(tables[table].rules, tables[table].count,
+                                        &split_count[table]);
+        g_once_init_leave(&done[table], 1);
+    }
+    *count_out = split_count[table];
+    return split[table];
+}
+
+const BounceRule *
+bounce_tables_written(BounceTable table, gsize *count_out)
 {
     g_return_val_if_fail(table < BOUNCE_TABLE_COUNT, NULL);
     *count_out = tables[table].count;

@@ -3,7 +3,9 @@
  * a rule the prefilter skips must not match, PCRE2 compiled here with the
  * flags of bounce_rules.c says whether it does; and bounce_rules_first,
  * which asks the prefilter rule by rule, must stop at the first rule that
- * matches. A skipped match or another first rule is the finding. */
+ * matches. A table run by branch must find first the rule its patterns as
+ * written find first. A skipped match or another first rule is the
+ * finding. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <stdint.h>
@@ -33,6 +35,34 @@ rule_code(GHashTable *codes, const BounceRule *rule)
         g_hash_table_insert(codes, (gpointer)rule->pattern, code);
     }
     return code;
+}
+
+/* written_first - for a table run by branch, the first rule as written to
+ * match text must be the rule of run, the first branch to match. */
+static void
+written_first(BounceTable table, GHashTable *codes, pcre2_match_data *md, const char *text,
+              gsize len, const BounceRule *run)
+{
+    gsize count = 0, written_count = 0;
+    const BounceRule *written = bounce_tables_written(table, &written_count);
+
+    (void)bounce_tables_get(table, &count);
+    if (count == written_count)
+        return;
+    for (gsize i = 0; i < written_count; i++) {
+        if (pcre2_match(rule_code(codes, &written[i]), (PCRE2_SPTR)text, len, 0, 0, md, NULL) > 0) {
+            if (run == NULL || strcmp(run->id, written[i].id) != 0) {
+                fprintf(stderr, "table %d: %s matches first as written, %s by branch\n", table,
+                        written[i].id, run != NULL ? run->id : "none");
+                abort();
+            }
+            return;
+        }
+    }
+    if (run != NULL) {
+        fprintf(stderr, "table %d: no rule as written matches, %s by branch\n", table, run->id);
+        abort();
+    }
 }
 
 int
@@ -79,6 +109,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     found ? first.rule->id : "none", want != NULL ? want->id : "none");
             abort();
         }
+        written_first((BounceTable)t, codes, md, text, len, want);
     }
     return 0;
 }

@@ -2,11 +2,15 @@
  * text, whether the rule runs interpreted (its first runs) or JIT-compiled
  * (from its BOUNCE_RULES_JIT_AFTER-th); a run stopped by a bound is no
  * match, and counted; a text's codes are its own, whatever was asked
- * before it; a provider's rules are found by its host names. */
+ * before it; a provider's rules are found by its host names; a table run
+ * by branch finds the rules its patterns as written find. */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include <string.h>
 
 #include "bouncer/bounce_private.h"
 #include "common/metrics.h"
+#include "testutil.h"
 
 /* rule_index - the number of the rule named id in table. */
 static gsize
@@ -211,6 +215,147 @@ test_rules_provider_by_host(void)
     g_assert_false(bounce_rules_first_rhost(BOUNCE_TABLE_MTA_REASON, "postfix", text, len, &m));
 }
 
+
+/* A pattern divides at its top-level '|' only: not inside a group or a
+ * character class, not at an escaped one, and not at all where a branch
+ * could mean something else alone. */
+static void
+test_rules_pattern_branches(void)
+{
+    static const struct {
+        const char *pattern;
+        gsize n;
+        gsize at[2];
+    } cases[] = {
+        { "a|b(?:c|d)", 1, { 1 } },
+        { "user (?:unknown|not found)|no such user", 1, { 26 } },
+        { "[|]x|y", 1, { 4 } },
+        { "[]|]|x", 1, { 4 } },
+        { "[^]|]|x", 1, { 5 } },
+        { "\\|a|b", 1, { 3 } },
+        { "[[:alpha:]|]x|y", 1, { 13 } },
+        { "(?<=a)b|c|(?<!d)e", 2, { 7, 9 } },
+        { "(?>a|b)c|(?=x)y", 1, { 8 } },
+        { "abc", 0, { 0 } },
+        { "(?:a|b)", 0, { 0 } },
+        { "(?i)a|b", 0, { 0 } },          /* the option holds for b too */
+        { "(a)|\\1", 0, { 0 } },         /* a back reference */
+        { "(?<name>a)|b", 0, { 0 } },
+        { "(?|(a)|(b))|c", 0, { 0 } },
+        { "\\Qa|b\\E|c", 0, { 0 } },
+        { "(*UTF)a|b", 0, { 0 } },
+        { "a\\c|b", 0, { 0 } },          /* \c| is one character */
+        { "a)|b", 0, { 0 } },
+        { "(a|b", 0, { 0 } },
+        { "[a|b", 0, { 0 } },
+        { "a|b|c", 0, { 0 } },            /* more branches than asked for */
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        gsize at[2] = { 0, 0 };
+        gsize n = bounce_pattern_branches(cases[i].pattern, at, 2);
+
+        if (strcmp(cases[i].pattern, "a|b|c") == 0) {
+            g_assert_cmpuint(bounce_pattern_branches(cases[i].pattern, at, 1), ==, 0);
+            continue;
+        }
+        g_test_message("%s", cases[i].pattern);
+        g_assert_cmpuint(n, ==, cases[i].n);
+        for (gsize k = 0; k < n; k++)
+            g_assert_cmpuint(at[k], ==, cases[i].at[k]);
+    }
+}
+
+static void
+ids_add(const BounceMatch *m, gpointer data)
+{
+    GHashTable *ids = data;
+
+    g_hash_table_add(ids, (gpointer)m->rule->id);
+}
+
+/* A table run by branch says of every fixture which of its rules match
+ * (bounce_rules_each) and which matches first (bounce_rules_first) as its
+ * rules as written say, each compiled whole here. */
+static void
+test_rules_branches_find_the_written_rules(void)
+{
+    static const char *const dirs[] = { "tests/fixtures/bounces", "tests/fixtures/formats" };
+    g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func(g_free);
+    pcre2_match_data *md = pcre2_match_data_create(16, NULL);
+    guint split = 0;
+
+    for (gsize d = 0; d < G_N_ELEMENTS(dirs); d++) {
+        g_autofree char *path = g_build_filename(testutil_source_dir(), dirs[d], NULL);
+        g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+        const char *name;
+
+        g_assert_nonnull(dir);
+        while ((name = g_dir_read_name(dir)) != NULL) {
+            g_autofree char *file = g_build_filename(path, name, NULL);
+            g_autofree char *data = NULL;
+            gsize len = 0;
+
+            if (g_str_has_suffix(name, ".eml") && g_file_get_contents(file, &data, &len, NULL))
+                g_ptr_array_add(texts, g_utf8_make_valid(data, (gssize)len));
+        }
+    }
+    g_assert_cmpuint(texts->len, >, 500);
+
+    for (int t = 0; t < BOUNCE_TABLE_COUNT; t++) {
+        gsize count = 0, written_count = 0;
+        const BounceRule *written = bounce_tables_written((BounceTable)t, &written_count);
+        g_autoptr(GPtrArray) codes = g_ptr_array_new_with_free_func((GDestroyNotify)pcre2_code_free);
+
+        (void)bounce_tables_get((BounceTable)t, &count);
+        if (count == written_count)
+            continue;
+        split++;
+        for (gsize i = 0; i < written_count; i++) {
+            int err = 0;
+            PCRE2_SIZE at = 0;
+            pcre2_code *code = pcre2_compile((PCRE2_SPTR)written[i].pattern, PCRE2_ZERO_TERMINATED,
+                                             BOUNCE_RULES_PCRE2_OPTIONS, &err, &at, NULL);
+
+            g_assert_nonnull(code);
+            pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+            g_ptr_array_add(codes, code);
+        }
+        for (guint k = 0; k < texts->len; k++) {
+            const char *text = g_ptr_array_index(texts, k);
+            gsize len = strlen(text);
+            g_autoptr(GHashTable) want = g_hash_table_new(g_str_hash, g_str_equal);
+            g_autoptr(GHashTable) got = g_hash_table_new(g_str_hash, g_str_equal);
+            const char *first = NULL;
+            BounceMatch m;
+
+            for (gsize i = 0; i < written_count; i++) {
+                if (pcre2_match(g_ptr_array_index(codes, i), (PCRE2_SPTR)text, len, 0, 0, md, NULL)
+                    > 0) {
+                    g_hash_table_add(want, (gpointer)written[i].id);
+                    if (first == NULL)
+                        first = written[i].id;
+                }
+            }
+            bounce_rules_each((BounceTable)t, text, len, NULL, ids_add, got);
+            g_assert_cmpuint(g_hash_table_size(got), ==, g_hash_table_size(want));
+            GHashTableIter iter;
+            gpointer id;
+
+            g_hash_table_iter_init(&iter, want);
+            while (g_hash_table_iter_next(&iter, &id, NULL))
+                g_assert_true(g_hash_table_contains(got, id));
+            if (first == NULL)
+                g_assert_false(bounce_rules_first((BounceTable)t, text, len, &m));
+            else
+                g_assert_true(bounce_rules_first((BounceTable)t, text, len, &m)
+                              && strcmp(m.rule->id, first) == 0);
+        }
+    }
+    g_assert_cmpuint(split, >=, 3);
+    pcre2_match_data_free(md);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -220,5 +365,8 @@ main(int argc, char **argv)
     g_test_add_func("/bounce/rules/codes-follow-the-text", test_rules_codes_follow_the_text);
     g_test_add_func("/bounce/rules/codes-threads", test_rules_codes_threads);
     g_test_add_func("/bounce/rules/provider-by-host", test_rules_provider_by_host);
+    g_test_add_func("/bounce/rules/pattern-branches", test_rules_pattern_branches);
+    g_test_add_func("/bounce/rules/branches-find-the-written-rules",
+                    test_rules_branches_find_the_written_rules);
     return g_test_run();
 }
