@@ -1235,7 +1235,7 @@ class_end(const char *p)
         p++;
     if (*p == ']')
         p++;
-    while (*p != '\0') {
+    while (*(p += strcspn(p, "\\[]")) != '\0') {
         if (*p == '\\') {
             if (p[1] == '\0')
                 return NULL;
@@ -1269,7 +1269,7 @@ bounce_pattern_branches(const char *pattern, gsize *at, gsize max)
     gsize n = 0;
     int depth = 0;
 
-    while (*p != '\0') {
+    while (*(p += strcspn(p, "\\[()|")) != '\0') {
         if (*p == '\\') {
             /* \c takes the next character, '|' too, as a control one */
             if (p[1] == '\0' || (p[1] >= '1' && p[1] <= '9') || strchr("gkQEc", p[1]) != NULL)
@@ -1290,8 +1290,8 @@ bounce_pattern_branches(const char *pattern, gsize *at, gsize max)
             if (--depth < 0)
                 return 0;
             p++;
-        } else {
-            if (*p == '|' && depth == 0) {
+        } else {                /* '|' */
+            if (depth == 0) {
                 if (n == max)
                     return 0;
                 at[n++] = (gsize)(p - pattern);
