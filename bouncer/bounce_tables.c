@@ -1312,7 +1312,7 @@ bounce_pattern_branches(const char *pattern, gsize *at, gsize max)
  * is the rule of the first branch to match. Run apart, a branch is
  * tried only where its own words are (the prefilter), and the matcher
  * does not try every branch at every offset of the text: the reason
- * table's long alternations were a third of all the parse's pattern work
+ * table's long alternations were two fifths of the parse's pattern work
  * (docs/performance.md). The branches are kept for the process, each
  * rule's in one copy of its pattern with a NUL for each '|'. */
 static const BounceRule *
