@@ -912,7 +912,7 @@ prose_is_id_line(const char *line, gsize len)
 {
     static const char *const names[] = {
         "message-id", "references", "in-reply-to", "content-id", "x-message-id",
-        "resent-message-id", "return-path", "errors-to", "sender", "sender address",
+        "resent-message-id", "original-message-id", "x-original-message-id", "return-path", "errors-to", "sender", "sender address",
         "envelope-from", "list-unsubscribe", "list-subscribe", "list-post", "list-help",
         "list-owner", "list-id", "list-archive", "dkim-signature", "feedback-id",
     };
