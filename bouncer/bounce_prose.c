@@ -1418,6 +1418,7 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
     gboolean under_heading = FALSE;         /* only blank lines since it */
     gboolean after_blank = TRUE;            /* the line before was blank (or none) */
     gsize words_at = 0, words_end = 0;      /* the last line with words */
+    gsize hit_at = G_MAXSIZE;               /* the last recipient's line */
 
     while (pos < len && hits->len < BOUNCE_MAX_RECIPIENTS) {
         const char *nl = memchr(text + pos, '\n', len - pos);
@@ -1497,7 +1498,9 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
              * ("postmaster@example.org: please include this notice"). */
             && (strcmp(m.rule->id, "rcpt-colon-words") != 0 || fresh || after_recipient
                 || (starts_paragraph && hits->len == 0
-                    && prose_names_recipients(text, above_at, above_end)))
+                    && prose_names_recipients(text, above_at, above_end))
+                /* OpenSMTPD: one "x@y: error" paragraph per recipient */
+                || (starts_paragraph && hits->len > 0 && above_at == hit_at))
             && (strcmp(m.rule->id, "rcpt-smail-dots") != 0 || fresh || after_recipient
                 || !starts_paragraph)) {
             g_autofree char *span = g_strndup(text + at + m.start, m.end - m.start);
@@ -1551,6 +1554,7 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
                         hit.diag_end = line_end;
                     }
                     prose_hit_append(hits, &hit, section, head_start, head_end, fresh);
+                    hit_at = at;
                     if (strcmp(m.rule->id, "rcpt-list-colon") == 0) {
                         if (own == NULL)
                             own = prose_own_addresses(parts);
