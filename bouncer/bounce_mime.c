@@ -527,9 +527,13 @@ bounce_mime_leaf_kind(const BounceParts *parts, const char *type, gsize type_len
         if (!span_is(subtype, subtype_len, "html"))
             return BOUNCE_LEAF_TEXT;
         /* An HTML part's text is read only when the message has no other
-         * (bounce_mime_read): once a text part was kept, another
-         * HTML part need not be decoded and converted at all. */
-        return parts->text == NULL || parts->text->len == 0 ? BOUNCE_LEAF_HTML : BOUNCE_LEAF_IGNORE;
+         * or its text names no address (bounce_mime_read): once a text
+         * part with an address was kept, another HTML part need not be
+         * decoded and converted at all. */
+        return parts->text == NULL || parts->text->len == 0
+                       || memchr(parts->text->str, '@', parts->text->len) == NULL
+                   ? BOUNCE_LEAF_HTML
+                   : BOUNCE_LEAF_IGNORE;
     }
     return BOUNCE_LEAF_IGNORE;
 }
@@ -1025,8 +1029,17 @@ bounce_mime_read(const char *data, gsize len, BounceParts *parts, BounceMimeMode
             ok = mime_read_gmime(data, len, &walk, error_out);
         }
     }
-    if (ok && parts->text->len == 0 && walk.html->len > 0)
+    /* The HTML's text stands in for a plain text that is missing, or that
+     * names no address where the HTML does: a "see the HTML part" stub,
+     * or a notice whose recipients and errors are only in its HTML
+     * table. */
+    if (ok && walk.html->len > 0
+        && (parts->text->len == 0
+            || (memchr(parts->text->str, '@', parts->text->len) == NULL
+                && memchr(walk.html->str, '@', walk.html->len) != NULL))) {
+        g_string_truncate(parts->text, 0);
         g_string_append_len(parts->text, walk.html->str, walk.html->len);
+    }
     g_string_free(walk.html, TRUE);
     if (!ok)
         return FALSE;
