@@ -823,9 +823,39 @@ prose_transcript_block(const char *text, gsize from, gsize line_start)
     return reply ? block : -1;
 }
 
+/* prose_list_mailtos - the addresses of the message's list fields
+ * ("List-Unsubscribe: <mailto:leave-news@example.org>"), added to own: a
+ * list's own addresses, which its mail names in its text ("to
+ * unsubscribe, send mail to ..."), never the recipient that failed. */
+static void
+prose_list_mailtos(const BounceParts *parts, GPtrArray *own)
+{
+    static const char *const names[] = { "List-Unsubscribe", "List-Subscribe", "List-Post",
+                                         "List-Help", "List-Owner" };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
+        const char *v = bounce_fields_get(parts->headers, names[i]);
+
+        while (v != NULL && (v = strstr(v, "mailto:")) != NULL) {
+            gsize n;
+            g_autofree char *raw = NULL;
+            char *addr;
+
+            v += strlen("mailto:");
+            n = strcspn(v, ">?, \t");
+            raw = g_strndup(v, n);
+            addr = bounce_addr_clean(raw);
+            if (addr != NULL)
+                g_ptr_array_add(own, addr);
+            v += n;
+        }
+    }
+}
+
 /* prose_own_addresses - the sender's own addresses, as the headers give
- * them: read once per scan, since a text may have thousands of lines with
- * an address and the headers thousands of fields. (transfer full) */
+ * them, and a list's: read once per scan, since a text may have
+ * thousands of lines with an address and the headers thousands of
+ * fields. (transfer full) */
 static GPtrArray *
 prose_own_addresses(const BounceParts *parts)
 {
@@ -843,6 +873,7 @@ prose_own_addresses(const BounceParts *parts)
                 g_ptr_array_add(own, addr);
         }
     }
+    prose_list_mailtos(parts, own);
     return own;
 }
 
@@ -1714,6 +1745,33 @@ prose_diagnostic(const char *text, gsize start, gsize end)
     return bounce_fold(text + start, taken_end > start ? taken_end - start : 0);
 }
 
+/* prose_response_at - where the remote server's reply starts under a
+ * heading of its own between start and end ("The response was:",
+ * Gmail's, over a paragraph a few blank lines below the sentence that
+ * names the recipient), or end. */
+static gboolean prose_line_is(const char *text, gsize pos, gsize line_end, const char *words);
+
+static gsize
+prose_response_at(const char *text, gsize start, gsize end)
+{
+    static const char *const heads[] = { "The response was:",
+                                         "The response from the remote server was:",
+                                         "The error that the other server returned was:" };
+    gsize pos = start;
+
+    while (pos < end) {
+        const char *nl = memchr(text + pos, '\n', end - pos);
+        gsize line_end = nl != NULL ? (gsize)(nl - text) : end;
+
+        for (gsize h = 0; h < G_N_ELEMENTS(heads); h++) {
+            if (prose_line_is(text, pos, line_end, heads[h]))
+                return line_end < end ? line_end + 1 : end;
+        }
+        pos = line_end + 1;
+    }
+    return end;
+}
+
 /* prose_hit_diagnostic - what the text says of hit i: from its line to the
  * next recipient's. Exchange names each recipient twice, for people and
  * then for administrators ("#550 5.1.1 RESOLVER.ADR.RecipNotFound"):
@@ -1727,6 +1785,20 @@ prose_hit_diagnostic(const char *text, GArray *hits, guint i, gsize err_len)
     char *diag = prose_diagnostic(text, hit->diag_start, end);
     g_autofree char *again = NULL;
 
+    if (hit->again_start == 0 && !bounce_text_has_code(diag)) {
+        /* The sentence that names the recipient has no code: the reply
+         * may stand under its heading further down. */
+        gsize at = prose_response_at(text, hit->diag_start, end);
+        g_autofree char *response = at < end ? prose_diagnostic(text, at, end) : NULL;
+
+        if (response != NULL && bounce_text_has_code(response)) {
+            char *both = diag[0] != '\0' ? g_strconcat(diag, " ", response, NULL)
+                                         : g_strdup(response);
+
+            g_free(diag);
+            return both;
+        }
+    }
     if (hit->again_start == 0 || bounce_text_has_code(diag))
         return diag;
     again = prose_diagnostic(text, hit->again_start, hit->again_end);
