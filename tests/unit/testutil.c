@@ -31,12 +31,11 @@ fixture_compare(gconstpointer a, gconstpointer b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-void
-testutil_add_fixture_tests(const char *prefix, GTestDataFunc func)
+GPtrArray *
+testutil_fixture_paths(void)
 {
     static const char *const dirs[] = { "tests/fixtures/bounces", "tests/fixtures/formats" };
-    /* The names live as long as the tests: only the array is freed. */
-    GPtrArray *names = g_ptr_array_new();
+    GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
 
     for (gsize d = 0; d < G_N_ELEMENTS(dirs); d++) {
         g_autofree char *dir_path = g_build_filename(testutil_source_dir(), dirs[d], NULL);
@@ -50,13 +49,23 @@ testutil_add_fixture_tests(const char *prefix, GTestDataFunc func)
         }
     }
     g_ptr_array_sort(names, fixture_compare);
+    return names;
+}
+
+void
+testutil_add_fixture_tests(const char *prefix, GTestDataFunc func)
+{
+    GPtrArray *names = testutil_fixture_paths();
+
+    /* The names live as long as the tests: only the array is freed. */
+    g_ptr_array_set_free_func(names, NULL);
     for (guint i = 0; i < names->len; i++) {
         const char *n = g_ptr_array_index(names, i);
         g_autofree char *path = g_strconcat(prefix, "/", n + strlen("tests/fixtures/"), NULL);
 
         g_test_add_data_func(path, n, func);
     }
-    g_free(g_ptr_array_free(names, FALSE));
+    g_ptr_array_unref(names);
 }
 
 const char *

@@ -10,6 +10,11 @@ const char *testutil_source_dir(void);
 /* testutil_read_file - whole file under the source dir, or abort the test. (transfer full) */
 GBytes *testutil_read_file(const char *relative_path);
 
+/* testutil_fixture_paths - every NAME.eml of the bounce fixtures
+ * (tests/fixtures/bounces and tests/fixtures/formats), relative to the
+ * source dir, in name order. (transfer full) */
+GPtrArray *testutil_fixture_paths(void);
+
 /* testutil_add_fixture_tests - one test per NAME.eml of the bounce
  * fixtures (tests/fixtures/bounces and tests/fixtures/formats), in name
  * order, at PREFIX/bounces/NAME.eml ...; each gets its path relative to
