@@ -498,6 +498,14 @@ span_is(const char *span, gsize len, const char *word)
     return strlen(word) == len && g_ascii_strncasecmp(span, word, len) == 0;
 }
 
+/* mime_names_address - the text has an '@': whether a plain text can
+ * name a recipient, or an HTML part's text could where it does not. */
+static gboolean
+mime_names_address(const GString *text)
+{
+    return memchr(text->str, '@', text->len) != NULL;
+}
+
 BounceLeafKind
 bounce_mime_leaf_kind(const BounceParts *parts, const char *type, gsize type_len, const char *subtype,
                       gsize subtype_len)
@@ -530,10 +538,8 @@ bounce_mime_leaf_kind(const BounceParts *parts, const char *type, gsize type_len
          * or its text names no address (bounce_mime_read): once a text
          * part with an address was kept, another HTML part need not be
          * decoded and converted at all. */
-        return parts->text == NULL || parts->text->len == 0
-                       || memchr(parts->text->str, '@', parts->text->len) == NULL
-                   ? BOUNCE_LEAF_HTML
-                   : BOUNCE_LEAF_IGNORE;
+        return parts->text == NULL || !mime_names_address(parts->text) ? BOUNCE_LEAF_HTML
+                                                                      : BOUNCE_LEAF_IGNORE;
     }
     return BOUNCE_LEAF_IGNORE;
 }
@@ -1035,8 +1041,7 @@ bounce_mime_read(const char *data, gsize len, BounceParts *parts, BounceMimeMode
      * table. */
     if (ok && walk.html->len > 0
         && (parts->text->len == 0
-            || (memchr(parts->text->str, '@', parts->text->len) == NULL
-                && memchr(walk.html->str, '@', walk.html->len) != NULL))) {
+            || (!mime_names_address(parts->text) && mime_names_address(walk.html)))) {
         g_string_truncate(parts->text, 0);
         g_string_append_len(parts->text, walk.html->str, walk.html->len);
     }

@@ -943,7 +943,8 @@ prose_is_id_line(const char *line, gsize len)
 {
     static const char *const names[] = {
         "message-id", "references", "in-reply-to", "content-id", "x-message-id",
-        "resent-message-id", "original-message-id", "x-original-message-id", "return-path", "errors-to", "sender", "sender address",
+        "resent-message-id", "original-message-id", "x-original-message-id", "return-path",
+        "errors-to", "sender", "sender address",
         "envelope-from", "list-unsubscribe", "list-subscribe", "list-post", "list-help",
         "list-owner", "list-id", "list-archive", "dkim-signature", "feedback-id",
     };
@@ -1745,12 +1746,24 @@ prose_diagnostic(const char *text, gsize start, gsize end)
     return bounce_fold(text + start, taken_end > start ? taken_end - start : 0);
 }
 
+/* prose_line_is - the line from pos to line_end is words, past blanks
+ * at either end (ASCII compared in any case). */
+static gboolean
+prose_line_is(const char *text, gsize pos, gsize line_end, const char *words)
+{
+    gsize a = pos, b = line_end, n = strlen(words);
+
+    while (a < b && (text[a] == ' ' || text[a] == '\t'))
+        a++;
+    while (b > a && (text[b - 1] == ' ' || text[b - 1] == '\t' || text[b - 1] == '\r'))
+        b--;
+    return b - a == n && g_ascii_strncasecmp(text + a, words, n) == 0;
+}
+
 /* prose_response_at - where the remote server's reply starts under a
  * heading of its own between start and end ("The response was:",
  * Gmail's, over a paragraph a few blank lines below the sentence that
  * names the recipient), or end. */
-static gboolean prose_line_is(const char *text, gsize pos, gsize line_end, const char *words);
-
 static gsize
 prose_response_at(const char *text, gsize start, gsize end)
 {
@@ -1772,6 +1785,27 @@ prose_response_at(const char *text, gsize start, gsize end)
     return end;
 }
 
+/* prose_join - one text from a diagnostic and more said of it, either
+ * possibly empty. (transfer full: takes both) */
+static char *
+prose_join(char *diag, char *more)
+{
+    char *both;
+
+    if (more[0] == '\0') {
+        g_free(more);
+        return diag;
+    }
+    if (diag[0] == '\0') {
+        g_free(diag);
+        return more;
+    }
+    both = g_strconcat(diag, " ", more, NULL);
+    g_free(diag);
+    g_free(more);
+    return both;
+}
+
 /* prose_hit_diagnostic - what the text says of hit i: from its line to the
  * next recipient's. Exchange names each recipient twice, for people and
  * then for administrators ("#550 5.1.1 RESOLVER.ADR.RecipNotFound"):
@@ -1783,21 +1817,17 @@ prose_hit_diagnostic(const char *text, GArray *hits, guint i, gsize err_len)
     gsize end = hit->diag_end > 0 ? hit->diag_end
         : i + 1 < hits->len ? g_array_index(hits, ProseHit, i + 1).line_start : err_len;
     char *diag = prose_diagnostic(text, hit->diag_start, end);
-    g_autofree char *again = NULL;
+    char *again;
 
     if (hit->again_start == 0 && !bounce_text_has_code(diag)) {
         /* The sentence that names the recipient has no code: the reply
          * may stand under its heading further down. */
         gsize at = prose_response_at(text, hit->diag_start, end);
-        g_autofree char *response = at < end ? prose_diagnostic(text, at, end) : NULL;
+        char *response = at < end ? prose_diagnostic(text, at, end) : NULL;
 
-        if (response != NULL && bounce_text_has_code(response)) {
-            char *both = diag[0] != '\0' ? g_strconcat(diag, " ", response, NULL)
-                                         : g_strdup(response);
-
-            g_free(diag);
-            return both;
-        }
+        if (response != NULL && bounce_text_has_code(response))
+            return prose_join(diag, response);
+        g_free(response);
     }
     if (hit->again_start == 0 || bounce_text_has_code(diag))
         return diag;
@@ -1805,18 +1835,11 @@ prose_hit_diagnostic(const char *text, GArray *hits, guint i, gsize err_len)
     /* Without a code, the second counts only where the first says
      * nothing (Sendmail's "<x@y>... Deferred: Connection refused" under
      * a bare list of addresses). */
-    if (!bounce_text_has_code(again) && diag[0] != '\0')
+    if (!bounce_text_has_code(again) && diag[0] != '\0') {
+        g_free(again);
         return diag;
-    if (diag[0] == '\0') {
-        g_free(diag);
-        return g_steal_pointer(&again);
     }
-    {
-        char *both = g_strconcat(diag, " ", again, NULL);
-
-        g_free(diag);
-        return both;
-    }
+    return prose_join(diag, again);
 }
 
 /* prose_dsn_fields_at - where a block of DSN fields starts in text (a
@@ -1842,19 +1865,6 @@ prose_dsn_fields_at(const char *text, gsize len)
     return first;
 }
 
-/* prose_line_is - the line from pos to line_end is words, past blanks
- * at either end (ASCII compared in any case). */
-static gboolean
-prose_line_is(const char *text, gsize pos, gsize line_end, const char *words)
-{
-    gsize a = pos, b = line_end, n = strlen(words);
-
-    while (a < b && (text[a] == ' ' || text[a] == '\t'))
-        a++;
-    while (b > a && (text[b - 1] == ' ' || text[b - 1] == '\t' || text[b - 1] == '\r'))
-        b--;
-    return b - a == n && g_ascii_strncasecmp(text + a, words, n) == 0;
-}
 
 /* prose_is_blank - nothing but blanks and line ends from a to b. */
 static gboolean
