@@ -82,6 +82,15 @@ REPLAY_BINS  := $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/tests/replay_%,$(FUZZ_SR
 
 all: $(PROGRAMS)
 
+# A plain `make` on a machine without the libraries would stop at the first
+# #include; say what to run instead. (make run and make test install them
+# first, then come back here.)
+ifeq ($(filter-out all,$(MAKECMDGOALS)),)
+ifneq ($(shell pkg-config --exists $(PKGS) $(TEST_PKGS) 2>/dev/null && echo yes),yes)
+$(error the libraries bouncer builds on are not all installed: run `make deps` (as root it installs them with apt-get; otherwise it prints the command), or `make run` / `make test`, which do that first)
+endif
+endif
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
