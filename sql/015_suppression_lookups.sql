@@ -21,8 +21,15 @@
 --
 -- bouncer_unsuppress finds the row the same way as bouncer_suppress.
 -- Nothing they return changes.
+--
+-- The index is small, but building it reads the whole table under a lock
+-- that holds writes back (bouncerd answers 451 meanwhile). On a big
+-- database build it first without that lock; this then finds it:
+--   CREATE INDEX CONCURRENTLY IF NOT EXISTS suppressions_lifted
+--       ON suppressions (address, removed_at)
+--       WHERE org_id IS NULL AND removed_by IS NOT NULL;
 
-CREATE INDEX suppressions_lifted ON suppressions (address, removed_at)
+CREATE INDEX IF NOT EXISTS suppressions_lifted ON suppressions (address, removed_at)
     WHERE org_id IS NULL AND removed_by IS NOT NULL;
 
 CREATE OR REPLACE FUNCTION bouncer_suppress(
