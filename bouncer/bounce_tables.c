@@ -363,6 +363,14 @@ static const BounceRule table_reason[] = {
     /* Exchange 2003: "The destination server for this recipient could not
      * be found in Domain Name Service (DNS)" (#5.4.0). */
     { "hostunknown-more", "hostunknown", 0, "host unreachable|recipient address rejected: unknown domain name|illegal host/domain name|no mail servers appear to exists? for the recipients? address|could not be found in (?:the )?domain name (?:service|system)", NULL },
+    /* A domain the DNS says does not exist, in a gateway's or a server's
+     * own words: Cisco's "Bad destination host 'DNS Hard Error looking
+     * up x (MX): NXDomain'", "No MX or A records exist for x", "The
+     * recipient's domain could not be found". Before networkerror, whose
+     * "dns error" and "nxdomain" these also say. (Apache James's "There
+     * are no DNS entries for the hostname" stays networkerror: James
+     * retries it as a DNS problem.) */
+    { "hostunknown-dns", "hostunknown", 0, "\\bdns hard error\\b|\\bno (?:mx (?:or|and) a(?:aaa)?|a (?:or|and) mx) records? (?:exists?|found)\\b|\\bdomain\\b[^\\n]{0,80}?\\bcould not be found\\b", NULL },
     /* "Message rejected due to" a policy is the policy's refusal, not spam's. */
     { "spam",         "spamdetected", 0, "(?<!sending )\\bspam\\b(?! ips blocked)(?<!virus or spam)|unsolicited|bulk (?:e-?)?mail|identified as bulk|junk mail|content filter|message content rejected|message (?:content )?(?:rejected|refused) (?:as|due to(?! (?:\\S+ )?polic)|because(?! it (?:would create a mail loop|contains (?:a )?(?:virus|malware))))|classified as|suspicious(?!ly like spammer)|looks like|spamassassin|high probability|message was (?:detected|marked|identified) as|scored too high|spam score|rejected for spam|blocked as spam|considered (?:as )?spam|identified as spam|detected as spam|barracuda.{0,30}(?:block|spam)|mail content denied|scored as spam|mail rejete", NULL },
     { "spam-more", "spamdetected", 0, "blacklisted url in message|blocked for abuse\\. see http://att\\.net/blocks|listed in work\\.drbl\\.imedia\\.ru|message filtered\\. (?:please see the faqs section on spam|refer to the troubleshooting page)|message refused by (?:mailmarshal|trustwave seg) spamprofiler|our system has detected that this message is|reject bulk\\.advertising|spamming not allowed|recurrent pattern detection system|you're using a mass mailer|breaches local uribl policy|temporarily blocked by our filter|failed several antispam checks|\\bdt:spm\\b|\\bgtube\\b|mail\\.163\\.com/help/help_spam_16\\.htm|\\burls? in the (?:content|body) of your message|blocking urls?\\b|\\burl\\(s\\)|\\b(?:uribl\\.com|multi\\.surbl\\.org)\\b", NULL },
@@ -769,6 +777,9 @@ static const BounceRule table_status[] = {
      * "收件人地址不存在（550 User not found: x@y）". */
     { "code-reply-fullwidth", "reply",  1, "\\x{FF08}([245][0-5]\\d)(?= )", NULL },
     { "code-reply-before-dsn","reply",  1, "(?<![\\d.])([245][0-5]\\d)[ -]#?[245]\\.\\d{1,3}\\.\\d{1,3}", NULL },
+    /* Cisco AsyncOS quotes the remote reply as a Python tuple: "5.1.0 -
+     * Unknown address error ('550', ['5.1.1 <x>... User unknown'])". */
+    { "code-reply-tuple",     "reply",  1, "\\(\\s*'([245][0-5]\\d)',\\s*\\[", NULL },
 };
 
 /* Wording of a delay (not yet failed) notice. */
@@ -813,6 +824,12 @@ static const BounceRule table_delivered_notice[] = {
     { "delivered-relayed", "relayed", 0, "\\bdelivery to (?:these|the following) recipients(?: or groups)? (?:is|was) complete\\b", NULL },
     /* Postfix's success notice */
     { "delivered-notice", "delivered", 0, "\\byour message was successfully delivered to the destination|\\byour message has been delivered to the following recipients\\b|\\b(?:was|were|has been) successfully delivered to the following recipients\\b", NULL },
+    /* A gateway's word that the message reached the recipient after all:
+     * released from quarantine ("it has now been delivered to the
+     * recipient"), or cleaned of an attachment ("the message was
+     * delivered to the recipient without it"; ESET's German "an den
+     * Empfänger zugestellt"). No failure to count. */
+    { "delivered-anyway", "delivered", 0, "\\b(?:has|have|was|were)(?:\\s+now)?\\s+(?:been\\s+)?delivered\\s+to\\s+the\\s+recipients?\\b|\\ban\\s+den\\s+empf\\x{00e4}nger\\s+zugestellt\\b", NULL },
     /* IIS SMTP's relay notice */
     { "relayed-notice", "relayed", 0, "\\b(?:was|were|has been) successfully relayed to the following recipients\\b", NULL },
     /* Notices that only ever report delays, when the delivery-status
