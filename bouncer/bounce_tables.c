@@ -828,8 +828,10 @@ static const BounceRule table_delivered_notice[] = {
      * released from quarantine ("it has now been delivered to the
      * recipient"), or cleaned of an attachment ("the message was
      * delivered to the recipient without it"; ESET's German "an den
-     * Empfänger zugestellt"). No failure to count. */
-    { "delivered-anyway", "delivered", 0, "\\b(?:has|have|was|were)(?:\\s+now)?\\s+(?:been\\s+)?delivered\\s+to\\s+the\\s+recipients?\\b|\\ban\\s+den\\s+empf\\x{00e4}nger\\s+zugestellt\\b", NULL },
+     * Empfänger zugestellt"). No failure to count. Of one recipient only:
+     * a notice about several that says some got it goes on to say who did
+     * not. */
+    { "delivered-anyway", "delivered", 0, "\\b(?:has|was)(?:\\s+now)?\\s+(?:been\\s+)?delivered\\s+to\\s+the\\s+recipient\\b|\\ban\\s+den\\s+empf\\x{00e4}nger\\s+zugestellt\\b", NULL },
     /* IIS SMTP's relay notice */
     { "relayed-notice", "relayed", 0, "\\b(?:was|were|has been) successfully relayed to the following recipients\\b", NULL },
     /* Notices that only ever report delays, when the delivery-status
