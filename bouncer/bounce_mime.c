@@ -63,6 +63,17 @@ bounce_mime_normalize(const char *data, gsize len)
     return out;
 }
 
+/* charset_is_wide - a charset of 16- or 32-bit units, whose text has NUL
+ * bytes in it (hMailServer and some Windows tools write UTF-16). */
+static gboolean
+charset_is_wide(const char *charset)
+{
+    return charset != NULL
+        && (g_ascii_strncasecmp(charset, "utf-16", 6) == 0 || g_ascii_strncasecmp(charset, "utf-32", 6) == 0
+            || g_ascii_strncasecmp(charset, "utf16", 5) == 0 || g_ascii_strncasecmp(charset, "utf32", 5) == 0
+            || g_ascii_strncasecmp(charset, "ucs-2", 5) == 0 || g_ascii_strncasecmp(charset, "ucs-4", 5) == 0);
+}
+
 /* charset_is_utf8_compatible - charsets whose bytes we can take as they are
  * (after UTF-8 validation). */
 static gboolean
@@ -477,12 +488,22 @@ append_text(BounceParts *parts, GString *dest, const guint8 *data, gsize len, co
      * normalisation never saw; text that has none is already normal. */
     if (len == 0) {
         data = (const guint8 *)"";      /* an empty GMime part has no buffer */
+    } else if (charset_is_wide(charset)) {
+        /* UTF-16 and UTF-32 put a NUL byte beside every ASCII letter:
+         * converted first, then made normal. */
+        utf8 = bounce_text_to_utf8((const char *)data, len, charset);
+        if (strchr(utf8, '\r') != NULL) {
+            norm = bounce_mime_normalize(utf8, strlen(utf8));
+            g_free(utf8);
+            utf8 = g_strndup((const char *)norm->data, norm->len);
+        }
     } else if (memchr(data, '\r', len) != NULL || memchr(data, '\0', len) != NULL) {
         norm = bounce_mime_normalize((const char *)data, len);
         data = norm->data;
         len = norm->len;
     }
-    utf8 = bounce_text_to_utf8((const char *)data, len, charset);
+    if (utf8 == NULL)
+        utf8 = bounce_text_to_utf8((const char *)data, len, charset);
     if (html)
         html_to_text(dest, utf8, strlen(utf8));
     else
