@@ -933,6 +933,23 @@ prose_names_id_inside(const char *line, gsize len)
     return FALSE;
 }
 
+/* prose_code_before - the line's only code stands before the end of what
+ * a recipient rule took there ("Remote server reply: 550 5.1.1 <x>...
+ * User unknown"): the diagnostic is then the whole line, not what follows
+ * the address. Where the rest has a code of its own, that is the remote
+ * reply (Sendmail's "554 <x>... 550 Host unknown"). */
+static gboolean
+prose_code_before(const char *text, gsize from, gsize to, gsize line_end)
+{
+    g_autofree char *head = g_strndup(text + from, to - from);
+    g_autofree char *rest = NULL;
+
+    if (!bounce_text_has_code(head))
+        return FALSE;
+    rest = g_strndup(text + to, line_end > to ? line_end - to : 0);
+    return !bounce_text_has_code(rest);
+}
+
 /* prose_is_id_line - a line whose address is an identifier, a trace or
  * the sender's, never a recipient: header lines of the returned message
  * without a mark before them (also where a forward quoted them, "> ..."),
@@ -1576,8 +1593,11 @@ prose_scan(const BounceParts *parts, const char *text, gsize len, BounceTable ta
                         ? prose_transcript_block(text, from, pos) : -1;
 
                     /* A line that is only the address: the diagnostic is
-                     * what follows it. Otherwise the whole line counts. */
-                    if (m.match_start > 0 || table == BOUNCE_TABLE_RECIPIENT_LAST)
+                     * what follows it. Otherwise the whole line counts, as
+                     * it does where the reply's code stands before the
+                     * address in what the rule took. */
+                    if (m.match_start > 0 || table == BOUNCE_TABLE_RECIPIENT_LAST
+                        || prose_code_before(text, pos, at + m.match_end, line_end))
                         hit.diag_start = pos;
                     if (block >= 0) {
                         /* a transcript's summary line: the exchange
