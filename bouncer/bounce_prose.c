@@ -941,9 +941,13 @@ prose_names_id_inside(const char *line, gsize len)
 static gboolean
 prose_code_before(const char *text, gsize from, gsize to, gsize line_end)
 {
-    g_autofree char *head = g_strndup(text + from, to - from);
+    g_autofree char *head = NULL;
     g_autofree char *rest = NULL;
 
+    /* most recipient lines hold no digit before the address's end */
+    if (to <= from || strcspn(text + from, "0123456789\n") >= to - from)
+        return FALSE;
+    head = g_strndup(text + from, to - from);
     if (!bounce_text_has_code(head))
         return FALSE;
     rest = g_strndup(text + to, line_end > to ? line_end - to : 0);
@@ -1884,7 +1888,6 @@ prose_dsn_fields_at(const char *text, gsize len)
     }
     return first;
 }
-
 
 /* prose_is_blank - nothing but blanks and line ends from a to b. */
 static gboolean

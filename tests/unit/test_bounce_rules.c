@@ -215,7 +215,6 @@ test_rules_provider_by_host(void)
     g_assert_false(bounce_rules_first_rhost(BOUNCE_TABLE_MTA_REASON, "postfix", text, len, &m));
 }
 
-
 /* A pattern divides at its top-level '|' only: not inside a group or a
  * character class, not at an escaped one, and not at all where a branch
  * could mean something else alone. */
