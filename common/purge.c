@@ -4,15 +4,23 @@
 #include "common/db.h"
 #include "common/log.h"
 
-/* Rows per statement: short transactions, no long locks on a big table. */
+/* Rows per statement: short transactions, no long locks on a big table.
+ * Each UPDATE takes its rows as an array of ids (WHERE id = ANY (ARRAY(
+ * ...))): with "id IN (subquery)" the planner may join the batch to the
+ * whole table read in full, when it misjudges how many the batch holds. */
 #define PURGE_BATCH "1000"
 
 /* What is due: past its own purge_after when set (a hold can set it far
  * ahead), else past the policy for its mailbox; and no queued forward
  * still needs it (a forward is composed from it when sent; an
- * auto-reply carries its own text). */
+ * auto-reply carries its own text). The second condition follows from
+ * the third; it is there in the parts the indexes of stored messages
+ * answer (sql/017), so that a run reads what is due, not the table. */
 #define PURGE_DUE \
     " raw IS NOT NULL" \
+    " AND ((mailbox = 'reply' AND received_at < now() - $1::interval)" \
+    "      OR (mailbox <> 'reply' AND received_at < now() - $2::interval)" \
+    "      OR purge_after < now())" \
     " AND coalesce(purge_after, received_at + CASE mailbox WHEN 'reply' THEN $1::interval" \
     "                                                       ELSE $2::interval END) < now()" \
     " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.inbound_id = inbound_messages.id" \
@@ -21,11 +29,15 @@
 /* The copies an auto-reply keeps of what it answered (the sender, the
  * subject, in its text) go when the message they answered goes, once the
  * reply is no longer queued; $1 is the reply mailbox's period, for a
- * reply without its message. */
+ * reply without its message. A scalar subquery, so that the message of
+ * each such reply (outbox_copies_kept, sql/017) is looked up by its key:
+ * a join or an EXISTS may be planned as a read of every message. */
 #define PURGE_COPIES \
-    " SELECT o.id FROM outbox o LEFT JOIN inbound_messages m ON m.id = o.inbound_id" \
+    " SELECT o.id FROM outbox o" \
     " WHERE o.message IS NOT NULL AND o.state <> 'queued'" \
-    "   AND (m.purged_at IS NOT NULL OR (m.id IS NULL AND o.created_at + $1::interval < now()))"
+    "   AND coalesce((SELECT m.purged_at IS NOT NULL FROM inbound_messages m" \
+    "                   WHERE m.id = o.inbound_id)," \
+    "                 o.created_at + $1::interval < now())"
 
 gboolean
 purge_run(PGconn *conn, const PurgePolicy *policy, gboolean dry_run, guint64 *count_out,
@@ -48,8 +60,8 @@ purge_run(PGconn *conn, const PurgePolicy *policy, gboolean dry_run, guint64 *co
     for (;;) {
         g_autoptr(PGresult) res = db_exec(conn,
             "UPDATE inbound_messages SET raw = NULL, purged_at = now()"
-            " WHERE id IN (SELECT id FROM inbound_messages WHERE" PURGE_DUE
-            "              LIMIT " PURGE_BATCH " FOR UPDATE SKIP LOCKED)", 2, params, error);
+            " WHERE id = ANY (ARRAY(SELECT id FROM inbound_messages WHERE" PURGE_DUE
+            "                       LIMIT " PURGE_BATCH " FOR UPDATE SKIP LOCKED))", 2, params, error);
         guint64 n;
 
         if (res == NULL)
@@ -62,7 +74,7 @@ purge_run(PGconn *conn, const PurgePolicy *policy, gboolean dry_run, guint64 *co
     for (;;) {
         g_autoptr(PGresult) res = db_exec(conn,
             "UPDATE outbox SET message = NULL"
-            " WHERE id IN (" PURGE_COPIES " LIMIT " PURGE_BATCH " FOR UPDATE OF o SKIP LOCKED)",
+            " WHERE id = ANY (ARRAY(" PURGE_COPIES " LIMIT " PURGE_BATCH " FOR UPDATE OF o SKIP LOCKED))",
             1, params, error);
 
         if (res == NULL)
