@@ -47,14 +47,16 @@ delivery_set_processor(Delivery *delivery, MailboxKind kind, const MailboxProces
 
 static gboolean
 delivery_check_recipient(gpointer ctx, const char *sid, const char *address, int *route_out,
-                         GError **error)
+                         gpointer *route_data_out, GError **error)
 {
     Delivery *delivery = ctx;
     MailboxKind kind = MAILBOX_NONE;
+    TokenInfo *token = NULL;
 
-    if (!router_route(delivery->router, sid, address, &kind, error))
+    if (!router_route(delivery->router, sid, address, &kind, &token, error))
         return FALSE;
     *route_out = (int)kind;
+    *route_data_out = token;
     return TRUE;
 }
 
@@ -227,6 +229,7 @@ delivery_deliver(gpointer ctx, const char *sid, const LmtpTransaction *tx, GErro
             .mail_from = mail_from,
             .rcpt_to = r->address,
             .mailbox = kind,
+            .token = r->route_data,
             .data = tx->data->data,
             .len = tx->data->len,
         };

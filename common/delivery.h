@@ -21,6 +21,7 @@ typedef struct {
     const char  *mail_from;
     const char  *rcpt_to;
     MailboxKind  mailbox;
+    const TokenInfo *token;    /* the address's token, checked at RCPT; NULL: none */
     gint64       inbound_id;   /* the inbound_messages row, same transaction */
     const guint8 *data;
     gsize        len;

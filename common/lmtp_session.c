@@ -180,6 +180,7 @@ lmtp_recipient_free(gpointer data)
     LmtpRecipient *rcpt = data;
 
     g_free(rcpt->address);
+    g_free(rcpt->route_data);
     g_free(rcpt);
 }
 
@@ -297,6 +298,7 @@ lmtp_cmd_rcpt(LmtpSession *session, const LmtpCommand *command)
     g_autoptr(GError) error = NULL;
     LmtpRecipient *rcpt;
     int route = 0;
+    gpointer route_data = NULL;
 
     if (command->params[0] != NULL) {
         lmtp_session_fail(session, BOUNCER_ERROR_PARAMETER, "Unsupported parameter");
@@ -309,7 +311,8 @@ lmtp_cmd_rcpt(LmtpSession *session, const LmtpCommand *command)
         return;
     }
     if (!session->handler->check_recipient(session->ctx, session->sid, command->address, &route,
-                                           &error)) {
+                                           &route_data, &error)) {
+        g_free(route_data);
         if (error == NULL)
             error = g_error_new_literal(BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY,
                                         "recipient check failed without saying why");
@@ -323,6 +326,7 @@ lmtp_cmd_rcpt(LmtpSession *session, const LmtpCommand *command)
     rcpt = g_new0(LmtpRecipient, 1);
     rcpt->address = g_strdup(command->address);
     rcpt->route = route;
+    rcpt->route_data = route_data;
     g_ptr_array_add(session->tx->recipients, rcpt);
     lmtp_session_set_state(session, LMTP_STATE_RCPT);
     lmtp_session_reply(session, "250 2.1.5 Ok");

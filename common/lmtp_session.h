@@ -19,8 +19,9 @@ typedef enum {
 } LmtpState;
 
 typedef struct {
-    char *address;     /* as the client wrote it, without brackets */
-    int   route;       /* what check_recipient decided (a mailbox kind) */
+    char    *address;     /* as the client wrote it, without brackets */
+    int      route;       /* what check_recipient decided (a mailbox kind) */
+    gpointer route_data;  /* what else it found out (g_free), or NULL */
 } LmtpRecipient;
 
 /* The transaction: created at MAIL, freed at RSET, LHLO or end of DATA. */
@@ -37,9 +38,12 @@ typedef struct {
 
 typedef struct {
     /* check_recipient - at RCPT time: TRUE and *route_out, or FALSE with a
-     * BOUNCER_ERROR that becomes the reply (550 5.1.1, 451 4.3.0 ...). */
+     * BOUNCER_ERROR that becomes the reply (550 5.1.1, 451 4.3.0 ...).
+     * *route_data_out (NULL on entry) may take a g_malloc'd block that
+     * deliver() finds in the recipient, so that what the check learnt (a
+     * verified token) is not worked out again; the session frees it. */
     gboolean (*check_recipient)(gpointer ctx, const char *sid, const char *address,
-                                int *route_out, GError **error);
+                                int *route_out, gpointer *route_data_out, GError **error);
     /* deliver - after the final dot: store the message for every recipient
      * and, in RCPT order, clear results[i] (stored, 250) or put its own
      * error there. Each entry starts as a temporary error, so a recipient

@@ -64,13 +64,19 @@ router_set_keyring(Router *router, const TokenKeyring *keyring)
  * failed (an expired date, a key id that does not exist) would tell a
  * forger what to change. The log says which. */
 static gboolean
-router_check_token(const Router *router, const char *sid, const char *address, GError **error)
+router_check_token(const Router *router, const char *sid, const char *address,
+                   TokenInfo **token_out, GError **error)
 {
     g_autoptr(GError) local = NULL;
+    TokenInfo info;
 
-    if (router->keyring == NULL ||
-        token_decode(router->keyring, address, token_today(), NULL, &local))
+    if (router->keyring == NULL)
         return TRUE;
+    if (token_decode(router->keyring, address, token_today(), &info, &local)) {
+        if (token_out != NULL)
+            *token_out = g_memdup2(&info, sizeof info);
+        return TRUE;
+    }
     metrics_counter_inc("bouncer_lmtp_rcpt_rejected_total", "reason", "bad_token", NULL);
     log_info("sid=%s rcpt=<%s> token=refused detail=\"%s\"",
              sid != NULL ? sid : "-", address, local->message);
@@ -84,13 +90,15 @@ router_check_token(const Router *router, const char *sid, const char *address, G
  * too: MTAs and people change their case, and the token is case-free. */
 gboolean
 router_route(const Router *router, const char *sid, const char *address, MailboxKind *kind_out,
-             GError **error)
+             TokenInfo **token_out, GError **error)
 {
     const char *at = strrchr(address, '@');
     g_autofree char *local = NULL;
     g_autofree char *domain = NULL;
     gboolean ours;
 
+    if (token_out != NULL)
+        *token_out = NULL;
     if (at == NULL) {
         /* RFC 5321 §4.5.1: <Postmaster> without a domain must be accepted. */
         if (g_ascii_strcasecmp(address, "postmaster") == 0) {
@@ -118,7 +126,7 @@ router_route(const Router *router, const char *sid, const char *address, Mailbox
         return TRUE;
     }
     if (strcmp(domain, router->bounce_domain) == 0 && local[0] == 'b' && local[1] != '\0') {
-        if (!router_check_token(router, sid, address, error))
+        if (!router_check_token(router, sid, address, token_out, error))
             return FALSE;
         *kind_out = MAILBOX_BOUNCE;
         return TRUE;

@@ -34,8 +34,11 @@ void router_set_keyring(Router *router, const TokenKeyring *keyring);
 
 /* router_route - the mailbox for address, or FALSE with
  * BOUNCER_ERROR_NO_SUCH_USER. Domains compare case-insensitively. sid names
- * the session in the log line of a refused token (NULL: none). */
+ * the session in the log line of a refused token (NULL: none). token_out
+ * (may be NULL) gets what a bounce address's token says once its MAC is
+ * checked, so that nobody checks it again (transfer full, g_free), NULL
+ * for every other address and without a keyring. */
 gboolean router_route(const Router *router, const char *sid, const char *address,
-                      MailboxKind *kind_out, GError **error);
+                      MailboxKind *kind_out, TokenInfo **token_out, GError **error);
 
 #endif

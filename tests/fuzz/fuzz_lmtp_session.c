@@ -71,8 +71,9 @@ local_is(const char *address, const char *name)
 
 static gboolean
 fuzz_check_recipient(gpointer ctx, const char *sid, const char *address, int *route_out,
-                     GError **error)
+                     gpointer *route_data_out, GError **error)
 {
+    *route_data_out = g_strdup(address);    /* freed by the session, whatever the answer */
     for (const char *p = address; *p != '\0'; p++)
         FUZZ_CHECK((unsigned char)*p >= 0x20 && *p != 0x7f, "control byte in RCPT address");
     FUZZ_CHECK(*address != '\0', "empty RCPT address");

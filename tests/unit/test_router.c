@@ -42,7 +42,7 @@ test_routes(void)
         const RouteCase *c = &route_cases[i];
         g_autoptr(GError) error = NULL;
         MailboxKind got = MAILBOX_NONE;
-        gboolean ok = router_route(router, NULL, c->address, &got, &error);
+        gboolean ok = router_route(router, NULL, c->address, &got, NULL, &error);
 
         if (c->want == MAILBOX_NONE) {
             if (ok)
@@ -69,8 +69,10 @@ test_tokens(void)
     g_autofree char *bad = NULL;
     MailboxKind got = MAILBOX_NONE;
     g_autoptr(GError) error = NULL;
+    TokenInfo *info = NULL;
 
-    g_assert_true(router_route(router, NULL, "bxyz@notifications.example.com", &got, NULL));
+    g_assert_true(router_route(router, NULL, "bxyz@notifications.example.com", &got, &info, NULL));
+    g_assert_null(info);        /* no keyring: nothing was checked */
     g_assert_cmpint(got, ==, MAILBOX_BOUNCE);
 
     g_assert_true(token_keyring_add_key(keyring, 1, key, sizeof key, NULL));
@@ -81,13 +83,21 @@ test_tokens(void)
     bad = g_strdup(good);
     bad[5] = bad[5] == 'a' ? 'b' : 'a';
 
-    g_assert_true(router_route(router, NULL, good, &got, NULL));
+    g_assert_true(router_route(router, NULL, good, &got, &info, NULL));
     g_assert_cmpint(got, ==, MAILBOX_BOUNCE);
-    g_assert_true(router_route(router, NULL, upper, &got, NULL));
-    g_assert_false(router_route(router, NULL, bad, &got, &error));
+    /* What the check read is handed on, so the store need not check again. */
+    g_assert_nonnull(info);
+    g_assert_cmpuint(info->org_id, ==, 42);
+    g_assert_cmpuint(info->message_id, ==, 7);
+    g_assert_cmpuint(info->key_id, ==, 1);
+    g_clear_pointer(&info, g_free);
+    g_assert_true(router_route(router, NULL, upper, &got, NULL, NULL));
+    info = GINT_TO_POINTER(1);     /* set to NULL on a refusal too */
+    g_assert_false(router_route(router, NULL, bad, &got, &info, &error));
+    g_assert_null(info);
     g_assert_error(error, BOUNCER_ERROR, BOUNCER_ERROR_NO_SUCH_USER);
     g_clear_error(&error);
-    g_assert_false(router_route(router, NULL, "bxyz@notifications.example.com", &got, &error));
+    g_assert_false(router_route(router, NULL, "bxyz@notifications.example.com", &got, NULL, &error));
     g_assert_error(error, BOUNCER_ERROR, BOUNCER_ERROR_NO_SUCH_USER);
 }
 
