@@ -42,12 +42,11 @@ bounce_store_find_token(const BounceStore *store, const DeliveryRecipient *rcpt,
 
     if (store->keyring == NULL)
         return FALSE;
-    /* Checked at RCPT already: its MAC is not worked out a second time. */
+    /* The router checked it at RCPT, with the same keyring, and handed on
+     * what it says: its MAC is not worked out a second time. */
     if (rcpt->mailbox == MAILBOX_BOUNCE && rcpt->token != NULL) {
         *info = *rcpt->token;
         found = TRUE;
-    } else if (rcpt->mailbox == MAILBOX_BOUNCE) {
-        found = token_decode(store->keyring, rcpt->rcpt_to, today, info, NULL);
     }
     for (gsize i = 0; !found && i < G_N_ELEMENTS(candidates); i++)
         found = candidates[i] != NULL && token_find_in_text(store->keyring, candidates[i], today, info);

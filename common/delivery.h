@@ -21,7 +21,8 @@ typedef struct {
     const char  *mail_from;
     const char  *rcpt_to;
     MailboxKind  mailbox;
-    const TokenInfo *token;    /* the address's token, checked at RCPT; NULL: none */
+    const TokenInfo *token;    /* the bounce address's token as the router read it at
+                                * RCPT; NULL elsewhere and without a keyring */
     gint64       inbound_id;   /* the inbound_messages row, same transaction */
     const guint8 *data;
     gsize        len;

@@ -62,7 +62,9 @@ router_set_keyring(Router *router, const TokenKeyring *keyring)
  * refused here, before the data is sent: no backscatter gets in. The
  * client hears only "unknown user", as for any other address: which check
  * failed (an expired date, a key id that does not exist) would tell a
- * forger what to change. The log says which. */
+ * forger what to change. The log says which. A token that passes is
+ * handed on in *token_out (when asked for), so the store reads it from
+ * there rather than computing its MAC again. */
 static gboolean
 router_check_token(const Router *router, const char *sid, const char *address,
                    TokenInfo **token_out, GError **error)
