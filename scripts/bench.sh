@@ -11,8 +11,11 @@
 # (10) of the same load, one after the other, in $BENCH_ROUNDS (3) rounds;
 # the table shows the round with the median rate and the range:
 #
-#   bouncerd  the DSN fixtures of tests/fixtures/bounces, each message to a
-#             fresh signed VERP address, its failed addresses made unique
+#   bouncerd  the DSN fixtures of tests/fixtures/bounces (or of
+#             $BENCH_FIXTURES, any directory of .eml files: what the parser
+#             reads in a file without a .json beside it stands in for one),
+#             each message to a fresh signed VERP address, its failed
+#             addresses made unique
 #             ($BUILD/bench/lmtp_load --key ... --vary-recipients)
 #   Dovecot   the same messages to user0..user999@bench.test
 #   pgbench   one INSERT per transaction of the same bytes (bigserial id,
@@ -53,7 +56,7 @@ transactions=${BENCH_TRANSACTIONS:-2}
 group_commit=${BENCH_GROUP_COMMIT:-16}
 mailboxes=${BENCH_MAILBOXES:-1000}
 perf_seconds=${BENCH_PERF_SECONDS:-10}
-fixtures_src=$top/tests/fixtures/bounces
+fixtures_src=${BENCH_FIXTURES:-$top/tests/fixtures/bounces}
 
 case $build in /*) ;; *) build=$top/$build ;; esac
 case $bindir in /*) ;; *) bindir=$top/$bindir ;; esac
@@ -154,15 +157,39 @@ ncpu=$(nproc)
 per_unit() { calc "printf \"%.3f\", ((${3:-0} > 0) ? ($2 - $1) * 1000 / $hz / $3 : 0)"; }
 
 # --- fixtures: the returned-mail fixtures that are bounces ----------------
-for json in "$fixtures_src"/*.json; do
+for eml in "$fixtures_src"/*.eml; do
+    name=$(basename "$eml" .eml)
+    json=${eml%.eml}.json
+    if [ -f "$json" ]; then
+        cp "$eml" "$scratch/$name.eml"
+    else
+        # Mail of one's own: without the line an mbox file starts with
+        # (an MTA sends none over LMTP), and what the parser finds in it is
+        # what a run must store.
+        sed '1{/^From /d;}' "$eml" >"$scratch/$name.eml"
+        json=$scratch/$name.json
+        "$ctl" parse "$scratch/$name.eml" >"$json" 2>/dev/null || continue
+        # A report whose failed address is also its To: address (a test
+        # sent to itself) would have that address replaced by the VERP
+        # recipient, which is then no failed recipient at all.
+        to=$(tr -d '\r' <"$scratch/$name.eml" |
+            sed -n '/^$/q; s/^[Tt][Oo]:.*[< ]\([^<> ]*@[^<> ]*\).*/\1/p' | head -n 1 | tr 'A-Z' 'a-z')
+        if [ -n "$to" ] && grep -qF "\"addr\":\"$to\"" "$json"; then
+            continue
+        fi
+    fi
     # One message per file, a delivery report or an MTA's own bounce.
     [ "$(grep -c '"file"' "$json")" -eq 1 ] || continue
     grep -qE '"kind":"(dsn|nonstandard)"' "$json" || continue
-    eml=${json%.json}.eml
-    [ -f "$eml" ] || continue
-    cp "$eml" "$json" "$fixtures/"
+    mv "$scratch/$name.eml" "$fixtures/$name.eml"
+    cp "$json" "$fixtures/$name.json"
 done
-nfixtures=$(ls "$fixtures"/*.eml | wc -l)
+rm -f "$scratch"/*.eml "$scratch"/*.json
+nfixtures=$(ls "$fixtures" | grep -c '\.eml$')
+if [ "$nfixtures" -eq 0 ]; then
+    echo "bench: no delivery reports or bounces among the .eml files of $fixtures_src" >&2
+    exit 1
+fi
 fixture_bytes=$(cat "$fixtures"/*.eml | wc -c)
 say "$nfixtures bounce fixtures, $((fixture_bytes / nfixtures)) bytes on average, in $work"
 
@@ -289,7 +316,12 @@ pgb_conninfo=$(echo "$conninfo" | sed 's/dbname=bouncer/dbname=insertbench/')
     "CREATE TABLE inserts (id bigserial PRIMARY KEY, received_at timestamptz NOT NULL, raw bytea NOT NULL)" ||
     exit 1
 pgb_scripts=""
+# pgbench takes at most 128 scripts: every step-th fixture beyond that.
+step=$(((nfixtures + 127) / 128))
+i=0
 for eml in "$fixtures"/*.eml; do
+    i=$((i + 1))
+    [ $(((i - 1) % step)) -eq 0 ] || continue
     script=$work/pgbench/$(basename "$eml" .eml).sql
     printf "INSERT INTO inserts (received_at, raw) VALUES (now(), '\\\\x%s');\n" \
         "$(od -An -v -tx1 "$eml" | tr -d ' \n')" >"$script"
