@@ -44,6 +44,11 @@ autoreply_store_prepared_free(gpointer prepared)
  * mailbox, however its address is written (case, +detail, BATV, SRS:
  * bouncer_sender_key() in sql/011). Returns the rule that stops the
  * reply, or NULL. */
+#define AUTOREPLY_SENDER_REPLIES \
+    "(SELECT count(*) FROM autoreplies WHERE decision = 'replied'" \
+    "   AND bouncer_sender_key(sender) = bouncer_sender_key($1)" \
+    "   AND received_at > now() - $2::interval)"
+
 static const char *
 autoreply_store_limit(AutoreplyStore *store, PGconn *conn, const char *sender, GError **error)
 {
@@ -57,12 +62,12 @@ autoreply_store_limit(AutoreplyStore *store, PGconn *conn, const char *sender, G
 
     if (lock == NULL)
         return NULL;
-    res = db_exec(conn,
-        "SELECT (SELECT count(*) FROM autoreplies WHERE decision = 'replied'"
-        "         AND bouncer_sender_key(sender) = bouncer_sender_key($1)"
-        "         AND received_at > now() - $2::interval),"
-        "       (SELECT count(*) FROM autoreplies WHERE decision = 'replied'"
-        "         AND received_at > now() - interval '1 hour')", 2, params, error);
+    /* The last hour's replies are counted only when there is a cap. */
+    res = db_exec(conn, store->options.hourly_cap > 0
+        ? "SELECT " AUTOREPLY_SENDER_REPLIES ","
+          "       (SELECT count(*) FROM autoreplies WHERE decision = 'replied'"
+          "         AND received_at > now() - interval '1 hour')"
+        : "SELECT " AUTOREPLY_SENDER_REPLIES ", 0", 2, params, error);
     if (res == NULL)
         return NULL;
     if (g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10) > 0)

@@ -306,6 +306,31 @@ def a_flood_of_senders_gets_at_most_the_hourly_cap_of_replies():
 
 
 @tap.test
+def without_an_hourly_cap_only_the_period_limits_replies():
+    # hourly_cap = 0: no cap, and the last hour's replies are not counted;
+    # each sender still gets one reply a period.
+    reset_database()
+    port = free_port()
+    with SmtpSink(port) as sink, Bouncerd({"relay": {"url": "smtp://127.0.0.1:%d" % port,
+                                                     "retry_base": "1"},
+                                           "autoreply": {"hourly_cap": "0"}}) as d:
+        c = Lmtp(d.port)
+        c.lhlo()
+        for i in range(6):
+            sender = "writer%d@example.net" % (i % 5)
+            _, replies = c.transaction(sender, [REPLY_MAILBOX],
+                                       "From: %s\r\nSubject: hello %d\r\nMessage-ID: <n%d-%s@example.net>"
+                                       "\r\n\r\nquestion\r\n" % (sender, i, i, os.urandom(4).hex()))
+            eq(replies[0][:9], "250 2.0.0", "message %d" % i)
+        c.close()
+        settle()
+        sent = len(sink.messages)
+    eq(sent, 5, "replies sent")
+    eq(psql("SELECT decision, rule, count(*) FROM autoreplies GROUP BY 1, 2 ORDER BY 1"),
+       [["replied", "", "5"], ["skipped", "period", "1"]], "decisions")
+
+
+@tap.test
 def senders_arriving_at_once_still_get_at_most_the_hourly_cap():
     # Sixteen sessions at once, each a new sender: the cap is counted by
     # transactions running side by side, none of which sees the others'
