@@ -34,6 +34,12 @@ autoreply_store_prepared_free(gpointer prepared)
     autoreply_decision_free(prepared);
 }
 
+/* The replies sent to sender $1 within the period $2. */
+#define AUTOREPLY_SENDER_REPLIES \
+    "(SELECT count(*) FROM autoreplies WHERE decision = 'replied'" \
+    "   AND bouncer_sender_key(sender) = bouncer_sender_key($1)" \
+    "   AND received_at > now() - $2::interval)"
+
 /* autoreply_store_limit - the per-sender period and the hourly cap, each
  * counted under an advisory lock held to the end of the transaction, so
  * that mail arriving at once on several sessions cannot all be answered:
@@ -44,11 +50,6 @@ autoreply_store_prepared_free(gpointer prepared)
  * mailbox, however its address is written (case, +detail, BATV, SRS:
  * bouncer_sender_key() in sql/011). Returns the rule that stops the
  * reply, or NULL. */
-#define AUTOREPLY_SENDER_REPLIES \
-    "(SELECT count(*) FROM autoreplies WHERE decision = 'replied'" \
-    "   AND bouncer_sender_key(sender) = bouncer_sender_key($1)" \
-    "   AND received_at > now() - $2::interval)"
-
 static const char *
 autoreply_store_limit(AutoreplyStore *store, PGconn *conn, const char *sender, GError **error)
 {
