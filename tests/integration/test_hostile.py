@@ -281,18 +281,18 @@ def connections_past_max_sessions_are_refused_at_connect():
             x.close()
 
 
-@tap.test
-def a_flood_of_senders_gets_at_most_the_hourly_cap_of_replies():
-    # Each forged sender is new, so the period never applies: the cap does.
+def write_to_the_reply_mailbox(senders, hourly_cap):
+    """One message from each of senders in turn, over one session, with
+    that cap: the number of auto-replies the relay received, and the
+    decisions recorded (decision, rule, count)."""
     reset_database()
     port = free_port()
     with SmtpSink(port) as sink, Bouncerd({"relay": {"url": "smtp://127.0.0.1:%d" % port,
                                                      "retry_base": "1"},
-                                           "autoreply": {"hourly_cap": "3"}}) as d:
+                                           "autoreply": {"hourly_cap": str(hourly_cap)}}) as d:
         c = Lmtp(d.port)
         c.lhlo()
-        for i in range(8):
-            sender = "victim%d@example.net" % i
+        for i, sender in enumerate(senders):
             _, replies = c.transaction(sender, [REPLY_MAILBOX],
                                        "From: %s\r\nSubject: hello %d\r\nMessage-ID: <f%d-%s@example.net>"
                                        "\r\n\r\nspam\r\n" % (sender, i, i, os.urandom(4).hex()))
@@ -300,34 +300,24 @@ def a_flood_of_senders_gets_at_most_the_hourly_cap_of_replies():
         c.close()
         settle()
         sent = len(sink.messages)
+    return sent, psql("SELECT decision, rule, count(*) FROM autoreplies GROUP BY 1, 2 ORDER BY 1")
+
+
+@tap.test
+def a_flood_of_senders_gets_at_most_the_hourly_cap_of_replies():
+    # Each forged sender is new, so the period never applies: the cap does.
+    sent, decisions = write_to_the_reply_mailbox(["victim%d@example.net" % i for i in range(8)], 3)
     eq(sent, 3, "replies sent")
-    eq(psql("SELECT decision, rule, count(*) FROM autoreplies GROUP BY 1, 2 ORDER BY 1"),
-       [["replied", "", "3"], ["skipped", "hourly-cap", "5"]], "decisions")
+    eq(decisions, [["replied", "", "3"], ["skipped", "hourly-cap", "5"]], "decisions")
 
 
 @tap.test
 def without_an_hourly_cap_only_the_period_limits_replies():
     # hourly_cap = 0: no cap, and the last hour's replies are not counted;
     # each sender still gets one reply a period.
-    reset_database()
-    port = free_port()
-    with SmtpSink(port) as sink, Bouncerd({"relay": {"url": "smtp://127.0.0.1:%d" % port,
-                                                     "retry_base": "1"},
-                                           "autoreply": {"hourly_cap": "0"}}) as d:
-        c = Lmtp(d.port)
-        c.lhlo()
-        for i in range(6):
-            sender = "writer%d@example.net" % (i % 5)
-            _, replies = c.transaction(sender, [REPLY_MAILBOX],
-                                       "From: %s\r\nSubject: hello %d\r\nMessage-ID: <n%d-%s@example.net>"
-                                       "\r\n\r\nquestion\r\n" % (sender, i, i, os.urandom(4).hex()))
-            eq(replies[0][:9], "250 2.0.0", "message %d" % i)
-        c.close()
-        settle()
-        sent = len(sink.messages)
+    sent, decisions = write_to_the_reply_mailbox(["writer%d@example.net" % (i % 5) for i in range(6)], 0)
     eq(sent, 5, "replies sent")
-    eq(psql("SELECT decision, rule, count(*) FROM autoreplies GROUP BY 1, 2 ORDER BY 1"),
-       [["replied", "", "5"], ["skipped", "period", "1"]], "decisions")
+    eq(decisions, [["replied", "", "5"], ["skipped", "period", "1"]], "decisions")
 
 
 @tap.test
