@@ -13,11 +13,10 @@
 #define EVENT_BATCH 500
 #define EVENT_IDLE_POLL_MS 200
 #define EVENT_RETRY_MS 1000
-/* How long after an events id was handed out its transaction surely has
- * an xid, and how often the floor is ignored for one full look. */
-#define EVENT_XID_LAG_US (1 * G_USEC_PER_SEC)
-#define EVENT_FULL_SCAN_US (60 * G_USEC_PER_SEC)
+/* The most samples waiting to settle (see EventSample), and how long the
+ * oldest waits before the log names the transactions it waits for. */
 #define EVENT_SAMPLES_MAX 64
+#define EVENT_HELD_WARN_US (30 * G_USEC_PER_SEC)
 /* The most events sent again when this process becomes the publisher (see
  * event_publisher_tail), and how long a closing socket may go on sending
  * what it still holds. */
@@ -33,7 +32,7 @@ struct EventPublisher {
     GThread  *thread;
     gint      stopping;
     gint      subscriptions;  /* live subscriptions seen on the XPUB socket */
-    gboolean  unbound;        /* no endpoints: sequence and mark, the table is the record */
+    gboolean  unbound;        /* no endpoints: mark as sent, the table is the record */
     guint64   published;
     guint     high_water_mark;
     GString  *json;           /* the publisher thread's buffer for one event */
@@ -42,86 +41,92 @@ struct EventPublisher {
     gint64    tail_from;
     gint64    tail_upto;
     /* The publisher thread's own, reset with its connection: */
-    gint64    floor;          /* every event with an id up to this has a seq */
-    GQueue    samples;        /* EventSample, oldest first: candidates for the floor */
-    gint64    full_scan_at;   /* when the floor is next ignored for one batch */
+    gint64    settled;        /* no event with a seq up to this can still commit */
+    gint64    settled_marked; /* the settled_seq last written */
+    GQueue    samples;        /* EventSample, oldest first */
 };
 
-/* Why a floor. Sequencing takes the events without a seq in id order, from
- * a partial index (seq IS NULL). Every event sequenced leaves a dead entry
- * in that index until VACUUM; scanning from the lowest id steps over all
- * of them, so between two vacuums each batch grew slower (a quarter of the
- * throughput lost in a benchmark). The floor is an id below which no event
- * can still come without a seq, so the scan starts there.
+/* Why settling. An event's seq is its id (sql/020), and ids are handed out
+ * when events are written, not when they commit: a transaction may still
+ * commit the event with id 7 after the one with id 8 was committed. Sent
+ * (or shown in the view events) as soon as 8 is visible, 7 would come
+ * after a higher seq and a consumer would skip it as already seen. So
+ * events are sent, and shown, only up to a settled seq: one below which no
+ * transaction still running holds an id.
  *
- * An id handed out does not mean its event is visible: the transaction
- * may commit later, or never. A sample pairs the highest id handed out at
- * some moment with an xid assigned EVENT_XID_LAG_US later (txid_current()
- * of a transaction of our own): every transaction that had taken one of
- * those ids then held a smaller xid. Once a snapshot's xmin reaches it, all
- * of them have ended, and a scan that then sees no event without a seq up
- * to that id (it came back short, or went past it) lets the floor rise to
- * it. A snapshot's xmax would not do as that bound: it is one past the
- * newest transaction to have *ended*, and a transaction still running can
- * hold an xid at or above it (on a quiet system, the one writing the late
- * event), so the floor rose past its event and only the full scan found
- * it, a minute later. EVENT_FULL_SCAN_US the scan starts from nothing, for
- * anything that reasoning missed: such an event is late, never lost. */
+ * Which transactions may hold one: a transaction that writes an event
+ * locks event_log (ROW EXCLUSIVE) before it takes the id, when its
+ * statement is planned or its plan is reused, and keeps the lock until it
+ * ends. A sample reads the highest id handed out, then the transactions
+ * holding that lock (in one statement, in that order: see
+ * event_sql_watch): every transaction that had taken an id up to the
+ * sample's is in its list. Once none of them holds the lock any more, all
+ * have committed or rolled back, and the sample's id is settled. A later
+ * transaction takes a higher id. Transactions are identified by their
+ * virtual transaction id, which is never the same for two transactions of
+ * one backend. With no such transaction in the list, the sample is settled
+ * at once, so a quiet system publishes an event as soon as it commits. A
+ * transaction writing events that stays open holds back what comes after
+ * it, not other events before it. */
 typedef struct {
-    gint64 id;                /* the highest events id handed out ... */
-    gint64 taken_at;          /* ... read at this monotonic time */
-    gint64 xid;               /* 0 until one assigned EVENT_XID_LAG_US later */
+    gint64   id;              /* the highest events id handed out ... */
+    char   **holders;         /* ... and who held the lock then (NULL-terminated) */
+    gint64   taken_at;        /* monotonic time */
+    gboolean warned;
 } EventSample;
 
-/* Both statements below return seq, type and the payload as stored, in
- * which event_publisher_send() puts the seq: having the database add it
- * (payload || jsonb_build_object('seq', seq)) rebuilt and re-sorted every
- * payload, a third of the publisher's instructions. */
+static void
+event_sample_free(gpointer data)
+{
+    EventSample *sample = data;
 
-/* Events sequenced before a crash but never marked published: sent again
- * first, so nothing sequenced is lost and seq order holds on the wire. */
-static const char event_sql_resend[] =
-    "SELECT seq, type, payload::text"
-    "  FROM events WHERE seq > coalesce((SELECT published_seq FROM event_publication), 0)"
-    " ORDER BY seq LIMIT " G_STRINGIFY(EVENT_BATCH);
+    g_strfreev(sample->holders);
+    g_free(sample);
+}
 
-/* New committed events get the next seqs, in the order they were written.
- * Only the instance holding the leader lock runs this, so the rows need no
- * lock of their own before the update (FOR UPDATE wrote each one twice). */
-static const char event_sql_sequence[] =
-    "WITH c AS (SELECT id FROM events WHERE seq IS NULL AND id > $1 ORDER BY id"
-    "           LIMIT " G_STRINGIFY(EVENT_BATCH) "),"
-    "     o AS (SELECT id, nextval('events_seq') AS seq FROM (SELECT id FROM c ORDER BY id) s)"
-    " UPDATE events e SET seq = o.seq FROM o WHERE e.id = o.id"
-    " RETURNING e.seq, e.type, e.payload::text, e.id";
+/* The highest events id handed out, then who holds event_log's write lock
+ * now: "vxid@pid", separated by spaces. The subquery refers to the id read, so it runs
+ * after it: a lock taken after the read can only be for a higher id. */
+static const char event_sql_watch[] =
+    "SELECT s.l, (SELECT coalesce(string_agg(k.virtualtransaction || '@' || k.pid, ' '), '')"
+    "               FROM pg_locks k"
+    "              WHERE s.l IS NOT NULL AND k.locktype = 'relation'"
+    "                AND k.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    "                AND k.relation = 'event_log'::regclass AND k.mode = 'RowExclusiveLock'"
+    "                AND k.granted AND k.pid <> pg_backend_pid())"
+    "  FROM (SELECT coalesce(pg_sequence_last_value('events_id_seq'), 0) AS l OFFSET 0) s";
 
-/* The highest events id handed out, and this statement's snapshot. */
-static const char event_sql_horizon[] =
-    "SELECT coalesce(pg_sequence_last_value('events_id_seq'), 0),"
-    "       pg_snapshot_xmin(s)::text::bigint"
-    "  FROM pg_current_snapshot() s";
+/* Each statement below returns seq, type and the payload as stored, in
+ * which event_publisher_send() puts the seq (having the database add it
+ * rebuilt and re-sorted every payload), in seq order. coalesce(seq, id) is
+ * the seq of the view events: rows written before sql/020 keep the seq
+ * they were given then. */
 
-/* An xid newer than every one assigned before it: ours, assigned now. The
- * transaction writes nothing but its commit record, which need not wait
- * for the disk (at most a few a second, only while events come). */
-static const char event_sql_new_xid[] =
-    "SELECT set_config('synchronous_commit', 'off', true), txid_current()";
+/* Settled events not yet marked sent, up to $1, the settled seq. */
+static const char event_sql_next[] =
+    "SELECT coalesce(seq, id), type, payload::text FROM event_log"
+    " WHERE coalesce(seq, id) > coalesce((SELECT published_seq FROM event_publication), 0)"
+    "   AND coalesce(seq, id) <= $1"
+    " ORDER BY coalesce(seq, id) LIMIT " G_STRINGIFY(EVENT_BATCH);
 
-/* The last events marked published, again: see event_publisher_tail().
- * The fourth column is what event_publisher_batch() reports the highest
- * of: here the seq, where the next page starts. */
+/* The last events marked published, again: see event_publisher_tail(). */
 static const char event_sql_tail[] =
-    "SELECT seq, type, payload::text, seq FROM events WHERE seq > $1 AND seq <= $2"
-    " ORDER BY seq LIMIT " G_STRINGIFY(EVENT_BATCH);
+    "SELECT coalesce(seq, id), type, payload::text FROM event_log"
+    " WHERE coalesce(seq, id) > $1 AND coalesce(seq, id) <= $2"
+    " ORDER BY coalesce(seq, id) LIMIT " G_STRINGIFY(EVENT_BATCH);
 
-/* Marking a batch sent is one row: the highest seq published. A batch
- * is a run of consecutive seqs above the mark (resent ones included), so
- * everything up to its highest seq has gone out. The row is written back
- * if someone deleted it. */
+/* The highest seq sent ($1) and the settled seq ($2), each only forward.
+ * A batch is every settled event above the mark up to its last seq (or up
+ * to the settled seq, when it was the last batch), so everything up to
+ * the new mark has gone out. The row is written back if someone deleted
+ * it. */
 static const char event_sql_mark[] =
-    "INSERT INTO event_publication (published_seq) VALUES ($1)"
-    " ON CONFLICT (only_row) DO UPDATE SET published_seq = excluded.published_seq"
-    " WHERE event_publication.published_seq < excluded.published_seq";
+    "INSERT INTO event_publication (published_seq, settled_seq) VALUES ($1, $2)"
+    " ON CONFLICT (only_row) DO UPDATE"
+    " SET published_seq = greatest(event_publication.published_seq, excluded.published_seq),"
+    "     settled_seq = greatest(event_publication.settled_seq, excluded.settled_seq)"
+    " WHERE event_publication.published_seq < excluded.published_seq"
+    "    OR event_publication.settled_seq < excluded.settled_seq";
 
 EventPublisher *
 event_publisher_new(const char *conninfo, char **endpoints, guint high_water_mark, GError **error)
@@ -198,18 +203,15 @@ event_publisher_send(EventPublisher *publisher, const char *topic, gint64 seq, c
     zmq_send(publisher->socket, publisher->json->str, publisher->json->len, ZMQ_DONTWAIT);
 }
 
-/* event_publisher_batch - send one batch and mark it. Returns the number
- * of events sent, -1 on a database error; *max_id_out, when not NULL, the
- * highest events id among them (the query's fourth column). */
+/* event_publisher_batch - send what one of the statements above returns.
+ * Returns the number of events sent, -1 on a database error; *high_out
+ * the highest seq among them. */
 static int
 event_publisher_batch(EventPublisher *publisher, PGconn *conn, const char *sql, int n_params,
-                      const char *const *params, gint64 *max_id_out)
+                      const char *const *params, gint64 *high_out)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(PGresult) res = db_exec(conn, sql, n_params, params, &error);
-    g_autoptr(PGresult) marked = NULL;
-    g_autofree int *order = NULL;
-    gint64 high = 0;
     int n;
 
     if (res == NULL) {
@@ -217,44 +219,33 @@ event_publisher_batch(EventPublisher *publisher, PGconn *conn, const char *sql, 
         return -1;
     }
     n = PQntuples(res);
-    if (n == 0)
-        return 0;
-    /* RETURNING gives no order: send by seq. */
-    order = g_new(int, n);
-    for (int i = 0; i < n; i++)
-        order[i] = i;
-    for (int i = 1; i < n; i++) {
-        int key = order[i], j = i - 1;
-        gint64 seq = g_ascii_strtoll(PQgetvalue(res, key, 0), NULL, 10);
-
-        while (j >= 0 && g_ascii_strtoll(PQgetvalue(res, order[j], 0), NULL, 10) > seq) {
-            order[j + 1] = order[j];
-            j--;
-        }
-        order[j + 1] = key;
-    }
     for (int i = 0; i < n; i++) {
-        gint64 seq = g_ascii_strtoll(PQgetvalue(res, order[i], 0), NULL, 10);
+        gint64 seq = g_ascii_strtoll(PQgetvalue(res, i, 0), NULL, 10);
 
-        event_publisher_send(publisher, PQgetvalue(res, order[i], 1), seq, PQgetvalue(res, order[i], 2));
-        high = MAX(high, seq);
-        if (max_id_out != NULL)
-            *max_id_out = MAX(*max_id_out, g_ascii_strtoll(PQgetvalue(res, order[i], 3), NULL, 10));
-    }
-    {
-        g_autofree char *hi = g_strdup_printf("%" G_GINT64_FORMAT, high);
-        const char *params[] = { hi };
-
-        marked = db_exec(conn, event_sql_mark, 1, params, &error);
-    }
-    if (marked == NULL) {
-        /* Sent but not marked: they go out again later (at least once). */
-        log_warning("events: cannot mark published: %s", error->message);
-        return -1;
+        event_publisher_send(publisher, PQgetvalue(res, i, 1), seq, PQgetvalue(res, i, 2));
+        *high_out = MAX(*high_out, seq);
     }
     publisher->published += (guint64)n;
     metrics_counter_add("bouncer_events_published_total", (guint64)n, NULL);
     return n;
+}
+
+/* event_publisher_mark - write the highest seq sent and the settled seq. */
+static gboolean
+event_publisher_mark(EventPublisher *publisher, PGconn *conn, gint64 published_seq)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *sent = g_strdup_printf("%" G_GINT64_FORMAT, published_seq);
+    g_autofree char *settled = g_strdup_printf("%" G_GINT64_FORMAT, publisher->settled);
+    g_autoptr(PGresult) res = db_exec(conn, event_sql_mark, 2, (const char *const[]){ sent, settled },
+                                      &error);
+
+    if (res == NULL) {
+        log_warning("events: cannot mark published: %s", error->message);
+        return FALSE;
+    }
+    publisher->settled_marked = publisher->settled;
+    return TRUE;
 }
 
 /* event_publisher_tail - on becoming the publisher, send again the last
@@ -292,7 +283,7 @@ event_publisher_tail(EventPublisher *publisher, PGconn *conn)
     }
     from = g_strdup_printf("%" G_GINT64_FORMAT, publisher->tail_from);
     upto = g_strdup_printf("%" G_GINT64_FORMAT, publisher->tail_upto);
-    /* Sent like any batch; marking it changes nothing (it is below the mark). */
+    /* Below the mark: sent again, not marked again. */
     n = event_publisher_batch(publisher, conn, event_sql_tail, 2,
                               (const char *const[]){ from, upto }, &last);
     if (n < 0)
@@ -304,10 +295,10 @@ event_publisher_tail(EventPublisher *publisher, PGconn *conn)
 }
 
 /* event_publisher_lead - one publisher at a time over the whole database:
- * several bouncerd may share it, and two sequencing at once could commit
- * seqs out of order and resend each other's batches. The lock belongs to
- * the connection; when it drops, another instance takes over and resends
- * what was sequenced but not marked. */
+ * several bouncerd may share it, and two sending at once would interleave
+ * their batches and mark each other's. The lock belongs to the connection;
+ * when it drops, another instance takes over and sends what was settled
+ * but not marked. */
 static gboolean
 event_publisher_lead(PGconn *conn)
 {
@@ -318,79 +309,122 @@ event_publisher_lead(PGconn *conn)
     return res != NULL && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 }
 
-/* event_publisher_forget - start again from no floor (a new connection,
- * possibly a new leader after another one). */
+/* event_publisher_forget - start again with nothing settled (a new
+ * connection, possibly a new leader after another one): the settled seq
+ * written before is read again with the tail. */
 static void
 event_publisher_forget(EventPublisher *publisher)
 {
-    publisher->floor = 0;
-    g_queue_clear_full(&publisher->samples, g_free);
-    publisher->full_scan_at = 0;
+    publisher->settled = 0;
+    publisher->settled_marked = 0;
+    g_queue_clear_full(&publisher->samples, event_sample_free);
 }
 
-/* event_publisher_sequence - give the next committed events their seqs,
- * send and mark them, from the floor up; then raise the floor as far as
- * this batch allows. Returns what event_publisher_batch returns. */
-static int
-event_publisher_sequence(EventPublisher *publisher, PGconn *conn)
+/* event_publisher_settle - take a sample, and raise the settled seq to
+ * the highest sample none of whose transactions still holds the lock.
+ * Returns FALSE on a database error. */
+static gboolean
+event_publisher_settle(EventPublisher *publisher, PGconn *conn)
 {
     g_autoptr(GError) error = NULL;
-    g_autoptr(PGresult) horizon = db_exec(conn, event_sql_horizon, 0, NULL, &error);
-    gint64 now = g_get_monotonic_time(), xmin, new_xid = 0, settled = publisher->floor, from;
-    gint64 max_id = 0, last_id;
-    g_autofree char *from_text = NULL;
+    g_autoptr(PGresult) res = db_exec(conn, event_sql_watch, 0, NULL, &error);
+    g_auto(GStrv) holders = NULL;
+    GHashTable *now;
     EventSample *sample;
-    int sent;
+    gint64 last_id;
+    GList *l;
 
-    if (horizon == NULL) {
+    if (res == NULL) {
         log_warning("events: %s", error->message);
-        return -1;
+        return FALSE;
     }
-    last_id = g_ascii_strtoll(PQgetvalue(horizon, 0, 0), NULL, 10);
-    xmin = g_ascii_strtoll(PQgetvalue(horizon, 0, 1), NULL, 10);
-    for (GList *l = publisher->samples.head; l != NULL; l = l->next) {
+    last_id = g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    holders = g_strsplit(PQgetvalue(res, 0, 1), " ", -1);
+    if (last_id < publisher->settled) {
+        /* The ids started again (the table was emptied with RESTART
+         * IDENTITY): nothing known about them is true any more. */
+        event_publisher_forget(publisher);
+    }
+    now = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = 0; holders[i] != NULL; i++)
+        g_hash_table_add(now, holders[i]);
+    for (l = publisher->samples.head; l != NULL; l = l->next) {
+        gboolean held = FALSE;
+
         sample = l->data;
-        if (sample->xid == 0 && now - sample->taken_at >= EVENT_XID_LAG_US) {
-            if (new_xid == 0) {
-                g_autoptr(PGresult) res = db_exec(conn, event_sql_new_xid, 0, NULL, &error);
-
-                if (res == NULL) {
-                    log_warning("events: %s", error->message);
-                    return -1;
-                }
-                new_xid = g_ascii_strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-            }
-            sample->xid = new_xid;
-        }
-        if (sample->xid != 0 && sample->xid <= xmin)
-            settled = MAX(settled, sample->id);
+        for (guint i = 0; sample->holders[i] != NULL && !held; i++)
+            held = g_hash_table_contains(now, sample->holders[i]);
+        if (!held)
+            publisher->settled = MAX(publisher->settled, sample->id);
     }
-    /* A few samples a second, and only of ids not sampled yet; while a
-     * long transaction holds xmin back they wait, at most
-     * EVENT_SAMPLES_MAX of them. */
-    sample = g_queue_peek_tail(&publisher->samples);
-    if ((sample == NULL || (now - sample->taken_at >= EVENT_XID_LAG_US / 4 && last_id > sample->id))
-        && last_id > publisher->floor && publisher->samples.length < EVENT_SAMPLES_MAX) {
-        sample = g_new0(EventSample, 1);
-        sample->id = last_id;
-        sample->taken_at = now;
-        g_queue_push_tail(&publisher->samples, sample);
-    }
-
-    from = now >= publisher->full_scan_at ? 0 : publisher->floor;
-    from_text = g_strdup_printf("%" G_GINT64_FORMAT, from);
-    sent = event_publisher_batch(publisher, conn, event_sql_sequence, 1,
-                                 (const char *const[]){ from_text }, &max_id);
-    if (sent < 0)
-        return sent;
-    if (from == 0)
-        publisher->full_scan_at = now + EVENT_FULL_SCAN_US;
-    if (sent < EVENT_BATCH || max_id >= settled)
-        publisher->floor = MAX(publisher->floor, settled);
     while ((sample = g_queue_peek_head(&publisher->samples)) != NULL
-           && sample->id <= publisher->floor && sample->xid != 0)
-        g_free(g_queue_pop_head(&publisher->samples));
-    return sent;
+           && sample->id <= publisher->settled)
+        event_sample_free(g_queue_pop_head(&publisher->samples));
+    if (sample != NULL && !sample->warned
+        && g_get_monotonic_time() - sample->taken_at >= EVENT_HELD_WARN_US) {
+        /* An open transaction that wrote an event (a psql session left in
+         * BEGIN, say) stops every later event from going out: say which. */
+        g_autoptr(GString) which = g_string_new(NULL);
+
+        for (guint i = 0; sample->holders[i] != NULL; i++)
+            if (g_hash_table_contains(now, sample->holders[i]))
+                g_string_append_printf(which, "%s%s", which->len > 0 ? ", " : "", sample->holders[i]);
+        log_warning("events: events after id %" G_GINT64_FORMAT " are held back for %d s by open"
+                    " transactions that may still commit one (virtual transaction@pid: %s)",
+                    publisher->settled, (int)(EVENT_HELD_WARN_US / G_USEC_PER_SEC), which->str);
+        sample->warned = TRUE;
+    }
+    g_hash_table_unref(now);
+
+    sample = g_queue_peek_tail(&publisher->samples);
+    if (last_id > publisher->settled && (sample == NULL || last_id > sample->id)) {
+        if (holders[0] == NULL) {
+            publisher->settled = last_id;   /* nobody can still commit below it */
+            g_queue_clear_full(&publisher->samples, event_sample_free);
+        } else if (publisher->samples.length < EVENT_SAMPLES_MAX) {
+            /* While a long transaction holds the oldest samples back, newer
+             * ids wait for a later sample. */
+            sample = g_new0(EventSample, 1);
+            sample->id = last_id;
+            sample->taken_at = g_get_monotonic_time();
+            sample->holders = g_steal_pointer(&holders);
+            g_queue_push_tail(&publisher->samples, sample);
+        }
+    }
+    return TRUE;
+}
+
+/* event_publisher_next - send the settled events above the mark, a batch
+ * at a time, and mark them; or, with nobody to send to, only write the
+ * settled seq, so that the view events shows what has settled. Returns the
+ * events sent, -1 on a database error. */
+static int
+event_publisher_next(EventPublisher *publisher, PGconn *conn, gboolean sending)
+{
+    g_autofree char *upto = NULL;
+    gint64 high = 0;
+    int n;
+
+    if (!event_publisher_settle(publisher, conn))
+        return -1;
+    if (!sending) {
+        if (publisher->settled > publisher->settled_marked
+            && !event_publisher_mark(publisher, conn, 0))
+            return -1;
+        return 0;
+    }
+    upto = g_strdup_printf("%" G_GINT64_FORMAT, publisher->settled);
+    n = event_publisher_batch(publisher, conn, event_sql_next, 1, (const char *const[]){ upto }, &high);
+    if (n < 0)
+        return n;
+    /* A short batch was everything settled: the mark goes up to the
+     * settled seq, past the numbers no event has (rolled back). */
+    if (n < EVENT_BATCH)
+        high = publisher->settled;
+    if ((n > 0 || publisher->settled > publisher->settled_marked)
+        && !event_publisher_mark(publisher, conn, high))
+        return -1;          /* sent but not marked: they go out again later */
+    return n;
 }
 
 static gpointer
@@ -434,9 +468,9 @@ event_publisher_thread(gpointer data)
         if (publisher->subscriptions > 0 || publisher->unbound) {
             sent = publisher->tail_upto != 0 ? event_publisher_tail(publisher, conn) : 0;
             if (sent == 0)
-                sent = event_publisher_batch(publisher, conn, event_sql_resend, 0, NULL, NULL);
-            if (sent == 0)
-                sent = event_publisher_sequence(publisher, conn);
+                sent = event_publisher_next(publisher, conn, TRUE);
+        } else {
+            sent = event_publisher_next(publisher, conn, FALSE);
         }
         /* A full batch means more are waiting: go again at once. */
         if (sent < EVENT_BATCH)

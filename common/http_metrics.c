@@ -25,7 +25,7 @@ static const char http_metrics_gauges_sql[] =
     "SELECT (SELECT count(*) FROM outbox WHERE state = 'queued'),"
     "       (SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)"
     "          FROM outbox WHERE state = 'queued'),"
-    "       (SELECT count(*) FROM events WHERE type = 'outbox.failed'"
+    "       (SELECT count(*) FROM event_log WHERE type = 'outbox.failed'"
     "           AND created_at > now() - interval '24 hours'),"
     "       (SELECT count(*) FROM events_unpublished)";
 

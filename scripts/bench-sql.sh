@@ -109,7 +109,7 @@ SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS de
   FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
  WHERE c.relnamespace = 'public'::regnamespace
    AND c.relname IN ('inbound_messages', 'bounces', 'complaints', 'suppressions',
-                     'autoreplies', 'outbox', 'events')
+                     'autoreplies', 'outbox', 'event_log')
    AND NOT i.indisprimary
    AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid);
 SELECT format('DROP INDEX %s', name) FROM bench_indexes \gexec
@@ -204,11 +204,13 @@ SELECT f, m.received_at, 'forward', pg_temp.org(m.id, 1, :n_orgs), m.id, '',
             WHEN pg_temp.u(f, 6) < 0.02 THEN 'failed'
             WHEN pg_temp.u(f, 6) < 0.025 THEN 'held' ELSE 'sent' END AS state) s;
 
-INSERT INTO events (type, org_id, payload, created_at, seq)
-SELECT 'outbox.failed', x.org_id, jsonb_build_object('outbox_id', x.id), x.created_at + interval '1 hour',
-       row_number() OVER (ORDER BY x.id)
-  FROM outbox x WHERE x.state = 'failed';
-INSERT INTO event_publication (published_seq) SELECT coalesce(max(seq), 0) FROM events;
+INSERT INTO event_log (type, org_id, payload, created_at)
+SELECT 'outbox.failed', x.org_id, jsonb_build_object('outbox_id', x.id), x.created_at + interval '1 hour'
+  FROM outbox x WHERE x.state = 'failed' ORDER BY x.id;
+INSERT INTO event_publication (published_seq, settled_seq)
+SELECT coalesce(max(id), 0), coalesce(max(id), 0) FROM event_log
+    ON CONFLICT (only_row) DO UPDATE
+   SET published_seq = excluded.published_seq, settled_seq = excluded.settled_seq;
 
 -- The reply mailbox: two in five answered (an outbox row each), the rest
 -- skipped by a rule.
@@ -258,7 +260,6 @@ SELECT setval('inbound_messages_id_seq', (SELECT max(id) FROM inbound_messages))
 SELECT setval('complaints_id_seq', (SELECT max(id) FROM complaints));
 SELECT setval('outbox_id_seq', (SELECT max(id) FROM outbox));
 SELECT setval('autoreplies_id_seq', (SELECT max(id) FROM autoreplies));
-SELECT setval('events_seq', (SELECT max(seq) FROM events));
 
 RESET session_replication_role;
 SELECT def FROM bench_indexes \gexec

@@ -11,7 +11,7 @@ import time
 import zmq
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BINDIR, Bouncerd, Lmtp, Tap, check, eq, free_port, psql, reset_database,
+from harness import (BINDIR, CONNINFO, SRCDIR, Bouncerd, Lmtp, Tap, check, eq, free_port, psql, reset_database,
                      wait_for, TEST_KEY)
 
 tap = Tap()
@@ -193,7 +193,7 @@ def our_own_verp_address_quoted_by_a_refusal_is_never_a_recipient():
        [["42", "9", "gone@example.org", "5.1.8"]], "only the real recipient is recorded")
     eq(psql("SELECT count(*) FROM suppressions WHERE address = :'v1'", verp), [["0"]],
        "our address is not suppressed")
-    eq(psql("SELECT count(*) FROM events WHERE payload->>'recipient' = :'v1'", verp), [["0"]],
+    eq(psql("SELECT count(*) FROM event_log WHERE payload->>'recipient' = :'v1'", verp), [["0"]],
        "nor published")
 
 
@@ -275,7 +275,7 @@ def control_characters_in_a_diagnostic_are_stored():
     hexed = diag.encode().hex()
     eq(psql("SELECT encode(convert_to(diagnostic, 'UTF8'), 'hex') FROM bounces"), [[hexed]],
        "the diagnostic as it came")
-    eq(psql("SELECT encode(convert_to(payload->>'diagnostic', 'UTF8'), 'hex') FROM events"
+    eq(psql("SELECT encode(convert_to(payload->>'diagnostic', 'UTF8'), 'hex') FROM event_log"
             " WHERE type = 'bounce.hard'"), [[hexed]], "and in its event")
 
 
@@ -327,7 +327,7 @@ def complaint_to_fbl_is_linked_through_original_headers():
     eq(psql("SELECT address, org_id, reason FROM suppressions"),
        [["angry@example.com", "77", "complaint"]], "suppressed for that organisation only")
     eq(psql("SELECT kind FROM inbound_messages"), [["arf"]], "inbound kind")
-    payload = json.loads(psql("SELECT payload::text FROM events WHERE type = 'complaint'")[0][0])
+    payload = json.loads(psql("SELECT payload::text FROM event_log WHERE type = 'complaint'")[0][0])
     eq(sorted(payload), ["complaint_id", "feedback_type", "inbound_id", "message_id", "org_id",
                          "recipient", "reporting_mta", "time", "type"], "complaint event fields")
     eq((payload["recipient"], payload["feedback_type"]), ("angry@example.com", "abuse"),
@@ -356,7 +356,7 @@ def reports_that_are_no_complaint_and_redacted_complainers_suppress_nobody():
        "every report recorded, as the report says")
     eq(psql("SELECT address FROM suppressions"), [["angry@example.com"]],
        "only the real complaint suppresses")
-    eq(psql("SELECT count(*) FROM events WHERE type = 'complaint'"), [["5"]], "five complaint events")
+    eq(psql("SELECT count(*) FROM event_log WHERE type = 'complaint'"), [["5"]], "five complaint events")
 
 
 @tap.test
@@ -456,7 +456,7 @@ def concurrent_first_suppressions_of_one_address_both_succeed():
     eq([r[0] for r in results], [0, 0], "both transactions commit: %r" % [r[1] for r in results])
     eq(psql("SELECT count(*) FROM suppressions WHERE address = 'race@example.org'"), [["1"]],
        "one suppression")
-    eq(psql("SELECT count(*) FROM events WHERE type = 'suppression'"), [["1"]], "one event")
+    eq(psql("SELECT count(*) FROM event_log WHERE type = 'suppression'"), [["1"]], "one event")
 
 
 @tap.test
@@ -531,10 +531,11 @@ def two_instances_publish_each_event_at_least_once_in_order():
                                + ["after%d@example.org" % i for i in range(3)]), "which events")
 
 
-def late_event_is_published_soon(first_seq, recipient, meanwhile):
-    """An event whose transaction stays open while meanwhile(d) runs must go
-    out within seconds of its COMMIT, not at the publisher's next full look
-    a minute later."""
+def late_event_is_published_soon(first_seq, recipient, meanwhile, later=()):
+    """An event whose transaction stays open while meanwhile(d, sub) runs
+    must go out within seconds of its COMMIT, and before the events of
+    the recipients in later, which meanwhile has committed after it took
+    its seq."""
     reset_database()
     events_port = free_port()
     sub = Subscriber(events_port)
@@ -557,36 +558,109 @@ def late_event_is_published_soon(first_seq, recipient, meanwhile):
                 " '{\"type\": \"test.late\", \"recipient\": \"%s\"}');" % recipient, "inserted")
             meanwhile(d, sub)
             say("COMMIT;", "committed")
-            got = sub.receive(1, timeout=10)
-            eq([e.get("recipient") for e in got], [recipient], "the late event, soon")
+            got = sub.receive(1 + len(later), timeout=10)
+            eq([e.get("recipient") for e in got], [recipient] + list(later),
+               "the late event, soon, then those committed while it was open")
+            eq([e["seq"] for e in got], sorted(e["seq"] for e in got), "in seq order")
     finally:
         late.kill()
         sub.close()
 
 
 @tap.test
-def an_event_that_commits_late_is_published_soon():
-    # Later events are committed and published while the transaction is
-    # open: the publisher scans from a floor it may only raise past ids
-    # whose transactions have ended.
+def events_committed_after_an_open_transaction_took_its_seq_wait_for_it():
+    # The open transaction holds a smaller seq (its event's id) than the
+    # events committed meanwhile. Sent, or shown in the view events, before
+    # it, they would make a consumer skip it as already seen: they wait
+    # until it ends, and then all go out in seq order.
+    later = ["after%d@example.org" % i for i in range(5)]
+
     def later_events(d, sub):
-        for i in range(5):
+        for i, rcpt in enumerate(later):
             tok = token(31, 901 + i)
             deliver(d.port, tok + "@notifications.example.com",
-                    dsn(tok, [("after%d@example.org" % i, "4.4.1", "451 4.4.1 timeout", "delayed")]))
-        eq(len(sub.receive(5)), 5, "the later events on the wire")
-        time.sleep(3)     # long enough for the floor to move, were it careless
+                    dsn(tok, [(rcpt, "4.4.1", "451 4.4.1 timeout", "delayed")]))
+        eq(sub.receive(5, timeout=3), [], "nothing on the wire while an earlier seq may commit")
+        eq(psql("SELECT count(*) FROM event_log WHERE type = 'bounce.delayed'"), [["6"]],
+           "the later events committed")
+        eq(psql("SELECT payload->>'recipient' FROM events"), [["early@example.org"]],
+           "the view shows only what has settled")
 
-    late_event_is_published_soon(900, "late@example.org", later_events)
+    late_event_is_published_soon(900, "late@example.org", later_events, later)
 
 
 @tap.test
 def an_event_that_commits_late_on_a_quiet_system_is_published_soon():
-    # Nothing else happens while the transaction is open: its xid is the
-    # newest, at or above every snapshot's xmax (one past the newest
-    # transaction to have ended), and a floor raised by xmax went past its
-    # event; only the full look found it, 55 s after its COMMIT.
+    # Nothing else happens while the transaction is open: the event goes
+    # out once it commits, not at some later look.
     late_event_is_published_soon(950, "quiet@example.org", lambda d, sub: time.sleep(4))
+
+
+def schema_before(conninfo, version):
+    """Migrations 1 to version applied to the database at conninfo, as
+    bouncerctl migrate of an older release left it."""
+    psql_db = ["psql", conninfo, "-X", "-q", "-v", "ON_ERROR_STOP=1"]
+    subprocess.run(psql_db + ["-c", "CREATE TABLE bouncer_schema_migrations (version integer"
+                              " PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL"
+                              " DEFAULT now())"], check=True, capture_output=True)
+    sqldir = os.path.join(SRCDIR, "sql")
+    for name in sorted(os.listdir(sqldir)):
+        if not name.endswith(".sql") or int(name[:3]) > version:
+            continue
+        subprocess.run(psql_db + ["-1", "-f", os.path.join(sqldir, name), "-c",
+                                  "INSERT INTO bouncer_schema_migrations VALUES (%d, '%s')"
+                                  % (int(name[:3]), name[4:-4])], check=True, capture_output=True)
+
+
+@tap.test
+def events_written_before_the_upgrade_keep_their_seq_and_go_out_first():
+    # Before sql/020 the publisher gave each committed event the next value
+    # of events_seq as it sent it. A consumer's last seq comes from there:
+    # the rows keep theirs, those not yet sequenced get the next ones, and
+    # new events (seq = id) come after all of them, whatever the ids were.
+    psql("DROP DATABASE IF EXISTS bouncer_upgrade")
+    psql("CREATE DATABASE bouncer_upgrade")
+    conninfo = CONNINFO + " dbname=bouncer_upgrade"
+    events_port = free_port()
+    sub = Subscriber(events_port)
+    try:
+        schema_before(conninfo, 19)
+        old = ["psql", conninfo, "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-c"]
+        subprocess.run(old + [
+            "INSERT INTO events (type, payload) SELECT 'test.old',"
+            " jsonb_build_object('type', 'test.old', 'recipient', 'old' || i || '@example.org')"
+            " FROM generate_series(1, 6) i;"
+            # Sent: ids 1 and 2 (seqs 101, 102); sequenced, not marked: id 4
+            # (103); committed late or not yet sequenced: 3, 5 and 6.
+            "SELECT setval('events_seq', 100);"
+            "UPDATE events SET seq = nextval('events_seq') WHERE id = 1;"
+            "UPDATE events SET seq = nextval('events_seq') WHERE id = 2;"
+            "UPDATE events SET seq = nextval('events_seq') WHERE id = 4;"
+            "UPDATE event_publication SET published_seq = 102;"],
+            check=True, capture_output=True)
+        out = subprocess.run([os.path.join(BINDIR, "bouncerctl"), "migrate", "--conninfo", conninfo],
+                             capture_output=True, text=True)
+        eq(out.returncode, 0, "migrate: " + out.stderr)
+        table = subprocess.run(old + ["SELECT seq, payload->>'recipient' FROM events ORDER BY seq"],
+                               capture_output=True, text=True, check=True).stdout.split()
+        eq(table, ["101|old1@example.org", "102|old2@example.org", "103|old4@example.org",
+                   "104|old3@example.org", "105|old5@example.org", "106|old6@example.org"],
+           "the old events' seqs after the migration")
+        with Bouncerd({"events": {"endpoints": "tcp://127.0.0.1:%d" % events_port},
+                       "database": {"conninfo": conninfo}}) as d:
+            got = sub.receive(6)
+            tok = token(31, 990)
+            deliver(d.port, tok + "@notifications.example.com",
+                    dsn(tok, [("new@example.org", "4.4.1", "451 4.4.1 timeout", "delayed")]))
+            got += sub.receive(1)
+        eq([(e["seq"], e["recipient"]) for e in got],
+           [(101, "old1@example.org"), (102, "old2@example.org"),    # the tail, again
+            (103, "old4@example.org"), (104, "old3@example.org"), (105, "old5@example.org"),
+            (106, "old6@example.org"), (got[-1]["seq"], "new@example.org")], "on the wire")
+        check(got[-1]["seq"] > 106, "the new event's seq %d comes after the old ones" % got[-1]["seq"])
+    finally:
+        sub.close()
+        psql("DROP DATABASE IF EXISTS bouncer_upgrade")
 
 
 @tap.test

@@ -261,7 +261,7 @@ def suppression_add_and_remove_write_events():
     ctl_ok("suppression", "remove", "ev@example.org", "--org", "42", "--by", "bob",
            "--reason", "mistake")
     sup_id = psql("SELECT id FROM suppressions")[0][0]
-    rows = psql("SELECT type, org_id, payload::text FROM events ORDER BY id")
+    rows = psql("SELECT type, org_id, payload::text FROM event_log ORDER BY id")
     eq(len(rows), 2, "two events")
     eq([r[:2] for r in rows], [["suppression", "42"], ["suppression", "42"]], "event types and orgs")
     added, removed = json.loads(rows[0][2]), json.loads(rows[1][2])
@@ -276,10 +276,13 @@ def suppression_add_and_remove_write_events():
        (True, "bob", "mistake"), "removal fields")
     eq(psql("SELECT (payload->>'until')::timestamptz"
             "       = (date_trunc('day', now() AT TIME ZONE 'UTC') + interval '4 days') AT TIME ZONE 'UTC'"
-            "  FROM events ORDER BY id LIMIT 1"), [["t"]], "--days 3: the end of the third day after today")
+            "  FROM event_log ORDER BY id LIMIT 1"), [["t"]], "--days 3: the end of the third day after today")
 
-    # bouncerctl events sees them once the publisher has given them a seq.
-    psql("UPDATE events SET seq = nextval('events_seq')")
+    # bouncerctl events sees them once they have settled: no transaction
+    # can still commit an event below them (bouncerd's publisher says so).
+    eq(ctl_ok("events", "--since", "0"), "", "events --since before they settled")
+    psql("INSERT INTO event_publication (published_seq, settled_seq)"
+         " SELECT 0, max(id) FROM event_log")
     out = ctl_ok("events", "--since", "0")
     printed = [json.loads(line) for line in out.splitlines()]
     eq([e.get("removed", False) for e in printed], [False, True], "events --since")
@@ -335,7 +338,7 @@ def suppression_address_with_sql_metacharacters():
     check(addr in out, "remove output names the address: %r" % out)
     eq(psql("SELECT address, detail, removed_by, removed_reason FROM suppressions"),
        [[addr, nasty, "d'Artagnan", "it's fine"]], "stored as given")
-    eq(psql("SELECT payload->>'recipient', payload->>'removed_by' FROM events ORDER BY id"),
+    eq(psql("SELECT payload->>'recipient', payload->>'removed_by' FROM event_log ORDER BY id"),
        [[addr, ""], [addr, "d'Artagnan"]], "events")
 
 
@@ -360,7 +363,7 @@ def suppression_expired_rows_only_with_all():
     eq(rc, 1, "removing an expired suppression fails")
     eq(err, "bouncerctl suppression remove: old@example.org is not suppressed for every"
             " organisation\n", "message for an expired one")
-    eq(psql("SELECT count(*) FROM events"), [["1"]], "no removal event (only new@'s add)")
+    eq(psql("SELECT count(*) FROM event_log"), [["1"]], "no removal event (only new@'s add)")
     # A new suppression is a new row; the expired one stays, closed as
     # expired at its until (bouncer_suppress).
     ctl_ok("suppression", "add", "old@example.org")

@@ -136,7 +136,7 @@ def a_success_notice_without_its_report_is_not_a_bounce():
        [["paid@example.com", "delivered", "delivered", "delivered"]], "recorded as a delivery")
     eq(psql("SELECT count(*) FROM outbox"), [["0"]], "no outbox rows")
     eq(psql("SELECT count(*) FROM suppressions"), [["0"]], "nothing suppressed")
-    eq(psql("SELECT count(*) FROM events WHERE type LIKE 'bounce.%'"), [["0"]], "no bounce event")
+    eq(psql("SELECT count(*) FROM event_log WHERE type LIKE 'bounce.%'"), [["0"]], "no bounce event")
 
 
 @tap.test
@@ -241,7 +241,7 @@ def a_relay_that_wants_tls_or_a_login_is_retried_not_failed():
         wait_for(lambda: sink.attempts >= 2, 20, "a second attempt after the 530")
         eq(psql("SELECT state FROM outbox"), [["queued"]], "still queued")
         check("530" in psql("SELECT last_error FROM outbox")[0][0], "the 530 is recorded")
-        eq(psql("SELECT count(*) FROM events WHERE type = 'outbox.failed'"), [["0"]],
+        eq(psql("SELECT count(*) FROM event_log WHERE type = 'outbox.failed'"), [["0"]],
            "no outbox.failed event")
         sink.mode = "accept"
         wait_for(lambda: len(sink.messages) == 1, 20, "sent once the relay takes it")
@@ -292,7 +292,7 @@ def a_relay_refusing_service_at_its_greeting_is_retried():
         deliver_failure(d, token(42, 6))
         wait_for(lambda: relay.connections >= 2, 20, "a second attempt after the 554 greeting")
         eq(psql("SELECT state FROM outbox"), [["queued"]], "still queued")
-        eq(psql("SELECT count(*) FROM events WHERE type = 'outbox.failed'"), [["0"]],
+        eq(psql("SELECT count(*) FROM event_log WHERE type = 'outbox.failed'"), [["0"]],
            "no outbox.failed event")
 
 
@@ -307,7 +307,7 @@ def a_message_refused_after_its_data_fails_at_once():
         wait_for(lambda: psql("SELECT state FROM outbox") == [["failed"]], 20, "the row failed")
         time.sleep(2)
         eq(len(sink.messages), 1, "one attempt, not retried")
-    eq(psql("SELECT count(*) FROM events WHERE type = 'outbox.failed'"), [["1"]],
+    eq(psql("SELECT count(*) FROM event_log WHERE type = 'outbox.failed'"), [["1"]],
        "an outbox.failed event")
     err = psql("SELECT last_error FROM outbox")[0][0]
     check("554 5.7.1 message refused" in err, "the relay's words after the data: %r" % err)
@@ -349,8 +349,8 @@ def out_of_office_to_a_verp_address_is_recorded_and_forwarded():
         wait_for(lambda: len(sink.messages) == 1, 15, "the forward at the sink")
     eq(psql("SELECT kind, org_id, recipient, reason FROM bounces"),
        [["autoreply", "42", "ann@customer.example", "vacation"]], "recorded as an auto-reply")
-    eq([r[0] for r in psql("SELECT type FROM events")], ["autoreply.in"], "event, not a bounce")
-    payload = json.loads(psql("SELECT payload::text FROM events")[0][0])
+    eq([r[0] for r in psql("SELECT type FROM event_log")], ["autoreply.in"], "event, not a bounce")
+    payload = json.loads(psql("SELECT payload::text FROM event_log")[0][0])
     eq((payload["recipient"], payload["reason"], payload["rule"], payload["action"], payload["hard"]),
        ("ann@customer.example", "vacation", "hdr-auto-submitted", "", False), "autoreply.in event")
     eq(len(payload), 18, "autoreply.in has a bounce event's fields (seq comes when published)")
@@ -391,10 +391,10 @@ def customer_reply_gets_one_oops_naming_the_organisation():
     rows = psql("SELECT sender, org_id, decision, rule FROM autoreplies ORDER BY id")
     eq(rows, [["customer@example.net", "42", "replied", ""],
               ["customer@example.net", "42", "skipped", "period"]], "decisions recorded")
-    types = [r[0] for r in psql("SELECT type FROM events ORDER BY id")]
+    types = [r[0] for r in psql("SELECT type FROM event_log ORDER BY id")]
     eq(types.count("autoreply.decided"), 2, "autoreply.decided events")
     eq(types.count("autoreply.in"), 0, "no autoreply.in: that is an out-of-office at a VERP address")
-    payloads = [r[0] for r in psql("SELECT payload::text FROM events WHERE type = 'autoreply.decided'"
+    payloads = [r[0] for r in psql("SELECT payload::text FROM event_log WHERE type = 'autoreply.decided'"
                                    " ORDER BY id")]
     first = json.loads(payloads[0])
     eq(sorted(first), ["autoreply_id", "decision", "inbound_id", "message_id", "org_id", "outbox_id",

@@ -152,7 +152,7 @@ def messages_that_wait_for_a_slot_commit_together():
         for tok in [holder] + followers:
             eq(stored(tok), 1, "rows for %s" % tok)
         eq(int(psql("SELECT count(*) FROM bounces")[0][0]), 7, "one bounce row per message")
-        eq(int(psql("SELECT count(*) FROM events WHERE type = 'bounce.hard'")[0][0]), 7,
+        eq(int(psql("SELECT count(*) FROM event_log WHERE type = 'bounce.hard'")[0][0]), 7,
            "one event per bounce")
     finally:
         locks.close()

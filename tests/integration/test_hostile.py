@@ -631,7 +631,7 @@ def sql_metacharacters_are_stored_verbatim_everywhere():
     eq(row, [[want["addr"], want["status"], want["diagnostic"], want["remote_mta"],
               "mta'x\";--\\$$.example.net", "42"]], "bounces row as parsed")
     check("$$" in want["addr"] and "'" in want["remote_mta"], "parsed with the metacharacters: %r" % want)
-    event = json.loads(psql("SELECT payload FROM events WHERE type = 'bounce.hard'")[0][0])
+    event = json.loads(psql("SELECT payload FROM event_log WHERE type = 'bounce.hard'")[0][0])
     eq(event["diagnostic"], want["diagnostic"], "event diagnostic")
     eq(psql("SELECT address FROM suppressions WHERE reason = 'hard-bounce'"), [[want["addr"].lower()]],
        "suppression")

@@ -219,15 +219,14 @@ def database_gauges_follow_the_tables():
          "         now() - interval '1 hour', now() + interval '1 day'),"
          "        ('forward', 'e@example.org', 'x', 'sent', now(), now(), now() + interval '1 day'),"
          "        ('forward', 'f@example.org', 'x', 'held', now(), now(), now() + interval '1 day')")
-    # Published: seqs up to 1000003; waiting: three without a seq and 1000004.
-    psql("INSERT INTO events (type, payload, seq) VALUES"
-         " ('test', '{}', NULL), ('test', '{}', NULL), ('test', '{}', NULL),"
-         " ('test', '{}', 1000003), ('test', '{}', 1000004)")
-    psql("INSERT INTO event_publication (published_seq) VALUES (1000003)")
+    # Published: the first three events; waiting: the other two, and the
+    # two failures below.
+    psql("INSERT INTO event_log (type, payload) SELECT 'test', '{}' FROM generate_series(1, 5)")
+    psql("INSERT INTO event_publication (published_seq) SELECT max(id) - 2 FROM event_log")
     # Failures are dated by their events: one today, one three days ago.
-    psql("INSERT INTO events (type, payload, seq, created_at) VALUES"
-         " ('outbox.failed', '{}', 1000001, now() - interval '1 hour'),"
-         " ('outbox.failed', '{}', 1000002, now() - interval '3 days')")
+    psql("INSERT INTO event_log (type, payload, created_at) VALUES"
+         " ('outbox.failed', '{}', now() - interval '1 hour'),"
+         " ('outbox.failed', '{}', now() - interval '3 days')")
     with daemon() as d:
         s = scrape(d.metrics_port)
         eq(value(s, "bouncer_outbox_queued"), 2.0, "bouncer_outbox_queued")
@@ -239,8 +238,7 @@ def database_gauges_follow_the_tables():
 
         # Read at every scrape, not cached.
         psql("UPDATE outbox SET state = 'sent' WHERE state = 'queued'")
-        psql("UPDATE events SET seq = id + 2000000 WHERE id IN (SELECT id FROM events_unpublished)")
-        psql("UPDATE event_publication SET published_seq = (SELECT max(seq) FROM events)")
+        psql("UPDATE event_publication SET published_seq = (SELECT max(id) FROM event_log)")
         s = scrape(d.metrics_port)
         for name in DB_GAUGES:
             want = 1.0 if name == "bouncer_outbox_failed" else 0.0
@@ -320,7 +318,7 @@ def bounces_complaints_autoreplies_and_events_are_counted():
                  "the auto-reply sent")
         wait_for(lambda: psql("SELECT count(*) FROM events_unpublished") == [["0"]],
                  15, "every event published")
-        n_events = int(psql("SELECT count(*) FROM events")[0][0])
+        n_events = int(psql("SELECT count(*) FROM event_log")[0][0])
         check(n_events >= 4, "events written: %d" % n_events)
 
         after = scrape(d.metrics_port)

@@ -93,7 +93,7 @@ def permanent_refusal_fails_with_event():
         eq(sink.attempts, 1, "no retry after a 5xx")
     err = psql("SELECT last_error FROM outbox")[0][0]
     check("550 5.1.1 no such user" in err, "last_error gives the relay's words: %r" % err)
-    eq(psql("SELECT type, payload->>'kind', payload->>'diagnostic' FROM events"),
+    eq(psql("SELECT type, payload->>'kind', payload->>'diagnostic' FROM event_log"),
        [["outbox.failed", "forward", err]], "event, with the same diagnostic")
 
 
@@ -116,7 +116,7 @@ def file_relay_writes_eml_files():
         wait_for(lambda: states() == ["sent"] * 2, 10, "rows marked sent")
     data = open(sorted(glob.glob(os.path.join(outdir, "*.eml")))[0], "rb").read()
     check(data.startswith(b"From: messageservice@post.example.com\r\n"), data[:80])
-    eq(psql("SELECT count(*) FROM events WHERE type = 'autoreply.sent'"), [["2"]], "autoreply.sent events")
+    eq(psql("SELECT count(*) FROM event_log WHERE type = 'autoreply.sent'"), [["2"]], "autoreply.sent events")
 
 
 if __name__ == "__main__":

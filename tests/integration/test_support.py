@@ -270,11 +270,11 @@ def support_role_reads_the_views_and_nothing_else():
         rows = psql("SET ROLE bouncer_support; SELECT count(*) > 0 FROM support.%s;" % view)
         eq(rows, [["t"]], "bouncer_support reads support.%s" % view)
     for table in ("bounces", "inbound_messages", "complaints", "suppressions", "outbox",
-                  "events", "organisations", "autoreplies"):
+                  "event_log", "events", "organisations", "autoreplies"):
         try:
             psql("SET ROLE bouncer_support; SELECT count(*) FROM %s;" % table)
         except AssertionError as e:
-            check("permission denied for table %s" % table in str(e),
+            check(re.search(r"permission denied for (table|view) %s\b" % table, str(e)),
                   "reading %s is refused: %s" % (table, e))
         else:
             raise AssertionError("bouncer_support could read table %s" % table)
@@ -334,7 +334,7 @@ def commands_work_for_a_login_with_only_the_support_role():
         # The commands on bouncer's own tables say the same, not a bare error.
         for args in (("suppression", "list"), ("suppression", "list", "--json"), ("events", "--since", "0"),
                      ("org", "show", "42")):
-            err = ctl_fails(1, "permission denied for table", *args, conninfo=alice)
+            err = ctl_fails(1, "permission denied for", *args, conninfo=alice)
             check("bouncer_support role reads only the views" in err,
                   "%s explains the role: %r" % (" ".join(args), err))
         eq(psql("SELECT state FROM outbox WHERE id = 2"), [["failed"]], "nothing changed")
@@ -695,7 +695,7 @@ def reclassify_restores_a_corrupted_row_and_dry_run_does_not():
     eq(good[2:4], ["userunknown", "t"], "recorded as a hard userunknown")
     psql("UPDATE bounces SET reason = 'mailboxfull', hard = false, bounce_subtype = 'MailboxFull'"
          " WHERE id = :'v1'", bounce_id)
-    events_before = psql("SELECT count(*) FROM events")[0][0]
+    events_before = psql("SELECT count(*) FROM event_log")[0][0]
 
     out = ctl_ok("reclassify", "--dry-run")
     lines = out.splitlines()
@@ -707,7 +707,7 @@ def reclassify_restores_a_corrupted_row_and_dry_run_does_not():
     eq(len(lines), 2, "nothing else printed")
     eq(psql("SELECT reason, hard FROM bounces WHERE id = :'v1'", bounce_id),
        [["mailboxfull", "f"]], "dry run changed nothing")
-    eq(psql("SELECT count(*) FROM events")[0][0], events_before, "dry run wrote no event")
+    eq(psql("SELECT count(*) FROM event_log")[0][0], events_before, "dry run wrote no event")
 
     out = ctl_ok("reclassify", "--since", "1h")
     eq(out.splitlines(), [
@@ -716,7 +716,7 @@ def reclassify_restores_a_corrupted_row_and_dry_run_does_not():
         "examined 1 message(s) with 2 bounce row(s): 1 changed"], "reclassify output")
     eq(psql("SELECT id, status, reason, hard, bounce_type, bounce_subtype, rule FROM bounces"
             " WHERE id = :'v1'", bounce_id), [good], "row restored")
-    rows = psql("SELECT type, org_id, payload::text FROM events WHERE type = 'bounce.reclassified'")
+    rows = psql("SELECT type, org_id, payload::text FROM event_log WHERE type = 'bounce.reclassified'")
     eq(len(rows), 1, "one bounce.reclassified event")
     eq(rows[0][:2], ["bounce.reclassified", "31"], "event type and organisation")
     event = json.loads(rows[0][2])
