@@ -27,6 +27,9 @@
 
 /* No more statements than this in one transaction, whatever is asked. */
 #define COMMIT_QUEUE_MAX_BATCH 64
+/* Below this many statements running, a second transaction may start
+ * beside them (queue_may_start). */
+#define COMMIT_QUEUE_SMALL 4
 
 typedef enum {
     JOB_WAITING,
@@ -57,6 +60,7 @@ struct CommitQueue {
     GMutex lock;
     GQueue waiting;          /* Job*, oldest first */
     guint running;           /* batches running now */
+    guint in_flight;         /* statements in those batches */
 };
 
 void
@@ -356,15 +360,39 @@ job_wake(Job *job, gboolean done)
     job_unref(job);
 }
 
-/* queue_next_leader - with a slot free and jobs waiting, the oldest
- * waiting job, referenced, for job_wake() to call its owner to lead once
- * the queue's lock is let go; else NULL. Called with that lock held. */
+/* queue_may_start - whether the jobs waiting may start a batch now. With
+ * nothing running they always may: no statement waits for company. Beside
+ * a running batch, only a whole batch's worth of them, or while what runs
+ * is small (fewer than COMMIT_QUEUE_SMALL statements) and they are at
+ * least as many: then a second transaction hides the first one's round
+ * trip and commit, as with a few sessions. A slot taken the moment it
+ * is free would start groups of one or two beside a large one, and every
+ * commit costs PostgreSQL a WAL flush, a round trip and wake-ups however
+ * little it carries; two transactions at once also contend for the same
+ * index pages. Held back, they go together when the running batch ends
+ * (docs/performance.md, "One transaction at a time under load"). Called
+ * with the queue's lock held. */
+static gboolean
+queue_may_start(const CommitQueue *queue)
+{
+    guint waiting = queue->waiting.length;
+
+    if (queue->running >= queue->transactions)
+        return FALSE;
+    if (queue->running == 0 || waiting >= queue->batch)
+        return TRUE;
+    return queue->in_flight < COMMIT_QUEUE_SMALL && waiting * queue->running >= queue->in_flight;
+}
+
+/* queue_next_leader - when the jobs waiting may start a batch, the oldest
+ * of them, referenced, for job_wake() to call its owner to lead once the
+ * queue's lock is let go; else NULL. Called with that lock held. */
 static Job *
 queue_next_leader(CommitQueue *queue)
 {
     Job *head = g_queue_peek_head(&queue->waiting);
 
-    return head != NULL && queue->running < queue->transactions ? job_ref(head) : NULL;
+    return head != NULL && queue_may_start(queue) ? job_ref(head) : NULL;
 }
 
 /* job_sleep - the owner waits, without the queue's lock, until its job is
@@ -416,7 +444,7 @@ commit_queue_run(CommitQueue *queue, const DbStatement *stmt, GError **error)
             job_sleep(job, 0);
             goto done;
         }
-        if (queue->running >= queue->transactions) {
+        if (!queue_may_start(queue)) {
             gboolean in_time;
 
             if (!logged) {
@@ -432,7 +460,7 @@ commit_queue_run(CommitQueue *queue, const DbStatement *stmt, GError **error)
             /* Not taken in time: the message is answered 451 and the MTA
              * tries again later, as when no connection is free. */
             if (!in_time && g_atomic_int_get(&job->state) == JOB_WAITING &&
-                queue->running >= queue->transactions) {
+                !queue_may_start(queue)) {
                 g_queue_remove(&queue->waiting, job);
                 g_set_error(&job->error, BOUNCER_ERROR, BOUNCER_ERROR_TEMPORARY,
                             "no database transaction free after %u ms", queue->wait_ms);
@@ -456,6 +484,7 @@ commit_queue_run(CommitQueue *queue, const DbStatement *stmt, GError **error)
             n++;
         }
         queue->running++;
+        queue->in_flight += n;
         next = queue_next_leader(queue);
         g_mutex_unlock(&queue->lock);
         if (next != NULL)
@@ -465,6 +494,7 @@ commit_queue_run(CommitQueue *queue, const DbStatement *stmt, GError **error)
 
         g_mutex_lock(&queue->lock);
         queue->running--;
+        queue->in_flight -= n;
         next = queue_next_leader(queue);
         g_mutex_unlock(&queue->lock);
         if (next != NULL)

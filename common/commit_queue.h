@@ -1,8 +1,8 @@
 /* commit_queue.h - statements that arrive together commit together.
  *
  * A session thread hands in its delivery as one statement and waits. The
- * first waiting thread that finds a transaction slot free takes every
- * statement waiting (up to a batch) and runs them on one connection in one
+ * first waiting thread that may start a transaction takes every statement
+ * waiting (up to a batch) and runs them on one connection in one
  * transaction: BEGIN, the statements and COMMIT sent at once in libpq's
  * pipeline mode, one round trip and one commit record for all. Each owner
  * gets its statement's result only after that COMMIT, so nothing is
@@ -12,9 +12,11 @@
  * wait time: a failure every statement meets, such as a lock held
  * elsewhere, answers the rest 451 rather than waiting it out once each).
  *
- * No statement waits for company: one arriving when a slot is free runs
- * at once (alone, as an autocommit statement). Batches form only while
- * every slot is busy, which is when sharing a commit pays. */
+ * No statement waits for company: one arriving when no transaction runs
+ * runs at once (alone, as an autocommit statement). Batches form while a
+ * transaction runs, which is when sharing a commit pays; a second one
+ * starts beside it only while it is small or once a whole batch waits,
+ * so that under load the batches stay large (commit_queue.c). */
 #ifndef BOUNCER_COMMIT_QUEUE_H
 #define BOUNCER_COMMIT_QUEUE_H
 

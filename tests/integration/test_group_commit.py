@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import CONNINFO, Lmtp, Tap, check, eq, psql, reset_database, wait_for
@@ -119,6 +120,17 @@ def behind_a_held_transaction(d, holder, toks):
     return first, senders
 
 
+def two_transactions_held(d, openers):
+    """One delivery per opener, each started once the one before waits on
+    GATE_1: one alone is a small transaction, so the next starts beside it,
+    on a second connection. Both slots are then busy."""
+    senders = []
+    for i, tok in enumerate(openers):
+        senders.append(Sender(d.port, tok, i))
+        wait_for(lambda: len(waiting_on(GATE_1)) == i + 1, 10, "opener %d on the lock" % (i + 1))
+    return senders
+
+
 def stored(tok):
     return int(psql("SELECT count(*) FROM inbound_messages WHERE rcpt_to = :'v1'",
                     address(tok))[0][0])
@@ -156,6 +168,96 @@ def messages_that_wait_for_a_slot_commit_together():
            "one event per bounce")
     finally:
         locks.close()
+
+
+@tap.test
+def beside_a_large_transaction_only_a_whole_group_starts_a_second():
+    # Two slots. Once a group of five holds one, a message arriving waits
+    # for it rather than take the free slot as a group of one; the free
+    # slot goes to the waiting messages once a whole group (group_commit,
+    # here eight) has gathered, and they commit while the five still wait.
+    reset_database()
+    openers = [token(66, 1), token(66, 2)]
+    five = [token(66, 10 + i) for i in range(5)]
+    later = [token(66, 20 + i) for i in range(8)]
+    locks = Locks(GATE_1, GATE_2)
+    try:
+        with gated(hold=[[address(t) for t in openers], [address(t) for t in five]]), \
+                daemon(database={"pool_size": "4", "transactions": "2", "group_commit": "8"}) as d:
+            before = scrape(d.metrics_port)
+            first = two_transactions_held(d, openers)
+            group = [Sender(d.port, t, 10 + i) for i, t in enumerate(five)]
+            queued(d, len(five))
+            locks.release(GATE_1)
+            wait_for(lambda: len(waiting_on(GATE_2)) == 1, 10, "the five, as one, on the lock")
+            for s in first:
+                s.join(20)
+            eq([s.reply[:3] if s.reply else None for s in first], ["250"] * 2, "the openers")
+
+            waiters = [Sender(d.port, t, 20 + i) for i, t in enumerate(later[:3])]
+            queued(d, len(five) + 3)
+            time.sleep(0.3)
+            check(all(s.reply is None for s in waiters),
+                  "three messages wait beside the five, a slot free: %r"
+                  % [s.reply for s in waiters])
+            rest = [Sender(d.port, t, 23 + i) for i, t in enumerate(later[3:])]
+            for s in waiters + rest:
+                s.join(20)
+            eq([s.reply[:3] if s.reply else None for s in waiters + rest], ["250"] * 8,
+               "a whole group committed beside the five")
+            check(all(s.reply is None for s in group), "the five still wait on their lock")
+            locks.release(GATE_2)
+            for s in group:
+                s.join(20)
+            eq([s.reply[:3] if s.reply else None for s in group], ["250"] * 5, "the five")
+            after = scrape(d.metrics_port)
+            deltas = Deltas(before)
+            deltas.expect(after, "bouncer_db_group_commits_total", 2)
+            deltas.expect(after, "bouncer_db_group_commit_messages_total", 13)
+        for tok in openers + five + later:
+            eq(stored(tok), 1, "rows for %s" % tok)
+    finally:
+        locks.close()
+
+
+@tap.test
+def the_connection_used_last_is_taken_next():
+    # Two deliveries at once open two pooled connections; after that, one
+    # message at a time is stored by the connection used last, every time,
+    # so one backend does the work with its caches warm instead of each in
+    # turn. Which backend stored a message: a trigger writes it down.
+    reset_database()
+    openers = [token(67, 1), token(67, 2)]
+    later = [token(67, 10 + i) for i in range(6)]
+    psql("CREATE TABLE test_backends (rcpt_to text, pid integer);"
+         "CREATE FUNCTION test_backends_note() RETURNS trigger LANGUAGE plpgsql AS $$"
+         " BEGIN INSERT INTO test_backends VALUES (NEW.rcpt_to, pg_backend_pid());"
+         " RETURN NEW; END $$;"
+         "CREATE TRIGGER test_backends_note AFTER INSERT ON inbound_messages"
+         " FOR EACH ROW EXECUTE FUNCTION test_backends_note();")
+    locks = Locks(GATE_1)
+    try:
+        with gated(hold=[[address(t) for t in openers]]), daemon(database={
+                "pool_size": "4", "transactions": "2", "group_commit": "8"}) as d:
+            first = two_transactions_held(d, openers)
+            locks.release(GATE_1)
+            for s in first:
+                s.join(20)
+            for i, t in enumerate(later):
+                s = Sender(d.port, t, 10 + i)
+                s.join(20)
+                eq(s.reply[:3] if s.reply else None, "250", "message %d" % i)
+        pids = psql("SELECT DISTINCT pid FROM test_backends WHERE rcpt_to LIKE :'v1'",
+                    "%" + "@notifications.example.com")
+        eq(len(pids), 2, "two connections opened")
+        later_pids = psql("SELECT DISTINCT pid FROM test_backends WHERE rcpt_to = ANY"
+                          " (string_to_array(:'v1', ' '))",
+                          " ".join(address(t) for t in later))
+        eq(len(later_pids), 1, "one backend stored the six that came one at a time")
+    finally:
+        locks.close()
+        psql("DROP TABLE IF EXISTS test_backends;"
+             "DROP FUNCTION IF EXISTS test_backends_note() CASCADE;")
 
 
 @tap.test
