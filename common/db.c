@@ -179,11 +179,10 @@ db_pool_release(DbPool *pool, PGconn *conn)
         return;
     }
     /* Last in, first out: the connection used last is taken next, so
-     * under load the same one or two backends do the work with their
-     * caches warm (relation and plan caches, the page each table is being
-     * filled at, the processor's caches). Taken in turn, each of eight
-     * backends found its pages filled by the others and cost PostgreSQL
-     * a third more CPU a message (docs/performance.md). */
+     * under load the same backend does the work with its caches warm.
+     * Taken in turn, consecutive transactions ran in different backends
+     * and cost PostgreSQL about a third more CPU a message, at the same
+     * group sizes (docs/performance.md). */
     g_async_queue_push_front(pool->idle, conn);
 }
 

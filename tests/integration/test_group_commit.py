@@ -340,7 +340,7 @@ def a_message_that_waits_too_long_for_a_transaction_is_answered_451():
             check(second.reply is not None and second.reply.startswith("451"),
                   "the message behind the stuck transaction: %r" % second.reply)
             check(first.reply is None, "the first one is still waiting on the lock")
-            check("no database transaction free after 2000 ms" in d.log_text(),
+            check("no database transaction took it within 2000 ms" in d.log_text(),
                   "the reason is in the log")
             locks.release(GATE_1)
             first.join(20)
